@@ -1,0 +1,78 @@
+"""ApiInstallerActor: installs the specialisation and opens the runner's gate.
+
+On start it compares each project's local version with the installed one
+and installs what is missing or older (`.dev` versions always). A `.dev`
+reinstall while jobs of ours still run waits until they are done, as the
+spec says, so a running job never sees its steps change under it.
+"""
+import logging
+from pathlib import Path
+from typing import Dict, List
+
+import pykka
+
+from ..service import api_install
+
+logger = logging.getLogger(__name__)
+
+
+class ApiInstallerActor(pykka.ThreadingActor):
+    def __init__(self, fs, shell, layout, projects: Dict[str, Path], runner_proxy):
+        super().__init__()
+        self._fs = fs
+        self._shell = shell
+        self._layout = layout
+        self._projects = projects
+        self._runner = runner_proxy
+
+    def outdated_projects(self) -> List[str]:
+        outdated = []
+        for name, local_dir in self._projects.items():
+            local = api_install.read_version(local_dir)
+            remote = api_install.remote_version(self._fs, self._layout, name)
+            if api_install.needs_install(local, remote):
+                outdated.append(name)
+        return outdated
+
+    def start_up(self, jobs_running: int) -> str:
+        """Install what is needed now, or once running jobs are done.
+
+        Returns a sentence for the service log. Raises ApiInstallError if
+        the installation fails, so that `serve` can refuse to start.
+        """
+        outdated = self.outdated_projects()
+        if not outdated:
+            self._runner.api_ready()
+            return 'specialisation up to date: ' + self._describe()
+        if jobs_running:
+            me = self.actor_ref.proxy()
+            self._runner.install_when_idle(lambda: me.install_now(outdated))
+            return (f'will reinstall {", ".join(outdated)} once the {jobs_running} '
+                    f'running job(s) are done')
+        self._install(outdated)
+        self._runner.api_ready()
+        return 'installed ' + self._describe(outdated)
+
+    def install_now(self, projects: List[str]) -> None:
+        """Deferred (re)installation; failures close the runner's gate."""
+        try:
+            self._install(projects)
+        except Exception as exc:
+            logger.exception('installing the specialisation failed')
+            self._runner.api_failed(str(exc))
+            return
+        self._runner.api_ready()
+
+    def _install(self, projects: List[str]) -> None:
+        self._fs.mkdir(self._layout.jobs_dir)
+        for name in projects:
+            output = api_install.install_project(self._fs, self._shell, self._layout,
+                                                 name, self._projects[name])
+            logger.info('installed project %s %s at %s%s', name,
+                        api_install.read_version(self._projects[name]),
+                        self._layout.project_dir(name),
+                        f'; install.sh said: {output}' if output else '')
+
+    def _describe(self, names=None) -> str:
+        names = names or list(self._projects)
+        return ', '.join(f'{n} {api_install.read_version(self._projects[n])}' for n in names)

@@ -1,0 +1,139 @@
+"""PollerActor: the only timer; reflects what the resource reports.
+
+Every `refresh` seconds (or sooner when asked) it asks the scheduler about
+all tracked jobs in one call and moves each job accordingly: WAITING ->
+RUNNING, finished -> FINISHED (the exit code is kept for staging out),
+stopped after a cancel -> CANCELLED, vanished without an exit code ->
+SYSTEM_ERROR. A failed status query never means "finished": it is logged,
+the poller backs off and asks again later.
+"""
+import logging
+import threading
+import time
+from typing import Dict
+
+import pykka
+
+from ..jobs.states import JobState as S
+from ..resource.errors import ResourceError
+from ..resource.layout import ResourceLayout
+from ..resource.scheduler import PollRequest, Scheduler
+from .base import StoreClient
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = 60.0
+RECANCEL_AFTER = 30.0
+
+
+class PollerActor(pykka.ThreadingActor):
+    def __init__(self, store_proxy, scheduler: Scheduler, layout: ResourceLayout,
+                 refresh: float, runner_proxy):
+        super().__init__()
+        self._store = StoreClient(store_proxy)
+        self._scheduler = scheduler
+        self._layout = layout
+        self._refresh = refresh
+        self._runner = runner_proxy
+        self._tracked: Dict[str, str] = {}
+        self._cancel_seen: Dict[str, float] = {}
+        self._delay = refresh
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._tick_pending = threading.Event()
+        self._timer = None
+
+    def on_start(self) -> None:
+        me = self.actor_ref.proxy()
+        self._timer = threading.Thread(target=self._timer_loop, args=(me,),
+                                       name='cerise-poll-timer', daemon=True)
+        self._timer.start()
+
+    def on_stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def _timer_loop(self, me) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self._delay)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            if self._tracked and not self._tick_pending.is_set():
+                self._tick_pending.set()
+                try:
+                    me.tick()
+                except pykka.ActorDeadError:
+                    return
+
+    def track(self, job_id: str, remote_id: str) -> None:
+        self._tracked[job_id] = remote_id
+
+    def poll_now(self) -> None:
+        self._wake.set()
+
+    def tracked_count(self) -> int:
+        return len(self._tracked)
+
+    def tick(self) -> None:
+        self._tick_pending.clear()
+        if not self._tracked:
+            return
+        requests = [PollRequest(job_id, remote_id, self._layout.job(job_id))
+                    for job_id, remote_id in self._tracked.items()]
+        try:
+            statuses = self._scheduler.poll(requests)
+        except ResourceError as exc:
+            self._delay = min(max(self._delay * 2, self._refresh), MAX_BACKOFF)
+            logger.warning('status query failed (%s); asking again in %.1f s',
+                           exc, self._delay)
+            return
+        self._delay = self._refresh
+        for job_id, status in statuses.items():
+            try:
+                self._apply(job_id, status)
+            except Exception:
+                logger.exception('job %s: could not apply status %s', job_id, status)
+
+    def _apply(self, job_id: str, status) -> None:
+        job = self._store.get_job(job_id, include_deleted=True)
+        if job is None or not job.state.is_remote:
+            self._untrack(job_id)
+            return
+        state = job.state
+        if status.state in ('waiting', 'running'):
+            if status.state == 'running' and state is S.WAITING:
+                self._store.transition(job_id, S.WAITING, S.RUNNING,
+                                       'Running on the compute resource.')
+            elif status.state == 'running' and state is S.WAITING_CR:
+                self._store.transition(job_id, S.WAITING_CR, S.RUNNING_CR)
+            if state.cancellation_pending:
+                self._recancel_if_stuck(job_id)
+            return
+        if state.cancellation_pending:
+            moved = self._store.transition(job_id, state, S.CANCELLED,
+                                           'Cancelled; the job has stopped.')
+        elif status.state == 'done':
+            self._store.update_job(job_id, runner_result=str(status.exit_code))
+            moved = self._store.transition(
+                job_id, state, S.FINISHED,
+                f'The workflow runner finished (exit code {status.exit_code}); '
+                f'collecting results.')
+        else:
+            moved = self._store.transition(
+                job_id, state, S.SYSTEM_ERROR,
+                'The job stopped without recording an exit code (was it killed '
+                'on the compute resource?).', 'ERROR')
+        if moved:
+            self._untrack(job_id)
+
+    def _untrack(self, job_id: str) -> None:
+        if self._tracked.pop(job_id, None) is not None:
+            self._cancel_seen.pop(job_id, None)
+            self._runner.job_ended(job_id)
+
+    def _recancel_if_stuck(self, job_id: str) -> None:
+        first = self._cancel_seen.setdefault(job_id, time.monotonic())
+        if time.monotonic() - first > RECANCEL_AFTER:
+            self._cancel_seen[job_id] = time.monotonic()
+            self._runner.cancel(job_id)

@@ -1,0 +1,137 @@
+"""RunnerActor: starts staged jobs on the resource and cancels remote ones.
+
+Jobs reach it in WAITING (told by the store). Without a batch scheduler the
+service is the scheduler: at most `max_running` jobs run at once and the
+others wait their turn, in order, so a burst of a thousand jobs never
+starts a thousand processes. Nothing starts until the ApiInstallerActor says
+the specialisation is installed; a `.dev` reinstall waits until running
+jobs are done (`install_when_idle`).
+"""
+import collections
+import logging
+from typing import Callable, Optional
+
+import pykka
+
+from ..jobs.states import JobState as S
+from ..resource.errors import ResourceError
+from ..resource.layout import ResourceLayout
+from ..resource.scheduler import Scheduler, SubmitRequest
+from .base import StoreClient, fail_job, job_guard
+
+logger = logging.getLogger(__name__)
+
+
+class RunnerActor(pykka.ThreadingActor):
+    def __init__(self, store_proxy, scheduler: Scheduler, fs, layout: ResourceLayout,
+                 runner_argv: Callable, max_running: Optional[int]):
+        super().__init__()
+        self._store = StoreClient(store_proxy)
+        self._scheduler = scheduler
+        self._fs = fs
+        self._layout = layout
+        self._runner_argv = runner_argv
+        self._max_running = max_running
+        self._queue = collections.OrderedDict()
+        self._running = set()
+        self._api_ready = False
+        self._api_error: Optional[str] = None
+        self._install_when_idle = None
+        self._poller = None
+
+    def set_poller(self, poller_proxy) -> None:
+        self._poller = poller_proxy
+
+    # --- installation gate ---------------------------------------------
+    def api_ready(self) -> None:
+        self._api_ready = True
+        self._api_error = None
+        self._start_queued()
+
+    def api_failed(self, message: str) -> None:
+        self._api_ready = False
+        self._api_error = message
+        for job_id in list(self._queue):
+            self._queue.pop(job_id)
+            fail_job(self._store, job_id, S.SYSTEM_ERROR,
+                     f'The specialisation could not be installed: {message}')
+
+    def install_when_idle(self, install: Callable[[], None]) -> None:
+        """Hold new jobs; call `install` once no job of ours is running."""
+        self._api_ready = False
+        self._install_when_idle = install
+        self._maybe_install()
+
+    def _maybe_install(self) -> None:
+        if self._install_when_idle is not None and not self._running:
+            install, self._install_when_idle = self._install_when_idle, None
+            install()
+
+    # --- bookkeeping told by others -------------------------------------
+    def adopt(self, job_id: str) -> None:
+        """A job already on the resource (found at start-up) counts as running."""
+        self._running.add(job_id)
+
+    def enqueue(self, job_id: str) -> None:
+        if self._api_error is not None:
+            fail_job(self._store, job_id, S.SYSTEM_ERROR,
+                     f'The specialisation could not be installed: {self._api_error}')
+            return
+        self._queue[job_id] = None
+        self._start_queued()
+
+    def job_ended(self, job_id: str) -> None:
+        self._running.discard(job_id)
+        self._maybe_install()
+        self._start_queued()
+
+    def running_count(self) -> int:
+        return len(self._running)
+
+    # --- starting ------------------------------------------------------
+    def _has_slot(self) -> bool:
+        return self._max_running is None or len(self._running) < self._max_running
+
+    def _start_queued(self) -> None:
+        while self._api_ready and self._queue and self._has_slot():
+            job_id, _ = self._queue.popitem(last=False)
+            self._start(job_id)
+
+    @job_guard
+    def _start(self, job_id: str) -> None:
+        job = self._store.get_job(job_id, include_deleted=True)
+        if job is None or job.state is not S.WAITING or job.remote_job_id:
+            return
+        paths = self._layout.job(job_id)
+        req = SubmitRequest(job_id, paths, self._runner_argv(paths), job.cores, job.time_limit)
+        try:
+            self._fs.write_bytes(paths.script, self._scheduler.script(req).encode(), 0o755)
+            remote_id = self._scheduler.submit(req)
+        except ResourceError as exc:
+            state = S.TEMPORARY_FAILURE if exc.temporary else S.PERMANENT_FAILURE
+            fail_job(self._store, job_id, state, f'Could not start the job: {exc}')
+            return
+        self._store.update_job(job_id, remote_job_id=remote_id)
+        self._store.add_log(job_id, f'Started on the compute resource (id {remote_id}).')
+        self._running.add(job_id)
+        self._poller.track(job_id, remote_id)
+
+    # --- cancelling ----------------------------------------------------
+    @job_guard
+    def cancel(self, job_id: str) -> None:
+        job = self._store.get_job(job_id, include_deleted=True)
+        if job is None or job.state not in (S.WAITING_CR, S.RUNNING_CR):
+            return
+        if not job.remote_job_id:
+            self._queue.pop(job_id, None)
+            self._store.transition(job_id, S.WAITING_CR, S.CANCELLED,
+                                   'Cancelled before it started.')
+            return
+        try:
+            self._scheduler.cancel(job.remote_job_id, self._layout.job(job_id))
+        except ResourceError as exc:
+            logger.warning('job %s: cancel failed, will retry: %s', job_id, exc)
+            self._store.add_log(job_id, f'Stopping the job failed ({exc}); trying again.',
+                                'WARNING')
+        self._poller.track(job_id, job.remote_job_id)
+        self._poller.poll_now()

@@ -1,0 +1,153 @@
+"""StagerActor: stages jobs in and out, and removes deleted jobs' files.
+
+A small pool of these runs side by side (see StagerPool) so one large
+upload does not hold up the others. A stager owns a job while it is in
+STAGING_IN or STAGING_OUT; between files it checks for a cancel request
+(the front end moved the job to the `_CR` twin) or a shutdown, and aborts
+promptly, leaving the job in the state the spec prescribes.
+"""
+import json
+import logging
+import threading
+
+import pykka
+
+from ..cwl.errors import InvalidInput, InvalidOutput, InvalidWorkflow
+from ..jobs.states import JobState as S
+from ..resource.errors import ResourceError
+from ..service.stage_in import StageIn, StagingAborted
+from ..service.stage_out import StageOut
+from .base import StoreClient, fail_job, job_guard
+
+logger = logging.getLogger(__name__)
+
+
+class StagerActor(pykka.ThreadingActor):
+    def __init__(self, store_proxy, stage_in: StageIn, stage_out: StageOut,
+                 cleaner, shutting_down: threading.Event, on_done=None):
+        super().__init__()
+        self._store = StoreClient(store_proxy)
+        self._in = stage_in
+        self._out = stage_out
+        self._cleaner = cleaner
+        self._shutting_down = shutting_down
+        self._on_done = on_done or (lambda: None)
+
+    def _stop_reason(self, job_id: str, cancel_state: S):
+        if self._shutting_down.is_set():
+            return 'shutdown'
+        job = self._store.get_job(job_id, include_deleted=True)
+        if job is None or job.state is cancel_state:
+            return 'cancel'
+        return None
+
+    # --- stage in ------------------------------------------------------
+    def stage_in(self, job_id: str) -> None:
+        try:
+            if not self._shutting_down.is_set():
+                self._stage_in(job_id)
+        finally:
+            self._on_done()
+
+    @job_guard
+    def _stage_in(self, job_id: str) -> None:
+        store = self._store
+        if not store.transition(job_id, S.SUBMITTED, S.STAGING_IN,
+                                'Staging in: fetching the workflow and input files.'):
+            return      # cancelled meanwhile, or another stager has it
+        job = store.get_job(job_id, include_deleted=True)
+        try:
+            result = self._in.run(job_id, job.workflow_url, job.input_json,
+                                  lambda: self._stop_reason(job_id, S.STAGING_IN_CR),
+                                  lambda msg: store.add_log(job_id, msg))
+        except StagingAborted as exc:
+            self._aborted(job_id, exc.reason, S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
+            return
+        except (InvalidWorkflow, InvalidInput) as exc:
+            fail_job(store, job_id, S.PERMANENT_FAILURE, f'Cannot run this job: {exc}')
+            return
+        except ResourceError as exc:
+            self._resource_failure(job_id, 'Staging in failed', exc)
+            return
+        store.update_job(job_id, cores=result.cores, time_limit=result.time_limit,
+                         remote_dir=result.remote_dir)
+        if not store.transition(job_id, S.STAGING_IN, S.WAITING,
+                                'Waiting for a free slot on the compute resource.'):
+            self._aborted(job_id, 'cancel', S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
+
+    # --- stage out -----------------------------------------------------
+    def stage_out(self, job_id: str) -> None:
+        try:
+            if not self._shutting_down.is_set():
+                self._stage_out(job_id)
+        finally:
+            self._on_done()
+
+    @job_guard
+    def _stage_out(self, job_id: str) -> None:
+        store = self._store
+        if not store.transition(job_id, S.FINISHED, S.STAGING_OUT,
+                                'Staging out: collecting the results.'):
+            return
+        job = store.get_job(job_id, include_deleted=True)
+        exit_code = int(job.runner_result) if (job.runner_result or '').lstrip('-').isdigit() \
+            else None
+        try:
+            result = self._out.run(job_id, exit_code, job.time_limit,
+                                   lambda: self._stop_reason(job_id, S.STAGING_OUT_CR))
+        except StagingAborted as exc:
+            self._aborted(job_id, exc.reason, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
+            return
+        except (ResourceError, InvalidOutput) as exc:
+            self._resource_failure(job_id, 'Staging out failed', exc)
+            return
+        if result.runner_log_tail:
+            store.add_log(job_id, 'Last lines of the workflow runner\'s log:\n'
+                          + result.runner_log_tail, 'WARNING')
+        if result.output is not None:
+            store.update_job(job_id, output_json=json.dumps(result.output))
+        if result.state is S.SUCCESS:
+            message = f'Success: {result.files} output file(s) published.'
+            level = 'INFO'
+        else:
+            message = f'The workflow failed: {result.reason}.'
+            if result.files:
+                message += f' {result.files} output file(s) it produced were published.'
+            level = 'ERROR'
+        if not store.transition(job_id, S.STAGING_OUT, result.state, message, level):
+            self._aborted(job_id, 'cancel', S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
+
+    # --- helpers -------------------------------------------------------
+    def _aborted(self, job_id, reason, active, cancel_twin, rest) -> None:
+        store = self._store
+        if reason == 'shutdown':
+            store.transition(job_id, active, rest,
+                             'The service is shutting down; staging will resume '
+                             'when it starts again.')
+        else:
+            store.transition(job_id, cancel_twin, S.CANCELLED, 'Cancelled.')
+
+    def _resource_failure(self, job_id, what, exc) -> None:
+        state = S.TEMPORARY_FAILURE if getattr(exc, 'temporary', False) \
+            else S.PERMANENT_FAILURE
+        if isinstance(exc, InvalidOutput):
+            state = S.SYSTEM_ERROR
+        fail_job(self._store, job_id, state, f'{what}: {exc}')
+
+    # --- deletion ------------------------------------------------------
+    def delete(self, job_id: str) -> None:
+        try:
+            self._delete(job_id)
+        finally:
+            self._on_done()
+
+    @job_guard
+    def _delete(self, job_id: str) -> None:
+        job = self._store.get_job(job_id, include_deleted=True)
+        if job is None or not job.delete_requested or not job.state.is_final:
+            return
+        try:
+            self._cleaner(job_id)
+        except ResourceError as exc:
+            logger.warning('job %s: could not remove all its files: %s', job_id, exc)
+        self._store.remove_job(job_id)

@@ -1,0 +1,65 @@
+"""The `cerise-actors` command.
+
+`cerise-actors serve [--config FILE] [--api DIR]` runs the service; the
+defaults are `conf/config.yml` and `api/`, or the CERISE_CONFIG and
+CERISE_API_DIR environment variables. Configuration mistakes end the
+command with exit code 2 and one line naming the file and the key.
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from . import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='cerise-actors',
+        description='Run CWL workflows made of predefined steps on a compute resource.')
+    parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
+    sub = parser.add_subparsers(dest='command', required=True)
+    serve = sub.add_parser('serve', help='run the REST service until SIGTERM/SIGINT')
+    serve.add_argument('--config', type=Path,
+                       default=Path(os.environ.get('CERISE_CONFIG', 'conf/config.yml')),
+                       help='main configuration file (default: $CERISE_CONFIG or '
+                            'conf/config.yml)')
+    serve.add_argument('--api', type=Path,
+                       default=Path(os.environ.get('CERISE_API_DIR', 'api')),
+                       help='specialisation folder with config.yml and projects '
+                            '(default: $CERISE_API_DIR or api/)')
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == 'serve':
+        return _serve(args)
+    return 2
+
+
+def _serve(args) -> int:
+    # imported here so that `--help` stays fast
+    from .config import ConfigError, load_api_config, load_service_config
+    from .service.api_install import ApiInstallError
+    from .service.lifecycle import AlreadyRunning, serve
+    if not args.config.is_file():
+        print(f'cerise-actors: configuration file {args.config} not found '
+              f'(use --config or CERISE_CONFIG)', file=sys.stderr)
+        return 2
+    if not args.api.is_dir():
+        print(f'cerise-actors: specialisation folder {args.api} not found '
+              f'(use --api or CERISE_API_DIR)', file=sys.stderr)
+        return 2
+    try:
+        config = load_service_config(args.config)
+        api_config = load_api_config(args.api)
+        return serve(config, api_config, args.api)
+    except (ConfigError, ApiInstallError, AlreadyRunning, ValueError) as exc:
+        print(f'cerise-actors: {exc}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

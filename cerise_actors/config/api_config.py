@@ -1,0 +1,113 @@
+"""Loading a specialisation's compute resource configuration (``api/config.yml``).
+
+This file tells the service how to reach the compute resource: how files are
+staged (``files``), how jobs are started (``jobs``), and how often to poll
+(``refresh``). A specialisation without the file runs everything locally
+with the defaults. Credentials are merged with the environment here (see
+:mod:`.credentials`), so the result is ready to use.
+
+Of the file protocols in the Cerise documentation only ``local`` (alias
+``file``) and ``sftp`` are implemented; ``ftp`` and ``webdav`` are refused
+with a clear message instead of failing later, at the first job.
+"""
+import os
+from typing import Any, Mapping, Optional, Union
+
+from .credentials import API_TOP_KEY, combine_credentials, credential_section
+from .locations import DEFAULT_SSH_PORT, parse_location, resolve_files_path
+from .model import ApiConfig, FilesConfig, JobsConfig
+from .reader import Section, load_yaml_file
+
+API_CONFIG_NAME = 'config.yml'
+DEFAULT_REFRESH = 10.0
+DEFAULT_CORES_PER_NODE = 32
+
+FILES_PROTOCOLS = ('local', 'sftp')
+FILES_PROTOCOL_ALIASES = {'file': 'local'}
+UNSUPPORTED_FILES_PROTOCOLS = ('ftp', 'webdav')
+JOBS_PROTOCOLS = ('local', 'ssh')
+SCHEDULERS = ('none', 'slurm', 'torque', 'gridengine')
+
+_RESOURCE_KEYS = ('credentials', 'files', 'jobs', 'refresh')
+_FILES_KEYS = ('credentials', 'protocol', 'location', 'path')
+_JOBS_KEYS = ('credentials', 'protocol', 'location', 'scheduler', 'queue-name',
+              'slots-per-node', 'cores-per-node', 'scheduler-options', 'cwl-runner',
+              'max-running')
+
+
+def load_api_config(api_dir: Union[str, 'os.PathLike[str]'],
+                    env: Optional[Mapping[str, str]] = None) -> ApiConfig:
+    """Read ``<api_dir>/config.yml``; all defaults (local, local) if it is absent.
+
+    ``env`` defaults to ``os.environ``; credentials from it apply either way.
+    """
+    path = os.path.join(os.fspath(api_dir), API_CONFIG_NAME)
+    if not os.path.exists(path):
+        return api_config_from_dict({}, source='<defaults>', env=env)
+    return api_config_from_dict(load_yaml_file(path, path), source=path, env=env)
+
+
+def api_config_from_dict(data: Any, source: str = '<dict>',
+                         env: Optional[Mapping[str, str]] = None) -> ApiConfig:
+    """Validate an already parsed API configuration document."""
+    env = os.environ if env is None else env
+    top = Section.root(data, source)
+    top.check_keys((API_TOP_KEY,))
+    resource = top.section(API_TOP_KEY, known=_RESOURCE_KEYS)
+    generic = credential_section(resource)
+    files = _files_config(resource.section('files', known=_FILES_KEYS), generic, env)
+    jobs = _jobs_config(resource.section('jobs', known=_JOBS_KEYS), generic, env)
+    refresh = resource.positive_number('refresh', DEFAULT_REFRESH)
+    return ApiConfig(source=source, files=files, jobs=jobs, refresh=refresh)
+
+
+def _choice(section: Section, key: str, default: str, allowed: tuple,
+            aliases: Optional[Mapping[str, str]] = None) -> str:
+    value = section.string(key, default=default).strip().lower()
+    value = (aliases or {}).get(value, value)
+    if value not in allowed:
+        raise section.error(key, 'unknown value {!r} (expected one of: {})'.format(
+            value, ', '.join(allowed)))
+    return value
+
+
+def _files_config(section: Section, generic: Section, env: Mapping[str, str]) -> FilesConfig:
+    raw_protocol = section.string('protocol', default='local').strip().lower()
+    if raw_protocol in UNSUPPORTED_FILES_PROTOCOLS:
+        raise section.error('protocol', '{!r} is not supported by cerise-actors; use local or '
+                                        'sftp'.format(raw_protocol))
+    protocol = _choice(section, 'protocol', 'local', FILES_PROTOCOLS, FILES_PROTOCOL_ALIASES)
+    credentials = combine_credentials('files', credential_section(section), generic, env)
+    host, port = _host_port(section, protocol)
+    path = resolve_files_path(section, protocol, credentials.username)
+    return FilesConfig(protocol=protocol, host=host, port=port, path=path,
+                       credentials=credentials)
+
+
+def _jobs_config(section: Section, generic: Section, env: Mapping[str, str]) -> JobsConfig:
+    protocol = _choice(section, 'protocol', 'local', JOBS_PROTOCOLS)
+    credentials = combine_credentials('jobs', credential_section(section), generic, env)
+    host, port = _host_port(section, protocol)
+    return JobsConfig(
+        protocol=protocol, host=host, port=port,
+        scheduler=_choice(section, 'scheduler', 'none', SCHEDULERS),
+        queue_name=section.string('queue-name'),
+        slots_per_node=section.integer('slots-per-node', minimum=1),
+        cores_per_node=section.integer('cores-per-node', default=DEFAULT_CORES_PER_NODE,
+                                       minimum=1),
+        scheduler_options=section.string('scheduler-options'),
+        # Kept verbatim: $CERISE_API_FILES is substituted by the service once
+        # it knows where the API files were installed on the resource.
+        cwl_runner=section.string('cwl-runner'),
+        max_running=section.integer('max-running', minimum=1),
+        credentials=credentials)
+
+
+def _host_port(section: Section, protocol: str):
+    """Host and port for remote protocols; local ignores ``location``."""
+    if protocol == 'local':
+        return None, DEFAULT_SSH_PORT
+    return parse_location(section, protocol)
+
+
+__all__ = ['load_api_config', 'api_config_from_dict']

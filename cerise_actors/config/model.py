@@ -1,0 +1,96 @@
+"""Immutable value objects describing a fully validated configuration.
+
+Everything the rest of the service needs is resolved here once, at start-up:
+paths are absolute, defaults are filled in, environment overrides and the
+credential precedence rules are applied. Consumers therefore never look at
+raw YAML or at ``os.environ`` themselves, and the objects can be shared
+freely between actors because they are frozen.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """One complete credential combination for a compute resource.
+
+    Only the fields of the chosen combination are set (see
+    :func:`cerise_actors.config.resolve_credentials`); all ``None`` means
+    "connect without credentials" (local use, or the SSH agent / defaults).
+    """
+
+    username: Optional[str] = None
+    password: Optional[str] = None
+    certfile: Optional[str] = None
+    passphrase: Optional[str] = None
+
+    def __repr__(self) -> str:
+        # Configurations get logged; secrets must never end up in a log file.
+        def shown(value: Optional[str], secret: bool) -> str:
+            if value is None:
+                return 'None'
+            return "'***'" if secret else repr(value)
+
+        return 'Credentials(username={}, password={}, certfile={}, passphrase={})'.format(
+            shown(self.username, False), shown(self.password, True),
+            shown(self.certfile, False), shown(self.passphrase, True))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no credentials at all were configured."""
+        return self.username is None
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """The main configuration file (``conf/config.yml``), resolved."""
+
+    source: str
+    database_file: Path
+    log_file: Optional[Path]
+    log_level: int
+    pid_file: Optional[Path]
+    exchange_service_dir: Path
+    exchange_client_url: str
+    hostname: str
+    port: int
+    base_url: Optional[str]
+
+
+@dataclass(frozen=True)
+class FilesConfig:
+    """How files are staged to the compute resource (``compute-resource.files``)."""
+
+    protocol: str
+    host: Optional[str]
+    port: int
+    path: str
+    credentials: Credentials
+
+
+@dataclass(frozen=True)
+class JobsConfig:
+    """How jobs are started on the compute resource (``compute-resource.jobs``)."""
+
+    protocol: str
+    host: Optional[str]
+    port: int
+    scheduler: str
+    queue_name: Optional[str]
+    slots_per_node: Optional[int]
+    cores_per_node: int
+    scheduler_options: Optional[str]
+    cwl_runner: Optional[str]
+    max_running: Optional[int]
+    credentials: Credentials
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """A specialisation's compute resource configuration (``api/config.yml``)."""
+
+    source: str
+    files: FilesConfig
+    jobs: JobsConfig
+    refresh: float

@@ -1,0 +1,160 @@
+"""Loading the main service configuration (``conf/config.yml``).
+
+The main file says where the service keeps its own state (job database, log,
+pid file), where the file exchange directory shared with clients lives, and
+where the REST API listens. Two values can be overridden from the
+environment so that one Docker image can run as many containers on different
+ports: ``CERISE_STORE_LOCATION_CLIENT`` and ``CERISE_BASE_URL``.
+
+Relative paths are resolved against the current working directory at load
+time, as Cerise did, so that later ``chdir`` calls cannot change their meaning.
+"""
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+from urllib.parse import unquote, urlparse
+
+from .model import ServiceConfig
+from .reader import Section, env_value, load_yaml_file
+
+DEFAULT_HOSTNAME = '127.0.0.1'
+DEFAULT_PORT = 29593
+DEFAULT_LOG_LEVEL = logging.INFO
+
+ENV_STORE_LOCATION_CLIENT = 'CERISE_STORE_LOCATION_CLIENT'
+ENV_BASE_URL = 'CERISE_BASE_URL'
+
+_TOP_KEYS = ('database', 'logging', 'pidfile', 'client-file-exchange', 'rest-service')
+
+# Spelled out rather than taken from the logging module: its name table is
+# private before Python 3.11 and also contains aliases we do not want to list.
+_LEVELS = {
+    'CRITICAL': logging.CRITICAL, 'FATAL': logging.CRITICAL, 'ERROR': logging.ERROR,
+    'WARNING': logging.WARNING, 'WARN': logging.WARNING, 'INFO': logging.INFO,
+    'DEBUG': logging.DEBUG, 'NOTSET': logging.NOTSET,
+}
+
+
+def load_service_config(path: Union[str, 'os.PathLike[str]'],
+                        env: Optional[Mapping[str, str]] = None) -> ServiceConfig:
+    """Read and validate the main configuration file at ``path``.
+
+    ``env`` defaults to ``os.environ``; tests pass an explicit dict.
+    """
+    source = os.fspath(path)
+    data = load_yaml_file(path, source)
+    return service_config_from_dict(data, source=source, env=env)
+
+
+def service_config_from_dict(data: Any, source: str = '<dict>',
+                             env: Optional[Mapping[str, str]] = None) -> ServiceConfig:
+    """Validate an already parsed main configuration mapping."""
+    env = os.environ if env is None else env
+    top = Section.root(data, source)
+    top.check_keys(_TOP_KEYS)
+
+    database = top.section('database', known=('file',))
+    database_file = _local_path(database, 'file', required='the SQLite file of the job store')
+
+    log = top.section('logging', known=('file', 'level'))
+    log_file = _local_path(log, 'file')
+    log_level = _log_level(log)
+
+    pid_file = _local_path(top, 'pidfile')
+
+    exchange = top.section('client-file-exchange',
+                           known=('store-location-service', 'store-location-client'))
+    service_dir = _service_store(exchange)
+    client_url = _client_store(exchange, env, service_dir)
+
+    rest = top.section('rest-service', known=('base-url', 'hostname', 'port'))
+    hostname = rest.string('hostname', default=DEFAULT_HOSTNAME)
+    port = rest.integer('port', default=DEFAULT_PORT, minimum=0, maximum=65535)
+    base_url = _base_url(rest, env)
+
+    return ServiceConfig(
+        source=source, database_file=database_file, log_file=log_file, log_level=log_level,
+        pid_file=pid_file, exchange_service_dir=service_dir, exchange_client_url=client_url,
+        hostname=hostname, port=port, base_url=base_url)
+
+
+def _absolute(path: str) -> Path:
+    """Expand ``~`` and anchor a relative path at the current directory."""
+    return Path(os.path.abspath(os.path.expanduser(path)))
+
+
+def _local_path(section: Section, key: str, required: Optional[str] = None) -> Optional[Path]:
+    value = section.string(key, required=required)
+    return None if value is None else _absolute(value)
+
+
+def _log_level(section: Section) -> int:
+    value = section.raw('level')
+    if value is None:
+        return DEFAULT_LOG_LEVEL
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().upper() in _LEVELS:
+        return _LEVELS[value.strip().upper()]
+    raise section.error('level', 'expected a logging level name ({}), got {!r}'.format(
+        ', '.join(sorted(_LEVELS)), value))
+
+
+def _service_store(section: Section) -> Path:
+    """The exchange directory as seen by the service: a local directory."""
+    key = 'store-location-service'
+    value = section.string(key, required='the file exchange directory as the service sees it, '
+                                         'e.g. file:///tmp/cerise_files')
+    if '://' not in value:
+        return _absolute(value)
+    url = urlparse(value)
+    if url.scheme.lower() != 'file':
+        raise section.error(key, 'expected a file:// URL or a local path, got {!r}; the service '
+                                 'must have direct access to the exchange directory'.format(value))
+    if url.netloc not in ('', 'localhost'):
+        raise section.error(key, 'file URL {!r} names host {!r}; write an absolute path as '
+                                 'file:///path/to/dir'.format(value, url.netloc))
+    path = unquote(url.path)
+    if not path.startswith('/'):
+        raise section.error(key, 'file URL {!r} has no absolute path'.format(value))
+    return Path(os.path.normpath(path))
+
+
+def _check_url(section: Section, key: str, value: str, from_env: Optional[str]) -> str:
+    url = urlparse(value)
+    if not url.scheme or not (url.netloc or url.scheme == 'file'):
+        where = 'environment variable {}'.format(from_env) if from_env else None
+        problem = 'expected an absolute URL such as http://host:port/path, got {!r}'.format(value)
+        if where:
+            problem = '{} (from {})'.format(problem, where)
+        raise section.error(key, problem)
+    return _strip_slash(value)
+
+
+def _strip_slash(url: str) -> str:
+    stripped = url.rstrip('/')
+    # A bare root such as 'file:///' would otherwise collapse to 'file:'.
+    return url if stripped.endswith(':') else stripped
+
+
+def _client_store(section: Section, env: Mapping[str, str], service_dir: Path) -> str:
+    key = 'store-location-client'
+    override = env_value(env, ENV_STORE_LOCATION_CLIENT)
+    if override is not None:
+        return _check_url(section, key, override, ENV_STORE_LOCATION_CLIENT)
+    value = section.string(key)
+    if value is None:
+        return _strip_slash(service_dir.as_uri())
+    return _check_url(section, key, value, None)
+
+
+def _base_url(section: Section, env: Mapping[str, str]) -> Optional[str]:
+    override = env_value(env, ENV_BASE_URL)
+    if override is not None:
+        return _check_url(section, 'base-url', override, ENV_BASE_URL)
+    value = section.string('base-url')
+    return None if value is None else _check_url(section, 'base-url', value, None)
+
+
+__all__ = ['load_service_config', 'service_config_from_dict']

@@ -1,0 +1,213 @@
+"""Schedulers: build a job script, submit it, poll all jobs at once, cancel.
+
+The base class writes the job script shared by every scheduler: it runs the
+CWL runner in the job's work directory with every path shell-quoted and
+writes the runner's exit code to a file itself, so the service judges
+completion by that file rather than by process tables (an exited process can
+linger as a zombie for seconds). Subclasses only say how to submit, how to
+ask about many jobs in one command, and how to cancel.
+"""
+import abc
+import dataclasses
+import shlex
+from typing import Dict, List, Optional, Sequence
+
+from .errors import PermanentResourceError, TemporaryResourceError
+from .layout import JobPaths
+from .shell import Shell
+
+#: exit code of coreutils `timeout` when the time limit was hit
+TIMEOUT_EXIT_CODE = 124
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmitRequest:
+    job_id: str
+    paths: JobPaths
+    runner: Sequence[str]       # argv of the CWL runner, before workflow and input
+    cores: int = 0
+    time_limit: int = 0         # seconds; 0 = none
+
+
+@dataclasses.dataclass(frozen=True)
+class PollRequest:
+    job_id: str
+    remote_id: str
+    paths: JobPaths
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteStatus:
+    """What the resource says: 'waiting', 'running', 'done' or 'gone'."""
+
+    state: str
+    exit_code: Optional[int] = None
+
+
+def job_script(req: SubmitRequest, header: str = '', enforce_time_limit: bool = False) -> str:
+    """The bash script that runs one job; `header` holds scheduler directives."""
+    q = shlex.quote
+    p = req.paths
+    runner = ' '.join(q(arg) for arg in req.runner)
+    if enforce_time_limit and req.time_limit > 0:
+        runner = f'timeout --kill-after=10 {int(req.time_limit)} {runner}'
+    return (
+        '#!/bin/bash\n'
+        f'{header}'
+        f'# cerise-actors job {req.job_id}\n'
+        f'cd {q(p.work)} || exit 1\n'
+        f'{runner} {q(p.workflow)} {q(p.input)} >{q(p.stdout)} 2>{q(p.stderr)} </dev/null\n'
+        'code=$?\n'
+        f'echo "$code" >{q(p.exit_code)}.tmp && mv {q(p.exit_code)}.tmp {q(p.exit_code)}\n')
+
+
+class Scheduler(abc.ABC):
+    """Starts, follows and stops jobs on a resource through a Shell."""
+
+    def __init__(self, shell: Shell, command_timeout: float = 60.0):
+        self._shell = shell
+        self._timeout = command_timeout
+
+    @abc.abstractmethod
+    def submit(self, req: SubmitRequest) -> str:
+        """Start the job (the script is already written); returns its remote id."""
+
+    @abc.abstractmethod
+    def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
+        """Status of all `jobs` with one command; keyed by job id."""
+
+    @abc.abstractmethod
+    def cancel(self, remote_id: str, paths: JobPaths) -> None:
+        """Stop the job if it still runs; not an error if it already ended."""
+
+    @property
+    def enforces_time_limit_itself(self) -> bool:
+        """True if the scheduler kills jobs past their wall time."""
+        return True
+
+    def _run(self, command: str):
+        result = self._shell.run(command, timeout=self._timeout)
+        return result
+
+    def script_header(self, req: SubmitRequest) -> str:
+        return ''
+
+    def script(self, req: SubmitRequest) -> str:
+        return job_script(req, self.script_header(req),
+                          enforce_time_limit=not self.enforces_time_limit_itself)
+
+
+_PROC_START = "sed 's/.*) //' /proc/{pid}/stat 2>/dev/null"
+
+_DIRECT_POLL_FUNC = r'''
+check() {
+  if [ -f "$4/exit_code" ]; then echo "$1 done $(cat "$4/exit_code")"; return; fi
+  s=$(sed 's/.*) //' "/proc/$2/stat" 2>/dev/null)
+  st=${s%% *}
+  start=$(echo "$s" | cut -d' ' -f20)
+  if [ -n "$s" ] && [ "$st" != Z ] && [ "$start" = "$3" ]; then echo "$1 running"; return; fi
+  if [ -f "$4/exit_code" ]; then echo "$1 done $(cat "$4/exit_code")"; return; fi
+  echo "$1 gone"
+}
+'''
+
+_DIRECT_CANCEL = r'''
+pid={pid}; want={start}
+s=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null)
+start=$(echo "$s" | cut -d' ' -f20)
+if [ -n "$s" ] && [ "$start" != "$want" ]; then echo reused; exit 0; fi
+alive() {{ ps -e -o pgid=,stat= | awk -v g="$pid" '$1==g && $2 !~ /^Z/' | head -n 1; }}
+[ -z "$(alive)" ] && {{ echo ended; exit 0; }}
+kill -TERM -- "-$pid" 2>/dev/null
+for i in $(seq 50); do [ -z "$(alive)" ] && {{ echo stopped; exit 0; }}; sleep 0.1; done
+kill -KILL -- "-$pid" 2>/dev/null
+for i in $(seq 50); do [ -z "$(alive)" ] && {{ echo killed; exit 0; }}; sleep 0.1; done
+echo survived; exit 1
+'''
+
+
+class DirectScheduler(Scheduler):
+    """No batch system: the job script runs as a detached process group.
+
+    The remote id is `PID:STARTTIME` (start time from /proc, in clock ticks)
+    so a reused PID is never mistaken for our job. Submission is guarded by
+    the `jobid` file: submitting a job that was already started returns the
+    existing id instead of starting a second copy.
+    """
+
+    @property
+    def enforces_time_limit_itself(self) -> bool:
+        return False
+
+    def submit(self, req: SubmitRequest) -> str:
+        q = shlex.quote
+        p = req.paths
+        command = (
+            f'cd {q(p.dir)} || exit 3\n'
+            f'if [ -s {q(p.jobid)} ]; then cat {q(p.jobid)}; exit 0; fi\n'
+            f'setsid nohup bash {q(p.script)} </dev/null >/dev/null 2>&1 &\n'
+            'pid=$!\n'
+            f's=$({_PROC_START.format(pid="$pid")})\n'
+            'start=$(echo "$s" | cut -d" " -f20)\n'
+            f'echo "$pid:$start" >{q(p.jobid)}.tmp && mv {q(p.jobid)}.tmp {q(p.jobid)}\n'
+            f'cat {q(p.jobid)}\n')
+        result = self._run(command)
+        remote_id = result.stdout.strip()
+        if result.exit_code != 0 or not _valid_direct_id(remote_id):
+            raise PermanentResourceError(
+                f'could not start the job script (exit code {result.exit_code}): '
+                f'{result.stderr.strip() or result.stdout.strip()}')
+        return remote_id
+
+    def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
+        if not jobs:
+            return {}
+        q = shlex.quote
+        lines = [_DIRECT_POLL_FUNC]
+        for job in jobs:
+            pid, start = _split_direct_id(job.remote_id)
+            lines.append(f'check {q(job.job_id)} {pid} {start} {q(job.paths.dir)}')
+        result = self._run('\n'.join(lines))
+        if result.exit_code != 0:
+            raise TemporaryResourceError(
+                f'status command failed (exit code {result.exit_code}): {result.stderr.strip()}')
+        return _parse_poll_output(result.stdout, {job.job_id for job in jobs})
+
+    def cancel(self, remote_id: str, paths: JobPaths) -> None:
+        pid, start = _split_direct_id(remote_id)
+        result = self._run(_DIRECT_CANCEL.format(pid=pid, start=start))
+        if result.exit_code != 0:
+            raise TemporaryResourceError(
+                f'could not stop process group {pid}: {result.stdout.strip()} '
+                f'{result.stderr.strip()}'.strip())
+
+
+def _valid_direct_id(remote_id: str) -> bool:
+    pid, _, start = remote_id.partition(':')
+    return pid.isdigit() and start.isdigit()
+
+
+def _split_direct_id(remote_id: str):
+    if not _valid_direct_id(remote_id):
+        raise PermanentResourceError(f'not a process id: {remote_id!r}')
+    pid, _, start = remote_id.partition(':')
+    return int(pid), int(start)
+
+
+def _parse_poll_output(stdout: str, expected: set) -> Dict[str, RemoteStatus]:
+    """Strictly parse `ID running|gone|done CODE` lines; anything odd is an error."""
+    statuses: Dict[str, RemoteStatus] = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1] in ('running', 'gone', 'waiting'):
+            statuses[parts[0]] = RemoteStatus(parts[1])
+        elif len(parts) == 3 and parts[1] == 'done' and parts[2].lstrip('-').isdigit():
+            statuses[parts[0]] = RemoteStatus('done', int(parts[2]))
+        elif len(parts) == 2 and parts[1] == 'done':   # exit_code file still empty
+            statuses[parts[0]] = RemoteStatus('running')
+        else:
+            raise TemporaryResourceError(f'unexpected status line {line!r}')
+    missing = expected - set(statuses)
+    if missing:
+        raise TemporaryResourceError(f'no status for jobs {sorted(missing)}')
+    return statuses

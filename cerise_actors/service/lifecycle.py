@@ -1,0 +1,109 @@
+"""Running the service as a long-lived process: logging, pid file, signals.
+
+`serve()` is what `cerise-actors serve` does: it refuses to start twice on
+one pid file, writes the pid and the URL it listens on (the `.url` file next
+to the pid file, handy with `port: 0`), and on SIGTERM or SIGINT shuts down
+cleanly so that every job is left in a state the next start resumes from.
+"""
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Optional
+
+from ..config import ApiConfig, ServiceConfig
+from .system import CeriseService
+
+logger = logging.getLogger('cerise_actors')
+
+LOG_FORMAT = '%(asctime)s %(levelname)s %(name)s: %(message)s'
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+def setup_logging(config: ServiceConfig) -> None:
+    handlers = [logging.StreamHandler()]
+    if config.log_file is not None:
+        config.log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers = [logging.FileHandler(config.log_file)]
+    logging.basicConfig(level=config.log_level, format=LOG_FORMAT, handlers=handlers,
+                        force=True)
+    # cwltool and friends are imported by nobody here, but keep chatty libraries quiet
+    for name in ('waitress', 'pykka'):
+        logging.getLogger(name).setLevel(max(config.log_level, logging.WARNING))
+
+
+def url_file(pid_file: Path) -> Path:
+    return pid_file.with_suffix('.url')
+
+
+def claim_pid_file(pid_file: Optional[Path]) -> None:
+    if pid_file is None:
+        return
+    if pid_file.exists():
+        try:
+            other = int(pid_file.read_text().strip())
+        except ValueError:
+            other = None
+        if other and other != os.getpid() and _alive(other):
+            raise AlreadyRunning(f'another cerise-actors (pid {other}) uses {pid_file}; '
+                                 f'stop it first or choose another pidfile')
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f'{os.getpid()}\n')
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f'/proc/{pid}/stat') as stat:
+            return stat.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return True
+
+
+def release_pid_file(pid_file: Optional[Path]) -> None:
+    if pid_file is None:
+        return
+    for path in (pid_file, url_file(pid_file)):
+        try:
+            if path == pid_file and path.read_text().strip() != str(os.getpid()):
+                continue
+            path.unlink()
+        except OSError:
+            pass
+
+
+def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path]) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code."""
+    setup_logging(config)
+    claim_pid_file(config.pid_file)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        logger.info('received %s, shutting down', signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service = CeriseService(config, api_config, api_dir)
+    try:
+        service.start()
+        if config.pid_file is not None:
+            url_file(config.pid_file).write_text(service.base_url + '\n')
+        logger.info('cerise-actors started, pid %d, serving %s', os.getpid(),
+                    service.base_url)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        service.stop()
+        release_pid_file(config.pid_file)
+        logger.info('cerise-actors stopped')
+    return 0

@@ -1,0 +1,110 @@
+"""Staging a job in: fetch and check the workflow, copy inputs to the resource.
+
+Plain code, no actors: the StagerActor calls `StageIn.run` and turns what it
+returns or raises into a state transition. Copies are idempotent (a file of
+the same size already on the resource is not sent again), so a job put back
+into SUBMITTED by a restart resumes cheaply. `should_stop` is asked between
+files so that a cancel or shutdown aborts promptly.
+"""
+import dataclasses
+import json
+import posixpath
+from typing import Callable, List, Mapping, Optional
+
+from ..cwl.errors import InvalidInput
+from ..cwl.inputs import InputFile, plan_inputs
+from ..cwl.workflow import plan_workflow
+from ..resource.filesystem import FileSystem
+from ..resource.layout import ResourceLayout
+from .exchange import Exchange
+from .sources import local_directory, open_source, read_workflow
+
+
+class StagingAborted(Exception):
+    """Staging stopped early because of a cancel request or a shutdown."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class StageInResult:
+    cores: int
+    time_limit: int
+    remote_dir: str
+    files: int
+    bytes_sent: int
+    steps: tuple
+
+
+class StageIn:
+    def __init__(self, fs: FileSystem, layout: ResourceLayout, exchange: Exchange,
+                 catalogue: Mapping[str, dict]):
+        self._fs = fs
+        self._layout = layout
+        self._exchange = exchange
+        self._catalogue = catalogue
+
+    def run(self, job_id: str, workflow_url: str, input_json: str,
+            should_stop: Callable[[], Optional[str]],
+            log: Callable[[str], None]) -> StageInResult:
+        raw = read_workflow(workflow_url, self._exchange)
+        plan = plan_workflow(raw, self._catalogue, self._layout.api_dir)
+        try:
+            input_doc = json.loads(input_json)
+        except ValueError as exc:
+            raise InvalidInput(f'the input is not valid JSON: {exc}') from exc
+        paths = self._layout.job(job_id)
+        staged_doc, files = plan_inputs(input_doc, paths.work)
+        self._check_sources(files)
+        self._fs.mkdir(paths.work)
+        self._fs.mkdir(paths.tmp)
+        sent = 0
+        for item in files:
+            reason = should_stop()
+            if reason:
+                raise StagingAborted(reason)
+            sent += self._copy(item, posixpath.join(paths.work, item.target))
+        self._fs.write_bytes(paths.workflow, plan.content)
+        self._fs.write_bytes(paths.input, json.dumps(staged_doc, indent=2).encode())
+        log(f'Staged in: workflow with steps {", ".join(plan.steps)}; '
+            f'{len(files)} input file(s), {sent} bytes sent.')
+        return StageInResult(plan.cores, plan.time_limit, paths.dir, len(files),
+                             sent, plan.steps)
+
+    def _check_sources(self, files: List[InputFile]) -> None:
+        """Refuse the whole job before copying anything if a location is bad."""
+        for item in files:
+            try:
+                self._exchange.local_path(item.source)
+            except InvalidInput as exc:
+                raise InvalidInput(f"input '{item.name}': {exc}") from exc
+
+    def _copy(self, item: InputFile, target: str) -> int:
+        try:
+            if item.is_directory:
+                return self._copy_tree(local_directory(item.source, self._exchange), target)
+            self._fs.mkdir(posixpath.dirname(target))
+            with open_source(item.source, self._exchange) as (stream, size):
+                if size is not None and self._fs.size(target) == size:
+                    return 0
+                return self._fs.put_stream(stream, target)
+        except InvalidInput as exc:
+            raise InvalidInput(f"input '{item.name}': {exc}") from exc
+
+    def _copy_tree(self, local_dir, target: str) -> int:
+        sent = 0
+        self._fs.mkdir(target)
+        for path in sorted(local_dir.rglob('*')):
+            resolved = path.resolve()
+            if resolved != local_dir and local_dir not in resolved.parents:
+                raise InvalidInput(f'{path.name} links outside the folder')
+            rel = path.relative_to(local_dir).as_posix()
+            dest = posixpath.join(target, rel)
+            if path.is_dir():
+                self._fs.mkdir(dest)
+            elif self._fs.size(dest) != path.stat().st_size:
+                with open(path, 'rb') as stream:
+                    sent += self._fs.put_stream(stream, dest, path.stat().st_mode)
+        return sent

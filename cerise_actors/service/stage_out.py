@@ -1,0 +1,108 @@
+"""Staging a job out: judge the runner's result and publish its outputs.
+
+Outputs go to `output/<job id>/` in the exchange area and the job's output
+JSON gets client URLs. Outputs of a failed run that did produce some are
+published too (they help users see what went wrong), and the runner's own
+error lines are copied into the job log.
+"""
+import dataclasses
+import re
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..cwl.errors import InvalidOutput
+from ..cwl.outputs import plan_outputs, interpret_runner_result
+from ..jobs.states import JobState
+from ..resource.filesystem import FileSystem
+from ..resource.layout import ResourceLayout
+from ..resource.scheduler import TIMEOUT_EXIT_CODE
+from .exchange import Exchange
+from .stage_in import StagingAborted
+
+MAX_OUTPUT_JSON = 16 * 1024 * 1024
+STDERR_TAIL_BYTES = 64 * 1024
+STDERR_TAIL_LINES = 40
+_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+
+
+@dataclasses.dataclass(frozen=True)
+class StageOutResult:
+    state: JobState
+    reason: str
+    output: Optional[dict]
+    files: int
+    runner_log_tail: str
+
+
+class StageOut:
+    def __init__(self, fs: FileSystem, layout: ResourceLayout, exchange: Exchange):
+        self._fs = fs
+        self._layout = layout
+        self._exchange = exchange
+
+    def run(self, job_id: str, exit_code: Optional[int], time_limit: int,
+            should_stop: Callable[[], Optional[str]]) -> StageOutResult:
+        paths = self._layout.job(job_id)
+        stdout = self._read_text(paths.stdout, MAX_OUTPUT_JSON)
+        stderr = self._read_tail(paths.stderr)
+        timed_out = exit_code == TIMEOUT_EXIT_CODE and time_limit > 0
+        result = interpret_runner_result(exit_code, stdout, stderr, timed_out)
+        tail = '' if result.state is JobState.SUCCESS else _tail(stderr)
+        if result.output is None:
+            return StageOutResult(result.state, result.reason, None, 0, tail)
+        try:
+            doc, files = plan_outputs(result.output, paths.work,
+                                      self._exchange.output_url(job_id))
+        except InvalidOutput as exc:
+            return StageOutResult(JobState.SYSTEM_ERROR, f'unusable runner output: {exc}',
+                                  None, 0, tail)
+        target_dir = self._exchange.output_dir(job_id)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for item in files:
+            reason = should_stop()
+            if reason:
+                raise StagingAborted(reason)
+            self._fetch(item.source, target_dir / item.relative, item.is_directory)
+        return StageOutResult(result.state, result.reason, doc, len(files), tail)
+
+    def _read_text(self, path: str, limit: int) -> str:
+        if self._fs.size(path) is None:
+            return ''
+        return self._fs.read_bytes(path, limit).decode(errors='replace')
+
+    def _read_tail(self, path: str) -> str:
+        size = self._fs.size(path)
+        if size is None:
+            return ''
+        with self._fs.open_read(path) as stream:
+            if size > STDERR_TAIL_BYTES:
+                stream.seek(size - STDERR_TAIL_BYTES)
+            return stream.read().decode(errors='replace')
+
+    def _fetch(self, source: str, target: Path, is_directory: bool) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not is_directory:
+            with self._fs.open_read(source) as stream, open(target, 'wb') as out:
+                _copy(stream, out)
+            return
+        target.mkdir(parents=True, exist_ok=True)
+        for rel, is_dir, mode in self._fs.walk(source):
+            dest = target / rel
+            if is_dir:
+                dest.mkdir(parents=True, exist_ok=True)
+            else:
+                with self._fs.open_read(f'{source}/{rel}') as stream, open(dest, 'wb') as out:
+                    _copy(stream, out)
+
+
+def _copy(stream, out) -> None:
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            return
+        out.write(chunk)
+
+
+def _tail(stderr: str) -> str:
+    lines = [_ANSI.sub('', line) for line in stderr.splitlines() if line.strip()]
+    return '\n'.join(lines[-STDERR_TAIL_LINES:])

@@ -1,0 +1,134 @@
+"""StoreActor: sole owner of the job database and of every state change.
+
+The front end and the workers ask it (always with a time-out); it never asks
+anyone. After a change it *tells* the actors that subscribed to the new state
+(a stager for SUBMITTED and FINISHED, the runner for WAITING and the remote
+`_CR` states, the cleaner for deletable jobs), so nothing polls the table.
+"""
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import pykka
+
+from ..jobs.states import JobState
+from .job_store import JobStore
+from .models import JobView
+
+logger = logging.getLogger(__name__)
+
+#: topic for "this job is final and its deletion was requested"
+DELETABLE = 'deletable'
+
+
+class StoreActor(pykka.ThreadingActor):
+    """Wraps a JobStore in one thread and publishes transitions."""
+
+    def __init__(self, db_file: Path):
+        super().__init__()
+        self._db_file = Path(db_file)
+        self._store: Optional[JobStore] = None
+        self._subscribers: Dict[object, List[Callable[[str], None]]] = defaultdict(list)
+
+    def on_start(self) -> None:
+        # the SQLite connection must be made in the thread that uses it
+        self._store = JobStore(self._db_file)
+
+    def on_stop(self) -> None:
+        self._close()
+
+    def on_failure(self, *args) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # --- subscriptions ---------------------------------------------------
+    def subscribe(self, topic, callback: Callable[[str], None]) -> None:
+        """Call `callback(job_id)` whenever a job enters `topic`.
+
+        `topic` is a JobState or DELETABLE. Callbacks must be tells (proxy
+        calls whose futures are ignored), never blocking work.
+        """
+        self._subscribers[topic].append(callback)
+
+    def _publish(self, topic, job_id: str) -> None:
+        for callback in self._subscribers.get(topic, ()):
+            try:
+                callback(job_id)
+            except Exception:   # a dead subscriber must not take the store down
+                logger.exception('job %s: could not notify about %s', job_id, topic)
+
+    def _after_change(self, job_id: str, state: JobState) -> None:
+        self._publish(state, job_id)
+        if state.is_final:
+            job = self._store.get(job_id, include_deleted=True)
+            if job is not None and job.delete_requested:
+                self._publish(DELETABLE, job_id)
+
+    # --- the API -------------------------------------------------------
+    def create_job(self, name: str, workflow_url: str, input_json: str) -> JobView:
+        job = self._store.create(name, workflow_url, input_json)
+        self._publish(JobState.SUBMITTED, job.id)
+        return job
+
+    def get_job(self, job_id: str, full: bool = False,
+                include_deleted: bool = False) -> Optional[JobView]:
+        return self._store.get(job_id, full, include_deleted)
+
+    def list_jobs(self) -> List[JobView]:
+        return self._store.list()
+
+    def jobs_in(self, states) -> List[JobView]:
+        return self._store.in_states(states)
+
+    def job_log(self, job_id: str):
+        return self._store.log_lines(job_id)
+
+    def transition(self, job_id: str, from_state: JobState, to_state: JobState,
+                   message: Optional[str] = None, level: str = 'INFO') -> bool:
+        done = self._store.transition(job_id, from_state, to_state, message, level)
+        if done:
+            self._after_change(job_id, to_state)
+        return done
+
+    def cancel_job(self, job_id: str) -> Optional[JobView]:
+        before = self._store.get(job_id)
+        if before is None:
+            return None
+        after = self._store.cancel(job_id)
+        if after.state is not before.state:
+            self._after_change(job_id, after.state)
+        return after
+
+    def delete_job(self, job_id: str) -> bool:
+        """Cancel, mark for deletion, and hand a final job to the cleaner."""
+        before = self._store.get(job_id)
+        if before is None:
+            return False
+        after = self._store.request_delete(job_id)
+        if after.state is not before.state:
+            self._publish(after.state, job_id)
+        if after.state.is_final:
+            self._publish(DELETABLE, job_id)
+        return True
+
+    def update_job(self, job_id: str, **fields) -> None:
+        self._store.update(job_id, **fields)
+
+    def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
+        self._store.add_log(job_id, message, level)
+
+    def remove_job(self, job_id: str) -> None:
+        self._store.remove(job_id)
+
+    def recover_interrupted(self, reason: str):
+        """Shutdown/start-up recovery; publishes the rest states reached."""
+        moved = self._store.recover_interrupted(reason)
+        return moved
+
+    def deletable_jobs(self) -> List[str]:
+        return self._store.deletable()

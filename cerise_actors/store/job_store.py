@@ -1,0 +1,162 @@
+"""The job database: create, read, transition, log, delete.
+
+A plain class used from exactly one thread (the StoreActor's). Each state
+change is one compare-and-swap UPDATE inside a transaction together with the
+job-log line that explains it, so a crash never leaves a state without its
+reason, and two callers racing for the same transition cannot both win.
+"""
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Iterable, List, Optional, Tuple
+
+import peewee
+
+from ..jobs.states import JobState
+from . import transitions
+from .models import UPDATABLE_FIELDS, JobView, bind_models
+
+logger = logging.getLogger(__name__)
+
+
+class IllegalTransition(Exception):
+    """A caller asked for a pair that is not in the transition table (a bug)."""
+
+
+class JobStore:
+    """SQLite-backed store of jobs and their logs."""
+
+    def __init__(self, db_file: Path):
+        db_file = Path(db_file)
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        self._db = peewee.SqliteDatabase(str(db_file), pragmas={
+            'journal_mode': 'wal', 'synchronous': 'normal',
+            'foreign_keys': 1, 'busy_timeout': 5000})
+        self.Job, self.LogLine = bind_models(self._db)
+        self._db.connect(reuse_if_open=True)
+        self._db.create_tables([self.Job, self.LogLine])
+
+    def close(self) -> None:
+        if not self._db.is_closed():
+            self._db.close()
+
+    # --- reading -------------------------------------------------------
+    def get(self, job_id: str, full: bool = False,
+            include_deleted: bool = False) -> Optional[JobView]:
+        """The job, or None if unknown (or being deleted, unless asked)."""
+        row = self.Job.get_or_none(self.Job.id == job_id)
+        if row is None or (row.delete_requested and not include_deleted):
+            return None
+        return JobView.from_row(row, full)
+
+    def list(self) -> List[JobView]:
+        """All jobs a user can see, oldest first."""
+        query = (self.Job.select(*[f for f in self.Job._meta.sorted_fields
+                              if f.name not in ('workflow_content', 'local_input_json')])
+                 .where(self.Job.delete_requested == False)  # noqa: E712
+                 .order_by(self.Job.created_at))
+        return [JobView.from_row(row) for row in query]
+
+    def in_states(self, states: Iterable[JobState]) -> List[JobView]:
+        """Jobs in any of `states` (deleted ones too: workers must finish them)."""
+        values = [s.value for s in states]
+        query = self.Job.select().where(self.Job.state.in_(values)).order_by(self.Job.created_at)
+        return [JobView.from_row(row) for row in query]
+
+    def deletable(self) -> List[str]:
+        """Ids of jobs whose deletion was requested and that are final."""
+        finals = [s.value for s in JobState if s.is_final]
+        query = self.Job.select(self.Job.id).where(
+            (self.Job.delete_requested == True) & self.Job.state.in_(finals))  # noqa: E712
+        return [row.id for row in query]
+
+    def log_lines(self, job_id: str) -> Optional[List[Tuple[float, str, str]]]:
+        if self.get(job_id) is None:
+            return None
+        query = (self.LogLine.select().where(self.LogLine.job_id == job_id)
+                 .order_by(self.LogLine.id))
+        return [(line.time, line.level, line.message) for line in query]
+
+    # --- writing -------------------------------------------------------
+    def create(self, name: str, workflow_url: str, input_json: str) -> JobView:
+        job_id = str(uuid.uuid4())
+        now = time.time()
+        with self._db.atomic():
+            self.Job.create(id=job_id, name=name, workflow_url=workflow_url,
+                       input_json=input_json, state=JobState.SUBMITTED.value,
+                       created_at=now, updated_at=now)
+            self.LogLine.create(job_id=job_id, time=now, level='INFO',
+                           message='Job submitted; waiting to be staged in.')
+        logger.info('job %s: created in %s', job_id, JobState.SUBMITTED.name)
+        return self.get(job_id)
+
+    def transition(self, job_id: str, from_state: JobState, to_state: JobState,
+                   message: Optional[str] = None, level: str = 'INFO') -> bool:
+        """Move the job from `from_state` to `to_state` iff it is in `from_state`.
+
+        Returns whether this call made the move. An illegal pair raises
+        IllegalTransition: that is a programming error, not a race.
+        """
+        if not transitions.is_allowed(from_state, to_state):
+            logger.error('job %s: illegal transition %s -> %s refused',
+                         job_id, from_state.name, to_state.name)
+            raise IllegalTransition(f'{from_state.name} -> {to_state.name}')
+        now = time.time()
+        with self._db.atomic():
+            changed = (self.Job.update(state=to_state.value, updated_at=now)
+                       .where((self.Job.id == job_id) & (self.Job.state == from_state.value))
+                       .execute())
+            if changed and message:
+                self.LogLine.create(job_id=job_id, time=now, level=level, message=message)
+        if changed:
+            logger.info('job %s: %s -> %s', job_id, from_state.name, to_state.name)
+        return bool(changed)
+
+    def cancel(self, job_id: str) -> Optional[JobView]:
+        """Apply a user's cancel request; returns the job afterwards."""
+        job = self.get(job_id, include_deleted=True)
+        if job is None:
+            return None
+        target = transitions.cancel_target(job.state)
+        if target is not None:
+            done = self.transition(
+                job_id, job.state, target,
+                'Cancelled.' if target is JobState.CANCELLED
+                else 'Cancellation requested.')
+            if not done:            # it moved meanwhile: decide again
+                return self.cancel(job_id)
+        return self.get(job_id, include_deleted=True)
+
+    def request_delete(self, job_id: str) -> Optional[JobView]:
+        """Cancel the job and mark it for deletion; hides it from users."""
+        if self.get(job_id) is None:
+            return None
+        self.Job.update(delete_requested=True).where(self.Job.id == job_id).execute()
+        logger.info('job %s: deletion requested', job_id)
+        return self.cancel(job_id)
+
+    def update(self, job_id: str, **fields) -> None:
+        unknown = set(fields) - UPDATABLE_FIELDS
+        if unknown:
+            raise ValueError(f'cannot update job fields {sorted(unknown)}')
+        fields['updated_at'] = time.time()
+        self.Job.update(**fields).where(self.Job.id == job_id).execute()
+
+    def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
+        self.LogLine.create(job_id=job_id, time=time.time(), level=level, message=message)
+
+    def remove(self, job_id: str) -> None:
+        with self._db.atomic():
+            self.LogLine.delete().where(self.LogLine.job_id == job_id).execute()
+            self.Job.delete().where(self.Job.id == job_id).execute()
+        logger.info('job %s: deleted', job_id)
+
+    def recover_interrupted(self, reason: str) -> List[Tuple[str, JobState, JobState]]:
+        """Put jobs that were being staged back into rest states (spec 4.3.3.4)."""
+        moved = []
+        for job in self.in_states(transitions.RECOVERY):
+            target = transitions.RECOVERY[job.state]
+            if self.transition(job.id, job.state, target, reason):
+                moved.append((job.id, job.state, target))
+        return moved

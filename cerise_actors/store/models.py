@@ -1,0 +1,111 @@
+"""Database tables (peewee) and the immutable view of a job that leaves the store.
+
+Only the StoreActor's thread touches these models. Everything it hands to
+other actors or the front end is a :class:`JobView`, a frozen snapshot, so no
+other thread ever holds a live row.
+"""
+import dataclasses
+import json
+from typing import Optional
+
+import peewee
+
+from ..jobs.states import JobState
+
+class _Base(peewee.Model):
+    """Unbound base: each JobStore binds its own copies (see bind_models)."""
+
+
+class Job(_Base):
+    """One submitted job; `state` holds a JobState value."""
+
+    id = peewee.CharField(primary_key=True, max_length=36)
+    name = peewee.TextField(default='')
+    workflow_url = peewee.TextField()
+    workflow_content = peewee.BlobField(null=True)
+    input_json = peewee.TextField(default='{}')
+    local_input_json = peewee.TextField(null=True)
+    output_json = peewee.TextField(null=True)
+    state = peewee.CharField(index=True, max_length=20)
+    runner_result = peewee.CharField(null=True, max_length=20)
+    remote_job_id = peewee.TextField(null=True)
+    remote_dir = peewee.TextField(null=True)
+    cores = peewee.IntegerField(default=0)
+    time_limit = peewee.IntegerField(default=0)
+    delete_requested = peewee.BooleanField(default=False, index=True)
+    created_at = peewee.FloatField()
+    updated_at = peewee.FloatField()
+
+
+class LogLine(_Base):
+    """One timestamped line of a job's log, as users read it."""
+
+    job_id = peewee.CharField(index=True, max_length=36)
+    time = peewee.FloatField()
+    level = peewee.CharField(max_length=8)
+    message = peewee.TextField()
+
+
+def bind_models(db: peewee.Database):
+    """Copies of the tables bound to `db`, so two stores never share a binding."""
+    class BoundJob(Job):
+        class Meta:
+            database = db
+            table_name = 'job'
+
+    class BoundLogLine(LogLine):
+        class Meta:
+            database = db
+            table_name = 'logline'
+
+    return BoundJob, BoundLogLine
+
+#: Job fields that workers may set through JobStore.update()
+UPDATABLE_FIELDS = frozenset({
+    'workflow_content', 'local_input_json', 'output_json', 'runner_result',
+    'remote_job_id', 'remote_dir', 'cores', 'time_limit'})
+
+
+@dataclasses.dataclass(frozen=True)
+class JobView:
+    """A snapshot of a job, safe to pass between threads."""
+
+    id: str
+    name: str
+    workflow_url: str
+    input_json: str
+    state: JobState
+    output_json: Optional[str]
+    runner_result: Optional[str]
+    remote_job_id: Optional[str]
+    remote_dir: Optional[str]
+    cores: int
+    time_limit: int
+    delete_requested: bool
+    created_at: float
+    updated_at: float
+    workflow_content: Optional[bytes] = None
+    local_input_json: Optional[str] = None
+
+    @classmethod
+    def from_row(cls, row: Job, full: bool = False) -> 'JobView':
+        """`full` includes the (possibly large) workflow and staged input."""
+        return cls(
+            id=row.id, name=row.name, workflow_url=row.workflow_url,
+            input_json=row.input_json, state=JobState(row.state),
+            output_json=row.output_json, runner_result=row.runner_result,
+            remote_job_id=row.remote_job_id, remote_dir=row.remote_dir,
+            cores=row.cores, time_limit=row.time_limit,
+            delete_requested=bool(row.delete_requested),
+            created_at=row.created_at, updated_at=row.updated_at,
+            workflow_content=bytes(row.workflow_content)
+            if full and row.workflow_content is not None else None,
+            local_input_json=row.local_input_json if full else None)
+
+    @property
+    def input(self) -> dict:
+        return json.loads(self.input_json)
+
+    @property
+    def output(self) -> dict:
+        return json.loads(self.output_json) if self.output_json else {}

@@ -1,0 +1,140 @@
+"""The falcon application: Cerise's /jobs API and the OpenAPI document.
+
+`create_app` builds everything from explicit arguments (no globals, nothing
+at import time). Errors are mapped to HTTP in one place: unknown jobs give
+404, a store that does not answer 503, bad bodies 400 — each with a JSON
+body `{"title": ..., "description": ...}` naming the problem.
+"""
+import json
+from pathlib import Path
+from typing import Optional
+
+import falcon
+import yaml
+
+from .backend import JobNotFound, JobsBackend, ServiceUnavailable, base_url_of, job_json
+
+OPENAPI_FILE = Path(__file__).resolve().parent / 'openapi.yaml'
+
+
+def _parse_job_description(req) -> tuple:
+    raw = req.bounded_stream.read()
+    try:
+        body = json.loads(raw or b'null')
+    except ValueError as exc:
+        raise falcon.HTTPBadRequest(title='Invalid job description',
+                                    description=f'the body is not valid JSON: {exc}')
+    if not isinstance(body, dict):
+        raise falcon.HTTPBadRequest(title='Invalid job description',
+                                    description='the body must be a JSON object with '
+                                                'at least "workflow"')
+    workflow = body.get('workflow')
+    if not isinstance(workflow, str) or not workflow.strip():
+        raise falcon.HTTPBadRequest(title='Invalid job description',
+                                    description='"workflow" is required and must be a '
+                                                'string: the URL of the workflow')
+    name = body.get('name', '')
+    if name is None:
+        name = ''
+    if not isinstance(name, str):
+        raise falcon.HTTPBadRequest(title='Invalid job description',
+                                    description='"name" must be a string')
+    input_doc = body.get('input', {})
+    if input_doc is None:
+        input_doc = {}
+    if not isinstance(input_doc, dict):
+        raise falcon.HTTPBadRequest(title='Invalid job description',
+                                    description='"input" must be a JSON object (the CWL '
+                                                'input object)')
+    return name, workflow, input_doc
+
+
+class JobCollection:
+    def __init__(self, backend: JobsBackend, base_url: Optional[str]):
+        self._backend = backend
+        self._base_url = base_url
+
+    def on_get(self, req, resp):
+        base = base_url_of(req, self._base_url)
+        resp.media = [job_json(job, base) for job in self._backend.list()]
+
+    def on_post(self, req, resp):
+        name, workflow, input_doc = _parse_job_description(req)
+        job = self._backend.create(name, workflow, input_doc)
+        base = base_url_of(req, self._base_url)
+        resp.status = falcon.HTTP_201
+        resp.location = f'{base}/jobs/{job.id}'
+        resp.media = job_json(job, base)
+
+
+class JobItem:
+    def __init__(self, backend: JobsBackend, base_url: Optional[str]):
+        self._backend = backend
+        self._base_url = base_url
+
+    def on_get(self, req, resp, job_id):
+        resp.media = job_json(self._backend.get(job_id), base_url_of(req, self._base_url))
+
+    def on_delete(self, req, resp, job_id):
+        self._backend.delete(job_id)
+        resp.status = falcon.HTTP_204
+
+
+class JobCancel:
+    def __init__(self, backend: JobsBackend, base_url: Optional[str]):
+        self._backend = backend
+        self._base_url = base_url
+
+    def on_post(self, req, resp, job_id):
+        base = base_url_of(req, self._base_url)
+        resp.media = job_json(self._backend.cancel(job_id), base)
+        resp.location = f'{base}/jobs/{job_id}'
+
+
+class JobLog:
+    def __init__(self, backend: JobsBackend):
+        self._backend = backend
+
+    def on_get(self, req, resp, job_id):
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = self._backend.log_text(job_id)
+
+
+class OpenApiDocument:
+    def __init__(self, path: Path = OPENAPI_FILE):
+        self._path = path
+        self._text: Optional[str] = None
+
+    def on_get(self, req, resp):
+        if self._text is None:
+            self._text = json.dumps(yaml.safe_load(self._path.read_text()))
+        resp.content_type = falcon.MEDIA_JSON
+        resp.text = self._text
+
+
+def _not_found(req, resp, ex, params):
+    raise falcon.HTTPNotFound(title='Job not found',
+                              description=f'there is no job with id {ex.job_id}')
+
+
+def _unavailable(req, resp, ex, params):
+    raise falcon.HTTPServiceUnavailable(title='Service unavailable', description=str(ex),
+                                        retry_after=5)
+
+
+def create_app(backend: JobsBackend, base_url: Optional[str] = None, extra_routes=()):
+    """The WSGI app; `extra_routes` are (path, resource) pairs (e.g. /files)."""
+    app = falcon.App()
+    app.req_options.strip_url_path_trailing_slash = True
+    app.add_route('/jobs', JobCollection(backend, base_url))
+    app.add_route('/jobs/{job_id}', JobItem(backend, base_url))
+    app.add_route('/jobs/{job_id}/cancel', JobCancel(backend, base_url))
+    app.add_route('/jobs/{job_id}/log', JobLog(backend))
+    openapi = OpenApiDocument()
+    app.add_route('/openapi.json', openapi)
+    app.add_route('/swagger.json', openapi)
+    for path, resource in extra_routes:
+        app.add_route(path, resource)
+    app.add_error_handler(JobNotFound, _not_found)
+    app.add_error_handler(ServiceUnavailable, _unavailable)
+    return app

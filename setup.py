@@ -1,0 +1,38 @@
+"""Packaging for cerise-actors: a REST service that runs specialised CWL workflows."""
+from setuptools import find_packages, setup
+
+setup(
+    name='cerise-actors',
+    version='0.1.0.dev0',
+    description='Run CWL workflows built from predefined steps on local and remote '
+                'compute resources, through a Cerise-compatible REST API.',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.9',
+    packages=find_packages(include=['cerise_actors', 'cerise_actors.*']),
+    include_package_data=True,
+    package_data={
+        'cerise_actors': ['builtin_api/**/*', 'web/openapi.yaml'],
+    },
+    install_requires=[
+        'pykka>=4,<5',
+        'falcon>=3.1,<5',
+        'waitress>=2.1',
+        'peewee>=3.16,<5',
+        'paramiko>=3.4',
+        'pyyaml>=6',
+        'cwltool>=3.1',
+    ],
+    extras_require={
+        'test': ['pytest>=7', 'pytest-timeout>=2'],
+    },
+    entry_points={
+        'console_scripts': ['cerise-actors=cerise_actors.cli:main'],
+    },
+    classifiers=[
+        'Programming Language :: Python :: 3',
+        'License :: OSI Approved :: Apache Software License',
+        'Operating System :: POSIX :: Linux',
+    ],
+)

@@ -1,0 +1,14 @@
+#!/usr/bin/env cwl-runner
+
+cwlVersion: v1.0
+
+class: CommandLineTool
+baseCommand: hostname
+
+inputs: []
+
+stdout: output.txt
+outputs:
+  output:
+    type: File
+    outputBinding: { glob: output.txt }

@@ -1,0 +1,2 @@
+#!/bin/bash
+cat "$1/heading.txt" "$2"
