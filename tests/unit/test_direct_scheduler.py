@@ -1,0 +1,118 @@
+"""The job script and the direct scheduler, with real processes on this machine."""
+import os
+import sys
+
+import pytest
+
+from cerise_actors.resource.errors import TemporaryResourceError
+from cerise_actors.resource.filesystem import LocalFileSystem
+from cerise_actors.resource.layout import ResourceLayout
+from cerise_actors.resource.scheduler import (DirectScheduler, PollRequest, SubmitRequest,
+                                              _parse_poll_output, job_script)
+from cerise_actors.resource.shell import LocalShell
+
+from ..helpers import processes_mentioning, wait_for
+
+FAKE_RUNNER = '''import sys, time
+seconds = float(open(sys.argv[2]).read() or 0)
+time.sleep(seconds)
+print('{"ok": true}')
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 3 else 0)
+'''
+
+
+@pytest.fixture
+def setup(tmp_path):
+    # a base path with a space, quotes and a dollar, to prove the quoting
+    layout = ResourceLayout(str(tmp_path / "base dir 'q' $HOME"))
+    fs = LocalFileSystem()
+    runner = tmp_path / 'runner.py'
+    runner.write_text(FAKE_RUNNER)
+    scheduler = DirectScheduler(LocalShell())
+
+    def make_job(job_id, seconds=0.0, time_limit=0):
+        paths = layout.job(job_id)
+        fs.mkdir(paths.work)
+        fs.write_bytes(paths.workflow, b'0')
+        fs.write_bytes(paths.input, str(seconds).encode())
+        req = SubmitRequest(job_id, paths, [sys.executable, str(runner)], 0, time_limit)
+        fs.write_bytes(paths.script, scheduler.script(req).encode(), 0o755)
+        return req
+
+    return scheduler, make_job, fs
+
+
+def _poll(scheduler, req, remote_id):
+    return scheduler.poll([PollRequest(req.job_id, remote_id, req.paths)])[req.job_id]
+
+
+def test_script_quotes_every_path():
+    layout = ResourceLayout("/a b/$(touch x)/'q'")
+    req = SubmitRequest('id', layout.job('id'), ['run ner', '--x=$y'])
+    script = job_script(req)
+    assert "'/a b/$(touch x)/'\"'\"'q'\"'\"'/jobs/id/work'" in script
+    assert "'run ner' '--x=$y'" in script
+    assert "exit_code.tmp' " in script
+
+
+def test_time_limit_is_enforced_only_where_asked():
+    req = SubmitRequest('id', ResourceLayout('/b').job('id'), ['r'], time_limit=90)
+    assert 'timeout --kill-after=10 90 r' in job_script(req, enforce_time_limit=True)
+    assert 'timeout' not in job_script(req, enforce_time_limit=False)
+
+
+def test_runs_to_completion_and_reports_exit_code(setup):
+    scheduler, make_job, fs = setup
+    req = make_job('job1')
+    remote_id = scheduler.submit(req)
+    status = wait_for(lambda: (s := _poll(scheduler, req, remote_id)).state == 'done' and s)
+    assert status.exit_code == 0
+    assert fs.read_bytes(req.paths.stdout).strip() == b'{"ok": true}'
+
+
+def test_submit_twice_starts_one_copy(setup):
+    scheduler, make_job, _ = setup
+    req = make_job('job2', seconds=30)
+    first = scheduler.submit(req)
+    assert scheduler.submit(req) == first
+    assert len(processes_mentioning(req.paths.script)) == 1
+    scheduler.cancel(first, req.paths)
+
+
+def test_cancel_kills_the_whole_group(setup):
+    scheduler, make_job, _ = setup
+    req = make_job('job3', seconds=60)
+    remote_id = scheduler.submit(req)
+    wait_for(lambda: processes_mentioning(req.paths.input), message='runner started')
+    assert _poll(scheduler, req, remote_id).state == 'running'
+    scheduler.cancel(remote_id, req.paths)
+    assert not processes_mentioning(req.paths.input)
+    assert _poll(scheduler, req, remote_id).state == 'gone'
+    scheduler.cancel(remote_id, req.paths)     # cancelling again is not an error
+
+
+def test_time_limit_stops_the_runner(setup):
+    scheduler, make_job, _ = setup
+    req = make_job('job4', seconds=60, time_limit=1)
+    remote_id = scheduler.submit(req)
+    status = wait_for(lambda: (s := _poll(scheduler, req, remote_id)).state == 'done' and s,
+                      timeout=30)
+    assert status.exit_code == 124
+
+
+def test_reused_pid_is_not_our_job(setup):
+    scheduler, make_job, _ = setup
+    req = make_job('job5')
+    pid = os.getpid()       # alive, but started at another time
+    assert _poll(scheduler, req, f'{pid}:1').state == 'gone'
+    scheduler.cancel(f'{pid}:1', req.paths)   # must not signal this test process
+
+
+def test_poll_output_is_parsed_strictly():
+    assert _parse_poll_output('a running\nb done 3\nc gone\n', {'a', 'b', 'c'})['b'].exit_code == 3
+    with pytest.raises(TemporaryResourceError):
+        _parse_poll_output('a running\n', {'a', 'b'})
+    with pytest.raises(TemporaryResourceError):
+        _parse_poll_output('a finished\n', {'a'})
+    with pytest.raises(TemporaryResourceError):
+        _parse_poll_output('bash: error\n', {'a'})
