@@ -4,13 +4,15 @@ Each test that asks for `service` gets its own folders under tmp_path and
 a free port, with the test specialisation in tests/api installed fresh.
 """
 import dataclasses
+import os
+import signal
 
 import pytest
 
 from cerise_actors.config import load_api_config, service_config_from_dict
 from cerise_actors.service.system import running_service
 
-from .helpers import TEST_API_DIR, Client
+from .helpers import TEST_API_DIR, Client, processes_mentioning
 
 
 def service_config_dict(root):
@@ -53,6 +55,8 @@ def make_service(tmp_path):
     yield make
     for context in reversed(started):
         context.__exit__(None, None, None)
+    for pid in processes_mentioning(str(tmp_path)):    # jobs a failed test left behind
+        os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture

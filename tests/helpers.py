@@ -53,7 +53,9 @@ class Client:
     def put_input(self, job_name, relpath, content):
         path = self.exchange / 'input' / job_name / relpath
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        tmp = path.with_name(path.name + '.uploading')    # replace atomically: a job
+        tmp.write_bytes(content if isinstance(content, bytes) else content.encode())
+        os.replace(tmp, path)                             # may be reading the old one
         return path.as_uri()
 
     def submit(self, workflow_text, inputs=None, name='test', workflow_name='workflow.cwl'):

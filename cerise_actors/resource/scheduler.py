@@ -58,7 +58,7 @@ def job_script(req: SubmitRequest, header: str = '', enforce_time_limit: bool = 
         f'cd {q(p.work)} || exit 1\n'
         f'{runner} {q(p.workflow)} {q(p.input)} >{q(p.stdout)} 2>{q(p.stderr)} </dev/null\n'
         'code=$?\n'
-        f'echo "$code" >{q(p.exit_code)}.tmp && mv {q(p.exit_code)}.tmp {q(p.exit_code)}\n')
+        f'echo "$code" >{q(p.exit_code + ".tmp")} && mv {q(p.exit_code + ".tmp")} {q(p.exit_code)}\n')
 
 
 class Scheduler(abc.ABC):
@@ -149,7 +149,7 @@ class DirectScheduler(Scheduler):
             'pid=$!\n'
             f's=$({_PROC_START.format(pid="$pid")})\n'
             'start=$(echo "$s" | cut -d" " -f20)\n'
-            f'echo "$pid:$start" >{q(p.jobid)}.tmp && mv {q(p.jobid)}.tmp {q(p.jobid)}\n'
+            f'echo "$pid:$start" >{q(p.jobid + ".tmp")} && mv {q(p.jobid + ".tmp")} {q(p.jobid)}\n'
             f'cat {q(p.jobid)}\n')
         result = self._run(command)
         remote_id = result.stdout.strip()

@@ -117,6 +117,12 @@ def _not_found(req, resp, ex, params):
                               description=f'there is no job with id {ex.job_id}')
 
 
+def _no_route(req, resp, ex, params):
+    raise falcon.HTTPNotFound(title='Not found',
+                              description=f'there is nothing at {req.path}; the API is '
+                                          f'described at /openapi.json')
+
+
 def _unavailable(req, resp, ex, params):
     raise falcon.HTTPServiceUnavailable(title='Service unavailable', description=str(ex),
                                         retry_after=5)
@@ -136,5 +142,6 @@ def create_app(backend: JobsBackend, base_url: Optional[str] = None, extra_route
     for path, resource in extra_routes:
         app.add_route(path, resource)
     app.add_error_handler(JobNotFound, _not_found)
+    app.add_error_handler(falcon.HTTPRouteNotFound, _no_route)
     app.add_error_handler(ServiceUnavailable, _unavailable)
     return app
