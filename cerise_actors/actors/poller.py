@@ -6,8 +6,14 @@ RUNNING, finished -> FINISHED (the exit code is kept for staging out),
 stopped after a cancel -> CANCELLED, vanished without an exit code ->
 SYSTEM_ERROR. A failed status query never means "finished": it is logged,
 the poller backs off and asks again later.
+
+On the local resource a finished job is also noticed sooner: between
+rounds the timer thread looks for the exit-code files of the (at most
+max-running) tracked jobs every QUICK_CHECK seconds and polls at once when
+one appears, so short jobs do not wait for the next `refresh`.
 """
 import logging
+import os
 import threading
 import time
 from typing import Dict
@@ -24,11 +30,12 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 RECANCEL_AFTER = 30.0
+QUICK_CHECK = 0.05
 
 
 class PollerActor(pykka.ThreadingActor):
     def __init__(self, store_proxy, scheduler: Scheduler, layout: ResourceLayout,
-                 refresh: float, runner_proxy):
+                 refresh: float, runner_proxy, local_exit_files: bool = False):
         super().__init__()
         self._store = StoreClient(store_proxy)
         self._scheduler = scheduler
@@ -42,6 +49,9 @@ class PollerActor(pykka.ThreadingActor):
         self._stopping = threading.Event()
         self._tick_pending = threading.Event()
         self._timer = None
+        self._quick = local_exit_files
+        self._exit_files = ()       # snapshot read by the timer thread
+        self._exits_seen = set()    # used by the timer thread only
 
     def on_start(self) -> None:
         me = self.actor_ref.proxy()
@@ -55,19 +65,44 @@ class PollerActor(pykka.ThreadingActor):
 
     def _timer_loop(self, me) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(self._delay)
-            self._wake.clear()
+            self._wait_for_next_round()
             if self._stopping.is_set():
                 return
-            if self._tracked and not self._tick_pending.is_set():
+            if self._exit_files and not self._tick_pending.is_set():
                 self._tick_pending.set()
                 try:
                     me.tick()
                 except pykka.ActorDeadError:
                     return
 
+    def _wait_for_next_round(self) -> None:
+        """Sleep until `refresh` passed, a poll was asked for, or (local) a job ended."""
+        deadline = time.monotonic() + self._delay
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self._wake.wait(min(left, QUICK_CHECK) if self._quick else left):
+                break
+            if self._quick and self._new_exit_file():
+                break
+        self._wake.clear()
+
+    def _new_exit_file(self) -> bool:
+        """True once for each exit-code file that appeared (timer thread only)."""
+        files = self._exit_files
+        self._exits_seen.intersection_update(files)
+        new = [f for f in files if f not in self._exits_seen and os.path.exists(f)]
+        self._exits_seen.update(new)
+        return bool(new)
+
     def track(self, job_id: str, remote_id: str) -> None:
         self._tracked[job_id] = remote_id
+        self._snapshot()
+
+    def _snapshot(self) -> None:
+        self._exit_files = tuple(self._layout.job(job_id).exit_code
+                                 for job_id in self._tracked)
 
     def poll_now(self) -> None:
         self._wake.set()
@@ -129,6 +164,7 @@ class PollerActor(pykka.ThreadingActor):
 
     def _untrack(self, job_id: str) -> None:
         if self._tracked.pop(job_id, None) is not None:
+            self._snapshot()
             self._cancel_seen.pop(job_id, None)
             self._runner.job_ended(job_id)
 

@@ -70,7 +70,9 @@ class StagerActor(pykka.ThreadingActor):
             self._resource_failure(job_id, 'Staging in failed', exc)
             return
         store.update_job(job_id, cores=result.cores, time_limit=result.time_limit,
-                         remote_dir=result.remote_dir)
+                         remote_dir=result.remote_dir,
+                         workflow_content=result.workflow_content,
+                         staged_input_json=result.staged_input)
         if not store.transition(job_id, S.STAGING_IN, S.WAITING,
                                 'Waiting for a free slot on the compute resource.'):
             self._aborted(job_id, 'cancel', S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)

@@ -98,32 +98,39 @@ class Scheduler(abc.ABC):
 
 
 _PROC_START = "sed 's/.*) //' /proc/{pid}/stat 2>/dev/null"
-
+# Job ids are PID:STARTTIME of the process-group leader. A job runs while
+# its leader (if the PID was not reused) or any other member of its process
+# group is alive and not a zombie; the kernel never reuses a PID that is still
+# a group id, so members outliving the leader are ours.
 _DIRECT_POLL_FUNC = r'''
+live=" $(ps -e -o pgid=,stat= | awk '$2 !~ /^Z/ {print $1}' | sort -u | tr '\n' ' ') "
 check() {
   if [ -f "$4/exit_code" ]; then echo "$1 done $(cat "$4/exit_code")"; return; fi
   s=$(sed 's/.*) //' "/proc/$2/stat" 2>/dev/null)
-  st=${s%% *}
   start=$(echo "$s" | cut -d' ' -f20)
-  if [ -n "$s" ] && [ "$st" != Z ] && [ "$start" = "$3" ]; then echo "$1 running"; return; fi
+  if [ -n "$s" ] && [ "$start" != "$3" ]; then echo "$1 gone"; return; fi
+  case "$live" in *" $2 "*) echo "$1 running"; return;; esac
   if [ -f "$4/exit_code" ]; then echo "$1 done $(cat "$4/exit_code")"; return; fi
   echo "$1 gone"
 }
 '''
 
 _DIRECT_CANCEL = r'''
-pid={pid}; want={start}
+pid={pid}; want={start}; grace={grace}
 s=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null)
 start=$(echo "$s" | cut -d' ' -f20)
 if [ -n "$s" ] && [ "$start" != "$want" ]; then echo reused; exit 0; fi
 alive() {{ ps -e -o pgid=,stat= | awk -v g="$pid" '$1==g && $2 !~ /^Z/' | head -n 1; }}
 [ -z "$(alive)" ] && {{ echo ended; exit 0; }}
 kill -TERM -- "-$pid" 2>/dev/null
-for i in $(seq 50); do [ -z "$(alive)" ] && {{ echo stopped; exit 0; }}; sleep 0.1; done
+for i in $(seq $((grace * 10))); do [ -z "$(alive)" ] && {{ echo stopped; exit 0; }}; sleep 0.1; done
 kill -KILL -- "-$pid" 2>/dev/null
 for i in $(seq 50); do [ -z "$(alive)" ] && {{ echo killed; exit 0; }}; sleep 0.1; done
 echo survived; exit 1
 '''
+
+#: seconds between TERM and KILL when cancelling a job without a batch system
+CANCEL_GRACE = 3
 
 
 class DirectScheduler(Scheduler):
@@ -175,7 +182,8 @@ class DirectScheduler(Scheduler):
 
     def cancel(self, remote_id: str, paths: JobPaths) -> None:
         pid, start = _split_direct_id(remote_id)
-        result = self._run(_DIRECT_CANCEL.format(pid=pid, start=start))
+        result = self._run(_DIRECT_CANCEL.format(pid=pid, start=start,
+                                                  grace=CANCEL_GRACE))
         if result.exit_code != 0:
             raise TemporaryResourceError(
                 f'could not stop process group {pid}: {result.stdout.strip()} '

@@ -36,6 +36,8 @@ class StageInResult:
     files: int
     bytes_sent: int
     steps: tuple
+    workflow_content: bytes     # as the user submitted it, kept with the job
+    staged_input: str           # the input description with locations on the resource
 
 
 class StageIn:
@@ -67,11 +69,12 @@ class StageIn:
                 raise StagingAborted(reason)
             sent += self._copy(item, posixpath.join(paths.work, item.target))
         self._fs.write_bytes(paths.workflow, plan.content)
-        self._fs.write_bytes(paths.input, json.dumps(staged_doc, indent=2).encode())
+        staged_input = json.dumps(staged_doc, indent=2)
+        self._fs.write_bytes(paths.input, staged_input.encode())
         log(f'Staged in: workflow with steps {", ".join(plan.steps)}; '
             f'{len(files)} input file(s), {sent} bytes sent.')
         return StageInResult(plan.cores, plan.time_limit, paths.dir, len(files),
-                             sent, plan.steps)
+                             sent, plan.steps, raw, staged_input)
 
     def _check_sources(self, files: List[InputFile]) -> None:
         """Refuse the whole job before copying anything if a location is bad."""

@@ -85,7 +85,8 @@ class CeriseService:
             res.max_running)
         runner = self._runner_ref.proxy()
         self._poller_ref = PollerActor.start(store, res.scheduler, layout,
-                                             self.api_config.refresh, runner)
+                                             self.api_config.refresh, runner,
+                                             local_exit_files=res.is_local)
         poller = self._poller_ref.proxy()
         runner.set_poller(poller).get(timeout=ASK_TIMEOUT)
         stage_in = StageIn(res.fs, layout, self.exchange, self.catalogue)

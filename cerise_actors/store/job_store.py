@@ -53,7 +53,7 @@ class JobStore:
     def list(self) -> List[JobView]:
         """All jobs a user can see, oldest first."""
         query = (self.Job.select(*[f for f in self.Job._meta.sorted_fields
-                              if f.name not in ('workflow_content', 'local_input_json')])
+                              if f.name not in ('workflow_content', 'staged_input_json')])
                  .where(self.Job.delete_requested == False)  # noqa: E712
                  .order_by(self.Job.created_at))
         return [JobView.from_row(row) for row in query]

@@ -24,7 +24,7 @@ class Job(_Base):
     workflow_url = peewee.TextField()
     workflow_content = peewee.BlobField(null=True)
     input_json = peewee.TextField(default='{}')
-    local_input_json = peewee.TextField(null=True)
+    staged_input_json = peewee.TextField(null=True)
     output_json = peewee.TextField(null=True)
     state = peewee.CharField(index=True, max_length=20)
     runner_result = peewee.CharField(null=True, max_length=20)
@@ -62,7 +62,7 @@ def bind_models(db: peewee.Database):
 
 #: Job fields that workers may set through JobStore.update()
 UPDATABLE_FIELDS = frozenset({
-    'workflow_content', 'local_input_json', 'output_json', 'runner_result',
+    'workflow_content', 'staged_input_json', 'output_json', 'runner_result',
     'remote_job_id', 'remote_dir', 'cores', 'time_limit'})
 
 
@@ -85,7 +85,7 @@ class JobView:
     created_at: float
     updated_at: float
     workflow_content: Optional[bytes] = None
-    local_input_json: Optional[str] = None
+    staged_input_json: Optional[str] = None
 
     @classmethod
     def from_row(cls, row: Job, full: bool = False) -> 'JobView':
@@ -100,7 +100,7 @@ class JobView:
             created_at=row.created_at, updated_at=row.updated_at,
             workflow_content=bytes(row.workflow_content)
             if full and row.workflow_content is not None else None,
-            local_input_json=row.local_input_json if full else None)
+            staged_input_json=row.staged_input_json if full else None)
 
     @property
     def input(self) -> dict:

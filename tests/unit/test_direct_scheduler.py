@@ -116,3 +116,17 @@ def test_poll_output_is_parsed_strictly():
         _parse_poll_output('a finished\n', {'a'})
     with pytest.raises(TemporaryResourceError):
         _parse_poll_output('bash: error\n', {'a'})
+
+
+def test_job_runs_while_any_member_of_its_group_lives(setup):
+    scheduler, make_job, _ = setup
+    req = make_job('job6', seconds=60)
+    remote_id = scheduler.submit(req)
+    wait_for(lambda: processes_mentioning(req.paths.input), message='runner started')
+    leader = int(remote_id.split(':')[0])
+    os.kill(leader, 9)           # the job script dies, the runner it started does not
+    wait_for(lambda: leader not in processes_mentioning(req.paths.script), message='leader')
+    assert _poll(scheduler, req, remote_id).state == 'running'
+    scheduler.cancel(remote_id, req.paths)
+    assert not processes_mentioning(req.paths.input)
+    assert _poll(scheduler, req, remote_id).state == 'gone'

@@ -1,0 +1,72 @@
+"""Tests for reading submitted workflow documents (YAML or JSON), including
+hostile documents."""
+import json
+
+import pytest
+
+from cerise_actors.cwl.errors import InvalidWorkflow
+from cerise_actors.cwl.workflow import parse_cwl
+
+from .cwl_workflow_fixtures import WORKFLOW_YAML, refused, workflow
+
+
+# parse_cwl
+
+def test_parse_yaml_and_json():
+    assert parse_cwl(WORKFLOW_YAML)['class'] == 'Workflow'
+    assert parse_cwl(json.dumps(workflow()).encode()) == workflow()
+
+
+def test_parse_keeps_yaml_12_scalars_as_written():
+    doc = parse_cwl(b'class: Workflow\na: yes\nb: on\nc: 2020-01-01\n'
+                    b'd: true\ne: 3\n')
+    assert doc['a'] == 'yes' and doc['b'] == 'on'
+    assert doc['c'] == '2020-01-01'
+    assert doc['d'] is True and doc['e'] == 3
+
+
+def test_parse_error_quotes_line():
+    with pytest.raises(InvalidWorkflow,
+                       match='not valid YAML or JSON: mapping values are not '
+                             'allowed here at line 3, column 7'):
+        parse_cwl(b'class: Workflow\nsteps:\n  a: b: c\n')
+
+
+def test_parse_broken_json_is_reported():
+    with pytest.raises(InvalidWorkflow, match='not valid YAML or JSON'):
+        parse_cwl(b'{"class": "Workflow", "steps": [}')
+
+
+@pytest.mark.parametrize('raw, match', [
+    (b'- a\n- b\n', 'expected a mapping.*list'),
+    (b'just text', 'expected a mapping.*str'),
+    (b'', 'empty'),
+    (b'\xff\xfe\x00', 'not UTF-8'),
+])
+def test_parse_refuses_non_mappings(raw, match):
+    with pytest.raises(InvalidWorkflow, match=match):
+        parse_cwl(raw)
+
+
+# hostile documents
+
+def test_refuses_alias_bomb():
+    lines = ['class: Workflow', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]']
+    for i in range(1, 10):
+        refs = ', '.join([f'*a{i - 1}'] * 10)
+        lines.append(f'a{i}: &a{i} [{refs}]')
+    lines.append('steps: {s: {run: example/hostname.cwl, in: *a9}}')
+    refused('\n'.join(lines).encode(), 'too large')
+
+
+def test_refuses_deep_nesting():
+    value = 'x'
+    for _ in range(150):
+        value = [value]
+    refused(workflow(inputs={'x': {'type': 'Any', 'default': value}}),
+            'nested too deeply')
+
+
+def test_refuses_values_that_are_not_json():
+    raw = WORKFLOW_YAML + b'doc: !!binary aGVsbG8=\n'
+    refused(raw, 'cannot be written as JSON')
