@@ -104,3 +104,9 @@ def test_list_jobs(client):
     assert ids <= {job['id'] for job in jobs}
     for job_id in ids:
         client.wait_final(job_id)
+
+
+def test_local_jobs_do_not_wait_for_the_next_refresh(make_service):
+    client = make_service(refresh=600).client
+    job = client.submit(wf.HOSTNAME)
+    assert client.wait_final(job['id'], timeout=60)['state'] == 'Success'
