@@ -10,6 +10,7 @@ resource keep running and are picked up at the next start.
 """
 import contextlib
 import logging
+import shutil
 import threading
 from pathlib import Path
 from typing import Optional, Union
@@ -144,7 +145,6 @@ class CeriseService:
 
     def _remove_job_files(self, job_id: str) -> None:
         self.resource.fs.remove(self.resource.layout.job(job_id).dir)
-        import shutil
         shutil.rmtree(self.exchange.output_dir(job_id), ignore_errors=True)
 
     # --- stop ------------------------------------------------------------
@@ -154,10 +154,9 @@ class CeriseService:
         if self.http is not None:
             self.http.stop()
             self.http = None
-        for name in ('stagers',):
-            pool = getattr(self, name, None)
-            if pool is not None:
-                pool.stop()
+        stagers = getattr(self, 'stagers', None)
+        if stagers is not None:
+            stagers.stop()
         for name in ('_installer_ref', '_poller_ref', '_runner_ref'):
             ref = getattr(self, name, None)
             if ref is not None and ref.is_alive():
