@@ -58,3 +58,5 @@ ENV_VAR_TRICK = single_step('test/hostname.cwl', extra="""requirements:
   EnvVarRequirement:
     envDef: {PATH: /tmp/evil}
 """)
+
+SLEEP_WITH_TIME_LIMIT = SLEEP + 'hints:\n  TimeLimit: 2\n'

@@ -209,20 +209,23 @@ def _resources(doc: Mapping, steps: list, names: list,
     return cores, time_limit
 
 
-def _normalise_time_limits(node: dict) -> None:
-    """Write ``TimeLimit: 101`` as ``TimeLimit: {timeLimit: 101}``.
+def _drop_time_limits(node: dict) -> None:
+    """Remove TimeLimit and ToolTimeLimit from `node`'s requirements and hints.
 
-    Cerise accepted the short form, but CWL runners refuse a requirement
-    whose body is not an object, so the job would fail on validation.
+    The service reads the limit and enforces it itself (through the batch
+    scheduler, or the job script without one). Left in, they would make
+    cwltool refuse the workflow: TimeLimit is no CWL class, and ToolTimeLimit
+    does not exist in CWL v1.0 or as a requirement of a workflow.
     """
     for section in SECTIONS:
         value = node.get(section)
-        if not isinstance(value, dict):
-            continue
-        for cls in TIME_LIMIT_CLASSES:
-            if cls in value and not isinstance(value[cls], Mapping):
-                field = 'timeLimit' if cls == 'TimeLimit' else 'timelimit'
-                value[cls] = {field: value[cls]}
+        if isinstance(value, dict):
+            for cls in TIME_LIMIT_CLASSES:
+                value.pop(cls, None)
+        elif isinstance(value, list):
+            value[:] = [item for item in value
+                        if not (isinstance(item, Mapping)
+                                and item.get('class') in TIME_LIMIT_CLASSES)]
 
 
 def plan_workflow(raw: bytes, catalogue: Mapping[str, dict],
@@ -246,11 +249,11 @@ def plan_workflow(raw: bytes, catalogue: Mapping[str, dict],
     cores, time_limit = _resources(doc, steps, names, catalogue)
 
     rewritten = copy.deepcopy(doc)
-    _normalise_time_limits(rewritten)
+    _drop_time_limits(rewritten)
     for (_, step), name in zip(_workflow_steps(rewritten), names):
         project = name.split('/', 1)[0]
         step['run'] = f'{remote_api_dir}/{project}/steps/{name}'
-        _normalise_time_limits(step)
+        _drop_time_limits(step)
     try:
         content = json.dumps(rewritten, indent=2, allow_nan=False)
     except (TypeError, ValueError) as error:

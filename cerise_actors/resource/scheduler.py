@@ -45,20 +45,43 @@ class RemoteStatus:
 
 
 def job_script(req: SubmitRequest, header: str = '', enforce_time_limit: bool = False) -> str:
-    """The bash script that runs one job; `header` holds scheduler directives."""
+    """The bash script that runs one job; `header` holds scheduler directives.
+
+    With `enforce_time_limit` (no batch scheduler to do it) a watchdog in the
+    job's own process group stops the runner when the limit is reached and the
+    exit code becomes TIMEOUT_EXIT_CODE. coreutils `timeout` is not used: it
+    moves itself to a process group of its own, out of reach of a cancel.
+    """
     q = shlex.quote
     p = req.paths
     runner = ' '.join(q(arg) for arg in req.runner)
-    if enforce_time_limit and req.time_limit > 0:
-        runner = f'timeout --kill-after=10 {int(req.time_limit)} {runner}'
-    return (
-        '#!/bin/bash\n'
-        f'{header}'
-        f'# cerise-actors job {req.job_id}\n'
-        f'cd {q(p.work)} || exit 1\n'
-        f'{runner} {q(p.workflow)} {q(p.input)} >{q(p.stdout)} 2>{q(p.stderr)} </dev/null\n'
-        'code=$?\n'
-        f'echo "$code" >{q(p.exit_code + ".tmp")} && mv {q(p.exit_code + ".tmp")} {q(p.exit_code)}\n')
+    timed_out = q(p.dir + '/timed_out')
+    lines = [
+        '#!/bin/bash',
+        header.rstrip('\n'),
+        f'# cerise-actors job {req.job_id}',
+        f'cd {q(p.work)} || exit 1',
+        f'rm -f {timed_out}',
+        f'{runner} {q(p.workflow)} {q(p.input)} >{q(p.stdout)} 2>{q(p.stderr)} </dev/null &',
+        'runner=$!',
+    ]
+    limit = int(req.time_limit) if enforce_time_limit and req.time_limit > 0 else 0
+    if limit:
+        lines += [
+            f'( sleep {limit}; : >{timed_out}; kill -TERM "$runner"; sleep 5; '
+            'kill -KILL "$runner" ) </dev/null >/dev/null 2>&1 &',
+            'watchdog=$!']
+    lines += ['wait "$runner"', 'code=$?']
+    if limit:
+        lines += ['kill -KILL "$watchdog" 2>/dev/null',
+                  f'[ -e {timed_out} ] && code={TIMEOUT_EXIT_CODE}',
+                  '# stop what the runner or the watchdog left in this job\'s process group',
+                  'for p in $(ps -e -o pid=,pgid= | awk -v g=$$ \'$2 == g {print $1}\'); do',
+                  '  [ "$p" != $$ ] && kill -KILL "$p" 2>/dev/null',
+                  'done']
+    lines.append(f'echo "$code" >{q(p.exit_code + ".tmp")} && '
+                 f'mv {q(p.exit_code + ".tmp")} {q(p.exit_code)}')
+    return '\n'.join(line for line in lines if line) + '\n'
 
 
 class Scheduler(abc.ABC):

@@ -90,3 +90,12 @@ def test_delete_running_job_cancels_and_removes(service, client):
 def _list(client):
     from ..helpers import http
     return http('GET', f'{client.base}/jobs')[1]
+
+
+def test_time_limit_stops_the_job_as_a_permanent_failure(client):
+    seconds = random.randint(3000, 3999)
+    job = client.submit(wf.SLEEP_WITH_TIME_LIMIT, {'seconds': seconds})
+    done = client.wait_final(job['id'], timeout=60)
+    assert done['state'] == 'PermanentFailure', client.log(job['id'])
+    assert 'time limit' in client.log(job['id'])
+    wait_for(lambda: _all_gone(job['id'], seconds), timeout=30, message='processes gone')

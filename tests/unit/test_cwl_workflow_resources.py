@@ -78,10 +78,15 @@ def test_refuses_bad_time_limit(hints):
     refused(workflow(hints=hints), 'the workflow: (Tool)?TimeLimit')
 
 
-def test_short_time_limit_form_is_rewritten_as_object():
-    doc = workflow(hints={'TimeLimit': 101}, steps={
-        'hostname': step(requirements={'ToolTimeLimit': 7})})
-    content = json.loads(plan(doc).content)
-    assert content['hints'] == {'TimeLimit': {'timeLimit': 101}}
-    assert content['steps']['hostname']['requirements'] == {
-        'ToolTimeLimit': {'timelimit': 7}}
+def test_time_limits_are_read_then_left_out_for_the_runner():
+    """The service enforces the limit; cwltool would refuse these classes."""
+    doc = workflow(hints={'TimeLimit': 101, 'ResourceRequirement': {'coresMin': 1}},
+                   requirements=[{'class': 'ToolTimeLimit', 'timelimit': 101},
+                                 {'class': 'ScatterFeatureRequirement'}],
+                   steps={'hostname': step(requirements={'ToolTimeLimit': 7})})
+    result = plan(doc)
+    assert result.time_limit == 101
+    content = json.loads(result.content)
+    assert content['hints'] == {'ResourceRequirement': {'coresMin': 1}}
+    assert content['requirements'] == [{'class': 'ScatterFeatureRequirement'}]
+    assert content['steps']['hostname']['requirements'] == {}

@@ -53,12 +53,13 @@ def test_script_quotes_every_path():
     assert "'/a b/$(touch x)/'\"'\"'q'\"'\"'/jobs/id/work'" in script
     assert "'run ner' '--x=$y'" in script
     assert "exit_code.tmp' " in script
+    assert os.system(f"bash -n -c {__import__('shlex').quote(script)}") == 0
 
 
 def test_time_limit_is_enforced_only_where_asked():
     req = SubmitRequest('id', ResourceLayout('/b').job('id'), ['r'], time_limit=90)
-    assert 'timeout --kill-after=10 90 r' in job_script(req, enforce_time_limit=True)
-    assert 'timeout' not in job_script(req, enforce_time_limit=False)
+    assert 'sleep 90;' in job_script(req, enforce_time_limit=True)
+    assert 'sleep' not in job_script(req, enforce_time_limit=False)
 
 
 def test_runs_to_completion_and_reports_exit_code(setup):
@@ -130,3 +131,14 @@ def test_job_runs_while_any_member_of_its_group_lives(setup):
     scheduler.cancel(remote_id, req.paths)
     assert not processes_mentioning(req.paths.input)
     assert _poll(scheduler, req, remote_id).state == 'gone'
+
+
+def test_cancel_reaches_the_time_limit_watchdog_too(setup):
+    scheduler, make_job, _ = setup
+    req = make_job('job7', seconds=60, time_limit=3471)
+    remote_id = scheduler.submit(req)
+    wait_for(lambda: processes_mentioning(req.paths.input), message='runner started')
+    assert processes_mentioning('sleep 3471')
+    scheduler.cancel(remote_id, req.paths)
+    assert not processes_mentioning(req.paths.input)
+    assert not processes_mentioning('sleep 3471')
