@@ -43,6 +43,7 @@ def _serve(args) -> int:
     # imported here so that `--help` stays fast
     from .config import ConfigError, load_api_config, load_service_config
     from .service.api_install import ApiInstallError
+    from .resource.errors import ResourceError
     from .service.lifecycle import AlreadyRunning, serve
     if not args.config.is_file():
         print(f'cerise-actors: configuration file {args.config} not found '
@@ -59,6 +60,9 @@ def _serve(args) -> int:
     except (ConfigError, ApiInstallError, AlreadyRunning, ValueError) as exc:
         print(f'cerise-actors: {exc}', file=sys.stderr)
         return 2
+    except (ResourceError, OSError) as exc:
+        print(f'cerise-actors: cannot start: {exc}', file=sys.stderr)
+        return 1
 
 
 if __name__ == '__main__':

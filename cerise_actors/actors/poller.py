@@ -119,7 +119,7 @@ class PollerActor(pykka.ThreadingActor):
         try:
             statuses = self._scheduler.poll(requests)
         except ResourceError as exc:
-            self._delay = min(max(self._delay * 2, self._refresh), MAX_BACKOFF)
+            self._delay = min(self._delay * 2, max(MAX_BACKOFF, self._refresh))
             logger.warning('status query failed (%s); asking again in %.1f s',
                            exc, self._delay)
             return

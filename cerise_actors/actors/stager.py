@@ -117,6 +117,7 @@ class StagerActor(pykka.ThreadingActor):
                 message += f' {result.files} output file(s) it produced were published.'
             level = 'ERROR'
         if not store.transition(job_id, S.STAGING_OUT, result.state, message, level):
+            store.update_job(job_id, output_json=None)
             self._aborted(job_id, 'cancel', S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
 
     # --- helpers -------------------------------------------------------

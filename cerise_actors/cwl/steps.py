@@ -27,11 +27,10 @@ def load_step_catalogue(projects: Mapping[str, Path]) -> dict:
     ``steps/``). Step names are paths relative to ``steps/`` with ``/``
     separators. A step that does not parse stops the service from starting
     with a ValueError naming the file, rather than failing user jobs later.
-    Two projects offering the same step name is also a ValueError, because a
-    user could not tell which one would run.
+    A step outside ``steps/<project>/`` is also a ValueError: no workflow
+    could name it, and the Cerise docs require that layout.
     """
     catalogue = {}
-    origin = {}
     for project in sorted(projects):
         steps_dir = Path(projects[project]) / 'steps'
         if not steps_dir.is_dir():
@@ -40,12 +39,12 @@ def load_step_catalogue(projects: Mapping[str, Path]) -> dict:
             if not path.is_file():
                 continue
             name = path.relative_to(steps_dir).as_posix()
-            if name in catalogue:
+            if not name.startswith(f'{project}/'):
                 raise ValueError(
-                    f"step '{name}' is offered twice, by {origin[name]} and "
-                    f"by {path}")
+                    f'step file {path} is outside steps/{project}/; workflows name '
+                    f"steps as '{project}/<path>.cwl', so project {project!r} must keep "
+                    f'them under {steps_dir / project}')
             catalogue[name] = _load_step_file(path)
-            origin[name] = path
     return catalogue
 
 

@@ -6,6 +6,7 @@ run at all become TemporaryResourceError.
 """
 import abc
 import dataclasses
+import os
 import subprocess
 from typing import Mapping, Optional
 
@@ -31,16 +32,26 @@ class Shell(abc.ABC):
         """Free connections; the default has none."""
 
 
+_SECRET_SUFFIXES = ('PASSWORD', 'PASSPHRASE', 'CERTFILE')
+
+
+def scrubbed_environment() -> dict:
+    """The service's environment without the CERISE_* credentials.
+
+    Jobs and install scripts inherit the environment of the shell that
+    starts them; they must not see the passwords the service was given.
+    """
+    return {key: value for key, value in os.environ.items()
+            if not (key.startswith('CERISE_') and key.endswith(_SECRET_SUFFIXES))}
+
+
 class LocalShell(Shell):
     """Runs commands with the service machine's bash."""
 
     def run(self, command: str, timeout: float = 60.0,
             env: Optional[Mapping[str, str]] = None) -> ShellResult:
-        import os
-        full_env = None
-        if env:
-            full_env = dict(os.environ)
-            full_env.update(env)
+        full_env = scrubbed_environment()
+        full_env.update(env or {})
         try:
             proc = subprocess.run(['bash', '-c', command], capture_output=True,
                                   timeout=timeout, env=full_env, stdin=subprocess.DEVNULL)

@@ -1,8 +1,8 @@
 """Running the service as a long-lived process: logging, pid file, signals.
 
 `serve()` is what `cerise-actors serve` does: it refuses to start twice on
-one pid file, writes the pid and the URL it listens on (the `.url` file next
-to the pid file, handy with `port: 0`), and on SIGTERM or SIGINT shuts down
+one pid file, writes the pid and the address it listens on (the `.url`
+file next to the pid file, handy with `port: 0`), and on SIGTERM or SIGINT shuts down
 cleanly so that every job is left in a state the next start resumes from.
 """
 import logging
@@ -48,7 +48,7 @@ def claim_pid_file(pid_file: Optional[Path]) -> None:
             other = int(pid_file.read_text().strip())
         except ValueError:
             other = None
-        if other and other != os.getpid() and _alive(other):
+        if other and other != os.getpid() and _alive(other) and _is_cerise(other):
             raise AlreadyRunning(f'another cerise-actors (pid {other}) uses {pid_file}; '
                                  f'stop it first or choose another pidfile')
     pid_file.parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +65,15 @@ def _alive(pid: int) -> bool:
     try:
         with open(f'/proc/{pid}/stat') as stat:
             return stat.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return True
+
+
+def _is_cerise(pid: int) -> bool:
+    """Whether `pid` runs cerise-actors (a PID in a stale pid file may be reused)."""
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as cmdline:
+            return b'cerise' in cmdline.read()
     except OSError:
         return True
 
@@ -97,7 +106,7 @@ def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path])
     try:
         service.start()
         if config.pid_file is not None:
-            url_file(config.pid_file).write_text(service.base_url + '\n')
+            url_file(config.pid_file).write_text(service.http.url + '\n')
         logger.info('cerise-actors started, pid %d, serving %s', os.getpid(),
                     service.base_url)
         while not stop.wait(1.0):

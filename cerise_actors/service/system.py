@@ -72,9 +72,7 @@ class CeriseService:
     def _start_workers(self) -> None:
         store = self._store_ref.proxy()
         self.store = store
-        moved = store.recover_interrupted(
-            'The service stopped while this job was being staged; it will resume.'
-        ).get(timeout=ASK_TIMEOUT)
+        moved = store.recover_interrupted('The service stopped').get(timeout=ASK_TIMEOUT)
         for job_id, before, after in moved:
             logger.info('job %s: recovered from %s to %s', job_id, before.name, after.name)
         res = self.resource
@@ -165,8 +163,7 @@ class CeriseService:
         if store_ref is not None and store_ref.is_alive():
             try:
                 store_ref.proxy().recover_interrupted(
-                    'The service was shut down while this job was being staged; '
-                    'staging will resume when it starts again.').get(timeout=ASK_TIMEOUT)
+                    'The service was shut down').get(timeout=ASK_TIMEOUT)
             finally:
                 store_ref.stop(block=True, timeout=ASK_TIMEOUT)
         resource = getattr(self, 'resource', None)

@@ -125,10 +125,10 @@ class StoreActor(pykka.ThreadingActor):
     def remove_job(self, job_id: str) -> None:
         self._store.remove(job_id)
 
-    def recover_interrupted(self, reason: str):
-        """Shutdown/start-up recovery; publishes the rest states reached."""
-        moved = self._store.recover_interrupted(reason)
-        return moved
+    def recover_interrupted(self, why: str):
+        """Shutdown/start-up recovery. Publishes nothing: at start-up the
+        service hands every unfinished job to its actor itself."""
+        return self._store.recover_interrupted(why)
 
     def deletable_jobs(self) -> List[str]:
         return self._store.deletable()

@@ -152,11 +152,19 @@ class JobStore:
             self.Job.delete().where(self.Job.id == job_id).execute()
         logger.info('job %s: deleted', job_id)
 
-    def recover_interrupted(self, reason: str) -> List[Tuple[str, JobState, JobState]]:
-        """Put jobs that were being staged back into rest states (spec 4.3.3.4)."""
+    def recover_interrupted(self, why: str) -> List[Tuple[str, JobState, JobState]]:
+        """Put jobs that were being staged back into rest states (spec 4.3.3.4).
+
+        `why` says what happened ("The service stopped"); the job log gets it
+        with what follows for the job.
+        """
         moved = []
         for job in self.in_states(transitions.RECOVERY):
             target = transitions.RECOVERY[job.state]
-            if self.transition(job.id, job.state, target, reason):
+            if target is JobState.CANCELLED:
+                message = f'{why} while staging a cancelled job; it is now Cancelled.'
+            else:
+                message = f'{why} while staging this job; staging will start again.'
+            if self.transition(job.id, job.state, target, message):
                 moved.append((job.id, job.state, target))
         return moved

@@ -142,3 +142,12 @@ def test_cancel_reaches_the_time_limit_watchdog_too(setup):
     scheduler.cancel(remote_id, req.paths)
     assert not processes_mentioning(req.paths.input)
     assert not processes_mentioning('sleep 3471')
+
+
+def test_commands_do_not_see_the_services_credentials(monkeypatch):
+    monkeypatch.setenv('CERISE_PASSWORD', 'hunter2')
+    monkeypatch.setenv('CERISE_JOBS_PASSPHRASE', 'secret')
+    monkeypatch.setenv('CERISE_USERNAME', 'alice')
+    out = LocalShell().run('env').stdout
+    assert 'hunter2' not in out and 'secret' not in out
+    assert 'CERISE_USERNAME=alice' in out
