@@ -19,6 +19,13 @@ logger = logging.getLogger(__name__)
 ASK_TIMEOUT = 60.0
 
 
+class ControlFlow(Exception):
+    """Raised on purpose inside a guarded method; passes job_guard untouched."""
+
+
+RETHROWN = (ControlFlow,)
+
+
 class StoreClient:
     """Blocking asks to the StoreActor, always with a time-out."""
 
@@ -55,6 +62,8 @@ def job_guard(method):
     def wrapper(self, job_id, *args, **kwargs):
         try:
             return method(self, job_id, *args, **kwargs)
+        except RETHROWN:
+            raise
         except pykka.ActorDeadError:
             logger.warning('job %s: %s skipped, the service is stopping',
                            job_id, method.__name__)

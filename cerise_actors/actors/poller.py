@@ -52,6 +52,7 @@ class PollerActor(pykka.ThreadingActor):
         self._quick = local_exit_files
         self._exit_files = ()       # snapshot read by the timer thread
         self._exits_seen = set()    # used by the timer thread only
+        self._runner_waiting = False
 
     def on_start(self) -> None:
         me = self.actor_ref.proxy()
@@ -68,7 +69,7 @@ class PollerActor(pykka.ThreadingActor):
             self._wait_for_next_round()
             if self._stopping.is_set():
                 return
-            if self._exit_files and not self._tick_pending.is_set():
+            if (self._exit_files or self._runner_waiting) and not self._tick_pending.is_set():
                 self._tick_pending.set()
                 try:
                     me.tick()
@@ -110,8 +111,15 @@ class PollerActor(pykka.ThreadingActor):
     def tracked_count(self) -> int:
         return len(self._tracked)
 
+    def retry_runner_later(self) -> None:
+        """The runner could not reach the resource; wake it at the next round."""
+        self._runner_waiting = True
+
     def tick(self) -> None:
         self._tick_pending.clear()
+        if self._runner_waiting:
+            self._runner_waiting = False
+            self._runner.retry_queued()
         if not self._tracked:
             return
         requests = [PollRequest(job_id, remote_id, self._layout.job(job_id))

@@ -17,9 +17,13 @@ from ..jobs.states import JobState as S
 from ..resource.errors import ResourceError
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import Scheduler, SubmitRequest
-from .base import StoreClient, fail_job, job_guard
+from .base import ControlFlow, StoreClient, fail_job, job_guard
 
 logger = logging.getLogger(__name__)
+
+
+class _Postpone(ControlFlow):
+    """Starting jobs must wait: the resource could not be reached."""
 
 
 class RunnerActor(pykka.ThreadingActor):
@@ -95,7 +99,14 @@ class RunnerActor(pykka.ThreadingActor):
     def _start_queued(self) -> None:
         while self._api_ready and self._queue and self._has_slot():
             job_id, _ = self._queue.popitem(last=False)
-            self._start(job_id)
+            try:
+                self._start(job_id)
+            except _Postpone:
+                return      # the resource is unreachable; the poller wakes us later
+
+    def retry_queued(self) -> None:
+        """Told by the poller's timer after a submission could not reach the resource."""
+        self._start_queued()
 
     @job_guard
     def _start(self, job_id: str) -> None:
@@ -108,8 +119,15 @@ class RunnerActor(pykka.ThreadingActor):
             self._fs.write_bytes(paths.script, self._scheduler.script(req).encode(), 0o755)
             remote_id = self._scheduler.submit(req)
         except ResourceError as exc:
-            state = S.TEMPORARY_FAILURE if exc.temporary else S.PERMANENT_FAILURE
-            fail_job(self._store, job_id, state, f'Could not start the job: {exc}')
+            if exc.temporary:
+                # submission is idempotent (jobid file / adoption by name): try again later
+                self._queue[job_id] = None
+                self._queue.move_to_end(job_id, last=False)
+                self._store.add_log(job_id, f'Could not reach the compute resource to start '
+                                            f'the job ({exc}); trying again.', 'WARNING')
+                self._poller.retry_runner_later()
+                raise _Postpone() from exc
+            fail_job(self._store, job_id, S.PERMANENT_FAILURE, f'Could not start the job: {exc}')
             return
         self._store.update_job(job_id, remote_job_id=remote_id)
         self._store.add_log(job_id, f'Started on the compute resource (id {remote_id}).')

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Optional, Union
 
 from .credentials import API_TOP_KEY, combine_credentials, credential_section
 from .locations import DEFAULT_SSH_PORT, parse_location, resolve_files_path
-from .model import ApiConfig, FilesConfig, JobsConfig
+from .model import ApiConfig, FilesConfig, JobsConfig, SshConfig
 from .reader import Section, load_yaml_file
 
 API_CONFIG_NAME = 'config.yml'
@@ -28,7 +28,8 @@ UNSUPPORTED_FILES_PROTOCOLS = ('ftp', 'webdav')
 JOBS_PROTOCOLS = ('local', 'ssh')
 SCHEDULERS = ('none', 'slurm', 'torque', 'gridengine')
 
-_RESOURCE_KEYS = ('credentials', 'files', 'jobs', 'refresh')
+_RESOURCE_KEYS = ('credentials', 'files', 'jobs', 'refresh', 'ssh')
+_SSH_KEYS = ('known-hosts', 'accept-unknown-hosts', 'timeout', 'command-timeout')
 _FILES_KEYS = ('credentials', 'protocol', 'location', 'path')
 _JOBS_KEYS = ('credentials', 'protocol', 'location', 'scheduler', 'queue-name',
               'slots-per-node', 'cores-per-node', 'scheduler-options', 'cwl-runner',
@@ -58,7 +59,22 @@ def api_config_from_dict(data: Any, source: str = '<dict>',
     files = _files_config(resource.section('files', known=_FILES_KEYS), generic, env)
     jobs = _jobs_config(resource.section('jobs', known=_JOBS_KEYS), generic, env)
     refresh = resource.positive_number('refresh', DEFAULT_REFRESH)
-    return ApiConfig(source=source, files=files, jobs=jobs, refresh=refresh)
+    ssh = _ssh_config(resource.section('ssh', known=_SSH_KEYS))
+    return ApiConfig(source=source, files=files, jobs=jobs, refresh=refresh, ssh=ssh)
+
+
+def _ssh_config(section: Section) -> SshConfig:
+    known_hosts = section.string('known-hosts')
+    if known_hosts is not None:
+        known_hosts = os.path.abspath(os.path.expanduser(known_hosts))
+    defaults = SshConfig()
+    return SshConfig(
+        known_hosts=known_hosts,
+        accept_unknown_hosts=section.boolean('accept-unknown-hosts',
+                                             defaults.accept_unknown_hosts),
+        timeout=section.positive_number('timeout', defaults.timeout),
+        command_timeout=section.positive_number('command-timeout',
+                                                defaults.command_timeout))
 
 
 def _choice(section: Section, key: str, default: str, allowed: tuple,

@@ -87,6 +87,16 @@ class JobsConfig:
 
 
 @dataclass(frozen=True)
+class SshConfig:
+    """How SSH connections are checked and timed (``compute-resource.ssh``, ours)."""
+
+    known_hosts: Optional[str] = None      # None: ~/.ssh/known_hosts of the service user
+    accept_unknown_hosts: bool = False     # True: trust a host's key on first use
+    timeout: float = 30.0                  # connect, authenticate, open a channel
+    command_timeout: float = 120.0         # one command or one transfer step
+
+
+@dataclass(frozen=True)
 class ApiConfig:
     """A specialisation's compute resource configuration (``api/config.yml``)."""
 
@@ -94,3 +104,4 @@ class ApiConfig:
     files: FilesConfig
     jobs: JobsConfig
     refresh: float
+    ssh: SshConfig = SshConfig()

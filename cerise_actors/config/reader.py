@@ -182,6 +182,15 @@ class Section:
                 _range_text('an integer', minimum, maximum), value))
         return value
 
+    def boolean(self, key: str, default: bool) -> bool:
+        """true/false (YAML booleans only, so 'no' typed as text is not silently True)."""
+        value = self.raw(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, 'expected true or false, got {}'.format(_show(value)))
+        return value
+
     def positive_number(self, key: str, default: float) -> float:
         """An int or float strictly greater than zero."""
         value = self.raw(key)

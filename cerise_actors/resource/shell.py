@@ -25,8 +25,9 @@ class Shell(abc.ABC):
 
     @abc.abstractmethod
     def run(self, command: str, timeout: float = 60.0,
-            env: Optional[Mapping[str, str]] = None) -> ShellResult:
-        ...
+            env: Optional[Mapping[str, str]] = None, retry_safe: bool = True) -> ShellResult:
+        """Run `command` with bash; `retry_safe` allows running it again after a
+        dropped connection (false for commands that must not run twice)."""
 
     def close(self) -> None:
         """Free connections; the default has none."""
@@ -49,7 +50,7 @@ class LocalShell(Shell):
     """Runs commands with the service machine's bash."""
 
     def run(self, command: str, timeout: float = 60.0,
-            env: Optional[Mapping[str, str]] = None) -> ShellResult:
+            env: Optional[Mapping[str, str]] = None, retry_safe: bool = True) -> ShellResult:
         full_env = scrubbed_environment()
         full_env.update(env or {})
         try:

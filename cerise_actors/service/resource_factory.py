@@ -5,12 +5,19 @@ transport or scheduler touches this table and nothing else.
 """
 import dataclasses
 import os
+from typing import Optional
 
 from ..config import ApiConfig, ConfigError
 from ..resource.filesystem import FileSystem, LocalFileSystem
 from ..resource.layout import ResourceLayout
+from ..resource.gridengine import GridEngineScheduler
 from ..resource.scheduler import DirectScheduler, Scheduler
+from ..resource.sftp_filesystem import SftpFileSystem
 from ..resource.shell import LocalShell, Shell
+from ..resource.slurm import SlurmScheduler
+from ..resource.ssh_connection import ConnectionPool
+from ..resource.ssh_shell import SshShell
+from ..resource.torque import TorqueScheduler
 
 
 @dataclasses.dataclass
@@ -20,27 +27,52 @@ class Resource:
     scheduler: Scheduler
     layout: ResourceLayout
     is_local: bool
-    max_running: int
+    max_running: Optional[int]      # None: no limit (a batch scheduler queues jobs)
+    pool: ConnectionPool
 
     def close(self) -> None:
-        self.shell.close()
+        close = getattr(self.fs, 'close', None)
+        if close is not None:
+            close()
+        self.pool.close()
+
+
+SCHEDULERS = {'none': DirectScheduler, 'slurm': SlurmScheduler,
+              'torque': TorqueScheduler, 'gridengine': GridEngineScheduler}
 
 
 def build_resource(api: ApiConfig) -> Resource:
-    if api.files.protocol != 'local':
-        raise ConfigError(api.source, 'compute-resource.files.protocol',
-                          f"'{api.files.protocol}' is not available in this version of "
-                          f"cerise-actors; use local")
-    if api.jobs.protocol != 'local':
-        raise ConfigError(api.source, 'compute-resource.jobs.protocol',
-                          f"'{api.jobs.protocol}' is not available in this version of "
-                          f"cerise-actors; use local")
-    if api.jobs.scheduler != 'none':
-        raise ConfigError(api.source, 'compute-resource.jobs.scheduler',
-                          f"'{api.jobs.scheduler}' is not available in this version of "
-                          f"cerise-actors; use none")
-    shell = LocalShell()
-    max_running = api.jobs.max_running or os.cpu_count() or 1
-    return Resource(fs=LocalFileSystem(), shell=shell, scheduler=DirectScheduler(shell),
-                    layout=ResourceLayout(api.files.path), is_local=True,
-                    max_running=max_running)
+    """File system, shell and scheduler for the configured resource.
+
+    Files and jobs on the same host with the same user share one SSH
+    connection; remote file access needs `files.protocol: sftp`.
+    """
+    pool = ConnectionPool(api.ssh)
+    jobs = api.jobs
+    if jobs.protocol == 'ssh':
+        shell: Shell = SshShell(pool.get(jobs.host, jobs.port, jobs.credentials))
+    else:
+        shell = LocalShell()
+    files = api.files
+    if files.protocol == 'sftp':
+        fs: FileSystem = SftpFileSystem(pool.get(files.host, files.port, files.credentials))
+    else:
+        if jobs.protocol == 'ssh':
+            raise ConfigError(api.source, 'compute-resource.files.protocol',
+                              'jobs run over ssh but files are local; use sftp to the '
+                              'same machine (or a shared file system reached over sftp)')
+        fs = LocalFileSystem()
+    if jobs.scheduler == 'none':
+        scheduler: Scheduler = DirectScheduler(shell, api.ssh.command_timeout)
+        # remote: None, and the service asks the machine (nproc) when it starts
+        max_running = jobs.max_running or (os.cpu_count() or 1
+                                           if jobs.protocol == 'local' else None)
+    else:
+        scheduler = SCHEDULERS[jobs.scheduler](
+            shell, cores_per_node=jobs.cores_per_node, slots_per_node=jobs.slots_per_node,
+            queue_name=jobs.queue_name, scheduler_options=jobs.scheduler_options,
+            command_timeout=api.ssh.command_timeout)
+        max_running = jobs.max_running
+    return Resource(fs=fs, shell=shell, scheduler=scheduler,
+                    layout=ResourceLayout(files.path), is_local=jobs.protocol == 'local',
+                    max_running=max_running, pool=pool)

@@ -29,6 +29,7 @@ from ..web.backend import JobsBackend
 from ..web.server import HttpServer
 from . import api_install
 from .exchange import Exchange
+from ..resource.scheduler import DirectScheduler
 from .resource_factory import build_resource
 from .runner_command import runner_argv
 from .stage_in import StageIn
@@ -77,6 +78,8 @@ class CeriseService:
             logger.info('job %s: recovered from %s to %s', job_id, before.name, after.name)
         res = self.resource
         layout = res.layout
+        if res.max_running is None and isinstance(res.scheduler, DirectScheduler):
+            res.max_running = _core_count(res.shell)
         self._runner_ref = RunnerActor.start(
             store, res.scheduler, res.fs, layout,
             lambda paths: runner_argv(self.api_config.jobs.cwl_runner, layout, paths,
@@ -170,6 +173,13 @@ class CeriseService:
         if resource is not None:
             resource.close()
         self._started = False
+
+
+def _core_count(shell) -> int:
+    """The resource's core count: at most this many direct jobs run at once."""
+    result = shell.run('nproc', timeout=60)
+    text = result.stdout.strip()
+    return int(text) if result.exit_code == 0 and text.isdigit() and int(text) > 0 else 1
 
 
 @contextlib.contextmanager

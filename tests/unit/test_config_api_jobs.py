@@ -192,3 +192,24 @@ def test_refresh_values(value, expected):
 def test_refresh_invalid(value):
     with pytest.raises(ConfigError, match=r'^<dict>: compute-resource\.refresh: expected a'):
         api(refresh=value)
+
+
+def test_ssh_section_defaults_and_values(tmp_path):
+    from cerise_actors.config import SshConfig, api_config_from_dict
+    assert api_config_from_dict({}, env={}).ssh == SshConfig()
+    cfg = api_config_from_dict({'compute-resource': {'ssh': {
+        'known-hosts': str(tmp_path / 'kh'), 'accept-unknown-hosts': True,
+        'timeout': 5, 'command-timeout': 7.5}}}, env={})
+    assert cfg.ssh == SshConfig(str(tmp_path / 'kh'), True, 5.0, 7.5)
+
+
+@pytest.mark.parametrize('ssh,key', [
+    ({'accept-unknown-hosts': 'yes'}, 'accept-unknown-hosts'),
+    ({'timeout': 0}, 'timeout'),
+    ({'knownhosts': 'x'}, 'knownhosts'),
+])
+def test_ssh_section_errors_name_the_key(ssh, key):
+    from cerise_actors.config import ConfigError, api_config_from_dict
+    with pytest.raises(ConfigError) as info:
+        api_config_from_dict({'compute-resource': {'ssh': ssh}}, env={})
+    assert key in str(info.value)

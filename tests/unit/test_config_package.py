@@ -16,7 +16,7 @@ from .config_fixtures import main_cfg
 def test_public_names_are_exported():
     assert set(config_pkg.__all__) == {
         'ApiConfig', 'ConfigError', 'Credentials', 'FilesConfig', 'JobsConfig',
-        'ServiceConfig', 'api_config_from_dict', 'load_api_config', 'load_service_config',
+        'ServiceConfig', 'SshConfig', 'api_config_from_dict', 'load_api_config', 'load_service_config',
         'resolve_credentials', 'service_config_from_dict'}
     for name in config_pkg.__all__:
         assert hasattr(config_pkg, name)

@@ -1,0 +1,185 @@
+"""The shared base of the batch-scheduler adapters (Slurm, Torque, Grid Engine).
+
+A subclass gives the directives of its job script, how to submit, how to
+list the user's jobs, how to find a job by name and how to cancel; this base
+turns those into exactly one shell command per operation. A poll runs the
+status command and then reads the exit-code files of all polled jobs in
+the same command, strictly parsed: a status command that failed or printed
+something unexpected is an error, never "finished". Submission first looks
+for a job of the same name and adopts it, so a submission whose reply was
+lost, or a restart after a crash, never starts a second copy.
+"""
+import abc
+import math
+import shlex
+from typing import Dict, List, Optional
+
+from .errors import PermanentResourceError, TemporaryResourceError
+from .layout import JobPaths
+from .scheduler import PollRequest, RemoteStatus, Scheduler, SubmitRequest
+from .shell import Shell
+
+_STATUS, _FAILED, _EXITS, _END, _ADOPTED = (
+    '@@cerise-status', '@@cerise-status-failed', '@@cerise-exit-codes', '@@cerise-end',
+    '@@cerise-adopted')
+
+
+def job_name(job_id: str) -> str:
+    return f'cerise-{job_id}'
+
+
+def nodes_for(cores: int, cores_per_node: int) -> int:
+    """Whole nodes for `cores` (Cerise always allocates whole nodes)."""
+    return max(1, math.ceil(cores / cores_per_node)) if cores > 0 else 1
+
+
+def walltime(seconds: int) -> str:
+    """HH:MM:SS, as all three schedulers accept."""
+    hours, rest = divmod(int(seconds), 3600)
+    return f'{hours:02d}:{rest // 60:02d}:{rest % 60:02d}'
+
+
+class BatchScheduler(Scheduler, abc.ABC):
+    #: prefix of a directive line in the job script, e.g. '#SBATCH'
+    directive = ''
+
+    def __init__(self, shell: Shell, cores_per_node: int = 32,
+                 slots_per_node: Optional[int] = None, queue_name: Optional[str] = None,
+                 scheduler_options: Optional[str] = None, command_timeout: float = 120.0):
+        super().__init__(shell, command_timeout)
+        self.cores_per_node = cores_per_node
+        self.slots_per_node = slots_per_node
+        self.queue_name = queue_name
+        self.scheduler_options = scheduler_options
+
+    # --- what a subclass says ---------------------------------------------
+    @abc.abstractmethod
+    def directives(self, req: SubmitRequest) -> List[str]:
+        """Option strings (without the directive prefix), values already quoted."""
+
+    @abc.abstractmethod
+    def submit_command(self, script: str) -> str:
+        """Submits `script` (quoted path) and prints the scheduler's id."""
+
+    @abc.abstractmethod
+    def parse_submit(self, stdout: str) -> str:
+        """The remote id in what the submit command printed."""
+
+    @abc.abstractmethod
+    def find_command(self, name: str) -> str:
+        """Prints the ids of the user's jobs called `name` (quoted), one a line."""
+
+    @abc.abstractmethod
+    def status_command(self) -> str:
+        """Lists the user's jobs."""
+
+    @abc.abstractmethod
+    def parse_status(self, stdout: str) -> Dict[str, str]:
+        """remote id -> 'waiting' | 'running' | 'ended' for the listed jobs."""
+
+    @abc.abstractmethod
+    def cancel_command(self, remote_id: str) -> str:
+        """Cancels a job; must succeed (or be ignorable) for finished jobs."""
+
+    def normalise_id(self, remote_id: str) -> str:
+        return remote_id.strip()
+
+    # --- the Scheduler interface ----------------------------------------------
+    def script_header(self, req: SubmitRequest) -> str:
+        lines = [f'{self.directive} {option}' for option in self.directives(req)]
+        if self.scheduler_options:
+            lines.append(f'{self.directive} {self.scheduler_options}')
+        return '\n'.join(lines) + '\n'
+
+    def submit(self, req: SubmitRequest) -> str:
+        name = shlex.quote(job_name(req.job_id))
+        command = (f'existing=$({self.find_command(name)})\n'
+                   f'if [ -n "$existing" ]; then echo "{_ADOPTED} $existing"; exit 0; fi\n'
+                   f'{self.submit_command(shlex.quote(req.paths.script))}')
+        result = self._shell.run(command, timeout=self._timeout, retry_safe=False)
+        if result.exit_code != 0:
+            raise PermanentResourceError(
+                f'the scheduler refused the job (exit code {result.exit_code}): '
+                f'{(result.stderr or result.stdout).strip()}')
+        for line in result.stdout.splitlines():
+            if line.startswith(_ADOPTED):
+                ids = line[len(_ADOPTED):].split()
+                if ids:
+                    return self.normalise_id(ids[0])
+        remote_id = self.parse_submit(result.stdout)
+        if not remote_id:
+            raise TemporaryResourceError(f'no job id in the scheduler\'s answer: '
+                                         f'{result.stdout.strip()!r}')
+        return self.normalise_id(remote_id)
+
+    def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
+        if not jobs:
+            return {}
+        lines = [f'echo {_STATUS}',
+                 f'{self.status_command()} || echo "{_FAILED} $?"',
+                 f'echo {_EXITS}']
+        for job in jobs:
+            path = shlex.quote(job.paths.exit_code)
+            lines.append(f'[ -f {path} ] && echo {shlex.quote(job.job_id)} "$(cat {path})"')
+        lines.append(f'echo {_END}')
+        result = self._run('\n'.join(lines))
+        listed, codes = self._split_poll_output(result.stdout, result.stderr)
+        statuses = {}
+        for job in jobs:
+            code = codes.get(job.job_id)
+            state = listed.get(self.normalise_id(job.remote_id))
+            if code is not None:
+                statuses[job.job_id] = RemoteStatus('done', code)
+            elif state in ('waiting', 'running'):
+                statuses[job.job_id] = RemoteStatus(state)
+            else:
+                statuses[job.job_id] = RemoteStatus('gone')
+        return statuses
+
+    def _split_poll_output(self, stdout: str, stderr: str):
+        lines = stdout.splitlines()
+        if _STATUS not in lines or _EXITS not in lines or _END not in lines:
+            raise TemporaryResourceError(f'incomplete status answer: {stderr.strip()[:500]}')
+        status_lines = lines[lines.index(_STATUS) + 1:lines.index(_EXITS)]
+        failed = [line for line in status_lines if line.startswith(_FAILED)]
+        if failed:
+            raise TemporaryResourceError(
+                f'status command failed ({failed[0][len(_FAILED):].strip()}): '
+                f'{stderr.strip()[:500]}')
+        listed = {self.normalise_id(k): v
+                  for k, v in self.parse_status('\n'.join(status_lines)).items()}
+        codes = {}
+        for line in lines[lines.index(_EXITS) + 1:lines.index(_END)]:
+            job_id, _, code = line.partition(' ')
+            if not code.strip().lstrip('-').isdigit():
+                continue        # exit-code file being written: judge it next round
+            codes[job_id] = int(code)
+        return listed, codes
+
+    def cancel(self, remote_id: str, paths: JobPaths) -> None:
+        result = self._run(self.cancel_command(shlex.quote(self.normalise_id(remote_id))))
+        if result.exit_code != 0 and not self.cancel_error_is_harmless(result.stderr
+                                                                        + result.stdout):
+            raise TemporaryResourceError(
+                f'could not cancel job {remote_id}: {(result.stderr or result.stdout).strip()}')
+
+    def cancel_error_is_harmless(self, text: str) -> bool:
+        """True if the cancel failed only because the job already ended."""
+        text = text.lower()
+        return any(words in text for words in (
+            'invalid job id', 'does not exist', 'unknown job', 'already completing',
+            'job has finished', 'not found'))
+
+
+def parse_table(stdout: str, id_column: int, state_column: int, states: Dict[str, str],
+                header_lines: int = 0) -> Dict[str, str]:
+    """Rows of a whitespace-separated status table -> id -> our state name."""
+    result = {}
+    for line in stdout.splitlines()[header_lines:]:
+        fields = line.split()
+        if not fields or set(line.strip()) <= {'-', ' '}:
+            continue
+        if len(fields) <= max(id_column, state_column):
+            raise TemporaryResourceError(f'unexpected status line {line!r}')
+        result[fields[id_column]] = states.get(fields[state_column], 'running')
+    return result

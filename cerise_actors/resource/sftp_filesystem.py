@@ -1,0 +1,174 @@
+"""A FileSystem on a remote host over SFTP.
+
+SFTP clients are not shared between threads: each operation borrows a
+client from a small pool (opening one if none is free) and gives it back,
+so two stagers can transfer at once without ever using one client from two
+threads. A client whose connection dropped is thrown away, and the next
+operation opens a new one on a fresh Transport. Writes go to `<name>.part`
+first and are renamed, so a half-sent file is never mistaken for a staged
+one (staging skips files whose size already matches).
+"""
+import contextlib
+import errno
+import posixpath
+import stat
+import threading
+from typing import BinaryIO, List, Optional
+
+import paramiko
+
+from .errors import PermanentResourceError, ResourceError, TemporaryResourceError
+from .filesystem import CHUNK, FileSystem
+from .ssh_connection import SshConnection
+
+
+class SftpFileSystem(FileSystem):
+    def __init__(self, connection: SshConnection, pool_size: int = 4):
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._free: List[paramiko.SFTPClient] = []
+        self._pool_size = pool_size
+
+    @contextlib.contextmanager
+    def _client(self, what: str):
+        with self._lock:
+            client = self._free.pop() if self._free else None
+        if client is None or client.get_channel().closed:
+            client = self._connection.open_sftp()
+        try:
+            yield client
+        except ResourceError:
+            self._give_back(client)
+            raise
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            channel = client.get_channel()
+            if channel.closed or not channel.get_transport().is_active():
+                _close(client)
+                self._connection.drop()
+                raise TemporaryResourceError(f'{what}: connection lost ({exc})') from exc
+            self._give_back(client)
+            raise _translate(exc, what) from exc
+        else:
+            self._give_back(client)
+
+    def _give_back(self, client) -> None:
+        with self._lock:
+            if len(self._free) < self._pool_size:
+                self._free.append(client)
+                return
+        _close(client)
+
+    def mkdir(self, path: str) -> None:
+        with self._client(f'cannot create folder {path}') as sftp:
+            _makedirs(sftp, path)
+
+    def put_stream(self, stream: BinaryIO, path: str, mode: Optional[int] = None) -> int:
+        tmp = f'{path}.part'
+        with self._client(f'cannot write {path}') as sftp:
+            written = 0
+            with sftp.open(tmp, 'wb') as out:
+                out.set_pipelined(True)
+                while True:
+                    chunk = stream.read(CHUNK)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    written += len(chunk)
+            if mode is not None:
+                sftp.chmod(tmp, mode & 0o7777)
+            sftp.posix_rename(tmp, path)
+            return written
+
+    @contextlib.contextmanager
+    def open_read(self, path: str):
+        with self._client(f'cannot read {path}') as sftp:
+            with sftp.open(path, 'rb') as stream:
+                stream.prefetch()
+                yield stream
+
+    def size(self, path: str) -> Optional[int]:
+        with self._client(f'cannot look at {path}') as sftp:
+            try:
+                attrs = sftp.stat(path)
+            except FileNotFoundError:
+                return None
+            return attrs.st_size if stat.S_ISREG(attrs.st_mode) else None
+
+    def is_dir(self, path: str) -> bool:
+        with self._client(f'cannot look at {path}') as sftp:
+            try:
+                return stat.S_ISDIR(sftp.stat(path).st_mode)
+            except FileNotFoundError:
+                return False
+
+    def walk(self, path: str):
+        with self._client(f'cannot list {path}') as sftp:
+            entries = list(_walk(sftp, path, ''))
+        yield from entries
+
+    def remove(self, path: str) -> None:
+        with self._client(f'cannot remove {path}') as sftp:
+            _remove_tree(sftp, path)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._free = self._free, []
+        for client in clients:
+            _close(client)
+
+
+def _close(client) -> None:
+    try:
+        client.close()
+    except Exception:   # closing a broken client may raise anything
+        pass
+
+
+def _translate(exc: Exception, what: str) -> ResourceError:
+    """An SFTP error on a live connection: missing or forbidden is permanent."""
+    if isinstance(exc, (FileNotFoundError, PermissionError)) or \
+            getattr(exc, 'errno', None) in (errno.ENOENT, errno.EACCES, errno.EPERM):
+        return PermanentResourceError(f'{what}: {getattr(exc, "strerror", None) or exc}')
+    return TemporaryResourceError(f'{what}: {exc}')
+
+
+def _makedirs(sftp, path: str) -> None:
+    missing = []
+    current = posixpath.normpath(path)
+    while current not in ('/', ''):
+        try:
+            if stat.S_ISDIR(sftp.stat(current).st_mode):
+                break
+            raise PermanentResourceError(f'{current} exists and is not a folder')
+        except FileNotFoundError:
+            missing.append(current)
+            current = posixpath.dirname(current)
+    for folder in reversed(missing):
+        try:
+            sftp.mkdir(folder)
+        except IOError:
+            if not stat.S_ISDIR(sftp.stat(folder).st_mode):    # raced with another mkdir
+                raise
+
+
+def _walk(sftp, root: str, prefix: str):
+    for attrs in sorted(sftp.listdir_attr(posixpath.join(root, prefix) if prefix else root),
+                        key=lambda a: a.filename):
+        rel = f'{prefix}/{attrs.filename}' if prefix else attrs.filename
+        is_dir = stat.S_ISDIR(attrs.st_mode)
+        yield rel, is_dir, attrs.st_mode & 0o7777
+        if is_dir:
+            yield from _walk(sftp, root, rel)
+
+
+def _remove_tree(sftp, path: str) -> None:
+    try:
+        attrs = sftp.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(attrs.st_mode):
+        for entry in sftp.listdir_attr(path):
+            _remove_tree(sftp, posixpath.join(path, entry.filename))
+        sftp.rmdir(path)
+    else:
+        sftp.remove(path)

@@ -1,0 +1,54 @@
+"""Slurm: sbatch, squeue and scancel."""
+import shlex
+from typing import Dict, List
+
+from .batch import BatchScheduler, job_name, nodes_for, parse_table, walltime
+from .scheduler import SubmitRequest
+
+_STATES = {
+    'PENDING': 'waiting', 'CONFIGURING': 'waiting', 'REQUEUED': 'waiting',
+    'REQUEUE_HOLD': 'waiting', 'REQUEUE_FED': 'waiting', 'RESV_DEL_HOLD': 'waiting',
+    'SUSPENDED': 'running', 'RUNNING': 'running', 'COMPLETING': 'running',
+    'STAGE_OUT': 'running', 'SIGNALING': 'running', 'RESIZING': 'running',
+    'COMPLETED': 'ended', 'CANCELLED': 'ended', 'FAILED': 'ended', 'TIMEOUT': 'ended',
+    'NODE_FAIL': 'ended', 'PREEMPTED': 'ended', 'BOOT_FAIL': 'ended', 'DEADLINE': 'ended',
+    'OUT_OF_MEMORY': 'ended', 'REVOKED': 'ended', 'SPECIAL_EXIT': 'ended',
+}
+_ME = '"$(id -un)"'
+
+
+class SlurmScheduler(BatchScheduler):
+    directive = '#SBATCH'
+
+    def directives(self, req: SubmitRequest) -> List[str]:
+        q = shlex.quote
+        options = [f'--job-name={q(job_name(req.job_id))}',
+                   f'--output={q(req.paths.dir + "/scheduler.out")}',
+                   f'--error={q(req.paths.dir + "/scheduler.err")}',
+                   f'--nodes={nodes_for(req.cores, self.cores_per_node)}']
+        if self.slots_per_node:
+            options.append(f'--ntasks-per-node={int(self.slots_per_node)}')
+        if req.time_limit > 0:
+            options.append(f'--time={walltime(req.time_limit)}')
+        if self.queue_name:
+            options.append(f'--partition={q(self.queue_name)}')
+        return options
+
+    def submit_command(self, script: str) -> str:
+        return f'sbatch --parsable {script}'
+
+    def parse_submit(self, stdout: str) -> str:
+        lines = [line for line in stdout.splitlines() if line.strip()]
+        return lines[-1].split(';')[0].strip() if lines else ''
+
+    def find_command(self, name: str) -> str:
+        return f'squeue -h -u {_ME} -n {name} -o %i'
+
+    def status_command(self) -> str:
+        return f"squeue -h -u {_ME} -o '%i %T'"
+
+    def parse_status(self, stdout: str) -> Dict[str, str]:
+        return parse_table(stdout, 0, 1, _STATES)
+
+    def cancel_command(self, remote_id: str) -> str:
+        return f'scancel {remote_id}'

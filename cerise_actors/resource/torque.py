@@ -1,0 +1,53 @@
+"""Torque/PBS: qsub, qstat and qdel in Torque's dialect."""
+import shlex
+from typing import Dict, List
+
+from .batch import BatchScheduler, job_name, nodes_for, parse_table, walltime
+from .scheduler import SubmitRequest
+
+_STATES = {'Q': 'waiting', 'H': 'waiting', 'W': 'waiting', 'T': 'waiting',
+           'R': 'running', 'E': 'running', 'S': 'running', 'C': 'ended'}
+
+
+class TorqueScheduler(BatchScheduler):
+    directive = '#PBS'
+
+    def directives(self, req: SubmitRequest) -> List[str]:
+        q = shlex.quote
+        nodes = f'nodes={nodes_for(req.cores, self.cores_per_node)}'
+        if self.slots_per_node:
+            nodes += f':ppn={int(self.slots_per_node)}'
+        options = [f'-N {q(job_name(req.job_id))}',
+                   f'-o {q(req.paths.dir + "/scheduler.out")}',
+                   f'-e {q(req.paths.dir + "/scheduler.err")}',
+                   f'-l {nodes}']
+        if req.time_limit > 0:
+            options.append(f'-l walltime={walltime(req.time_limit)}')
+        if self.queue_name:
+            options.append(f'-q {q(self.queue_name)}')
+        return options
+
+    def normalise_id(self, remote_id: str) -> str:
+        return remote_id.strip().split('.')[0]
+
+    def submit_command(self, script: str) -> str:
+        return f'qsub {script}'
+
+    def parse_submit(self, stdout: str) -> str:
+        lines = [line for line in stdout.splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ''
+
+    def find_command(self, name: str) -> str:
+        return (f"qstat -f 2>/dev/null | awk -v n={name} "
+                "'/^Job Id:/ {id=$3} $1==\"Job_Name\" && $3==n {print id}'")
+
+    def status_command(self) -> str:
+        return 'qstat -u "$(id -un)"'
+
+    def parse_status(self, stdout: str) -> Dict[str, str]:
+        rows = [line for line in stdout.splitlines()
+                if line.strip() and line.split()[0][:1].isdigit()]
+        return parse_table('\n'.join(rows), 0, -2, _STATES)
+
+    def cancel_command(self, remote_id: str) -> str:
+        return f'qdel {remote_id}'
