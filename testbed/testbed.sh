@@ -354,6 +354,40 @@ sge_hostname() {
     sge "$SGE_ROOT/utilbin/$arch/gethostname" -aname 2>/dev/null || echo localhost
 }
 
+# The first of the pid files "$@" that names a live process NAME (prints it).
+find_pidfile() {
+    local name=$1 f; shift
+    for f in "$@"; do
+        pidfile_alive "$f" "$name" && { echo "$f"; return 0; }
+    done
+    return 1
+}
+
+# Start a Grid Engine daemon NAME with its init script INIT (Debian's), unless
+# we already run one; record its pid as $STATE_DIR/NAME.pid. PIDFILES: where
+# the daemon may write its pid.
+start_sge_daemon() {
+    local name=$1 init=$2 f; shift 2
+    if pidfile_alive "$STATE_DIR/$name.pid" "$name"; then
+        log "$name already runs (pid $(cat "$STATE_DIR/$name.pid"))"
+        return
+    fi
+    if f=$(find_pidfile "$name" "$@"); then
+        die "a $name not started by this test bed runs (pid $(cat "$f")); stop it first"
+    fi
+    log "starting $name"
+    "/etc/init.d/$init" start >/dev/null
+    wait_for 30 find_pidfile "$name" "$@" || die "$name did not start"
+    f=$(find_pidfile "$name" "$@")
+    tr -dc 0-9 <"$f" >"$STATE_DIR/$name.pid"
+}
+
+# qconf, quiet unless it fails (it reports successes on stderr)
+qconf_q() {
+    local out
+    out=$(sge qconf "$@" 2>&1) || { printf '%s\n' "$out" >&2; die "qconf $* failed"; }
+}
+
 sge_queue_ready() {
     # the queue instance exists and has no state flag (u=unknown, a=alarm,
     # d=disabled, E=error, ...): its execd reports and it takes jobs
@@ -378,40 +412,32 @@ start_gridengine() {
         fi
     fi
 
-    local qpid=/var/spool/gridengine/qmaster/qmaster.pid  # written by sge_qmaster
-    if pidfile_alive "$STATE_DIR/sge_qmaster.pid" sge_qmaster; then
-        log "sge_qmaster already runs (pid $(cat "$STATE_DIR/sge_qmaster.pid"))"
-    else
-        if pidfile_alive "$qpid" sge_qmaster; then
-            die "an sge_qmaster not started by this test bed runs (pid $(cat "$qpid"))"
-        fi
-        log "starting sge_qmaster"
-        /etc/init.d/gridengine-master start >/dev/null
-        wait_for 30 pidfile_alive "$qpid" sge_qmaster || die "sge_qmaster did not start"
-        cat "$qpid" >"$STATE_DIR/sge_qmaster.pid"
-    fi
+    # sge_qmaster writes its pid into its spool directory (the init script's
+    # SGE_MASTER_PIDFILE is not honoured), sge_execd into /run/gridengine.
+    start_sge_daemon sge_qmaster gridengine-master \
+        /var/spool/gridengine/qmaster/qmaster.pid /run/gridengine/qmaster.pid
     wait_for 30 sge qconf -sh || die "sge_qmaster does not answer"
 
     local sgehost
     sgehost=$(sge_hostname)
     # admin, submit and exec host: this host
-    sge qconf -sh 2>/dev/null | grep -qxF "$sgehost" || sge qconf -ah "$sgehost" >/dev/null
-    sge qconf -ss 2>/dev/null | grep -qxF "$sgehost" || sge qconf -as "$sgehost" >/dev/null
-    if ! sge qconf -sel 2>/dev/null | grep -qxF "$sgehost"; then
+    sge qconf -sh 2>/dev/null | grep -xF "$sgehost" >/dev/null || qconf_q -ah "$sgehost"
+    sge qconf -ss 2>/dev/null | grep -xF "$sgehost" >/dev/null || qconf_q -as "$sgehost"
+    if ! sge qconf -sel 2>/dev/null | grep -xF "$sgehost" >/dev/null; then
         local ef
         ef=$(mktemp)
         printf 'hostname %s\nload_scaling NONE\ncomplex_values NONE\nuser_lists NONE\nxuser_lists NONE\nprojects NONE\nxprojects NONE\nusage_scaling NONE\nreport_variables NONE\n' \
             "$sgehost" >"$ef"
-        sge qconf -Ae "$ef" >/dev/null
+        qconf_q -Ae "$ef"
         rm -f "$ef"
     fi
 
     # scheduler: every second instead of every 15 s
-    if ! sge qconf -ssconf | grep -qE '^schedule_interval +0:0:1$'; then
+    if ! sge qconf -ssconf | grep -E '^schedule_interval +0:0:1$' >/dev/null; then
         local sf
         sf=$(mktemp)
         sge qconf -ssconf | sed -E 's/^schedule_interval .*/schedule_interval                 0:0:1/' >"$sf"
-        sge qconf -Msconf "$sf" >/dev/null
+        qconf_q -Msconf "$sf"
         rm -f "$sf"
     fi
 
@@ -421,25 +447,18 @@ start_gridengine() {
     qf=$(mktemp)
     sge_queue_conf "$sgehost" >"$qf"
     if sge qconf -sq all.q >/dev/null 2>&1; then
-        sge qconf -Mq "$qf" >/dev/null
+        # modify only if it differs (compared with whitespace normalised)
+        if [[ $(sge qconf -sq all.q | awk '{$1=$1} 1') != "$(awk '{$1=$1} 1' "$qf")" ]]; then
+            qconf_q -Mq "$qf"
+        fi
     else
-        sge qconf -Aq "$qf" >/dev/null
+        qconf_q -Aq "$qf"
     fi
     rm -f "$qf"
     sge qconf -rattr queue load_thresholds NONE all.q >/dev/null 2>&1 || true
 
-    local epid=/var/spool/gridengine/execd/$sgehost/execd.pid  # written by sge_execd
-    if pidfile_alive "$STATE_DIR/sge_execd.pid" sge_execd; then
-        log "sge_execd already runs (pid $(cat "$STATE_DIR/sge_execd.pid"))"
-    else
-        if pidfile_alive "$epid" sge_execd; then
-            die "an sge_execd not started by this test bed runs (pid $(cat "$epid"))"
-        fi
-        log "starting sge_execd"
-        /etc/init.d/gridengine-exec start >/dev/null
-        wait_for 30 pidfile_alive "$epid" sge_execd || die "sge_execd did not start"
-        cat "$epid" >"$STATE_DIR/sge_execd.pid"
-    fi
+    start_sge_daemon sge_execd gridengine-exec \
+        /run/gridengine/execd.pid "/var/spool/gridengine/execd/$sgehost/execd.pid"
     log "waiting for Grid Engine queue all.q"
     wait_for 90 sge_queue_ready || die "queue all.q not ready: $(sge qstat -f 2>&1)"
 }
@@ -458,7 +477,7 @@ min_cpu_interval      00:05:00
 processors            UNDEFINED
 qtype                 BATCH INTERACTIVE
 ckpt_list             NONE
-pe_list               make
+pe_list               NONE
 rerun                 FALSE
 slots                 4
 tmpdir                /tmp

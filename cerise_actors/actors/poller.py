@@ -160,8 +160,7 @@ class PollerActor(pykka.ThreadingActor):
             self._store.update_job(job_id, runner_result=str(status.exit_code))
             moved = self._store.transition(
                 job_id, state, S.FINISHED,
-                f'The workflow runner finished (exit code {status.exit_code}); '
-                f'collecting results.')
+                'The workflow runner has stopped; collecting its results.')
         else:
             moved = self._store.transition(
                 job_id, state, S.SYSTEM_ERROR,

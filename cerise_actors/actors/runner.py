@@ -83,6 +83,15 @@ class RunnerActor(pykka.ThreadingActor):
             return
         self._queue[job_id] = None
         self._start_queued()
+        if job_id in self._queue:
+            self._store.add_log(job_id, self._why_waiting())
+
+    def _why_waiting(self) -> str:
+        if not self._api_ready:
+            return ('Waiting for the specialisation to be installed on the compute resource '
+                    '(a new version is installed once running jobs are done).')
+        return (f'Waiting for a free slot: {len(self._running)} job(s) running, at most '
+                f'{self._max_running} at once.')
 
     def job_ended(self, job_id: str) -> None:
         self._running.discard(job_id)

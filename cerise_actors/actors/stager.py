@@ -74,7 +74,7 @@ class StagerActor(pykka.ThreadingActor):
                          workflow_content=result.workflow_content,
                          staged_input_json=result.staged_input)
         if not store.transition(job_id, S.STAGING_IN, S.WAITING,
-                                'Waiting for a free slot on the compute resource.'):
+                                'Waiting to start on the compute resource.'):
             self._aborted(job_id, 'cancel', S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
 
     # --- stage out -----------------------------------------------------

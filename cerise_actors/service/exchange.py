@@ -34,6 +34,8 @@ class Exchange:
 
         Raises InvalidInput for anything else, with a message for the job log.
         """
+        if url.startswith('/'):
+            return self._inside(Path(url), url)
         if self.client_url and url.startswith(self.client_url + '/'):
             relative = urllib.parse.unquote(url[len(self.client_url) + 1:])
             return self._inside(self.service_dir / relative, url)

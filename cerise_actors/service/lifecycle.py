@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -29,8 +30,13 @@ def setup_logging(config: ServiceConfig) -> None:
     if config.log_file is not None:
         config.log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers = [logging.FileHandler(config.log_file)]
-    logging.basicConfig(level=config.log_level, format=LOG_FORMAT, handlers=handlers,
-                        force=True)
+    formatter = logging.Formatter(LOG_FORMAT, datefmt='%Y-%m-%dT%H:%M:%SZ')
+    formatter.converter = time.gmtime       # the same clock as the job logs
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    logging.basicConfig(level=config.log_level, handlers=handlers, force=True)
+    # a burst of requests is normal here, not worth a warning per request
+    logging.getLogger('waitress.queue').setLevel(logging.ERROR)
     # cwltool and friends are imported by nobody here, but keep chatty libraries quiet
     for name in ('waitress', 'pykka'):
         logging.getLogger(name).setLevel(max(config.log_level, logging.WARNING))
@@ -109,6 +115,9 @@ def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path])
             url_file(config.pid_file).write_text(service.http.url + '\n')
         logger.info('cerise-actors started, pid %d, serving %s', os.getpid(),
                     service.base_url)
+        where = f', log in {config.log_file}' if config.log_file else ''
+        print(f'cerise-actors: serving {service.http.url} (pid {os.getpid()}{where}); '
+              f'stop with Ctrl-C', flush=True)
         while not stop.wait(1.0):
             pass
     finally:

@@ -103,6 +103,11 @@ def _copy(stream, out) -> None:
         out.write(chunk)
 
 
+#: runner log lines that say nothing to a user of the service
+_NOISE = re.compile(r"^INFO (/\S+/cwltool/__main__\.py |Resolved ')")
+
+
 def _tail(stderr: str) -> str:
-    lines = [_ANSI.sub('', line) for line in stderr.splitlines() if line.strip()]
+    lines = [_ANSI.sub('', line) for line in stderr.splitlines()]
+    lines = [line for line in lines if line.strip() and not _NOISE.match(line)]
     return '\n'.join(lines[-STDERR_TAIL_LINES:])

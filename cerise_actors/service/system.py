@@ -118,6 +118,7 @@ class CeriseService:
         for job in store.jobs_in(remote).get(timeout=ASK_TIMEOUT):
             if job.remote_job_id:
                 running += 1
+                store.add_log(job.id, 'The service restarted; following this job again.')
                 runner.adopt(job.id)
                 poller.track(job.id, job.remote_job_id)
                 if job.state.cancellation_pending:

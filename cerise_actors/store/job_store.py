@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
 import peewee
+from playhouse.migrate import SqliteMigrator, migrate
 
 from ..jobs.states import JobState
 from . import transitions
@@ -36,6 +37,24 @@ class JobStore:
         self.Job, self.LogLine = bind_models(self._db)
         self._db.connect(reuse_if_open=True)
         self._db.create_tables([self.Job, self.LogLine])
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a database made by an older version up to date.
+
+        Columns are only ever added (nullable or with a default), so an older
+        database keeps its jobs and gains the new fields.
+        """
+        migrator = SqliteMigrator(self._db)
+        for model in (self.Job, self.LogLine):
+            table = model._meta.table_name
+            present = {column.name for column in self._db.get_columns(table)}
+            missing = [field for field in model._meta.sorted_fields
+                       if field.column_name not in present]
+            for field in missing:
+                logger.warning('database %s: adding column %s.%s', self._db.database,
+                               table, field.column_name)
+                migrate(migrator.add_column(table, field.column_name, field))
 
     def close(self) -> None:
         if not self._db.is_closed():
@@ -110,7 +129,11 @@ class JobStore:
             if changed and message:
                 self.LogLine.create(job_id=job_id, time=now, level=level, message=message)
         if changed:
-            logger.info('job %s: %s -> %s', job_id, from_state.name, to_state.name)
+            if level == 'ERROR' and message:
+                logger.info('job %s: %s -> %s: %s', job_id, from_state.name, to_state.name,
+                            message.splitlines()[0][:300])
+            else:
+                logger.info('job %s: %s -> %s', job_id, from_state.name, to_state.name)
         return bool(changed)
 
     def cancel(self, job_id: str) -> Optional[JobView]:

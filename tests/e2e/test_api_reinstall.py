@@ -28,7 +28,8 @@ def test_dev_reinstall_waits_for_running_jobs(tmp_path):
     try:
         assert heading.stat().st_mtime_ns == first_install, 'not reinstalled yet'
         follower = client.submit(wf.HOSTNAME)['id']
-        wait_for(lambda: 'free slot' in client.log(follower), message='follower staged')
+        wait_for(lambda: 'specialisation to be installed' in client.log(follower),
+             message='follower staged and held')
         assert client.state(sleeper) == 'Running'
         assert client.state(follower) == 'Waiting', 'new jobs wait for the reinstall'
         assert client.wait_final(sleeper)['state'] == 'Success'

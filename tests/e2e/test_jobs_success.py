@@ -93,7 +93,7 @@ def test_log_tells_what_happened(client):
     done = client.wait_final(client.submit(wf.HOSTNAME)['id'])
     log = client.log(done['id'])
     for words in ('submitted', 'Staged in', 'Started on the compute resource',
-                  'finished (exit code 0)', 'Success'):
+                  'runner has stopped', 'Success'):
         assert words in log, log
 
 
