@@ -197,3 +197,17 @@ def test_actor_notifies_subscribers(tmp_path):
                         (S.CANCELLED, job.id), (DELETABLE, job.id)]
     finally:
         ref.stop()
+
+
+def test_database_of_an_older_version_gains_new_columns(tmp_path):
+    import sqlite3
+    old = JobStore(tmp_path / 'old.db')
+    job = old.create('kept', 'u', '{}')
+    old.close()
+    with sqlite3.connect(tmp_path / 'old.db') as db:
+        db.execute('ALTER TABLE job DROP COLUMN staged_input_json')
+    store = JobStore(tmp_path / 'old.db')
+    assert store.get(job.id).name == 'kept'
+    store.update(job.id, staged_input_json='{}')
+    assert store.get(job.id, full=True).staged_input_json == '{}'
+    store.close()
