@@ -6,6 +6,7 @@ on a condition with a generous time-out, never a fixed sleep.
 import json
 import os
 import time
+import uuid
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -58,7 +59,10 @@ class Client:
         os.replace(tmp, path)                             # may be reading the old one
         return path.as_uri()
 
-    def submit(self, workflow_text, inputs=None, name='test', workflow_name='workflow.cwl'):
+    def submit(self, workflow_text, inputs=None, name='test', workflow_name=None):
+        # the service reads the workflow when it stages the job, not when it is
+        # submitted: each submission gets its own file, as a real client would
+        workflow_name = workflow_name or f'workflow-{uuid.uuid4().hex[:8]}.cwl'
         url = self.put_input(name, workflow_name, workflow_text)
         body = {'name': name, 'workflow': url, 'input': inputs or {}}
         status, job, headers = http('POST', f'{self.base}/jobs', body)

@@ -18,7 +18,8 @@ class GridEngineScheduler(BatchScheduler):
 
     def directives(self, req: SubmitRequest) -> List[str]:
         q = shlex.quote
-        options = [f'-N {q(job_name(req.job_id))}', '-S /bin/bash',
+        # -V: the job sees the submitting shell's PATH (where the CWL runner is)
+        options = [f'-N {q(job_name(req.job_id))}', '-S /bin/bash', '-V',
                    f'-o {q(req.paths.dir + "/scheduler.out")}',
                    f'-e {q(req.paths.dir + "/scheduler.err")}']
         if req.time_limit > 0:

@@ -184,7 +184,7 @@ class SshConnection:
 def _load_key(path: str, passphrase: Optional[str]) -> paramiko.PKey:
     path = os.path.expanduser(path)
     try:
-        return paramiko.PKey.from_path(path, passphrase=passphrase)
+        return paramiko.PKey.from_path(path, passphrase)  # positional: renamed in paramiko 5
     except paramiko.PasswordRequiredException as exc:
         raise PermanentResourceError(f'key file {path} needs a passphrase; set '
                                      f'CERISE_PASSPHRASE or credentials.passphrase') from exc
