@@ -60,3 +60,6 @@ ENV_VAR_TRICK = single_step('test/hostname.cwl', extra="""requirements:
 """)
 
 SLEEP_WITH_TIME_LIMIT = SLEEP + 'hints:\n  TimeLimit: 2\n'
+
+SLEEP_WITH_RESOURCES = SLEEP + ('hints:\n  TimeLimit: 600\n'
+                                '  ResourceRequirement: {coresMin: 2}\n')

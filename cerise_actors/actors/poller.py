@@ -52,7 +52,7 @@ class PollerActor(pykka.ThreadingActor):
         self._quick = local_exit_files
         self._exit_files = ()       # snapshot read by the timer thread
         self._exits_seen = set()    # used by the timer thread only
-        self._runner_waiting = False
+        self._later = []            # callables to run at the next round
 
     def on_start(self) -> None:
         me = self.actor_ref.proxy()
@@ -69,7 +69,7 @@ class PollerActor(pykka.ThreadingActor):
             self._wait_for_next_round()
             if self._stopping.is_set():
                 return
-            if (self._exit_files or self._runner_waiting) and not self._tick_pending.is_set():
+            if (self._exit_files or self._later) and not self._tick_pending.is_set():
                 self._tick_pending.set()
                 try:
                     me.tick()
@@ -111,15 +111,19 @@ class PollerActor(pykka.ThreadingActor):
     def tracked_count(self) -> int:
         return len(self._tracked)
 
-    def retry_runner_later(self) -> None:
-        """The runner could not reach the resource; wake it at the next round."""
-        self._runner_waiting = True
+    def call_later(self, callback) -> None:
+        """Run `callback()` (a tell) at the next round: how work that could not
+        reach the resource is tried again without timers of its own."""
+        self._later.append(callback)
 
     def tick(self) -> None:
         self._tick_pending.clear()
-        if self._runner_waiting:
-            self._runner_waiting = False
-            self._runner.retry_queued()
+        later, self._later = self._later, []
+        for callback in later:
+            try:
+                callback()
+            except Exception:
+                logger.exception('a delayed retry failed')
         if not self._tracked:
             return
         requests = [PollRequest(job_id, remote_id, self._layout.job(job_id))

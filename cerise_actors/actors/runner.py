@@ -134,7 +134,7 @@ class RunnerActor(pykka.ThreadingActor):
                 self._queue.move_to_end(job_id, last=False)
                 self._store.add_log(job_id, f'Could not reach the compute resource to start '
                                             f'the job ({exc}); trying again.', 'WARNING')
-                self._poller.retry_runner_later()
+                self._poller.call_later(self.actor_ref.proxy().retry_queued)
                 raise _Postpone() from exc
             fail_job(self._store, job_id, S.PERMANENT_FAILURE, f'Could not start the job: {exc}')
             return

@@ -16,6 +16,7 @@ from ..cwl.errors import InvalidInput, InvalidOutput, InvalidWorkflow
 from ..jobs.states import JobState as S
 from ..resource.errors import ResourceError
 from ..service.stage_in import StageIn, StagingAborted
+from ..service.sources import SourceUnavailable
 from ..service.stage_out import StageOut
 from .base import StoreClient, fail_job, job_guard
 
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 class StagerActor(pykka.ThreadingActor):
     def __init__(self, store_proxy, stage_in: StageIn, stage_out: StageOut,
-                 cleaner, shutting_down: threading.Event, on_done=None):
+                 cleaner, shutting_down: threading.Event, on_done=None, retry_later=None):
         super().__init__()
         self._store = StoreClient(store_proxy)
         self._in = stage_in
@@ -32,6 +33,13 @@ class StagerActor(pykka.ThreadingActor):
         self._cleaner = cleaner
         self._shutting_down = shutting_down
         self._on_done = on_done or (lambda: None)
+        # retry_later(fn): call fn at the poller's next round (the only timer)
+        self._retry_later = retry_later
+        self._resume = None         # set by the pool: how to hand a job back to a stager
+
+    def set_pool(self, pool) -> None:
+        """The pool that jobs put back for a later retry are handed to."""
+        self._resume = pool
 
     def _stop_reason(self, job_id: str, cancel_state: S):
         if self._shutting_down.is_set():
@@ -66,7 +74,13 @@ class StagerActor(pykka.ThreadingActor):
         except (InvalidWorkflow, InvalidInput) as exc:
             fail_job(store, job_id, S.PERMANENT_FAILURE, f'Cannot run this job: {exc}')
             return
+        except SourceUnavailable as exc:
+            fail_job(store, job_id, S.TEMPORARY_FAILURE, f'An input is not available: {exc}')
+            return
         except ResourceError as exc:
+            if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_IN,
+                                                         S.SUBMITTED, 'stage_in'):
+                return
             self._resource_failure(job_id, 'Staging in failed', exc)
             return
         store.update_job(job_id, cores=result.cores, time_limit=result.time_limit,
@@ -100,7 +114,13 @@ class StagerActor(pykka.ThreadingActor):
         except StagingAborted as exc:
             self._aborted(job_id, exc.reason, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
             return
-        except (ResourceError, InvalidOutput) as exc:
+        except ResourceError as exc:
+            if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_OUT,
+                                                         S.FINISHED, 'stage_out'):
+                return
+            self._resource_failure(job_id, 'Staging out failed', exc)
+            return
+        except InvalidOutput as exc:
             self._resource_failure(job_id, 'Staging out failed', exc)
             return
         if result.runner_log_tail:
@@ -121,6 +141,21 @@ class StagerActor(pykka.ThreadingActor):
             self._aborted(job_id, 'cancel', S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
 
     # --- helpers -------------------------------------------------------
+    def _wait_for_resource(self, job_id, exc, active, rest, method) -> bool:
+        """The resource is unreachable: put the job back and try again later.
+
+        Returns False if the job could not be put back (e.g. it was cancelled).
+        """
+        if self._retry_later is None or self._resume is None:
+            return False
+        if not self._store.transition(
+                job_id, active, rest,
+                f'Cannot reach the compute resource ({exc}); will try again.', 'WARNING'):
+            return False
+        resume = getattr(self._resume, method)
+        self._retry_later(lambda: resume(job_id))
+        return True
+
     def _aborted(self, job_id, reason, active, cancel_twin, rest) -> None:
         store = self._store
         if reason == 'shutdown':

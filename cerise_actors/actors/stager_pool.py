@@ -16,6 +16,8 @@ class StagerPool:
         self._load: List[int] = [0] * size
         self._refs = [make_stager(self._done_callback(i)) for i in range(size)]
         self._proxies = [ref.proxy() for ref in self._refs]
+        for proxy in self._proxies:
+            proxy.set_pool(self).get(timeout=60)
 
     def _done_callback(self, index: int):
         def done():

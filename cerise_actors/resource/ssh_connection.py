@@ -183,9 +183,12 @@ class SshConnection:
 
 def _load_key(path: str, passphrase: Optional[str]) -> paramiko.PKey:
     path = os.path.expanduser(path)
+    secret = passphrase.encode() if passphrase else None
     try:
-        return paramiko.PKey.from_path(path, passphrase)  # positional: renamed in paramiko 5
-    except paramiko.PasswordRequiredException as exc:
+        return paramiko.PKey.from_path(path, secret)   # positional: renamed in paramiko 5
+    except (paramiko.PasswordRequiredException, TypeError) as exc:
+        if isinstance(exc, TypeError) and 'password' not in str(exc):
+            raise
         raise PermanentResourceError(f'key file {path} needs a passphrase; set '
                                      f'CERISE_PASSPHRASE or credentials.passphrase') from exc
     except (paramiko.SSHException, OSError, ValueError) as exc:

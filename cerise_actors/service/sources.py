@@ -2,7 +2,9 @@
 
 Errors come out as our own exceptions: a missing file or an HTTP 4xx is a
 permanent problem with the job (InvalidInput); a time-out, a refused
-connection or an HTTP 5xx may pass (TemporaryResourceError).
+connection or an HTTP 5xx may pass (SourceUnavailable): the job then ends
+TemporaryFailure, as the spec says, while an unreachable compute resource is
+waited for instead (see the StagerActor).
 """
 import contextlib
 import socket
@@ -12,7 +14,12 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Optional, Tuple
 
 from ..cwl.errors import InvalidInput
-from ..resource.errors import TemporaryResourceError
+
+
+class SourceUnavailable(Exception):
+    """An http(s) source that may work later (5xx, time-out, refused connection)."""
+
+    temporary = True
 from .exchange import Exchange
 
 HTTP_TIMEOUT = 30.0
@@ -34,10 +41,10 @@ def open_source(url: str, exchange: Exchange) -> Iterator[Tuple[BinaryIO, Option
         response = urllib.request.urlopen(url, timeout=HTTP_TIMEOUT)  # noqa: S310 (http(s) only)
     except urllib.error.HTTPError as exc:
         if exc.code >= 500 or exc.code in (408, 429):
-            raise TemporaryResourceError(f'{url}: HTTP {exc.code} {exc.reason}') from exc
+            raise SourceUnavailable(f'{url}: HTTP {exc.code} {exc.reason}') from exc
         raise InvalidInput(f'{url}: HTTP {exc.code} {exc.reason}') from exc
     except (urllib.error.URLError, socket.timeout, OSError) as exc:
-        raise TemporaryResourceError(f'{url}: cannot connect ({exc})') from exc
+        raise SourceUnavailable(f'{url}: cannot connect ({exc})') from exc
     with response:
         length = response.headers.get('Content-Length')
         yield response, int(length) if length and length.isdigit() else None

@@ -95,7 +95,7 @@ class CeriseService:
         stage_out = StageOut(res.fs, layout, self.exchange)
         self.stagers = StagerPool(STAGER_THREADS, lambda on_done: StagerActor.start(
             store, stage_in, stage_out, self._remove_job_files, self._shutting_down,
-            on_done))
+            on_done, poller.call_later))
         self._installer_ref = ApiInstallerActor.start(res.fs, res.shell, layout,
                                                       self.projects, runner)
         for state, callback in ((S.SUBMITTED, self.stagers.stage_in),

@@ -17,8 +17,9 @@ from ..helpers import TEST_API_DIR, Client, processes_mentioning, wait_for
 
 
 class ServeProcess:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, api_dir: Path = TEST_API_DIR):
         self.root = root
+        self.api_dir = api_dir
         self.config = root / 'config.yml'
         self.config.write_text(yaml.safe_dump({
             'database': {'file': 'run/cerise.db'},
@@ -33,7 +34,7 @@ class ServeProcess:
         url_file = self.root / 'run' / 'cerise.url'
         if url_file.exists():
             url_file.unlink()
-        env = dict(os.environ, CERISE_API_DIR=str(TEST_API_DIR))
+        env = dict(os.environ, CERISE_API_DIR=str(self.api_dir))
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'cerise_actors', 'serve', '--config', str(self.config)],
             cwd=self.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

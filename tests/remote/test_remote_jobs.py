@@ -4,6 +4,8 @@ Files go over SFTP, jobs over SSH, and the CWL runner is the one found on
 the remote side (cwltool on the test users' PATH).
 """
 import random
+
+import pytest
 import socket
 
 from .. import workflows as wf
@@ -98,3 +100,29 @@ def test_delete_finished_job(remote):
     done = client.wait_final(client.submit(wf.HOSTNAME)['id'], timeout=300)
     assert client.delete(done['id'])[0] == 204
     assert client.job(done['id']) is None
+
+
+#: how to read a submitted job's node count and wall time, per scheduler
+_JOB_INFO = {
+    'slurm': ('scontrol show job {id}', ['NumNodes=1', 'TimeLimit=00:10:00']),
+    'torque': ('scontrol show job {id}', ['NumNodes=1', 'TimeLimit=00:10:00']),
+    'gridengine': ('qstat -j {id}', ['h_rt=600']),
+}
+
+
+@pytest.mark.parametrize('scheduler', sorted(_JOB_INFO))
+def test_submitted_job_asks_for_the_cores_and_time_limit(remote, scheduler):
+    client = remote.client
+    job = client.submit(wf.SLEEP_WITH_RESOURCES, {'seconds': 60})
+    wait_for(lambda: 'Started on the compute resource' in client.log(job['id']), timeout=120,
+             message='submission')
+    remote_id = client.log(job['id']).split('(id ')[1].split(')')[0]
+    command, expected = _JOB_INFO[scheduler]
+    info = remote.testbed.ssh(scheduler, command.format(id=remote_id))
+    for words in expected:
+        assert words in info, info
+    script = remote.testbed.ssh(scheduler, f"cat {remote.base}/jobs/{job['id']}/run.sh")
+    assert {'slurm': '--nodes=1', 'torque': 'nodes=1', 'gridengine': 'h_rt=00:10:00'}[
+        scheduler] in script
+    client.cancel(job['id'])
+    assert client.wait_final(job['id'], timeout=120)['state'] == 'Cancelled'
