@@ -35,7 +35,8 @@ QUICK_CHECK = 0.05
 
 class PollerActor(pykka.ThreadingActor):
     def __init__(self, store_proxy, scheduler: Scheduler, layout: ResourceLayout,
-                 refresh: float, runner_proxy, local_exit_files: bool = False):
+                 refresh: float, runner_proxy, local_exit_files: bool = False,
+                 contact_timeout: float = 600.0):
         super().__init__()
         self._store = StoreClient(store_proxy)
         self._scheduler = scheduler
@@ -53,6 +54,9 @@ class PollerActor(pykka.ThreadingActor):
         self._exit_files = ()       # snapshot read by the timer thread
         self._exits_seen = set()    # used by the timer thread only
         self._later = []            # callables to run at the next round
+        self._contact_timeout = contact_timeout
+        self._failing_since = None  # monotonic time of the first failed query
+        self._told_lost = False
 
     def on_start(self) -> None:
         me = self.actor_ref.proxy()
@@ -134,8 +138,10 @@ class PollerActor(pykka.ThreadingActor):
             self._delay = min(self._delay * 2, max(MAX_BACKOFF, self._refresh))
             logger.warning('status query failed (%s); asking again in %.1f s',
                            exc, self._delay)
+            self._lost_contact(exc)
             return
         self._delay = self._refresh
+        self._contact_restored()
         for job_id, status in statuses.items():
             try:
                 self._apply(job_id, status)
@@ -172,6 +178,27 @@ class PollerActor(pykka.ThreadingActor):
                 'on the compute resource?).', 'ERROR')
         if moved:
             self._untrack(job_id)
+
+    def _lost_contact(self, exc) -> None:
+        """Jobs are never failed for a lost connection; after `contact-timeout`
+        their logs say what is going on, once per outage."""
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        if not self._told_lost and now - self._failing_since >= self._contact_timeout:
+            self._told_lost = True
+            for job_id in self._tracked:
+                self._store.add_log(
+                    job_id, f'No contact with the compute resource for '
+                            f'{now - self._failing_since:.0f} s ({exc}); the job keeps its '
+                            f'state and is followed again when contact returns.', 'WARNING')
+
+    def _contact_restored(self) -> None:
+        if self._told_lost:
+            for job_id in self._tracked:
+                self._store.add_log(job_id, 'Contact with the compute resource restored.')
+        self._failing_since = None
+        self._told_lost = False
 
     def _untrack(self, job_id: str) -> None:
         if self._tracked.pop(job_id, None) is not None:

@@ -28,7 +28,7 @@ UNSUPPORTED_FILES_PROTOCOLS = ('ftp', 'webdav')
 JOBS_PROTOCOLS = ('local', 'ssh')
 SCHEDULERS = ('none', 'slurm', 'torque', 'gridengine')
 
-_RESOURCE_KEYS = ('credentials', 'files', 'jobs', 'refresh', 'ssh')
+_RESOURCE_KEYS = ('credentials', 'files', 'jobs', 'refresh', 'ssh', 'contact-timeout')
 _SSH_KEYS = ('known-hosts', 'accept-unknown-hosts', 'timeout', 'command-timeout')
 _FILES_KEYS = ('credentials', 'protocol', 'location', 'path')
 _JOBS_KEYS = ('credentials', 'protocol', 'location', 'scheduler', 'queue-name',
@@ -60,7 +60,9 @@ def api_config_from_dict(data: Any, source: str = '<dict>',
     jobs = _jobs_config(resource.section('jobs', known=_JOBS_KEYS), generic, env)
     refresh = resource.positive_number('refresh', DEFAULT_REFRESH)
     ssh = _ssh_config(resource.section('ssh', known=_SSH_KEYS))
-    return ApiConfig(source=source, files=files, jobs=jobs, refresh=refresh, ssh=ssh)
+    contact_timeout = resource.positive_number('contact-timeout', 600.0)
+    return ApiConfig(source=source, files=files, jobs=jobs, refresh=refresh, ssh=ssh,
+                     contact_timeout=contact_timeout)
 
 
 def _ssh_config(section: Section) -> SshConfig:

@@ -105,3 +105,5 @@ class ApiConfig:
     jobs: JobsConfig
     refresh: float
     ssh: SshConfig = SshConfig()
+    #: after this long without a successful status query, jobs' logs say so
+    contact_timeout: float = 600.0

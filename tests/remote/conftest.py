@@ -59,7 +59,7 @@ class Testbed:
                         else 'CERISE_TESTBED_USER']
 
     def api_config(self, scheduler, base, credentials=None, extra_options=None,
-                   ssh=None, max_running=None):
+                   ssh=None, max_running=None, contact_timeout=600):
         user = self.user_for(scheduler)
         credentials = credentials or {'username': user, 'certfile': self.key}
         jobs = {'protocol': 'ssh', 'location': f'127.0.0.1:{self.port}',
@@ -75,7 +75,7 @@ class Testbed:
             'jobs': jobs,
             'ssh': ssh or {'known-hosts': self.known_hosts, 'timeout': 10,
                            'command-timeout': 60},
-            'refresh': 0.5}}, env={})
+            'refresh': 0.5, 'contact-timeout': contact_timeout}}, env={})
 
     def ssh(self, scheduler: str, command: str, check=True) -> str:
         """Run `command` as the scheduler's test user with the system ssh client."""

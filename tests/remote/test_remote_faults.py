@@ -60,7 +60,7 @@ def test_dropped_connections_while_jobs_run(make_remote, scheduler):
 
 
 def test_sshd_down_for_a_while(make_remote, sshd_restorer):
-    client = make_remote('slurm').start().client
+    client = make_remote('slurm', contact_timeout=3).start().client
     running = client.submit(wf.SLEEP, {'seconds': 6})['id']
     client.wait_state(running, 'Running', timeout=120)
     _stop_sshd()
@@ -70,8 +70,10 @@ def test_sshd_down_for_a_while(make_remote, sshd_restorer):
         assert client.state(running) == 'Running'
         assert client.state(waiting) == 'Waiting'
         time.sleep(0.5)
+    assert 'No contact with the compute resource' in client.log(running)
     _start_sshd()
     assert client.wait_final(running, timeout=300)['state'] == 'Success', client.log(running)
+    assert 'Contact with the compute resource restored' in client.log(running)
     assert client.wait_final(waiting, timeout=300)['state'] == 'Success', client.log(waiting)
 
 
