@@ -7,6 +7,7 @@
 #   testbed.sh start [STATE_DIR]  create users/keys, start the daemons, write env.sh
 #   testbed.sh stop  [STATE_DIR]  stop the daemons that `start` started (by PID)
 #   testbed.sh status [STATE_DIR] show what runs
+#   testbed.sh check [STATE_DIR]  smoke-test it over SSH (ssh, sftp, 3 schedulers)
 #
 # STATE_DIR defaults to /tmp/cerise-testbed. Every subcommand is idempotent:
 # running it twice does no work the second time. See README.md beside this file.
@@ -30,7 +31,7 @@ SLURM_CONF=/etc/slurm/slurm.conf
 # ${FindBin::Bin}/sbatch, .../srun, .../salloc).
 SLURM_CLIENTS=(sbatch squeue scancel scontrol sacct sinfo srun salloc)
 # Marker of the block this script puts at the top of the users' ~/.bashrc.
-BASHRC_MARK="# cerise-testbed PATH (keep first: non-interactive shells return below)"
+BASHRC_MARK="# cerise-testbed: keep this line first (non-interactive shells return below)"
 
 APT_PACKAGES=(openssh-server slurm-wlm munge gridengine-master gridengine-exec
     gridengine-client libslurm-perl libslurmdb-perl libswitch-perl procps
@@ -158,14 +159,10 @@ put_path_block() {
     [[ -e $rc ]] || install -o "$user" -g "$user" -m 644 /etc/skel/.bashrc "$rc"
     tmp=$(mktemp)
     {
-        echo "$BASHRC_MARK"
-        echo "case \":\$PATH:\" in *\":${path_prefix%%:*}:\"*) ;; *) export PATH=\"$path_prefix:\$PATH\" ;; esac"
-        echo "# end cerise-testbed"
-        # the rest of the file, without a previous copy of this block
-        awk -v mark="$BASHRC_MARK" '
-            $0 == mark { skip = 1; next }
-            skip && $0 == "# end cerise-testbed" { skip = 0; next }
-            !skip' "$rc"
+        # one line, the very first of the file, ending in the marker
+        echo "case \":\$PATH:\" in *\":${path_prefix%%:*}:\"*) ;; *) export PATH=\"$path_prefix:\$PATH\" ;; esac $BASHRC_MARK"
+        # the rest of the file, without a previous copy of that line
+        grep -vF "$BASHRC_MARK" "$rc" || true
     } >"$tmp"
     if ! cmp -s "$tmp" "$rc"; then
         cat "$tmp" >"$rc"   # keeps owner and mode
@@ -290,6 +287,8 @@ SlurmUser=root
 SlurmctldPort=16817
 SlurmdPort=16818
 AuthType=auth/munge
+# bind to the address of \$(hostname) (127.0.0.1 here), not to all addresses
+CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 StateSaveLocation=$STATE_DIR/slurm/state
 SlurmdSpoolDir=$STATE_DIR/slurm/spool
 SlurmctldPidFile=$STATE_DIR/slurmctld.pid
@@ -568,7 +567,7 @@ stop_pidfile() {
     pid=$(tr -dc 0-9 <"$file")
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 300; i++)); do   # up to 30 s (sge_qmaster takes ~5 s)
         pid_is "$pid" "$name" || break
         sleep 0.1
     done
@@ -582,12 +581,45 @@ stop_pidfile() {
 
 cmd_stop() {
     [[ -d $STATE_DIR ]] || { log "no state in $STATE_DIR: nothing to stop"; return 0; }
+    # First cancel the test users' jobs, so that no job processes outlive the
+    # daemons (slurmstepd and sge_shepherd would otherwise go on running).
+    local u
+    if pidfile_alive "$STATE_DIR/slurmctld.pid" slurmctld; then
+        for u in "$USER_MAIN" "$USER_TORQUE"; do
+            timeout 10 scancel -u "$u" >/dev/null 2>&1 || true
+        done
+    fi
+    if pidfile_alive "$STATE_DIR/sge_qmaster.pid" sge_qmaster; then
+        for u in "$USER_MAIN" "$USER_TORQUE"; do
+            timeout 10 env SGE_ROOT="$SGE_ROOT" SGE_CELL="$SGE_CELL" qdel -u "$u" >/dev/null 2>&1 || true
+        done
+        # wait (a little) for the jobs to leave before the daemons go
+        local i
+        for ((i = 0; i < 20; i++)); do
+            [[ -z $(sge qstat -u "*" 2>/dev/null) ]] && break
+            sleep 0.5
+        done
+    fi
     stop_pidfile "$STATE_DIR/sge_execd.pid" sge_execd
     stop_pidfile "$STATE_DIR/sge_qmaster.pid" sge_qmaster
     stop_pidfile "$STATE_DIR/slurmd.pid" slurmd
     stop_pidfile "$STATE_DIR/slurmctld.pid" slurmctld
     stop_pidfile "$STATE_DIR/munged.pid" munged   # only there if we started it
-    stop_pidfile "$STATE_DIR/sshd.pid" sshd       # the listener only
+    # sshd: the listener, then the per-connection sshd processes it had forked
+    # (they would outlive it, as on a real host; a teardown ends them too)
+    local lpid conns=() p
+    if pidfile_alive "$STATE_DIR/sshd.pid" sshd; then
+        lpid=$(tr -dc 0-9 <"$STATE_DIR/sshd.pid")
+        for p in /proc/[0-9]*; do
+            p=${p#/proc/}
+            [[ $(awk '{print $4}' "/proc/$p/stat" 2>/dev/null) == "$lpid" ]] && pid_is "$p" sshd && conns+=("$p")
+        done
+    fi
+    stop_pidfile "$STATE_DIR/sshd.pid" sshd
+    if ((${#conns[@]})); then
+        log "ending ${#conns[@]} open ssh connection(s)"
+        for p in "${conns[@]}"; do pid_is "$p" sshd && kill -TERM "$p" 2>/dev/null; done
+    fi
     log "stopped"
 }
 
@@ -615,9 +647,94 @@ cmd_status() {
     return 0
 }
 
+# =================================================================== check ==
+# Smoke test of a started test bed, through SSH as the tests use it.
+CHECK_FAILED=0
+ok() { printf '  ok    %s\n' "$*"; }
+bad() { printf '  FAIL  %s\n' "$*"; CHECK_FAILED=1; }
+
+# ssh_as USER [ssh options...] -- COMMAND: run COMMAND over ssh with the
+# passphrase-less key (unless options say otherwise), 60 s at most
+ssh_as() {
+    local user=$1; shift
+    local opts=()
+    while (($#)) && [[ $1 != -- ]]; do opts+=("$1"); shift; done
+    shift
+    # (the caller's options come first: for ssh the first value given wins)
+    timeout 60 ssh "${opts[@]}" -p "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes \
+        -o UserKnownHostsFile="$STATE_DIR/known_hosts" -o IdentitiesOnly=yes \
+        -o ConnectTimeout=10 "$user@$SSH_ADDR" "$@"
+}
+
+cmd_check() {
+    [[ -s $STATE_DIR/env.sh ]] || die "no $STATE_DIR/env.sh: run '$0 start $STATE_DIR' first"
+    local key=$STATE_DIR/id_ed25519 out askpass
+    echo "ssh and sftp:"
+    out=$(ssh_as "$USER_MAIN" -i "$key" -- 'hostname; which cwltool' 2>&1) &&
+        [[ $out == *"$VENV/bin/cwltool"* ]] && ok "key login, cwltool on PATH" || bad "key login: $out"
+    out=$(ssh_as "$USER_MAIN" -i "$key" -- 'python3 -m cwltool --version' 2>&1) &&
+        ok "python3 -m cwltool: ${out##* }" || bad "python3 -m cwltool: $out"
+    # passphrase and password through SSH_ASKPASS (no terminal, no sshpass)
+    askpass=$(mktemp)
+    printf '#!/bin/sh\ncase "$1" in *assphrase*) echo %s ;; *) echo %s ;; esac\n' \
+        "$PASSPHRASE" "$PASSWORD" >"$askpass"
+    chmod 700 "$askpass"
+    out=$(SSH_ASKPASS=$askpass SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+        ssh_as "$USER_MAIN" -o BatchMode=no -o PasswordAuthentication=no -i "$STATE_DIR/id_ed25519_pass" -- whoami 2>&1) &&
+        [[ $out == "$USER_MAIN" ]] && ok "key with passphrase" || bad "key with passphrase: $out"
+    out=$(SSH_ASKPASS=$askpass SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+        ssh_as "$USER_MAIN" -o BatchMode=no -o PubkeyAuthentication=no -o PreferredAuthentications=password -- whoami 2>&1) &&
+        [[ $out == "$USER_MAIN" ]] && ok "password login" || bad "password login: $out"
+    rm -f "$askpass"
+    out=$(ssh_as "$USER_TORQUE" -i "$key" -- 'which qsub cwltool' 2>&1) &&
+        [[ $out == *"$TORQUE_BIN/qsub"* && $out == *cwltool* ]] && ok "$USER_TORQUE sees Torque's qsub and cwltool" ||
+        bad "$USER_TORQUE PATH: $out"
+    local tmp
+    tmp=$(mktemp -d)
+    echo "hello sftp $$" >"$tmp/put.txt"
+    if printf 'put %s tb-sftp.txt\nget tb-sftp.txt %s\nrm tb-sftp.txt\n' "$tmp/put.txt" "$tmp/got.txt" |
+        timeout 60 sftp -q -b - -P "$SSH_PORT" -i "$key" -o BatchMode=yes -o IdentitiesOnly=yes \
+            -o UserKnownHostsFile="$STATE_DIR/known_hosts" "$USER_MAIN@$SSH_ADDR" >/dev/null 2>&1 &&
+        cmp -s "$tmp/put.txt" "$tmp/got.txt"; then ok "sftp put/get"; else bad "sftp put/get"; fi
+    rm -rf "$tmp"
+
+    echo "Slurm (as $USER_MAIN):"
+    out=$(ssh_as "$USER_MAIN" -i "$key" -- '
+        rm -f ~/slurm-ok
+        j=$(sbatch --parsable --wrap "sleep 2; echo hi > ~/slurm-ok") || exit 1
+        squeue -h -u "$(id -un)" -o "%i %T %j" | grep -q "^$j " || { echo "job $j not in squeue"; exit 1; }
+        for i in $(seq 1 100); do [ -s ~/slurm-ok ] && break; sleep 0.2; done
+        cat ~/slurm-ok; rm -f ~/slurm-ok ~/slurm-"$j".out' 2>&1) &&
+        [[ $out == hi ]] && ok "sbatch, squeue, job ran" || bad "Slurm: $out"
+
+    echo "Grid Engine (as $USER_MAIN):"
+    out=$(ssh_as "$USER_MAIN" -i "$key" -- '
+        rm -f ~/sge-ok
+        j=$(qsub -terse -b y -N tbcheck -o /dev/null -e /dev/null -cwd "sleep 1; echo hi > ~/sge-ok") || exit 1
+        qstat -u "$(id -un)" | awk "{print \$1}" | grep -qx "$j" || { echo "job $j not in qstat"; exit 1; }
+        for i in $(seq 1 150); do [ -s ~/sge-ok ] && break; sleep 0.2; done
+        cat ~/sge-ok; rm -f ~/sge-ok' 2>&1) &&
+        [[ $out == hi ]] && ok "qsub, qstat, job ran" || bad "Grid Engine: $out"
+
+    echo "Torque wrappers (as $USER_TORQUE):"
+    out=$(ssh_as "$USER_TORQUE" -i "$key" -- '
+        d=$(mktemp -d ~/.tbcheck.XXXXXX); cd "$d"
+        printf "#!/bin/bash\nsleep 1\necho hi > %s/torque-ok\n" "$d" > ok.sh
+        printf "#!/bin/bash\nsleep 60\n" > long.sh
+        j=$(qsub ok.sh) || exit 1
+        k=$(qsub long.sh) || exit 1
+        qstat "$j" | grep -q "^$j " || { echo "job $j not in qstat"; exit 1; }
+        qdel "$k" || { echo "qdel $k failed"; exit 1; }
+        for i in $(seq 1 100); do [ -s torque-ok ] && break; sleep 0.2; done
+        cat torque-ok; cd; rm -rf "$d"' 2>&1) &&
+        [[ $out == hi ]] && ok "qsub, qstat, qdel, job ran" || bad "Torque: $out"
+
+    ((CHECK_FAILED == 0)) && echo "all checks passed" || { echo "some checks FAILED"; return 1; }
+}
+
 # ==================================================================== main ==
 usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -630,6 +747,7 @@ case $cmd in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
+    check) cmd_check ;;
     -h | --help | help) usage 0 ;;
     *) usage 2 ;;
 esac

@@ -35,6 +35,12 @@ class Shell(abc.ABC):
 
 _SECRET_SUFFIXES = ('PASSWORD', 'PASSPHRASE', 'CERTFILE')
 
+#: bash reads the whole script from stdin, then runs it with stdin closed. A
+#: script as an argument is limited to 128 KiB (a poll of a thousand jobs is
+#: larger), and a script read line by line from stdin could be eaten by a
+#: command in it that reads stdin.
+BASH_FROM_STDIN = ['bash', '-c', 'script=$(cat); exec </dev/null; eval "$script"']
+
 
 def scrubbed_environment() -> dict:
     """The service's environment without the CERISE_* credentials.
@@ -54,8 +60,8 @@ class LocalShell(Shell):
         full_env = scrubbed_environment()
         full_env.update(env or {})
         try:
-            proc = subprocess.run(['bash', '-c', command], capture_output=True,
-                                  timeout=timeout, env=full_env, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(BASH_FROM_STDIN, input=command.encode(), capture_output=True,
+                                  timeout=timeout, env=full_env)
         except subprocess.TimeoutExpired as exc:
             raise TemporaryResourceError(
                 f'command did not finish within {timeout:g} s') from exc

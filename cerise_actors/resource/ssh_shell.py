@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 import paramiko
 
 from .errors import TemporaryResourceError
-from .shell import Shell, ShellResult
+from .shell import BASH_FROM_STDIN, Shell, ShellResult
 from .ssh_connection import SshConnection
 
 CHUNK = 65536
@@ -42,8 +42,9 @@ class SshShell(Shell):
         channel = self._connection.open_session()
         try:
             channel.settimeout(self._connection.timeout)
-            # bash -c, so scripts behave alike whatever the user's login shell
-            channel.exec_command(f'bash -c {shlex.quote(command)}')
+            # bash, so scripts behave alike whatever the user's login shell
+            channel.exec_command(' '.join(shlex.quote(arg) for arg in BASH_FROM_STDIN))
+            channel.sendall(command.encode())
             channel.shutdown_write()
             stdout, stderr = self._drain(channel, timeout)
             return ShellResult(channel.recv_exit_status(), stdout.decode(errors='replace'),
