@@ -30,7 +30,7 @@ SLURM_CONF=/etc/slurm/slurm.conf
 # Slurm client commands linked next to the Torque wrappers (they call
 # ${FindBin::Bin}/sbatch, .../srun, .../salloc).
 SLURM_CLIENTS=(sbatch squeue scancel scontrol sacct sinfo srun salloc)
-# Marker of the block this script puts at the top of the users' ~/.bashrc.
+# Marker ending the PATH line this script puts first in the users' ~/.bashrc.
 BASHRC_MARK="# cerise-testbed: keep this line first (non-interactive shells return below)"
 
 APT_PACKAGES=(openssh-server slurm-wlm munge gridengine-master gridengine-exec

@@ -7,6 +7,7 @@ with a message saying how to start it. They are never skipped silently.
 """
 import os
 import shlex
+import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -38,13 +39,22 @@ def _read_env(path: Path) -> dict:
 @pytest.fixture(scope='session')
 def testbed():
     env_file = STATE_DIR / 'env.sh'
+    problem = None
     if not env_file.exists():
-        message = (f'the remote test bed is not running ({env_file} missing); start it with '
-                   f'`testbed/testbed.sh install && testbed/testbed.sh start`')
+        problem = f'{env_file} is missing'
+    else:
+        bed = Testbed(_read_env(env_file))
+        try:
+            socket.create_connection(('127.0.0.1', bed.port), timeout=5).close()
+        except OSError as exc:
+            problem = f'its sshd does not answer on port {bed.port} ({exc})'
+    if problem:
+        message = (f'the remote test bed is not running: {problem}; start it with '
+                   f'`testbed/testbed.sh install && testbed/testbed.sh start` (as root)')
         if os.environ.get('CI'):
             pytest.fail(message)
         pytest.skip(message)
-    return Testbed(_read_env(env_file))
+    return bed
 
 
 class Testbed:
