@@ -63,3 +63,5 @@ SLEEP_WITH_TIME_LIMIT = SLEEP + 'hints:\n  TimeLimit: 2\n'
 
 SLEEP_WITH_RESOURCES = SLEEP + ('hints:\n  TimeLimit: 600\n'
                                 '  ResourceRequirement: {coresMin: 2}\n')
+
+SLEEP_WITH_TEN_SECONDS = SLEEP + 'hints:\n  TimeLimit: 10\n'

@@ -150,7 +150,8 @@ class StagerActor(pykka.ThreadingActor):
             return False
         if not self._store.transition(
                 job_id, active, rest,
-                f'Cannot reach the compute resource ({exc}); will try again.', 'WARNING'):
+                f'Cannot reach the compute resource ({exc}); will try again.', 'WARNING',
+                notify=False):
             return False
         resume = getattr(self._resume, method)
         self._retry_later(lambda: resume(job_id))
@@ -161,7 +162,7 @@ class StagerActor(pykka.ThreadingActor):
         if reason == 'shutdown':
             store.transition(job_id, active, rest,
                              'The service is shutting down; staging will resume '
-                             'when it starts again.')
+                             'when it starts again.', notify=False)
         else:
             store.transition(job_id, cancel_twin, S.CANCELLED, 'Cancelled.')
 
@@ -187,5 +188,11 @@ class StagerActor(pykka.ThreadingActor):
         try:
             self._cleaner(job_id)
         except ResourceError as exc:
+            if exc.temporary and self._retry_later is not None and self._resume is not None:
+                logger.warning('job %s: cannot remove its files yet (%s); will try again',
+                               job_id, exc)
+                resume = self._resume
+                self._retry_later(lambda: resume.delete(job_id))
+                return      # the record stays (hidden) until its files are gone
             logger.warning('job %s: could not remove all its files: %s', job_id, exc)
         self._store.remove_job(job_id)

@@ -24,6 +24,20 @@ _STATUS, _FAILED, _EXITS, _END, _ADOPTED = (
     '@@cerise-adopted')
 
 
+#: the remote id of a job found already finished when (re)submitting it: it
+#: ran before a crash, and its exit-code file tells the rest
+FINISHED_ID = 'finished'
+
+_TRANSIENT = ('timed out', 'unable to contact', 'try again', 'temporarily',
+              'connection refused', 'not responding', 'communication')
+
+
+def _looks_transient(text: str) -> bool:
+    """Scheduler errors that say the scheduler, not the job, had a problem."""
+    text = text.lower()
+    return any(words in text for words in _TRANSIENT)
+
+
 def job_name(job_id: str) -> str:
     return f'cerise-{job_id}'
 
@@ -93,14 +107,18 @@ class BatchScheduler(Scheduler, abc.ABC):
 
     def submit(self, req: SubmitRequest) -> str:
         name = shlex.quote(job_name(req.job_id))
-        command = (f'existing=$({self.find_command(name)})\n'
+        exit_code = shlex.quote(req.paths.exit_code)
+        command = (f'if [ -f {exit_code} ]; then echo "{_ADOPTED} {FINISHED_ID}"; exit 0; fi\n'
+                   f'existing=$({self.find_command(name)})\n'
                    f'if [ -n "$existing" ]; then echo "{_ADOPTED} $existing"; exit 0; fi\n'
                    f'{self.submit_command(shlex.quote(req.paths.script))}')
         result = self._shell.run(command, timeout=self._timeout, retry_safe=False)
         if result.exit_code != 0:
-            raise PermanentResourceError(
-                f'the scheduler refused the job (exit code {result.exit_code}): '
-                f'{(result.stderr or result.stdout).strip()}')
+            message = (f'the scheduler did not take the job (exit code {result.exit_code}): '
+                       f'{(result.stderr or result.stdout).strip()}')
+            if _looks_transient(result.stderr + result.stdout):
+                raise TemporaryResourceError(message)
+            raise PermanentResourceError(message)
         for line in result.stdout.splitlines():
             if line.startswith(_ADOPTED):
                 ids = line[len(_ADOPTED):].split()
@@ -157,6 +175,8 @@ class BatchScheduler(Scheduler, abc.ABC):
         return listed, codes
 
     def cancel(self, remote_id: str, paths: JobPaths) -> None:
+        if remote_id == FINISHED_ID:
+            return
         result = self._run(self.cancel_command(shlex.quote(self.normalise_id(remote_id))))
         if result.exit_code != 0 and not self.cancel_error_is_harmless(result.stderr
                                                                         + result.stdout):

@@ -16,8 +16,10 @@ from .errors import PermanentResourceError, TemporaryResourceError
 from .layout import JobPaths
 from .shell import Shell
 
-#: exit code of coreutils `timeout` when the time limit was hit
+#: exit code of a job stopped at its time limit (as coreutils `timeout`)
 TIMEOUT_EXIT_CODE = 124
+#: seconds between the watchdog's TERM and KILL of the runner
+WATCHDOG_GRACE = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,13 +46,17 @@ class RemoteStatus:
     exit_code: Optional[int] = None
 
 
-def job_script(req: SubmitRequest, header: str = '', enforce_time_limit: bool = False) -> str:
+def job_script(req: SubmitRequest, header: str = '',
+               time_limit_margin: Optional[int] = None) -> str:
     """The bash script that runs one job; `header` holds scheduler directives.
 
-    With `enforce_time_limit` (no batch scheduler to do it) a watchdog in the
-    job's own process group stops the runner when the limit is reached and the
-    exit code becomes TIMEOUT_EXIT_CODE. coreutils `timeout` is not used: it
-    moves itself to a process group of its own, out of reach of a cancel.
+    With `time_limit_margin`, a watchdog in the job's own process group stops
+    the runner that many seconds before the time limit and the exit code
+    becomes TIMEOUT_EXIT_CODE, so a job that ran out of time ends
+    PermanentFailure on every resource. Under a batch scheduler the margin
+    lets the script finish before the scheduler's own wall-time kill, which
+    would leave no exit code. coreutils `timeout` is not used: it moves
+    itself to a process group of its own, out of reach of a cancel.
     """
     q = shlex.quote
     p = req.paths
@@ -65,10 +71,12 @@ def job_script(req: SubmitRequest, header: str = '', enforce_time_limit: bool = 
         f'{runner} {q(p.workflow)} {q(p.input)} >{q(p.stdout)} 2>{q(p.stderr)} </dev/null &',
         'runner=$!',
     ]
-    limit = int(req.time_limit) if enforce_time_limit and req.time_limit > 0 else 0
+    limit = 0
+    if time_limit_margin is not None and req.time_limit > 0:
+        limit = max(1, int(req.time_limit) - time_limit_margin)
     if limit:
         lines += [
-            f'( sleep {limit}; : >{timed_out}; kill -TERM "$runner"; sleep 5; '
+            f'( sleep {limit}; : >{timed_out}; kill -TERM "$runner"; sleep {WATCHDOG_GRACE}; '
             'kill -KILL "$runner" ) </dev/null >/dev/null 2>&1 &',
             'watchdog=$!']
     lines += ['wait "$runner"', 'code=$?']
@@ -103,10 +111,10 @@ class Scheduler(abc.ABC):
     def cancel(self, remote_id: str, paths: JobPaths) -> None:
         """Stop the job if it still runs; not an error if it already ended."""
 
-    @property
-    def enforces_time_limit_itself(self) -> bool:
-        """True if the scheduler kills jobs past their wall time."""
-        return True
+    def time_limit_margin(self, time_limit: int) -> int:
+        """Seconds before the limit at which the job script stops the runner;
+        batch schedulers kill at the wall time, so the script acts first."""
+        return min(60, max(WATCHDOG_GRACE + 1, time_limit // 10))
 
     def _run(self, command: str):
         result = self._shell.run(command, timeout=self._timeout)
@@ -117,7 +125,7 @@ class Scheduler(abc.ABC):
 
     def script(self, req: SubmitRequest) -> str:
         return job_script(req, self.script_header(req),
-                          enforce_time_limit=not self.enforces_time_limit_itself)
+                          time_limit_margin=self.time_limit_margin(req.time_limit))
 
 
 _PROC_START = "sed 's/.*) //' /proc/{pid}/stat 2>/dev/null"
@@ -170,9 +178,8 @@ class DirectScheduler(Scheduler):
     existing id instead of starting a second copy.
     """
 
-    @property
-    def enforces_time_limit_itself(self) -> bool:
-        return False
+    def time_limit_margin(self, time_limit: int) -> int:
+        return 0        # nobody else enforces the limit: run up to it
 
     def submit(self, req: SubmitRequest) -> str:
         q = shlex.quote

@@ -147,8 +147,9 @@ class CeriseService:
                     self.base_url)
 
     def _remove_job_files(self, job_id: str) -> None:
-        self.resource.fs.remove(self.resource.layout.job(job_id).dir)
+        """Published outputs first (always reachable), then the resource's folder."""
         shutil.rmtree(self.exchange.output_dir(job_id), ignore_errors=True)
+        self.resource.fs.remove(self.resource.layout.job(job_id).dir)
 
     # --- stop ------------------------------------------------------------
     def stop(self) -> None:
@@ -179,7 +180,7 @@ class CeriseService:
 
 def _core_count(shell) -> int:
     """The resource's core count: at most this many direct jobs run at once."""
-    result = shell.run('nproc', timeout=60)
+    result = shell.run('nproc', timeout=120)
     text = result.stdout.strip()
     return int(text) if result.exit_code == 0 and text.isdigit() and int(text) > 0 else 1
 

@@ -89,9 +89,12 @@ class StoreActor(pykka.ThreadingActor):
         return self._store.log_lines(job_id)
 
     def transition(self, job_id: str, from_state: JobState, to_state: JobState,
-                   message: Optional[str] = None, level: str = 'INFO') -> bool:
+                   message: Optional[str] = None, level: str = 'INFO',
+                   notify: bool = True) -> bool:
+        """`notify=False` for a worker putting a job back to try later itself
+        (a notification would hand it straight back to a worker, in a loop)."""
         done = self._store.transition(job_id, from_state, to_state, message, level)
-        if done:
+        if done and notify:
             self._after_change(job_id, to_state)
         return done
 

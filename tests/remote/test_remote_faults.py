@@ -75,6 +75,8 @@ def test_sshd_down_for_a_while(make_remote, sshd_restorer):
     assert client.wait_final(running, timeout=300)['state'] == 'Success', client.log(running)
     assert 'Contact with the compute resource restored' in client.log(running)
     assert client.wait_final(waiting, timeout=300)['state'] == 'Success', client.log(waiting)
+    retries = client.log(waiting).count('Cannot reach the compute resource')
+    assert 1 <= retries <= 40, 'tried again once per poll round (0.5 s), not in a loop'
 
 
 def _serve_on_slurm(testbed, root):

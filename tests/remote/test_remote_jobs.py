@@ -126,3 +126,12 @@ def test_submitted_job_asks_for_the_cores_and_time_limit(remote, scheduler):
         scheduler] in script
     client.cancel(job['id'])
     assert client.wait_final(job['id'], timeout=120)['state'] == 'Cancelled'
+
+
+@pytest.mark.parametrize('scheduler', ['slurm', 'gridengine', 'none'])
+def test_time_limit_is_a_permanent_failure_everywhere(remote, scheduler):
+    client = remote.client
+    job = client.submit(wf.SLEEP_WITH_TEN_SECONDS, {'seconds': 120})
+    done = client.wait_final(job['id'], timeout=180)
+    assert done['state'] == 'PermanentFailure', client.log(job['id'])
+    assert 'time limit' in client.log(job['id'])

@@ -65,7 +65,7 @@ def test_slurm_script_has_nodes_walltime_queue_and_options():
     assert "#SBATCH --partition='gpu q'\n" in script
     assert '#SBATCH -C TitanX --gres=gpu:1\n' in script
     assert script.startswith('#!/bin/bash\n#SBATCH')
-    assert 'sleep 3600' not in script, 'Slurm enforces the wall time itself'
+    assert '( sleep 3540;' in script, 'the script stops the runner before Slurm kills it'
 
 
 def test_torque_script():
@@ -171,3 +171,22 @@ def test_cancel_failure_is_reported():
                                             code=1)])
     with pytest.raises(TemporaryResourceError):
         scheduler.cancel('5', LAYOUT.job('a'))
+
+
+def test_a_copy_that_already_finished_is_not_run_again():
+    scheduler, shell = make(SlurmScheduler, [ok('@@cerise-adopted finished\n'),
+                                             _poll_answer('', f'{JOB} 0\n')])
+    remote_id = scheduler.submit(request())
+    assert 'exit_code' in shell.commands[0][0]
+    status = scheduler.poll([PollRequest(JOB, remote_id, LAYOUT.job(JOB))])[JOB]
+    assert (status.state, status.exit_code) == ('done', 0)
+    scheduler.cancel(remote_id, LAYOUT.job(JOB))      # nothing to cancel, no command
+    assert len(shell.commands) == 2
+
+
+def test_controller_trouble_on_submit_is_temporary():
+    scheduler, _ = make(SlurmScheduler, [ok(stderr='sbatch: error: Batch job submission '
+                                                   'failed: Socket timed out on send/recv',
+                                            code=1)])
+    with pytest.raises(TemporaryResourceError):
+        scheduler.submit(request())

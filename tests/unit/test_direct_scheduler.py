@@ -56,10 +56,13 @@ def test_script_quotes_every_path():
     assert os.system(f"bash -n -c {__import__('shlex').quote(script)}") == 0
 
 
-def test_time_limit_is_enforced_only_where_asked():
+def test_time_limit_watchdog_and_its_margin():
     req = SubmitRequest('id', ResourceLayout('/b').job('id'), ['r'], time_limit=90)
-    assert 'sleep 90;' in job_script(req, enforce_time_limit=True)
-    assert 'sleep' not in job_script(req, enforce_time_limit=False)
+    assert '( sleep 90;' in job_script(req, time_limit_margin=0)
+    assert '( sleep 81;' in job_script(req, time_limit_margin=9)
+    assert 'sleep' not in job_script(req)
+    no_limit = SubmitRequest('id', ResourceLayout('/b').job('id'), ['r'])
+    assert 'sleep' not in job_script(no_limit, time_limit_margin=0)
 
 
 def test_runs_to_completion_and_reports_exit_code(setup):
