@@ -23,9 +23,10 @@ setup(
         'paramiko>=3.4',
         'pyyaml>=6',
         'cwltool>=3.1',
+        'wsgidav>=4.3.5,<5',
     ],
     extras_require={
-        'test': ['pytest>=7', 'pytest-timeout>=2'],
+        'test': ['pytest>=7', 'pytest-timeout>=2', 'webdav4>=0.10,<1'],
     },
     entry_points={
         'console_scripts': ['cerise-actors=cerise_actors.cli:main'],

@@ -26,6 +26,8 @@ from ..jobs.states import JobState as S
 from ..store.actor import DELETABLE, StoreActor
 from ..web.app import create_app
 from ..web.backend import JobsBackend
+from ..web.dispatch import mount
+from ..web.files import make_files_app
 from ..web.server import HttpServer
 from . import api_install
 from .exchange import Exchange
@@ -140,6 +142,8 @@ class CeriseService:
 
     def _start_http(self, store) -> None:
         app = create_app(JobsBackend(store), self.config.base_url)
+        # the file exchange over WebDAV, on the same port as the jobs API
+        app = mount(app, '/files', make_files_app(self.exchange.service_dir))
         self.http = HttpServer(app, self.config.hostname, self.config.port)
         self.http.start()
         self.base_url = self.config.base_url or self.http.url

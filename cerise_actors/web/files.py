@@ -20,10 +20,12 @@ What we configure, and why:
   and answers 403 for anything outside the folder, refuses a symlink as the
   last path element (403) and leaves symlinks out of listings. A symlink in
   the folder, even one pointing inside it, is therefore not served.
-- Paths containing a `..` segment (also when sent as `%2e%2e`, which the
-  server decodes before we see it) or a NUL byte are answered 403 before
-  WsgiDAV sees them; WsgiDAV on its own would answer 400 for escapes.
-  The same goes for the path in a COPY/MOVE Destination header.
+- Before WsgiDAV sees a request, a path with a `..` segment (also when sent
+  as `%2e%2e`, which the server decodes before we see it) or a NUL byte, or
+  one whose realpath is outside the folder, is answered 403; so is such a
+  path in a COPY/MOVE Destination header. WsgiDAV would answer 400 for `..`,
+  and before 4.3.5 it followed a symlink in the middle of a path (`link/x`).
+  A path that is not UTF-8 gets 400 (WsgiDAV would fail on it with a 500).
 - PUT creates missing parent folders: WsgiDAV answers 409 for a PUT whose
   parent does not exist, but clients upload to `input/<job name>/a/b.txt` on
   an empty tree. Each missing folder is made through the provider, so the
@@ -32,17 +34,20 @@ What we configure, and why:
 - No directory browser (GET on a folder answers 403; use PROPFIND), no CORS,
   no dead-property store; locks are kept in memory (some clients LOCK
   before they PUT).
-- Quiet: `verbose: 1` turns off WsgiDAV's per-request INFO lines,
-  `logging.enable: False` stops it configuring logging itself, and the
-  `wsgidav` logger is set to WARNING so its chatty module loggers stay out
-  of the service log while real problems still reach it.
+- Logging: `verbose: 1` turns off WsgiDAV's per-request INFO lines and
+  `logging.enable: False` stops it installing a console handler of its own.
+  WsgiDAV's `wsgidav` logger does not propagate by default (so even the
+  traceback of a 500 would be lost); we let it propagate at WARNING, so
+  warnings and errors reach the service log and its chatty INFO lines (a
+  skipped symlink, an OPTIONS on /) do not.
 - Streaming: WsgiDAV reads request bodies and files in `block_size` pieces
   and answers GET with an iterator, and waitress spools large request bodies
   to a temporary file, so no request holds a whole file in memory.
 """
 import logging
+import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from wsgidav import util
 from wsgidav.error_printer import ErrorPrinter
@@ -51,14 +56,16 @@ from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
-BLOCK_SIZE = 256 * 1024
+BLOCK_SIZE = 64 * 1024     # bytes read or written per step; WsgiDAV's default is 8 KiB
 
 
 def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
     """A WSGI app serving `exchange_dir` over WebDAV, to be mounted at `mount_path`."""
     root = Path(exchange_dir)
     root.mkdir(parents=True, exist_ok=True)
-    logging.getLogger('wsgidav').setLevel(logging.WARNING)
+    wsgidav_logger = logging.getLogger('wsgidav')
+    wsgidav_logger.setLevel(logging.WARNING)
+    wsgidav_logger.propagate = True
     fs_opts = {'follow_symlinks': False}
     config = {
         'provider_mapping': {'/': FilesystemProvider(str(root), fs_opts=fs_opts)},
@@ -73,25 +80,60 @@ def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
         'verbose': 1,
         'logging': {'enable': False},
     }
-    return _refuse_escapes(WsgiDAVApp(config))
+    return _refuse_escapes(WsgiDAVApp(config), os.fsencode(os.path.realpath(root)),
+                           mount_path.rstrip('/').encode())
 
 
-def _escapes(path: str) -> bool:
-    return '\0' in path or '..' in path.split('/')
-
-
-def _refuse_escapes(app):
-    """Answer 403 to a request whose path or Destination tries to leave the folder."""
+def _refuse_escapes(app, root: bytes, mount: bytes):
+    """Answer 403 to a request whose path or Destination would leave `root`."""
     def guarded(environ, start_response):
+        path = _wsgi_bytes(environ.get('PATH_INFO', ''))
         destination = environ.get('HTTP_DESTINATION')
-        if _escapes(environ.get('PATH_INFO', '')) or (
-                destination and _escapes(unquote(urlsplit(destination).path))):
-            body = b'Forbidden: the path leaves the file exchange area\n'
-            start_response('403 Forbidden', [('Content-Type', 'text/plain; charset=utf-8'),
-                                             ('Content-Length', str(len(body)))])
-            return [body]
+        if _escapes(root, path) or (
+                destination and _destination_escapes(root, mount, destination)):
+            return _answer(start_response, '403 Forbidden',
+                           'the path leaves the file exchange area')
+        try:
+            path.decode('utf-8')
+        except UnicodeDecodeError:      # WsgiDAV would fail with a 500
+            return _answer(start_response, '400 Bad Request', 'the path is not UTF-8')
         return app(environ, start_response)
     return guarded
+
+
+def _answer(start_response, status: str, text: str):
+    body = f'{status.split(" ", 1)[1]}: {text}\n'.encode()
+    start_response(status, [('Content-Type', 'text/plain; charset=utf-8'),
+                            ('Content-Length', str(len(body)))])
+    return [body]
+
+
+def _wsgi_bytes(text: str) -> bytes:
+    """The bytes of a WSGI path string (PEP 3333 carries them as latin-1)."""
+    try:
+        return text.encode('latin-1')
+    except UnicodeEncodeError:
+        return text.encode('utf-8', 'surrogateescape')
+
+
+def _escapes(root: bytes, path: bytes) -> bool:
+    """Whether `path`, below `root`, names a NUL, a `..` or a place outside `root`.
+
+    Checked with realpath, so a symlink anywhere on the way counts. WsgiDAV
+    checks the same since 4.3.5; this keeps the promise whatever its version.
+    """
+    parts = path.split(b'/')
+    if b'\0' in path or b'..' in parts:
+        return True
+    real = os.path.realpath(os.path.join(root, *[p for p in parts if p not in (b'', b'.')]))
+    return os.path.commonpath([root, real]) != root
+
+
+def _destination_escapes(root: bytes, mount: bytes, destination: str) -> bool:
+    path = unquote_to_bytes(urlsplit(destination).path)
+    if path == mount or path.startswith(mount + b'/'):
+        return _escapes(root, path[len(mount):])
+    return b'\0' in path or b'..' in path.split(b'/')    # WsgiDAV refuses it with 502
 
 
 class _Anonymous(BaseMiddleware):
