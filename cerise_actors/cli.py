@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from . import __version__
+from .client.cli_commands import CLIENT_COMMANDS, add_client_commands, run_client_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
                        default=Path(os.environ.get('CERISE_API_DIR', 'api')),
                        help='specialisation folder with config.yml and projects '
                             '(default: $CERISE_API_DIR or api/)')
+    add_client_commands(sub)
     return parser
 
 
@@ -36,6 +38,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == 'serve':
         return _serve(args)
+    if args.command in CLIENT_COMMANDS:
+        return run_client_command(args)
     return 2
 
 

@@ -1,0 +1,380 @@
+"""The client commands of `cerise-actors`: submit, list, status, log, cancel, delete.
+
+`cerise_actors/cli.py` adds them next to `serve` with add_client_commands()
+and runs them with run_client_command(). They use only the Python client,
+so they work against any reachable service, local or remote.
+
+    cerise-actors submit WORKFLOW [INPUTS.yml|json] [--name N] [--wait]
+                         [--output-dir DIR] [--no-download] [--timeout S]
+    cerise-actors list [--json]
+    cerise-actors status ID [--json]
+    cerise-actors log ID
+    cerise-actors cancel ID [--wait]
+    cerise-actors delete ID
+
+Every command takes `--service URL` (default: $CERISE_SERVICE_URL, else
+http://127.0.0.1:29593) and `--files URL` (the service's file area; default:
+$CERISE_FILES_URL, else <service>/files).
+
+Exit codes (scripts can branch on the job's outcome):
+
+    0  done; for submit --wait and cancel --wait: the job ended in Success
+    1  the job ended in PermanentFailure, TemporaryFailure or SystemError
+    2  usage or validation error, found before anything was submitted
+       (missing workflow or input file, unreadable inputs file, job refused)
+    3  the job ended Cancelled
+    4  the service is unreachable, the job was not found, or the service failed
+       a request (an upload or download included)
+    5  --timeout reached while waiting; the job goes on
+    130 interrupted (Ctrl-C) while waiting; the job goes on
+"""
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from .errors import (ClientError, InputError, InvalidJob, JobNotFound, ServiceError,
+                     ServiceUnreachable, TransferError, WaitTimeout)
+from .inputs import FILE_CLASSES, check_input, is_url, safe_name
+from .job import Job
+from .outputs import output_files, wrap_outputs
+from .service import DEFAULT_URL, Service
+
+ENV_SERVICE = 'CERISE_SERVICE_URL'
+ENV_FILES = 'CERISE_FILES_URL'
+CLIENT_COMMANDS = ('submit', 'list', 'status', 'log', 'cancel', 'delete')
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 3
+EXIT_SERVICE = 4
+EXIT_TIMEOUT = 5
+EXIT_INTERRUPTED = 130
+
+STATE_EXIT = {'Success': EXIT_OK, 'Cancelled': EXIT_CANCELLED,
+              'PermanentFailure': EXIT_FAILED, 'TemporaryFailure': EXIT_FAILED,
+              'SystemError': EXIT_FAILED}
+
+
+class UsageError(Exception):
+    """A problem with the command's arguments or files, found before submitting."""
+
+
+def add_client_commands(subparsers) -> None:
+    """Add the client commands to an argparse sub-parsers object."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('--service', metavar='URL',
+                        help=f'the service (default: ${ENV_SERVICE}, else {DEFAULT_URL})')
+    common.add_argument('--files', metavar='URL',
+                        help=f'its file area (default: ${ENV_FILES}, else <service>/files)')
+
+    submit = subparsers.add_parser(
+        'submit', parents=[common], help='upload a workflow and its inputs, and run it',
+        description='Upload WORKFLOW and the local files its inputs name, submit the job, '
+                    'and with --wait follow it and download its outputs.')
+    submit.add_argument('workflow', metavar='WORKFLOW', help='the CWL workflow (a file or URL)')
+    submit.add_argument('inputs', metavar='INPUTS', nargs='?',
+                        help='the input object, YAML or JSON; relative File paths are '
+                             'relative to this file')
+    submit.add_argument('--name', help='job name (default: the workflow file name)')
+    submit.add_argument('--wait', action='store_true',
+                        help='follow the job to its end, print its outputs as JSON and '
+                             'download its output files')
+    submit.add_argument('--output-dir', metavar='DIR', type=Path,
+                        help='where --wait saves output files (default: ./<name>-outputs)')
+    submit.add_argument('--no-download', action='store_true',
+                        help='with --wait, print the outputs but do not download them')
+    submit.add_argument('--timeout', type=float, metavar='SECONDS',
+                        help='with --wait, stop waiting after this long (exit code 5)')
+
+    listing = subparsers.add_parser('list', parents=[common], help='list the jobs')
+    listing.add_argument('--json', action='store_true', help='print the jobs as JSON')
+
+    status = subparsers.add_parser('status', parents=[common], help="show a job's state")
+    status.add_argument('job_id', metavar='ID')
+    status.add_argument('--json', action='store_true', help='print the whole job as JSON')
+
+    log = subparsers.add_parser('log', parents=[common], help="print a job's log")
+    log.add_argument('job_id', metavar='ID')
+
+    cancel = subparsers.add_parser('cancel', parents=[common], help='cancel a job')
+    cancel.add_argument('job_id', metavar='ID')
+    cancel.add_argument('--wait', action='store_true',
+                        help='wait until the job has stopped')
+
+    delete = subparsers.add_parser('delete', parents=[common],
+                                   help='delete a job, its outputs and its uploaded inputs')
+    delete.add_argument('job_id', metavar='ID')
+
+
+def run_client_command(args: argparse.Namespace) -> int:
+    """Run the command in `args`; its exit code. Messages go to stderr."""
+    commands = {'submit': _submit, 'list': _list, 'status': _status, 'log': _log,
+                'cancel': _cancel, 'delete': _delete}
+    try:
+        service = _service(args)
+        return commands[args.command](service, args)
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except (InputError, InvalidJob) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except ServiceUnreachable as exc:
+        return _fail(f'{exc} (is the service running? set --service or ${ENV_SERVICE})',
+                     EXIT_SERVICE)
+    except (JobNotFound, ServiceError, TransferError) as exc:
+        return _fail(str(exc), EXIT_SERVICE)
+    except WaitTimeout as exc:
+        return _fail(f'{exc}; it goes on (see: cerise-actors status {exc.job_id})',
+                     EXIT_TIMEOUT)
+    except ClientError as exc:
+        return _fail(str(exc), EXIT_SERVICE)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f'cerise-actors: {message}', file=sys.stderr)
+    return code
+
+
+def _service(args) -> Service:
+    url = args.service or os.environ.get(ENV_SERVICE) or DEFAULT_URL
+    files = args.files or os.environ.get(ENV_FILES) or None
+    try:
+        return Service(url, files_url=files)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# --- submit -------------------------------------------------------------------
+def read_inputs(path: Optional[str]) -> Tuple[Dict[str, Any], Path]:
+    """The input object in `path` (YAML or JSON) and the folder paths are relative to."""
+    if path is None:
+        return {}, Path.cwd()
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise UsageError(f'inputs file not found: {file}')
+    text = file.read_text(encoding='utf-8')
+    try:
+        if file.suffix.lower() == '.json':
+            data = json.loads(text) if text.strip() else {}
+        else:
+            data = _load_yaml(text, file)
+    except ValueError as exc:
+        raise UsageError(f'cannot read the inputs file {file}: {exc}') from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UsageError(f'the inputs file {file} must hold a mapping of input names to '
+                         f'values')
+    return data, file.resolve().parent
+
+
+def _load_yaml(text: str, file: Path) -> Any:
+    try:
+        import yaml
+    except ImportError:     # the client alone needs no YAML library; JSON is YAML too
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise UsageError(f'reading {file} needs PyYAML (pip install pyyaml); or give '
+                             f'the inputs as JSON') from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def resolve_local_files(value: Any, base: Path, name: str,
+                        missing: List[Tuple[Path, str]]) -> Any:
+    """`value` with File/Directory locations made absolute local Paths, as cwltool
+    reads an input object; files that do not exist are added to `missing`."""
+    if isinstance(value, list):
+        return [resolve_local_files(item, base, name, missing) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get('class') not in FILE_CLASSES:
+        return {key: resolve_local_files(item, base, name, missing)
+                for key, item in value.items()}
+    result = dict(value)
+    source = value.get('location', value.get('path'))
+    if isinstance(source, str):
+        local = _local_path(source, base)
+        if local is not None:
+            result.pop('path', None)
+            result['location'] = local
+            exists = local.is_dir() if value['class'] == 'Directory' else local.is_file()
+            if not exists:
+                missing.append((local, name))
+    for key in ('secondaryFiles', 'listing'):
+        if isinstance(value.get(key), list):
+            result[key] = [resolve_local_files(item, base, name, missing)
+                           for item in value[key]]
+    return result
+
+
+def _local_path(source: str, base: Path) -> Optional[Path]:
+    if source.startswith('_:'):
+        return None                 # a literal's blank-node id
+    if source.startswith('file:'):
+        parsed = urllib.parse.urlsplit(source)
+        return Path(urllib.request.url2pathname(parsed.path))
+    if is_url(source):
+        return None                 # http(s): the service fetches it
+    return (base / Path(source).expanduser()).resolve()
+
+
+def _submit(service: Service, args) -> int:
+    workflow: Any = args.workflow
+    if not is_url(workflow):
+        workflow = Path(workflow).expanduser()
+        if not workflow.is_file():
+            raise UsageError(f'workflow file not found: {workflow}')
+    inputs, base = read_inputs(args.inputs)
+    missing: List[Tuple[Path, str]] = []
+    resolved = {key: resolve_local_files(value, base, str(key), missing)
+                for key, value in inputs.items()}
+    if missing:
+        where = f' in {args.inputs}' if args.inputs else ''
+        for path, name in missing:
+            print(f"cerise-actors: input file not found: {path} (input '{name}'{where})",
+                  file=sys.stderr)
+        print('cerise-actors: nothing was submitted', file=sys.stderr)
+        return EXIT_USAGE
+    for key, value in resolved.items():
+        check_input(str(key), value, strings_as_paths=False)
+    name = args.name or _default_name(args.workflow)
+
+    job = service.create_job(name)
+    submitting = False
+    try:
+        job.set_workflow(workflow)
+        for key, value in resolved.items():
+            job.add_input(str(key), value, strings_as_paths=False)
+        submitting = True
+        job.run()
+    except BaseException as exc:
+        # leave no orphaned uploads behind, unless the job may exist after all
+        # (the answer to the submission was lost)
+        if not (submitting and isinstance(exc, ServiceUnreachable)):
+            _quietly_delete(job)
+        raise
+    print(f'cerise-actors: submitted job {job.id} ({name!r})', file=sys.stderr)
+    if not args.wait:
+        print(job.id)
+        return EXIT_OK
+    return _follow(job, args)
+
+
+def _default_name(workflow: str) -> str:
+    path = urllib.parse.urlsplit(workflow).path if is_url(workflow) else workflow
+    return Path(path).stem or 'job'
+
+
+def _quietly_delete(job: Job) -> None:
+    try:
+        job.delete()
+    except ClientError:
+        pass
+
+
+def _progress(job: Job):
+    def report(state: str) -> None:
+        print(f'{time.strftime("%H:%M:%S")} {job.id} {state}', file=sys.stderr, flush=True)
+    return report
+
+
+def _follow(job: Job, args) -> int:
+    try:
+        state = job.wait(timeout=args.timeout, progress=_progress(job))
+    except KeyboardInterrupt:
+        return _fail(f'stopped waiting; job {job.id} goes on (cancel it with: cerise-actors '
+                     f'cancel {job.id})', EXIT_INTERRUPTED)
+    data = job.refresh()
+    outputs = wrap_outputs(data.get('output') or {}, job.service.http, job.id)
+    saved: Dict[str, Path] = {}
+    code = STATE_EXIT.get(state, EXIT_FAILED)
+    if outputs and not args.no_download:
+        target = args.output_dir or Path(f'{safe_name(job.name, "job")}-outputs')
+        try:
+            for item in output_files(outputs):
+                saved[item.location] = item.save(target / item.relative_path)
+            if saved:
+                print(f'cerise-actors: {len(saved)} output(s) saved in {target}',
+                      file=sys.stderr)
+        except ClientError as exc:
+            print(f'cerise-actors: {exc}', file=sys.stderr)
+            code = code or EXIT_SERVICE
+    print(json.dumps(_with_paths(data.get('output') or {}, saved), indent=2))
+    if state != 'Success':
+        print(f'cerise-actors: job {job.id} ended {state}; its log:', file=sys.stderr)
+        print(_indent(job.log), file=sys.stderr)
+    return code
+
+
+def _with_paths(value: Any, saved: Dict[str, Path]) -> Any:
+    """The output object, each downloaded File/Directory with its local `path`."""
+    if isinstance(value, list):
+        return [_with_paths(item, saved) for item in value]
+    if isinstance(value, dict):
+        result = {key: _with_paths(item, saved) for key, item in value.items()}
+        if value.get('class') in FILE_CLASSES and value.get('location') in saved:
+            result['path'] = str(saved[value['location']].resolve())
+        return result
+    return value
+
+
+def _indent(text: str) -> str:
+    return '\n'.join('  ' + line for line in text.rstrip().splitlines())
+
+
+# --- the other commands ---------------------------------------------------------
+def _list(service: Service, args) -> int:
+    jobs = service.list_jobs()
+    if args.json:
+        print(json.dumps([job.data for job in jobs], indent=2))
+        return EXIT_OK
+    for job in jobs:
+        print(f'{job.id}  {job.data.get("state", "?"):<16}  {job.name}')
+    return EXIT_OK
+
+
+def _status(service: Service, args) -> int:
+    job = service.get_job(args.job_id)
+    if args.json:
+        print(json.dumps(job.data, indent=2))
+    else:
+        print(f'{job.id}  {job.data.get("state")}  {job.name}')
+    return EXIT_OK
+
+
+def _log(service: Service, args) -> int:
+    text = service.get_job(args.job_id).log
+    sys.stdout.write(text if text.endswith('\n') or not text else text + '\n')
+    return EXIT_OK
+
+
+def _cancel(service: Service, args) -> int:
+    job = service.get_job(args.job_id)
+    state = job.cancel()
+    if not args.wait:
+        print(state)
+        return EXIT_OK
+    try:
+        state = job.wait(progress=_progress(job))
+    except KeyboardInterrupt:
+        return _fail('stopped waiting; the cancellation goes on', EXIT_INTERRUPTED)
+    print(state)
+    return STATE_EXIT.get(state, EXIT_FAILED)
+
+
+def _delete(service: Service, args) -> int:
+    job = service.get_job(args.job_id)
+    job.delete()
+    uploads = ' and its uploaded inputs' if job.upload_folder else ''
+    print(f'cerise-actors: deleted job {args.job_id}{uploads}', file=sys.stderr)
+    return EXIT_OK
