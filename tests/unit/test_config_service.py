@@ -288,3 +288,12 @@ def test_main_file_not_found(tmp_path):
     path = tmp_path / 'nope.yml'
     with pytest.raises(ConfigError, match='file not found'):
         load_service_config(path, env={})
+
+
+@pytest.mark.parametrize('name', ['config.yml', 'docker-config.yml'])
+def test_shipped_configurations_load(name):
+    from cerise_actors.config import load_service_config
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / 'conf' / name
+    config = load_service_config(path, env={})
+    assert config.port == 29593
