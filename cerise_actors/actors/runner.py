@@ -14,6 +14,7 @@ from typing import Callable, Optional
 import pykka
 
 from ..jobs.states import JobState as S
+from ..resource.batch import FINISHED_ID
 from ..resource.errors import ResourceError
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import Scheduler, SubmitRequest
@@ -139,7 +140,11 @@ class RunnerActor(pykka.ThreadingActor):
             fail_job(self._store, job_id, S.PERMANENT_FAILURE, f'Could not start the job: {exc}')
             return
         self._store.update_job(job_id, remote_job_id=remote_id)
-        self._store.add_log(job_id, f'Started on the compute resource (id {remote_id}).')
+        if remote_id == FINISHED_ID:
+            self._store.add_log(job_id, 'Found that this job had already run on the compute '
+                                        'resource before the service restarted.')
+        else:
+            self._store.add_log(job_id, f'Started on the compute resource (id {remote_id}).')
         self._running.add(job_id)
         self._poller.track(job_id, remote_id)
 

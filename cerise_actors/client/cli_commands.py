@@ -82,7 +82,7 @@ def add_client_commands(subparsers) -> None:
     submit.add_argument('inputs', metavar='INPUTS', nargs='?',
                         help='the input object, YAML or JSON; relative File paths are '
                              'relative to this file')
-    submit.add_argument('--name', help='job name (default: the workflow file name)')
+    submit.add_argument('--name', help='job name (default: the workflow file name without its extension)')
     submit.add_argument('--wait', action='store_true',
                         help='follow the job to its end, print its outputs as JSON and '
                              'download its output files')

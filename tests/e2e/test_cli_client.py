@@ -1,12 +1,7 @@
 """The client commands (`cerise-actors submit/list/status/log/cancel/delete`) end to end.
 
-Once cerise_actors/cli.py has the client commands, they run as a user runs
-them, `python -m cerise_actors ...` in a subprocess; before that, through
-run_client_command() in this process with the same parser wiring.
+They run as a user runs them: `python -m cerise_actors ...` in a subprocess.
 """
-import argparse
-import contextlib
-import io
 import json
 import os
 import socket
@@ -14,11 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-import cerise_actors.cli
 from cerise_actors.client import Service
-from cerise_actors.client.cli_commands import add_client_commands, run_client_command
 from cerise_actors.client.local import free_port
 
 from .. import workflows as wf
@@ -26,36 +18,12 @@ from ..helpers import REPO_DIR, TEST_API_DIR
 from .test_client import (CUSTOM_PROGRAM_WORKFLOW, EXAMPLE_API, EXAMPLE_WORKFLOW,  # noqa: F401
                           HEADING, start_service)
 
-WIRED = 'add_client_commands' in Path(cerise_actors.cli.__file__).read_text()
-
-
 def cli(*argv, env=None, cwd=None):
-    """(exit code, stdout, stderr) of `cerise-actors ARGV`."""
+    """(exit code, stdout, stderr) of `cerise-actors ARGV`, run as a user runs it."""
     env = {**os.environ, **(env or {})}
-    if WIRED:
-        result = subprocess.run([sys.executable, '-m', 'cerise_actors', *map(str, argv)],
-                                capture_output=True, text=True, env=env, cwd=cwd,
-                                timeout=300)
-        return result.returncode, result.stdout, result.stderr
-    parser = argparse.ArgumentParser(prog='cerise-actors')
-    add_client_commands(parser.add_subparsers(dest='command', required=True))
-    out, err = io.StringIO(), io.StringIO()
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        if cwd:
-            os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = run_client_command(parser.parse_args([str(a) for a in argv]))
-            except SystemExit as exc:       # argparse usage errors
-                code = exc.code
-    finally:
-        os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
-    return code, out.getvalue(), err.getvalue()
+    result = subprocess.run([sys.executable, '-m', 'cerise_actors', *map(str, argv)],
+                            capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return result.returncode, result.stdout, result.stderr
 
 
 def test_submit_wait_runs_the_example_workflow(start_service, tmp_path):
@@ -160,7 +128,6 @@ def test_service_unreachable_and_job_not_found(start_service):
     assert code == 4 and 'job no-such-job not found' in err
 
 
-@pytest.mark.skipif(not WIRED, reason='cerise_actors/cli.py has no client commands yet')
 def test_the_command_lists_the_client_commands():
     result = subprocess.run([sys.executable, '-m', 'cerise_actors', '--help'],
                             capture_output=True, text=True, cwd=REPO_DIR, timeout=60)
