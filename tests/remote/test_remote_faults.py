@@ -18,6 +18,8 @@ from ..e2e.test_restart import ServeProcess
 from ..helpers import TEST_API_DIR, processes_mentioning, wait_for
 from .conftest import STATE_DIR
 
+pytestmark = pytest.mark.remote     # needs the test bed (testbed/testbed.sh)
+
 
 def _sshd_children():
     """Per-connection sshd processes of the test users (the listener's name differs)."""

@@ -12,6 +12,8 @@ from .. import workflows as wf
 from ..helpers import wait_for
 from .conftest import HOLD_OPTION
 
+pytestmark = pytest.mark.remote     # needs the test bed (testbed/testbed.sh)
+
 
 def test_job_without_inputs(remote):
     client = remote.client

@@ -8,6 +8,8 @@ from cerise_actors.resource.errors import PermanentResourceError
 
 from .. import workflows as wf
 
+pytestmark = pytest.mark.remote     # needs the test bed (testbed/testbed.sh)
+
 
 def _runs_a_job(service):
     client = service.start().client
