@@ -17,6 +17,7 @@ The rules (also in Job.add_input's docstring):
 Every local path is checked before anything is uploaded (`check_input`), so
 a typo fails at once and leaves nothing half-uploaded behind.
 """
+import abc
 import os
 import re
 from pathlib import Path
@@ -28,19 +29,20 @@ FILE_CLASSES = ('File', 'Directory')
 _UNSAFE = re.compile(r'[^A-Za-z0-9._-]+')
 
 
-
-class Uploader:
+class Uploader(abc.ABC):
     """Where a walk puts files: paths are relative to the job's upload folder."""
 
-    def put(self, relative: str, source: Any) -> str:       # pragma: no cover
+    @abc.abstractmethod
+    def put(self, relative: str, source: Any) -> str:
         """Upload `source` (Path, bytes or file object); the URL the job names it by."""
-        raise NotImplementedError
 
-    def url_of(self, relative: str) -> str:                 # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def url_of(self, relative: str) -> str:
+        """The URL of an uploaded file."""
 
-    def make_folders(self, relative: str) -> None:          # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def make_folders(self, relative: str) -> None:
+        """Create the folder (and its parents) before a streamed upload."""
 
 
 def safe_name(text: str, fallback: str = 'input') -> str:
