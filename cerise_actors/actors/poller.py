@@ -9,7 +9,7 @@ the poller backs off and asks again later.
 
 On the local resource a finished job is also noticed sooner: between
 rounds the timer thread looks for the exit-code files of the (at most
-max-running) tracked jobs every QUICK_CHECK seconds and polls at once when
+max-running) tracked jobs every QUICK_CHECK seconds (only while there are any) and polls at once when
 one appears, so short jobs do not wait for the next `refresh`.
 """
 import logging
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 RECANCEL_AFTER = 30.0
-QUICK_CHECK = 0.05
+QUICK_CHECK = 0.01
 
 
 class PollerActor(pykka.ThreadingActor):
@@ -54,6 +54,7 @@ class PollerActor(pykka.ThreadingActor):
         self._exit_files = ()       # snapshot read by the timer thread
         self._exits_seen = set()    # used by the timer thread only
         self._later = []            # callables to run at the next round
+        self._poll_requested = False    # poll_now() (not track()) woke the timer
         self._contact_timeout = contact_timeout
         self._failing_since = None  # monotonic time of the first failed query
         self._told_lost = False
@@ -87,8 +88,13 @@ class PollerActor(pykka.ThreadingActor):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            if self._wake.wait(min(left, QUICK_CHECK) if self._quick else left):
-                break
+            quick = self._quick and self._exit_files
+            if self._wake.wait(min(left, QUICK_CHECK) if quick else left):
+                self._wake.clear()
+                if self._poll_requested or self._stopping.is_set():
+                    self._poll_requested = False
+                    break
+                continue                    # a job was tracked: watch its file too
             if self._quick and self._new_exit_file():
                 break
         self._wake.clear()
@@ -104,12 +110,15 @@ class PollerActor(pykka.ThreadingActor):
     def track(self, job_id: str, remote_id: str) -> None:
         self._tracked[job_id] = remote_id
         self._snapshot()
+        if self._quick:         # let the timer start watching its exit-code file
+            self._wake.set()
 
     def _snapshot(self) -> None:
         self._exit_files = tuple(self._layout.job(job_id).exit_code
                                  for job_id in self._tracked)
 
     def poll_now(self) -> None:
+        self._poll_requested = True
         self._wake.set()
 
     def tracked_count(self) -> int:
