@@ -42,6 +42,17 @@ def job_name(job_id: str) -> str:
     return f'cerise-{job_id}'
 
 
+def scheduler_logs(paths: JobPaths):
+    """Quoted paths of the scheduler's own stdout and stderr files for a job."""
+    return (shlex.quote(paths.dir + '/scheduler.out'), shlex.quote(paths.dir + '/scheduler.err'))
+
+
+def last_line(stdout: str) -> str:
+    """The last non-empty line a submit command printed (where the id is)."""
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    return lines[-1] if lines else ''
+
+
 def nodes_for(cores: int, cores_per_node: int) -> int:
     """Whole nodes for `cores` (Cerise always allocates whole nodes)."""
     return max(1, math.ceil(cores / cores_per_node)) if cores > 0 else 1

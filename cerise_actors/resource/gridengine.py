@@ -7,7 +7,8 @@ environment, which differs per cluster, so the specialisation names it in
 import shlex
 from typing import Dict, List
 
-from .batch import BatchScheduler, job_name, parse_table, walltime
+from .batch import (BatchScheduler, job_name, last_line, parse_table, scheduler_logs,
+                    walltime)
 from .scheduler import SubmitRequest
 
 _WAITING = ('qw', 'hqw', 'hRwq', 'Rq', 'Eqw', 'Rwq', 'hqwR', 's', 'S', 'T')
@@ -18,10 +19,10 @@ class GridEngineScheduler(BatchScheduler):
 
     def directives(self, req: SubmitRequest) -> List[str]:
         q = shlex.quote
+        out, err = scheduler_logs(req.paths)
         # -V: the job sees the submitting shell's PATH (where the CWL runner is)
         options = [f'-N {q(job_name(req.job_id))}', '-S /bin/bash', '-V',
-                   f'-o {q(req.paths.dir + "/scheduler.out")}',
-                   f'-e {q(req.paths.dir + "/scheduler.err")}']
+                   f'-o {out}', f'-e {err}']
         if req.time_limit > 0:
             options.append(f'-l h_rt={walltime(req.time_limit)}')
         if self.queue_name:
@@ -32,8 +33,7 @@ class GridEngineScheduler(BatchScheduler):
         return f'qsub -terse {script}'
 
     def parse_submit(self, stdout: str) -> str:
-        lines = [line for line in stdout.splitlines() if line.strip()]
-        return lines[-1].split('.')[0].strip() if lines else ''
+        return last_line(stdout).split('.')[0]
 
     def find_command(self, name: str) -> str:
         return f"qstat -j {name} 2>/dev/null | awk '/^job_number:/ {{print $2}}'"

@@ -2,7 +2,8 @@
 import shlex
 from typing import Dict, List
 
-from .batch import BatchScheduler, job_name, nodes_for, parse_table, walltime
+from .batch import (BatchScheduler, job_name, last_line, nodes_for, parse_table,
+                    scheduler_logs, walltime)
 from .scheduler import SubmitRequest
 
 _STATES = {
@@ -22,9 +23,8 @@ class SlurmScheduler(BatchScheduler):
 
     def directives(self, req: SubmitRequest) -> List[str]:
         q = shlex.quote
-        options = [f'--job-name={q(job_name(req.job_id))}',
-                   f'--output={q(req.paths.dir + "/scheduler.out")}',
-                   f'--error={q(req.paths.dir + "/scheduler.err")}',
+        out, err = scheduler_logs(req.paths)
+        options = [f'--job-name={q(job_name(req.job_id))}', f'--output={out}', f'--error={err}',
                    f'--nodes={nodes_for(req.cores, self.cores_per_node)}']
         if self.slots_per_node:
             options.append(f'--ntasks-per-node={int(self.slots_per_node)}')
@@ -38,8 +38,7 @@ class SlurmScheduler(BatchScheduler):
         return f'sbatch --parsable {script}'
 
     def parse_submit(self, stdout: str) -> str:
-        lines = [line for line in stdout.splitlines() if line.strip()]
-        return lines[-1].split(';')[0].strip() if lines else ''
+        return last_line(stdout).split(';')[0]
 
     def find_command(self, name: str) -> str:
         return f'squeue -h -u {_ME} -n {name} -o %i'

@@ -2,7 +2,8 @@
 import shlex
 from typing import Dict, List
 
-from .batch import BatchScheduler, job_name, nodes_for, parse_table, walltime
+from .batch import (BatchScheduler, job_name, last_line, nodes_for, parse_table,
+                    scheduler_logs, walltime)
 from .scheduler import SubmitRequest
 
 _STATES = {'Q': 'waiting', 'H': 'waiting', 'W': 'waiting', 'T': 'waiting',
@@ -17,10 +18,8 @@ class TorqueScheduler(BatchScheduler):
         nodes = f'nodes={nodes_for(req.cores, self.cores_per_node)}'
         if self.slots_per_node:
             nodes += f':ppn={int(self.slots_per_node)}'
-        options = [f'-N {q(job_name(req.job_id))}',
-                   f'-o {q(req.paths.dir + "/scheduler.out")}',
-                   f'-e {q(req.paths.dir + "/scheduler.err")}',
-                   f'-l {nodes}']
+        out, err = scheduler_logs(req.paths)
+        options = [f'-N {q(job_name(req.job_id))}', f'-o {out}', f'-e {err}', f'-l {nodes}']
         if req.time_limit > 0:
             options.append(f'-l walltime={walltime(req.time_limit)}')
         if self.queue_name:
@@ -34,8 +33,7 @@ class TorqueScheduler(BatchScheduler):
         return f'qsub {script}'
 
     def parse_submit(self, stdout: str) -> str:
-        lines = [line for line in stdout.splitlines() if line.strip()]
-        return lines[-1].strip() if lines else ''
+        return last_line(stdout)
 
     def find_command(self, name: str) -> str:
         return (f"qstat -f 2>/dev/null | awk -v n={name} "
