@@ -67,7 +67,6 @@ def job_script(req: SubmitRequest, header: str = '',
         header.rstrip('\n'),
         f'# cerise-actors job {req.job_id}',
         f'cd {q(p.work)} || exit 1',
-        f'rm -f {timed_out}',
         f'{runner} {q(p.workflow)} {q(p.input)} >{q(p.stdout)} 2>{q(p.stderr)} </dev/null &',
         'runner=$!',
     ]
@@ -76,6 +75,7 @@ def job_script(req: SubmitRequest, header: str = '',
         limit = max(1, int(req.time_limit) - time_limit_margin)
     if limit:
         lines += [
+            f'rm -f {timed_out}',
             f'( sleep {limit}; : >{timed_out}; kill -TERM "$runner"; sleep {WATCHDOG_GRACE}; '
             'kill -KILL "$runner" ) </dev/null >/dev/null 2>&1 &',
             'watchdog=$!']

@@ -10,6 +10,7 @@ from typing import Optional
 from ..config import ApiConfig, ConfigError
 from ..resource.filesystem import FileSystem, LocalFileSystem
 from ..resource.layout import ResourceLayout
+from ..resource.local_scheduler import LocalScheduler
 from ..resource.gridengine import GridEngineScheduler
 from ..resource.scheduler import DirectScheduler, Scheduler
 from ..resource.sftp_filesystem import SftpFileSystem
@@ -63,7 +64,8 @@ def build_resource(api: ApiConfig) -> Resource:
                               'same machine (or a shared file system reached over sftp)')
         fs = LocalFileSystem()
     if jobs.scheduler == 'none':
-        scheduler: Scheduler = DirectScheduler(shell, api.ssh.command_timeout)
+        direct = LocalScheduler if jobs.protocol == 'local' else DirectScheduler
+        scheduler: Scheduler = direct(shell, api.ssh.command_timeout)
         # remote: None, and the service asks the machine (nproc) when it starts
         max_running = jobs.max_running or (os.cpu_count() or 1
                                            if jobs.protocol == 'local' else None)

@@ -1,4 +1,8 @@
-"""The job script and the direct scheduler, with real processes on this machine."""
+"""The job script and the direct schedulers, with real processes on this machine.
+
+Every behaviour is checked for both: DirectScheduler through a shell (as over
+SSH) and LocalScheduler, which starts and follows its children from Python.
+"""
 import os
 import sys
 
@@ -7,6 +11,7 @@ import pytest
 from cerise_actors.resource.errors import TemporaryResourceError
 from cerise_actors.resource.filesystem import LocalFileSystem
 from cerise_actors.resource.layout import ResourceLayout
+from cerise_actors.resource.local_scheduler import LocalScheduler
 from cerise_actors.resource.scheduler import (DirectScheduler, PollRequest, SubmitRequest,
                                               _parse_poll_output, job_script)
 from cerise_actors.resource.shell import LocalShell
@@ -21,14 +26,14 @@ sys.exit(int(sys.argv[1]) if len(sys.argv) > 3 else 0)
 '''
 
 
-@pytest.fixture
-def setup(tmp_path):
+@pytest.fixture(params=[DirectScheduler, LocalScheduler])
+def setup(tmp_path, request):
     # a base path with a space, quotes and a dollar, to prove the quoting
     layout = ResourceLayout(str(tmp_path / "base dir 'q' $HOME"))
     fs = LocalFileSystem()
     runner = tmp_path / 'runner.py'
     runner.write_text(FAKE_RUNNER)
-    scheduler = DirectScheduler(LocalShell())
+    scheduler = request.param(LocalShell())
 
     def make_job(job_id, seconds=0.0, time_limit=0):
         paths = layout.job(job_id)
@@ -141,7 +146,7 @@ def test_cancel_reaches_the_time_limit_watchdog_too(setup):
     req = make_job('job7', seconds=60, time_limit=3471)
     remote_id = scheduler.submit(req)
     wait_for(lambda: processes_mentioning(req.paths.input), message='runner started')
-    assert processes_mentioning('sleep 3471')
+    wait_for(lambda: processes_mentioning('sleep 3471'), message='watchdog started')
     scheduler.cancel(remote_id, req.paths)
     assert not processes_mentioning(req.paths.input)
     assert not processes_mentioning('sleep 3471')
@@ -154,3 +159,46 @@ def test_commands_do_not_see_the_services_credentials(monkeypatch):
     out = LocalShell().run('env').stdout
     assert 'hunter2' not in out and 'secret' not in out
     assert 'CERISE_USERNAME=alice' in out
+
+
+def _zombie_children():
+    """PIDs of this test process's children that exited but were not waited for."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == 'Z' and int(fields[1]) == os.getpid():
+            found.append(int(entry))
+    return found
+
+
+def test_local_scheduler_leaves_no_zombies(tmp_path):
+    scheduler = LocalScheduler(LocalShell())
+    layout = ResourceLayout(str(tmp_path))
+    fs = LocalFileSystem()
+    reqs = []
+    for n in range(3):
+        paths = layout.job(f'z{n}')
+        fs.mkdir(paths.work)
+        req = SubmitRequest(f'z{n}', paths, ['true'])
+        fs.write_bytes(paths.script, scheduler.script(req).encode(), 0o755)
+        reqs.append(PollRequest(req.job_id, scheduler.submit(req), paths))
+    wait_for(lambda: all(s.state == 'done' for s in scheduler.poll(reqs).values()))
+    wait_for(lambda: not scheduler.poll([]) and not _zombie_children(),
+             message='exited job scripts reaped')
+
+
+def test_local_scheduler_follows_a_job_it_did_not_start(setup):
+    """After a restart the job script is no longer the service's child."""
+    scheduler, make_job, _ = setup
+    req = make_job('adopted', seconds=1)
+    remote_id = DirectScheduler(LocalShell()).submit(req)
+    local = LocalScheduler(LocalShell())
+    assert local.submit(req) == remote_id           # the jobid guard holds
+    poll = [PollRequest(req.job_id, remote_id, req.paths)]
+    assert local.poll(poll)[req.job_id].state == 'running'
+    status = wait_for(lambda: (s := local.poll(poll)[req.job_id]).state == 'done' and s)
+    assert status.exit_code == 0

@@ -1,0 +1,129 @@
+"""The direct scheduler on the service's own machine, without a shell per call.
+
+Starting a job through bash costs a process before the job's own; asking
+about jobs costs bash and `ps` every round. On the local machine both can be
+done from Python: the job script is started as a child of the service in a
+session of its own, and a job the service started is known to run while its
+child has not exited. The remote ids (`PID:STARTTIME`), the `jobid` guard and
+the job script are those of DirectScheduler, so a job started before a
+restart (no longer our child) is followed by DirectScheduler's shell check,
+and so is the rare job whose script ended without an exit code (killed) while
+other members of its process group may still run. Cancelling uses the shell.
+
+Being the parent also means reaping: every child that has exited is waited
+for at the next poll, so none lingers as a zombie.
+"""
+import os
+import subprocess
+import threading
+from typing import Dict, List, Optional, Tuple
+
+from .errors import PermanentResourceError
+from .scheduler import DirectScheduler, PollRequest, RemoteStatus, SubmitRequest
+from .shell import scrubbed_environment
+
+
+def proc_start_time(pid: int) -> Optional[str]:
+    """Start time of process `pid` in clock ticks (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f'/proc/{pid}/stat') as stat:
+            return stat.read().rsplit(')', 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def read_exit_code(path: str) -> Optional[int]:
+    """The code in an exit-code file, or None while it is missing or empty."""
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+class LocalScheduler(DirectScheduler):
+    """DirectScheduler for the local resource: submit and poll from Python."""
+
+    def __init__(self, shell, command_timeout: float = 60.0):
+        super().__init__(shell, command_timeout)
+        self._children: Dict[int, Tuple[subprocess.Popen, str]] = {}   # pid: (child, start)
+        self._lock = threading.Lock()   # the runner submits, the poller polls
+
+    def submit(self, req: SubmitRequest) -> str:
+        p = req.paths
+        started = _read_text(p.jobid)
+        if started:                     # already started (before a restart)
+            return started
+        try:
+            proc = subprocess.Popen(
+                ['bash', p.script], cwd=p.dir, env=scrubbed_environment(),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            raise PermanentResourceError(f'could not start the job script: {exc}') from exc
+        # not reaped until we wait for it, so its /proc entry is still there
+        start = proc_start_time(proc.pid)
+        if start is None:
+            proc.kill()
+            raise PermanentResourceError(f'cannot read /proc/{proc.pid}/stat of the job script')
+        with self._lock:
+            self._children[proc.pid] = (proc, start)
+        remote_id = f'{proc.pid}:{start}'
+        try:
+            with open(p.jobid + '.tmp', 'w') as f:
+                f.write(remote_id + '\n')
+            os.replace(p.jobid + '.tmp', p.jobid)
+        except OSError as exc:
+            proc.kill()
+            raise PermanentResourceError(f'could not record the job id: {exc}') from exc
+        return remote_id
+
+    def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
+        statuses: Dict[str, RemoteStatus] = {}
+        unsure = []
+        with self._lock:
+            self._reap()
+            for job in jobs:
+                status = self._own_status(job)
+                if status is None:
+                    unsure.append(job)
+                else:
+                    statuses[job.job_id] = status
+        if unsure:
+            statuses.update(super().poll(unsure))
+        return statuses
+
+    def _own_status(self, job: PollRequest) -> Optional[RemoteStatus]:
+        """What we know without a shell, or None if the shell must judge."""
+        code = read_exit_code(job.paths.exit_code)
+        if code is not None:
+            return RemoteStatus('done', code)
+        pid, _, start = job.remote_id.partition(':')
+        child = self._children.get(int(pid)) if pid.isdigit() else None
+        if child is None or child[1] != start:
+            return None
+        proc = child[0]
+        if proc.returncode is None:
+            return RemoteStatus('running')
+        code = read_exit_code(job.paths.exit_code)  # written just before it exited
+        return None if code is None else RemoteStatus('done', code)
+
+    def _reap(self) -> None:
+        """Wait for children that have exited; forget those reaped earlier."""
+        for pid, (proc, _) in list(self._children.items()):
+            if proc.returncode is not None:
+                del self._children[pid]     # judged by an earlier poll
+            else:
+                proc.poll()
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ''
