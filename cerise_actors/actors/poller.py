@@ -176,10 +176,10 @@ class PollerActor(pykka.ThreadingActor):
             moved = self._store.transition(job_id, state, S.CANCELLED,
                                            'Cancelled; the job has stopped.')
         elif status.state == 'done':
-            self._store.update_job(job_id, runner_result=str(status.exit_code))
             moved = self._store.transition(
                 job_id, state, S.FINISHED,
-                'The workflow runner has stopped; collecting its results.')
+                'The workflow runner has stopped; collecting its results.',
+                runner_result=str(status.exit_code))
         else:
             moved = self._store.transition(
                 job_id, state, S.SYSTEM_ERROR,

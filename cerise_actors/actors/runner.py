@@ -139,12 +139,12 @@ class RunnerActor(pykka.ThreadingActor):
                 raise _Postpone() from exc
             fail_job(self._store, job_id, S.PERMANENT_FAILURE, f'Could not start the job: {exc}')
             return
-        self._store.update_job(job_id, remote_job_id=remote_id)
         if remote_id == FINISHED_ID:
-            self._store.add_log(job_id, 'Found that this job had already run on the compute '
-                                        'resource before the service restarted.')
+            message = ('Found that this job had already run on the compute resource before '
+                       'the service restarted.')
         else:
-            self._store.add_log(job_id, f'Started on the compute resource (id {remote_id}).')
+            message = f'Started on the compute resource (id {remote_id}).'
+        self._store.update_job(job_id, message, remote_job_id=remote_id)
         self._running.add(job_id)
         self._poller.track(job_id, remote_id)
 

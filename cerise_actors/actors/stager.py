@@ -83,12 +83,11 @@ class StagerActor(pykka.ThreadingActor):
                 return
             self._resource_failure(job_id, 'Staging in failed', exc)
             return
-        store.update_job(job_id, cores=result.cores, time_limit=result.time_limit,
-                         remote_dir=result.remote_dir,
-                         workflow_content=result.workflow_content,
-                         staged_input_json=result.staged_input)
+        staged = dict(cores=result.cores, time_limit=result.time_limit,
+                      remote_dir=result.remote_dir, workflow_content=result.workflow_content,
+                      staged_input_json=result.staged_input)
         if not store.transition(job_id, S.STAGING_IN, S.WAITING,
-                                'Waiting to start on the compute resource.'):
+                                'Waiting to start on the compute resource.', **staged):
             self._aborted(job_id, 'cancel', S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
 
     # --- stage out -----------------------------------------------------
@@ -126,8 +125,7 @@ class StagerActor(pykka.ThreadingActor):
         if result.runner_log_tail:
             store.add_log(job_id, 'Last lines of the workflow runner\'s log:\n'
                           + result.runner_log_tail, 'WARNING')
-        if result.output is not None:
-            store.update_job(job_id, output_json=json.dumps(result.output))
+        output = None if result.output is None else json.dumps(result.output)
         if result.state is S.SUCCESS:
             message = f'Success: {result.files} output file(s) published.'
             level = 'INFO'
@@ -136,8 +134,8 @@ class StagerActor(pykka.ThreadingActor):
             if result.files:
                 message += f' {result.files} output file(s) it produced were published.'
             level = 'ERROR'
-        if not store.transition(job_id, S.STAGING_OUT, result.state, message, level):
-            store.update_job(job_id, output_json=None)
+        if not store.transition(job_id, S.STAGING_OUT, result.state, message, level,
+                                output_json=output):
             self._aborted(job_id, 'cancel', S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
 
     # --- helpers -------------------------------------------------------

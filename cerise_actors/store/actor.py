@@ -90,10 +90,11 @@ class StoreActor(pykka.ThreadingActor):
 
     def transition(self, job_id: str, from_state: JobState, to_state: JobState,
                    message: Optional[str] = None, level: str = 'INFO',
-                   notify: bool = True) -> bool:
-        """`notify=False` for a worker putting a job back to try later itself
-        (a notification would hand it straight back to a worker, in a loop)."""
-        done = self._store.transition(job_id, from_state, to_state, message, level)
+                   notify: bool = True, **fields) -> bool:
+        """`fields` are set with the move, only if it is made. `notify=False`
+        for a worker putting a job back to try later itself (a notification
+        would hand it straight back to a worker, in a loop)."""
+        done = self._store.transition(job_id, from_state, to_state, message, level, **fields)
         if done and notify:
             self._after_change(job_id, to_state)
         return done
@@ -119,8 +120,10 @@ class StoreActor(pykka.ThreadingActor):
             self._publish(DELETABLE, job_id)
         return True
 
-    def update_job(self, job_id: str, **fields) -> None:
-        self._store.update(job_id, **fields)
+    def update_job(self, job_id: str, message: Optional[str] = None, level: str = 'INFO',
+                   **fields) -> None:
+        """Set `fields` and log `message` (if given) in one transaction."""
+        self._store.update(job_id, message, level, **fields)
 
     def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
         self._store.add_log(job_id, message, level)

@@ -4,6 +4,10 @@ A plain class used from exactly one thread (the StoreActor's). Each state
 change is one compare-and-swap UPDATE inside a transaction together with the
 job-log line that explains it, so a crash never leaves a state without its
 reason, and two callers racing for the same transition cannot both win.
+
+peewee owns the schema and its migration; the statements every job runs
+many times (read, transition, update, log) are fixed SQL strings, because
+building them through the query builder cost more than SQLite's own work.
 """
 import logging
 import time
@@ -16,9 +20,13 @@ from playhouse.migrate import SqliteMigrator, migrate
 
 from ..jobs.states import JobState
 from . import transitions
-from .models import UPDATABLE_FIELDS, JobView, bind_models
+from .models import FULL_COLUMNS, JOB_COLUMNS, UPDATABLE_FIELDS, JobView, bind_models
 
 logger = logging.getLogger(__name__)
+
+_SELECT = f'SELECT {", ".join(JOB_COLUMNS)} FROM job'
+_SELECT_FULL = f'SELECT {", ".join(JOB_COLUMNS + FULL_COLUMNS)} FROM job'
+_INSERT_LOG = 'INSERT INTO logline (job_id, time, level, message) VALUES (?, ?, ?, ?)'
 
 
 class IllegalTransition(Exception):
@@ -64,24 +72,26 @@ class JobStore:
     def get(self, job_id: str, full: bool = False,
             include_deleted: bool = False) -> Optional[JobView]:
         """The job, or None if unknown (or being deleted, unless asked)."""
-        row = self.Job.get_or_none(self.Job.id == job_id)
-        if row is None or (row.delete_requested and not include_deleted):
+        row = self._db.execute_sql(f'{_SELECT_FULL if full else _SELECT} WHERE id = ?',
+                                   (job_id,)).fetchone()
+        if row is None:
             return None
-        return JobView.from_row(row, full)
+        job = JobView.from_tuple(row)
+        return None if job.delete_requested and not include_deleted else job
 
     def list(self) -> List[JobView]:
         """All jobs a user can see, oldest first."""
-        query = (self.Job.select(*[f for f in self.Job._meta.sorted_fields
-                              if f.name not in ('workflow_content', 'staged_input_json')])
-                 .where(self.Job.delete_requested == False)  # noqa: E712
-                 .order_by(self.Job.created_at))
-        return [JobView.from_row(row) for row in query]
+        rows = self._db.execute_sql(
+            f'{_SELECT} WHERE delete_requested = 0 ORDER BY created_at').fetchall()
+        return [JobView.from_tuple(row) for row in rows]
 
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
         """Jobs in any of `states` (deleted ones too: workers must finish them)."""
         values = [s.value for s in states]
-        query = self.Job.select().where(self.Job.state.in_(values)).order_by(self.Job.created_at)
-        return [JobView.from_row(row) for row in query]
+        rows = self._db.execute_sql(
+            f'{_SELECT} WHERE state IN ({", ".join("?" * len(values))}) ORDER BY created_at',
+            values).fetchall()
+        return [JobView.from_tuple(row) for row in rows]
 
     def deletable(self) -> List[str]:
         """Ids of jobs whose deletion was requested and that are final."""
@@ -93,41 +103,47 @@ class JobStore:
     def log_lines(self, job_id: str) -> Optional[List[Tuple[float, str, str]]]:
         if self.get(job_id) is None:
             return None
-        query = (self.LogLine.select().where(self.LogLine.job_id == job_id)
-                 .order_by(self.LogLine.id))
-        return [(line.time, line.level, line.message) for line in query]
+        return self._db.execute_sql('SELECT time, level, message FROM logline '
+                                    'WHERE job_id = ? ORDER BY id', (job_id,)).fetchall()
 
     # --- writing -------------------------------------------------------
     def create(self, name: str, workflow_url: str, input_json: str) -> JobView:
         job_id = str(uuid.uuid4())
         now = time.time()
+        job = JobView(id=job_id, name=name, workflow_url=workflow_url, input_json=input_json,
+                      state=JobState.SUBMITTED, output_json=None, runner_result=None,
+                      remote_job_id=None, remote_dir=None, cores=0, time_limit=0,
+                      delete_requested=False, created_at=now, updated_at=now)
         with self._db.atomic():
-            self.Job.create(id=job_id, name=name, workflow_url=workflow_url,
-                       input_json=input_json, state=JobState.SUBMITTED.value,
-                       created_at=now, updated_at=now)
-            self.LogLine.create(job_id=job_id, time=now, level='INFO',
-                           message='Job submitted; waiting to be staged in.')
+            self._db.execute_sql(
+                'INSERT INTO job (id, name, workflow_url, input_json, state, cores, time_limit, '
+                'delete_requested, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?)',
+                (job_id, name, workflow_url, input_json, job.state.value, now, now))
+            self._db.execute_sql(_INSERT_LOG, (job_id, now, 'INFO',
+                                               'Job submitted; waiting to be staged in.'))
         logger.info('job %s: created in %s', job_id, JobState.SUBMITTED.name)
-        return self.get(job_id)
+        return job
 
     def transition(self, job_id: str, from_state: JobState, to_state: JobState,
-                   message: Optional[str] = None, level: str = 'INFO') -> bool:
+                   message: Optional[str] = None, level: str = 'INFO', **fields) -> bool:
         """Move the job from `from_state` to `to_state` iff it is in `from_state`.
 
-        Returns whether this call made the move. An illegal pair raises
-        IllegalTransition: that is a programming error, not a race.
+        `fields` (see UPDATABLE_FIELDS) are set in the same UPDATE, only if the
+        move is made. Returns whether this call made the move. An illegal pair
+        raises IllegalTransition: that is a programming error, not a race.
         """
         if not transitions.is_allowed(from_state, to_state):
             logger.error('job %s: illegal transition %s -> %s refused',
                          job_id, from_state.name, to_state.name)
             raise IllegalTransition(f'{from_state.name} -> {to_state.name}')
         now = time.time()
+        assignments, values = _assignments(dict(fields, state=to_state.value, updated_at=now))
         with self._db.atomic():
-            changed = (self.Job.update(state=to_state.value, updated_at=now)
-                       .where((self.Job.id == job_id) & (self.Job.state == from_state.value))
-                       .execute())
+            changed = self._db.execute_sql(
+                f'UPDATE job SET {assignments} WHERE id = ? AND state = ?',
+                values + [job_id, from_state.value]).rowcount
             if changed and message:
-                self.LogLine.create(job_id=job_id, time=now, level=level, message=message)
+                self._db.execute_sql(_INSERT_LOG, (job_id, now, level, message))
         if changed:
             if level == 'ERROR' and message:
                 logger.info('job %s: %s -> %s: %s', job_id, from_state.name, to_state.name,
@@ -155,19 +171,22 @@ class JobStore:
         """Cancel the job and mark it for deletion; hides it from users."""
         if self.get(job_id) is None:
             return None
-        self.Job.update(delete_requested=True).where(self.Job.id == job_id).execute()
+        self._db.execute_sql('UPDATE job SET delete_requested = 1 WHERE id = ?', (job_id,))
         logger.info('job %s: deletion requested', job_id)
         return self.cancel(job_id)
 
-    def update(self, job_id: str, **fields) -> None:
-        unknown = set(fields) - UPDATABLE_FIELDS
-        if unknown:
-            raise ValueError(f'cannot update job fields {sorted(unknown)}')
-        fields['updated_at'] = time.time()
-        self.Job.update(**fields).where(self.Job.id == job_id).execute()
+    def update(self, job_id: str, message: Optional[str] = None, level: str = 'INFO',
+               **fields) -> None:
+        """Set `fields` (see UPDATABLE_FIELDS) and add `message` to the log, at once."""
+        now = time.time()
+        assignments, values = _assignments(dict(fields, updated_at=now))
+        with self._db.atomic():
+            self._db.execute_sql(f'UPDATE job SET {assignments} WHERE id = ?', values + [job_id])
+            if message:
+                self._db.execute_sql(_INSERT_LOG, (job_id, now, level, message))
 
     def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
-        self.LogLine.create(job_id=job_id, time=time.time(), level=level, message=message)
+        self._db.execute_sql(_INSERT_LOG, (job_id, time.time(), level, message))
 
     def remove(self, job_id: str) -> None:
         with self._db.atomic():
@@ -191,3 +210,12 @@ class JobStore:
             if self.transition(job.id, job.state, target, message):
                 moved.append((job.id, job.state, target))
         return moved
+
+
+def _assignments(fields: dict):
+    """`a = ?, b = ?` and the values, for fields a worker may set (or state/updated_at)."""
+    unknown = set(fields) - UPDATABLE_FIELDS - {'state', 'updated_at'}
+    if unknown:
+        raise ValueError(f'cannot update job fields {sorted(unknown)}')
+    names = sorted(fields)
+    return ', '.join(f'{name} = ?' for name in names), [fields[name] for name in names]

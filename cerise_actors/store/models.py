@@ -66,6 +66,13 @@ UPDATABLE_FIELDS = frozenset({
     'remote_job_id', 'remote_dir', 'cores', 'time_limit'})
 
 
+#: columns of a JobView, in the order of its fields; FULL_COLUMNS follow for full views
+JOB_COLUMNS = ('id', 'name', 'workflow_url', 'input_json', 'state', 'output_json',
+               'runner_result', 'remote_job_id', 'remote_dir', 'cores', 'time_limit',
+               'delete_requested', 'created_at', 'updated_at')
+FULL_COLUMNS = ('workflow_content', 'staged_input_json')
+
+
 @dataclasses.dataclass(frozen=True)
 class JobView:
     """A snapshot of a job, safe to pass between threads."""
@@ -88,19 +95,14 @@ class JobView:
     staged_input_json: Optional[str] = None
 
     @classmethod
-    def from_row(cls, row: Job, full: bool = False) -> 'JobView':
-        """`full` includes the (possibly large) workflow and staged input."""
-        return cls(
-            id=row.id, name=row.name, workflow_url=row.workflow_url,
-            input_json=row.input_json, state=JobState(row.state),
-            output_json=row.output_json, runner_result=row.runner_result,
-            remote_job_id=row.remote_job_id, remote_dir=row.remote_dir,
-            cores=row.cores, time_limit=row.time_limit,
-            delete_requested=bool(row.delete_requested),
-            created_at=row.created_at, updated_at=row.updated_at,
-            workflow_content=bytes(row.workflow_content)
-            if full and row.workflow_content is not None else None,
-            staged_input_json=row.staged_input_json if full else None)
+    def from_tuple(cls, row: tuple) -> 'JobView':
+        """From a row of JOB_COLUMNS (+ FULL_COLUMNS), as the store selects them."""
+        row = list(row)
+        row[4] = JobState(row[4])
+        row[11] = bool(row[11])
+        if len(row) > 14 and row[14] is not None:
+            row[14] = bytes(row[14])
+        return cls(*row)
 
     @property
     def input(self) -> dict:
