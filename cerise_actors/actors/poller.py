@@ -7,13 +7,12 @@ stopped after a cancel -> CANCELLED, vanished without an exit code ->
 SYSTEM_ERROR. A failed status query never means "finished": it is logged,
 the poller backs off and asks again later.
 
-On the local resource a finished job is also noticed sooner: between
-rounds the timer thread looks for the exit-code files of the (at most
-max-running) tracked jobs every QUICK_CHECK seconds (only while there are any) and polls at once when
-one appears, so short jobs do not wait for the next `refresh`.
+On the local resource a finished job is also noticed at once: between
+rounds the timer thread sleeps in an ExitWatch over the tracked job scripts
+and polls as soon as one ends, so short jobs do not wait for the next
+`refresh`.
 """
 import logging
-import os
 import threading
 import time
 from typing import Dict
@@ -22,6 +21,7 @@ import pykka
 
 from ..jobs.states import JobState as S
 from ..resource.errors import ResourceError
+from ..resource.exit_watch import ENDED, WOKEN, ExitWatch
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import PollRequest, Scheduler
 from .base import StoreClient
@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 RECANCEL_AFTER = 30.0
-QUICK_CHECK = 0.01
 
 
 class PollerActor(pykka.ThreadingActor):
@@ -46,13 +45,12 @@ class PollerActor(pykka.ThreadingActor):
         self._tracked: Dict[str, str] = {}
         self._cancel_seen: Dict[str, float] = {}
         self._delay = refresh
-        self._wake = threading.Event()
+        self._watch = ExitWatch()
         self._stopping = threading.Event()
         self._tick_pending = threading.Event()
         self._timer = None
         self._quick = local_exit_files
-        self._exit_files = ()       # snapshot read by the timer thread
-        self._exits_seen = set()    # used by the timer thread only
+        self._watched = ()          # snapshot read by the timer thread: (pid, exit file)
         self._later = []            # callables to run at the next round
         self._poll_requested = False    # poll_now() (not track()) woke the timer
         self._contact_timeout = contact_timeout
@@ -67,19 +65,22 @@ class PollerActor(pykka.ThreadingActor):
 
     def on_stop(self) -> None:
         self._stopping.set()
-        self._wake.set()
+        self._watch.wake()
 
     def _timer_loop(self, me) -> None:
-        while not self._stopping.is_set():
-            self._wait_for_next_round()
-            if self._stopping.is_set():
-                return
-            if (self._exit_files or self._later) and not self._tick_pending.is_set():
-                self._tick_pending.set()
-                try:
-                    me.tick()
-                except pykka.ActorDeadError:
+        try:
+            while not self._stopping.is_set():
+                self._wait_for_next_round()
+                if self._stopping.is_set():
                     return
+                if (self._tracked or self._later) and not self._tick_pending.is_set():
+                    self._tick_pending.set()
+                    try:
+                        me.tick()
+                    except pykka.ActorDeadError:
+                        return
+        finally:
+            self._watch.close()
 
     def _wait_for_next_round(self) -> None:
         """Sleep until `refresh` passed, a poll was asked for, or (local) a job ended."""
@@ -87,39 +88,28 @@ class PollerActor(pykka.ThreadingActor):
         while not self._stopping.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
-                break
-            quick = self._quick and self._exit_files
-            if self._wake.wait(min(left, QUICK_CHECK) if quick else left):
-                self._wake.clear()
-                if self._poll_requested or self._stopping.is_set():
-                    self._poll_requested = False
-                    break
-                continue                    # a job was tracked: watch its file too
-            if self._quick and self._new_exit_file():
-                break
-        self._wake.clear()
-
-    def _new_exit_file(self) -> bool:
-        """True once for each exit-code file that appeared (timer thread only)."""
-        files = self._exit_files
-        self._exits_seen.intersection_update(files)
-        new = [f for f in files if f not in self._exits_seen and os.path.exists(f)]
-        self._exits_seen.update(new)
-        return bool(new)
+                return
+            woke = self._watch.wait(left, self._watched)
+            if woke == ENDED:
+                return
+            if woke == WOKEN and (self._poll_requested or self._stopping.is_set()):
+                self._poll_requested = False
+                return
+            # else a job was tracked: watch it too
 
     def track(self, job_id: str, remote_id: str) -> None:
         self._tracked[job_id] = remote_id
         self._snapshot()
-        if self._quick:         # let the timer start watching its exit-code file
-            self._wake.set()
 
     def _snapshot(self) -> None:
-        self._exit_files = tuple(self._layout.job(job_id).exit_code
-                                 for job_id in self._tracked)
+        if self._quick:
+            self._watched = tuple((_pid_of(remote_id), self._layout.job(job_id).exit_code)
+                                  for job_id, remote_id in self._tracked.items())
+            self._watch.wake()      # let the timer start watching the new set
 
     def poll_now(self) -> None:
         self._poll_requested = True
-        self._wake.set()
+        self._watch.wake()
 
     def tracked_count(self) -> int:
         return len(self._tracked)
@@ -220,3 +210,9 @@ class PollerActor(pykka.ThreadingActor):
         if time.monotonic() - first > RECANCEL_AFTER:
             self._cancel_seen[job_id] = time.monotonic()
             self._runner.cancel(job_id)
+
+
+def _pid_of(remote_id: str):
+    """The PID in a direct scheduler's `PID:STARTTIME` id, or None."""
+    pid = remote_id.partition(':')[0]
+    return int(pid) if pid.isdigit() else None
