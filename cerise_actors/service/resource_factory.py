@@ -1,11 +1,13 @@
 """Builds the compute-resource objects (file system, shell, scheduler) from the API config.
 
 The only place that knows which classes serve which protocol, so adding a
-transport or scheduler touches this table and nothing else.
+transport or scheduler touches this table and nothing else. The SSH classes
+are imported only for a resource that uses them: paramiko and its
+cryptography are half of the memory of a service that runs jobs locally.
 """
 import dataclasses
 import os
-from typing import Optional
+from typing import Any, Optional
 
 from ..config import ApiConfig, ConfigError
 from ..resource.filesystem import FileSystem, LocalFileSystem
@@ -13,11 +15,8 @@ from ..resource.layout import ResourceLayout
 from ..resource.local_scheduler import LocalScheduler
 from ..resource.gridengine import GridEngineScheduler
 from ..resource.scheduler import DirectScheduler, Scheduler
-from ..resource.sftp_filesystem import SftpFileSystem
 from ..resource.shell import LocalShell, Shell
 from ..resource.slurm import SlurmScheduler
-from ..resource.ssh_connection import ConnectionPool
-from ..resource.ssh_shell import SshShell
 from ..resource.torque import TorqueScheduler
 
 
@@ -29,13 +28,14 @@ class Resource:
     layout: ResourceLayout
     is_local: bool
     max_running: Optional[int]      # None: no limit (a batch scheduler queues jobs)
-    pool: ConnectionPool
+    pool: Optional[Any]             # the ConnectionPool, if the resource is reached over SSH
 
     def close(self) -> None:
         close = getattr(self.fs, 'close', None)
         if close is not None:
             close()
-        self.pool.close()
+        if self.pool is not None:
+            self.pool.close()
 
 
 SCHEDULERS = {'none': DirectScheduler, 'slurm': SlurmScheduler,
@@ -48,14 +48,18 @@ def build_resource(api: ApiConfig) -> Resource:
     Files and jobs on the same host with the same user share one SSH
     connection; remote file access needs `files.protocol: sftp`.
     """
-    pool = ConnectionPool(api.ssh)
-    jobs = api.jobs
+    jobs, files = api.jobs, api.files
+    pool = None
+    if jobs.protocol == 'ssh' or files.protocol == 'sftp':
+        from ..resource.ssh_connection import ConnectionPool
+        pool = ConnectionPool(api.ssh)
     if jobs.protocol == 'ssh':
+        from ..resource.ssh_shell import SshShell
         shell: Shell = SshShell(pool.get(jobs.host, jobs.port, jobs.credentials))
     else:
         shell = LocalShell()
-    files = api.files
     if files.protocol == 'sftp':
+        from ..resource.sftp_filesystem import SftpFileSystem
         fs: FileSystem = SftpFileSystem(pool.get(files.host, files.port, files.credentials))
     else:
         if jobs.protocol == 'ssh':
