@@ -44,6 +44,7 @@ class PollerActor(pykka.ThreadingActor):
         self._runner = runner_proxy
         self._tracked: Dict[str, str] = {}
         self._cancel_seen: Dict[str, float] = {}
+        self._seen_running = set()  # jobs this poller moved to RUNNING
         self._delay = refresh
         self._watch = ExitWatch()
         self._stopping = threading.Event()
@@ -148,6 +149,8 @@ class PollerActor(pykka.ThreadingActor):
                 logger.exception('job %s: could not apply status %s', job_id, status)
 
     def _apply(self, job_id: str, status) -> None:
+        if status.state == 'done' and self._finish(job_id, status.exit_code):
+            return
         job = self._store.get_job(job_id, include_deleted=True)
         if job is None or not job.state.is_remote:
             self._untrack(job_id)
@@ -155,8 +158,9 @@ class PollerActor(pykka.ThreadingActor):
         state = job.state
         if status.state in ('waiting', 'running'):
             if status.state == 'running' and state is S.WAITING:
-                self._store.transition(job_id, S.WAITING, S.RUNNING,
-                                       'Running on the compute resource.')
+                if self._store.transition(job_id, S.WAITING, S.RUNNING,
+                                          'Running on the compute resource.'):
+                    self._seen_running.add(job_id)
             elif status.state == 'running' and state is S.WAITING_CR:
                 self._store.transition(job_id, S.WAITING_CR, S.RUNNING_CR)
             if state.cancellation_pending:
@@ -166,10 +170,7 @@ class PollerActor(pykka.ThreadingActor):
             moved = self._store.transition(job_id, state, S.CANCELLED,
                                            'Cancelled; the job has stopped.')
         elif status.state == 'done':
-            moved = self._store.transition(
-                job_id, state, S.FINISHED,
-                'The workflow runner has stopped; collecting its results.',
-                runner_result=str(status.exit_code))
+            moved = self._finish(job_id, status.exit_code, state)
         else:
             moved = self._store.transition(
                 job_id, state, S.SYSTEM_ERROR,
@@ -177,6 +178,19 @@ class PollerActor(pykka.ThreadingActor):
                 'on the compute resource?).', 'ERROR')
         if moved:
             self._untrack(job_id)
+
+    def _finish(self, job_id: str, exit_code: int, state=None) -> bool:
+        """Move a job that ended to FINISHED. Without `state`, guess it (RUNNING if
+        we moved it there, else WAITING): one ask in the common case; a wrong
+        guess (e.g. a cancel came) moves nothing and `_apply` reads the job."""
+        if state is None:
+            state = S.RUNNING if job_id in self._seen_running else S.WAITING
+        moved = self._store.transition(
+            job_id, state, S.FINISHED, 'The workflow runner has stopped; collecting its '
+            'results.', runner_result=str(exit_code))
+        if moved:
+            self._untrack(job_id)
+        return moved
 
     def _lost_contact(self, exc) -> None:
         """Jobs are never failed for a lost connection; after `contact-timeout`
@@ -200,6 +214,7 @@ class PollerActor(pykka.ThreadingActor):
         self._told_lost = False
 
     def _untrack(self, job_id: str) -> None:
+        self._seen_running.discard(job_id)
         if self._tracked.pop(job_id, None) is not None:
             self._snapshot()
             self._cancel_seen.pop(job_id, None)

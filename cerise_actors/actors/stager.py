@@ -60,14 +60,13 @@ class StagerActor(pykka.ThreadingActor):
     @job_guard
     def _stage_in(self, job_id: str) -> None:
         store = self._store
-        if not store.transition(job_id, S.SUBMITTED, S.STAGING_IN,
-                                'Staging in: fetching the workflow and input files.'):
+        job = store.claim(job_id, S.SUBMITTED, S.STAGING_IN,
+                          'Staging in: fetching the workflow and input files.')
+        if job is None:
             return      # cancelled meanwhile, or another stager has it
-        job = store.get_job(job_id, include_deleted=True)
         try:
             result = self._in.run(job_id, job.workflow_url, job.input_json,
-                                  lambda: self._stop_reason(job_id, S.STAGING_IN_CR),
-                                  lambda msg: store.add_log(job_id, msg))
+                                  lambda: self._stop_reason(job_id, S.STAGING_IN_CR))
         except StagingAborted as exc:
             self._aborted(job_id, exc.reason, S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
             return
@@ -87,7 +86,8 @@ class StagerActor(pykka.ThreadingActor):
                       remote_dir=result.remote_dir, workflow_content=result.workflow_content,
                       staged_input_json=result.staged_input)
         if not store.transition(job_id, S.STAGING_IN, S.WAITING,
-                                'Waiting to start on the compute resource.', **staged):
+                                [result.summary, 'Waiting to start on the compute resource.'],
+                                **staged):
             self._aborted(job_id, 'cancel', S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
 
     # --- stage out -----------------------------------------------------
@@ -101,10 +101,10 @@ class StagerActor(pykka.ThreadingActor):
     @job_guard
     def _stage_out(self, job_id: str) -> None:
         store = self._store
-        if not store.transition(job_id, S.FINISHED, S.STAGING_OUT,
-                                'Staging out: collecting the results.'):
+        job = store.claim(job_id, S.FINISHED, S.STAGING_OUT,
+                          'Staging out: collecting the results.')
+        if job is None:
             return
-        job = store.get_job(job_id, include_deleted=True)
         exit_code = int(job.runner_result) if (job.runner_result or '').lstrip('-').isdigit() \
             else None
         try:

@@ -39,6 +39,12 @@ class StageInResult:
     workflow_content: bytes     # as the user submitted it, kept with the job
     staged_input: str           # the input description with locations on the resource
 
+    @property
+    def summary(self) -> str:
+        """What the job log says about it."""
+        return (f'Staged in: workflow with steps {", ".join(self.steps)}; '
+                f'{self.files} input file(s), {self.bytes_sent} bytes sent.')
+
 
 class StageIn:
     def __init__(self, fs: FileSystem, layout: ResourceLayout, exchange: Exchange,
@@ -49,8 +55,7 @@ class StageIn:
         self._catalogue = catalogue
 
     def run(self, job_id: str, workflow_url: str, input_json: str,
-            should_stop: Callable[[], Optional[str]],
-            log: Callable[[str], None]) -> StageInResult:
+            should_stop: Callable[[], Optional[str]]) -> StageInResult:
         raw = read_workflow(workflow_url, self._exchange)
         plan = plan_workflow(raw, self._catalogue, self._layout.api_dir)
         try:
@@ -71,8 +76,6 @@ class StageIn:
         self._fs.write_bytes(paths.workflow, plan.content)
         staged_input = json.dumps(staged_doc, indent=2)
         self._fs.write_bytes(paths.input, staged_input.encode())
-        log(f'Staged in: workflow with steps {", ".join(plan.steps)}; '
-            f'{len(files)} input file(s), {sent} bytes sent.')
         return StageInResult(plan.cores, plan.time_limit, paths.dir, len(files),
                              sent, plan.steps, raw, staged_input)
 

@@ -14,7 +14,7 @@ import pykka
 
 from ..jobs.states import JobState
 from .job_store import JobStore
-from .models import JobView
+from .models import JobSummary, JobView
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class StoreActor(pykka.ThreadingActor):
                 include_deleted: bool = False) -> Optional[JobView]:
         return self._store.get(job_id, full, include_deleted)
 
-    def list_jobs(self) -> List[JobView]:
+    def list_jobs(self) -> List[JobSummary]:
         return self._store.list()
 
     def jobs_in(self, states) -> List[JobView]:
@@ -98,6 +98,14 @@ class StoreActor(pykka.ThreadingActor):
         if done and notify:
             self._after_change(job_id, to_state)
         return done
+
+    def claim(self, job_id: str, from_state: JobState, to_state: JobState,
+              message=None, level: str = 'INFO') -> Optional[JobView]:
+        """Transition, then the job as it is now; None if the move was not made.
+        How a worker takes a job: one ask instead of a transition and a read."""
+        if not self.transition(job_id, from_state, to_state, message, level):
+            return None
+        return self._store.get(job_id, include_deleted=True)
 
     def cancel_job(self, job_id: str) -> Optional[JobView]:
         before = self._store.get(job_id)

@@ -13,19 +13,22 @@ import logging
 import time
 import uuid
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import peewee
 from playhouse.migrate import SqliteMigrator, migrate
 
 from ..jobs.states import JobState
 from . import transitions
-from .models import FULL_COLUMNS, JOB_COLUMNS, UPDATABLE_FIELDS, JobView, bind_models
+from .models import (FULL_COLUMNS, JOB_COLUMNS, UPDATABLE_FIELDS, JobSummary, JobView,
+                     bind_models)
 
 logger = logging.getLogger(__name__)
 
 _SELECT = f'SELECT {", ".join(JOB_COLUMNS)} FROM job'
 _SELECT_FULL = f'SELECT {", ".join(JOB_COLUMNS + FULL_COLUMNS)} FROM job'
+#: a job-log message: one line, several lines (a list), or None for none
+Message = Optional[Union[str, Sequence[str]]]
 _INSERT_LOG = 'INSERT INTO logline (job_id, time, level, message) VALUES (?, ?, ?, ?)'
 
 
@@ -79,11 +82,12 @@ class JobStore:
         job = JobView.from_tuple(row)
         return None if job.delete_requested and not include_deleted else job
 
-    def list(self) -> List[JobView]:
+    def list(self) -> List[JobSummary]:
         """All jobs a user can see, oldest first."""
         rows = self._db.execute_sql(
-            f'{_SELECT} WHERE delete_requested = 0 ORDER BY created_at').fetchall()
-        return [JobView.from_tuple(row) for row in rows]
+            f'SELECT {", ".join(JobSummary._fields)} FROM job WHERE delete_requested = 0 '
+            'ORDER BY created_at').fetchall()
+        return list(map(JobSummary._make, rows))
 
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
         """Jobs in any of `states` (deleted ones too: workers must finish them)."""
@@ -125,7 +129,7 @@ class JobStore:
         return job
 
     def transition(self, job_id: str, from_state: JobState, to_state: JobState,
-                   message: Optional[str] = None, level: str = 'INFO', **fields) -> bool:
+                   message: Message = None, level: str = 'INFO', **fields) -> bool:
         """Move the job from `from_state` to `to_state` iff it is in `from_state`.
 
         `fields` (see UPDATABLE_FIELDS) are set in the same UPDATE, only if the
@@ -137,17 +141,18 @@ class JobStore:
                          job_id, from_state.name, to_state.name)
             raise IllegalTransition(f'{from_state.name} -> {to_state.name}')
         now = time.time()
-        assignments, values = _assignments(dict(fields, state=to_state.value, updated_at=now))
+        assignments, values = _assignments(fields, state=to_state.value, updated_at=now)
         with self._db.atomic():
             changed = self._db.execute_sql(
                 f'UPDATE job SET {assignments} WHERE id = ? AND state = ?',
                 values + [job_id, from_state.value]).rowcount
-            if changed and message:
-                self._db.execute_sql(_INSERT_LOG, (job_id, now, level, message))
+            if changed:
+                self._log(job_id, now, level, message)
         if changed:
             if level == 'ERROR' and message:
                 logger.info('job %s: %s -> %s: %s', job_id, from_state.name, to_state.name,
-                            message.splitlines()[0][:300])
+                            (message if isinstance(message, str) else message[0])
+                            .splitlines()[0][:300])
             else:
                 logger.info('job %s: %s -> %s', job_id, from_state.name, to_state.name)
         return bool(changed)
@@ -175,18 +180,24 @@ class JobStore:
         logger.info('job %s: deletion requested', job_id)
         return self.cancel(job_id)
 
-    def update(self, job_id: str, message: Optional[str] = None, level: str = 'INFO',
+    def update(self, job_id: str, message: Message = None, level: str = 'INFO',
                **fields) -> None:
         """Set `fields` (see UPDATABLE_FIELDS) and add `message` to the log, at once."""
         now = time.time()
-        assignments, values = _assignments(dict(fields, updated_at=now))
+        assignments, values = _assignments(fields, updated_at=now)
         with self._db.atomic():
             self._db.execute_sql(f'UPDATE job SET {assignments} WHERE id = ?', values + [job_id])
-            if message:
-                self._db.execute_sql(_INSERT_LOG, (job_id, now, level, message))
+            self._log(job_id, now, level, message)
 
     def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
-        self._db.execute_sql(_INSERT_LOG, (job_id, time.time(), level, message))
+        self._log(job_id, time.time(), level, message)
+
+    def _log(self, job_id: str, now: float, level: str, message: Message) -> None:
+        """Add `message`: none, one line, or a sequence of lines (in one transaction)."""
+        if not message:
+            return
+        for line in [message] if isinstance(message, str) else message:
+            self._db.execute_sql(_INSERT_LOG, (job_id, now, level, line))
 
     def remove(self, job_id: str) -> None:
         with self._db.atomic():
@@ -212,10 +223,12 @@ class JobStore:
         return moved
 
 
-def _assignments(fields: dict):
-    """`a = ?, b = ?` and the values, for fields a worker may set (or state/updated_at)."""
-    unknown = set(fields) - UPDATABLE_FIELDS - {'state', 'updated_at'}
+def _assignments(fields: dict, **fixed):
+    """`a = ?, b = ?` and the values for `fields` a worker may set (UPDATABLE_FIELDS)
+    plus the store's own `fixed` ones (state, updated_at)."""
+    unknown = set(fields) - UPDATABLE_FIELDS
     if unknown:
         raise ValueError(f'cannot update job fields {sorted(unknown)}')
+    fields = dict(fields, **fixed)
     names = sorted(fields)
     return ', '.join(f'{name} = ?' for name in names), [fields[name] for name in names]

@@ -6,7 +6,7 @@ other thread ever holds a live row.
 """
 import dataclasses
 import json
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import peewee
 
@@ -64,6 +64,19 @@ def bind_models(db: peewee.Database):
 UPDATABLE_FIELDS = frozenset({
     'workflow_content', 'staged_input_json', 'output_json', 'runner_result',
     'remote_job_id', 'remote_dir', 'cores', 'time_limit'})
+
+
+class JobSummary(NamedTuple):
+    """What GET /jobs shows of a job, straight from its row: the list of all
+    jobs is the largest answer the service gives, so its JSON fields stay text
+    and its state the stored JobState value."""
+
+    id: str
+    name: str
+    workflow_url: str
+    input_json: str
+    state: str
+    output_json: Optional[str]
 
 
 #: columns of a JobView, in the order of its fields; FULL_COLUMNS follow for full views

@@ -12,7 +12,8 @@ from typing import Optional
 import falcon
 import yaml
 
-from .backend import JobNotFound, JobsBackend, ServiceUnavailable, base_url_of, job_json
+from .backend import (JobNotFound, JobsBackend, ServiceUnavailable, base_url_of, job_json,
+                      jobs_json_text)
 
 OPENAPI_FILE = Path(__file__).resolve().parent / 'openapi.yaml'
 
@@ -56,7 +57,8 @@ class JobCollection:
 
     def on_get(self, req, resp):
         base = base_url_of(req, self._base_url)
-        resp.media = [job_json(job, base) for job in self._backend.list()]
+        resp.text = jobs_json_text(self._backend.list(), base)
+        resp.content_type = falcon.MEDIA_JSON
 
     def on_post(self, req, resp):
         name, workflow, input_doc = _parse_job_description(req)

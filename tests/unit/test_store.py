@@ -82,6 +82,35 @@ def test_transition_is_compare_and_swap(store):
     assert store.log_lines(job.id)[-1][2] == 'staging'
 
 
+def test_fields_and_lines_move_with_the_transition_or_not_at_all(store):
+    job = store.create('', 'u', '{}')
+    assert store.transition(job.id, S.SUBMITTED, S.STAGING_IN, ['one', 'two'],
+                            cores=3, remote_dir='/r')
+    assert not store.transition(job.id, S.SUBMITTED, S.STAGING_IN, 'lost', cores=9)
+    after = store.get(job.id)
+    assert (after.cores, after.remote_dir) == (3, '/r')
+    assert [line[2] for line in store.log_lines(job.id)][-2:] == ['one', 'two']
+    store.update(job.id, 'noted', runner_result='0')
+    assert store.get(job.id).runner_result == '0'
+    assert store.log_lines(job.id)[-1][2] == 'noted'
+    with pytest.raises(ValueError):
+        store.update(job.id, state='Success')      # states move only by transition
+    with pytest.raises(ValueError):
+        store.transition(job.id, S.STAGING_IN, S.WAITING, delete_requested=True)
+
+
+def test_claim_is_a_transition_that_returns_the_job(tmp_path):
+    ref = StoreActor.start(tmp_path / 'claim.db')
+    try:
+        store = ref.proxy()
+        job = store.create_job('n', 'u', '{}').get(timeout=10)
+        claimed = store.claim(job.id, S.SUBMITTED, S.STAGING_IN, 'mine').get(timeout=10)
+        assert claimed.state is S.STAGING_IN and claimed.name == 'n'
+        assert store.claim(job.id, S.SUBMITTED, S.STAGING_IN).get(timeout=10) is None
+    finally:
+        ref.stop()
+
+
 def test_illegal_transition_is_refused(store):
     job = store.create('', 'u', '{}')
     with pytest.raises(IllegalTransition):
