@@ -28,7 +28,7 @@ def test_parse_keeps_yaml_12_scalars_as_written():
 def test_parse_error_quotes_line():
     with pytest.raises(InvalidWorkflow,
                        match='not valid YAML or JSON: mapping values are not '
-                             'allowed here at line 3, column 7'):
+                             'allowed (here|in this context) at line 3, column 7'):
         parse_cwl(b'class: Workflow\nsteps:\n  a: b: c\n')
 
 
