@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
@@ -33,13 +34,16 @@ FINAL = {'Success', 'Cancelled', 'PermanentFailure', 'TemporaryFailure', 'System
 
 
 class Service:
-    def __init__(self, root: Path, runner: str):
+    def __init__(self, root: Path, runner: Optional[str]):
+        """`runner`: the `cwl-runner` setting; None for the default, cwltool."""
         self.root = root
+        jobs = {'protocol': 'local'}
+        if runner:
+            jobs['cwl-runner'] = runner
         (root / 'api').mkdir(parents=True, exist_ok=True)
         (root / 'api' / 'config.yml').write_text(yaml.safe_dump({'compute-resource': {
             'files': {'protocol': 'local', 'path': str(root / 'resource')},
-            'jobs': {'protocol': 'local', 'cwl-runner': runner},
-            'refresh': 1}}))
+            'jobs': jobs, 'refresh': 1}}))
         (root / 'config.yml').write_text(yaml.safe_dump({
             'database': {'file': str(root / 'cerise.db')},
             'logging': {'file': str(root / 'cerise.log'), 'level': 'WARNING'},
@@ -139,6 +143,59 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(q * len(values)))] if values else float('nan')
 
 
+def run_one(conn, service):
+    """(seconds from POST to a final state, job id) of one job, watched closely."""
+    start = time.perf_counter()
+    status, data = _request(conn, 'POST', '/jobs', service.body())
+    job_id = json.loads(data)['id']
+    while True:
+        status, data = _request(conn, 'GET', f'/jobs/{job_id}')
+        state = json.loads(data)['state']
+        if state in FINAL:
+            break
+        time.sleep(0.002)
+    if state != 'Success':
+        raise SystemExit(f'job {job_id} ended {state}; see {service.root}')
+    return time.perf_counter() - start, job_id
+
+
+def cwltool_figures(jobs: int, runs: int = 5) -> dict:
+    """The same service with its default runner, cwltool: one job at a time
+    (minus cwltool's own time on the staged workflow) and `jobs` at once."""
+    root = Path(tempfile.mkdtemp(prefix='cerise-bench-cwltool-'))
+    service = Service(root, None)
+    try:
+        service.start()
+        conn = service.connection()
+        run_one(conn, service)                          # the first one installs the steps
+        totals, job_id = [], None
+        for _ in range(runs):
+            seconds, job_id = run_one(conn, service)
+            totals.append(seconds)
+        staged = root / 'resource' / 'jobs' / job_id
+        direct = []
+        for _ in range(runs):
+            out = Path(tempfile.mkdtemp(prefix='cwltool-out-', dir=root))
+            start = time.perf_counter()
+            subprocess.run([sys.executable, '-m', 'cwltool', '--disable-color', '--no-container',
+                            '--outdir', str(out), str(staged / 'workflow.cwl'),
+                            str(staged / 'input.json')], capture_output=True, check=True)
+            direct.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        ids, _, errors = submit_many(service, jobs)
+        states, pending = wait_all_final(service, ids)
+        return {'runner_median_s': statistics.median(direct),
+                'one_job_median_s': statistics.median(totals),
+                'added_median_s': statistics.median(totals) - statistics.median(direct),
+                'burst': {'count': jobs, 'seconds': time.perf_counter() - start,
+                          'all_success': not errors and not pending
+                          and all(s == 'Success' for s in states.values())}}
+    finally:
+        if getattr(service, 'proc', None) and service.proc.poll() is None:
+            service.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def added_latency(service, runs=20):
     runner = []
     for _ in range(runs):
@@ -147,21 +204,49 @@ def added_latency(service, runs=20):
                        capture_output=True)
         runner.append(time.perf_counter() - start)
     conn = service.connection()
-    totals = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        status, data = _request(conn, 'POST', '/jobs', service.body())
-        job_id = json.loads(data)['id']
-        while True:
-            status, data = _request(conn, 'GET', f'/jobs/{job_id}')
-            if json.loads(data)['state'] in FINAL:
-                break
-            time.sleep(0.002)
-        totals.append(time.perf_counter() - start)
+    totals = [run_one(conn, service)[0] for _ in range(runs)]
     base = statistics.median(runner)
     added = [t - base for t in totals]
     return {'runner_median_s': base, 'added_median_s': statistics.median(added),
             'added_p90_s': percentile(added, 0.9)}
+
+
+def table(r: dict) -> str:
+    """The figures beside the issue's targets, as a Markdown table."""
+    sub, lat, burst = r['submission'], r['latency'], r['burst']
+    rows = [
+        (f'{sub["count"]:,} POST /jobs from 8 threads while the back end runs them',
+         f'{sub["per_s"]:.0f} per s, p50 {sub["p50_ms"]:.1f} ms, p99 {sub["p99_ms"]:.1f} ms, '
+         f'{sub["errors"]} errors, {sub["lost"]} lost', '>= 1,000 per s, p99 < 50 ms'),
+        ('added latency, 20 trivial jobs in a row',
+         f'median {lat["added_median_s"] * 1e3:.1f} ms, p90 {lat["added_p90_s"] * 1e3:.1f} ms '
+         f'(runner alone {lat["runner_median_s"] * 1e3:.1f} ms)', 'median < 20 ms'),
+        (f'burst of {burst["count"]:,} trivial jobs',
+         f'{burst["seconds"]:.1f} s, {"all" if burst["all_success"] else "NOT all"} Success, '
+         f'{burst["cpu_ms_per_job"]:.2f} ms service CPU per job', '< 15 s, < 5 ms per job')]
+    if 'store' in r:
+        st = r['store']
+        rows += [
+            (f'GET /jobs/{{id}} with {st["jobs"]:,} jobs stored',
+             f'p50 {st["get_p50_ms"]:.2f} ms, p99 {st["get_p99_ms"]:.2f} ms; '
+             f'GET /jobs {st["list_s"] * 1e3:.0f} ms', 'p99 < 5 ms'),
+            ('start-up', f'{r["startup_empty_s"]:.2f} s empty, {r["startup_with_jobs_s"]:.2f} s '
+                         f'with {st["jobs"]:,} jobs', '< 2 s')]
+    rows.append(('memory (RSS)', f'{r["rss_idle_mib"]:.0f} MiB idle, '
+                 f'{r["rss_after_jobs_mib"]:.0f} MiB after the jobs',
+                 '< 50 MiB idle, < 80 MiB after 10,000'))
+    if 'cwltool' in r:
+        cw = r['cwltool']
+        rows += [
+            ('with cwltool: one trivial job, submit -> final',
+             f'{cw["one_job_median_s"]:.2f} s, of which cwltool itself '
+             f'{cw["runner_median_s"]:.2f} s (added {cw["added_median_s"] * 1e3:.0f} ms)', '-'),
+            (f'with cwltool: {cw["burst"]["count"]} jobs at once, until all final',
+             f'{cw["burst"]["seconds"]:.1f} s, '
+             f'{"all" if cw["burst"]["all_success"] else "NOT all"} Success', '-')]
+    lines = ['| figure | measured | target (issue 5) |', '| --- | --- | --- |']
+    lines += [f'| {a} | {b} | {c} |' for a, b, c in rows]
+    return '\n'.join(lines)
 
 
 def main():
@@ -169,6 +254,8 @@ def main():
     parser.add_argument('--submissions', type=int, default=2000)
     parser.add_argument('--burst', type=int, default=1000)
     parser.add_argument('--store-jobs', type=int, default=10000)
+    parser.add_argument('--cwltool-jobs', type=int, default=50,
+                        help='jobs at once with cwltool as the runner (0: skip cwltool)')
     parser.add_argument('--out', default='service-benchmark.json')
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix='cerise-bench-'))
@@ -220,8 +307,11 @@ def main():
         if getattr(service, 'proc', None) and service.proc.poll() is None:
             service.stop()
         shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(results, indent=2))
+    if args.cwltool_jobs:
+        results['cwltool'] = cwltool_figures(args.cwltool_jobs)
     Path(args.out).write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f'(all figures in {args.out})')
 
 
 if __name__ == '__main__':
