@@ -112,6 +112,17 @@ class LocalScheduler(DirectScheduler):
         code = read_exit_code(job.paths.exit_code)  # written just before it exited
         return None if code is None else RemoteStatus('done', code)
 
+    def close(self) -> None:
+        """Jobs outlive the service. In a process that goes on after it (tests,
+        scripts), a daemon thread waits for the scripts still running, so none
+        stays a zombie of that process."""
+        with self._lock:
+            left = [proc for proc, _ in self._children.values() if proc.returncode is None]
+            self._children.clear()
+        if left:
+            threading.Thread(target=lambda: [proc.wait() for proc in left],
+                             name='cerise-reaper', daemon=True).start()
+
     def _reap(self) -> None:
         """Wait for children that have exited; forget those reaped earlier."""
         for pid, (proc, _) in list(self._children.items()):

@@ -31,9 +31,10 @@ class Resource:
     pool: Optional[Any]             # the ConnectionPool, if the resource is reached over SSH
 
     def close(self) -> None:
-        close = getattr(self.fs, 'close', None)
-        if close is not None:
-            close()
+        for part in (self.fs, self.scheduler):
+            close = getattr(part, 'close', None)
+            if close is not None:
+                close()
         if self.pool is not None:
             self.pool.close()
 

@@ -161,17 +161,17 @@ def test_commands_do_not_see_the_services_credentials(monkeypatch):
     assert 'CERISE_USERNAME=alice' in out
 
 
-def _zombie_children():
-    """PIDs of this test process's children that exited but were not waited for."""
+def _zombies_among(pids):
+    """Those of `pids` that are children of this process, exited and not waited for."""
     found = []
-    for entry in filter(str.isdigit, os.listdir('/proc')):
+    for pid in pids:
         try:
-            with open(f'/proc/{entry}/stat') as f:
+            with open(f'/proc/{pid}/stat') as f:
                 fields = f.read().rsplit(')', 1)[1].split()
         except OSError:
             continue
         if fields[0] == 'Z' and int(fields[1]) == os.getpid():
-            found.append(int(entry))
+            found.append(pid)
     return found
 
 
@@ -187,8 +187,23 @@ def test_local_scheduler_leaves_no_zombies(tmp_path):
         fs.write_bytes(paths.script, scheduler.script(req).encode(), 0o755)
         reqs.append(PollRequest(req.job_id, scheduler.submit(req), paths))
     wait_for(lambda: all(s.state == 'done' for s in scheduler.poll(reqs).values()))
-    wait_for(lambda: not scheduler.poll([]) and not _zombie_children(),
+    pids = [int(req.remote_id.split(':')[0]) for req in reqs]
+    wait_for(lambda: not scheduler.poll([]) and not _zombies_among(pids),
              message='exited job scripts reaped')
+
+
+def test_local_scheduler_closed_with_jobs_running_reaps_them_later(tmp_path):
+    """An in-process service stops; its jobs go on and must not become zombies."""
+    scheduler = LocalScheduler(LocalShell())
+    paths = ResourceLayout(str(tmp_path)).job('late')
+    LocalFileSystem().mkdir(paths.work)
+    req = SubmitRequest('late', paths, ['sleep', '0.5'])
+    LocalFileSystem().write_bytes(paths.script, scheduler.script(req).encode(), 0o755)
+    pid = int(scheduler.submit(req).split(':')[0])
+    scheduler.close()
+    wait_for(lambda: os.path.exists(paths.exit_code), message='job ended')
+    wait_for(lambda: not _zombies_among([pid]) and not os.path.exists(f'/proc/{pid}'),
+             message='job script reaped after close')
 
 
 def test_local_scheduler_follows_a_job_it_did_not_start(setup):
