@@ -35,26 +35,46 @@ class WorkflowPlan:
     time_limit: int     # seconds, 0 = not specified
 
 
-class _Loader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
+class _Loader(yaml.SafeLoader):
     """A safe YAML loader that reads scalars the way CWL (YAML 1.2) does.
 
     PyYAML follows YAML 1.1, where ``yes``/``no``/``on``/``off`` are booleans
     and dates become datetime objects; CWL runners read those as strings.
     Keeping them strings means the JSON we send says what the user wrote.
-    libyaml's parser is used where PyYAML was built with it (ten times faster
-    than the pure-Python one; every job's workflow is parsed).
     """
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers
-            if tag not in ('tag:yaml.org,2002:bool',
-                           'tag:yaml.org,2002:timestamp')]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    'tag:yaml.org,2002:bool',
-    re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'), list('tTfF'))
+class _FastLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
+    """The same rules on libyaml's parser, where PyYAML has it: ten times faster,
+    and every job's workflow is parsed. libyaml recurses in C without a limit,
+    so a document that might nest deeply goes to _Loader, which stops at
+    Python's recursion limit instead of overflowing the stack."""
+
+
+#: above this bound on nesting, documents are read by the pure-Python parser
+FAST_PARSER_MAX_DEPTH = 500
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """A cheap upper bound on YAML nesting: a flow level needs a bracket, and a
+    block level a column of indentation or an indicator on its line."""
+    openers = text.count('[') + text.count('{')
+    if openers > FAST_PARSER_MAX_DEPTH:
+        return True
+    longest = max(map(len, text.splitlines()), default=0)
+    return openers + longest > FAST_PARSER_MAX_DEPTH
+
+
+for _cls in (_Loader, _FastLoader):
+    _cls.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers
+                if tag not in ('tag:yaml.org,2002:bool',
+                               'tag:yaml.org,2002:timestamp')]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _cls.add_implicit_resolver(
+        'tag:yaml.org,2002:bool',
+        re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'), list('tTfF'))
 
 
 def parse_cwl(raw: bytes) -> dict:
@@ -80,7 +100,8 @@ def parse_cwl(raw: bytes) -> dict:
             pass    # maybe YAML flow style; let the YAML parser explain
     if not parsed:
         try:
-            document = yaml.load(text, Loader=_Loader)
+            loader = _Loader if _may_nest_deeply(text) else _FastLoader
+            document = yaml.load(text, Loader=loader)  # noqa: S506 - safe loaders
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             where = (f' at line {mark.line + 1}, column {mark.column + 1}'

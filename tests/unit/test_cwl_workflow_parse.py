@@ -1,6 +1,8 @@
 """Tests for reading submitted workflow documents (YAML or JSON), including
 hostile documents."""
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -65,6 +67,29 @@ def test_refuses_deep_nesting():
         value = [value]
     refused(workflow(inputs={'x': {'type': 'Any', 'default': value}}),
             'nested too deeply')
+
+
+@pytest.mark.parametrize('text', [
+    'a: ' + '[' * 100000,                               # flow style
+    '{"x": ' + '[' * 200000 + ']' * 200000 + '}',       # valid JSON too deep for json
+    ''.join(' ' * i + f'k{i}:\n' for i in range(3000)),   # block style
+], ids=['flow', 'json', 'block'])
+def test_deep_nesting_is_refused_without_crashing_in_a_thread(text):
+    """libyaml recurses in C without a limit: such documents must not reach it."""
+    code = ('import sys, threading\n'
+            'from cerise_actors.cwl.workflow import parse_cwl\n'
+            'from cerise_actors.cwl.errors import InvalidWorkflow\n'
+            'def run():\n'
+            '    try:\n'
+            '        parse_cwl(sys.stdin.buffer.read())\n'
+            '        print("parsed")\n'
+            '    except InvalidWorkflow as exc:\n'
+            '        print("refused:", exc)\n'
+            't = threading.Thread(target=run); t.start(); t.join()\n')
+    result = subprocess.run([sys.executable, '-c', code], input=text.encode(),
+                            capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.stdout.decode().startswith(('refused:', 'parsed')), result.stdout
 
 
 def test_refuses_values_that_are_not_json():
