@@ -23,7 +23,7 @@ from ..jobs.states import JobState as S
 from ..resource.errors import ResourceError
 from ..resource.exit_watch import ENDED, WOKEN, ExitWatch
 from ..resource.layout import ResourceLayout
-from ..resource.scheduler import PollRequest, Scheduler
+from ..resource.scheduler import DirectScheduler, PollRequest, Scheduler
 from .base import StoreClient
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ class PollerActor(pykka.ThreadingActor):
         self._tick_pending = threading.Event()
         self._timer = None
         self._quick = local_exit_files
+        # only a direct scheduler's remote ids (PID:STARTTIME) name a process to wait on
+        self._ids_are_pids = isinstance(scheduler, DirectScheduler)
         self._watched = ()          # snapshot read by the timer thread: (pid, exit file)
         self._later = []            # callables to run at the next round
         self._poll_requested = False    # poll_now() (not track()) woke the timer
@@ -104,8 +106,10 @@ class PollerActor(pykka.ThreadingActor):
 
     def _snapshot(self) -> None:
         if self._quick:
-            self._watched = tuple((_pid_of(remote_id), self._layout.job(job_id).exit_code)
-                                  for job_id, remote_id in self._tracked.items())
+            self._watched = tuple(
+                (_pid_of(remote_id) if self._ids_are_pids else None,
+                 self._layout.job(job_id).exit_code)
+                for job_id, remote_id in self._tracked.items())
             self._watch.wake()      # let the timer start watching the new set
 
     def poll_now(self) -> None:

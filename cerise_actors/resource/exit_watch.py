@@ -1,25 +1,28 @@
 """Sleep until a deadline, a wake-up, or the end of a watched local job.
 
-The poller's timer thread sleeps here between rounds. On Linux (5.3 and
-later) each watched job script is a pidfd, readable once the process has
-exited, so the end of a local job is seen at once and nothing runs while
-jobs run or the service is idle. Where pidfds are not available the watch
-falls back to looking for the jobs' exit-code files every QUICK_CHECK
-seconds. Either way a job is reported once; the poller then asks the
+The poller's timer thread sleeps here between rounds. A watched job is a
+(pid, exit-code file) pair. Where the pid is known (direct scheduler) and
+Linux gives pidfds (5.3 and later), the job script's pidfd becomes readable
+once it has exited, so its end is seen at once and nothing runs meanwhile.
+Otherwise (a batch scheduler's job, no pidfds, no fd to spare) the watch
+looks for the exit-code file every QUICK_CHECK seconds while such jobs are
+watched. Either way a job is reported once; the poller then asks the
 scheduler, which remains the judge of what happened.
 
-Used by one thread, except `wake`, which any thread may call.
+Used by one thread, except `wake` and `close`, which any thread may call.
 """
+import errno
 import os
 import select
+import threading
 from typing import Dict, Iterable, Optional, Set, Tuple
 
-#: seconds between looks for exit-code files when pidfds are not available
+#: seconds between looks for exit-code files of jobs not watched by pidfd
 QUICK_CHECK = 0.01
 
 WOKEN, ENDED, TIMED_OUT = 'woken', 'ended', 'timed out'
 
-Watched = Tuple[Optional[int], str]     # (pid of the job script, its exit-code file)
+Watched = Tuple[Optional[int], str]     # (pid of the job script or None, its exit-code file)
 
 
 def _pidfds_work() -> bool:
@@ -38,42 +41,46 @@ class ExitWatch:
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
         self._use_pidfds = _pidfds_work() if use_pidfds is None else use_pidfds
-        self._fds: Dict[int, int] = {}          # pid: pidfd
+        self._fds: Dict[Watched, int] = {}      # keyed by job, so a reused pid is new
         self._reported: Set[Watched] = set()    # ended, and said so
+        self._lock = threading.Lock()           # `wake` and `close` against each other
+        self._closed = False
 
     def wake(self) -> None:
-        """Make the current (or next) `wait` return WOKEN."""
-        try:
-            os.write(self._write, b'.')
-        except BlockingIOError:
-            pass                                # already woken; the pipe is full
+        """Make the current (or next) `wait` return WOKEN; a no-op once closed."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                os.write(self._write, b'.')
+            except BlockingIOError:
+                pass                            # already woken; the pipe is full
 
     def wait(self, timeout: float, watched: Iterable[Watched]) -> str:
         """WOKEN, ENDED (a watched job ended) or TIMED_OUT, within `timeout` s."""
         watched = set(watched)
         self._reported &= watched
         pending = watched - self._reported
-        if self._use_pidfds:
-            return self._wait_pidfds(timeout, pending)
-        return self._wait_files(timeout, pending)
-
-    def _wait_pidfds(self, timeout: float, pending: Set[Watched]) -> str:
-        by_fd = {}
+        by_fd, by_file = {}, []
         for item in pending:
-            if item[0] is None:
-                continue            # not a process we can name: the next round sees it
-            fd = self._pidfd(item[0])
-            if fd is None:          # no such process: it ended before we looked
+            fd = self._pidfd(item) if self._use_pidfds and item[0] is not None else None
+            if fd is ENDED:             # no such process: it ended before we looked
                 self._reported.add(item)
                 return ENDED
-            by_fd[fd] = item
-        self._close_unwatched({item[0] for item in pending})
+            if fd is None:
+                by_file.append(item)
+            else:
+                by_fd[fd] = item
+        self._close_unwatched(set(by_fd.values()))
+        if by_file:
+            timeout = min(timeout, QUICK_CHECK)
         poller = select.poll()
         poller.register(self._read, select.POLLIN)
         for fd in by_fd:
             poller.register(fd, select.POLLIN)
         events = poller.poll(max(0, timeout) * 1000)
         ended = [by_fd[fd] for fd, _ in events if fd in by_fd]
+        ended += [item for item in by_file if os.path.exists(item[1])]
         self._reported.update(ended)
         woken = any(fd == self._read for fd, _ in events)
         if woken:
@@ -81,27 +88,18 @@ class ExitWatch:
         # an end outranks a wake-up: a wake-up only asks to look again
         return ENDED if ended else WOKEN if woken else TIMED_OUT
 
-    def _wait_files(self, timeout: float, pending: Set[Watched]) -> str:
-        step = min(timeout, QUICK_CHECK) if pending else timeout
-        ready, _, _ = select.select([self._read], [], [], max(0, step))
-        if ready:
-            self._drain()
-            return WOKEN
-        ended = {item for item in pending if os.path.exists(item[1])}
-        self._reported.update(ended)
-        return ENDED if ended else TIMED_OUT
-
-    def _pidfd(self, pid: int) -> Optional[int]:
-        if pid not in self._fds:
+    def _pidfd(self, item: Watched):
+        """The item's pidfd; ENDED if the process is gone; None to use its file."""
+        if item not in self._fds:
             try:
-                self._fds[pid] = os.pidfd_open(pid)
-            except OSError:
-                return None
-        return self._fds[pid]
+                self._fds[item] = os.pidfd_open(item[0])
+            except OSError as exc:
+                return ENDED if exc.errno == errno.ESRCH else None
+        return self._fds[item]
 
-    def _close_unwatched(self, pids: Set[Optional[int]]) -> None:
-        for pid in [pid for pid in self._fds if pid not in pids]:
-            os.close(self._fds.pop(pid))
+    def _close_unwatched(self, keep: Set[Watched]) -> None:
+        for item in [item for item in self._fds if item not in keep]:
+            os.close(self._fds.pop(item))
 
     def _drain(self) -> None:
         try:
@@ -110,7 +108,16 @@ class ExitWatch:
         except BlockingIOError:
             pass
 
+    def open_fds(self) -> int:
+        """How many pidfds are open (for tests)."""
+        return len(self._fds)
+
     def close(self) -> None:
-        self._close_unwatched(set())
-        os.close(self._read)
-        os.close(self._write)
+        """Free the pipe and pidfds; call from the waiting thread, once it is done."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._close_unwatched(set())
+            os.close(self._read)
+            os.close(self._write)

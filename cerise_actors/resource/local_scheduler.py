@@ -13,12 +13,14 @@ other members of its process group may still run. Cancelling uses the shell.
 Being the parent also means reaping: every child that has exited is waited
 for at the next poll, so none lingers as a zombie.
 """
+import errno
 import os
+import signal
 import subprocess
 import threading
 from typing import Dict, List, Optional, Tuple
 
-from .errors import PermanentResourceError
+from .errors import PermanentResourceError, TemporaryResourceError
 from .scheduler import DirectScheduler, PollRequest, RemoteStatus, SubmitRequest
 from .shell import scrubbed_environment
 
@@ -64,11 +66,12 @@ class LocalScheduler(DirectScheduler):
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, start_new_session=True)
         except OSError as exc:
-            raise PermanentResourceError(f'could not start the job script: {exc}') from exc
+            error = TemporaryResourceError if exc.errno in _SHORTAGES else PermanentResourceError
+            raise error(f'could not start the job script: {exc}') from exc
         # not reaped until we wait for it, so its /proc entry is still there
         start = proc_start_time(proc.pid)
         if start is None:
-            proc.kill()
+            _stop(proc)
             raise PermanentResourceError(f'cannot read /proc/{proc.pid}/stat of the job script')
         with self._lock:
             self._children[proc.pid] = (proc, start)
@@ -78,7 +81,9 @@ class LocalScheduler(DirectScheduler):
                 f.write(remote_id + '\n')
             os.replace(p.jobid + '.tmp', p.jobid)
         except OSError as exc:
-            proc.kill()
+            with self._lock:
+                self._children.pop(proc.pid, None)
+            _stop(proc)
             raise PermanentResourceError(f'could not record the job id: {exc}') from exc
         return remote_id
 
@@ -99,12 +104,16 @@ class LocalScheduler(DirectScheduler):
 
     def _own_status(self, job: PollRequest) -> Optional[RemoteStatus]:
         """What we know without a shell, or None if the shell must judge."""
-        code = read_exit_code(job.paths.exit_code)
-        if code is not None:
-            return RemoteStatus('done', code)
         pid, _, start = job.remote_id.partition(':')
         child = self._children.get(int(pid)) if pid.isdigit() else None
-        if child is None or child[1] != start:
+        if child is not None and child[1] != start:
+            child = None                # not the process that job started
+        code = read_exit_code(job.paths.exit_code)
+        if code is not None:
+            if child is not None and child[0].returncode is None:
+                _wait_briefly(child[0])     # its last act; reap it now, not at the next poll
+            return RemoteStatus('done', code)
+        if child is None:
             return None
         proc = child[0]
         if proc.returncode is None:
@@ -130,6 +139,29 @@ class LocalScheduler(DirectScheduler):
                 del self._children[pid]     # judged by an earlier poll
             else:
                 proc.poll()
+
+
+#: errors of fork/exec that say the machine is short of something for now
+_SHORTAGES = {errno.EAGAIN, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Kill a job script we could not record, and what it started (its group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    proc.wait()
+
+
+def _wait_briefly(proc: subprocess.Popen) -> None:
+    """The job script writes its exit code as its last command; wait for it to
+    exit (it will within milliseconds) so it is reaped rather than left a zombie
+    until the next poll, which an idle service may not make for a long time."""
+    try:
+        proc.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        pass                            # reaped at a later poll
 
 
 def _read_text(path: str) -> str:

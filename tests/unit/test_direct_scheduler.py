@@ -217,3 +217,27 @@ def test_local_scheduler_follows_a_job_it_did_not_start(setup):
     assert local.poll(poll)[req.job_id].state == 'running'
     status = wait_for(lambda: (s := local.poll(poll)[req.job_id]).state == 'done' and s)
     assert status.exit_code == 0
+
+
+def test_local_scheduler_judges_only_the_process_the_job_started(setup):
+    """Same pid, other start time: not our job, whatever our children say."""
+    scheduler, make_job, _ = setup
+    req = make_job('other-start', seconds=30)
+    remote_id = scheduler.submit(req)
+    pid, start = remote_id.split(':')
+    assert _poll(scheduler, req, f'{pid}:{int(start) + 1}').state == 'gone'
+    scheduler.cancel(remote_id, req.paths)
+
+
+def test_local_scheduler_says_a_shortage_is_temporary(tmp_path, monkeypatch):
+    import errno
+    import subprocess
+    scheduler = LocalScheduler(LocalShell())
+    paths = ResourceLayout(str(tmp_path)).job('short')
+    LocalFileSystem().mkdir(paths.work)
+
+    def no_more_processes(*args, **kwargs):
+        raise OSError(errno.EAGAIN, 'Resource temporarily unavailable')
+    monkeypatch.setattr(subprocess, 'Popen', no_more_processes)
+    with pytest.raises(TemporaryResourceError):
+        scheduler.submit(SubmitRequest('short', paths, ['true']))

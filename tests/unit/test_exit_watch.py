@@ -41,8 +41,31 @@ def test_reports_the_end_of_a_job_once(watch, tmp_path):
     while result != ENDED and time.monotonic() - started < 30:
         result = watch.wait(30, watched)
     assert result == ENDED
+    assert exit_file.exists(), 'reported before the job ended'
     assert watch.wait(0.05, watched) == TIMED_OUT     # said once, not again
     proc.wait()
+    watch.wait(0, ())
+    assert watch.open_fds() == 0                      # nothing kept for jobs not watched
+
+
+def test_a_job_without_a_pid_is_watched_by_its_file(tmp_path):
+    """A batch scheduler's job on this machine: no process to wait on."""
+    watch = ExitWatch()
+    exit_file = tmp_path / 'exit_code'
+    threading.Timer(0.1, exit_file.write_text, args=('0',)).start()
+    started = time.monotonic()
+    result = TIMED_OUT
+    while result != ENDED and time.monotonic() - started < 30:
+        result = watch.wait(30, [(None, str(exit_file))])
+    assert result == ENDED and time.monotonic() - started < 10
+    watch.close()
+
+
+def test_wake_and_close_after_close_do_nothing():
+    watch = ExitWatch()
+    watch.close()
+    watch.wake()
+    watch.close()
 
 
 def test_a_process_gone_before_the_wait_counts_as_ended(tmp_path):

@@ -1,0 +1,93 @@
+"""The poller moves jobs by what the scheduler reports (real store, scripted scheduler)."""
+import pytest
+
+from cerise_actors.actors.poller import PollerActor
+from cerise_actors.jobs.states import JobState as S
+from cerise_actors.resource.layout import ResourceLayout
+from cerise_actors.resource.scheduler import RemoteStatus, Scheduler
+from cerise_actors.store.actor import StoreActor
+
+
+class ScriptedScheduler(Scheduler):
+    """Answers every poll with `self.answer`; counts the polls."""
+
+    def __init__(self):
+        super().__init__(shell=None)
+        self.answer = 'running'
+        self.polls = 0
+
+    def submit(self, req):
+        raise NotImplementedError
+
+    def poll(self, jobs):
+        self.polls += 1
+        if self.answer == 'done':
+            return {job.job_id: RemoteStatus('done', 0) for job in jobs}
+        return {job.job_id: RemoteStatus(self.answer) for job in jobs}
+
+    def cancel(self, remote_id, paths):
+        pass
+
+
+class Runner:
+    def __init__(self):
+        self.ended = []
+
+    def job_ended(self, job_id):
+        self.ended.append(job_id)
+
+    def cancel(self, job_id):
+        pass
+
+
+@pytest.fixture
+def world(tmp_path):
+    store_ref = StoreActor.start(tmp_path / 'jobs.db')
+    store = store_ref.proxy()
+    scheduler, runner = ScriptedScheduler(), Runner()
+    poller_ref = PollerActor.start(store, scheduler, ResourceLayout(str(tmp_path)), 3600.0,
+                                   runner)
+    yield store, scheduler, runner, poller_ref.proxy()
+    poller_ref.stop()
+    store_ref.stop()
+
+
+def _waiting_job(store):
+    job = store.create_job('', 'u', '{}').get(timeout=10)
+    for a, b in ((S.SUBMITTED, S.STAGING_IN), (S.STAGING_IN, S.WAITING)):
+        assert store.transition(job.id, a, b, notify=False).get(timeout=10)
+    return job.id
+
+
+def test_a_job_that_ended_while_waiting_is_finished_with_its_exit_code(world):
+    store, scheduler, runner, poller = world
+    job_id = _waiting_job(store)
+    poller.track(job_id, '1:1').get(timeout=10)
+    scheduler.answer = 'done'
+    poller.tick().get(timeout=10)
+    job = store.get_job(job_id).get(timeout=10)
+    assert (job.state, job.runner_result) == (S.FINISHED, '0')
+    assert runner.ended == [job_id] and poller.tracked_count().get(timeout=10) == 0
+
+
+def test_a_cancel_that_came_first_wins_over_the_guess(world):
+    store, scheduler, runner, poller = world
+    job_id = _waiting_job(store)
+    poller.track(job_id, '1:1').get(timeout=10)
+    poller.tick().get(timeout=10)                               # running
+    assert store.get_job(job_id).get(timeout=10).state is S.RUNNING
+    assert store.cancel_job(job_id).get(timeout=10).state is S.RUNNING_CR
+    scheduler.answer = 'done'                                   # it stopped
+    poller.tick().get(timeout=10)
+    job = store.get_job(job_id).get(timeout=10)
+    assert job.state is S.CANCELLED and job.runner_result is None
+    assert runner.ended == [job_id]
+
+
+def test_a_job_gone_without_an_exit_code_is_a_system_error(world):
+    store, scheduler, runner, poller = world
+    job_id = _waiting_job(store)
+    poller.track(job_id, '1:1').get(timeout=10)
+    scheduler.answer = 'gone'
+    poller.tick().get(timeout=10)
+    assert store.get_job(job_id).get(timeout=10).state is S.SYSTEM_ERROR
