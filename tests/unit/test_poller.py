@@ -52,19 +52,25 @@ def world(tmp_path):
     store_ref.stop()
 
 
-def _waiting_job(store):
+def _tracked_job(store, poller):
+    """A job in WAITING, as the runner leaves it after starting it."""
     job = store.create_job('', 'u', '{}').get(timeout=10)
     for a, b in ((S.SUBMITTED, S.STAGING_IN), (S.STAGING_IN, S.WAITING)):
         assert store.transition(job.id, a, b, notify=False).get(timeout=10)
+    poller.track(job.id, '1:1').get(timeout=10)
     return job.id
+
+
+def _round(scheduler, poller, answer):
+    """One poll round in which the scheduler says `answer` about every job."""
+    scheduler.answer = answer
+    poller.tick().get(timeout=10)
 
 
 def test_a_job_that_ended_while_waiting_is_finished_with_its_exit_code(world):
     store, scheduler, runner, poller = world
-    job_id = _waiting_job(store)
-    poller.track(job_id, '1:1').get(timeout=10)
-    scheduler.answer = 'done'
-    poller.tick().get(timeout=10)
+    job_id = _tracked_job(store, poller)
+    _round(scheduler, poller, 'done')
     job = store.get_job(job_id).get(timeout=10)
     assert (job.state, job.runner_result) == (S.FINISHED, '0')
     assert runner.ended == [job_id] and poller.tracked_count().get(timeout=10) == 0
@@ -72,13 +78,11 @@ def test_a_job_that_ended_while_waiting_is_finished_with_its_exit_code(world):
 
 def test_a_cancel_that_came_first_wins_over_the_guess(world):
     store, scheduler, runner, poller = world
-    job_id = _waiting_job(store)
-    poller.track(job_id, '1:1').get(timeout=10)
-    poller.tick().get(timeout=10)                               # running
+    job_id = _tracked_job(store, poller)
+    _round(scheduler, poller, 'running')
     assert store.get_job(job_id).get(timeout=10).state is S.RUNNING
     assert store.cancel_job(job_id).get(timeout=10).state is S.RUNNING_CR
-    scheduler.answer = 'done'                                   # it stopped
-    poller.tick().get(timeout=10)
+    _round(scheduler, poller, 'done')                           # it stopped
     job = store.get_job(job_id).get(timeout=10)
     assert job.state is S.CANCELLED and job.runner_result is None
     assert runner.ended == [job_id]
@@ -86,8 +90,6 @@ def test_a_cancel_that_came_first_wins_over_the_guess(world):
 
 def test_a_job_gone_without_an_exit_code_is_a_system_error(world):
     store, scheduler, runner, poller = world
-    job_id = _waiting_job(store)
-    poller.track(job_id, '1:1').get(timeout=10)
-    scheduler.answer = 'gone'
-    poller.tick().get(timeout=10)
+    job_id = _tracked_job(store, poller)
+    _round(scheduler, poller, 'gone')
     assert store.get_job(job_id).get(timeout=10).state is S.SYSTEM_ERROR
