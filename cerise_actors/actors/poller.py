@@ -34,7 +34,7 @@ RECANCEL_AFTER = 30.0
 
 class PollerActor(pykka.ThreadingActor):
     def __init__(self, store_proxy, scheduler: Scheduler, layout: ResourceLayout,
-                 refresh: float, runner_proxy, local_exit_files: bool = False,
+                 refresh: float, runner_proxy, watch_local_exits: bool = False,
                  contact_timeout: float = 600.0):
         super().__init__()
         self._store = StoreClient(store_proxy)
@@ -50,7 +50,7 @@ class PollerActor(pykka.ThreadingActor):
         self._stopping = threading.Event()
         self._tick_pending = threading.Event()
         self._timer = None
-        self._quick = local_exit_files
+        self._quick = watch_local_exits
         # only a direct scheduler's remote ids (PID:STARTTIME) name a process to wait on
         self._ids_are_pids = isinstance(scheduler, DirectScheduler)
         self._watched = ()          # snapshot read by the timer thread: (pid, exit file)
@@ -174,7 +174,8 @@ class PollerActor(pykka.ThreadingActor):
             moved = self._store.transition(job_id, state, S.CANCELLED,
                                            'Cancelled; the job has stopped.')
         elif status.state == 'done':
-            moved = self._finish(job_id, status.exit_code, state)
+            self._finish(job_id, status.exit_code, state)   # untracks it if moved
+            return
         else:
             moved = self._store.transition(
                 job_id, state, S.SYSTEM_ERROR,

@@ -90,7 +90,7 @@ class CeriseService:
         runner = self._runner_ref.proxy()
         self._poller_ref = PollerActor.start(store, res.scheduler, layout,
                                              self.api_config.refresh, runner,
-                                             local_exit_files=res.is_local,
+                                             watch_local_exits=res.is_local,
                                              contact_timeout=self.api_config.contact_timeout)
         poller = self._poller_ref.proxy()
         runner.set_poller(poller).get(timeout=ASK_TIMEOUT)

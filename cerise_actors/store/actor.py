@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional
 import pykka
 
 from ..jobs.states import JobState
-from .job_store import JobStore
+from .job_store import JobStore, Message
 from .models import JobSummary, JobView
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class StoreActor(pykka.ThreadingActor):
         return self._store.log_lines(job_id)
 
     def transition(self, job_id: str, from_state: JobState, to_state: JobState,
-                   message: Optional[str] = None, level: str = 'INFO',
+                   message: Message = None, level: str = 'INFO',
                    notify: bool = True, **fields) -> bool:
         """`fields` are set with the move, only if it is made. `notify=False`
         for a worker putting a job back to try later itself (a notification
@@ -100,7 +100,7 @@ class StoreActor(pykka.ThreadingActor):
         return done
 
     def claim(self, job_id: str, from_state: JobState, to_state: JobState,
-              message=None, level: str = 'INFO') -> Optional[JobView]:
+              message: Message = None, level: str = 'INFO') -> Optional[JobView]:
         """Transition, then the job as it is now; None if the move was not made.
         How a worker takes a job: one ask instead of a transition and a read."""
         if not self.transition(job_id, from_state, to_state, message, level):
@@ -128,7 +128,7 @@ class StoreActor(pykka.ThreadingActor):
             self._publish(DELETABLE, job_id)
         return True
 
-    def update_job(self, job_id: str, message: Optional[str] = None, level: str = 'INFO',
+    def update_job(self, job_id: str, message: Message = None, level: str = 'INFO',
                    **fields) -> None:
         """Set `fields` and log `message` (if given) in one transaction."""
         self._store.update(job_id, message, level, **fields)
