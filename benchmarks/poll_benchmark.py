@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cerise_actors.resource.scheduler import PollRequest  # noqa: E402
-from cerise_actors.service.resource_factory import build_resource  # noqa: E402
+from cerise_actors.app.resources import build_resource  # noqa: E402
 from tests.remote.conftest import STATE_DIR, Testbed, _read_env  # noqa: E402
 
 SIZES = (1, 10, 100, 1000)

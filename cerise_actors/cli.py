@@ -45,10 +45,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _serve(args) -> int:
     # imported here so that `--help` stays fast
-    from .config import ConfigError, load_api_config, load_service_config
-    from .service.api_install import ApiInstallError
-    from .resource.errors import ResourceError
-    from .service.lifecycle import AlreadyRunning, serve
+    from .app.lifecycle import serve
+    from .config import load_api_config, load_service_config
+    from .errors import CeriseError, ResourceError
     if not args.config.is_file():
         print(f'cerise-actors: configuration file {args.config} not found '
               f'(use --config or CERISE_CONFIG)', file=sys.stderr)
@@ -61,13 +60,15 @@ def _serve(args) -> int:
         config = load_service_config(args.config)
         api_config = load_api_config(args.api)
         return serve(config, api_config, args.api)
-    except (ConfigError, ApiInstallError, AlreadyRunning, ValueError) as exc:
-        print(f'cerise-actors: {exc}', file=sys.stderr)
-        return 2
-    except (ResourceError, OSError) as exc:
+    except ResourceError as exc:
         print(f'cerise-actors: cannot start: {exc}', file=sys.stderr)
         return 1
-
+    except CeriseError as exc:
+        print(f'cerise-actors: {exc}', file=sys.stderr)
+        return 2
+    except OSError as exc:      # the port is taken, a folder cannot be made, ...
+        print(f'cerise-actors: cannot start: {exc}', file=sys.stderr)
+        return 1
 
 if __name__ == '__main__':
     sys.exit(main())

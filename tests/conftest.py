@@ -10,7 +10,7 @@ import signal
 import pytest
 
 from cerise_actors.config import load_api_config, service_config_from_dict
-from cerise_actors.service.system import running_service
+from cerise_actors.app import running_service
 
 from .helpers import TEST_API_DIR, Client, processes_mentioning
 

@@ -11,12 +11,12 @@ import logging
 
 import pykka
 
+from ..defaults import ASK_TIMEOUT
 from ..jobs.states import FINAL_STATES, JobState
 
 logger = logging.getLogger(__name__)
 
 #: how long a worker waits for the StoreActor before giving up
-ASK_TIMEOUT = 60.0
 
 
 class ControlFlow(Exception):

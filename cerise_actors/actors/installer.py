@@ -11,7 +11,7 @@ from typing import Dict, List
 
 import pykka
 
-from ..service import api_install
+from ..staging import api_install
 
 logger = logging.getLogger(__name__)
 

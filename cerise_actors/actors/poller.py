@@ -19,29 +19,28 @@ from typing import Dict
 
 import pykka
 
+from ..defaults import CONTACT_TIMEOUT, MAX_BACKOFF, RECANCEL_AFTER
 from ..jobs.states import JobState as S
-from ..resource.errors import ResourceError
+from ..errors import ResourceError
 from ..resource.exit_watch import ENDED, WOKEN, ExitWatch
 from ..resource.layout import ResourceLayout
-from ..resource.scheduler import DirectScheduler, PollRequest, Scheduler
+from ..resource.scheduler import (DirectScheduler, PollRequest, RemoteState, RemoteStatus,
+                                  Scheduler)
 from .base import StoreClient
 
 logger = logging.getLogger(__name__)
 
-MAX_BACKOFF = 60.0
-RECANCEL_AFTER = 30.0
 
 
 class PollerActor(pykka.ThreadingActor):
     def __init__(self, store_proxy, scheduler: Scheduler, layout: ResourceLayout,
-                 refresh: float, runner_proxy, watch_local_exits: bool = False,
-                 contact_timeout: float = 600.0):
+                 refresh: float, watch_local_exits: bool = False,
+                 contact_timeout: float = CONTACT_TIMEOUT):
         super().__init__()
         self._store = StoreClient(store_proxy)
         self._scheduler = scheduler
         self._layout = layout
         self._refresh = refresh
-        self._runner = runner_proxy
         self._tracked: Dict[str, str] = {}
         self._cancel_seen: Dict[str, float] = {}
         self._seen_running = set()  # jobs this poller moved to RUNNING
@@ -152,20 +151,20 @@ class PollerActor(pykka.ThreadingActor):
             except Exception:
                 logger.exception('job %s: could not apply status %s', job_id, status)
 
-    def _apply(self, job_id: str, status) -> None:
-        if status.state == 'done' and self._finish(job_id, status.exit_code):
+    def _apply(self, job_id: str, status: RemoteStatus) -> None:
+        if status.state is RemoteState.DONE and self._finish(job_id, status.exit_code):
             return
         job = self._store.get_job(job_id, include_deleted=True)
         if job is None or not job.state.is_remote:
             self._untrack(job_id)
             return
         state = job.state
-        if status.state in ('waiting', 'running'):
-            if status.state == 'running' and state is S.WAITING:
+        if status.state in (RemoteState.WAITING, RemoteState.RUNNING):
+            if status.state is RemoteState.RUNNING and state is S.WAITING:
                 if self._store.transition(job_id, S.WAITING, S.RUNNING,
                                           'Running on the compute resource.'):
                     self._seen_running.add(job_id)
-            elif status.state == 'running' and state is S.WAITING_CR:
+            elif status.state is RemoteState.RUNNING and state is S.WAITING_CR:
                 self._store.transition(job_id, S.WAITING_CR, S.RUNNING_CR)
             if state.cancellation_pending:
                 self._recancel_if_stuck(job_id)
@@ -173,7 +172,7 @@ class PollerActor(pykka.ThreadingActor):
         if state.cancellation_pending:
             moved = self._store.transition(job_id, state, S.CANCELLED,
                                            'Cancelled; the job has stopped.')
-        elif status.state == 'done':
+        elif status.state is RemoteState.DONE:
             self._finish(job_id, status.exit_code, state)   # untracks it if moved
             return
         else:
@@ -192,7 +191,7 @@ class PollerActor(pykka.ThreadingActor):
             state = S.RUNNING if job_id in self._seen_running else S.WAITING
         moved = self._store.transition(
             job_id, state, S.FINISHED, 'The workflow runner has stopped; collecting its '
-            'results.', runner_result=str(exit_code))
+            'results.', exit_code=exit_code)
         if moved:
             self._untrack(job_id)
         return moved
@@ -223,13 +222,12 @@ class PollerActor(pykka.ThreadingActor):
         if self._tracked.pop(job_id, None) is not None:
             self._snapshot()
             self._cancel_seen.pop(job_id, None)
-            self._runner.job_ended(job_id)
 
     def _recancel_if_stuck(self, job_id: str) -> None:
         first = self._cancel_seen.setdefault(job_id, time.monotonic())
         if time.monotonic() - first > RECANCEL_AFTER:
             self._cancel_seen[job_id] = time.monotonic()
-            self._runner.cancel(job_id)
+            self._store.republish(job_id)     # the runner is told to cancel again
 
 
 def _pid_of(remote_id: str):

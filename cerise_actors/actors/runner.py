@@ -9,14 +9,15 @@ jobs are done (`install_when_idle`).
 """
 import collections
 import logging
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 import pykka
 
 from ..jobs.states import JobState as S
 from ..resource.batch import FINISHED_ID
-from ..resource.errors import ResourceError
-from ..resource.layout import ResourceLayout
+from ..errors import ResourceError
+from ..resource.filesystem import FileSystem
+from ..resource.layout import JobPaths, ResourceLayout
 from ..resource.scheduler import Scheduler, SubmitRequest
 from .base import ControlFlow, StoreClient, fail_job, job_guard
 
@@ -28,8 +29,9 @@ class _Postpone(ControlFlow):
 
 
 class RunnerActor(pykka.ThreadingActor):
-    def __init__(self, store_proxy, scheduler: Scheduler, fs, layout: ResourceLayout,
-                 runner_argv: Callable, max_running: Optional[int]):
+    def __init__(self, store_proxy, scheduler: Scheduler, fs: FileSystem,
+                 layout: ResourceLayout, runner_argv: Callable[[JobPaths], List[str]],
+                 max_running: Optional[int], poller_proxy):
         super().__init__()
         self._store = StoreClient(store_proxy)
         self._scheduler = scheduler
@@ -42,10 +44,7 @@ class RunnerActor(pykka.ThreadingActor):
         self._api_ready = False
         self._api_error: Optional[str] = None
         self._install_when_idle = None
-        self._poller = None
-
-    def set_poller(self, poller_proxy) -> None:
-        self._poller = poller_proxy
+        self._poller = poller_proxy     # track(), poll_now(), call_later()
 
     # --- installation gate ---------------------------------------------
     def api_ready(self) -> None:
@@ -95,12 +94,10 @@ class RunnerActor(pykka.ThreadingActor):
                 f'{self._max_running} at once.')
 
     def job_ended(self, job_id: str) -> None:
+        """Told by the store when a job leaves the resource's states."""
         self._running.discard(job_id)
         self._maybe_install()
         self._start_queued()
-
-    def running_count(self) -> int:
-        return len(self._running)
 
     # --- starting ------------------------------------------------------
     def _has_slot(self) -> bool:

@@ -9,15 +9,15 @@ promptly, leaving the job in the state the spec prescribes.
 import json
 import logging
 import threading
+from typing import Callable, Optional
 
 import pykka
 
-from ..cwl.errors import InvalidInput, InvalidOutput, InvalidWorkflow
+from ..errors import (CeriseError, InvalidInput, InvalidOutput, InvalidWorkflow, ResourceError,
+                      SourceUnavailable, StagingAborted, StopReason)
 from ..jobs.states import JobState as S
-from ..resource.errors import ResourceError
-from ..service.stage_in import StageIn, StagingAborted
-from ..service.sources import SourceUnavailable
-from ..service.stage_out import StageOut
+from ..staging.stage_in import StageIn
+from ..staging.stage_out import StageOut
 from .base import StoreClient, fail_job, job_guard
 
 logger = logging.getLogger(__name__)
@@ -25,29 +25,33 @@ logger = logging.getLogger(__name__)
 
 class StagerActor(pykka.ThreadingActor):
     def __init__(self, store_proxy, stage_in: StageIn, stage_out: StageOut,
-                 cleaner, shutting_down: threading.Event, on_done=None, retry_later=None):
+                 cleaner: Callable[[str], None], shutting_down: threading.Event,
+                 on_done: Callable[[], None], retry_later: Callable[[Callable], None]):
+        """`cleaner(job_id)` removes a job's files; `on_done()` tells the pool a
+        job is done with; `retry_later(fn)` calls fn at the poller's next round
+        (the only timer)."""
         super().__init__()
         self._store = StoreClient(store_proxy)
         self._in = stage_in
         self._out = stage_out
         self._cleaner = cleaner
         self._shutting_down = shutting_down
-        self._on_done = on_done or (lambda: None)
-        # retry_later(fn): call fn at the poller's next round (the only timer)
+        self._on_done = on_done
         self._retry_later = retry_later
-        self._resume = None         # set by the pool: how to hand a job back to a stager
 
-    def set_pool(self, pool) -> None:
-        """The pool that jobs put back for a later retry are handed to."""
-        self._resume = pool
-
-    def _stop_reason(self, job_id: str, cancel_state: S):
+    def _stop_reason(self, job_id: str, cancel_state: S) -> Optional[StopReason]:
         if self._shutting_down.is_set():
-            return 'shutdown'
+            return StopReason.SHUTDOWN
         job = self._store.get_job(job_id, include_deleted=True)
         if job is None or job.state is cancel_state:
-            return 'cancel'
+            return StopReason.CANCEL
         return None
+
+    def _hand_back_later(self, job_id: str) -> None:
+        """At the poller's next round, the store tells the job's state again,
+        so the pool hands it to a stager once more."""
+        store = self._store
+        self._retry_later(lambda: store.republish(job_id))
 
     # --- stage in ------------------------------------------------------
     def stage_in(self, job_id: str) -> None:
@@ -78,7 +82,7 @@ class StagerActor(pykka.ThreadingActor):
             return
         except ResourceError as exc:
             if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_IN,
-                                                         S.SUBMITTED, 'stage_in'):
+                                                         S.SUBMITTED):
                 return
             self._resource_failure(job_id, 'Staging in failed', exc)
             return
@@ -88,7 +92,7 @@ class StagerActor(pykka.ThreadingActor):
         if not store.transition(job_id, S.STAGING_IN, S.WAITING,
                                 [result.summary, 'Waiting to start on the compute resource.'],
                                 **staged):
-            self._aborted(job_id, 'cancel', S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
+            self._aborted(job_id, StopReason.CANCEL, S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
 
     # --- stage out -----------------------------------------------------
     def stage_out(self, job_id: str) -> None:
@@ -105,17 +109,15 @@ class StagerActor(pykka.ThreadingActor):
                           'Staging out: collecting the results.')
         if job is None:
             return
-        exit_code = int(job.runner_result) if (job.runner_result or '').lstrip('-').isdigit() \
-            else None
         try:
-            result = self._out.run(job_id, exit_code, job.time_limit,
+            result = self._out.run(job_id, job.exit_code, job.time_limit,
                                    lambda: self._stop_reason(job_id, S.STAGING_OUT_CR))
         except StagingAborted as exc:
             self._aborted(job_id, exc.reason, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
             return
         except ResourceError as exc:
             if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_OUT,
-                                                         S.FINISHED, 'stage_out'):
+                                                         S.FINISHED):
                 return
             self._resource_failure(job_id, 'Staging out failed', exc)
             return
@@ -136,39 +138,37 @@ class StagerActor(pykka.ThreadingActor):
             level = 'ERROR'
         if not store.transition(job_id, S.STAGING_OUT, result.state, message, level,
                                 output_json=output):
-            self._aborted(job_id, 'cancel', S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
+            self._aborted(job_id, StopReason.CANCEL, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
 
     # --- helpers -------------------------------------------------------
-    def _wait_for_resource(self, job_id, exc, active, rest, method) -> bool:
+    def _wait_for_resource(self, job_id: str, exc: ResourceError, active: S, rest: S) -> bool:
         """The resource is unreachable: put the job back and try again later.
 
         Returns False if the job could not be put back (e.g. it was cancelled).
         """
-        if self._retry_later is None or self._resume is None:
-            return False
         if not self._store.transition(
                 job_id, active, rest,
                 f'Cannot reach the compute resource ({exc}); will try again.', 'WARNING',
                 notify=False):
             return False
-        resume = getattr(self._resume, method)
-        self._retry_later(lambda: resume(job_id))
+        self._hand_back_later(job_id)
         return True
 
-    def _aborted(self, job_id, reason, active, cancel_twin, rest) -> None:
+    def _aborted(self, job_id: str, reason: StopReason, active: S, cancel_twin: S,
+                 rest: S) -> None:
         store = self._store
-        if reason == 'shutdown':
+        if reason is StopReason.SHUTDOWN:
             store.transition(job_id, active, rest,
                              'The service is shutting down; staging will resume '
                              'when it starts again.', notify=False)
         else:
             store.transition(job_id, cancel_twin, S.CANCELLED, 'Cancelled.')
 
-    def _resource_failure(self, job_id, what, exc) -> None:
-        state = S.TEMPORARY_FAILURE if getattr(exc, 'temporary', False) \
-            else S.PERMANENT_FAILURE
+    def _resource_failure(self, job_id: str, what: str, exc: CeriseError) -> None:
         if isinstance(exc, InvalidOutput):
             state = S.SYSTEM_ERROR
+        else:
+            state = S.TEMPORARY_FAILURE if exc.temporary else S.PERMANENT_FAILURE
         fail_job(self._store, job_id, state, f'{what}: {exc}')
 
     # --- deletion ------------------------------------------------------
@@ -186,11 +186,10 @@ class StagerActor(pykka.ThreadingActor):
         try:
             self._cleaner(job_id)
         except ResourceError as exc:
-            if exc.temporary and self._retry_later is not None and self._resume is not None:
+            if exc.temporary:
                 logger.warning('job %s: cannot remove its files yet (%s); will try again',
                                job_id, exc)
-                resume = self._resume
-                self._retry_later(lambda: resume.delete(job_id))
+                self._hand_back_later(job_id)
                 return      # the record stays (hidden) until its files are gone
             logger.warning('job %s: could not remove all its files: %s', job_id, exc)
         self._store.remove_job(job_id)

@@ -6,6 +6,7 @@ only count and `tell`, never block.
 import threading
 from typing import List
 
+from ..defaults import ASK_TIMEOUT
 from .stager import StagerActor
 
 
@@ -16,8 +17,6 @@ class StagerPool:
         self._load: List[int] = [0] * size
         self._refs = [make_stager(self._done_callback(i)) for i in range(size)]
         self._proxies = [ref.proxy() for ref in self._refs]
-        for proxy in self._proxies:
-            proxy.set_pool(self).get(timeout=60)
 
     def _done_callback(self, index: int):
         def done():
@@ -40,7 +39,7 @@ class StagerPool:
     def delete(self, job_id: str) -> None:
         self._pick().delete(job_id)
 
-    def stop(self, timeout: float = 60.0) -> None:
+    def stop(self, timeout: float = ASK_TIMEOUT) -> None:
         for ref in self._refs:
             if ref.is_alive():
                 ref.stop(block=False)
@@ -50,5 +49,3 @@ class StagerPool:
             except Exception:   # already stopped
                 pass
 
-
-__all__ = ['StagerPool', 'StagerActor']

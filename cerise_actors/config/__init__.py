@@ -13,7 +13,7 @@ and key, instead of surfacing later in the middle of running a job.
 """
 from .api_config import api_config_from_dict, load_api_config
 from .credentials import resolve_credentials
-from .errors import ConfigError
+from ..errors import ConfigError
 from .model import ApiConfig, Credentials, FilesConfig, JobsConfig, ServiceConfig, SshConfig
 from .service_config import load_service_config, service_config_from_dict
 

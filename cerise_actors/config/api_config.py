@@ -13,14 +13,13 @@ with a clear message instead of failing later, at the first job.
 import os
 from typing import Any, Mapping, Optional, Union
 
+from .. import defaults
 from .credentials import API_TOP_KEY, combine_credentials, credential_section
-from .locations import DEFAULT_SSH_PORT, parse_location, resolve_files_path
+from .locations import parse_location, resolve_files_path
 from .model import ApiConfig, FilesConfig, JobsConfig, SshConfig
 from .reader import Section, load_yaml_file
 
 API_CONFIG_NAME = 'config.yml'
-DEFAULT_REFRESH = 10.0
-DEFAULT_CORES_PER_NODE = 32
 
 FILES_PROTOCOLS = ('local', 'sftp')
 FILES_PROTOCOL_ALIASES = {'file': 'local'}
@@ -58,9 +57,9 @@ def api_config_from_dict(data: Any, source: str = '<dict>',
     generic = credential_section(resource)
     files = _files_config(resource.section('files', known=_FILES_KEYS), generic, env)
     jobs = _jobs_config(resource.section('jobs', known=_JOBS_KEYS), generic, env)
-    refresh = resource.positive_number('refresh', DEFAULT_REFRESH)
+    refresh = resource.positive_number('refresh', defaults.REFRESH)
     ssh = _ssh_config(resource.section('ssh', known=_SSH_KEYS))
-    contact_timeout = resource.positive_number('contact-timeout', 600.0)
+    contact_timeout = resource.positive_number('contact-timeout', defaults.CONTACT_TIMEOUT)
     return ApiConfig(source=source, files=files, jobs=jobs, refresh=refresh, ssh=ssh,
                      contact_timeout=contact_timeout)
 
@@ -111,7 +110,7 @@ def _jobs_config(section: Section, generic: Section, env: Mapping[str, str]) -> 
         scheduler=_choice(section, 'scheduler', 'none', SCHEDULERS),
         queue_name=section.string('queue-name'),
         slots_per_node=section.integer('slots-per-node', minimum=1),
-        cores_per_node=section.integer('cores-per-node', default=DEFAULT_CORES_PER_NODE,
+        cores_per_node=section.integer('cores-per-node', default=defaults.CORES_PER_NODE,
                                        minimum=1),
         scheduler_options=section.string('scheduler-options'),
         # Kept verbatim: $CERISE_API_FILES is substituted by the service once
@@ -124,7 +123,7 @@ def _jobs_config(section: Section, generic: Section, env: Mapping[str, str]) -> 
 def _host_port(section: Section, protocol: str):
     """Host and port for remote protocols; local ignores ``location``."""
     if protocol == 'local':
-        return None, DEFAULT_SSH_PORT
+        return None, defaults.SSH_PORT
     return parse_location(section, protocol)
 
 

@@ -10,10 +10,9 @@ import os
 import posixpath
 from typing import Optional, Tuple
 
+from .. import defaults
 from .reader import Section
 
-DEFAULT_SSH_PORT = 22
-DEFAULT_FILES_PATH = '/home/$CERISE_USERNAME/.cerise'
 USERNAME_PLACEHOLDERS = ('${CERISE_USERNAME}', '$CERISE_USERNAME')
 
 
@@ -49,7 +48,7 @@ def parse_location(section: Section, protocol: str) -> Tuple[str, int]:
     if not host:
         raise malformed
     if port_text is None:
-        return host, DEFAULT_SSH_PORT
+        return host, defaults.SSH_PORT
     if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
         raise section.error(key, 'bad port {!r} in location {!r}; expected a number from 1 to '
                                  '65535'.format(port_text, value))
@@ -66,7 +65,7 @@ def resolve_files_path(section: Section, protocol: str, username: Optional[str])
     error rather than something that lands in an unexpected directory.
     """
     key = 'path'
-    value = section.string(key, default=DEFAULT_FILES_PATH)
+    value = section.string(key, default=defaults.FILES_PATH)
     if any(placeholder in value for placeholder in USERNAME_PLACEHOLDERS):
         if username is None:
             if protocol != 'local':

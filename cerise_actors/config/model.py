@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .. import defaults
+
 
 @dataclass(frozen=True, repr=False)
 class Credentials:
@@ -92,8 +94,8 @@ class SshConfig:
 
     known_hosts: Optional[str] = None      # None: ~/.ssh/known_hosts of the service user
     accept_unknown_hosts: bool = False     # True: trust a host's key on first use
-    timeout: float = 30.0                  # connect, authenticate, open a channel
-    command_timeout: float = 120.0         # one command or one transfer step
+    timeout: float = defaults.SSH_TIMEOUT  # connect, authenticate, open a channel
+    command_timeout: float = defaults.COMMAND_TIMEOUT  # one command or one transfer step
 
 
 @dataclass(frozen=True)
@@ -106,4 +108,4 @@ class ApiConfig:
     refresh: float
     ssh: SshConfig = SshConfig()
     #: after this long without a successful status query, jobs' logs say so
-    contact_timeout: float = 600.0
+    contact_timeout: float = defaults.CONTACT_TIMEOUT

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, Optional, Union
 
 import yaml
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: Label used as the key path of errors about the document as a whole.
 TOP_LEVEL = '(top level)'

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 from urllib.parse import unquote, urlparse
 
+from .. import defaults
 from .model import ServiceConfig
 from .reader import Section, env_value, load_yaml_file
 
-DEFAULT_HOSTNAME = '127.0.0.1'
-DEFAULT_PORT = 29593
 DEFAULT_LOG_LEVEL = logging.INFO
 
 ENV_STORE_LOCATION_CLIENT = 'CERISE_STORE_LOCATION_CLIENT'
@@ -69,8 +68,8 @@ def service_config_from_dict(data: Any, source: str = '<dict>',
     client_url = _client_store(exchange, env, service_dir)
 
     rest = top.section('rest-service', known=('base-url', 'hostname', 'port'))
-    hostname = rest.string('hostname', default=DEFAULT_HOSTNAME)
-    port = rest.integer('port', default=DEFAULT_PORT, minimum=0, maximum=65535)
+    hostname = rest.string('hostname', default=defaults.HOSTNAME)
+    port = rest.integer('port', default=defaults.PORT, minimum=0, maximum=65535)
     base_url = _base_url(rest, env)
 
     return ServiceConfig(

@@ -10,7 +10,7 @@ itself in terms a user can act on.
 """
 from typing import Any, Iterator, Mapping
 
-from cerise_actors.cwl.errors import InvalidWorkflow
+from ..errors import InvalidWorkflow
 from cerise_actors.cwl.resources import requirement_entries
 
 # Schema-salad directives that pull in other files or URLs, or change how

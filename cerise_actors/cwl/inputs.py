@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 from urllib.parse import quote, unquote, urlsplit
 
-from cerise_actors.cwl.errors import InvalidInput
+from ..errors import InvalidInput
 
 _SCHEME = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:')
 _FILE_CLASSES = ('File', 'Directory')

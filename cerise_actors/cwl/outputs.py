@@ -17,11 +17,16 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 from urllib.parse import quote, unquote, urlsplit
 
-from cerise_actors.cwl.errors import InvalidOutput
+from ..errors import InvalidOutput
 from cerise_actors.jobs.states import JobState
 
 _FILE_CLASSES = ('File', 'Directory')
 _ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal colour codes (cwltool colours its log)."""
+    return _ANSI.sub('', text)
 _FINAL_STATUS = re.compile(r'Final process status is (\w+)')
 _VALIDATION_MARKERS = ('Tool definition failed validation', 'Workflow error',
                        'Input object failed validation')
@@ -153,7 +158,7 @@ def interpret_runner_result(exit_code: Optional[int], stdout: str,
     code 0 with a JSON object on stdout is a success. A successful run with
     unreadable output, or anything unrecognisable, is a system error.
     """
-    log = _ANSI.sub('', stderr or '')
+    log = strip_ansi(stderr or '')
     output = _parse_output(stdout)
     statuses = _FINAL_STATUS.findall(log)
     status = statuses[-1] if statuses else None

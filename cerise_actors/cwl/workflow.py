@@ -17,7 +17,7 @@ import yaml
 
 from cerise_actors.cwl.checks import (
     check_content, check_directives, check_requirements, iter_nodes)
-from cerise_actors.cwl.errors import InvalidWorkflow
+from ..errors import InvalidWorkflow
 from cerise_actors.cwl.resources import (
     SECTIONS, TIME_LIMIT_CLASSES, read_cores, read_time_limit)
 from cerise_actors.cwl.steps import step_resources

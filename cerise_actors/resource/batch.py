@@ -10,13 +10,14 @@ for a job of the same name and adopts it, so a submission whose reply was
 lost, or a restart after a crash, never starts a second copy.
 """
 import abc
+import enum
 import math
 import shlex
 from typing import Dict, List, Optional
 
-from .errors import PermanentResourceError, TemporaryResourceError
+from ..errors import PermanentResourceError, TemporaryResourceError
 from .layout import JobPaths
-from .scheduler import PollRequest, RemoteStatus, Scheduler, SubmitRequest
+from .scheduler import PollRequest, RemoteState, RemoteStatus, Scheduler, SubmitRequest
 from .shell import Shell
 
 _STATUS, _FAILED, _EXITS, _END, _ADOPTED = (
@@ -27,6 +28,14 @@ _STATUS, _FAILED, _EXITS, _END, _ADOPTED = (
 #: the remote id of a job found already finished when (re)submitting it: it
 #: ran before a crash, and its exit-code file tells the rest
 FINISHED_ID = 'finished'
+
+
+class QueueState(str, enum.Enum):
+    """What a scheduler's job table says about a job, in our words."""
+
+    WAITING = 'waiting'
+    RUNNING = 'running'
+    ENDED = 'ended'     # still listed, but over: the exit-code file decides
 
 _TRANSIENT = ('timed out', 'unable to contact', 'try again', 'temporarily',
               'connection refused', 'not responding', 'communication')
@@ -99,8 +108,8 @@ class BatchScheduler(Scheduler, abc.ABC):
         """Lists the user's jobs."""
 
     @abc.abstractmethod
-    def parse_status(self, stdout: str) -> Dict[str, str]:
-        """remote id -> 'waiting' | 'running' | 'ended' for the listed jobs."""
+    def parse_status(self, stdout: str) -> Dict[str, QueueState]:
+        """remote id -> QueueState for the listed jobs."""
 
     @abc.abstractmethod
     def cancel_command(self, remote_id: str) -> str:
@@ -158,11 +167,13 @@ class BatchScheduler(Scheduler, abc.ABC):
             code = codes.get(job.job_id)
             state = listed.get(self.normalise_id(job.remote_id))
             if code is not None:
-                statuses[job.job_id] = RemoteStatus('done', code)
-            elif state in ('waiting', 'running'):
-                statuses[job.job_id] = RemoteStatus(state)
+                statuses[job.job_id] = RemoteStatus(RemoteState.DONE, code)
+            elif state is QueueState.WAITING:
+                statuses[job.job_id] = RemoteStatus(RemoteState.WAITING)
+            elif state is QueueState.RUNNING:
+                statuses[job.job_id] = RemoteStatus(RemoteState.RUNNING)
             else:
-                statuses[job.job_id] = RemoteStatus('gone')
+                statuses[job.job_id] = RemoteStatus(RemoteState.GONE)
         return statuses
 
     def _split_poll_output(self, stdout: str, stderr: str):
@@ -202,9 +213,10 @@ class BatchScheduler(Scheduler, abc.ABC):
             'job has finished', 'not found'))
 
 
-def parse_table(stdout: str, id_column: int, state_column: int, states: Dict[str, str],
-                header_lines: int = 0) -> Dict[str, str]:
-    """Rows of a whitespace-separated status table -> id -> our state name."""
+def parse_table(stdout: str, id_column: int, state_column: int,
+                states: Dict[str, QueueState], header_lines: int = 0) -> Dict[str, QueueState]:
+    """Rows of a whitespace-separated status table -> id -> QueueState; a state
+    the table does not know counts as running."""
     result = {}
     for line in stdout.splitlines()[header_lines:]:
         fields = line.split()
@@ -212,5 +224,5 @@ def parse_table(stdout: str, id_column: int, state_column: int, states: Dict[str
             continue
         if len(fields) <= max(id_column, state_column):
             raise TemporaryResourceError(f'unexpected status line {line!r}')
-        result[fields[id_column]] = states.get(fields[state_column], 'running')
+        result[fields[id_column]] = states.get(fields[state_column], QueueState.RUNNING)
     return result

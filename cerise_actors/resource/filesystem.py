@@ -10,9 +10,9 @@ import os
 import shutil
 from typing import BinaryIO, Iterator, Optional, Tuple
 
-from .errors import PermanentResourceError, ResourceError, TemporaryResourceError
+from ..defaults import CHUNK
+from ..errors import PermanentResourceError, ResourceError, TemporaryResourceError
 
-CHUNK = 1 << 20
 
 
 class FileSystem(abc.ABC):

@@ -7,7 +7,7 @@ environment, which differs per cluster, so the specialisation names it in
 import shlex
 from typing import Dict, List
 
-from .batch import (BatchScheduler, job_name, last_line, parse_table, scheduler_logs,
+from .batch import (BatchScheduler, QueueState, job_name, last_line, parse_table, scheduler_logs,
                     walltime)
 from .scheduler import SubmitRequest
 
@@ -41,10 +41,10 @@ class GridEngineScheduler(BatchScheduler):
     def status_command(self) -> str:
         return 'qstat -u "$(id -un)"'
 
-    def parse_status(self, stdout: str) -> Dict[str, str]:
+    def parse_status(self, stdout: str) -> Dict[str, QueueState]:
         rows = [line for line in stdout.splitlines()
                 if line.strip() and line.split()[0].isdigit()]
-        states = {state: 'waiting' for state in _WAITING}
+        states = {state: QueueState.WAITING for state in _WAITING}
         return parse_table('\n'.join(rows), 0, 4, states)
 
     def cancel_command(self, remote_id: str) -> str:

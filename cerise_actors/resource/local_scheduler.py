@@ -20,8 +20,9 @@ import subprocess
 import threading
 from typing import Dict, List, Optional, Tuple
 
-from .errors import PermanentResourceError, TemporaryResourceError
-from .scheduler import DirectScheduler, PollRequest, RemoteStatus, SubmitRequest
+from ..defaults import SHELL_TIMEOUT
+from ..errors import PermanentResourceError, TemporaryResourceError
+from .scheduler import DirectScheduler, PollRequest, RemoteState, RemoteStatus, SubmitRequest
 from .shell import scrubbed_environment
 
 
@@ -50,7 +51,7 @@ def read_exit_code(path: str) -> Optional[int]:
 class LocalScheduler(DirectScheduler):
     """DirectScheduler for the local resource: submit and poll from Python."""
 
-    def __init__(self, shell, command_timeout: float = 60.0):
+    def __init__(self, shell, command_timeout: float = SHELL_TIMEOUT):
         super().__init__(shell, command_timeout)
         self._children: Dict[int, Tuple[subprocess.Popen, str]] = {}   # pid: (child, start)
         self._lock = threading.Lock()   # the runner submits, the poller polls
@@ -112,14 +113,14 @@ class LocalScheduler(DirectScheduler):
         if code is not None:
             if child is not None and child[0].returncode is None:
                 _wait_briefly(child[0])     # its last act; reap it now, not at the next poll
-            return RemoteStatus('done', code)
+            return RemoteStatus(RemoteState.DONE, code)
         if child is None:
             return None
         proc = child[0]
         if proc.returncode is None:
-            return RemoteStatus('running')
+            return RemoteStatus(RemoteState.RUNNING)
         code = read_exit_code(job.paths.exit_code)  # written just before it exited
-        return None if code is None else RemoteStatus('done', code)
+        return None if code is None else RemoteStatus(RemoteState.DONE, code)
 
     def close(self) -> None:
         """Jobs outlive the service. In a process that goes on after it (tests,

@@ -9,10 +9,12 @@ ask about many jobs in one command, and how to cancel.
 """
 import abc
 import dataclasses
+import enum
 import shlex
 from typing import Dict, List, Optional, Sequence
 
-from .errors import PermanentResourceError, TemporaryResourceError
+from ..defaults import SHELL_TIMEOUT
+from ..errors import PermanentResourceError, TemporaryResourceError
 from .layout import JobPaths
 from .shell import Shell
 
@@ -38,11 +40,21 @@ class PollRequest:
     paths: JobPaths
 
 
+class RemoteState(str, enum.Enum):
+    """What the resource says about a job. The values are the words of the
+    direct scheduler's status lines."""
+
+    WAITING = 'waiting'     # queued by a batch scheduler
+    RUNNING = 'running'
+    DONE = 'done'           # ended and left an exit code
+    GONE = 'gone'           # ended without an exit code (killed, lost)
+
+
 @dataclasses.dataclass(frozen=True)
 class RemoteStatus:
-    """What the resource says: 'waiting', 'running', 'done' or 'gone'."""
+    """A job's RemoteState, and its exit code once DONE."""
 
-    state: str
+    state: RemoteState
     exit_code: Optional[int] = None
 
 
@@ -95,7 +107,7 @@ def job_script(req: SubmitRequest, header: str = '',
 class Scheduler(abc.ABC):
     """Starts, follows and stops jobs on a resource through a Shell."""
 
-    def __init__(self, shell: Shell, command_timeout: float = 60.0):
+    def __init__(self, shell: Shell, command_timeout: float = SHELL_TIMEOUT):
         self._shell = shell
         self._timeout = command_timeout
 
@@ -243,11 +255,11 @@ def _parse_poll_output(stdout: str, expected: set) -> Dict[str, RemoteStatus]:
     for line in stdout.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[1] in ('running', 'gone', 'waiting'):
-            statuses[parts[0]] = RemoteStatus(parts[1])
+            statuses[parts[0]] = RemoteStatus(RemoteState(parts[1]))
         elif len(parts) == 3 and parts[1] == 'done' and parts[2].lstrip('-').isdigit():
-            statuses[parts[0]] = RemoteStatus('done', int(parts[2]))
+            statuses[parts[0]] = RemoteStatus(RemoteState.DONE, int(parts[2]))
         elif len(parts) == 2 and parts[1] == 'done':   # exit_code file still empty
-            statuses[parts[0]] = RemoteStatus('running')
+            statuses[parts[0]] = RemoteStatus(RemoteState.RUNNING)
         else:
             raise TemporaryResourceError(f'unexpected status line {line!r}')
     missing = expected - set(statuses)

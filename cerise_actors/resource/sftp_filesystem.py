@@ -17,8 +17,9 @@ from typing import BinaryIO, List, Optional
 
 import paramiko
 
-from .errors import PermanentResourceError, ResourceError, TemporaryResourceError
-from .filesystem import CHUNK, FileSystem
+from ..errors import PermanentResourceError, ResourceError, TemporaryResourceError
+from ..defaults import CHUNK
+from .filesystem import FileSystem
 from .ssh_connection import SshConnection
 
 

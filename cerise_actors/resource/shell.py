@@ -10,7 +10,8 @@ import os
 import subprocess
 from typing import Mapping, Optional
 
-from .errors import TemporaryResourceError
+from ..defaults import SHELL_TIMEOUT
+from ..errors import TemporaryResourceError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Shell(abc.ABC):
     """What the service needs to run commands on a compute resource."""
 
     @abc.abstractmethod
-    def run(self, command: str, timeout: float = 60.0,
+    def run(self, command: str, timeout: float = SHELL_TIMEOUT,
             env: Optional[Mapping[str, str]] = None, retry_safe: bool = True) -> ShellResult:
         """Run `command` with bash; `retry_safe` allows running it again after a
         dropped connection (false for commands that must not run twice)."""
@@ -55,7 +56,7 @@ def scrubbed_environment() -> dict:
 class LocalShell(Shell):
     """Runs commands with the service machine's bash."""
 
-    def run(self, command: str, timeout: float = 60.0,
+    def run(self, command: str, timeout: float = SHELL_TIMEOUT,
             env: Optional[Mapping[str, str]] = None, retry_safe: bool = True) -> ShellResult:
         full_env = scrubbed_environment()
         full_env.update(env or {})

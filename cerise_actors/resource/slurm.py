@@ -2,18 +2,18 @@
 import shlex
 from typing import Dict, List
 
-from .batch import (BatchScheduler, job_name, last_line, nodes_for, parse_table,
+from .batch import (BatchScheduler, QueueState, job_name, last_line, nodes_for, parse_table,
                     scheduler_logs, walltime)
 from .scheduler import SubmitRequest
 
 _STATES = {
-    'PENDING': 'waiting', 'CONFIGURING': 'waiting', 'REQUEUED': 'waiting',
-    'REQUEUE_HOLD': 'waiting', 'REQUEUE_FED': 'waiting', 'RESV_DEL_HOLD': 'waiting',
-    'SUSPENDED': 'running', 'RUNNING': 'running', 'COMPLETING': 'running',
-    'STAGE_OUT': 'running', 'SIGNALING': 'running', 'RESIZING': 'running',
-    'COMPLETED': 'ended', 'CANCELLED': 'ended', 'FAILED': 'ended', 'TIMEOUT': 'ended',
-    'NODE_FAIL': 'ended', 'PREEMPTED': 'ended', 'BOOT_FAIL': 'ended', 'DEADLINE': 'ended',
-    'OUT_OF_MEMORY': 'ended', 'REVOKED': 'ended', 'SPECIAL_EXIT': 'ended',
+    'PENDING': QueueState.WAITING, 'CONFIGURING': QueueState.WAITING, 'REQUEUED': QueueState.WAITING,
+    'REQUEUE_HOLD': QueueState.WAITING, 'REQUEUE_FED': QueueState.WAITING, 'RESV_DEL_HOLD': QueueState.WAITING,
+    'SUSPENDED': QueueState.RUNNING, 'RUNNING': QueueState.RUNNING, 'COMPLETING': QueueState.RUNNING,
+    'STAGE_OUT': QueueState.RUNNING, 'SIGNALING': QueueState.RUNNING, 'RESIZING': QueueState.RUNNING,
+    'COMPLETED': QueueState.ENDED, 'CANCELLED': QueueState.ENDED, 'FAILED': QueueState.ENDED, 'TIMEOUT': QueueState.ENDED,
+    'NODE_FAIL': QueueState.ENDED, 'PREEMPTED': QueueState.ENDED, 'BOOT_FAIL': QueueState.ENDED, 'DEADLINE': QueueState.ENDED,
+    'OUT_OF_MEMORY': QueueState.ENDED, 'REVOKED': QueueState.ENDED, 'SPECIAL_EXIT': QueueState.ENDED,
 }
 _ME = '"$(id -un)"'
 
@@ -46,7 +46,7 @@ class SlurmScheduler(BatchScheduler):
     def status_command(self) -> str:
         return f"squeue -h -u {_ME} -o '%i %T'"
 
-    def parse_status(self, stdout: str) -> Dict[str, str]:
+    def parse_status(self, stdout: str) -> Dict[str, QueueState]:
         return parse_table(stdout, 0, 1, _STATES)
 
     def cancel_command(self, remote_id: str) -> str:

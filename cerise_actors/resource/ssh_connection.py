@@ -18,13 +18,13 @@ from typing import Dict, List, Optional, Tuple
 
 import paramiko
 
+from ..defaults import SSH_KEEPALIVE
 from ..config import Credentials, SshConfig
-from .errors import PermanentResourceError, TemporaryResourceError
+from ..errors import PermanentResourceError, TemporaryResourceError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_KEY_FILES = ('id_ed25519', 'id_ecdsa', 'id_rsa')
-KEEPALIVE_SECONDS = 30
 
 
 class SshConnection:
@@ -116,7 +116,7 @@ class SshConnection:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             transport.close()
             raise TemporaryResourceError(f'SSH to {where} failed: {exc}') from exc
-        transport.set_keepalive(KEEPALIVE_SECONDS)
+        transport.set_keepalive(SSH_KEEPALIVE)
         logger.info('connected to %s@%s', self.username, where)
         return transport
 

@@ -14,18 +14,18 @@ from typing import Mapping, Optional
 
 import paramiko
 
-from .errors import TemporaryResourceError
+from ..defaults import SHELL_TIMEOUT, SSH_CHUNK
+from ..errors import TemporaryResourceError
 from .shell import BASH_FROM_STDIN, Shell, ShellResult
 from .ssh_connection import SshConnection
 
-CHUNK = 65536
 
 
 class SshShell(Shell):
     def __init__(self, connection: SshConnection):
         self._connection = connection
 
-    def run(self, command: str, timeout: float = 60.0,
+    def run(self, command: str, timeout: float = SHELL_TIMEOUT,
             env: Optional[Mapping[str, str]] = None, retry_safe: bool = True) -> ShellResult:
         if env:
             exports = ' '.join(f'{key}={shlex.quote(value)}' for key, value in env.items())
@@ -62,10 +62,10 @@ class SshShell(Shell):
         while True:
             busy = False
             while channel.recv_ready():
-                out += channel.recv(CHUNK)
+                out += channel.recv(SSH_CHUNK)
                 busy = True
             while channel.recv_stderr_ready():
-                err += channel.recv_stderr(CHUNK)
+                err += channel.recv_stderr(SSH_CHUNK)
                 busy = True
             if channel.exit_status_ready() and channel.eof_received \
                     and not channel.recv_ready() and not channel.recv_stderr_ready():

@@ -2,12 +2,12 @@
 import shlex
 from typing import Dict, List
 
-from .batch import (BatchScheduler, job_name, last_line, nodes_for, parse_table,
+from .batch import (BatchScheduler, QueueState, job_name, last_line, nodes_for, parse_table,
                     scheduler_logs, walltime)
 from .scheduler import SubmitRequest
 
-_STATES = {'Q': 'waiting', 'H': 'waiting', 'W': 'waiting', 'T': 'waiting',
-           'R': 'running', 'E': 'running', 'S': 'running', 'C': 'ended'}
+_STATES = {'Q': QueueState.WAITING, 'H': QueueState.WAITING, 'W': QueueState.WAITING, 'T': QueueState.WAITING,
+           'R': QueueState.RUNNING, 'E': QueueState.RUNNING, 'S': QueueState.RUNNING, 'C': QueueState.ENDED}
 
 
 class TorqueScheduler(BatchScheduler):
@@ -42,7 +42,7 @@ class TorqueScheduler(BatchScheduler):
     def status_command(self) -> str:
         return 'qstat -u "$(id -un)"'
 
-    def parse_status(self, stdout: str) -> Dict[str, str]:
+    def parse_status(self, stdout: str) -> Dict[str, QueueState]:
         rows = [line for line in stdout.splitlines()
                 if line.strip() and line.split()[0][:1].isdigit()]
         return parse_table('\n'.join(rows), 0, -2, _STATES)

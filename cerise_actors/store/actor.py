@@ -2,8 +2,9 @@
 
 The front end and the workers ask it (always with a time-out); it never asks
 anyone. After a change it *tells* the actors that subscribed to the new state
-(a stager for SUBMITTED and FINISHED, the runner for WAITING and the remote
-`_CR` states, the cleaner for deletable jobs), so nothing polls the table.
+(a stager for SUBMITTED and FINISHED, the runner for WAITING, the remote
+`_CR` states and jobs that left the resource, the cleaner for deletable
+jobs), so nothing polls the table.
 """
 import logging
 from collections import defaultdict
@@ -14,12 +15,14 @@ import pykka
 
 from ..jobs.states import JobState
 from .job_store import JobStore, Message
-from .models import JobSummary, JobView
+from ..jobs.views import JobSummary, JobView
 
 logger = logging.getLogger(__name__)
 
 #: topic for "this job is final and its deletion was requested"
 DELETABLE = 'deletable'
+#: topic for "this job has left the resource's states" (a slot is free again)
+LEFT_RESOURCE = 'left-resource'
 
 
 class StoreActor(pykka.ThreadingActor):
@@ -97,6 +100,8 @@ class StoreActor(pykka.ThreadingActor):
         done = self._store.transition(job_id, from_state, to_state, message, level, **fields)
         if done and notify:
             self._after_change(job_id, to_state)
+            if from_state.is_remote and not to_state.is_remote:
+                self._publish(LEFT_RESOURCE, job_id)
         return done
 
     def claim(self, job_id: str, from_state: JobState, to_state: JobState,
@@ -127,6 +132,13 @@ class StoreActor(pykka.ThreadingActor):
         if after.state.is_final:
             self._publish(DELETABLE, job_id)
         return True
+
+    def republish(self, job_id: str) -> None:
+        """Tell the job's current state to its subscribers again: how a worker
+        that put a job back, or a cancel that did not take, tries once more."""
+        job = self._store.get(job_id, include_deleted=True)
+        if job is not None:
+            self._after_change(job_id, job.state)
 
     def update_job(self, job_id: str, message: Message = None, level: str = 'INFO',
                    **fields) -> None:

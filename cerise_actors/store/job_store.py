@@ -18,10 +18,11 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 import peewee
 from playhouse.migrate import SqliteMigrator, migrate
 
+from ..errors import IllegalTransition
 from ..jobs.states import JobState
 from . import transitions
-from .models import (FULL_COLUMNS, JOB_COLUMNS, UPDATABLE_FIELDS, JobSummary, JobView,
-                     bind_models)
+from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS, JobSummary, JobView
+from .models import UPDATABLE_FIELDS, bind_models
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +31,6 @@ _SELECT_FULL = f'SELECT {", ".join(JOB_COLUMNS + FULL_COLUMNS)} FROM job'
 #: a job-log message: one line, several lines (a list), or None for none
 Message = Optional[Union[str, Sequence[str]]]
 _INSERT_LOG = 'INSERT INTO logline (job_id, time, level, message) VALUES (?, ?, ?, ?)'
-
-
-class IllegalTransition(Exception):
-    """A caller asked for a pair that is not in the transition table (a bug)."""
 
 
 class JobStore:
@@ -66,6 +63,19 @@ class JobStore:
                 logger.warning('database %s: adding column %s.%s', self._db.database,
                                table, field.column_name)
                 migrate(migrator.add_column(table, field.column_name, field))
+            if model is self.Job and 'exit_code' in {f.column_name for f in missing} \
+                    and 'runner_result' in present:
+                self._copy_runner_results()
+
+    def _copy_runner_results(self) -> None:
+        """Versions before 0.1 kept the runner's exit code as text in
+        `runner_result`; carry it over to the integer column (the old column
+        stays, unused, so an older service can still open the file)."""
+        with self._db.atomic():
+            self._db.execute_sql(
+                "UPDATE job SET exit_code = CAST(runner_result AS INTEGER) "
+                "WHERE exit_code IS NULL "
+                "AND (runner_result GLOB '[0-9]*' OR runner_result GLOB '-[0-9]*')")
 
     def close(self) -> None:
         if not self._db.is_closed():
@@ -115,7 +125,7 @@ class JobStore:
         job_id = str(uuid.uuid4())
         now = time.time()
         job = JobView(id=job_id, name=name, workflow_url=workflow_url, input_json=input_json,
-                      state=JobState.SUBMITTED, output_json=None, runner_result=None,
+                      state=JobState.SUBMITTED, output_json=None, exit_code=None,
                       remote_job_id=None, remote_dir=None, cores=0, time_limit=0,
                       delete_requested=False, created_at=now, updated_at=now)
         with self._db.atomic():

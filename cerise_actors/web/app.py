@@ -12,7 +12,8 @@ from typing import Optional
 import falcon
 import yaml
 
-from .backend import (JobNotFound, JobsBackend, ServiceUnavailable, base_url_of, job_json,
+from ..errors import JobNotFound, ServiceUnavailable
+from .backend import (JobsBackend, base_url_of, job_json,
                       jobs_json_text)
 
 OPENAPI_FILE = Path(__file__).resolve().parent / 'openapi.yaml'

@@ -9,20 +9,11 @@ from typing import List, Optional
 
 import pykka
 
+from ..defaults import WEB_ASK_TIMEOUT
+from ..errors import JobNotFound, ServiceUnavailable
 from ..jobs.states import JobState
-from ..store.models import JobSummary, JobView
+from ..jobs.views import JobSummary, JobView
 
-ASK_TIMEOUT = 20.0
-
-
-class JobNotFound(Exception):
-    def __init__(self, job_id: str):
-        super().__init__(job_id)
-        self.job_id = job_id
-
-
-class ServiceUnavailable(Exception):
-    """The job store did not answer (shutting down, or overloaded)."""
 
 
 class JobsBackend:
@@ -31,7 +22,7 @@ class JobsBackend:
 
     def _ask(self, future):
         try:
-            return future.get(timeout=ASK_TIMEOUT)
+            return future.get(timeout=WEB_ASK_TIMEOUT)
         except pykka.Timeout as exc:
             raise ServiceUnavailable('the job store did not answer in time') from exc
         except pykka.ActorDeadError as exc:

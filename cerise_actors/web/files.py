@@ -55,8 +55,8 @@ from wsgidav.fs_dav_provider import FilesystemProvider
 from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
+from ..defaults import DAV_BLOCK_SIZE
 
-BLOCK_SIZE = 64 * 1024     # bytes read or written per step; WsgiDAV's default is 8 KiB
 
 
 def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
@@ -76,7 +76,7 @@ def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
         'http_authenticator': {'accept_basic': False, 'accept_digest': False},
         'lock_storage': True,
         'property_manager': None,
-        'block_size': BLOCK_SIZE,
+        'block_size': DAV_BLOCK_SIZE,
         'verbose': 1,
         'logging': {'enable': False},
     }

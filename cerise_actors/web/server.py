@@ -39,5 +39,7 @@ class HttpServer:
         return f'http://{host}:{self.port}'
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Close the socket; wait for the serving thread if it was started."""
         self._server.close()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)

@@ -2,7 +2,7 @@
 import shutil
 
 from cerise_actors.config import service_config_from_dict
-from cerise_actors.service.system import running_service
+from cerise_actors.app import running_service
 
 from .. import workflows as wf
 from ..conftest import service_config_dict, test_api_config

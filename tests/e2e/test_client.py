@@ -22,7 +22,7 @@ from cerise_actors.client import (FINAL_STATES, InputFileMissing, Job, JobNotFou
                                   ServiceUnreachable, UploadFailed, WaitTimeout, local_service)
 from cerise_actors.client.local import free_port
 from cerise_actors.config import load_api_config, service_config_from_dict
-from cerise_actors.service.system import running_service
+from cerise_actors.app import running_service
 
 from .. import workflows as wf
 from ..helpers import REPO_DIR, TEST_API_DIR, processes_mentioning

@@ -14,7 +14,7 @@ import pytest
 from webdav4.client import Client as DavClient
 
 from cerise_actors.config import service_config_from_dict
-from cerise_actors.service.system import running_service
+from cerise_actors.app import running_service
 from cerise_actors.web.dispatch import mount
 from cerise_actors.web.files import make_files_app
 from cerise_actors.web.server import HttpServer

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cerise_actors.config import api_config_from_dict, service_config_from_dict
-from cerise_actors.service.system import running_service
+from cerise_actors.app import running_service
 
 from ..conftest import service_config_dict
 from ..helpers import TEST_API_DIR, Client

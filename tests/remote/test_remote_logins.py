@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cerise_actors.resource.errors import PermanentResourceError
+from cerise_actors.errors import PermanentResourceError
 
 from .. import workflows as wf
 

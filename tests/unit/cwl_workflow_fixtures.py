@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cerise_actors.cwl.errors import InvalidWorkflow
+from cerise_actors.errors import InvalidWorkflow
 from cerise_actors.cwl.workflow import plan_workflow
 
 

@@ -8,7 +8,7 @@ import pytest
 from cerise_actors.resource.filesystem import LocalFileSystem
 from cerise_actors.resource.layout import ResourceLayout
 from cerise_actors.resource.shell import LocalShell
-from cerise_actors.service import api_install as ai
+from cerise_actors.staging import api_install as ai
 
 from ..helpers import TEST_API_DIR
 

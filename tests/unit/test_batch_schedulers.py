@@ -6,7 +6,7 @@ against real Slurm, Torque wrappers and Grid Engine in tests/remote.
 import pytest
 
 from cerise_actors.resource.batch import job_name, nodes_for, walltime
-from cerise_actors.resource.errors import PermanentResourceError, TemporaryResourceError
+from cerise_actors.errors import PermanentResourceError, TemporaryResourceError
 from cerise_actors.resource.gridengine import GridEngineScheduler
 from cerise_actors.resource.layout import ResourceLayout
 from cerise_actors.resource.scheduler import PollRequest, SubmitRequest

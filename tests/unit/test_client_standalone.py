@@ -6,7 +6,7 @@ from ..helpers import REPO_DIR
 
 BLOCKED = ['falcon', 'pykka', 'waitress', 'peewee', 'paramiko', 'yaml', 'cwltool', 'wsgidav',
            'cerise_actors.config', 'cerise_actors.store', 'cerise_actors.actors',
-           'cerise_actors.service', 'cerise_actors.web', 'cerise_actors.cwl',
+           'cerise_actors.app', 'cerise_actors.staging', 'cerise_actors.web', 'cerise_actors.cwl',
            'cerise_actors.jobs', 'cerise_actors.resource']
 
 SCRIPT = f"""

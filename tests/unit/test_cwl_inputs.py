@@ -3,7 +3,7 @@ import copy
 
 import pytest
 
-from cerise_actors.cwl.errors import InvalidInput
+from cerise_actors.errors import InvalidInput
 from cerise_actors.cwl.inputs import InputFile, plan_inputs
 
 WORK = '/home/user/.cerise/jobs/abc/work'

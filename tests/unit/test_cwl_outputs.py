@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cerise_actors.cwl.errors import InvalidOutput
+from cerise_actors.errors import InvalidOutput
 from cerise_actors.cwl.outputs import (
     OutputFile, RunnerResult, interpret_runner_result, plan_outputs)
 from cerise_actors.jobs.states import JobState

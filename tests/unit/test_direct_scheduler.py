@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from cerise_actors.resource.errors import TemporaryResourceError
+from cerise_actors.errors import TemporaryResourceError
 from cerise_actors.resource.filesystem import LocalFileSystem
 from cerise_actors.resource.layout import ResourceLayout
 from cerise_actors.resource.local_scheduler import LocalScheduler

@@ -4,8 +4,8 @@ import pytest
 from cerise_actors.actors.poller import PollerActor
 from cerise_actors.jobs.states import JobState as S
 from cerise_actors.resource.layout import ResourceLayout
-from cerise_actors.resource.scheduler import RemoteStatus, Scheduler
-from cerise_actors.store.actor import StoreActor
+from cerise_actors.resource.scheduler import RemoteState, RemoteStatus, Scheduler
+from cerise_actors.store.actor import LEFT_RESOURCE, StoreActor
 
 
 class ScriptedScheduler(Scheduler):
@@ -21,23 +21,22 @@ class ScriptedScheduler(Scheduler):
 
     def poll(self, jobs):
         self.polls += 1
-        if self.answer == 'done':
-            return {job.job_id: RemoteStatus('done', 0) for job in jobs}
-        return {job.job_id: RemoteStatus(self.answer) for job in jobs}
+        state = RemoteState(self.answer)
+        code = 0 if state is RemoteState.DONE else None
+        return {job.job_id: RemoteStatus(state, code) for job in jobs}
 
     def cancel(self, remote_id, paths):
         pass
 
 
 class Runner:
+    """Stands in for the RunnerActor: hears, through the store, of jobs that ended."""
+
     def __init__(self):
         self.ended = []
 
     def job_ended(self, job_id):
         self.ended.append(job_id)
-
-    def cancel(self, job_id):
-        pass
 
 
 @pytest.fixture
@@ -45,8 +44,8 @@ def world(tmp_path):
     store_ref = StoreActor.start(tmp_path / 'jobs.db')
     store = store_ref.proxy()
     scheduler, runner = ScriptedScheduler(), Runner()
-    poller_ref = PollerActor.start(store, scheduler, ResourceLayout(str(tmp_path)), 3600.0,
-                                   runner)
+    store.subscribe(LEFT_RESOURCE, runner.job_ended).get(timeout=10)
+    poller_ref = PollerActor.start(store, scheduler, ResourceLayout(str(tmp_path)), 3600.0)
     yield store, scheduler, runner, poller_ref.proxy()
     poller_ref.stop()
     store_ref.stop()
@@ -72,7 +71,7 @@ def test_a_job_that_ended_while_waiting_is_finished_with_its_exit_code(world):
     job_id = _tracked_job(store, poller)
     _round(scheduler, poller, 'done')
     job = store.get_job(job_id).get(timeout=10)
-    assert (job.state, job.runner_result) == (S.FINISHED, '0')
+    assert (job.state, job.exit_code) == (S.FINISHED, 0)
     assert runner.ended == [job_id] and poller.tracked_count().get(timeout=10) == 0
 
 
@@ -84,7 +83,7 @@ def test_a_cancel_that_came_first_wins_over_the_guess(world):
     assert store.cancel_job(job_id).get(timeout=10).state is S.RUNNING_CR
     _round(scheduler, poller, 'done')                           # it stopped
     job = store.get_job(job_id).get(timeout=10)
-    assert job.state is S.CANCELLED and job.runner_result is None
+    assert job.state is S.CANCELLED and job.exit_code is None
     assert runner.ended == [job_id]
 
 

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from cerise_actors.resource.local_scheduler import LocalScheduler
-from cerise_actors.service.resource_factory import build_resource
+from cerise_actors.app.resources import build_resource
 
 from .config_fixtures import api
 
@@ -20,9 +20,9 @@ def test_a_local_service_does_not_import_paramiko(tmp_path):
     """paramiko and its cryptography are half the memory of an idle service."""
     code = f'''
 import sys
-from cerise_actors.service.lifecycle import serve
+from cerise_actors.app.lifecycle import serve
 from cerise_actors.config import api_config_from_dict
-from cerise_actors.service.resource_factory import build_resource
+from cerise_actors.app.resources import build_resource
 build_resource(api_config_from_dict({{'compute-resource': {{
     'files': {{'protocol': 'local', 'path': {str(tmp_path)!r}}},
     'jobs': {{'protocol': 'local'}}}}}}, env={{}}))

@@ -6,7 +6,8 @@ import pytest
 from cerise_actors.jobs.states import FINAL_STATES, JobState as S
 from cerise_actors.store import transitions
 from cerise_actors.store.actor import DELETABLE, StoreActor
-from cerise_actors.store.job_store import IllegalTransition, JobStore
+from cerise_actors.errors import IllegalTransition
+from cerise_actors.store.job_store import JobStore
 
 
 @pytest.fixture
@@ -90,8 +91,8 @@ def test_fields_and_lines_move_with_the_transition_or_not_at_all(store):
     after = store.get(job.id)
     assert (after.cores, after.remote_dir) == (3, '/r')
     assert [line[2] for line in store.log_lines(job.id)][-2:] == ['one', 'two']
-    store.update(job.id, 'noted', runner_result='0')
-    assert store.get(job.id).runner_result == '0'
+    store.update(job.id, 'noted', exit_code=0)
+    assert store.get(job.id).exit_code == 0
     assert store.log_lines(job.id)[-1][2] == 'noted'
     with pytest.raises(ValueError):
         store.update(job.id, state='Success')      # states move only by transition

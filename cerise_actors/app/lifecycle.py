@@ -14,15 +14,12 @@ from pathlib import Path
 from typing import Optional
 
 from ..config import ApiConfig, ServiceConfig
+from ..errors import AlreadyRunning
 from .system import CeriseService
 
 logger = logging.getLogger('cerise_actors')
 
 LOG_FORMAT = '%(asctime)s %(levelname)s %(name)s: %(message)s'
-
-
-class AlreadyRunning(Exception):
-    pass
 
 
 def setup_logging(config: ServiceConfig) -> None:
@@ -108,20 +105,22 @@ def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path])
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    service = CeriseService(config, api_config, api_dir)
     try:
-        service.start()
-        if config.pid_file is not None:
-            url_file(config.pid_file).write_text(service.http.url + '\n')
-        logger.info('cerise-actors started, pid %d, serving %s', os.getpid(),
-                    service.base_url)
-        where = f', log in {config.log_file}' if config.log_file else ''
-        print(f'cerise-actors: serving {service.http.url} (pid {os.getpid()}{where}); '
-              f'stop with Ctrl-C', flush=True)
-        while not stop.wait(1.0):
-            pass
+        service = CeriseService(config, api_config, api_dir)  # undoes itself if it fails
+        try:
+            service.start()
+            if config.pid_file is not None:
+                url_file(config.pid_file).write_text(service.http.url + '\n')
+            logger.info('cerise-actors started, pid %d, serving %s', os.getpid(),
+                        service.base_url)
+            where = f', log in {config.log_file}' if config.log_file else ''
+            print(f'cerise-actors: serving {service.http.url} (pid {os.getpid()}{where}); '
+                  f'stop with Ctrl-C', flush=True)
+            while not stop.wait(1.0):
+                pass
+        finally:
+            service.stop()
     finally:
-        service.stop()
         release_pid_file(config.pid_file)
         logger.info('cerise-actors stopped')
     return 0

@@ -11,7 +11,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Optional
 
-from ..cwl.errors import InvalidInput
+from ..errors import InvalidInput
 
 
 class Exchange:

@@ -18,17 +18,14 @@ from typing import Dict, Optional, Tuple
 
 import yaml
 
+from ..defaults import INSTALL_TIMEOUT
 from ..cwl.steps import substitute_project_files
+from ..errors import ApiInstallError
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
 from ..resource.shell import Shell
 
 BUILTIN_API_DIR = Path(__file__).resolve().parent.parent / 'builtin_api'
-INSTALL_TIMEOUT = 3600.0
-
-
-class ApiInstallError(Exception):
-    """The specialisation could not be installed; the message says why."""
 
 
 def local_projects(api_dir: Optional[Path]) -> Dict[str, Path]:

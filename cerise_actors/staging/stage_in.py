@@ -11,21 +11,13 @@ import json
 import posixpath
 from typing import Callable, List, Mapping, Optional
 
-from ..cwl.errors import InvalidInput
+from ..errors import InvalidInput, StagingAborted, StopReason
 from ..cwl.inputs import InputFile, plan_inputs
 from ..cwl.workflow import plan_workflow
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
 from .exchange import Exchange
 from .sources import local_directory, open_source, read_workflow
-
-
-class StagingAborted(Exception):
-    """Staging stopped early because of a cancel request or a shutdown."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +47,7 @@ class StageIn:
         self._catalogue = catalogue
 
     def run(self, job_id: str, workflow_url: str, input_json: str,
-            should_stop: Callable[[], Optional[str]]) -> StageInResult:
+            should_stop: Callable[[], Optional[StopReason]]) -> StageInResult:
         raw = read_workflow(workflow_url, self._exchange)
         plan = plan_workflow(raw, self._catalogue, self._layout.api_dir)
         try:

@@ -10,19 +10,16 @@ import re
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..cwl.errors import InvalidOutput
-from ..cwl.outputs import plan_outputs, interpret_runner_result
+from ..defaults import MAX_OUTPUT_JSON, STDERR_TAIL_BYTES, STDERR_TAIL_LINES
+from ..errors import InvalidOutput, StagingAborted, StopReason
+from ..cwl.outputs import interpret_runner_result, plan_outputs, strip_ansi
 from ..jobs.states import JobState
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import TIMEOUT_EXIT_CODE
 from .exchange import Exchange
-from .stage_in import StagingAborted
 
-MAX_OUTPUT_JSON = 16 * 1024 * 1024
-STDERR_TAIL_BYTES = 64 * 1024
-STDERR_TAIL_LINES = 40
-_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +38,7 @@ class StageOut:
         self._exchange = exchange
 
     def run(self, job_id: str, exit_code: Optional[int], time_limit: int,
-            should_stop: Callable[[], Optional[str]]) -> StageOutResult:
+            should_stop: Callable[[], Optional[StopReason]]) -> StageOutResult:
         paths = self._layout.job(job_id)
         stdout = self._read_text(paths.stdout, MAX_OUTPUT_JSON)
         stderr = self._read_tail(paths.stderr)
@@ -108,6 +105,6 @@ _NOISE = re.compile(r"^INFO (/\S+/cwltool/__main__\.py |Resolved ')")
 
 
 def _tail(stderr: str) -> str:
-    lines = [_ANSI.sub('', line) for line in stderr.splitlines()]
+    lines = strip_ansi(stderr).splitlines()
     lines = [line for line in lines if line.strip() and not _NOISE.match(line)]
     return '\n'.join(lines[-STDERR_TAIL_LINES:])

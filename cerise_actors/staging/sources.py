@@ -13,17 +13,12 @@ import urllib.request
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional, Tuple
 
-from ..cwl.errors import InvalidInput
+from ..defaults import HTTP_TIMEOUT, MAX_WORKFLOW_BYTES
+from ..errors import InvalidInput, SourceUnavailable
 
 
-class SourceUnavailable(Exception):
-    """An http(s) source that may work later (5xx, time-out, refused connection)."""
-
-    temporary = True
 from .exchange import Exchange
 
-HTTP_TIMEOUT = 30.0
-MAX_WORKFLOW_BYTES = 16 * 1024 * 1024
 
 
 @contextlib.contextmanager

@@ -1,0 +1,246 @@
+"""Building, starting and stopping the whole service: actors, resource, HTTP.
+
+`CeriseService` is what both `cerise-actors serve` and Python code (tests,
+scripts, notebooks) use; `running_service()` wraps it as a context manager.
+The constructor builds every part and wires it through constructors; if a
+part fails, what was built is undone. `start()` then follows the spec: jobs
+interrupted while staging go back to rest states, jobs on the resource are
+followed again, cancellations that may not have reached the resource are
+sent again. `stop()` aborts staging between files and puts those jobs back
+into rest states; jobs running on the resource keep running and are picked
+up at the next start.
+"""
+import contextlib
+import logging
+import shutil
+import threading
+from pathlib import Path
+from typing import Optional, Union
+
+from ..actors.installer import ApiInstallerActor
+from ..actors.poller import PollerActor
+from ..actors.runner import RunnerActor
+from ..actors.stager import StagerActor
+from ..actors.stager_pool import StagerPool
+from ..config import (
+    ApiConfig,
+    ServiceConfig,
+    api_config_from_dict,
+    load_api_config,
+    load_service_config,
+    service_config_from_dict,
+)
+from ..cwl.steps import load_step_catalogue
+from ..defaults import ASK_TIMEOUT, INSTALL_TIMEOUT, STAGER_THREADS
+from ..jobs.states import JobState as S
+from ..resource.scheduler import DirectScheduler
+from ..resource.shell import Shell
+from ..staging import api_install
+from ..staging.exchange import Exchange
+from ..staging.runner_command import runner_argv
+from ..staging.stage_in import StageIn
+from ..staging.stage_out import StageOut
+from ..store.actor import DELETABLE, LEFT_RESOURCE, StoreActor
+from ..web.app import create_app
+from ..web.backend import JobsBackend
+from ..web.dispatch import mount
+from ..web.files import make_files_app
+from ..web.server import HttpServer
+from .resources import build_resource
+
+logger = logging.getLogger(__name__)
+
+
+class CeriseService:
+    """The whole service, built by the constructor; `start()` runs it."""
+
+    def __init__(self, config: ServiceConfig, api_config: ApiConfig,
+                 api_dir: Optional[Path]):
+        self.config = config
+        self.api_config = api_config
+        self.api_dir = Path(api_dir) if api_dir else None
+        self.base_url: Optional[str] = None
+        self._shutting_down = threading.Event()
+        # what stop() undoes, last built first
+        self._parts = contextlib.ExitStack()
+        try:
+            self._build()
+        except BaseException:
+            self._parts.close()
+            raise
+
+    # --- build ---------------------------------------------------------
+    def _build(self) -> None:
+        parts = self._parts
+        self.exchange = Exchange(self.config.exchange_service_dir,
+                                 self.config.exchange_client_url)
+        self.exchange.ensure_layout()
+        self.projects = api_install.local_projects(self.api_dir)
+        self.catalogue = load_step_catalogue(self.projects)
+        self.resource = res = build_resource(self.api_config)
+        parts.callback(res.close)
+        res.fs.mkdir(res.layout.jobs_dir)
+
+        store_ref = StoreActor.start(self.config.database_file)
+        parts.callback(self._stop_store, store_ref)
+        self.store = store = store_ref.proxy()
+
+        poller_ref = PollerActor.start(store, res.scheduler, res.layout,
+                                       self.api_config.refresh,
+                                       watch_local_exits=res.is_local,
+                                       contact_timeout=self.api_config.contact_timeout)
+        parts.callback(_stop_actor, poller_ref)
+        self.poller = poller = poller_ref.proxy()
+
+        max_running = res.max_running
+        if max_running is None and isinstance(res.scheduler, DirectScheduler):
+            max_running = _core_count(res.shell)
+        cwl_runner, layout, is_local = self.api_config.jobs.cwl_runner, res.layout, res.is_local
+        runner_ref = RunnerActor.start(
+            store, res.scheduler, res.fs, layout,
+            lambda paths: runner_argv(cwl_runner, layout, paths, is_local),
+            max_running, poller)
+        parts.callback(_stop_actor, runner_ref)
+        self.runner = runner = runner_ref.proxy()
+
+        stage_in = StageIn(res.fs, layout, self.exchange, self.catalogue)
+        stage_out = StageOut(res.fs, layout, self.exchange)
+        self.stagers = StagerPool(STAGER_THREADS, lambda on_done: StagerActor.start(
+            store, stage_in, stage_out, self._remove_job_files, self._shutting_down,
+            on_done, poller.call_later))
+        parts.callback(self.stagers.stop)
+
+        installer_ref = ApiInstallerActor.start(res.fs, res.shell, layout, self.projects,
+                                                runner)
+        parts.callback(_stop_actor, installer_ref)
+        self.installer = installer_ref.proxy()
+
+        for topic, callback in ((S.SUBMITTED, self.stagers.stage_in),
+                                (S.FINISHED, self.stagers.stage_out),
+                                (DELETABLE, self.stagers.delete),
+                                (S.WAITING, runner.enqueue),
+                                (S.WAITING_CR, runner.cancel),
+                                (S.RUNNING_CR, runner.cancel),
+                                (LEFT_RESOURCE, runner.job_ended)):
+            store.subscribe(topic, callback).get(timeout=ASK_TIMEOUT)
+
+        app = create_app(JobsBackend(store), self.config.base_url)
+        # the file exchange over WebDAV, on the same port as the jobs API
+        app = mount(app, '/files', make_files_app(self.exchange.service_dir))
+        self.http = HttpServer(app, self.config.hostname, self.config.port)
+        parts.callback(self.http.stop)
+        # first of all on stop: staging aborts between files
+        parts.callback(self._shutting_down.set)
+
+    # --- start ---------------------------------------------------------
+    def start(self) -> 'CeriseService':
+        """Recover, resume jobs, install the specialisation, open the HTTP port."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        store = self.store
+        moved = store.recover_interrupted('The service stopped').get(timeout=ASK_TIMEOUT)
+        for job_id, before, after in moved:
+            logger.info('job %s: recovered from %s to %s', job_id, before.name, after.name)
+        running = self._resume_jobs()
+        message = self.installer.start_up(running).get(timeout=INSTALL_TIMEOUT)
+        logger.info('%s', message)
+        self.http.start()
+        self.base_url = self.config.base_url or self.http.url
+        logger.info('cerise-actors listening on %s (base URL %s)', self.http.url,
+                    self.base_url)
+
+    def _resume_jobs(self) -> int:
+        """Hand every unfinished job to the actor that moves it next."""
+        store, runner, poller = self.store, self.runner, self.poller
+        running = 0
+        remote = (S.WAITING, S.RUNNING, S.WAITING_CR, S.RUNNING_CR)
+        for job in store.jobs_in(remote).get(timeout=ASK_TIMEOUT):
+            if job.remote_job_id:
+                running += 1
+                store.add_log(job.id, 'The service restarted; following this job again.')
+                runner.adopt(job.id)
+                poller.track(job.id, job.remote_job_id)
+                if job.state.cancellation_pending:
+                    runner.cancel(job.id)
+            elif job.state.cancellation_pending:
+                runner.cancel(job.id)
+            else:
+                runner.enqueue(job.id)
+        for job in store.jobs_in((S.SUBMITTED,)).get(timeout=ASK_TIMEOUT):
+            self.stagers.stage_in(job.id)
+        for job in store.jobs_in((S.FINISHED,)).get(timeout=ASK_TIMEOUT):
+            self.stagers.stage_out(job.id)
+        for job_id in store.deletable_jobs().get(timeout=ASK_TIMEOUT):
+            self.stagers.delete(job_id)
+        if running:
+            poller.poll_now()
+        return running
+
+    def _remove_job_files(self, job_id: str) -> None:
+        """Published outputs first (always reachable), then the resource's folder."""
+        shutil.rmtree(self.exchange.output_dir(job_id), ignore_errors=True)
+        self.resource.fs.remove(self.resource.layout.job(job_id).dir)
+
+    # --- stop ----------------------------------------------------------
+    def stop(self) -> None:
+        """Stop cleanly: no request is half-done, no job is left mid-staging.
+
+        Undoes the build, last part first: staging is told to stop, then the
+        HTTP server, the stagers, the installer, runner and poller, the store
+        (after putting interrupted jobs back), and the resource's connections.
+        Calling it again does nothing.
+        """
+        self._parts.close()
+
+    @staticmethod
+    def _stop_store(store_ref) -> None:
+        if not store_ref.is_alive():
+            return
+        try:
+            store_ref.proxy().recover_interrupted(
+                'The service was shut down').get(timeout=ASK_TIMEOUT)
+        finally:
+            _stop_actor(store_ref)
+
+
+def _stop_actor(ref) -> None:
+    if ref.is_alive():
+        ref.stop(block=True, timeout=ASK_TIMEOUT)
+
+
+def _core_count(shell: Shell) -> int:
+    """The resource's core count: at most this many direct jobs run at once."""
+    result = shell.run('nproc', timeout=120)
+    text = result.stdout.strip()
+    return int(text) if result.exit_code == 0 and text.isdigit() and int(text) > 0 else 1
+
+
+@contextlib.contextmanager
+def running_service(config: Union[ServiceConfig, dict, str, Path],
+                    api_dir: Optional[Union[str, Path]] = None,
+                    api_config: Optional[ApiConfig] = None):
+    """Run the whole service in this process; yields the started CeriseService.
+
+    `config` is a ServiceConfig, a dict shaped like conf/config.yml, or the
+    path of such a file; the API config is read from `api_dir` unless given
+    (and is all defaults without either).
+    """
+    if isinstance(config, dict):
+        config = service_config_from_dict(config)
+    elif not isinstance(config, ServiceConfig):
+        config = load_service_config(config)
+    if api_config is None:
+        api_config = (load_api_config(api_dir) if api_dir
+                      else api_config_from_dict({}, source='<defaults>'))
+    service = CeriseService(config, api_config, Path(api_dir) if api_dir else None)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()

@@ -1,0 +1,64 @@
+"""Every default, time-out, size and pool size of the service, in one place.
+
+Settings a user can change are documented in docs/configuration.md and
+start from the values here; the rest are limits the code relies on. Each
+value is defined here only, so two parts of the service cannot disagree.
+"""
+
+# --- service settings (conf/config.yml) -----------------------------------
+#: where the REST API listens unless `rest-service` says otherwise
+HOSTNAME = '127.0.0.1'
+PORT = 29593
+
+# --- compute-resource settings (api/config.yml) ---------------------------
+#: seconds between two status queries of the scheduler
+REFRESH = 10.0
+#: seconds without contact with the resource before job logs say so
+CONTACT_TIMEOUT = 600.0
+#: cores of one node of a batch cluster, to turn cores into nodes
+CORES_PER_NODE = 32
+SSH_PORT = 22
+#: the service's folder on the resource; $CERISE_USERNAME is the login user
+FILES_PATH = '/home/$CERISE_USERNAME/.cerise'
+#: seconds to connect, authenticate or open a channel over SSH
+SSH_TIMEOUT = 30.0
+#: seconds for one command or one transfer step on the resource
+COMMAND_TIMEOUT = 120.0
+#: seconds a seconds-long shell command may take when no caller says otherwise
+SHELL_TIMEOUT = 60.0
+#: seconds between SSH keep-alive packets
+SSH_KEEPALIVE = 30
+
+# --- actors ---------------------------------------------------------------
+#: how long a worker waits for the StoreActor (or an actor to stop)
+ASK_TIMEOUT = 60.0
+#: how long an HTTP request waits for the StoreActor before answering 503;
+#: shorter than ASK_TIMEOUT so a client hears "try again" before it gives up
+WEB_ASK_TIMEOUT = 20.0
+#: how long installing a specialisation (its install.sh) may take
+INSTALL_TIMEOUT = 3600.0
+#: stagers side by side, so one large upload does not hold up the others
+STAGER_THREADS = 2
+#: the longest the poller waits between queries while the resource fails
+MAX_BACKOFF = 60.0
+#: seconds after which a cancel that did not stop the job is sent again
+RECANCEL_AFTER = 30.0
+
+# --- staging --------------------------------------------------------------
+#: bytes copied per read or write between file systems
+CHUNK = 1 << 20
+#: bytes read per step from an SSH channel
+SSH_CHUNK = 64 * 1024
+#: seconds an http(s) source may stay silent
+HTTP_TIMEOUT = 30.0
+#: the largest workflow document accepted
+MAX_WORKFLOW_BYTES = 16 * 1024 * 1024
+#: the largest output JSON a runner may print
+MAX_OUTPUT_JSON = 16 * 1024 * 1024
+#: how much of the end of a failed runner's log is read, and shown
+STDERR_TAIL_BYTES = 64 * 1024
+STDERR_TAIL_LINES = 40
+
+# --- web ------------------------------------------------------------------
+#: bytes read or written per step by /files; WsgiDAV's default is 8 KiB
+DAV_BLOCK_SIZE = 64 * 1024

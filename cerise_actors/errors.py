@@ -1,0 +1,138 @@
+"""Every error the service raises on purpose, in one tree.
+
+Errors are translated where they arise (YAML, paramiko, subprocess, OSError
+never leave their layer); above that, code and tests see only these. Each
+says whether trying again later may help (`temporary`), which decides
+between a retry and a final failure.
+
+    CeriseError                      base of all; `temporary` is False
+    ├── ConfigError                  a configuration file or value is wrong
+    ├── JobRefused                   what a user submitted cannot be run
+    │   ├── InvalidWorkflow          the workflow may not or cannot run
+    │   ├── InvalidInput             the input object cannot be staged
+    │   └── InvalidOutput            the runner's output cannot be published safely
+    ├── ResourceError                something failed on the compute resource
+    │   ├── TemporaryResourceError   temporary: connection lost, time-out, busy
+    │   └── PermanentResourceError   missing file, permission denied, bad command
+    ├── SourceUnavailable            temporary: an http(s) input could not be fetched
+    ├── StagingAborted               a cancel or a shutdown stopped staging (`reason`)
+    ├── ApiInstallError              the specialisation could not be installed
+    ├── AlreadyRunning               another service uses the same pid file
+    ├── IllegalTransition            a state change not in the table (a bug)
+    ├── JobNotFound                  no such job (or it is being deleted)
+    └── ServiceUnavailable           temporary: the job store did not answer
+
+The client package (`cerise_actors.client`) has its own tree, because it
+imports nothing of the server.
+"""
+import enum
+from typing import Optional
+
+
+class CeriseError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    temporary = False
+
+
+class ConfigError(CeriseError):
+    """A configuration value is missing, malformed or not supported.
+
+    Configuration mistakes are made by people editing YAML by hand, often in
+    an image they cannot easily debug, so ``str(error)`` says where:
+    ``"<source>: <key path>: <problem>"``, e.g. ``"conf/config.yml:
+    database.file: missing (the SQLite file of the job store)"``. Without a
+    key (a YAML syntax error, an unreadable file) that part is left out or
+    replaced by a location such as ``"line 3, column 7"``. The parts are kept
+    as attributes and passed to ``Exception`` as args, so the error survives
+    pickling.
+    """
+
+    def __init__(self, source: str, key: Optional[str], problem: str) -> None:
+        super().__init__(source, key, problem)
+        self.source = source
+        self.key = key
+        self.problem = problem
+
+    def __str__(self) -> str:
+        if self.key:
+            return f'{self.source}: {self.key}: {self.problem}'
+        return f'{self.source}: {self.problem}'
+
+
+class JobRefused(CeriseError):
+    """What a user submitted cannot be run. The message ends up in the job log,
+    so it names the step id, input name or key that is wrong and says why."""
+
+
+class InvalidWorkflow(JobRefused):
+    """The submitted workflow cannot or may not be run."""
+
+
+class InvalidInput(JobRefused):
+    """The submitted input object cannot be staged."""
+
+
+class InvalidOutput(JobRefused):
+    """The workflow runner's output cannot be published safely."""
+
+
+class ResourceError(CeriseError):
+    """Something failed on the compute resource."""
+
+
+class TemporaryResourceError(ResourceError):
+    """A retry later may succeed (connection lost, time-out, busy)."""
+
+    temporary = True
+
+
+class PermanentResourceError(ResourceError):
+    """Retrying will not help (missing file, permission denied, bad command)."""
+
+
+class SourceUnavailable(CeriseError):
+    """An http(s) input could not be fetched; it may be there later."""
+
+    temporary = True
+
+
+class StopReason(enum.Enum):
+    """Why staging stopped before it was done."""
+
+    SHUTDOWN = 'shutdown'   # the service is stopping: back to the rest state
+    CANCEL = 'cancel'       # the user cancelled: on to CANCELLED
+
+
+class StagingAborted(CeriseError):
+    """Staging stopped between two files; `reason` is a StopReason."""
+
+    def __init__(self, reason: StopReason):
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class ApiInstallError(CeriseError):
+    """The specialisation could not be installed on the compute resource."""
+
+
+class AlreadyRunning(CeriseError):
+    """Another cerise-actors uses the same pid file."""
+
+
+class IllegalTransition(CeriseError):
+    """A caller asked for a pair that is not in the transition table (a bug)."""
+
+
+class JobNotFound(CeriseError):
+    """No job with this id (or it is being deleted)."""
+
+    def __init__(self, job_id: str):
+        super().__init__(job_id)
+        self.job_id = job_id
+
+
+class ServiceUnavailable(CeriseError):
+    """The job store did not answer (shutting down, or overloaded)."""
+
+    temporary = True

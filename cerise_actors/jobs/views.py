@@ -1,0 +1,70 @@
+"""Immutable views of a job: what leaves the store for other threads.
+
+Only the StoreActor's thread touches database rows. Everything it hands to
+the workers or the front end is one of these frozen values, so no other
+thread ever holds a live row, and the front end needs nothing of the store.
+"""
+import dataclasses
+import json
+from typing import NamedTuple, Optional
+
+from .states import JobState
+
+
+class JobSummary(NamedTuple):
+    """What GET /jobs shows of a job, straight from its row: the list of all
+    jobs is the largest answer the service gives, so its JSON fields stay text
+    and its state the stored JobState value."""
+
+    id: str
+    name: str
+    workflow_url: str
+    input_json: str
+    state: str
+    output_json: Optional[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobView:
+    """A snapshot of a job, safe to pass between threads."""
+
+    id: str
+    name: str
+    workflow_url: str
+    input_json: str
+    state: JobState
+    output_json: Optional[str]
+    exit_code: Optional[int]        # the workflow runner's, once it has stopped
+    remote_job_id: Optional[str]
+    remote_dir: Optional[str]
+    cores: int
+    time_limit: int
+    delete_requested: bool
+    created_at: float
+    updated_at: float
+    workflow_content: Optional[bytes] = None
+    staged_input_json: Optional[str] = None
+
+    @classmethod
+    def from_tuple(cls, row: tuple) -> 'JobView':
+        """From a row of JOB_COLUMNS (+ FULL_COLUMNS), as the store selects them."""
+        row = list(row)
+        row[4] = JobState(row[4])
+        row[11] = bool(row[11])
+        if len(row) > 14 and row[14] is not None:
+            row[14] = bytes(row[14])
+        return cls(*row)
+
+    @property
+    def input(self) -> dict:
+        return json.loads(self.input_json)
+
+    @property
+    def output(self) -> dict:
+        return json.loads(self.output_json) if self.output_json else {}
+
+
+_FIELDS = tuple(field.name for field in dataclasses.fields(JobView))
+#: columns of a JobView, in the order of its fields; FULL_COLUMNS follow for full views
+JOB_COLUMNS = _FIELDS[:14]
+FULL_COLUMNS = _FIELDS[14:]
