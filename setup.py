@@ -1,11 +1,12 @@
 """Packaging for cerise-actors: a REST service that runs specialised CWL workflows."""
+
 from setuptools import find_packages, setup
 
 setup(
     name='cerise-actors',
     version='0.1.0.dev0',
     description='Run CWL workflows built from predefined steps on local and remote '
-                'compute resources, through a Cerise-compatible REST API.',
+    'compute resources, through a Cerise-compatible REST API.',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     license='Apache-2.0',

@@ -6,6 +6,7 @@ it measures the service, not cwltool's 0.5 s start-up. It reads the
 workflow and input (so a missing file still fails), prints an empty output
 object and cwltool's final status line.
 """
+
 import json
 import sys
 

@@ -8,6 +8,7 @@ for the exit-code part of the query. Prints a table and writes JSON.
 
     python benchmarks/poll_benchmark.py [--out poll.json] [--rounds 5]
 """
+
 import argparse
 import json
 import statistics
@@ -17,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cerise_actors.resource.scheduler import PollRequest  # noqa: E402
 from cerise_actors.app.resources import build_resource  # noqa: E402
+from cerise_actors.resource.scheduler import PollRequest  # noqa: E402
 from tests.remote.conftest import STATE_DIR, Testbed, _read_env  # noqa: E402
 
 SIZES = (1, 10, 100, 1000)
@@ -44,19 +45,30 @@ def measure(testbed, scheduler, rounds):
     rows = []
     try:
         for size in SIZES:
-            jobs = [PollRequest(f'bench-{n}', f'{900000 + n}:1' if scheduler == 'none'
-                                else str(900000 + n), resource.layout.job(f'bench-{n}'))
-                    for n in range(size)]
-            resource.scheduler.poll(jobs)          # warm up the connection
+            jobs = [
+                PollRequest(
+                    f'bench-{n}',
+                    f'{900000 + n}:1' if scheduler == 'none' else str(900000 + n),
+                    resource.layout.job(f'bench-{n}'),
+                )
+                for n in range(size)
+            ]
+            resource.scheduler.poll(jobs)  # warm up the connection
             counter.commands = 0
             times = []
             for _ in range(rounds):
                 start = time.perf_counter()
                 resource.scheduler.poll(jobs)
                 times.append(time.perf_counter() - start)
-            rows.append({'scheduler': scheduler, 'jobs': size,
-                         'commands_per_round': counter.commands / rounds,
-                         'median_s': statistics.median(times), 'max_s': max(times)})
+            rows.append(
+                {
+                    'scheduler': scheduler,
+                    'jobs': size,
+                    'commands_per_round': counter.commands / rounds,
+                    'median_s': statistics.median(times),
+                    'max_s': max(times),
+                }
+            )
     finally:
         resource.close()
     return rows
@@ -73,8 +85,10 @@ def main():
         rows += measure(testbed, scheduler, args.rounds)
     print(f'{"scheduler":<11} {"jobs":>5} {"commands/round":>15} {"median s":>9} {"max s":>7}')
     for row in rows:
-        print(f'{row["scheduler"]:<11} {row["jobs"]:>5} {row["commands_per_round"]:>15.1f} '
-              f'{row["median_s"]:>9.3f} {row["max_s"]:>7.3f}')
+        print(
+            f'{row["scheduler"]:<11} {row["jobs"]:>5} {row["commands_per_round"]:>15.1f} '
+            f'{row["median_s"]:>9.3f} {row["max_s"]:>7.3f}'
+        )
     Path(args.out).write_text(json.dumps(rows, indent=2))
 
 

@@ -8,6 +8,7 @@ writes JSON. Sizes default to the issue's; smaller ones give a quick look:
     python benchmarks/service_benchmark.py [--submissions 2000] [--burst 1000]
                                           [--store-jobs 10000] [--out service.json]
 """
+
 import argparse
 import concurrent.futures as cf
 import http.client
@@ -26,8 +27,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 FAST_RUNNER = REPO / 'benchmarks' / 'fast_runner.py'
-WORKFLOW = ('cwlVersion: v1.0\nclass: Workflow\ninputs: []\noutputs: {}\n'
-            'steps:\n  s: {run: cerise/test/hostname.cwl, in: [], out: []}\n')
+WORKFLOW = (
+    'cwlVersion: v1.0\nclass: Workflow\ninputs: []\noutputs: {}\n'
+    'steps:\n  s: {run: cerise/test/hostname.cwl, in: [], out: []}\n'
+)
 #: -I -S: no site-packages or user site, so Python starts in about 10 ms
 RUNNER_ARGV = [sys.executable, '-I', '-S', str(FAST_RUNNER)]
 FINAL = {'Success', 'Cancelled', 'PermanentFailure', 'TemporaryFailure', 'SystemError'}
@@ -41,15 +44,28 @@ class Service:
         if runner:
             jobs['cwl-runner'] = runner
         (root / 'api').mkdir(parents=True, exist_ok=True)
-        (root / 'api' / 'config.yml').write_text(yaml.safe_dump({'compute-resource': {
-            'files': {'protocol': 'local', 'path': str(root / 'resource')},
-            'jobs': jobs, 'refresh': 1}}))
-        (root / 'config.yml').write_text(yaml.safe_dump({
-            'database': {'file': str(root / 'cerise.db')},
-            'logging': {'file': str(root / 'cerise.log'), 'level': 'WARNING'},
-            'pidfile': str(root / 'cerise.pid'),
-            'client-file-exchange': {'store-location-service': str(root / 'files')},
-            'rest-service': {'hostname': '127.0.0.1', 'port': 0}}))
+        (root / 'api' / 'config.yml').write_text(
+            yaml.safe_dump(
+                {
+                    'compute-resource': {
+                        'files': {'protocol': 'local', 'path': str(root / 'resource')},
+                        'jobs': jobs,
+                        'refresh': 1,
+                    }
+                }
+            )
+        )
+        (root / 'config.yml').write_text(
+            yaml.safe_dump(
+                {
+                    'database': {'file': str(root / 'cerise.db')},
+                    'logging': {'file': str(root / 'cerise.log'), 'level': 'WARNING'},
+                    'pidfile': str(root / 'cerise.pid'),
+                    'client-file-exchange': {'store-location-service': str(root / 'files')},
+                    'rest-service': {'hostname': '127.0.0.1', 'port': 0},
+                }
+            )
+        )
         (root / 'files' / 'input').mkdir(parents=True, exist_ok=True)
         self.workflow = root / 'files' / 'input' / 'bench.cwl'
         self.workflow.write_text(WORKFLOW)
@@ -60,9 +76,20 @@ class Service:
             url_file.unlink()
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'cerise_actors', 'serve', '--config',
-             str(self.root / 'config.yml'), '--api', str(self.root / 'api')],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+            [
+                sys.executable,
+                '-m',
+                'cerise_actors',
+                'serve',
+                '--config',
+                str(self.root / 'config.yml'),
+                '--api',
+                str(self.root / 'api'),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=REPO,
+        )
         while not url_file.exists():
             if self.proc.poll() is not None:
                 raise SystemExit(f'the service did not start; see {self.root}/cerise.log')
@@ -104,16 +131,23 @@ def _request(conn, method, path, body=None):
 
 def submit_many(service, count, threads=8):
     """(ids, latencies in s, errors) for `count` POSTs from `threads` clients."""
+
     def worker(n):
         conn = service.connection()
         out = []
         for _ in range(n):
             start = time.perf_counter()
             status, data = _request(conn, 'POST', '/jobs', service.body())
-            out.append((status, time.perf_counter() - start,
-                        json.loads(data)['id'] if status == 201 else None))
+            out.append(
+                (
+                    status,
+                    time.perf_counter() - start,
+                    json.loads(data)['id'] if status == 201 else None,
+                )
+            )
         conn.close()
         return out
+
     shares = [count // threads + (1 if i < count % threads else 0) for i in range(threads)]
     with cf.ThreadPoolExecutor(threads) as pool:
         results = [r for part in pool.map(worker, shares) for r in part]
@@ -167,7 +201,7 @@ def cwltool_figures(jobs: int, runs: int = 5) -> dict:
     try:
         service.start()
         conn = service.connection()
-        run_one(conn, service)                          # the first one installs the steps
+        run_one(conn, service)  # the first one installs the steps
         totals, job_id = [], None
         for _ in range(runs):
             seconds, job_id = run_one(conn, service)
@@ -177,19 +211,37 @@ def cwltool_figures(jobs: int, runs: int = 5) -> dict:
         for _ in range(runs):
             out = Path(tempfile.mkdtemp(prefix='cwltool-out-', dir=root))
             start = time.perf_counter()
-            subprocess.run([sys.executable, '-m', 'cwltool', '--disable-color', '--no-container',
-                            '--outdir', str(out), str(staged / 'workflow.cwl'),
-                            str(staged / 'input.json')], capture_output=True, check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    '-m',
+                    'cwltool',
+                    '--disable-color',
+                    '--no-container',
+                    '--outdir',
+                    str(out),
+                    str(staged / 'workflow.cwl'),
+                    str(staged / 'input.json'),
+                ],
+                capture_output=True,
+                check=True,
+            )
             direct.append(time.perf_counter() - start)
         start = time.perf_counter()
         ids, _, errors = submit_many(service, jobs)
         states, pending = wait_all_final(service, ids)
-        return {'runner_median_s': statistics.median(direct),
-                'one_job_median_s': statistics.median(totals),
-                'added_median_s': statistics.median(totals) - statistics.median(direct),
-                'burst': {'count': jobs, 'seconds': time.perf_counter() - start,
-                          'all_success': not errors and not pending
-                          and all(s == 'Success' for s in states.values())}}
+        return {
+            'runner_median_s': statistics.median(direct),
+            'one_job_median_s': statistics.median(totals),
+            'added_median_s': statistics.median(totals) - statistics.median(direct),
+            'burst': {
+                'count': jobs,
+                'seconds': time.perf_counter() - start,
+                'all_success': not errors
+                and not pending
+                and all(s == 'Success' for s in states.values()),
+            },
+        }
     finally:
         if getattr(service, 'proc', None) and service.proc.poll() is None:
             service.stop()
@@ -200,50 +252,83 @@ def added_latency(service, runs=20):
     runner = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(RUNNER_ARGV + [str(service.workflow), str(service.workflow)],
-                       capture_output=True)
+        subprocess.run(
+            RUNNER_ARGV + [str(service.workflow), str(service.workflow)], capture_output=True
+        )
         runner.append(time.perf_counter() - start)
     conn = service.connection()
     totals = [run_one(conn, service)[0] for _ in range(runs)]
     base = statistics.median(runner)
     added = [t - base for t in totals]
-    return {'runner_median_s': base, 'added_median_s': statistics.median(added),
-            'added_p90_s': percentile(added, 0.9)}
+    return {
+        'runner_median_s': base,
+        'added_median_s': statistics.median(added),
+        'added_p90_s': percentile(added, 0.9),
+    }
 
 
 def table(r: dict) -> str:
     """The figures beside the issue's targets, as a Markdown table."""
     sub, lat, burst = r['submission'], r['latency'], r['burst']
     rows = [
-        (f'{sub["count"]:,} POST /jobs from 8 threads while the back end runs them',
-         f'{sub["per_s"]:.0f} per s, p50 {sub["p50_ms"]:.1f} ms, p99 {sub["p99_ms"]:.1f} ms, '
-         f'{sub["errors"]} errors, {sub["lost"]} lost', '>= 1,000 per s, p99 < 50 ms'),
-        ('added latency, 20 trivial jobs in a row',
-         f'median {lat["added_median_s"] * 1e3:.1f} ms, p90 {lat["added_p90_s"] * 1e3:.1f} ms '
-         f'(runner alone {lat["runner_median_s"] * 1e3:.1f} ms)', 'median < 20 ms'),
-        (f'burst of {burst["count"]:,} trivial jobs',
-         f'{burst["seconds"]:.1f} s, {"all" if burst["all_success"] else "NOT all"} Success, '
-         f'{burst["cpu_ms_per_job"]:.2f} ms service CPU per job', '< 15 s, < 5 ms per job')]
+        (
+            f'{sub["count"]:,} POST /jobs from 8 threads while the back end runs them',
+            f'{sub["per_s"]:.0f} per s, p50 {sub["p50_ms"]:.1f} ms, p99 {sub["p99_ms"]:.1f} ms, '
+            f'{sub["errors"]} errors, {sub["lost"]} lost',
+            '>= 1,000 per s, p99 < 50 ms',
+        ),
+        (
+            'added latency, 20 trivial jobs in a row',
+            f'median {lat["added_median_s"] * 1e3:.1f} ms, p90 {lat["added_p90_s"] * 1e3:.1f} ms '
+            f'(runner alone {lat["runner_median_s"] * 1e3:.1f} ms)',
+            'median < 20 ms',
+        ),
+        (
+            f'burst of {burst["count"]:,} trivial jobs',
+            f'{burst["seconds"]:.1f} s, {"all" if burst["all_success"] else "NOT all"} Success, '
+            f'{burst["cpu_ms_per_job"]:.2f} ms service CPU per job',
+            '< 15 s, < 5 ms per job',
+        ),
+    ]
     if 'store' in r:
         st = r['store']
         rows += [
-            (f'GET /jobs/{{id}} with {st["jobs"]:,} jobs stored',
-             f'p50 {st["get_p50_ms"]:.2f} ms, p99 {st["get_p99_ms"]:.2f} ms; '
-             f'GET /jobs {st["list_s"] * 1e3:.0f} ms', 'p99 < 5 ms'),
-            ('start-up', f'{r["startup_empty_s"]:.2f} s empty, {r["startup_with_jobs_s"]:.2f} s '
-                         f'with {st["jobs"]:,} jobs', '< 2 s')]
-    rows.append(('memory (RSS)', f'{r["rss_idle_mib"]:.0f} MiB idle, '
-                 f'{r["rss_after_jobs_mib"]:.0f} MiB after the jobs',
-                 '< 50 MiB idle, < 80 MiB after 10,000'))
+            (
+                f'GET /jobs/{{id}} with {st["jobs"]:,} jobs stored',
+                f'p50 {st["get_p50_ms"]:.2f} ms, p99 {st["get_p99_ms"]:.2f} ms; '
+                f'GET /jobs {st["list_s"] * 1e3:.0f} ms',
+                'p99 < 5 ms',
+            ),
+            (
+                'start-up',
+                f'{r["startup_empty_s"]:.2f} s empty, {r["startup_with_jobs_s"]:.2f} s '
+                f'with {st["jobs"]:,} jobs',
+                '< 2 s',
+            ),
+        ]
+    rows.append(
+        (
+            'memory (RSS)',
+            f'{r["rss_idle_mib"]:.0f} MiB idle, {r["rss_after_jobs_mib"]:.0f} MiB after the jobs',
+            '< 50 MiB idle, < 80 MiB after 10,000',
+        )
+    )
     if 'cwltool' in r:
         cw = r['cwltool']
         rows += [
-            ('with cwltool: one trivial job, submit -> final',
-             f'{cw["one_job_median_s"]:.2f} s, of which cwltool itself '
-             f'{cw["runner_median_s"]:.2f} s (added {cw["added_median_s"] * 1e3:.0f} ms)', '-'),
-            (f'with cwltool: {cw["burst"]["count"]} jobs at once, until all final',
-             f'{cw["burst"]["seconds"]:.1f} s, '
-             f'{"all" if cw["burst"]["all_success"] else "NOT all"} Success', '-')]
+            (
+                'with cwltool: one trivial job, submit -> final',
+                f'{cw["one_job_median_s"]:.2f} s, of which cwltool itself '
+                f'{cw["runner_median_s"]:.2f} s (added {cw["added_median_s"] * 1e3:.0f} ms)',
+                '-',
+            ),
+            (
+                f'with cwltool: {cw["burst"]["count"]} jobs at once, until all final',
+                f'{cw["burst"]["seconds"]:.1f} s, '
+                f'{"all" if cw["burst"]["all_success"] else "NOT all"} Success',
+                '-',
+            ),
+        ]
     lines = ['| figure | measured | target (issue 5) |', '| --- | --- | --- |']
     lines += [f'| {a} | {b} | {c} |' for a, b, c in rows]
     return '\n'.join(lines)
@@ -254,8 +339,12 @@ def main():
     parser.add_argument('--submissions', type=int, default=2000)
     parser.add_argument('--burst', type=int, default=1000)
     parser.add_argument('--store-jobs', type=int, default=10000)
-    parser.add_argument('--cwltool-jobs', type=int, default=50,
-                        help='jobs at once with cwltool as the runner (0: skip cwltool)')
+    parser.add_argument(
+        '--cwltool-jobs',
+        type=int,
+        default=50,
+        help='jobs at once with cwltool as the runner (0: skip cwltool)',
+    )
     parser.add_argument('--out', default='service-benchmark.json')
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix='cerise-bench-'))
@@ -269,19 +358,24 @@ def main():
         wall = sum(latencies) / 8
         states, pending = wait_all_final(service, ids)
         results['submission'] = {
-            'count': args.submissions, 'per_s': args.submissions / max(wall, 1e-9),
+            'count': args.submissions,
+            'per_s': args.submissions / max(wall, 1e-9),
             'p50_ms': percentile(latencies, 0.5) * 1e3,
-            'p99_ms': percentile(latencies, 0.99) * 1e3, 'errors': errors,
-            'lost': len(pending) + sum(1 for s in states.values() if s != 'Success')}
+            'p99_ms': percentile(latencies, 0.99) * 1e3,
+            'errors': errors,
+            'lost': len(pending) + sum(1 for s in states.values() if s != 'Success'),
+        }
         results['latency'] = added_latency(service)
         cpu_before = service.cpu_seconds()
         start = time.perf_counter()
         ids, _, errors = submit_many(service, args.burst)
         states, pending = wait_all_final(service, ids)
         results['burst'] = {
-            'count': args.burst, 'seconds': time.perf_counter() - start,
+            'count': args.burst,
+            'seconds': time.perf_counter() - start,
             'all_success': not pending and all(s == 'Success' for s in states.values()),
-            'cpu_ms_per_job': (service.cpu_seconds() - cpu_before) / args.burst * 1e3}
+            'cpu_ms_per_job': (service.cpu_seconds() - cpu_before) / args.burst * 1e3,
+        }
         done = args.submissions + args.burst + 20
         if args.store_jobs > done:
             ids, _, _ = submit_many(service, args.store_jobs - done)
@@ -296,13 +390,16 @@ def main():
         _request(conn, 'GET', '/jobs')
         list_s = time.perf_counter() - start
         gets = []
-        for job_id in all_ids[::max(1, len(all_ids) // 1000)]:
+        for job_id in all_ids[:: max(1, len(all_ids) // 1000)]:
             start = time.perf_counter()
             _request(conn, 'GET', f'/jobs/{job_id}')
             gets.append(time.perf_counter() - start)
-        results['store'] = {'jobs': len(all_ids), 'get_p50_ms': percentile(gets, 0.5) * 1e3,
-                            'get_p99_ms': percentile(gets, 0.99) * 1e3,
-                            'list_s': list_s}
+        results['store'] = {
+            'jobs': len(all_ids),
+            'get_p50_ms': percentile(gets, 0.5) * 1e3,
+            'get_p99_ms': percentile(gets, 0.99) * 1e3,
+            'list_s': list_s,
+        }
     finally:
         if getattr(service, 'proc', None) and service.proc.poll() is None:
             service.stop()

@@ -5,6 +5,7 @@ defaults are `conf/config.yml` and `api/`, or the CERISE_CONFIG and
 CERISE_API_DIR environment variables. Configuration mistakes end the
 command with exit code 2 and one line naming the file and the key.
 """
+
 import argparse
 import os
 import sys
@@ -18,18 +19,24 @@ from .client.cli_commands import CLIENT_COMMANDS, add_client_commands, run_clien
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='cerise-actors',
-        description='Run CWL workflows made of predefined steps on a compute resource.')
+        description='Run CWL workflows made of predefined steps on a compute resource.',
+    )
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     sub = parser.add_subparsers(dest='command', required=True)
     serve = sub.add_parser('serve', help='run the REST service until SIGTERM/SIGINT')
-    serve.add_argument('--config', type=Path,
-                       default=Path(os.environ.get('CERISE_CONFIG', 'conf/config.yml')),
-                       help='main configuration file (default: $CERISE_CONFIG or '
-                            'conf/config.yml)')
-    serve.add_argument('--api', type=Path,
-                       default=Path(os.environ.get('CERISE_API_DIR', 'api')),
-                       help='specialisation folder with config.yml and projects '
-                            '(default: $CERISE_API_DIR or api/)')
+    serve.add_argument(
+        '--config',
+        type=Path,
+        default=Path(os.environ.get('CERISE_CONFIG', 'conf/config.yml')),
+        help='main configuration file (default: $CERISE_CONFIG or conf/config.yml)',
+    )
+    serve.add_argument(
+        '--api',
+        type=Path,
+        default=Path(os.environ.get('CERISE_API_DIR', 'api')),
+        help='specialisation folder with config.yml and projects '
+        '(default: $CERISE_API_DIR or api/)',
+    )
     add_client_commands(sub)
     return parser
 
@@ -48,13 +55,20 @@ def _serve(args) -> int:
     from .app.lifecycle import serve
     from .config import load_api_config, load_service_config
     from .errors import CeriseError, ResourceError
+
     if not args.config.is_file():
-        print(f'cerise-actors: configuration file {args.config} not found '
-              f'(use --config or CERISE_CONFIG)', file=sys.stderr)
+        print(
+            f'cerise-actors: configuration file {args.config} not found '
+            f'(use --config or CERISE_CONFIG)',
+            file=sys.stderr,
+        )
         return 2
     if not args.api.is_dir():
-        print(f'cerise-actors: specialisation folder {args.api} not found '
-              f'(use --api or CERISE_API_DIR)', file=sys.stderr)
+        print(
+            f'cerise-actors: specialisation folder {args.api} not found '
+            f'(use --api or CERISE_API_DIR)',
+            file=sys.stderr,
+        )
         return 2
     try:
         config = load_service_config(args.config)
@@ -66,9 +80,10 @@ def _serve(args) -> int:
     except CeriseError as exc:
         print(f'cerise-actors: {exc}', file=sys.stderr)
         return 2
-    except OSError as exc:      # the port is taken, a folder cannot be made, ...
+    except OSError as exc:  # the port is taken, a folder cannot be made, ...
         print(f'cerise-actors: cannot start: {exc}', file=sys.stderr)
         return 1
+
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -25,6 +25,7 @@ between a retry and a final failure.
 The client package (`cerise_actors.client`) has its own tree, because it
 imports nothing of the server.
 """
+
 import enum
 from typing import Optional
 
@@ -100,8 +101,8 @@ class SourceUnavailable(CeriseError):
 class StopReason(enum.Enum):
     """Why staging stopped before it was done."""
 
-    SHUTDOWN = 'shutdown'   # the service is stopping: back to the rest state
-    CANCEL = 'cancel'       # the user cancelled: on to CANCELLED
+    SHUTDOWN = 'shutdown'  # the service is stopping: back to the rest state
+    CANCEL = 'cancel'  # the user cancelled: on to CANCELLED
 
 
 class StagingAborted(CeriseError):

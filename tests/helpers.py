@@ -3,12 +3,13 @@
 Plain urllib so the tests need nothing the service does not; every wait is
 on a condition with a generous time-out, never a fixed sleep.
 """
+
 import json
 import os
 import time
-import uuid
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 FINAL = {'Success', 'Cancelled', 'PermanentFailure', 'TemporaryFailure', 'SystemError'}
@@ -54,9 +55,9 @@ class Client:
     def put_input(self, job_name, relpath, content):
         path = self.exchange / 'input' / job_name / relpath
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + '.uploading')    # replace atomically: a job
+        tmp = path.with_name(path.name + '.uploading')  # replace atomically: a job
         tmp.write_bytes(content if isinstance(content, bytes) else content.encode())
-        os.replace(tmp, path)                             # may be reading the old one
+        os.replace(tmp, path)  # may be reading the old one
         return path.as_uri()
 
     def submit(self, workflow_text, inputs=None, name='test', workflow_name=None):
@@ -67,7 +68,7 @@ class Client:
         body = {'name': name, 'workflow': url, 'input': inputs or {}}
         status, job, headers = http('POST', f'{self.base}/jobs', body)
         assert status == 201, job
-        assert headers['Location'].endswith(f"/jobs/{job['id']}")
+        assert headers['Location'].endswith(f'/jobs/{job["id"]}')
         return job
 
     def job(self, job_id):
@@ -83,9 +84,11 @@ class Client:
 
     def wait_state(self, job_id, states, timeout=120.0):
         states = {states} if isinstance(states, str) else set(states)
-        return wait_for(lambda: (self.job(job_id) or {}).get('state') in states
-                        and self.job(job_id), timeout,
-                        message=f'job {job_id} to reach {states}')
+        return wait_for(
+            lambda: (self.job(job_id) or {}).get('state') in states and self.job(job_id),
+            timeout,
+            message=f'job {job_id} to reach {states}',
+        )
 
     def wait_final(self, job_id, timeout=120.0):
         return self.wait_state(job_id, FINAL, timeout)
@@ -99,7 +102,7 @@ class Client:
     def output_text(self, job, name):
         location = job['output'][name]['location']
         assert location.startswith('file://'), location
-        return Path(urllib.request.url2pathname(location[len('file://'):])).read_text()
+        return Path(urllib.request.url2pathname(location[len('file://') :])).read_text()
 
 
 def processes_mentioning(text):

@@ -6,6 +6,7 @@ methods are wrapped by :func:`job_guard`: an unexpected exception is logged
 with the job id and turned into SYSTEM_ERROR with a job-log line, and the
 actor carries on with its next message.
 """
+
 import functools
 import logging
 
@@ -37,6 +38,7 @@ class StoreClient:
 
         def ask(*args, **kwargs):
             return method(*args, **kwargs).get(timeout=ASK_TIMEOUT)
+
         return ask
 
 
@@ -50,14 +52,15 @@ def fail_job(store: StoreClient, job_id: str, state: JobState, message: str) -> 
         message = 'Cancelled.'
     try:
         if not store.transition(job_id, job.state, state, message, 'ERROR'):
-            fail_job(store, job_id, state, message)    # it moved meanwhile
-    except Exception:   # an illegal pair (e.g. from a rest state): log it only
+            fail_job(store, job_id, state, message)  # it moved meanwhile
+    except Exception:  # an illegal pair (e.g. from a rest state): log it only
         logger.exception('job %s: could not record failure %s', job_id, message)
         store.add_log(job_id, message, 'ERROR')
 
 
 def job_guard(method):
     """Decorate `method(self, job_id, ...)` of an actor with a `_store` StoreClient."""
+
     @functools.wraps(method)
     def wrapper(self, job_id, *args, **kwargs):
         try:
@@ -65,15 +68,19 @@ def job_guard(method):
         except RETHROWN:
             raise
         except pykka.ActorDeadError:
-            logger.warning('job %s: %s skipped, the service is stopping',
-                           job_id, method.__name__)
+            logger.warning('job %s: %s skipped, the service is stopping', job_id, method.__name__)
         except Exception as exc:
             logger.exception('job %s: internal error in %s', job_id, method.__name__)
             try:
-                fail_job(self._store, job_id, JobState.SYSTEM_ERROR,
-                         f'Internal error of the service ({type(exc).__name__}: {exc}); '
-                         f'please report it.')
+                fail_job(
+                    self._store,
+                    job_id,
+                    JobState.SYSTEM_ERROR,
+                    f'Internal error of the service ({type(exc).__name__}: {exc}); '
+                    f'please report it.',
+                )
             except Exception:
                 logger.exception('job %s: could not record the internal error', job_id)
         return None
+
     return wrapper

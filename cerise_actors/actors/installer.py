@@ -5,6 +5,7 @@ and installs what is missing or older (`.dev` versions always). A `.dev`
 reinstall while jobs of ours still run waits until they are done, as the
 spec says, so a running job never sees its steps change under it.
 """
+
 import logging
 from pathlib import Path
 from typing import Dict, List
@@ -47,8 +48,10 @@ class ApiInstallerActor(pykka.ThreadingActor):
         if jobs_running:
             me = self.actor_ref.proxy()
             self._runner.install_when_idle(lambda: me.install_now(outdated))
-            return (f'will reinstall {", ".join(outdated)} once the {jobs_running} '
-                    f'running job(s) are done')
+            return (
+                f'will reinstall {", ".join(outdated)} once the {jobs_running} '
+                f'running job(s) are done'
+            )
         self._install(outdated)
         self._runner.api_ready()
         return 'installed ' + self._describe(outdated)
@@ -66,12 +69,16 @@ class ApiInstallerActor(pykka.ThreadingActor):
     def _install(self, projects: List[str]) -> None:
         self._fs.mkdir(self._layout.jobs_dir)
         for name in projects:
-            output = api_install.install_project(self._fs, self._shell, self._layout,
-                                                 name, self._projects[name])
-            logger.info('installed project %s %s at %s%s', name,
-                        api_install.read_version(self._projects[name]),
-                        self._layout.project_dir(name),
-                        f'; install.sh said: {output}' if output else '')
+            output = api_install.install_project(
+                self._fs, self._shell, self._layout, name, self._projects[name]
+            )
+            logger.info(
+                'installed project %s %s at %s%s',
+                name,
+                api_install.read_version(self._projects[name]),
+                self._layout.project_dir(name),
+                f'; install.sh said: {output}' if output else '',
+            )
 
     def _describe(self, names=None) -> str:
         names = names or list(self._projects)

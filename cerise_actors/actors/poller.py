@@ -12,6 +12,7 @@ rounds the timer thread sleeps in an ExitWatch over the tracked job scripts
 and polls as soon as one ends, so short jobs do not wait for the next
 `refresh`.
 """
+
 import logging
 import threading
 import time
@@ -20,22 +21,26 @@ from typing import Dict
 import pykka
 
 from ..defaults import CONTACT_TIMEOUT, MAX_BACKOFF, RECANCEL_AFTER
-from ..jobs.states import JobState as S
 from ..errors import ResourceError
+from ..jobs.states import JobState as S
 from ..resource.exit_watch import ENDED, WOKEN, ExitWatch
 from ..resource.layout import ResourceLayout
-from ..resource.scheduler import (DirectScheduler, PollRequest, RemoteState, RemoteStatus,
-                                  Scheduler)
+from ..resource.scheduler import DirectScheduler, PollRequest, RemoteState, RemoteStatus, Scheduler
 from .base import StoreClient
 
 logger = logging.getLogger(__name__)
 
 
-
 class PollerActor(pykka.ThreadingActor):
-    def __init__(self, store_proxy, scheduler: Scheduler, layout: ResourceLayout,
-                 refresh: float, watch_local_exits: bool = False,
-                 contact_timeout: float = CONTACT_TIMEOUT):
+    def __init__(
+        self,
+        store_proxy,
+        scheduler: Scheduler,
+        layout: ResourceLayout,
+        refresh: float,
+        watch_local_exits: bool = False,
+        contact_timeout: float = CONTACT_TIMEOUT,
+    ):
         super().__init__()
         self._store = StoreClient(store_proxy)
         self._scheduler = scheduler
@@ -52,17 +57,18 @@ class PollerActor(pykka.ThreadingActor):
         self._quick = watch_local_exits
         # only a direct scheduler's remote ids (PID:STARTTIME) name a process to wait on
         self._ids_are_pids = isinstance(scheduler, DirectScheduler)
-        self._watched = ()          # snapshot read by the timer thread: (pid, exit file)
-        self._later = []            # callables to run at the next round
-        self._poll_requested = False    # poll_now() (not track()) woke the timer
+        self._watched = ()  # snapshot read by the timer thread: (pid, exit file)
+        self._later = []  # callables to run at the next round
+        self._poll_requested = False  # poll_now() (not track()) woke the timer
         self._contact_timeout = contact_timeout
         self._failing_since = None  # monotonic time of the first failed query
         self._told_lost = False
 
     def on_start(self) -> None:
         me = self.actor_ref.proxy()
-        self._timer = threading.Thread(target=self._timer_loop, args=(me,),
-                                       name='cerise-poll-timer', daemon=True)
+        self._timer = threading.Thread(
+            target=self._timer_loop, args=(me,), name='cerise-poll-timer', daemon=True
+        )
         self._timer.start()
 
     def on_stop(self) -> None:
@@ -106,10 +112,13 @@ class PollerActor(pykka.ThreadingActor):
     def _snapshot(self) -> None:
         if self._quick:
             self._watched = tuple(
-                (_pid_of(remote_id) if self._ids_are_pids else None,
-                 self._layout.job(job_id).exit_code)
-                for job_id, remote_id in self._tracked.items())
-            self._watch.wake()      # let the timer start watching the new set
+                (
+                    _pid_of(remote_id) if self._ids_are_pids else None,
+                    self._layout.job(job_id).exit_code,
+                )
+                for job_id, remote_id in self._tracked.items()
+            )
+            self._watch.wake()  # let the timer start watching the new set
 
     def poll_now(self) -> None:
         self._poll_requested = True
@@ -133,14 +142,15 @@ class PollerActor(pykka.ThreadingActor):
                 logger.exception('a delayed retry failed')
         if not self._tracked:
             return
-        requests = [PollRequest(job_id, remote_id, self._layout.job(job_id))
-                    for job_id, remote_id in self._tracked.items()]
+        requests = [
+            PollRequest(job_id, remote_id, self._layout.job(job_id))
+            for job_id, remote_id in self._tracked.items()
+        ]
         try:
             statuses = self._scheduler.poll(requests)
         except ResourceError as exc:
             self._delay = min(self._delay * 2, max(MAX_BACKOFF, self._refresh))
-            logger.warning('status query failed (%s); asking again in %.1f s',
-                           exc, self._delay)
+            logger.warning('status query failed (%s); asking again in %.1f s', exc, self._delay)
             self._lost_contact(exc)
             return
         self._delay = self._refresh
@@ -161,8 +171,9 @@ class PollerActor(pykka.ThreadingActor):
         state = job.state
         if status.state in (RemoteState.WAITING, RemoteState.RUNNING):
             if status.state is RemoteState.RUNNING and state is S.WAITING:
-                if self._store.transition(job_id, S.WAITING, S.RUNNING,
-                                          'Running on the compute resource.'):
+                if self._store.transition(
+                    job_id, S.WAITING, S.RUNNING, 'Running on the compute resource.'
+                ):
                     self._seen_running.add(job_id)
             elif status.state is RemoteState.RUNNING and state is S.WAITING_CR:
                 self._store.transition(job_id, S.WAITING_CR, S.RUNNING_CR)
@@ -170,16 +181,21 @@ class PollerActor(pykka.ThreadingActor):
                 self._recancel_if_stuck(job_id)
             return
         if state.cancellation_pending:
-            moved = self._store.transition(job_id, state, S.CANCELLED,
-                                           'Cancelled; the job has stopped.')
+            moved = self._store.transition(
+                job_id, state, S.CANCELLED, 'Cancelled; the job has stopped.'
+            )
         elif status.state is RemoteState.DONE:
-            self._finish(job_id, status.exit_code, state)   # untracks it if moved
+            self._finish(job_id, status.exit_code, state)  # untracks it if moved
             return
         else:
             moved = self._store.transition(
-                job_id, state, S.SYSTEM_ERROR,
+                job_id,
+                state,
+                S.SYSTEM_ERROR,
                 'The job stopped without recording an exit code (was it killed '
-                'on the compute resource?).', 'ERROR')
+                'on the compute resource?).',
+                'ERROR',
+            )
         if moved:
             self._untrack(job_id)
 
@@ -190,8 +206,12 @@ class PollerActor(pykka.ThreadingActor):
         if state is None:
             state = S.RUNNING if job_id in self._seen_running else S.WAITING
         moved = self._store.transition(
-            job_id, state, S.FINISHED, 'The workflow runner has stopped; collecting its '
-            'results.', exit_code=exit_code)
+            job_id,
+            state,
+            S.FINISHED,
+            'The workflow runner has stopped; collecting its results.',
+            exit_code=exit_code,
+        )
         if moved:
             self._untrack(job_id)
         return moved
@@ -206,9 +226,12 @@ class PollerActor(pykka.ThreadingActor):
             self._told_lost = True
             for job_id in self._tracked:
                 self._store.add_log(
-                    job_id, f'No contact with the compute resource for '
-                            f'{now - self._failing_since:.0f} s ({exc}); the job keeps its '
-                            f'state and is followed again when contact returns.', 'WARNING')
+                    job_id,
+                    f'No contact with the compute resource for '
+                    f'{now - self._failing_since:.0f} s ({exc}); the job keeps its '
+                    f'state and is followed again when contact returns.',
+                    'WARNING',
+                )
 
     def _contact_restored(self) -> None:
         if self._told_lost:
@@ -227,7 +250,7 @@ class PollerActor(pykka.ThreadingActor):
         first = self._cancel_seen.setdefault(job_id, time.monotonic())
         if time.monotonic() - first > RECANCEL_AFTER:
             self._cancel_seen[job_id] = time.monotonic()
-            self._store.republish(job_id)     # the runner is told to cancel again
+            self._store.republish(job_id)  # the runner is told to cancel again
 
 
 def _pid_of(remote_id: str):

@@ -7,15 +7,16 @@ starts a thousand processes. Nothing starts until the ApiInstallerActor says
 the specialisation is installed; a `.dev` reinstall waits until running
 jobs are done (`install_when_idle`).
 """
+
 import collections
 import logging
 from typing import Callable, List, Optional
 
 import pykka
 
+from ..errors import ResourceError
 from ..jobs.states import JobState as S
 from ..resource.batch import FINISHED_ID
-from ..errors import ResourceError
 from ..resource.filesystem import FileSystem
 from ..resource.layout import JobPaths, ResourceLayout
 from ..resource.scheduler import Scheduler, SubmitRequest
@@ -29,9 +30,16 @@ class _Postpone(ControlFlow):
 
 
 class RunnerActor(pykka.ThreadingActor):
-    def __init__(self, store_proxy, scheduler: Scheduler, fs: FileSystem,
-                 layout: ResourceLayout, runner_argv: Callable[[JobPaths], List[str]],
-                 max_running: Optional[int], poller_proxy):
+    def __init__(
+        self,
+        store_proxy,
+        scheduler: Scheduler,
+        fs: FileSystem,
+        layout: ResourceLayout,
+        runner_argv: Callable[[JobPaths], List[str]],
+        max_running: Optional[int],
+        poller_proxy,
+    ):
         super().__init__()
         self._store = StoreClient(store_proxy)
         self._scheduler = scheduler
@@ -44,7 +52,7 @@ class RunnerActor(pykka.ThreadingActor):
         self._api_ready = False
         self._api_error: Optional[str] = None
         self._install_when_idle = None
-        self._poller = poller_proxy     # track(), poll_now(), call_later()
+        self._poller = poller_proxy  # track(), poll_now(), call_later()
 
     # --- installation gate ---------------------------------------------
     def api_ready(self) -> None:
@@ -57,8 +65,12 @@ class RunnerActor(pykka.ThreadingActor):
         self._api_error = message
         for job_id in list(self._queue):
             self._queue.pop(job_id)
-            fail_job(self._store, job_id, S.SYSTEM_ERROR,
-                     f'The specialisation could not be installed: {message}')
+            fail_job(
+                self._store,
+                job_id,
+                S.SYSTEM_ERROR,
+                f'The specialisation could not be installed: {message}',
+            )
 
     def install_when_idle(self, install: Callable[[], None]) -> None:
         """Hold new jobs; call `install` once no job of ours is running."""
@@ -78,8 +90,12 @@ class RunnerActor(pykka.ThreadingActor):
 
     def enqueue(self, job_id: str) -> None:
         if self._api_error is not None:
-            fail_job(self._store, job_id, S.SYSTEM_ERROR,
-                     f'The specialisation could not be installed: {self._api_error}')
+            fail_job(
+                self._store,
+                job_id,
+                S.SYSTEM_ERROR,
+                f'The specialisation could not be installed: {self._api_error}',
+            )
             return
         self._queue[job_id] = None
         self._start_queued()
@@ -88,10 +104,14 @@ class RunnerActor(pykka.ThreadingActor):
 
     def _why_waiting(self) -> str:
         if not self._api_ready:
-            return ('Waiting for the specialisation to be installed on the compute resource '
-                    '(a new version is installed once running jobs are done).')
-        return (f'Waiting for a free slot: {len(self._running)} job(s) running, at most '
-                f'{self._max_running} at once.')
+            return (
+                'Waiting for the specialisation to be installed on the compute resource '
+                '(a new version is installed once running jobs are done).'
+            )
+        return (
+            f'Waiting for a free slot: {len(self._running)} job(s) running, at most '
+            f'{self._max_running} at once.'
+        )
 
     def job_ended(self, job_id: str) -> None:
         """Told by the store when a job leaves the resource's states."""
@@ -109,7 +129,7 @@ class RunnerActor(pykka.ThreadingActor):
             try:
                 self._start(job_id)
             except _Postpone:
-                return      # the resource is unreachable; the poller wakes us later
+                return  # the resource is unreachable; the poller wakes us later
 
     def retry_queued(self) -> None:
         """Told by the poller's timer after a submission could not reach the resource."""
@@ -130,15 +150,20 @@ class RunnerActor(pykka.ThreadingActor):
                 # submission is idempotent (jobid file / adoption by name): try again later
                 self._queue[job_id] = None
                 self._queue.move_to_end(job_id, last=False)
-                self._store.add_log(job_id, f'Could not reach the compute resource to start '
-                                            f'the job ({exc}); trying again.', 'WARNING')
+                self._store.add_log(
+                    job_id,
+                    f'Could not reach the compute resource to start the job ({exc}); trying again.',
+                    'WARNING',
+                )
                 self._poller.call_later(self.actor_ref.proxy().retry_queued)
                 raise _Postpone() from exc
             fail_job(self._store, job_id, S.PERMANENT_FAILURE, f'Could not start the job: {exc}')
             return
         if remote_id == FINISHED_ID:
-            message = ('Found that this job had already run on the compute resource before '
-                       'the service restarted.')
+            message = (
+                'Found that this job had already run on the compute resource before '
+                'the service restarted.'
+            )
         else:
             message = f'Started on the compute resource (id {remote_id}).'
         self._store.update_job(job_id, message, remote_job_id=remote_id)
@@ -153,14 +178,16 @@ class RunnerActor(pykka.ThreadingActor):
             return
         if not job.remote_job_id:
             self._queue.pop(job_id, None)
-            self._store.transition(job_id, S.WAITING_CR, S.CANCELLED,
-                                   'Cancelled before it started.')
+            self._store.transition(
+                job_id, S.WAITING_CR, S.CANCELLED, 'Cancelled before it started.'
+            )
             return
         try:
             self._scheduler.cancel(job.remote_job_id, self._layout.job(job_id))
         except ResourceError as exc:
             logger.warning('job %s: cancel failed, will retry: %s', job_id, exc)
-            self._store.add_log(job_id, f'Stopping the job failed ({exc}); trying again.',
-                                'WARNING')
+            self._store.add_log(
+                job_id, f'Stopping the job failed ({exc}); trying again.', 'WARNING'
+            )
         self._poller.track(job_id, job.remote_job_id)
         self._poller.poll_now()

@@ -6,6 +6,7 @@ STAGING_IN or STAGING_OUT; between files it checks for a cancel request
 (the front end moved the job to the `_CR` twin) or a shutdown, and aborts
 promptly, leaving the job in the state the spec prescribes.
 """
+
 import json
 import logging
 import threading
@@ -13,8 +14,16 @@ from typing import Callable, Optional
 
 import pykka
 
-from ..errors import (CeriseError, InvalidInput, InvalidOutput, InvalidWorkflow, ResourceError,
-                      SourceUnavailable, StagingAborted, StopReason)
+from ..errors import (
+    CeriseError,
+    InvalidInput,
+    InvalidOutput,
+    InvalidWorkflow,
+    ResourceError,
+    SourceUnavailable,
+    StagingAborted,
+    StopReason,
+)
 from ..jobs.states import JobState as S
 from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
@@ -24,9 +33,16 @@ logger = logging.getLogger(__name__)
 
 
 class StagerActor(pykka.ThreadingActor):
-    def __init__(self, store_proxy, stage_in: StageIn, stage_out: StageOut,
-                 cleaner: Callable[[str], None], shutting_down: threading.Event,
-                 on_done: Callable[[], None], retry_later: Callable[[Callable], None]):
+    def __init__(
+        self,
+        store_proxy,
+        stage_in: StageIn,
+        stage_out: StageOut,
+        cleaner: Callable[[str], None],
+        shutting_down: threading.Event,
+        on_done: Callable[[], None],
+        retry_later: Callable[[Callable], None],
+    ):
         """`cleaner(job_id)` removes a job's files; `on_done()` tells the pool a
         job is done with; `retry_later(fn)` calls fn at the poller's next round
         (the only timer)."""
@@ -64,13 +80,18 @@ class StagerActor(pykka.ThreadingActor):
     @job_guard
     def _stage_in(self, job_id: str) -> None:
         store = self._store
-        job = store.claim(job_id, S.SUBMITTED, S.STAGING_IN,
-                          'Staging in: fetching the workflow and input files.')
+        job = store.claim(
+            job_id, S.SUBMITTED, S.STAGING_IN, 'Staging in: fetching the workflow and input files.'
+        )
         if job is None:
-            return      # cancelled meanwhile, or another stager has it
+            return  # cancelled meanwhile, or another stager has it
         try:
-            result = self._in.run(job_id, job.workflow_url, job.input_json,
-                                  lambda: self._stop_reason(job_id, S.STAGING_IN_CR))
+            result = self._in.run(
+                job_id,
+                job.workflow_url,
+                job.input_json,
+                lambda: self._stop_reason(job_id, S.STAGING_IN_CR),
+            )
         except StagingAborted as exc:
             self._aborted(job_id, exc.reason, S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
             return
@@ -81,17 +102,24 @@ class StagerActor(pykka.ThreadingActor):
             fail_job(store, job_id, S.TEMPORARY_FAILURE, f'An input is not available: {exc}')
             return
         except ResourceError as exc:
-            if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_IN,
-                                                         S.SUBMITTED):
+            if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_IN, S.SUBMITTED):
                 return
             self._resource_failure(job_id, 'Staging in failed', exc)
             return
-        staged = dict(cores=result.cores, time_limit=result.time_limit,
-                      remote_dir=result.remote_dir, workflow_content=result.workflow_content,
-                      staged_input_json=result.staged_input)
-        if not store.transition(job_id, S.STAGING_IN, S.WAITING,
-                                [result.summary, 'Waiting to start on the compute resource.'],
-                                **staged):
+        staged = dict(
+            cores=result.cores,
+            time_limit=result.time_limit,
+            remote_dir=result.remote_dir,
+            workflow_content=result.workflow_content,
+            staged_input_json=result.staged_input,
+        )
+        if not store.transition(
+            job_id,
+            S.STAGING_IN,
+            S.WAITING,
+            [result.summary, 'Waiting to start on the compute resource.'],
+            **staged,
+        ):
             self._aborted(job_id, StopReason.CANCEL, S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
 
     # --- stage out -----------------------------------------------------
@@ -105,19 +133,21 @@ class StagerActor(pykka.ThreadingActor):
     @job_guard
     def _stage_out(self, job_id: str) -> None:
         store = self._store
-        job = store.claim(job_id, S.FINISHED, S.STAGING_OUT,
-                          'Staging out: collecting the results.')
+        job = store.claim(job_id, S.FINISHED, S.STAGING_OUT, 'Staging out: collecting the results.')
         if job is None:
             return
         try:
-            result = self._out.run(job_id, job.exit_code, job.time_limit,
-                                   lambda: self._stop_reason(job_id, S.STAGING_OUT_CR))
+            result = self._out.run(
+                job_id,
+                job.exit_code,
+                job.time_limit,
+                lambda: self._stop_reason(job_id, S.STAGING_OUT_CR),
+            )
         except StagingAborted as exc:
             self._aborted(job_id, exc.reason, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
             return
         except ResourceError as exc:
-            if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_OUT,
-                                                         S.FINISHED):
+            if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_OUT, S.FINISHED):
                 return
             self._resource_failure(job_id, 'Staging out failed', exc)
             return
@@ -125,8 +155,11 @@ class StagerActor(pykka.ThreadingActor):
             self._resource_failure(job_id, 'Staging out failed', exc)
             return
         if result.runner_log_tail:
-            store.add_log(job_id, 'Last lines of the workflow runner\'s log:\n'
-                          + result.runner_log_tail, 'WARNING')
+            store.add_log(
+                job_id,
+                "Last lines of the workflow runner's log:\n" + result.runner_log_tail,
+                'WARNING',
+            )
         output = None if result.output is None else json.dumps(result.output)
         if result.state is S.SUCCESS:
             message = f'Success: {result.files} output file(s) published.'
@@ -136,8 +169,9 @@ class StagerActor(pykka.ThreadingActor):
             if result.files:
                 message += f' {result.files} output file(s) it produced were published.'
             level = 'ERROR'
-        if not store.transition(job_id, S.STAGING_OUT, result.state, message, level,
-                                output_json=output):
+        if not store.transition(
+            job_id, S.STAGING_OUT, result.state, message, level, output_json=output
+        ):
             self._aborted(job_id, StopReason.CANCEL, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
 
     # --- helpers -------------------------------------------------------
@@ -147,20 +181,27 @@ class StagerActor(pykka.ThreadingActor):
         Returns False if the job could not be put back (e.g. it was cancelled).
         """
         if not self._store.transition(
-                job_id, active, rest,
-                f'Cannot reach the compute resource ({exc}); will try again.', 'WARNING',
-                notify=False):
+            job_id,
+            active,
+            rest,
+            f'Cannot reach the compute resource ({exc}); will try again.',
+            'WARNING',
+            notify=False,
+        ):
             return False
         self._hand_back_later(job_id)
         return True
 
-    def _aborted(self, job_id: str, reason: StopReason, active: S, cancel_twin: S,
-                 rest: S) -> None:
+    def _aborted(self, job_id: str, reason: StopReason, active: S, cancel_twin: S, rest: S) -> None:
         store = self._store
         if reason is StopReason.SHUTDOWN:
-            store.transition(job_id, active, rest,
-                             'The service is shutting down; staging will resume '
-                             'when it starts again.', notify=False)
+            store.transition(
+                job_id,
+                active,
+                rest,
+                'The service is shutting down; staging will resume when it starts again.',
+                notify=False,
+            )
         else:
             store.transition(job_id, cancel_twin, S.CANCELLED, 'Cancelled.')
 
@@ -187,9 +228,10 @@ class StagerActor(pykka.ThreadingActor):
             self._cleaner(job_id)
         except ResourceError as exc:
             if exc.temporary:
-                logger.warning('job %s: cannot remove its files yet (%s); will try again',
-                               job_id, exc)
+                logger.warning(
+                    'job %s: cannot remove its files yet (%s); will try again', job_id, exc
+                )
                 self._hand_back_later(job_id)
-                return      # the record stays (hidden) until its files are gone
+                return  # the record stays (hidden) until its files are gone
             logger.warning('job %s: could not remove all its files: %s', job_id, exc)
         self._store.remove_job(job_id)

@@ -3,11 +3,11 @@
 The StoreActor calls the pool's methods as its subscriber callbacks; they
 only count and `tell`, never block.
 """
+
 import threading
 from typing import List
 
 from ..defaults import ASK_TIMEOUT
-from .stager import StagerActor
 
 
 class StagerPool:
@@ -22,6 +22,7 @@ class StagerPool:
         def done():
             with self._lock:
                 self._load[index] -= 1
+
         return done
 
     def _pick(self):
@@ -46,6 +47,5 @@ class StagerPool:
         for ref in self._refs:
             try:
                 ref.stop(block=True, timeout=timeout)
-            except Exception:   # already stopped
+            except Exception:  # already stopped
                 pass
-

@@ -5,6 +5,7 @@ one pid file, writes the pid and the address it listens on (the `.url`
 file next to the pid file, handy with `port: 0`), and on SIGTERM or SIGINT shuts down
 cleanly so that every job is left in a state the next start resumes from.
 """
+
 import logging
 import os
 import signal
@@ -28,7 +29,7 @@ def setup_logging(config: ServiceConfig) -> None:
         config.log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers = [logging.FileHandler(config.log_file)]
     formatter = logging.Formatter(LOG_FORMAT, datefmt='%Y-%m-%dT%H:%M:%SZ')
-    formatter.converter = time.gmtime       # the same clock as the job logs
+    formatter.converter = time.gmtime  # the same clock as the job logs
     for handler in handlers:
         handler.setFormatter(formatter)
     logging.basicConfig(level=config.log_level, handlers=handlers, force=True)
@@ -52,8 +53,10 @@ def claim_pid_file(pid_file: Optional[Path]) -> None:
         except ValueError:
             other = None
         if other and other != os.getpid() and _alive(other) and _is_cerise(other):
-            raise AlreadyRunning(f'another cerise-actors (pid {other}) uses {pid_file}; '
-                                 f'stop it first or choose another pidfile')
+            raise AlreadyRunning(
+                f'another cerise-actors (pid {other}) uses {pid_file}; '
+                f'stop it first or choose another pidfile'
+            )
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(f'{os.getpid()}\n')
 
@@ -111,11 +114,13 @@ def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path])
             service.start()
             if config.pid_file is not None:
                 url_file(config.pid_file).write_text(service.http.url + '\n')
-            logger.info('cerise-actors started, pid %d, serving %s', os.getpid(),
-                        service.base_url)
+            logger.info('cerise-actors started, pid %d, serving %s', os.getpid(), service.base_url)
             where = f', log in {config.log_file}' if config.log_file else ''
-            print(f'cerise-actors: serving {service.http.url} (pid {os.getpid()}{where}); '
-                  f'stop with Ctrl-C', flush=True)
+            print(
+                f'cerise-actors: serving {service.http.url} (pid {os.getpid()}{where}); '
+                f'stop with Ctrl-C',
+                flush=True,
+            )
             while not stop.wait(1.0):
                 pass
         finally:

@@ -5,15 +5,16 @@ transport or scheduler touches this table and nothing else. The SSH classes
 are imported only for a resource that uses them: paramiko and its
 cryptography are half of the memory of a service that runs jobs locally.
 """
+
 import dataclasses
 import os
 from typing import Any, Optional
 
 from ..config import ApiConfig, ConfigError
 from ..resource.filesystem import FileSystem, LocalFileSystem
+from ..resource.gridengine import GridEngineScheduler
 from ..resource.layout import ResourceLayout
 from ..resource.local_scheduler import LocalScheduler
-from ..resource.gridengine import GridEngineScheduler
 from ..resource.scheduler import DirectScheduler, Scheduler
 from ..resource.shell import LocalShell, Shell
 from ..resource.slurm import SlurmScheduler
@@ -27,8 +28,8 @@ class Resource:
     scheduler: Scheduler
     layout: ResourceLayout
     is_local: bool
-    max_running: Optional[int]      # None: no limit (a batch scheduler queues jobs)
-    pool: Optional[Any]             # the ConnectionPool, if the resource is reached over SSH
+    max_running: Optional[int]  # None: no limit (a batch scheduler queues jobs)
+    pool: Optional[Any]  # the ConnectionPool, if the resource is reached over SSH
 
     def close(self) -> None:
         for part in (self.fs, self.scheduler):
@@ -39,8 +40,12 @@ class Resource:
             self.pool.close()
 
 
-SCHEDULERS = {'none': DirectScheduler, 'slurm': SlurmScheduler,
-              'torque': TorqueScheduler, 'gridengine': GridEngineScheduler}
+SCHEDULERS = {
+    'none': DirectScheduler,
+    'slurm': SlurmScheduler,
+    'torque': TorqueScheduler,
+    'gridengine': GridEngineScheduler,
+}
 
 
 def build_resource(api: ApiConfig) -> Resource:
@@ -53,33 +58,50 @@ def build_resource(api: ApiConfig) -> Resource:
     pool = None
     if jobs.protocol == 'ssh' or files.protocol == 'sftp':
         from ..resource.ssh_connection import ConnectionPool
+
         pool = ConnectionPool(api.ssh)
     if jobs.protocol == 'ssh':
         from ..resource.ssh_shell import SshShell
+
         shell: Shell = SshShell(pool.get(jobs.host, jobs.port, jobs.credentials))
     else:
         shell = LocalShell()
     if files.protocol == 'sftp':
         from ..resource.sftp_filesystem import SftpFileSystem
+
         fs: FileSystem = SftpFileSystem(pool.get(files.host, files.port, files.credentials))
     else:
         if jobs.protocol == 'ssh':
-            raise ConfigError(api.source, 'compute-resource.files.protocol',
-                              'jobs run over ssh but files are local; use sftp to the '
-                              'same machine (or a shared file system reached over sftp)')
+            raise ConfigError(
+                api.source,
+                'compute-resource.files.protocol',
+                'jobs run over ssh but files are local; use sftp to the '
+                'same machine (or a shared file system reached over sftp)',
+            )
         fs = LocalFileSystem()
     if jobs.scheduler == 'none':
         direct = LocalScheduler if jobs.protocol == 'local' else DirectScheduler
         scheduler: Scheduler = direct(shell, api.ssh.command_timeout)
         # remote: None, and the service asks the machine (nproc) when it starts
-        max_running = jobs.max_running or (os.cpu_count() or 1
-                                           if jobs.protocol == 'local' else None)
+        max_running = jobs.max_running or (
+            os.cpu_count() or 1 if jobs.protocol == 'local' else None
+        )
     else:
         scheduler = SCHEDULERS[jobs.scheduler](
-            shell, cores_per_node=jobs.cores_per_node, slots_per_node=jobs.slots_per_node,
-            queue_name=jobs.queue_name, scheduler_options=jobs.scheduler_options,
-            command_timeout=api.ssh.command_timeout)
+            shell,
+            cores_per_node=jobs.cores_per_node,
+            slots_per_node=jobs.slots_per_node,
+            queue_name=jobs.queue_name,
+            scheduler_options=jobs.scheduler_options,
+            command_timeout=api.ssh.command_timeout,
+        )
         max_running = jobs.max_running
-    return Resource(fs=fs, shell=shell, scheduler=scheduler,
-                    layout=ResourceLayout(files.path), is_local=jobs.protocol == 'local',
-                    max_running=max_running, pool=pool)
+    return Resource(
+        fs=fs,
+        shell=shell,
+        scheduler=scheduler,
+        layout=ResourceLayout(files.path),
+        is_local=jobs.protocol == 'local',
+        max_running=max_running,
+        pool=pool,
+    )

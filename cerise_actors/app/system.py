@@ -10,6 +10,7 @@ sent again. `stop()` aborts staging between files and puts those jobs back
 into rest states; jobs running on the resource keep running and are picked
 up at the next start.
 """
+
 import contextlib
 import logging
 import shutil
@@ -54,8 +55,7 @@ logger = logging.getLogger(__name__)
 class CeriseService:
     """The whole service, built by the constructor; `start()` runs it."""
 
-    def __init__(self, config: ServiceConfig, api_config: ApiConfig,
-                 api_dir: Optional[Path]):
+    def __init__(self, config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path]):
         self.config = config
         self.api_config = api_config
         self.api_dir = Path(api_dir) if api_dir else None
@@ -72,8 +72,7 @@ class CeriseService:
     # --- build ---------------------------------------------------------
     def _build(self) -> None:
         parts = self._parts
-        self.exchange = Exchange(self.config.exchange_service_dir,
-                                 self.config.exchange_client_url)
+        self.exchange = Exchange(self.config.exchange_service_dir, self.config.exchange_client_url)
         self.exchange.ensure_layout()
         self.projects = api_install.local_projects(self.api_dir)
         self.catalogue = load_step_catalogue(self.projects)
@@ -85,10 +84,14 @@ class CeriseService:
         parts.callback(self._stop_store, store_ref)
         self.store = store = store_ref.proxy()
 
-        poller_ref = PollerActor.start(store, res.scheduler, res.layout,
-                                       self.api_config.refresh,
-                                       watch_local_exits=res.is_local,
-                                       contact_timeout=self.api_config.contact_timeout)
+        poller_ref = PollerActor.start(
+            store,
+            res.scheduler,
+            res.layout,
+            self.api_config.refresh,
+            watch_local_exits=res.is_local,
+            contact_timeout=self.api_config.contact_timeout,
+        )
         parts.callback(_stop_actor, poller_ref)
         self.poller = poller = poller_ref.proxy()
 
@@ -97,31 +100,46 @@ class CeriseService:
             max_running = _core_count(res.shell)
         cwl_runner, layout, is_local = self.api_config.jobs.cwl_runner, res.layout, res.is_local
         runner_ref = RunnerActor.start(
-            store, res.scheduler, res.fs, layout,
+            store,
+            res.scheduler,
+            res.fs,
+            layout,
             lambda paths: runner_argv(cwl_runner, layout, paths, is_local),
-            max_running, poller)
+            max_running,
+            poller,
+        )
         parts.callback(_stop_actor, runner_ref)
         self.runner = runner = runner_ref.proxy()
 
         stage_in = StageIn(res.fs, layout, self.exchange, self.catalogue)
         stage_out = StageOut(res.fs, layout, self.exchange)
-        self.stagers = StagerPool(STAGER_THREADS, lambda on_done: StagerActor.start(
-            store, stage_in, stage_out, self._remove_job_files, self._shutting_down,
-            on_done, poller.call_later))
+        self.stagers = StagerPool(
+            STAGER_THREADS,
+            lambda on_done: StagerActor.start(
+                store,
+                stage_in,
+                stage_out,
+                self._remove_job_files,
+                self._shutting_down,
+                on_done,
+                poller.call_later,
+            ),
+        )
         parts.callback(self.stagers.stop)
 
-        installer_ref = ApiInstallerActor.start(res.fs, res.shell, layout, self.projects,
-                                                runner)
+        installer_ref = ApiInstallerActor.start(res.fs, res.shell, layout, self.projects, runner)
         parts.callback(_stop_actor, installer_ref)
         self.installer = installer_ref.proxy()
 
-        for topic, callback in ((S.SUBMITTED, self.stagers.stage_in),
-                                (S.FINISHED, self.stagers.stage_out),
-                                (DELETABLE, self.stagers.delete),
-                                (S.WAITING, runner.enqueue),
-                                (S.WAITING_CR, runner.cancel),
-                                (S.RUNNING_CR, runner.cancel),
-                                (LEFT_RESOURCE, runner.job_ended)):
+        for topic, callback in (
+            (S.SUBMITTED, self.stagers.stage_in),
+            (S.FINISHED, self.stagers.stage_out),
+            (DELETABLE, self.stagers.delete),
+            (S.WAITING, runner.enqueue),
+            (S.WAITING_CR, runner.cancel),
+            (S.RUNNING_CR, runner.cancel),
+            (LEFT_RESOURCE, runner.job_ended),
+        ):
             store.subscribe(topic, callback).get(timeout=ASK_TIMEOUT)
 
         app = create_app(JobsBackend(store), self.config.base_url)
@@ -152,8 +170,7 @@ class CeriseService:
         logger.info('%s', message)
         self.http.start()
         self.base_url = self.config.base_url or self.http.url
-        logger.info('cerise-actors listening on %s (base URL %s)', self.http.url,
-                    self.base_url)
+        logger.info('cerise-actors listening on %s (base URL %s)', self.http.url, self.base_url)
 
     def _resume_jobs(self) -> int:
         """Hand every unfinished job to the actor that moves it next."""
@@ -203,8 +220,9 @@ class CeriseService:
         if not store_ref.is_alive():
             return
         try:
-            store_ref.proxy().recover_interrupted(
-                'The service was shut down').get(timeout=ASK_TIMEOUT)
+            store_ref.proxy().recover_interrupted('The service was shut down').get(
+                timeout=ASK_TIMEOUT
+            )
         finally:
             _stop_actor(store_ref)
 
@@ -222,9 +240,11 @@ def _core_count(shell: Shell) -> int:
 
 
 @contextlib.contextmanager
-def running_service(config: Union[ServiceConfig, dict, str, Path],
-                    api_dir: Optional[Union[str, Path]] = None,
-                    api_config: Optional[ApiConfig] = None):
+def running_service(
+    config: Union[ServiceConfig, dict, str, Path],
+    api_dir: Optional[Union[str, Path]] = None,
+    api_config: Optional[ApiConfig] = None,
+):
     """Run the whole service in this process; yields the started CeriseService.
 
     `config` is a ServiceConfig, a dict shaped like conf/config.yml, or the
@@ -236,8 +256,9 @@ def running_service(config: Union[ServiceConfig, dict, str, Path],
     elif not isinstance(config, ServiceConfig):
         config = load_service_config(config)
     if api_config is None:
-        api_config = (load_api_config(api_dir) if api_dir
-                      else api_config_from_dict({}, source='<defaults>'))
+        api_config = (
+            load_api_config(api_dir) if api_dir else api_config_from_dict({}, source='<defaults>')
+        )
     service = CeriseService(config, api_config, Path(api_dir) if api_dir else None)
     service.start()
     try:

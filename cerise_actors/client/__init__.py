@@ -17,18 +17,47 @@ works wherever the package is installed. Every error is a ClientError (see
 script or notebook. The `cerise-actors submit/list/status/log/cancel/delete`
 commands are built on it (`cli_commands`).
 """
-from .errors import (ClientError, DownloadFailed, InputError, InputFileMissing, InvalidJob,
-                     JobNotFound, JobStateError, LocalServiceError, ServiceError,
-                     ServiceUnreachable, TransferError, UploadFailed, WaitTimeout)
+
+from .errors import (
+    ClientError,
+    DownloadFailed,
+    InputError,
+    InputFileMissing,
+    InvalidJob,
+    JobNotFound,
+    JobStateError,
+    LocalServiceError,
+    ServiceError,
+    ServiceUnreachable,
+    TransferError,
+    UploadFailed,
+    WaitTimeout,
+)
 from .job import FINAL_STATES, Job
 from .local import LocalService, local_service
 from .outputs import OutputDirectory, OutputFile
 from .service import DEFAULT_URL, Service
 
 __all__ = [
-    'Service', 'Job', 'OutputFile', 'OutputDirectory', 'local_service', 'LocalService',
-    'FINAL_STATES', 'DEFAULT_URL',
-    'ClientError', 'ServiceUnreachable', 'ServiceError', 'JobNotFound', 'InvalidJob',
-    'TransferError', 'UploadFailed', 'DownloadFailed', 'InputError', 'InputFileMissing',
-    'JobStateError', 'WaitTimeout', 'LocalServiceError',
+    'Service',
+    'Job',
+    'OutputFile',
+    'OutputDirectory',
+    'local_service',
+    'LocalService',
+    'FINAL_STATES',
+    'DEFAULT_URL',
+    'ClientError',
+    'ServiceUnreachable',
+    'ServiceError',
+    'JobNotFound',
+    'InvalidJob',
+    'TransferError',
+    'UploadFailed',
+    'DownloadFailed',
+    'InputError',
+    'InputFileMissing',
+    'JobStateError',
+    'WaitTimeout',
+    'LocalServiceError',
 ]

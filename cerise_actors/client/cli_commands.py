@@ -28,6 +28,7 @@ Exit codes (scripts can branch on the job's outcome):
     5  --timeout reached while waiting; the job goes on
     130 interrupted (Ctrl-C) while waiting; the job goes on
 """
+
 import argparse
 import json
 import os
@@ -36,10 +37,19 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
-from .errors import (ClientError, InputError, InvalidJob, JobNotFound, ServiceError,
-                     ServiceUnreachable, TransferError, WaitTimeout)
+from .errors import (
+    ClientError,
+    InputError,
+    InvalidJob,
+    JobNotFound,
+    ServiceError,
+    ServiceUnreachable,
+    TransferError,
+    WaitTimeout,
+)
+from .input_files import UsageError, read_inputs, resolve_local_files
 from .inputs import FILE_CLASSES, check_input, is_url, safe_name
 from .job import Job
 from .outputs import output_files, wrap_outputs
@@ -57,41 +67,68 @@ EXIT_SERVICE = 4
 EXIT_TIMEOUT = 5
 EXIT_INTERRUPTED = 130
 
-STATE_EXIT = {'Success': EXIT_OK, 'Cancelled': EXIT_CANCELLED,
-              'PermanentFailure': EXIT_FAILED, 'TemporaryFailure': EXIT_FAILED,
-              'SystemError': EXIT_FAILED}
-
-
-class UsageError(Exception):
-    """A problem with the command's arguments or files, found before submitting."""
+STATE_EXIT = {
+    'Success': EXIT_OK,
+    'Cancelled': EXIT_CANCELLED,
+    'PermanentFailure': EXIT_FAILED,
+    'TemporaryFailure': EXIT_FAILED,
+    'SystemError': EXIT_FAILED,
+}
 
 
 def add_client_commands(subparsers) -> None:
     """Add the client commands to an argparse sub-parsers object."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument('--service', metavar='URL',
-                        help=f'the service (default: ${ENV_SERVICE}, else {DEFAULT_URL})')
-    common.add_argument('--files', metavar='URL',
-                        help=f'its file area (default: ${ENV_FILES}, else <service>/files)')
+    common.add_argument(
+        '--service',
+        metavar='URL',
+        help=f'the service (default: ${ENV_SERVICE}, else {DEFAULT_URL})',
+    )
+    common.add_argument(
+        '--files',
+        metavar='URL',
+        help=f'its file area (default: ${ENV_FILES}, else <service>/files)',
+    )
 
     submit = subparsers.add_parser(
-        'submit', parents=[common], help='upload a workflow and its inputs, and run it',
+        'submit',
+        parents=[common],
+        help='upload a workflow and its inputs, and run it',
         description='Upload WORKFLOW and the local files its inputs name, submit the job, '
-                    'and with --wait follow it and download its outputs.')
+        'and with --wait follow it and download its outputs.',
+    )
     submit.add_argument('workflow', metavar='WORKFLOW', help='the CWL workflow (a file or URL)')
-    submit.add_argument('inputs', metavar='INPUTS', nargs='?',
-                        help='the input object, YAML or JSON; relative File paths are '
-                             'relative to this file')
-    submit.add_argument('--name', help='job name (default: the workflow file name without its extension)')
-    submit.add_argument('--wait', action='store_true',
-                        help='follow the job to its end, print its outputs as JSON and '
-                             'download its output files')
-    submit.add_argument('--output-dir', metavar='DIR', type=Path,
-                        help='where --wait saves output files (default: ./<name>-outputs)')
-    submit.add_argument('--no-download', action='store_true',
-                        help='with --wait, print the outputs but do not download them')
-    submit.add_argument('--timeout', type=float, metavar='SECONDS',
-                        help='with --wait, stop waiting after this long (exit code 5)')
+    submit.add_argument(
+        'inputs',
+        metavar='INPUTS',
+        nargs='?',
+        help='the input object, YAML or JSON; relative File paths are relative to this file',
+    )
+    submit.add_argument(
+        '--name', help='job name (default: the workflow file name without its extension)'
+    )
+    submit.add_argument(
+        '--wait',
+        action='store_true',
+        help='follow the job to its end, print its outputs as JSON and download its output files',
+    )
+    submit.add_argument(
+        '--output-dir',
+        metavar='DIR',
+        type=Path,
+        help='where --wait saves output files (default: ./<name>-outputs)',
+    )
+    submit.add_argument(
+        '--no-download',
+        action='store_true',
+        help='with --wait, print the outputs but do not download them',
+    )
+    submit.add_argument(
+        '--timeout',
+        type=float,
+        metavar='SECONDS',
+        help='with --wait, stop waiting after this long (exit code 5)',
+    )
 
     listing = subparsers.add_parser('list', parents=[common], help='list the jobs')
     listing.add_argument('--json', action='store_true', help='print the jobs as JSON')
@@ -105,18 +142,24 @@ def add_client_commands(subparsers) -> None:
 
     cancel = subparsers.add_parser('cancel', parents=[common], help='cancel a job')
     cancel.add_argument('job_id', metavar='ID')
-    cancel.add_argument('--wait', action='store_true',
-                        help='wait until the job has stopped')
+    cancel.add_argument('--wait', action='store_true', help='wait until the job has stopped')
 
-    delete = subparsers.add_parser('delete', parents=[common],
-                                   help='delete a job, its outputs and its uploaded inputs')
+    delete = subparsers.add_parser(
+        'delete', parents=[common], help='delete a job, its outputs and its uploaded inputs'
+    )
     delete.add_argument('job_id', metavar='ID')
 
 
 def run_client_command(args: argparse.Namespace) -> int:
     """Run the command in `args`; its exit code. Messages go to stderr."""
-    commands = {'submit': _submit, 'list': _list, 'status': _status, 'log': _log,
-                'cancel': _cancel, 'delete': _delete}
+    commands = {
+        'submit': _submit,
+        'list': _list,
+        'status': _status,
+        'log': _log,
+        'cancel': _cancel,
+        'delete': _delete,
+    }
     try:
         service = _service(args)
         return commands[args.command](service, args)
@@ -125,13 +168,13 @@ def run_client_command(args: argparse.Namespace) -> int:
     except (InputError, InvalidJob) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except ServiceUnreachable as exc:
-        return _fail(f'{exc} (is the service running? set --service or ${ENV_SERVICE})',
-                     EXIT_SERVICE)
+        return _fail(
+            f'{exc} (is the service running? set --service or ${ENV_SERVICE})', EXIT_SERVICE
+        )
     except (JobNotFound, ServiceError, TransferError) as exc:
         return _fail(str(exc), EXIT_SERVICE)
     except WaitTimeout as exc:
-        return _fail(f'{exc}; it goes on (see: cerise-actors status {exc.job_id})',
-                     EXIT_TIMEOUT)
+        return _fail(f'{exc}; it goes on (see: cerise-actors status {exc.job_id})', EXIT_TIMEOUT)
     except ClientError as exc:
         return _fail(str(exc), EXIT_SERVICE)
 
@@ -151,83 +194,6 @@ def _service(args) -> Service:
 
 
 # --- submit -------------------------------------------------------------------
-def read_inputs(path: Optional[str]) -> Tuple[Dict[str, Any], Path]:
-    """The input object in `path` (YAML or JSON) and the folder paths are relative to."""
-    if path is None:
-        return {}, Path.cwd()
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise UsageError(f'inputs file not found: {file}')
-    text = file.read_text(encoding='utf-8')
-    try:
-        if file.suffix.lower() == '.json':
-            data = json.loads(text) if text.strip() else {}
-        else:
-            data = _load_yaml(text, file)
-    except ValueError as exc:
-        raise UsageError(f'cannot read the inputs file {file}: {exc}') from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise UsageError(f'the inputs file {file} must hold a mapping of input names to '
-                         f'values')
-    return data, file.resolve().parent
-
-
-def _load_yaml(text: str, file: Path) -> Any:
-    try:
-        import yaml
-    except ImportError:     # the client alone needs no YAML library; JSON is YAML too
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise UsageError(f'reading {file} needs PyYAML (pip install pyyaml); or give '
-                             f'the inputs as JSON') from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def resolve_local_files(value: Any, base: Path, name: str,
-                        missing: List[Tuple[Path, str]]) -> Any:
-    """`value` with File/Directory locations made absolute local Paths, as cwltool
-    reads an input object; files that do not exist are added to `missing`."""
-    if isinstance(value, list):
-        return [resolve_local_files(item, base, name, missing) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if value.get('class') not in FILE_CLASSES:
-        return {key: resolve_local_files(item, base, name, missing)
-                for key, item in value.items()}
-    result = dict(value)
-    source = value.get('location', value.get('path'))
-    if isinstance(source, str):
-        local = _local_path(source, base)
-        if local is not None:
-            result.pop('path', None)
-            result['location'] = local
-            exists = local.is_dir() if value['class'] == 'Directory' else local.is_file()
-            if not exists:
-                missing.append((local, name))
-    for key in ('secondaryFiles', 'listing'):
-        if isinstance(value.get(key), list):
-            result[key] = [resolve_local_files(item, base, name, missing)
-                           for item in value[key]]
-    return result
-
-
-def _local_path(source: str, base: Path) -> Optional[Path]:
-    if source.startswith('_:'):
-        return None                 # a literal's blank-node id
-    if source.startswith('file:'):
-        parsed = urllib.parse.urlsplit(source)
-        return Path(urllib.request.url2pathname(parsed.path))
-    if is_url(source):
-        return None                 # http(s): the service fetches it
-    return (base / Path(source).expanduser()).resolve()
-
-
 def _submit(service: Service, args) -> int:
     workflow: Any = args.workflow
     if not is_url(workflow):
@@ -236,13 +202,16 @@ def _submit(service: Service, args) -> int:
             raise UsageError(f'workflow file not found: {workflow}')
     inputs, base = read_inputs(args.inputs)
     missing: List[Tuple[Path, str]] = []
-    resolved = {key: resolve_local_files(value, base, str(key), missing)
-                for key, value in inputs.items()}
+    resolved = {
+        key: resolve_local_files(value, base, str(key), missing) for key, value in inputs.items()
+    }
     if missing:
         where = f' in {args.inputs}' if args.inputs else ''
         for path, name in missing:
-            print(f"cerise-actors: input file not found: {path} (input '{name}'{where})",
-                  file=sys.stderr)
+            print(
+                f"cerise-actors: input file not found: {path} (input '{name}'{where})",
+                file=sys.stderr,
+            )
         print('cerise-actors: nothing was submitted', file=sys.stderr)
         return EXIT_USAGE
     for key, value in resolved.items():
@@ -285,6 +254,7 @@ def _quietly_delete(job: Job) -> None:
 def _progress(job: Job):
     def report(state: str) -> None:
         print(f'{time.strftime("%H:%M:%S")} {job.id} {state}', file=sys.stderr, flush=True)
+
     return report
 
 
@@ -292,8 +262,11 @@ def _follow(job: Job, args) -> int:
     try:
         state = job.wait(timeout=args.timeout, progress=_progress(job))
     except KeyboardInterrupt:
-        return _fail(f'stopped waiting; job {job.id} goes on (cancel it with: cerise-actors '
-                     f'cancel {job.id})', EXIT_INTERRUPTED)
+        return _fail(
+            f'stopped waiting; job {job.id} goes on (cancel it with: cerise-actors '
+            f'cancel {job.id})',
+            EXIT_INTERRUPTED,
+        )
     data = job.refresh()
     outputs = wrap_outputs(data.get('output') or {}, job.service.http, job.id)
     saved: Dict[str, Path] = {}
@@ -304,8 +277,7 @@ def _follow(job: Job, args) -> int:
             for item in output_files(outputs):
                 saved[item.location] = item.save(target / item.relative_path)
             if saved:
-                print(f'cerise-actors: {len(saved)} output(s) saved in {target}',
-                      file=sys.stderr)
+                print(f'cerise-actors: {len(saved)} output(s) saved in {target}', file=sys.stderr)
         except ClientError as exc:
             print(f'cerise-actors: {exc}', file=sys.stderr)
             code = code or EXIT_SERVICE

@@ -23,6 +23,7 @@ all of them; each message says what went wrong in words a user can act on
 Several classes also derive from the matching built-in exception, so code
 that already catches FileNotFoundError or TimeoutError keeps working.
 """
+
 from typing import Optional
 
 
@@ -45,8 +46,14 @@ class ServiceError(ClientError):
     (falcon's format), when it sent one.
     """
 
-    def __init__(self, message: str, status: Optional[int] = None, url: Optional[str] = None,
-                 title: Optional[str] = None, description: Optional[str] = None):
+    def __init__(
+        self,
+        message: str,
+        status: Optional[int] = None,
+        url: Optional[str] = None,
+        title: Optional[str] = None,
+        description: Optional[str] = None,
+    ):
         super().__init__(message)
         self.status = status
         self.url = url
@@ -96,7 +103,7 @@ class InputFileMissing(InputError, FileNotFoundError):
         self.path = path
         self.input_name = input_name
 
-    def __str__(self) -> str:       # FileNotFoundError would print "[Errno None] ..."
+    def __str__(self) -> str:  # FileNotFoundError would print "[Errno None] ..."
         return self.args[0]
 
 
@@ -107,8 +114,7 @@ class JobStateError(ClientError):
 class WaitTimeout(ClientError, TimeoutError):
     """wait() reached its time-out; the job itself goes on."""
 
-    def __init__(self, message: str, job_id: Optional[str] = None,
-                 state: Optional[str] = None):
+    def __init__(self, message: str, job_id: Optional[str] = None, state: Optional[str] = None):
         super().__init__(message)
         self.job_id = job_id
         self.state = state

@@ -10,6 +10,7 @@ PUT is expected to create missing parent folders. A strict WebDAV server
 with MKCOL and the upload is tried once more, so the client also works with
 a file area served by something other than cerise-actors.
 """
+
 import io
 import urllib.parse
 from pathlib import Path
@@ -36,14 +37,14 @@ class FileArea:
         prefix = self.url + '/'
         if not url.startswith(prefix):
             return None
-        return urllib.parse.unquote(url[len(prefix):])
+        return urllib.parse.unquote(url[len(prefix) :])
 
     def put(self, relative: str, source: Source) -> str:
         """Upload `source` (a local file, bytes or a file object) to `relative`; its URL."""
         url = self.url_of(relative)
         parent = relative.rsplit('/', 1)[0] if '/' in relative else ''
         rewind = _rewinder(source)
-        if rewind is None:      # a pipe cannot be sent twice: make the folders first
+        if rewind is None:  # a pipe cannot be sent twice: make the folders first
             self.make_folders(parent)
         answer = self._put_once(url, source)
         if answer.status == 409 and rewind is not None:
@@ -60,8 +61,7 @@ class FileArea:
             try:
                 stream = open(source, 'rb')
             except OSError as exc:
-                raise UploadFailed(f'cannot read {source}: {exc.strerror or exc}',
-                                   url) from exc
+                raise UploadFailed(f'cannot read {source}: {exc.strerror or exc}', url) from exc
             with stream:
                 return self.http.request('PUT', url, data=stream, headers=headers)
         if isinstance(source, (bytearray, memoryview)):
@@ -81,9 +81,12 @@ class FileArea:
         if answer.status == 404:
             return False
         if not answer.ok:
-            raise ServiceError(f'cannot remove the uploaded files at {url}: '
-                               f'{answer.error_message()}', answer.status, url,
-                               *answer.error_fields())
+            raise ServiceError(
+                f'cannot remove the uploaded files at {url}: {answer.error_message()}',
+                answer.status,
+                url,
+                *answer.error_fields(),
+            )
         return True
 
 
@@ -102,10 +105,11 @@ def _rewinder(source: Source) -> Optional[Callable[[], None]]:
 
 def _put_failure(url: str, answer: Response) -> str:
     if answer.status in (404, 405, 501):
-        return (f'cannot upload to {url}: the service has no writable file area there '
-                f'({answer.error_message()}); the service must serve its '
-                f'store-location-client over WebDAV (PUT)')
+        return (
+            f'cannot upload to {url}: the service has no writable file area there '
+            f'({answer.error_message()}); the service must serve its '
+            f'store-location-client over WebDAV (PUT)'
+        )
     if answer.status == 413:
         return f'cannot upload to {url}: the file is too large for the service'
     return f'cannot upload to {url}: {answer.error_message()}'
-

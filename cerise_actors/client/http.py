@@ -12,6 +12,7 @@ This layer knows nothing about jobs. HTTP error statuses come back as a
 server at all become exceptions here (`ServiceUnreachable`, or
 `DownloadFailed` for a file:// URL that cannot be read).
 """
+
 import http.client as http_client
 import io
 import ipaddress
@@ -64,8 +65,10 @@ class Response:
         if not isinstance(data, dict):
             return None, None
         title, description = data.get('title'), data.get('description')
-        return (title if isinstance(title, str) else None,
-                description if isinstance(description, str) else None)
+        return (
+            title if isinstance(title, str) else None,
+            description if isinstance(description, str) else None,
+        )
 
     def error_message(self) -> str:
         """The service's own words for this error, or the HTTP status line."""
@@ -101,14 +104,14 @@ class _BinaryReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
 
 def remaining_size(stream: IO) -> Optional[int]:
     """Bytes left to read in a binary stream, if that can be known cheaply."""
     if isinstance(stream, io.TextIOBase):
-        return None                     # bytes after encoding are unknown
+        return None  # bytes after encoding are unknown
     if isinstance(stream, io.BytesIO):
         return len(stream.getbuffer()) - stream.tell()
     try:
@@ -154,8 +157,14 @@ class Http:
         host = urllib.parse.urlsplit(url).hostname
         return self._direct if _is_loopback(host) else self._proxied
 
-    def _open(self, method: str, url: str, data: Body = None,
-              headers: Optional[Dict[str, str]] = None, timeout: Optional[float] = None):
+    def _open(
+        self,
+        method: str,
+        url: str,
+        data: Body = None,
+        headers: Optional[Dict[str, str]] = None,
+        timeout: Optional[float] = None,
+    ):
         """The raw urllib response, or a `Response` for an HTTP error status."""
         request = urllib.request.Request(url, data=data, method=method)
         request.add_header('User-Agent', USER_AGENT)
@@ -175,11 +184,10 @@ class Http:
             raise self._failure(url, exc.reason) from exc
         except (socket.timeout, TimeoutError) as exc:
             raise ServiceUnreachable(
-                f'{_origin(url)} did not answer within {timeout or self.timeout:g} s',
-                url) from exc
+                f'{_origin(url)} did not answer within {timeout or self.timeout:g} s', url
+            ) from exc
         except (ConnectionError, http_client.HTTPException) as exc:
-            raise ServiceUnreachable(f'lost the connection to {_origin(url)}: {exc}',
-                                     url) from exc
+            raise ServiceUnreachable(f'lost the connection to {_origin(url)}: {exc}', url) from exc
 
     def _failure(self, url: str, reason) -> Exception:
         if urllib.parse.urlsplit(url).scheme == 'file':
@@ -194,9 +202,16 @@ class Http:
             why = str(getattr(reason, 'strerror', None) or reason)
         return ServiceUnreachable(f'cannot reach {_origin(url)}: {why}', url)
 
-    def request(self, method: str, url: str, *, json_body: Any = None, data: Body = None,
-                headers: Optional[Dict[str, str]] = None,
-                timeout: Optional[float] = None) -> Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        data: Body = None,
+        headers: Optional[Dict[str, str]] = None,
+        timeout: Optional[float] = None,
+    ) -> Response:
         """One request whose answer is read whole (API answers are small)."""
         headers = dict(headers or {})
         if json_body is not None:
@@ -215,29 +230,34 @@ class Http:
                 body = answer.read()
             except (socket.timeout, TimeoutError) as exc:
                 raise ServiceUnreachable(
-                    f'{_origin(url)} stopped answering (no data for '
-                    f'{timeout or self.timeout:g} s)', url) from exc
+                    f'{_origin(url)} stopped answering (no data for {timeout or self.timeout:g} s)',
+                    url,
+                ) from exc
             except (OSError, http_client.HTTPException) as exc:
-                raise ServiceUnreachable(f'lost the connection to {_origin(url)}: {exc}',
-                                         url) from exc
+                raise ServiceUnreachable(
+                    f'lost the connection to {_origin(url)}: {exc}', url
+                ) from exc
             status = answer.status if answer.status is not None else 200
-            return Response(status, getattr(answer, 'reason', '') or '', answer.headers,
-                            body, url)
+            return Response(status, getattr(answer, 'reason', '') or '', answer.headers, body, url)
 
-    def stream(self, url: str, chunk_size: int = CHUNK_SIZE,
-               timeout: Optional[float] = None) -> Iterator[bytes]:
+    def stream(
+        self, url: str, chunk_size: int = CHUNK_SIZE, timeout: Optional[float] = None
+    ) -> Iterator[bytes]:
         """Yield the body of GET `url` in chunks; raises DownloadFailed on an error status."""
         answer = self._open('GET', url, timeout=timeout)
         if isinstance(answer, Response):
-            raise DownloadFailed(f'cannot download {url}: {answer.error_message()}', url,
-                                 answer.status)
+            raise DownloadFailed(
+                f'cannot download {url}: {answer.error_message()}', url, answer.status
+            )
         with answer:
             while True:
                 try:
                     chunk = answer.read(chunk_size)
                 except (socket.timeout, TimeoutError) as exc:
-                    raise DownloadFailed(f'download of {url} stalled (no data for '
-                                         f'{timeout or self.timeout:g} s)', url) from exc
+                    raise DownloadFailed(
+                        f'download of {url} stalled (no data for {timeout or self.timeout:g} s)',
+                        url,
+                    ) from exc
                 except (OSError, http_client.HTTPException) as exc:
                     raise DownloadFailed(f'download of {url} broke off: {exc}', url) from exc
                 if not chunk:

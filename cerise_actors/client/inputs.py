@@ -17,6 +17,7 @@ The rules (also in Job.add_input's docstring):
 Every local path is checked before anything is uploaded (`check_input`), so
 a typo fails at once and leaves nothing half-uploaded behind.
 """
+
 import abc
 import os
 import re
@@ -72,7 +73,7 @@ class Layout:
 
     def reserve(self, folder: str, basename: str) -> str:
         base, suffix = folder, 1
-        while folder and self._is_taken_folder(folder):     # a file already has that name
+        while folder and self._is_taken_folder(folder):  # a file already has that name
             suffix += 1
             folder = f'{base}_{suffix}'
         candidate = f'{folder}/{basename}' if folder else basename
@@ -89,9 +90,11 @@ class Layout:
 
     def _clashes(self, candidate: str) -> bool:
         parents = candidate.split('/')
-        return (candidate in self.used
-                or any(used.startswith(candidate + '/') for used in self.used)
-                or any('/'.join(parents[:n]) in self.used for n in range(1, len(parents))))
+        return (
+            candidate in self.used
+            or any(used.startswith(candidate + '/') for used in self.used)
+            or any('/'.join(parents[:n]) in self.used for n in range(1, len(parents)))
+        )
 
 
 class _Walker:
@@ -113,8 +116,10 @@ class _Walker:
             if is_url(value):
                 return {'class': 'File', 'location': value}
             if not value:
-                raise InputError(f"input '{self.name}': an empty string is not a path; use "
-                                 f'set_input() for string inputs')
+                raise InputError(
+                    f"input '{self.name}': an empty string is not a path; use "
+                    f'set_input() for string inputs'
+                )
             return self.local(Path(value), None, {})
         if isinstance(value, (bytes, bytearray, memoryview)) or is_file_object(value):
             return self.upload_file(value, None, {}, None)
@@ -126,9 +131,11 @@ class _Walker:
             return {key: self.value(item, False) for key, item in value.items()}
         if value is None or isinstance(value, (bool, int, float)):
             return value
-        raise InputError(f"input '{self.name}': cannot send a {type(value).__name__} "
-                         f'({value!r:.60}); use a path, bytes, a file object, a '
-                         f'File/Directory dict or plain JSON')
+        raise InputError(
+            f"input '{self.name}': cannot send a {type(value).__name__} "
+            f'({value!r:.60}); use a path, bytes, a file object, a '
+            f'File/Directory dict or plain JSON'
+        )
 
     # --- File and Directory objects ----------------------------------------
     def file_object(self, obj: dict, folder: Optional[str]) -> dict:
@@ -137,7 +144,7 @@ class _Walker:
         source = obj['location'] if 'location' in obj else obj.get('path')
         if 'secondaryFiles' in obj and not isinstance(obj['secondaryFiles'], list):
             raise InputError(f"input '{self.name}': secondaryFiles must be a list")
-        if source is None:          # a literal: File with contents, Directory with listing
+        if source is None:  # a literal: File with contents, Directory with listing
             if 'listing' in obj and isinstance(obj['listing'], list):
                 result['listing'] = [self.entry(item) for item in obj['listing']]
             own_folder = folder
@@ -149,18 +156,22 @@ class _Walker:
         elif isinstance(source, (bytes, bytearray, memoryview)) or is_file_object(source):
             result.pop('path', None)
             if obj['class'] != 'File':
-                raise InputError(f"input '{self.name}': a Directory cannot come from "
-                                 f'bytes or a file object; give a local folder')
+                raise InputError(
+                    f"input '{self.name}': a Directory cannot come from "
+                    f'bytes or a file object; give a local folder'
+                )
             if folder is not None and not obj.get('basename') and _name_of(source) is None:
                 raise _unnamed_secondary(self.name)
-            result, own_folder = self.upload_file_into(source, folder, result,
-                                                       obj.get('basename'))
+            result, own_folder = self.upload_file_into(source, folder, result, obj.get('basename'))
         else:
-            raise InputError(f"input '{self.name}': location {source!r:.60} is not a "
-                             f'path, URL, bytes or file object')
+            raise InputError(
+                f"input '{self.name}': location {source!r:.60} is not a "
+                f'path, URL, bytes or file object'
+            )
         if 'secondaryFiles' in obj:
-            result['secondaryFiles'] = [self.secondary(item, own_folder)
-                                        for item in obj['secondaryFiles']]
+            result['secondaryFiles'] = [
+                self.secondary(item, own_folder) for item in obj['secondaryFiles']
+            ]
         return result
 
     def entry(self, item: Any) -> Any:
@@ -171,8 +182,9 @@ class _Walker:
     def secondary(self, item: Any, folder: Optional[str]) -> dict:
         if isinstance(item, dict):
             if item.get('class') not in FILE_CLASSES:
-                raise InputError(f"input '{self.name}': secondaryFiles must be Files or "
-                                 f'Directories')
+                raise InputError(
+                    f"input '{self.name}': secondaryFiles must be Files or Directories"
+                )
             return self.file_object(item, folder)
         if isinstance(item, str) and is_url(item):
             return {'class': 'File', 'location': item}
@@ -197,24 +209,26 @@ class _Walker:
             return self.upload_directory(path, folder, fields)
         if not path.is_file():
             if path.is_dir():
-                raise InputError(f"input '{self.name}': {path} is a folder; use "
-                                 f"{{'class': 'Directory', 'location': ...}} for folders")
+                raise InputError(
+                    f"input '{self.name}': {path} is a folder; use "
+                    f"{{'class': 'Directory', 'location': ...}} for folders"
+                )
             raise InputFileMissing(path, self.name)
         return self.upload_file_into(path, folder, fields, fields.get('basename'))
 
     def upload_file(self, source, folder, fields, basename):
         return self.upload_file_into(source, folder, fields, basename)[0]
 
-    def upload_file_into(self, source, folder: Optional[str], fields: dict,
-                         basename: Optional[str]):
+    def upload_file_into(
+        self, source, folder: Optional[str], fields: dict, basename: Optional[str]
+    ):
         basename = basename or _name_of(source) or self.folder
         _check_basename(basename, self.name)
         result = dict(fields)
         result.setdefault('class', 'File')
         if self.uploader is None:
             return result, folder or self.folder
-        relative = self.layout.reserve(folder if folder is not None else self.folder,
-                                       basename)
+        relative = self.layout.reserve(folder if folder is not None else self.folder, basename)
         result['location'] = self.uploader.put(relative, source)
         return result, relative.rsplit('/', 1)[0]
 
@@ -223,11 +237,10 @@ class _Walker:
         _check_basename(basename, self.name)
         result = dict(fields)
         result['class'] = 'Directory'
-        result.pop('listing', None)      # the uploaded folder is the listing
+        result.pop('listing', None)  # the uploaded folder is the listing
         if self.uploader is None:
             return result, folder or self.folder
-        relative = self.layout.reserve(folder if folder is not None else self.folder,
-                                       basename)
+        relative = self.layout.reserve(folder if folder is not None else self.folder, basename)
         uploaded = 0
         for root, dirs, files in os.walk(path):
             dirs.sort()
@@ -236,7 +249,7 @@ class _Walker:
                 inside = local.relative_to(path).as_posix()
                 self.uploader.put(f'{relative}/{inside}', local)
                 uploaded += 1
-        if not uploaded:        # PUT creates folders only for the files it writes
+        if not uploaded:  # PUT creates folders only for the files it writes
             self.uploader.make_folders(relative)
         result['location'] = self.uploader.url_of(relative)
         return result, relative.rsplit('/', 1)[0]
@@ -252,13 +265,19 @@ def _name_of(source: Any) -> Optional[str]:
 
 
 def _unnamed_secondary(input_name: str) -> InputError:
-    return InputError(f"input '{input_name}': a secondary file given as bytes needs a name: "
-                      f"use {{'class': 'File', 'location': <bytes>, 'basename': 'x.idx'}}")
+    return InputError(
+        f"input '{input_name}': a secondary file given as bytes needs a name: "
+        f"use {{'class': 'File', 'location': <bytes>, 'basename': 'x.idx'}}"
+    )
 
 
 def _check_basename(basename: Any, input_name: str) -> None:
-    if not isinstance(basename, str) or basename in ('', '.', '..') or '/' in basename \
-            or '\0' in basename:
+    if (
+        not isinstance(basename, str)
+        or basename in ('', '.', '..')
+        or '/' in basename
+        or '\0' in basename
+    ):
         raise InputError(f"input '{input_name}': cannot use {basename!r} as a file name")
 
 
@@ -267,8 +286,9 @@ def check_input(name: str, value: Any, strings_as_paths: bool = True) -> None:
     _Walker(name, None, None).value(value, strings_as_paths)
 
 
-def convert_input(name: str, value: Any, uploader: Uploader, layout: Layout,
-                  strings_as_paths: bool = True) -> Any:
+def convert_input(
+    name: str, value: Any, uploader: Uploader, layout: Layout, strings_as_paths: bool = True
+) -> Any:
     """The CWL value for `value`, after uploading its files with `uploader`."""
     check_input(name, value, strings_as_paths)
     return _Walker(name, uploader, layout).value(value, strings_as_paths)

@@ -7,6 +7,7 @@ uploads. `run()` submits it; from then on every property asks the service,
 so a Job object never shows a stale state. `delete()` removes the job and
 its upload folder.
 """
+
 import json
 import os
 import re
@@ -15,17 +16,24 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
-from .errors import (InputError, InputFileMissing, JobNotFound, JobStateError,
-                     ServiceError, ServiceUnreachable, WaitTimeout)
-from .inputs import Layout, Uploader, check_input, convert_input, is_file_object, is_url, \
-    safe_name
+from .errors import (
+    InputError,
+    InputFileMissing,
+    JobNotFound,
+    JobStateError,
+    ServiceError,
+    ServiceUnreachable,
+    WaitTimeout,
+)
+from .inputs import Layout, Uploader, check_input, convert_input, is_file_object, is_url, safe_name
 from .outputs import wrap_outputs
 
-if TYPE_CHECKING:       # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover
     from .service import Service
 
-FINAL_STATES = frozenset({'Success', 'Cancelled', 'PermanentFailure', 'TemporaryFailure',
-                          'SystemError'})
+FINAL_STATES = frozenset(
+    {'Success', 'Cancelled', 'PermanentFailure', 'TemporaryFailure', 'SystemError'}
+)
 UPLOAD_ROOT = 'input'
 # How long wait() rides out an unreachable or unavailable service (e.g. a restart:
 # jobs survive it) before giving up.
@@ -81,8 +89,13 @@ class Job:
     `Service.get_job(id)` / `list_jobs()` (submitted).
     """
 
-    def __init__(self, service: 'Service', name: str, data: Optional[dict] = None,
-                 upload_folder: Optional[str] = None):
+    def __init__(
+        self,
+        service: 'Service',
+        name: str,
+        data: Optional[dict] = None,
+        upload_folder: Optional[str] = None,
+    ):
         self.service = service
         self.name = name
         self._data: Optional[dict] = data
@@ -158,11 +171,16 @@ class Job:
         elif isinstance(workflow, (bytes, bytearray, memoryview)) or is_file_object(workflow):
             source = workflow
             name = getattr(workflow, 'name', None)
-            basename = basename or (os.path.basename(name) if isinstance(name, str)
-                                    and name and not name.startswith('<') else 'workflow.cwl')
+            basename = basename or (
+                os.path.basename(name)
+                if isinstance(name, str) and name and not name.startswith('<')
+                else 'workflow.cwl'
+            )
         else:
-            raise InputError(f'cannot use a {type(workflow).__name__} as the workflow; give '
-                             f'a path, bytes or a file object')
+            raise InputError(
+                f'cannot use a {type(workflow).__name__} as the workflow; give '
+                f'a path, bytes or a file object'
+            )
         if '/' in basename or basename in ('', '.', '..'):
             raise InputError(f'cannot use {basename!r} as the workflow file name')
         self._workflow = self._uploads().put(self._layout.reserve('', basename), source)
@@ -181,8 +199,9 @@ class Job:
         file is checked before anything is uploaded. Returns the CWL value.
         """
         self._not_submitted('add inputs')
-        self._input[name] = convert_input(name, value, self._uploads(), self._layout,
-                                          strings_as_paths)
+        self._input[name] = convert_input(
+            name, value, self._uploads(), self._layout, strings_as_paths
+        )
         return self._input[name]
 
     def set_input(self, name: str, value: Any) -> None:
@@ -191,8 +210,9 @@ class Job:
         try:
             json.dumps(value)
         except (TypeError, ValueError) as exc:
-            raise InputError(f"input '{name}' is not plain JSON ({exc}); use add_input for "
-                             f'files') from exc
+            raise InputError(
+                f"input '{name}' is not plain JSON ({exc}); use add_input for files"
+            ) from exc
         self._input[name] = value
 
     @staticmethod
@@ -213,8 +233,9 @@ class Job:
         if self._deleted:
             raise JobStateError(f'cannot {action}: job {self.id or self.name!r} was deleted')
         if not self.submitted:
-            raise JobStateError(f'cannot {action}: job {self.name!r} was not submitted yet '
-                                f'(call run())')
+            raise JobStateError(
+                f'cannot {action}: job {self.name!r} was not submitted yet (call run())'
+            )
         return self.id
 
     def refresh(self) -> dict:
@@ -243,9 +264,12 @@ class Job:
         data = self.refresh()
         return wrap_outputs(data.get('output') or {}, self.service.http, self.id)
 
-    def wait(self, timeout: Optional[float] = None,
-             progress: Optional[Callable[[str], None]] = None,
-             interval: float = 1.0) -> str:
+    def wait(
+        self,
+        timeout: Optional[float] = None,
+        progress: Optional[Callable[[str], None]] = None,
+        interval: float = 1.0,
+    ) -> str:
         """Poll until the job is in a final state; that state.
 
         `progress(state)` is called with the first state seen and every change.
@@ -278,8 +302,11 @@ class Job:
                 return state
             now = time.monotonic()
             if deadline is not None and now >= deadline:
-                raise WaitTimeout(f'job {job_id} ({self.name!r}) is still {last} after '
-                                  f'{timeout:g} s', job_id, last)
+                raise WaitTimeout(
+                    f'job {job_id} ({self.name!r}) is still {last} after {timeout:g} s',
+                    job_id,
+                    last,
+                )
             sleep = min(delay, interval)
             if deadline is not None:
                 sleep = min(sleep, max(deadline - now, 0.0))

@@ -14,6 +14,7 @@ its own file-area URL, `http://127.0.0.1:<port>/files`, as its
 cancelled (so no workflow outlives the folder it runs in), the service is
 stopped with SIGTERM, and the folder is removed unless asked to keep it.
 """
+
 import contextlib
 import json
 import os
@@ -33,8 +34,12 @@ from .service import Service
 
 # The service configures these from the environment over its file; the
 # generated configuration must win.
-_OVERRIDING_ENV = ('CERISE_BASE_URL', 'CERISE_STORE_LOCATION_CLIENT', 'CERISE_CONFIG',
-                   'CERISE_API_DIR')
+_OVERRIDING_ENV = (
+    'CERISE_BASE_URL',
+    'CERISE_STORE_LOCATION_CLIENT',
+    'CERISE_CONFIG',
+    'CERISE_API_DIR',
+)
 STOP_TIMEOUT = 60.0
 CANCEL_TIMEOUT = 30.0
 
@@ -64,7 +69,8 @@ def _config(root: Path, host: str, port: int, log_level: str) -> dict:
         'pidfile': str(root / 'run' / 'cerise.pid'),
         'client-file-exchange': {
             'store-location-service': str(root / 'files'),
-            'store-location-client': f'http://{_url_host(host)}:{port}/files'},
+            'store-location-client': f'http://{_url_host(host)}:{port}/files',
+        },
         'rest-service': {'hostname': host, 'port': port},
     }
 
@@ -80,7 +86,8 @@ def _environment() -> dict:
     # run the same cerise_actors as this client, installed or not
     package_parent = str(Path(__file__).resolve().parents[2])
     env['PYTHONPATH'] = os.pathsep.join(
-        [package_parent] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
+        [package_parent] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
+    )
     return env
 
 
@@ -93,11 +100,18 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 @contextlib.contextmanager
-def local_service(api_dir: Union[str, 'os.PathLike[str]'], port: int = 0, *,
-                  host: str = '127.0.0.1', workdir: Optional[Union[str, Path]] = None,
-                  keep: bool = False, startup_timeout: float = 600.0,
-                  cancel_on_exit: bool = True, log_level: str = 'INFO',
-                  python: Optional[str] = None) -> Iterator[LocalService]:
+def local_service(
+    api_dir: Union[str, 'os.PathLike[str]'],
+    port: int = 0,
+    *,
+    host: str = '127.0.0.1',
+    workdir: Optional[Union[str, Path]] = None,
+    keep: bool = False,
+    startup_timeout: float = 600.0,
+    cancel_on_exit: bool = True,
+    log_level: str = 'INFO',
+    python: Optional[str] = None,
+) -> Iterator[LocalService]:
     """Run a service with the specialisation in `api_dir`; yields a LocalService.
 
     `port` 0 picks a free port. `workdir` (default: a new temporary folder,
@@ -111,8 +125,11 @@ def local_service(api_dir: Union[str, 'os.PathLike[str]'], port: int = 0, *,
         raise LocalServiceError(f'specialisation folder {api} not found')
     port = port or free_port(host)
     own_dir = workdir is None
-    root = Path(tempfile.mkdtemp(prefix='cerise-actors-')) if own_dir else \
-        Path(workdir).expanduser().resolve()
+    root = (
+        Path(tempfile.mkdtemp(prefix='cerise-actors-'))
+        if own_dir
+        else Path(workdir).expanduser().resolve()
+    )
     root.mkdir(parents=True, exist_ok=True)
     config = root / 'config.yml'
     config.write_text(json.dumps(_config(root, host, port, log_level), indent=2) + '\n')
@@ -124,10 +141,23 @@ def local_service(api_dir: Union[str, 'os.PathLike[str]'], port: int = 0, *,
     try:
         with open(output, 'wb') as out:
             process = subprocess.Popen(
-                [python or sys.executable, '-m', 'cerise_actors', 'serve',
-                 '--config', str(config), '--api', str(api)],
-                cwd=root, env=_environment(), stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    python or sys.executable,
+                    '-m',
+                    'cerise_actors',
+                    'serve',
+                    '--config',
+                    str(config),
+                    '--api',
+                    str(api),
+                ],
+                cwd=root,
+                env=_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         _wait_started(process, url_file, output, root, startup_timeout)
         service = LocalService(_read_url(url_file), root, process)
         try:
@@ -142,19 +172,21 @@ def local_service(api_dir: Union[str, 'os.PathLike[str]'], port: int = 0, *,
             shutil.rmtree(root, ignore_errors=True)
 
 
-def _wait_started(process: subprocess.Popen, url_file: Path, output: Path, root: Path,
-                  timeout: float) -> None:
+def _wait_started(
+    process: subprocess.Popen, url_file: Path, output: Path, root: Path, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while not _read_url(url_file):
         if process.poll() is not None:
             details = _tail(output) or _tail(root / 'run' / 'cerise.log')
             raise LocalServiceError(
-                f'the service stopped during start-up (exit code {process.returncode}):\n'
-                f'{details}')
+                f'the service stopped during start-up (exit code {process.returncode}):\n{details}'
+            )
         if time.monotonic() > deadline:
             raise LocalServiceError(
                 f'the service did not start within {timeout:g} s; its log:\n'
-                f'{_tail(root / "run" / "cerise.log")}')
+                f'{_tail(root / "run" / "cerise.log")}'
+            )
         time.sleep(0.1)
 
 
@@ -167,15 +199,14 @@ def _read_url(url_file: Path) -> str:
 
 def _cancel_unfinished(service: Service) -> None:
     try:
-        jobs = [job for job in service.list_jobs() if job.data.get('state') not in
-                FINAL_STATES]
+        jobs = [job for job in service.list_jobs() if job.data.get('state') not in FINAL_STATES]
         for job in jobs:
             job.cancel()
         deadline = time.monotonic() + CANCEL_TIMEOUT
         for job in jobs:
             job.wait(timeout=max(deadline - time.monotonic(), 0.1))
     except ClientError:
-        pass        # stopping matters more; the service cancels nothing by itself
+        pass  # stopping matters more; the service cancels nothing by itself
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -7,6 +7,7 @@ until a file is actually read. Downloads are streamed: `save()` never holds
 a whole file in memory, and writes to a temporary name first so that an
 interrupted download never leaves a truncated file under the real name.
 """
+
 import os
 import urllib.parse
 from pathlib import Path
@@ -52,7 +53,8 @@ class OutputFile:
         self.checksum: Optional[str] = data.get('checksum')
         self.relative_path = _relative(self.location, job_id, self.basename)
         self.secondary_files: List[Any] = [
-            wrap_outputs(item, http, job_id) for item in data.get('secondaryFiles', [])]
+            wrap_outputs(item, http, job_id) for item in data.get('secondaryFiles', [])
+        ]
 
     def __repr__(self) -> str:
         return f'OutputFile({self.location!r})'
@@ -101,7 +103,9 @@ class OutputDirectory:
         listing = data.get('listing')
         self.listing: Optional[List[Any]] = (
             [wrap_outputs(item, http, job_id) for item in listing]
-            if isinstance(listing, list) else None)
+            if isinstance(listing, list)
+            else None
+        )
 
     def __repr__(self) -> str:
         return f'OutputDirectory({self.location!r})'
@@ -109,8 +113,11 @@ class OutputDirectory:
     def save(self, path: PathLike = '.') -> Path:
         """Download the whole folder to `path` (into it if `path` is an existing folder)."""
         if self.listing is None:
-            raise DownloadFailed(f'cannot download the folder {self.location}: the '
-                                 f'service did not list its contents', self.location)
+            raise DownloadFailed(
+                f'cannot download the folder {self.location}: the '
+                f'service did not list its contents',
+                self.location,
+            )
         target = Path(path)
         if target.is_dir():
             target = target / self.basename

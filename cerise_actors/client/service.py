@@ -5,6 +5,7 @@
 is served elsewhere). This is the one place where HTTP answers of the job
 API become exceptions, so every call reports errors the same way.
 """
+
 import urllib.parse
 from typing import Any, Dict, List, Optional
 
@@ -19,8 +20,12 @@ DEFAULT_URL = 'http://127.0.0.1:29593'
 class Service:
     """A cerise-actors service at `url` (e.g. http://127.0.0.1:29593)."""
 
-    def __init__(self, url: str = DEFAULT_URL, files_url: Optional[str] = None,
-                 timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        files_url: Optional[str] = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ('http', 'https') or not parts.netloc:
             raise ValueError(f'not a service URL: {url!r} (expected http://host:port)')
@@ -32,8 +37,9 @@ class Service:
         return f'Service({self.url!r})'
 
     # --- public -------------------------------------------------------------
-    def create_job(self, name: str = 'job', workflow: Any = None,
-                   inputs: Optional[Dict[str, Any]] = None) -> Job:
+    def create_job(
+        self, name: str = 'job', workflow: Any = None, inputs: Optional[Dict[str, Any]] = None
+    ) -> Job:
         """A new, not yet submitted job; optionally with its workflow and inputs
         (uploaded now, see Job.set_workflow and Job.add_input). Call run() on it."""
         if not isinstance(name, str):
@@ -46,7 +52,7 @@ class Service:
                 job.add_input(key, value)
         except BaseException:
             try:
-                job.delete()            # no half-uploaded job left behind
+                job.delete()  # no half-uploaded job left behind
             except ClientError:
                 pass
             raise
@@ -60,33 +66,49 @@ class Service:
         """All jobs of the service, oldest first."""
         data = self._json(self._call('GET', '/jobs'), 'the job list')
         if not isinstance(data, list):
-            raise ServiceError(f'{self.url}/jobs did not answer with a list of jobs; is '
-                               f'this a cerise-actors service?', url=f'{self.url}/jobs')
+            raise ServiceError(
+                f'{self.url}/jobs did not answer with a list of jobs; is '
+                f'this a cerise-actors service?',
+                url=f'{self.url}/jobs',
+            )
         return [Job._from_json(self, item) for item in data if isinstance(item, dict)]
 
     # --- used by Job ------------------------------------------------------------
     def _post_job(self, name: str, workflow: str, inputs: Dict[str, Any]) -> dict:
-        answer = self._call('POST', '/jobs', json_body={'name': name, 'workflow': workflow,
-                                                        'input': inputs}, expect=(200, 201))
+        answer = self._call(
+            'POST',
+            '/jobs',
+            json_body={'name': name, 'workflow': workflow, 'input': inputs},
+            expect=(200, 201),
+        )
         return self._job_dict(answer, 'the new job')
 
     def _get_job_json(self, job_id: str) -> dict:
-        return self._job_dict(self._call('GET', f'/jobs/{_segment(job_id)}', job_id=job_id),
-                              f'job {job_id}')
+        return self._job_dict(
+            self._call('GET', f'/jobs/{_segment(job_id)}', job_id=job_id), f'job {job_id}'
+        )
 
     def _get_log(self, job_id: str) -> str:
         return self._call('GET', f'/jobs/{_segment(job_id)}/log', job_id=job_id).text
 
     def _cancel(self, job_id: str) -> dict:
-        return self._job_dict(self._call('POST', f'/jobs/{_segment(job_id)}/cancel',
-                                         job_id=job_id), f'job {job_id}')
+        return self._job_dict(
+            self._call('POST', f'/jobs/{_segment(job_id)}/cancel', job_id=job_id), f'job {job_id}'
+        )
 
     def _delete_job(self, job_id: str) -> None:
         self._call('DELETE', f'/jobs/{_segment(job_id)}', job_id=job_id, expect=(200, 204))
 
     # --- answers into exceptions ------------------------------------------------
-    def _call(self, method: str, path: str, *, json_body: Any = None,
-              job_id: Optional[str] = None, expect=(200,)) -> Response:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        job_id: Optional[str] = None,
+        expect=(200,),
+    ) -> Response:
         url = self.url + path
         answer = self.http.request(method, url, json_body=json_body)
         if answer.status in expect:
@@ -96,29 +118,36 @@ class Service:
         if answer.status == 404 and job_id is not None and title != 'Not found':
             raise JobNotFound(job_id, f'job {job_id} not found on {self.url}', **fields)
         if answer.status == 400 and method == 'POST' and path == '/jobs':
-            raise InvalidJob(f'the service refused the job: {answer.error_message()}',
-                             **fields)
+            raise InvalidJob(f'the service refused the job: {answer.error_message()}', **fields)
         if answer.status == 503:
-            raise ServiceError(f'the service at {self.url} is unavailable: '
-                               f'{answer.error_message()}', **fields)
+            raise ServiceError(
+                f'the service at {self.url} is unavailable: {answer.error_message()}', **fields
+            )
         if answer.status == 404:
-            raise ServiceError(f'{url} does not exist ({answer.error_message()}); is '
-                               f'{self.url} a cerise-actors service?', **fields)
+            raise ServiceError(
+                f'{url} does not exist ({answer.error_message()}); is '
+                f'{self.url} a cerise-actors service?',
+                **fields,
+            )
         raise ServiceError(f'{method} {url} failed: {answer.error_message()}', **fields)
 
     def _json(self, answer: Response, what: str) -> Any:
         try:
             return answer.json()
         except ValueError:
-            raise ServiceError(f'{answer.url} did not answer with JSON for {what}; is '
-                               f'{self.url} a cerise-actors service?', answer.status,
-                               answer.url) from None
+            raise ServiceError(
+                f'{answer.url} did not answer with JSON for {what}; is '
+                f'{self.url} a cerise-actors service?',
+                answer.status,
+                answer.url,
+            ) from None
 
     def _job_dict(self, answer: Response, what: str) -> dict:
         data = self._json(answer, what)
         if not isinstance(data, dict) or 'id' not in data or 'state' not in data:
-            raise ServiceError(f'{answer.url} did not answer with a job for {what}',
-                               answer.status, answer.url)
+            raise ServiceError(
+                f'{answer.url} did not answer with a job for {what}', answer.status, answer.url
+            )
         return data
 
 

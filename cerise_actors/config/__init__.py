@@ -11,9 +11,10 @@ Both are validated completely at start-up and returned as frozen dataclasses,
 so misconfiguration fails fast with a :class:`ConfigError` that names the file
 and key, instead of surfacing later in the middle of running a job.
 """
+
+from ..errors import ConfigError
 from .api_config import api_config_from_dict, load_api_config
 from .credentials import resolve_credentials
-from ..errors import ConfigError
 from .model import ApiConfig, Credentials, FilesConfig, JobsConfig, ServiceConfig, SshConfig
 from .service_config import load_service_config, service_config_from_dict
 

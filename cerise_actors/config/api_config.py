@@ -10,6 +10,7 @@ Of the file protocols in the Cerise documentation only ``local`` (alias
 ``file``) and ``sftp`` are implemented; ``ftp`` and ``webdav`` are refused
 with a clear message instead of failing later, at the first job.
 """
+
 import os
 from typing import Any, Mapping, Optional, Union
 
@@ -30,13 +31,23 @@ SCHEDULERS = ('none', 'slurm', 'torque', 'gridengine')
 _RESOURCE_KEYS = ('credentials', 'files', 'jobs', 'refresh', 'ssh', 'contact-timeout')
 _SSH_KEYS = ('known-hosts', 'accept-unknown-hosts', 'timeout', 'command-timeout')
 _FILES_KEYS = ('credentials', 'protocol', 'location', 'path')
-_JOBS_KEYS = ('credentials', 'protocol', 'location', 'scheduler', 'queue-name',
-              'slots-per-node', 'cores-per-node', 'scheduler-options', 'cwl-runner',
-              'max-running')
+_JOBS_KEYS = (
+    'credentials',
+    'protocol',
+    'location',
+    'scheduler',
+    'queue-name',
+    'slots-per-node',
+    'cores-per-node',
+    'scheduler-options',
+    'cwl-runner',
+    'max-running',
+)
 
 
-def load_api_config(api_dir: Union[str, 'os.PathLike[str]'],
-                    env: Optional[Mapping[str, str]] = None) -> ApiConfig:
+def load_api_config(
+    api_dir: Union[str, 'os.PathLike[str]'], env: Optional[Mapping[str, str]] = None
+) -> ApiConfig:
     """Read ``<api_dir>/config.yml``; all defaults (local, local) if it is absent.
 
     ``env`` defaults to ``os.environ``; credentials from it apply either way.
@@ -47,8 +58,9 @@ def load_api_config(api_dir: Union[str, 'os.PathLike[str]'],
     return api_config_from_dict(load_yaml_file(path, path), source=path, env=env)
 
 
-def api_config_from_dict(data: Any, source: str = '<dict>',
-                         env: Optional[Mapping[str, str]] = None) -> ApiConfig:
+def api_config_from_dict(
+    data: Any, source: str = '<dict>', env: Optional[Mapping[str, str]] = None
+) -> ApiConfig:
     """Validate an already parsed API configuration document."""
     env = os.environ if env is None else env
     top = Section.root(data, source)
@@ -60,8 +72,14 @@ def api_config_from_dict(data: Any, source: str = '<dict>',
     refresh = resource.positive_number('refresh', defaults.REFRESH)
     ssh = _ssh_config(resource.section('ssh', known=_SSH_KEYS))
     contact_timeout = resource.positive_number('contact-timeout', defaults.CONTACT_TIMEOUT)
-    return ApiConfig(source=source, files=files, jobs=jobs, refresh=refresh, ssh=ssh,
-                     contact_timeout=contact_timeout)
+    return ApiConfig(
+        source=source,
+        files=files,
+        jobs=jobs,
+        refresh=refresh,
+        ssh=ssh,
+        contact_timeout=contact_timeout,
+    )
 
 
 def _ssh_config(section: Section) -> SshConfig:
@@ -71,34 +89,39 @@ def _ssh_config(section: Section) -> SshConfig:
     defaults = SshConfig()
     return SshConfig(
         known_hosts=known_hosts,
-        accept_unknown_hosts=section.boolean('accept-unknown-hosts',
-                                             defaults.accept_unknown_hosts),
+        accept_unknown_hosts=section.boolean('accept-unknown-hosts', defaults.accept_unknown_hosts),
         timeout=section.positive_number('timeout', defaults.timeout),
-        command_timeout=section.positive_number('command-timeout',
-                                                defaults.command_timeout))
+        command_timeout=section.positive_number('command-timeout', defaults.command_timeout),
+    )
 
 
-def _choice(section: Section, key: str, default: str, allowed: tuple,
-            aliases: Optional[Mapping[str, str]] = None) -> str:
+def _choice(
+    section: Section,
+    key: str,
+    default: str,
+    allowed: tuple,
+    aliases: Optional[Mapping[str, str]] = None,
+) -> str:
     value = section.string(key, default=default).strip().lower()
     value = (aliases or {}).get(value, value)
     if value not in allowed:
-        raise section.error(key, 'unknown value {!r} (expected one of: {})'.format(
-            value, ', '.join(allowed)))
+        raise section.error(
+            key, 'unknown value {!r} (expected one of: {})'.format(value, ', '.join(allowed))
+        )
     return value
 
 
 def _files_config(section: Section, generic: Section, env: Mapping[str, str]) -> FilesConfig:
     raw_protocol = section.string('protocol', default='local').strip().lower()
     if raw_protocol in UNSUPPORTED_FILES_PROTOCOLS:
-        raise section.error('protocol', '{!r} is not supported by cerise-actors; use local or '
-                                        'sftp'.format(raw_protocol))
+        raise section.error(
+            'protocol', f'{raw_protocol!r} is not supported by cerise-actors; use local or sftp'
+        )
     protocol = _choice(section, 'protocol', 'local', FILES_PROTOCOLS, FILES_PROTOCOL_ALIASES)
     credentials = combine_credentials('files', credential_section(section), generic, env)
     host, port = _host_port(section, protocol)
     path = resolve_files_path(section, protocol, credentials.username)
-    return FilesConfig(protocol=protocol, host=host, port=port, path=path,
-                       credentials=credentials)
+    return FilesConfig(protocol=protocol, host=host, port=port, path=path, credentials=credentials)
 
 
 def _jobs_config(section: Section, generic: Section, env: Mapping[str, str]) -> JobsConfig:
@@ -106,18 +129,22 @@ def _jobs_config(section: Section, generic: Section, env: Mapping[str, str]) -> 
     credentials = combine_credentials('jobs', credential_section(section), generic, env)
     host, port = _host_port(section, protocol)
     return JobsConfig(
-        protocol=protocol, host=host, port=port,
+        protocol=protocol,
+        host=host,
+        port=port,
         scheduler=_choice(section, 'scheduler', 'none', SCHEDULERS),
         queue_name=section.string('queue-name'),
         slots_per_node=section.integer('slots-per-node', minimum=1),
-        cores_per_node=section.integer('cores-per-node', default=defaults.CORES_PER_NODE,
-                                       minimum=1),
+        cores_per_node=section.integer(
+            'cores-per-node', default=defaults.CORES_PER_NODE, minimum=1
+        ),
         scheduler_options=section.string('scheduler-options'),
         # Kept verbatim: $CERISE_API_FILES is substituted by the service once
         # it knows where the API files were installed on the resource.
         cwl_runner=section.string('cwl-runner'),
         max_running=section.integer('max-running', minimum=1),
-        credentials=credentials)
+        credentials=credentials,
+    )
 
 
 def _host_port(section: Section, protocol: str):

@@ -16,6 +16,7 @@ username+certfile+passphrase, username+certfile, username+password, username,
 nothing. Components outside the chosen combination are dropped, so a stray
 password never travels along with a key file.
 """
+
 import os
 from typing import Any, Mapping, Optional
 
@@ -30,12 +31,13 @@ API_TOP_KEY = 'compute-resource'
 def env_name(kind: Optional[str], component: str) -> str:
     """The environment variable for a component, generic when kind is None."""
     if kind is None:
-        return 'CERISE_{}'.format(component.upper())
-    return 'CERISE_{}_{}'.format(kind.upper(), component.upper())
+        return f'CERISE_{component.upper()}'
+    return f'CERISE_{kind.upper()}_{component.upper()}'
 
 
-def resolve_credentials(kind: str, api_data: Any, env: Optional[Mapping[str, str]] = None,
-                        source: str = '<dict>') -> Credentials:
+def resolve_credentials(
+    kind: str, api_data: Any, env: Optional[Mapping[str, str]] = None, source: str = '<dict>'
+) -> Credentials:
     """Resolve the credentials for ``kind`` ('files' or 'jobs').
 
     ``api_data`` is the parsed API configuration: either the whole document
@@ -45,7 +47,7 @@ def resolve_credentials(kind: str, api_data: Any, env: Optional[Mapping[str, str
     ``env`` defaults to ``os.environ``.
     """
     if kind not in KINDS:
-        raise ValueError('kind must be one of {}, not {!r}'.format(KINDS, kind))
+        raise ValueError(f'kind must be one of {KINDS}, not {kind!r}')
     env = os.environ if env is None else env
     top = Section.root(api_data, source)
     if API_TOP_KEY in top.data:
@@ -62,8 +64,9 @@ def credential_section(parent: Section) -> Section:
     return parent.section('credentials', known=COMPONENTS)
 
 
-def combine_credentials(kind: str, specific: Section, generic: Section,
-                        env: Mapping[str, str]) -> Credentials:
+def combine_credentials(
+    kind: str, specific: Section, generic: Section, env: Mapping[str, str]
+) -> Credentials:
     """Apply the precedence rules to already located credential blocks."""
     found = {}
     for component in COMPONENTS:
@@ -79,8 +82,12 @@ def combine_credentials(kind: str, specific: Section, generic: Section,
     return _pick_combination(**found)
 
 
-def _pick_combination(username: Optional[str], password: Optional[str],
-                      certfile: Optional[str], passphrase: Optional[str]) -> Credentials:
+def _pick_combination(
+    username: Optional[str],
+    password: Optional[str],
+    certfile: Optional[str],
+    passphrase: Optional[str],
+) -> Credentials:
     if username is None:
         return Credentials()
     if certfile is not None and passphrase is not None:

@@ -5,6 +5,7 @@ Split out of the API loader because these rules are the fiddly ones: the
 and the ``$CERISE_USERNAME`` substitution in ``files.path``, whose meaning
 depends on whether the files are local or reached over SFTP.
 """
+
 import getpass
 import os
 import posixpath
@@ -24,21 +25,26 @@ def parse_location(section: Section, protocol: str) -> Tuple[str, int]:
     address (more than one colon, no port).
     """
     key = 'location'
-    value = section.string(key, required='the host to connect to with {}, as host or '
-                                         'host:port'.format(protocol))
+    value = section.string(
+        key, required=f'the host to connect to with {protocol}, as host or host:port'
+    )
     text = value.strip()
-    malformed = section.error(key, 'malformed location {!r}; expected host or host:port (no URL '
-                                   'scheme, and put the user name in the credentials, not in the '
-                                   'location)'.format(value))
+    malformed = section.error(
+        key,
+        f'malformed location {value!r}; expected host or host:port (no URL '
+        'scheme, and put the user name in the credentials, not in the '
+        'location)',
+    )
     if any(c.isspace() or c in '/@' for c in text):
         raise malformed
     port_text: Optional[str] = None
     if text.startswith('['):
         end = text.find(']')
-        rest = text[end + 1:] if end >= 0 else ''
+        rest = text[end + 1 :] if end >= 0 else ''
         if end < 0 or (rest and not rest.startswith(':')):
-            raise section.error(key, 'malformed location {!r}; expected [address] or '
-                                     '[address]:port'.format(value))
+            raise section.error(
+                key, f'malformed location {value!r}; expected [address] or [address]:port'
+            )
         host = text[1:end]
         port_text = rest[1:] if rest else None
     elif text.count(':') == 1:
@@ -50,8 +56,9 @@ def parse_location(section: Section, protocol: str) -> Tuple[str, int]:
     if port_text is None:
         return host, defaults.SSH_PORT
     if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
-        raise section.error(key, 'bad port {!r} in location {!r}; expected a number from 1 to '
-                                 '65535'.format(port_text, value))
+        raise section.error(
+            key, f'bad port {port_text!r} in location {value!r}; expected a number from 1 to 65535'
+        )
     return host, int(port_text)
 
 
@@ -69,18 +76,22 @@ def resolve_files_path(section: Section, protocol: str, username: Optional[str])
     if any(placeholder in value for placeholder in USERNAME_PLACEHOLDERS):
         if username is None:
             if protocol != 'local':
-                raise section.error(key, '{!r} contains $CERISE_USERNAME but no user name is '
-                                         'configured for files (set CERISE_FILES_USERNAME or '
-                                         'CERISE_USERNAME, or a credentials username)'
-                                         .format(value))
+                raise section.error(
+                    key,
+                    f'{value!r} contains $CERISE_USERNAME but no user name is '
+                    'configured for files (set CERISE_FILES_USERNAME or '
+                    'CERISE_USERNAME, or a credentials username)',
+                )
             username = _os_user(section)
         for placeholder in USERNAME_PLACEHOLDERS:
             value = value.replace(placeholder, username)
     if protocol == 'local':
         return os.path.abspath(os.path.expanduser(value))
     if not value.startswith('/'):
-        raise section.error(key, 'expected an absolute path on the remote host for protocol {}, '
-                                 'got {!r}'.format(protocol, value))
+        raise section.error(
+            key,
+            f'expected an absolute path on the remote host for protocol {protocol}, got {value!r}',
+        )
     return posixpath.normpath(value)
 
 
@@ -88,5 +99,8 @@ def _os_user(section: Section) -> str:
     try:
         return getpass.getuser()
     except Exception as exc:  # KeyError or OSError depending on the Python version
-        raise section.error('path', 'cannot substitute $CERISE_USERNAME: no user name is '
-                                    'configured and the OS user is unknown ({})'.format(exc))
+        raise section.error(
+            'path',
+            'cannot substitute $CERISE_USERNAME: no user name is '
+            f'configured and the OS user is unknown ({exc})',
+        ) from exc

@@ -6,6 +6,7 @@ credential precedence rules are applied. Consumers therefore never look at
 raw YAML or at ``os.environ`` themselves, and the objects can be shared
 freely between actors because they are frozen.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -34,9 +35,12 @@ class Credentials:
                 return 'None'
             return "'***'" if secret else repr(value)
 
-        return 'Credentials(username={}, password={}, certfile={}, passphrase={})'.format(
-            shown(self.username, False), shown(self.password, True),
-            shown(self.certfile, False), shown(self.passphrase, True))
+        return (
+            f'Credentials(username={shown(self.username, False)}, '
+            f'password={shown(self.password, True)}, '
+            f'certfile={shown(self.certfile, False)}, '
+            f'passphrase={shown(self.passphrase, True)})'
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -92,8 +96,8 @@ class JobsConfig:
 class SshConfig:
     """How SSH connections are checked and timed (``compute-resource.ssh``, ours)."""
 
-    known_hosts: Optional[str] = None      # None: ~/.ssh/known_hosts of the service user
-    accept_unknown_hosts: bool = False     # True: trust a host's key on first use
+    known_hosts: Optional[str] = None  # None: ~/.ssh/known_hosts of the service user
+    accept_unknown_hosts: bool = False  # True: trust a host's key on first use
     timeout: float = defaults.SSH_TIMEOUT  # connect, authenticate, open a channel
     command_timeout: float = defaults.COMMAND_TIMEOUT  # one command or one transfer step
 

@@ -12,6 +12,7 @@ Two conventions of the Cerise documentation are handled centrally here:
 * unknown keys are errors, because a misspelt key would otherwise be silently
   ignored and its default used instead.
 """
+
 import os
 from typing import Any, Iterable, Mapping, Optional, Union
 
@@ -57,8 +58,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 continue  # the base class reports unhashable keys
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    'while constructing a mapping', node.start_mark,
-                    'found duplicate key {!r}'.format(key), key_node.start_mark)
+                    'while constructing a mapping',
+                    node.start_mark,
+                    f'found duplicate key {key!r}',
+                    key_node.start_mark,
+                )
             seen[key] = True
         return super().construct_mapping(node, deep)
 
@@ -67,11 +71,10 @@ def _describe_yaml_error(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, 'problem_mark', None)
     problem = getattr(exc, 'problem', None) or str(exc)
     context = getattr(exc, 'context', None)
-    text = problem if not context else '{} ({})'.format(problem, context)
+    text = problem if not context else f'{problem} ({context})'
     if mark is not None:
-        return 'line {}, column {}: invalid YAML: {}'.format(
-            mark.line + 1, mark.column + 1, text)
-    return 'invalid YAML: {}'.format(text)
+        return f'line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {text}'
+    return f'invalid YAML: {text}'
 
 
 def load_yaml_file(path: Union[str, 'os.PathLike[str]'], source: Optional[str] = None) -> Any:
@@ -81,12 +84,12 @@ def load_yaml_file(path: Union[str, 'os.PathLike[str]'], source: Optional[str] =
     """
     source = os.fspath(path) if source is None else source
     try:
-        with open(path, 'r', encoding='utf-8') as stream:
+        with open(path, encoding='utf-8') as stream:
             text = stream.read()
     except FileNotFoundError:
         raise ConfigError(source, None, 'file not found') from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, None, 'cannot read file: {}'.format(exc)) from None
+        raise ConfigError(source, None, f'cannot read file: {exc}') from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader subclass
     except yaml.YAMLError as exc:
@@ -98,7 +101,7 @@ def _show(value: Any) -> str:
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + '...'
-    return '{} {}'.format(type(value).__name__, text)
+    return f'{type(value).__name__} {text}'
 
 
 class Section:
@@ -119,12 +122,13 @@ class Section:
         if data is None and allow_empty:
             data = {}
         if not isinstance(data, Mapping):
-            raise ConfigError(source, TOP_LEVEL,
-                              'expected a mapping of keys to values, got {}'.format(_show(data)))
+            raise ConfigError(
+                source, TOP_LEVEL, f'expected a mapping of keys to values, got {_show(data)}'
+            )
         return cls(data, source)
 
     def key_path(self, key: str) -> str:
-        return '{}.{}'.format(self.path, key) if self.path else key
+        return f'{self.path}.{key}' if self.path else key
 
     def error(self, key: Optional[str], problem: str) -> ConfigError:
         """A ConfigError about ``key`` of this section (or the section itself)."""
@@ -149,37 +153,52 @@ class Section:
         if value is None:
             value = {}
         if not isinstance(value, Mapping):
-            raise self.error(key, 'expected a mapping, got {}'.format(_show(value)))
+            raise self.error(key, f'expected a mapping, got {_show(value)}')
         child = Section(value, self.source, self.key_path(key))
         if known is not None:
             child.check_keys(known)
         return child
 
-    def string(self, key: str, default: Optional[str] = None,
-               required: Optional[str] = None) -> Optional[str]:
+    def string(
+        self, key: str, default: Optional[str] = None, required: Optional[str] = None
+    ) -> Optional[str]:
         """A string value; ``required`` (a description) makes it mandatory."""
         value = self.raw(key)
         if value is None:
             if required is not None:
-                raise self.error(key, 'missing ({})'.format(required))
+                raise self.error(key, f'missing ({required})')
             return default
         if not isinstance(value, str):
-            raise self.error(key, 'expected a string, got {} (put quotes around it if it is '
-                                  'meant as text)'.format(_show(value)))
+            raise self.error(
+                key,
+                f'expected a string, got {_show(value)} (put quotes around it if it is '
+                'meant as text)',
+            )
         return value
 
-    def integer(self, key: str, default: Optional[int] = None, minimum: Optional[int] = None,
-                maximum: Optional[int] = None) -> Optional[int]:
+    def integer(
+        self,
+        key: str,
+        default: Optional[int] = None,
+        minimum: Optional[int] = None,
+        maximum: Optional[int] = None,
+    ) -> Optional[int]:
         """An integer value within [minimum, maximum]."""
         value = self.raw(key)
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, 'expected {}, got {}'.format(
-                _range_text('an integer', minimum, maximum), _show(value)))
+            raise self.error(
+                key,
+                'expected {}, got {}'.format(
+                    _range_text('an integer', minimum, maximum), _show(value)
+                ),
+            )
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise self.error(key, 'expected {}, got {}'.format(
-                _range_text('an integer', minimum, maximum), value))
+            raise self.error(
+                key,
+                'expected {}, got {}'.format(_range_text('an integer', minimum, maximum), value),
+            )
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -188,7 +207,7 @@ class Section:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.error(key, 'expected true or false, got {}'.format(_show(value)))
+            raise self.error(key, f'expected true or false, got {_show(value)}')
         return value
 
     def positive_number(self, key: str, default: float) -> float:
@@ -197,17 +216,17 @@ class Section:
         if value is None:
             return float(default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(key, 'expected a number of seconds > 0, got {}'.format(_show(value)))
+            raise self.error(key, f'expected a number of seconds > 0, got {_show(value)}')
         if not value > 0 or value == float('inf'):
-            raise self.error(key, 'expected a finite number of seconds > 0, got {}'.format(value))
+            raise self.error(key, f'expected a finite number of seconds > 0, got {value}')
         return float(value)
 
 
 def _range_text(what: str, minimum: Optional[int], maximum: Optional[int]) -> str:
     if minimum is not None and maximum is not None:
-        return '{} from {} to {}'.format(what, minimum, maximum)
+        return f'{what} from {minimum} to {maximum}'
     if minimum is not None:
-        return '{} >= {}'.format(what, minimum)
+        return f'{what} >= {minimum}'
     if maximum is not None:
-        return '{} <= {}'.format(what, maximum)
+        return f'{what} <= {maximum}'
     return what

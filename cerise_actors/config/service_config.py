@@ -9,6 +9,7 @@ ports: ``CERISE_STORE_LOCATION_CLIENT`` and ``CERISE_BASE_URL``.
 Relative paths are resolved against the current working directory at load
 time, as Cerise did, so that later ``chdir`` calls cannot change their meaning.
 """
+
 import logging
 import os
 from pathlib import Path
@@ -29,14 +30,20 @@ _TOP_KEYS = ('database', 'logging', 'pidfile', 'client-file-exchange', 'rest-ser
 # Spelled out rather than taken from the logging module: its name table is
 # private before Python 3.11 and also contains aliases we do not want to list.
 _LEVELS = {
-    'CRITICAL': logging.CRITICAL, 'FATAL': logging.CRITICAL, 'ERROR': logging.ERROR,
-    'WARNING': logging.WARNING, 'WARN': logging.WARNING, 'INFO': logging.INFO,
-    'DEBUG': logging.DEBUG, 'NOTSET': logging.NOTSET,
+    'CRITICAL': logging.CRITICAL,
+    'FATAL': logging.CRITICAL,
+    'ERROR': logging.ERROR,
+    'WARNING': logging.WARNING,
+    'WARN': logging.WARNING,
+    'INFO': logging.INFO,
+    'DEBUG': logging.DEBUG,
+    'NOTSET': logging.NOTSET,
 }
 
 
-def load_service_config(path: Union[str, 'os.PathLike[str]'],
-                        env: Optional[Mapping[str, str]] = None) -> ServiceConfig:
+def load_service_config(
+    path: Union[str, 'os.PathLike[str]'], env: Optional[Mapping[str, str]] = None
+) -> ServiceConfig:
     """Read and validate the main configuration file at ``path``.
 
     ``env`` defaults to ``os.environ``; tests pass an explicit dict.
@@ -46,8 +53,9 @@ def load_service_config(path: Union[str, 'os.PathLike[str]'],
     return service_config_from_dict(data, source=source, env=env)
 
 
-def service_config_from_dict(data: Any, source: str = '<dict>',
-                             env: Optional[Mapping[str, str]] = None) -> ServiceConfig:
+def service_config_from_dict(
+    data: Any, source: str = '<dict>', env: Optional[Mapping[str, str]] = None
+) -> ServiceConfig:
     """Validate an already parsed main configuration mapping."""
     env = os.environ if env is None else env
     top = Section.root(data, source)
@@ -62,8 +70,9 @@ def service_config_from_dict(data: Any, source: str = '<dict>',
 
     pid_file = _local_path(top, 'pidfile')
 
-    exchange = top.section('client-file-exchange',
-                           known=('store-location-service', 'store-location-client'))
+    exchange = top.section(
+        'client-file-exchange', known=('store-location-service', 'store-location-client')
+    )
     service_dir = _service_store(exchange)
     client_url = _client_store(exchange, env, service_dir)
 
@@ -73,9 +82,17 @@ def service_config_from_dict(data: Any, source: str = '<dict>',
     base_url = _base_url(rest, env)
 
     return ServiceConfig(
-        source=source, database_file=database_file, log_file=log_file, log_level=log_level,
-        pid_file=pid_file, exchange_service_dir=service_dir, exchange_client_url=client_url,
-        hostname=hostname, port=port, base_url=base_url)
+        source=source,
+        database_file=database_file,
+        log_file=log_file,
+        log_level=log_level,
+        pid_file=pid_file,
+        exchange_service_dir=service_dir,
+        exchange_client_url=client_url,
+        hostname=hostname,
+        port=port,
+        base_url=base_url,
+    )
 
 
 def _absolute(path: str) -> Path:
@@ -96,37 +113,48 @@ def _log_level(section: Section) -> int:
         return value
     if isinstance(value, str) and value.strip().upper() in _LEVELS:
         return _LEVELS[value.strip().upper()]
-    raise section.error('level', 'expected a logging level name ({}), got {!r}'.format(
-        ', '.join(sorted(_LEVELS)), value))
+    raise section.error(
+        'level',
+        'expected a logging level name ({}), got {!r}'.format(', '.join(sorted(_LEVELS)), value),
+    )
 
 
 def _service_store(section: Section) -> Path:
     """The exchange directory as seen by the service: a local directory."""
     key = 'store-location-service'
-    value = section.string(key, required='the file exchange directory as the service sees it, '
-                                         'e.g. file:///tmp/cerise_files')
+    value = section.string(
+        key,
+        required='the file exchange directory as the service sees it, '
+        'e.g. file:///tmp/cerise_files',
+    )
     if '://' not in value:
         return _absolute(value)
     url = urlparse(value)
     if url.scheme.lower() != 'file':
-        raise section.error(key, 'expected a file:// URL or a local path, got {!r}; the service '
-                                 'must have direct access to the exchange directory'.format(value))
+        raise section.error(
+            key,
+            f'expected a file:// URL or a local path, got {value!r}; the service '
+            'must have direct access to the exchange directory',
+        )
     if url.netloc not in ('', 'localhost'):
-        raise section.error(key, 'file URL {!r} names host {!r}; write an absolute path as '
-                                 'file:///path/to/dir'.format(value, url.netloc))
+        raise section.error(
+            key,
+            f'file URL {value!r} names host {url.netloc!r}; write an absolute path as '
+            'file:///path/to/dir',
+        )
     path = unquote(url.path)
     if not path.startswith('/'):
-        raise section.error(key, 'file URL {!r} has no absolute path'.format(value))
+        raise section.error(key, f'file URL {value!r} has no absolute path')
     return Path(os.path.normpath(path))
 
 
 def _check_url(section: Section, key: str, value: str, from_env: Optional[str]) -> str:
     url = urlparse(value)
     if not url.scheme or not (url.netloc or url.scheme == 'file'):
-        where = 'environment variable {}'.format(from_env) if from_env else None
-        problem = 'expected an absolute URL such as http://host:port/path, got {!r}'.format(value)
+        where = f'environment variable {from_env}' if from_env else None
+        problem = f'expected an absolute URL such as http://host:port/path, got {value!r}'
         if where:
-            problem = '{} (from {})'.format(problem, where)
+            problem = f'{problem} (from {where})'
         raise section.error(key, problem)
     return _strip_slash(value)
 

@@ -8,38 +8,41 @@ extensions, and File defaults that point at files on the service or the
 compute resource. Each scan below closes one of those doors and explains
 itself in terms a user can act on.
 """
+
 from typing import Any, Iterator, Mapping
 
-from ..errors import InvalidWorkflow
 from cerise_actors.cwl.resources import requirement_entries
+
+from ..errors import InvalidWorkflow
 
 # Schema-salad directives that pull in other files or URLs, or change how
 # names resolve. Every other ``$`` key is refused too: none belongs in a
 # workflow a user writes.
-LOADING_DIRECTIVES = ('$import', '$include', '$mixin', '$schemas',
-                      '$namespaces', '$base', '$graph')
+LOADING_DIRECTIVES = ('$import', '$include', '$mixin', '$schemas', '$namespaces', '$base', '$graph')
 
-ALLOWED_REQUIREMENTS = frozenset({
-    'ScatterFeatureRequirement', 'MultipleInputFeatureRequirement',
-    'StepInputExpressionRequirement', 'SubworkflowFeatureRequirement',
-    'ResourceRequirement', 'LoadListingRequirement', 'WorkReuse',
-    'NetworkAccess', 'TimeLimit', 'ToolTimeLimit',
-})
+ALLOWED_REQUIREMENTS = frozenset(
+    {
+        'ScatterFeatureRequirement',
+        'MultipleInputFeatureRequirement',
+        'StepInputExpressionRequirement',
+        'SubworkflowFeatureRequirement',
+        'ResourceRequirement',
+        'LoadListingRequirement',
+        'WorkReuse',
+        'NetworkAccess',
+        'TimeLimit',
+        'ToolTimeLimit',
+    }
+)
 
 _REASONS = {
-    'InlineJavascriptRequirement':
-        'JavaScript expressions would run user code on the compute resource',
-    'EnvVarRequirement':
-        'setting environment variables could change what the installed '
-        'steps run',
+    'InlineJavascriptRequirement': 'JavaScript expressions would run user code on the compute resource',
+    'EnvVarRequirement': 'setting environment variables could change what the installed steps run',
     'ShellCommandRequirement': 'it would let the workflow run shell commands',
-    'InitialWorkDirRequirement':
-        "it could place arbitrary files in a step's working directory",
-    'DockerRequirement':
-        'steps run with the software the service installed, not in a '
-        'container of your choice',
-    'SoftwareRequirement':
-        'steps run with the software the service installed',
+    'InitialWorkDirRequirement': "it could place arbitrary files in a step's working directory",
+    'DockerRequirement': 'steps run with the software the service installed, not in a '
+    'container of your choice',
+    'SoftwareRequirement': 'steps run with the software the service installed',
     'SchemaDefRequirement': 'it can load type definitions from other files',
 }
 
@@ -74,12 +77,11 @@ def iter_nodes(doc: Any) -> Iterator[tuple]:
         path, node = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise InvalidWorkflow(
-                f'the workflow is too large (more than {MAX_NODES} values)')
+            raise InvalidWorkflow(f'the workflow is too large (more than {MAX_NODES} values)')
         if len(path) > MAX_DEPTH:
             raise InvalidWorkflow(
-                f'the workflow is nested too deeply (more than {MAX_DEPTH} '
-                f'levels)')
+                f'the workflow is nested too deeply (more than {MAX_DEPTH} levels)'
+            )
         yield path, node
         if isinstance(node, Mapping):
             children = [(path + (key,), value) for key, value in node.items()]
@@ -101,10 +103,12 @@ def check_directives(doc: Any) -> None:
             if key in LOADING_DIRECTIVES:
                 raise InvalidWorkflow(
                     f"the workflow uses '{key}' at {describe(path)}; "
-                    f"loading other documents, files or URLs is not allowed")
+                    f'loading other documents, files or URLs is not allowed'
+                )
             raise InvalidWorkflow(
                 f"the workflow uses the directive '{key}' at "
-                f"{describe(path)}; keys starting with '$' are not allowed")
+                f"{describe(path)}; keys starting with '$' are not allowed"
+            )
 
 
 def check_requirements(node: Mapping, where: str) -> None:
@@ -119,8 +123,7 @@ def check_requirements(node: Mapping, where: str) -> None:
             reason = 'extensions could change how the installed steps run'
         else:
             reason = 'allowed are ' + ', '.join(sorted(ALLOWED_REQUIREMENTS))
-        raise InvalidWorkflow(
-            f"{where}: {kind} '{cls}' is not allowed: {reason}")
+        raise InvalidWorkflow(f"{where}: {kind} '{cls}' is not allowed: {reason}")
 
 
 def _is_documentation(path: tuple) -> bool:
@@ -149,9 +152,10 @@ def check_content(doc: Any) -> None:
         if isinstance(node, str):
             if '${' in node and not _is_documentation(path):
                 raise InvalidWorkflow(
-                    f"{describe(path)} contains a JavaScript expression "
+                    f'{describe(path)} contains a JavaScript expression '
                     f"('${{...}}'), which is not allowed; use a parameter "
-                    f"reference such as $(inputs.x) instead")
+                    f'reference such as $(inputs.x) instead'
+                )
             continue
         if not isinstance(node, Mapping):
             continue
@@ -159,11 +163,13 @@ def check_content(doc: Any) -> None:
             if key == 'expressionLib':
                 raise InvalidWorkflow(
                     f"the workflow has an 'expressionLib' at "
-                    f"{describe(path)}; JavaScript is not allowed")
+                    f'{describe(path)}; JavaScript is not allowed'
+                )
             if isinstance(key, str) and ':' in key:
                 raise InvalidWorkflow(
                     f"the workflow has the key '{key}' at {describe(path)}; "
-                    f"namespaced keys and extensions are not allowed")
+                    f'namespaced keys and extensions are not allowed'
+                )
         # Any class, not just 'File': runners also accept spellings such as
         # 'cwl:File' or the full URI, and nothing else has a location.
         if 'class' not in node:
@@ -172,6 +178,7 @@ def check_content(doc: Any) -> None:
             if key in node:
                 raise InvalidWorkflow(
                     f"the {node['class']} at {describe(path)} has a '{key}'; "
-                    f"a workflow may not refer to files on the service or "
-                    f"the compute resource. Pass files as workflow inputs, "
-                    f"or give a literal with 'contents'")
+                    f'a workflow may not refer to files on the service or '
+                    f'the compute resource. Pass files as workflow inputs, '
+                    f"or give a literal with 'contents'"
+                )

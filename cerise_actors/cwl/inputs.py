@@ -8,6 +8,7 @@ Every primary file gets a folder of its own, ``input/<n>/``, so that files
 with the same name in different inputs cannot collide. Secondary files go in
 their primary's folder, because CWL finds them by name next to the primary.
 """
+
 import copy
 import re
 from dataclasses import dataclass
@@ -24,10 +25,10 @@ _FILE_CLASSES = ('File', 'Directory')
 class InputFile:
     """One file or directory to copy into the job's work dir."""
 
-    source: str         # absolute URL as given (file://, http(s)://, ...)
-    target: str         # relative to the job's work dir: 'input/3/hello.txt'
+    source: str  # absolute URL as given (file://, http(s)://, ...)
+    target: str  # relative to the job's work dir: 'input/3/hello.txt'
     is_directory: bool
-    name: str           # the input parameter it belongs to, for messages
+    name: str  # the input parameter it belongs to, for messages
 
 
 class _Folder:
@@ -65,13 +66,13 @@ class _Planner:
                 # stage it.
                 raise InvalidInput(
                     f"input '{name}': an object with class "
-                    f"{value['class']!r} and a location is not allowed; use "
-                    f"class File or Directory")
+                    f'{value["class"]!r} and a location is not allowed; use '
+                    f'class File or Directory'
+                )
             return {key: self.walk(item, name) for key, item in value.items()}
         return value
 
-    def file_object(self, obj: dict, name: str,
-                    folder: Optional[_Folder]) -> dict:
+    def file_object(self, obj: dict, name: str, folder: Optional[_Folder]) -> dict:
         """Stage a File/Directory (in ``folder`` if it is a secondary)."""
         cls = obj['class']
         source = self.source_of(obj, name)
@@ -84,7 +85,8 @@ class _Planner:
         if target in self.targets:
             raise InvalidInput(
                 f"input '{name}': two files would both be staged as "
-                f"'{target}'; give them different names")
+                f"'{target}'; give them different names"
+            )
         self.targets.add(target)
         self.files.append(InputFile(source, target, cls == 'Directory', name))
 
@@ -92,53 +94,49 @@ class _Planner:
         result.pop('path', None)
         result['location'] = 'file://' + quote(f'{self.work_dir}/{target}')
         if cls == 'Directory':
-            result.pop('listing', None)     # the whole directory is copied
+            result.pop('listing', None)  # the whole directory is copied
         if 'secondaryFiles' in obj:
             result['secondaryFiles'] = self.secondaries(obj, name, folder)
         return result
 
-    def literal(self, obj: dict, name: str,
-                folder: Optional[_Folder]) -> dict:
+    def literal(self, obj: dict, name: str, folder: Optional[_Folder]) -> dict:
         """A File with ``contents`` or a Directory built from ``listing``."""
         cls = obj['class']
         if cls == 'File' and 'contents' in obj:
             result = copy.deepcopy(obj)
             if 'secondaryFiles' in obj:
-                result['secondaryFiles'] = self.secondaries(
-                    obj, name, folder or _Folder(self))
+                result['secondaryFiles'] = self.secondaries(obj, name, folder or _Folder(self))
             return result
         if cls == 'Directory' and isinstance(obj.get('listing'), list):
             # The runner assembles it from its entries, so each entry is
             # staged as a primary of its own.
             result = copy.deepcopy(obj)
-            result['listing'] = [
-                self.entry(item, name) for item in obj['listing']]
+            result['listing'] = [self.entry(item, name) for item in obj['listing']]
             return result
         raise InvalidInput(
             f"input '{name}': a {cls} needs a 'location' (or 'path')"
-            + (" or 'contents'" if cls == 'File' else " or a 'listing'"))
+            + (" or 'contents'" if cls == 'File' else " or a 'listing'")
+        )
 
     def entry(self, item: Any, name: str) -> Any:
-        if not isinstance(item, dict) or item.get('class') not in \
-                _FILE_CLASSES:
+        if not isinstance(item, dict) or item.get('class') not in _FILE_CLASSES:
             raise InvalidInput(
-                f"input '{name}': a Directory listing may only contain "
-                f"File and Directory objects")
+                f"input '{name}': a Directory listing may only contain File and Directory objects"
+            )
         return self.file_object(item, name, None)
 
     def secondaries(self, obj: dict, name: str, folder: _Folder) -> list:
         secondary = obj['secondaryFiles']
         if not isinstance(secondary, list):
             raise InvalidInput(
-                f"input '{name}': secondaryFiles must be a list of File or "
-                f"Directory objects")
+                f"input '{name}': secondaryFiles must be a list of File or Directory objects"
+            )
         result = []
         for item in secondary:
-            if not isinstance(item, dict) or item.get('class') not in \
-                    _FILE_CLASSES:
+            if not isinstance(item, dict) or item.get('class') not in _FILE_CLASSES:
                 raise InvalidInput(
-                    f"input '{name}': secondaryFiles must be a list of File "
-                    f"or Directory objects")
+                    f"input '{name}': secondaryFiles must be a list of File or Directory objects"
+                )
             result.append(self.file_object(item, name, folder))
         return result
 
@@ -148,23 +146,19 @@ class _Planner:
         location = obj.get('location')
         if location is not None:
             if not isinstance(location, str):
-                raise InvalidInput(
-                    f"input '{name}': location {location!r} is not a URL")
+                raise InvalidInput(f"input '{name}': location {location!r} is not a URL")
             if location.startswith('_:') and 'contents' in obj:
-                return None     # a literal with a blank-node id
+                return None  # a literal with a blank-node id
             if _SCHEME.match(location):
                 return location
             if location.startswith('/'):
                 return 'file://' + quote(location)
-            raise InvalidInput(
-                f"input '{name}': location {location!r} is not an absolute "
-                f"URL")
+            raise InvalidInput(f"input '{name}': location {location!r} is not an absolute URL")
         path = obj.get('path')
         if path is None:
             return None
         if not isinstance(path, str) or not path.startswith('/'):
-            raise InvalidInput(
-                f"input '{name}': path {path!r} is not an absolute path")
+            raise InvalidInput(f"input '{name}': path {path!r} is not an absolute path")
         return 'file://' + quote(path)
 
     @staticmethod
@@ -173,11 +167,16 @@ class _Planner:
         if basename is None:
             url_path = urlsplit(source).path
             basename = unquote(url_path.rsplit('/', 1)[-1])
-        if not isinstance(basename, str) or basename in ('', '.', '..') \
-                or '/' in basename or '\0' in basename:
+        if (
+            not isinstance(basename, str)
+            or basename in ('', '.', '..')
+            or '/' in basename
+            or '\0' in basename
+        ):
             raise InvalidInput(
                 f"input '{name}': cannot use {basename!r} as a file name "
-                f"(from {source!r}); give a 'basename'")
+                f"(from {source!r}); give a 'basename'"
+            )
         return basename
 
 
@@ -200,7 +199,8 @@ def _check_keys(value: Any, name: str) -> None:
                     raise InvalidInput(
                         f"input '{name}': the key {key!r} is not allowed; "
                         f"keys starting with '$' or containing ':' are "
-                        f"directives or extensions for the runner")
+                        f'directives or extensions for the runner'
+                    )
                 stack.append(item)
         elif isinstance(node, list):
             stack.extend(node)
@@ -215,9 +215,7 @@ def plan_inputs(input_doc: dict, work_dir: str) -> Tuple[dict, list]:
     that cannot be staged safely.
     """
     if not isinstance(input_doc, dict):
-        raise InvalidInput(
-            'the job input must be a JSON object mapping input names to '
-            'values')
+        raise InvalidInput('the job input must be a JSON object mapping input names to values')
     planner = _Planner(work_dir)
     result = {}
     for key, value in input_doc.items():
@@ -225,11 +223,11 @@ def plan_inputs(input_doc: dict, work_dir: str) -> Tuple[dict, list]:
             raise InvalidInput(
                 f"input {key!r} is not allowed: names starting with '$' or "
                 f"containing ':' are runner directives or extensions (such "
-                f"as cwltool:overrides) that could change how steps run")
+                f'as cwltool:overrides) that could change how steps run'
+            )
         try:
             _check_keys(value, key)
             result[key] = planner.walk(value, key)
         except RecursionError:
-            raise InvalidInput(
-                f"input '{key}' is nested too deeply") from None
+            raise InvalidInput(f"input '{key}' is nested too deeply") from None
     return result, planner.files

@@ -9,6 +9,7 @@ anywhere else.
 cwltool's exit code is not reliable (3.x exits 0 even when the workflow
 fails validation), so the outcome is read from its log first.
 """
+
 import copy
 import json
 import posixpath
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 from urllib.parse import quote, unquote, urlsplit
 
-from ..errors import InvalidOutput
 from cerise_actors.jobs.states import JobState
+
+from ..errors import InvalidOutput
 
 _FILE_CLASSES = ('File', 'Directory')
 _ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
@@ -27,17 +29,22 @@ _ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
 def strip_ansi(text: str) -> str:
     """`text` without terminal colour codes (cwltool colours its log)."""
     return _ANSI.sub('', text)
+
+
 _FINAL_STATUS = re.compile(r'Final process status is (\w+)')
-_VALIDATION_MARKERS = ('Tool definition failed validation', 'Workflow error',
-                       'Input object failed validation')
+_VALIDATION_MARKERS = (
+    'Tool definition failed validation',
+    'Workflow error',
+    'Input object failed validation',
+)
 
 
 @dataclass(frozen=True)
 class OutputFile:
     """One output file or directory to copy back and publish."""
 
-    source: str         # absolute path on the resource
-    relative: str       # relative to the work dir; published under that name
+    source: str  # absolute path on the resource
+    relative: str  # relative to the work dir; published under that name
     is_directory: bool
 
 
@@ -54,8 +61,7 @@ class _Publisher:
         if isinstance(value, dict):
             if value.get('class') in _FILE_CLASSES:
                 return self.file_object(value, name, listed)
-            return {key: self.walk(item, name, listed)
-                    for key, item in value.items()}
+            return {key: self.walk(item, name, listed) for key, item in value.items()}
         return value
 
     def file_object(self, obj: dict, name: str, listed: bool) -> dict:
@@ -69,8 +75,7 @@ class _Publisher:
         result.pop('path', None)
         result['location'] = f'{self.publish_url}/{quote(relative)}'
         if 'secondaryFiles' in obj:
-            result['secondaryFiles'] = self.walk(
-                obj['secondaryFiles'], name, listed)
+            result['secondaryFiles'] = self.walk(obj['secondaryFiles'], name, listed)
         if is_directory and 'listing' in obj:
             # Published with the directory; rewritten so links work.
             result['listing'] = self.walk(obj['listing'], name, False)
@@ -86,25 +91,24 @@ class _Publisher:
                 path = location
             else:
                 raise InvalidOutput(
-                    f"output '{name}': location {location!r} is not a file "
-                    f"in the job's work dir")
+                    f"output '{name}': location {location!r} is not a file in the job's work dir"
+                )
         elif isinstance(obj.get('path'), str):
             path = obj['path']
         else:
             raise InvalidOutput(
-                f"output '{name}': the workflow runner gave a "
-                f"{obj['class']} without a location")
+                f"output '{name}': the workflow runner gave a {obj['class']} without a location"
+            )
         path = posixpath.normpath(path)
-        if not path.startswith('/') or not path.startswith(
-                self.work_dir.rstrip('/') + '/'):
+        if not path.startswith('/') or not path.startswith(self.work_dir.rstrip('/') + '/'):
             raise InvalidOutput(
                 f"output '{name}': {path!r} is outside the job's work dir, "
-                f"so it will not be published")
+                f'so it will not be published'
+            )
         return path
 
 
-def plan_outputs(output_doc: dict, work_dir: str,
-                 publish_url: str) -> Tuple[dict, list]:
+def plan_outputs(output_doc: dict, work_dir: str, publish_url: str) -> Tuple[dict, list]:
     """Return the output object as published, and the files to copy back.
 
     ``publish_url`` is where the job's work dir contents are published
@@ -112,11 +116,9 @@ def plan_outputs(output_doc: dict, work_dir: str,
     runner reports a file outside ``work_dir``.
     """
     if not isinstance(output_doc, dict):
-        raise InvalidOutput('the workflow runner did not produce an output '
-                            'object')
+        raise InvalidOutput('the workflow runner did not produce an output object')
     publisher = _Publisher(work_dir, publish_url)
-    result = {key: publisher.walk(value, str(key))
-              for key, value in output_doc.items()}
+    result = {key: publisher.walk(value, str(key)) for key, value in output_doc.items()}
     return result, publisher.files
 
 
@@ -124,8 +126,8 @@ def plan_outputs(output_doc: dict, work_dir: str,
 class RunnerResult:
     """How a run ended, as far as the runner's output tells."""
 
-    state: JobState     # SUCCESS, PERMANENT_/TEMPORARY_FAILURE, SYSTEM_ERROR
-    reason: str         # one sentence for the job log
+    state: JobState  # SUCCESS, PERMANENT_/TEMPORARY_FAILURE, SYSTEM_ERROR
+    reason: str  # one sentence for the job log
     output: Optional[dict]
 
 
@@ -148,9 +150,9 @@ def _parse_output(stdout: str) -> Optional[dict]:
     return None
 
 
-def interpret_runner_result(exit_code: Optional[int], stdout: str,
-                            stderr: str,
-                            timed_out: bool = False) -> RunnerResult:
+def interpret_runner_result(
+    exit_code: Optional[int], stdout: str, stderr: str, timed_out: bool = False
+) -> RunnerResult:
     """Decide the job's outcome from the runner's exit code and output.
 
     The last 'Final process status is X' line in stderr decides; failing
@@ -164,41 +166,43 @@ def interpret_runner_result(exit_code: Optional[int], stdout: str,
     status = statuses[-1] if statuses else None
 
     if status == 'success' and output is not None:
-        return RunnerResult(JobState.SUCCESS,
-                            'the workflow finished successfully', output)
+        return RunnerResult(JobState.SUCCESS, 'the workflow finished successfully', output)
     if timed_out:
         return RunnerResult(
-            JobState.PERMANENT_FAILURE,
-            'the job exceeded its time limit and was stopped', output)
+            JobState.PERMANENT_FAILURE, 'the job exceeded its time limit and was stopped', output
+        )
     if status == 'success':
         return RunnerResult(
             JobState.SYSTEM_ERROR,
-            'the workflow runner reported success, but its output could not '
-            'be read', None)
+            'the workflow runner reported success, but its output could not be read',
+            None,
+        )
     if status == 'permanentFail':
-        return RunnerResult(JobState.PERMANENT_FAILURE,
-                            'the workflow runner reported permanentFail',
-                            output)
+        return RunnerResult(
+            JobState.PERMANENT_FAILURE, 'the workflow runner reported permanentFail', output
+        )
     if status == 'temporaryFail':
-        return RunnerResult(JobState.TEMPORARY_FAILURE,
-                            'the workflow runner reported temporaryFail',
-                            output)
+        return RunnerResult(
+            JobState.TEMPORARY_FAILURE, 'the workflow runner reported temporaryFail', output
+        )
     if status is not None:
         return RunnerResult(
             JobState.SYSTEM_ERROR,
             f'the workflow runner reported an unknown status {status!r}',
-            output)
+            output,
+        )
     for marker in _VALIDATION_MARKERS:
         if marker in log:
             return RunnerResult(
                 JobState.PERMANENT_FAILURE,
-                f"the workflow runner could not run the workflow "
-                f"({marker}; its log says why)", output)
+                f'the workflow runner could not run the workflow ({marker}; its log says why)',
+                output,
+            )
     if exit_code == 0 and output is not None:
-        return RunnerResult(JobState.SUCCESS,
-                            'the workflow finished successfully', output)
+        return RunnerResult(JobState.SUCCESS, 'the workflow finished successfully', output)
     code = 'none' if exit_code is None else exit_code
     return RunnerResult(
         JobState.SYSTEM_ERROR,
         f'the workflow runner produced no usable result (exit code {code})',
-        output)
+        output,
+    )

@@ -9,6 +9,7 @@ CWL allows requirements and hints to be written as a mapping (class -> body)
 or as a list of ``{class: ...}`` objects; both are handled here so that no
 other module has to care.
 """
+
 import math
 from typing import Any, Mapping
 
@@ -20,8 +21,7 @@ TIME_LIMIT_CLASSES = ('TimeLimit', 'ToolTimeLimit')
 _TIME_LIMIT_FIELDS = ('timeLimit', 'timelimit')
 
 
-def requirement_entries(node: Mapping, where: str, error=ValueError,
-                        strict: bool = True) -> list:
+def requirement_entries(node: Mapping, where: str, error=ValueError, strict: bool = True) -> list:
     """Return ``(section, class, body)`` for each requirement and hint.
 
     ``body`` is whatever the document holds: in list form the whole
@@ -39,13 +39,12 @@ def requirement_entries(node: Mapping, where: str, error=ValueError,
                 entries.append((section, str(cls), body))
         elif isinstance(value, list):
             for number, item in enumerate(value, 1):
-                if isinstance(item, Mapping) and isinstance(
-                        item.get('class'), str):
+                if isinstance(item, Mapping) and isinstance(item.get('class'), str):
                     entries.append((section, item['class'], item))
                 elif strict:
                     raise error(
-                        f"{where}: entry {number} of '{section}' is not an "
-                        f"object with a 'class'")
+                        f"{where}: entry {number} of '{section}' is not an object with a 'class'"
+                    )
         elif strict:
             raise error(f"{where}: '{section}' must be a list or a mapping")
     return entries
@@ -55,32 +54,29 @@ def _is_expression(value: Any) -> bool:
     return isinstance(value, str) and ('$(' in value or '${' in value)
 
 
-def _number(value: Any, field: str, where: str, error, strict: bool,
-            round_up: bool) -> int:
+def _number(value: Any, field: str, where: str, error, strict: bool, round_up: bool) -> int:
     """Turn a resource value into a non-negative int, or raise ``error``."""
     if value is None:
         return 0
     if not strict and _is_expression(value):
-        return 0        # only known at run time; treat as not specified
+        return 0  # only known at run time; treat as not specified
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         if _is_expression(value):
             raise error(
-                f"{where}: {field} is an expression ({value!r}); the service "
-                f"needs a plain whole number to reserve resources")
-        raise error(f"{where}: {field} must be a whole number, not {value!r}")
+                f'{where}: {field} is an expression ({value!r}); the service '
+                f'needs a plain whole number to reserve resources'
+            )
+        raise error(f'{where}: {field} must be a whole number, not {value!r}')
     if isinstance(value, float):
-        if not math.isfinite(value) or (
-                not round_up and not value.is_integer()):
-            raise error(
-                f"{where}: {field} must be a whole number, not {value!r}")
+        if not math.isfinite(value) or (not round_up and not value.is_integer()):
+            raise error(f'{where}: {field} must be a whole number, not {value!r}')
         value = math.ceil(value)
     if value < 0:
-        raise error(f"{where}: {field} must not be negative, got {value}")
+        raise error(f'{where}: {field} must not be negative, got {value}')
     return int(value)
 
 
-def read_cores(node: Mapping, where: str, error=ValueError,
-               strict: bool = True) -> int:
+def read_cores(node: Mapping, where: str, error=ValueError, strict: bool = True) -> int:
     """Number of cores a ResourceRequirement asks for, 0 if none.
 
     ``coresMin`` is used, else ``coresMax``. As in CWL, a ResourceRequirement
@@ -93,18 +89,15 @@ def read_cores(node: Mapping, where: str, error=ValueError,
             continue
         if not isinstance(body, Mapping):
             if strict:
-                raise error(f"{where}: ResourceRequirement in '{section}' "
-                            f"must be an object")
+                raise error(f"{where}: ResourceRequirement in '{section}' must be an object")
             continue
         value = body.get('coresMin')
         field = 'coresMin'
         if value is None:
             value, field = body.get('coresMax'), 'coresMax'
-        cores = _number(value, f'ResourceRequirement {field}', where, error,
-                        strict, round_up=True)
+        cores = _number(value, f'ResourceRequirement {field}', where, error, strict, round_up=True)
         previous = per_section[section]
-        per_section[section] = cores if previous is None else max(
-            previous, cores)
+        per_section[section] = cores if previous is None else max(previous, cores)
     for section in SECTIONS:
         if per_section[section] is not None:
             return per_section[section]
@@ -114,15 +107,14 @@ def read_cores(node: Mapping, where: str, error=ValueError,
 def time_limit_value(cls: str, body: Any) -> tuple:
     """Return ``(field name, raw value)`` of a time limit requirement body."""
     if not isinstance(body, Mapping):
-        return 'value', body                    # e.g. ``TimeLimit: 101``
+        return 'value', body  # e.g. ``TimeLimit: 101``
     for field in _TIME_LIMIT_FIELDS:
         if field in body:
             return field, body[field]
     return None, None
 
 
-def read_time_limit(node: Mapping, where: str, error=ValueError,
-                    strict: bool = True) -> int:
+def read_time_limit(node: Mapping, where: str, error=ValueError, strict: bool = True) -> int:
     """Time limit in seconds from TimeLimit / ToolTimeLimit, 0 if none.
 
     When several are given the largest wins: the job must get at least as
@@ -134,10 +126,10 @@ def read_time_limit(node: Mapping, where: str, error=ValueError,
             continue
         field, value = time_limit_value(cls, body)
         if field is None:
-            raise error(f"{where}: {cls} in '{section}' has no time limit "
-                        f"value (expected e.g. {{timelimit: 3600}})")
-        seconds = _number(value, f'{cls} {field}', where, error, strict,
-                          round_up=False)
+            raise error(
+                f"{where}: {cls} in '{section}' has no time limit "
+                f'value (expected e.g. {{timelimit: 3600}})'
+            )
+        seconds = _number(value, f'{cls} {field}', where, error, strict, round_up=False)
         limit = max(limit, seconds)
     return limit
-

@@ -5,6 +5,7 @@ name them by their path relative to ``steps/`` (``example/hostname.cwl``);
 this catalogue is what a submitted workflow is checked against, so that only
 offered steps can ever run.
 """
+
 import copy
 import re
 from pathlib import Path
@@ -16,8 +17,7 @@ from cerise_actors.cwl.resources import read_cores, read_time_limit
 
 # ``$CERISE_PROJECT_FILES`` or ``${CERISE_PROJECT_FILES}``, but not
 # ``$CERISE_PROJECT_FILES_OTHER``: a longer variable name is a different one.
-_PROJECT_FILES = re.compile(
-    r'\$\{CERISE_PROJECT_FILES\}|\$CERISE_PROJECT_FILES(?![A-Za-z0-9_])')
+_PROJECT_FILES = re.compile(r'\$\{CERISE_PROJECT_FILES\}|\$CERISE_PROJECT_FILES(?![A-Za-z0-9_])')
 
 
 def load_step_catalogue(projects: Mapping[str, Path]) -> dict:
@@ -43,7 +43,8 @@ def load_step_catalogue(projects: Mapping[str, Path]) -> dict:
                 raise ValueError(
                     f'step file {path} is outside steps/{project}/; workflows name '
                     f"steps as '{project}/<path>.cwl', so project {project!r} must keep "
-                    f'them under {steps_dir / project}')
+                    f'them under {steps_dir / project}'
+                )
             catalogue[name] = _load_step_file(path)
     return catalogue
 
@@ -52,13 +53,11 @@ def _load_step_file(path: Path) -> dict:
     try:
         document = yaml.safe_load(path.read_text(encoding='utf-8'))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ValueError(
-            f'installed step {path} could not be read as CWL: {error}'
-        ) from error
+        raise ValueError(f'installed step {path} could not be read as CWL: {error}') from error
     if not isinstance(document, dict):
         raise ValueError(
-            f'installed step {path} is not a CWL document (expected a '
-            f'mapping at the top level)')
+            f'installed step {path} is not a CWL document (expected a mapping at the top level)'
+        )
     return document
 
 
@@ -79,8 +78,7 @@ def substitute_project_files(step_doc: dict, project_files_dir: str) -> dict:
     result = copy.deepcopy(step_doc)
     command = result.get('baseCommand')
     if isinstance(command, list):
-        result['baseCommand'] = [
-            _substitute(part, project_files_dir) for part in command]
+        result['baseCommand'] = [_substitute(part, project_files_dir) for part in command]
     elif command is not None:
         result['baseCommand'] = _substitute(command, project_files_dir)
 
@@ -90,8 +88,7 @@ def substitute_project_files(step_doc: dict, project_files_dir: str) -> dict:
         for argument in arguments:
             if isinstance(argument, dict) and 'valueFrom' in argument:
                 argument = dict(argument)
-                argument['valueFrom'] = _substitute(
-                    argument['valueFrom'], project_files_dir)
+                argument['valueFrom'] = _substitute(argument['valueFrom'], project_files_dir)
             else:
                 argument = _substitute(argument, project_files_dir)
             new_arguments.append(argument)

@@ -7,6 +7,7 @@ refused and why), point each ``run`` at the step's installed copy under the
 remote API directory, and work out how many cores and how much time to ask
 the scheduler for.
 """
+
 import copy
 import json
 import re
@@ -15,12 +16,11 @@ from typing import Any, Mapping
 
 import yaml
 
-from cerise_actors.cwl.checks import (
-    check_content, check_directives, check_requirements, iter_nodes)
-from ..errors import InvalidWorkflow
-from cerise_actors.cwl.resources import (
-    SECTIONS, TIME_LIMIT_CLASSES, read_cores, read_time_limit)
+from cerise_actors.cwl.checks import check_content, check_directives, check_requirements, iter_nodes
+from cerise_actors.cwl.resources import SECTIONS, TIME_LIMIT_CLASSES, read_cores, read_time_limit
 from cerise_actors.cwl.steps import step_resources
+
+from ..errors import InvalidWorkflow
 
 MAX_LISTED_STEPS = 20
 
@@ -29,10 +29,10 @@ MAX_LISTED_STEPS = 20
 class WorkflowPlan:
     """What the service needs to run a checked workflow."""
 
-    content: bytes      # the rewritten workflow, serialised as JSON (utf-8)
-    steps: tuple        # installed step names used, as written, in order
-    cores: int          # 0 = not specified
-    time_limit: int     # seconds, 0 = not specified
+    content: bytes  # the rewritten workflow, serialised as JSON (utf-8)
+    steps: tuple  # installed step names used, as written, in order
+    cores: int  # 0 = not specified
+    time_limit: int  # seconds, 0 = not specified
 
 
 class _Loader(yaml.SafeLoader):
@@ -67,14 +67,18 @@ def _may_nest_deeply(text: str) -> bool:
 
 for _cls in (_Loader, _FastLoader):
     _cls.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers
-                if tag not in ('tag:yaml.org,2002:bool',
-                               'tag:yaml.org,2002:timestamp')]
+        first: [
+            (tag, regexp)
+            for tag, regexp in resolvers
+            if tag not in ('tag:yaml.org,2002:bool', 'tag:yaml.org,2002:timestamp')
+        ]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     _cls.add_implicit_resolver(
         'tag:yaml.org,2002:bool',
-        re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'), list('tTfF'))
+        re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'),
+        list('tTfF'),
+    )
 
 
 def parse_cwl(raw: bytes) -> dict:
@@ -89,39 +93,38 @@ def parse_cwl(raw: bytes) -> dict:
         try:
             text = bytes(raw).decode('utf-8-sig')
         except UnicodeDecodeError as error:
-            raise InvalidWorkflow(
-                f'the workflow is not UTF-8 text ({error})') from None
+            raise InvalidWorkflow(f'the workflow is not UTF-8 text ({error})') from None
     document: Any = None
     parsed = False
     if text.lstrip().startswith('{'):
         try:
             document, parsed = json.loads(text), True
         except (ValueError, RecursionError):
-            pass    # maybe YAML flow style; let the YAML parser explain
+            pass  # maybe YAML flow style; let the YAML parser explain
     if not parsed:
         try:
             loader = _Loader if _may_nest_deeply(text) else _FastLoader
             document = yaml.load(text, Loader=loader)  # noqa: S506 - safe loaders
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
-            where = (f' at line {mark.line + 1}, column {mark.column + 1}'
-                     if mark is not None else '')
+            where = (
+                f' at line {mark.line + 1}, column {mark.column + 1}' if mark is not None else ''
+            )
             problem = error.problem or error.context or 'syntax error'
             raise InvalidWorkflow(
                 f'the workflow is not valid YAML or JSON: {problem}{where}'
             ) from None
         except yaml.YAMLError as error:
-            raise InvalidWorkflow(
-                f'the workflow is not valid YAML or JSON: {error}') from None
+            raise InvalidWorkflow(f'the workflow is not valid YAML or JSON: {error}') from None
         except RecursionError:
-            raise InvalidWorkflow(
-                'the workflow is nested too deeply to read') from None
+            raise InvalidWorkflow('the workflow is nested too deeply to read') from None
     if document is None:
         raise InvalidWorkflow('the workflow is empty')
     if not isinstance(document, dict):
         raise InvalidWorkflow(
             f'the workflow is not a CWL document: expected a mapping at the '
-            f'top level, found a {type(document).__name__}')
+            f'top level, found a {type(document).__name__}'
+        )
     return document
 
 
@@ -129,17 +132,18 @@ def _check_class(doc: Mapping) -> None:
     if '$graph' in doc:
         raise InvalidWorkflow(
             "packed workflows ('$graph') are not supported; submit a single "
-            "Workflow whose steps use the installed steps")
+            'Workflow whose steps use the installed steps'
+        )
     cls = doc.get('class')
     if cls == 'Workflow':
         return
     if cls is None:
         raise InvalidWorkflow(
-            "the document has no 'class'; submit a Workflow whose steps use "
-            "the installed steps")
+            "the document has no 'class'; submit a Workflow whose steps use the installed steps"
+        )
     raise InvalidWorkflow(
-        f'this is a {cls}, not a Workflow; submit a Workflow whose steps use '
-        f'the installed steps')
+        f'this is a {cls}, not a Workflow; submit a Workflow whose steps use the installed steps'
+    )
 
 
 def _workflow_steps(doc: Mapping) -> list:
@@ -179,38 +183,36 @@ def _step_name(step_id: str, step: Mapping, catalogue: Mapping) -> str:
     """Check a step's ``run`` and return the installed step it names."""
     form = "'<project>/<path>.cwl', naming an installed step"
     if 'run' not in step:
-        raise InvalidWorkflow(f"step '{step_id}' has no 'run'; it must be "
-                              f"{form}")
+        raise InvalidWorkflow(f"step '{step_id}' has no 'run'; it must be {form}")
     run = step['run']
     if isinstance(run, Mapping):
         raise InvalidWorkflow(
-            f"step '{step_id}': inline tools and workflows are not allowed; "
-            f"'run' must be {form}")
+            f"step '{step_id}': inline tools and workflows are not allowed; 'run' must be {form}"
+        )
     if not isinstance(run, str):
         raise InvalidWorkflow(f"step '{step_id}': 'run' must be {form}")
     if ':' in run:
-        raise InvalidWorkflow(
-            f"step '{step_id}': 'run' must be {form}, not a URL ({run!r})")
+        raise InvalidWorkflow(f"step '{step_id}': 'run' must be {form}, not a URL ({run!r})")
     if run.startswith('/'):
         raise InvalidWorkflow(
-            f"step '{step_id}': 'run' must be {form}, not an absolute path "
-            f"({run!r})")
+            f"step '{step_id}': 'run' must be {form}, not an absolute path ({run!r})"
+        )
     parts = run.split('/')
     if '\\' in run or any(part in ('', '.', '..') for part in parts):
         raise InvalidWorkflow(
             f"step '{step_id}': 'run' value {run!r} is not a plain step name "
-            f"(no '.', '..', empty parts or backslashes)")
+            f"(no '.', '..', empty parts or backslashes)"
+        )
     if len(parts) < 2 or not run.endswith('.cwl'):
-        raise InvalidWorkflow(f"step '{step_id}': 'run' value {run!r} must "
-                              f"be {form}")
+        raise InvalidWorkflow(f"step '{step_id}': 'run' value {run!r} must be {form}")
     if run not in catalogue:
-        raise InvalidWorkflow(f"step '{step_id}': unknown step {run!r}; "
-                              f"{_installed_list(catalogue)}")
+        raise InvalidWorkflow(
+            f"step '{step_id}': unknown step {run!r}; {_installed_list(catalogue)}"
+        )
     return run
 
 
-def _resources(doc: Mapping, steps: list, names: list,
-               catalogue: Mapping) -> tuple:
+def _resources(doc: Mapping, steps: list, names: list, catalogue: Mapping) -> tuple:
     """Cores: the most anything asks for. Time: the workflow's own limit.
 
     Step time limits are not used for the job: they limit one tool, and a
@@ -218,15 +220,15 @@ def _resources(doc: Mapping, steps: list, names: list,
     """
     cores = read_cores(doc, 'the workflow', InvalidWorkflow)
     for step_id, step in steps:
-        cores = max(cores, read_cores(step, f"step '{step_id}'",
-                                      InvalidWorkflow))
+        cores = max(cores, read_cores(step, f"step '{step_id}'", InvalidWorkflow))
     for name in names:
         try:
             step_cores, _ = step_resources(catalogue[name], name)
         except ValueError as error:
             raise InvalidWorkflow(
-                f'{error} (a problem with the service\'s installed steps, '
-                f'please tell its maintainers)') from None
+                f"{error} (a problem with the service's installed steps, "
+                f'please tell its maintainers)'
+            ) from None
         cores = max(cores, step_cores)
     time_limit = read_time_limit(doc, 'the workflow', InvalidWorkflow)
     return cores, time_limit
@@ -246,13 +248,14 @@ def _drop_time_limits(node: dict) -> None:
             for cls in TIME_LIMIT_CLASSES:
                 value.pop(cls, None)
         elif isinstance(value, list):
-            value[:] = [item for item in value
-                        if not (isinstance(item, Mapping)
-                                and item.get('class') in TIME_LIMIT_CLASSES)]
+            value[:] = [
+                item
+                for item in value
+                if not (isinstance(item, Mapping) and item.get('class') in TIME_LIMIT_CLASSES)
+            ]
 
 
-def plan_workflow(raw: bytes, catalogue: Mapping[str, dict],
-                  remote_api_dir: str) -> WorkflowPlan:
+def plan_workflow(raw: bytes, catalogue: Mapping[str, dict], remote_api_dir: str) -> WorkflowPlan:
     """Check a submitted workflow and rewrite it to use the installed steps.
 
     Raises InvalidWorkflow, with a message naming the step or key at fault,
@@ -260,7 +263,7 @@ def plan_workflow(raw: bytes, catalogue: Mapping[str, dict],
     """
     doc = parse_cwl(raw)
     for _ in iter_nodes(doc):
-        pass                                    # size and depth limits
+        pass  # size and depth limits
     _check_class(doc)
     check_directives(doc)
     check_requirements(doc, 'the workflow')
@@ -281,10 +284,11 @@ def plan_workflow(raw: bytes, catalogue: Mapping[str, dict],
         content = json.dumps(rewritten, indent=2, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise InvalidWorkflow(
-            f'the workflow contains values that cannot be written as JSON '
-            f'({error})') from None
+            f'the workflow contains values that cannot be written as JSON ({error})'
+        ) from None
     return WorkflowPlan(
         content=content.encode('utf-8'),
         steps=tuple(dict.fromkeys(names)),
         cores=cores,
-        time_limit=time_limit)
+        time_limit=time_limit,
+    )

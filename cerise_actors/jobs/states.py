@@ -4,6 +4,7 @@ The names and values follow Cerise 0.2.4 so that databases and logs read the
 same; ``cwl_state`` is what the REST API shows. Which transitions are allowed
 is data in :mod:`cerise_actors.store.transitions`, owned by the StoreActor.
 """
+
 import enum
 
 
@@ -55,29 +56,49 @@ class JobState(enum.Enum):
 
 S = JobState
 
-FINAL_STATES = frozenset({
-    S.SUCCESS, S.CANCELLED, S.PERMANENT_FAILURE, S.TEMPORARY_FAILURE,
-    S.SYSTEM_ERROR})
+FINAL_STATES = frozenset(
+    {S.SUCCESS, S.CANCELLED, S.PERMANENT_FAILURE, S.TEMPORARY_FAILURE, S.SYSTEM_ERROR}
+)
 
 _KIND = {
-    S.SUBMITTED: 'rest', S.STAGING_IN: 'active', S.WAITING: 'remote',
-    S.RUNNING: 'remote', S.FINISHED: 'rest', S.STAGING_OUT: 'active',
-    S.SUCCESS: 'rest', S.STAGING_IN_CR: 'active', S.WAITING_CR: 'remote',
-    S.RUNNING_CR: 'remote', S.STAGING_OUT_CR: 'active', S.CANCELLED: 'rest',
-    S.PERMANENT_FAILURE: 'rest', S.TEMPORARY_FAILURE: 'rest',
+    S.SUBMITTED: 'rest',
+    S.STAGING_IN: 'active',
+    S.WAITING: 'remote',
+    S.RUNNING: 'remote',
+    S.FINISHED: 'rest',
+    S.STAGING_OUT: 'active',
+    S.SUCCESS: 'rest',
+    S.STAGING_IN_CR: 'active',
+    S.WAITING_CR: 'remote',
+    S.RUNNING_CR: 'remote',
+    S.STAGING_OUT_CR: 'active',
+    S.CANCELLED: 'rest',
+    S.PERMANENT_FAILURE: 'rest',
+    S.TEMPORARY_FAILURE: 'rest',
     S.SYSTEM_ERROR: 'rest',
 }
 
 _CWL = {
-    S.SUBMITTED: 'Waiting', S.STAGING_IN: 'Waiting', S.WAITING: 'Waiting',
-    S.RUNNING: 'Running', S.FINISHED: 'Running', S.STAGING_OUT: 'Running',
-    S.SUCCESS: 'Success', S.STAGING_IN_CR: 'Waiting', S.WAITING_CR: 'Waiting',
-    S.RUNNING_CR: 'Running', S.STAGING_OUT_CR: 'Running',
-    S.CANCELLED: 'Cancelled', S.PERMANENT_FAILURE: 'PermanentFailure',
-    S.TEMPORARY_FAILURE: 'TemporaryFailure', S.SYSTEM_ERROR: 'SystemError',
+    S.SUBMITTED: 'Waiting',
+    S.STAGING_IN: 'Waiting',
+    S.WAITING: 'Waiting',
+    S.RUNNING: 'Running',
+    S.FINISHED: 'Running',
+    S.STAGING_OUT: 'Running',
+    S.SUCCESS: 'Success',
+    S.STAGING_IN_CR: 'Waiting',
+    S.WAITING_CR: 'Waiting',
+    S.RUNNING_CR: 'Running',
+    S.STAGING_OUT_CR: 'Running',
+    S.CANCELLED: 'Cancelled',
+    S.PERMANENT_FAILURE: 'PermanentFailure',
+    S.TEMPORARY_FAILURE: 'TemporaryFailure',
+    S.SYSTEM_ERROR: 'SystemError',
 }
 
 _CANCEL_TWIN = {
-    S.STAGING_IN: S.STAGING_IN_CR, S.WAITING: S.WAITING_CR,
-    S.RUNNING: S.RUNNING_CR, S.STAGING_OUT: S.STAGING_OUT_CR,
+    S.STAGING_IN: S.STAGING_IN_CR,
+    S.WAITING: S.WAITING_CR,
+    S.RUNNING: S.RUNNING_CR,
+    S.STAGING_OUT: S.STAGING_OUT_CR,
 }

@@ -4,6 +4,7 @@ Only the StoreActor's thread touches database rows. Everything it hands to
 the workers or the front end is one of these frozen values, so no other
 thread ever holds a live row, and the front end needs nothing of the store.
 """
+
 import dataclasses
 import json
 from typing import NamedTuple, Optional
@@ -34,7 +35,7 @@ class JobView:
     input_json: str
     state: JobState
     output_json: Optional[str]
-    exit_code: Optional[int]        # the workflow runner's, once it has stopped
+    exit_code: Optional[int]  # the workflow runner's, once it has stopped
     remote_job_id: Optional[str]
     remote_dir: Optional[str]
     cores: int

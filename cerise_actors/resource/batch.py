@@ -9,6 +9,7 @@ something unexpected is an error, never "finished". Submission first looks
 for a job of the same name and adopts it, so a submission whose reply was
 lost, or a restart after a crash, never starts a second copy.
 """
+
 import abc
 import enum
 import math
@@ -21,8 +22,12 @@ from .scheduler import PollRequest, RemoteState, RemoteStatus, Scheduler, Submit
 from .shell import Shell
 
 _STATUS, _FAILED, _EXITS, _END, _ADOPTED = (
-    '@@cerise-status', '@@cerise-status-failed', '@@cerise-exit-codes', '@@cerise-end',
-    '@@cerise-adopted')
+    '@@cerise-status',
+    '@@cerise-status-failed',
+    '@@cerise-exit-codes',
+    '@@cerise-end',
+    '@@cerise-adopted',
+)
 
 
 #: the remote id of a job found already finished when (re)submitting it: it
@@ -35,10 +40,18 @@ class QueueState(str, enum.Enum):
 
     WAITING = 'waiting'
     RUNNING = 'running'
-    ENDED = 'ended'     # still listed, but over: the exit-code file decides
+    ENDED = 'ended'  # still listed, but over: the exit-code file decides
 
-_TRANSIENT = ('timed out', 'unable to contact', 'try again', 'temporarily',
-              'connection refused', 'not responding', 'communication')
+
+_TRANSIENT = (
+    'timed out',
+    'unable to contact',
+    'try again',
+    'temporarily',
+    'connection refused',
+    'not responding',
+    'communication',
+)
 
 
 def _looks_transient(text: str) -> bool:
@@ -77,9 +90,15 @@ class BatchScheduler(Scheduler, abc.ABC):
     #: prefix of a directive line in the job script, e.g. '#SBATCH'
     directive = ''
 
-    def __init__(self, shell: Shell, cores_per_node: int = 32,
-                 slots_per_node: Optional[int] = None, queue_name: Optional[str] = None,
-                 scheduler_options: Optional[str] = None, command_timeout: float = 120.0):
+    def __init__(
+        self,
+        shell: Shell,
+        cores_per_node: int = 32,
+        slots_per_node: Optional[int] = None,
+        queue_name: Optional[str] = None,
+        scheduler_options: Optional[str] = None,
+        command_timeout: float = 120.0,
+    ):
         super().__init__(shell, command_timeout)
         self.cores_per_node = cores_per_node
         self.slots_per_node = slots_per_node
@@ -128,34 +147,41 @@ class BatchScheduler(Scheduler, abc.ABC):
     def submit(self, req: SubmitRequest) -> str:
         name = shlex.quote(job_name(req.job_id))
         exit_code = shlex.quote(req.paths.exit_code)
-        command = (f'if [ -f {exit_code} ]; then echo "{_ADOPTED} {FINISHED_ID}"; exit 0; fi\n'
-                   f'existing=$({self.find_command(name)})\n'
-                   f'if [ -n "$existing" ]; then echo "{_ADOPTED} $existing"; exit 0; fi\n'
-                   f'{self.submit_command(shlex.quote(req.paths.script))}')
+        command = (
+            f'if [ -f {exit_code} ]; then echo "{_ADOPTED} {FINISHED_ID}"; exit 0; fi\n'
+            f'existing=$({self.find_command(name)})\n'
+            f'if [ -n "$existing" ]; then echo "{_ADOPTED} $existing"; exit 0; fi\n'
+            f'{self.submit_command(shlex.quote(req.paths.script))}'
+        )
         result = self._shell.run(command, timeout=self._timeout, retry_safe=False)
         if result.exit_code != 0:
-            message = (f'the scheduler did not take the job (exit code {result.exit_code}): '
-                       f'{(result.stderr or result.stdout).strip()}')
+            message = (
+                f'the scheduler did not take the job (exit code {result.exit_code}): '
+                f'{(result.stderr or result.stdout).strip()}'
+            )
             if _looks_transient(result.stderr + result.stdout):
                 raise TemporaryResourceError(message)
             raise PermanentResourceError(message)
         for line in result.stdout.splitlines():
             if line.startswith(_ADOPTED):
-                ids = line[len(_ADOPTED):].split()
+                ids = line[len(_ADOPTED) :].split()
                 if ids:
                     return self.normalise_id(ids[0])
         remote_id = self.parse_submit(result.stdout)
         if not remote_id:
-            raise TemporaryResourceError(f'no job id in the scheduler\'s answer: '
-                                         f'{result.stdout.strip()!r}')
+            raise TemporaryResourceError(
+                f"no job id in the scheduler's answer: {result.stdout.strip()!r}"
+            )
         return self.normalise_id(remote_id)
 
     def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
         if not jobs:
             return {}
-        lines = [f'echo {_STATUS}',
-                 f'{self.status_command()} || echo "{_FAILED} $?"',
-                 f'echo {_EXITS}']
+        lines = [
+            f'echo {_STATUS}',
+            f'{self.status_command()} || echo "{_FAILED} $?"',
+            f'echo {_EXITS}',
+        ]
         for job in jobs:
             path = shlex.quote(job.paths.exit_code)
             lines.append(f'[ -f {path} ] && echo {shlex.quote(job.job_id)} "$(cat {path})"')
@@ -180,19 +206,21 @@ class BatchScheduler(Scheduler, abc.ABC):
         lines = stdout.splitlines()
         if _STATUS not in lines or _EXITS not in lines or _END not in lines:
             raise TemporaryResourceError(f'incomplete status answer: {stderr.strip()[:500]}')
-        status_lines = lines[lines.index(_STATUS) + 1:lines.index(_EXITS)]
+        status_lines = lines[lines.index(_STATUS) + 1 : lines.index(_EXITS)]
         failed = [line for line in status_lines if line.startswith(_FAILED)]
         if failed:
             raise TemporaryResourceError(
-                f'status command failed ({failed[0][len(_FAILED):].strip()}): '
-                f'{stderr.strip()[:500]}')
-        listed = {self.normalise_id(k): v
-                  for k, v in self.parse_status('\n'.join(status_lines)).items()}
+                f'status command failed ({failed[0][len(_FAILED) :].strip()}): '
+                f'{stderr.strip()[:500]}'
+            )
+        listed = {
+            self.normalise_id(k): v for k, v in self.parse_status('\n'.join(status_lines)).items()
+        }
         codes = {}
-        for line in lines[lines.index(_EXITS) + 1:lines.index(_END)]:
+        for line in lines[lines.index(_EXITS) + 1 : lines.index(_END)]:
             job_id, _, code = line.partition(' ')
             if not code.strip().lstrip('-').isdigit():
-                continue        # exit-code file being written: judge it next round
+                continue  # exit-code file being written: judge it next round
             codes[job_id] = int(code)
         return listed, codes
 
@@ -200,21 +228,36 @@ class BatchScheduler(Scheduler, abc.ABC):
         if remote_id == FINISHED_ID:
             return
         result = self._run(self.cancel_command(shlex.quote(self.normalise_id(remote_id))))
-        if result.exit_code != 0 and not self.cancel_error_is_harmless(result.stderr
-                                                                        + result.stdout):
+        if result.exit_code != 0 and not self.cancel_error_is_harmless(
+            result.stderr + result.stdout
+        ):
             raise TemporaryResourceError(
-                f'could not cancel job {remote_id}: {(result.stderr or result.stdout).strip()}')
+                f'could not cancel job {remote_id}: {(result.stderr or result.stdout).strip()}'
+            )
 
     def cancel_error_is_harmless(self, text: str) -> bool:
         """True if the cancel failed only because the job already ended."""
         text = text.lower()
-        return any(words in text for words in (
-            'invalid job id', 'does not exist', 'unknown job', 'already completing',
-            'job has finished', 'not found'))
+        return any(
+            words in text
+            for words in (
+                'invalid job id',
+                'does not exist',
+                'unknown job',
+                'already completing',
+                'job has finished',
+                'not found',
+            )
+        )
 
 
-def parse_table(stdout: str, id_column: int, state_column: int,
-                states: Dict[str, QueueState], header_lines: int = 0) -> Dict[str, QueueState]:
+def parse_table(
+    stdout: str,
+    id_column: int,
+    state_column: int,
+    states: Dict[str, QueueState],
+    header_lines: int = 0,
+) -> Dict[str, QueueState]:
     """Rows of a whitespace-separated status table -> id -> QueueState; a state
     the table does not know counts as running."""
     result = {}

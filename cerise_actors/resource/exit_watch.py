@@ -11,6 +11,7 @@ scheduler, which remains the judge of what happened.
 
 Used by one thread, except `wake` and `close`, which any thread may call.
 """
+
 import errno
 import os
 import select
@@ -22,7 +23,7 @@ QUICK_CHECK = 0.01
 
 WOKEN, ENDED, TIMED_OUT = 'woken', 'ended', 'timed out'
 
-Watched = Tuple[Optional[int], str]     # (pid of the job script or None, its exit-code file)
+Watched = Tuple[Optional[int], str]  # (pid of the job script or None, its exit-code file)
 
 
 def _pidfds_work() -> bool:
@@ -41,9 +42,9 @@ class ExitWatch:
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
         self._use_pidfds = _pidfds_work() if use_pidfds is None else use_pidfds
-        self._fds: Dict[Watched, int] = {}      # keyed by job, so a reused pid is new
-        self._reported: Set[Watched] = set()    # ended, and said so
-        self._lock = threading.Lock()           # `wake` and `close` against each other
+        self._fds: Dict[Watched, int] = {}  # keyed by job, so a reused pid is new
+        self._reported: Set[Watched] = set()  # ended, and said so
+        self._lock = threading.Lock()  # `wake` and `close` against each other
         self._closed = False
 
     def wake(self) -> None:
@@ -54,7 +55,7 @@ class ExitWatch:
             try:
                 os.write(self._write, b'.')
             except BlockingIOError:
-                pass                            # already woken; the pipe is full
+                pass  # already woken; the pipe is full
 
     def wait(self, timeout: float, watched: Iterable[Watched]) -> str:
         """WOKEN, ENDED (a watched job ended) or TIMED_OUT, within `timeout` s."""
@@ -64,7 +65,7 @@ class ExitWatch:
         by_fd, by_file = {}, []
         for item in pending:
             fd = self._pidfd(item) if self._use_pidfds and item[0] is not None else None
-            if fd is ENDED:             # no such process: it ended before we looked
+            if fd is ENDED:  # no such process: it ended before we looked
                 self._reported.add(item)
                 return ENDED
             if fd is None:

@@ -4,6 +4,7 @@ Staging, API installation and clean-up talk to the resource only through
 this small interface, so the same code serves the local machine and (later)
 SFTP. Paths are POSIX strings on the resource; streams are binary.
 """
+
 import abc
 import contextlib
 import os
@@ -12,7 +13,6 @@ from typing import BinaryIO, Iterator, Optional, Tuple
 
 from ..defaults import CHUNK
 from ..errors import PermanentResourceError, ResourceError, TemporaryResourceError
-
 
 
 class FileSystem(abc.ABC):
@@ -39,8 +39,7 @@ class FileSystem(abc.ABC):
         ...
 
     @abc.abstractmethod
-    def is_dir(self, path: str) -> bool:
-        ...
+    def is_dir(self, path: str) -> bool: ...
 
     @abc.abstractmethod
     def walk(self, path: str) -> Iterator[Tuple[str, bool, int]]:
@@ -55,6 +54,7 @@ class FileSystem(abc.ABC):
     # conveniences built on the primitives
     def write_bytes(self, path: str, data: bytes, mode: Optional[int] = None) -> None:
         import io
+
         self.put_stream(io.BytesIO(data), path, mode)
 
     def read_bytes(self, path: str, limit: Optional[int] = None) -> bytes:
@@ -67,8 +67,13 @@ class FileSystem(abc.ABC):
 
 def translate_os_error(exc: OSError, what: str) -> ResourceError:
     """Map an OSError to our errors: missing/denied are permanent, others not."""
-    permanent = (FileNotFoundError, PermissionError, NotADirectoryError,
-                 IsADirectoryError, FileExistsError)
+    permanent = (
+        FileNotFoundError,
+        PermissionError,
+        NotADirectoryError,
+        IsADirectoryError,
+        FileExistsError,
+    )
     cls = PermanentResourceError if isinstance(exc, permanent) else TemporaryResourceError
     return cls(f'{what}: {exc.strerror or exc}')
 

@@ -8,6 +8,7 @@ script), `jobid` (what the scheduler called it) and `exit_code`, written by
 the job script itself so a finished job is recognised even after the
 scheduler forgot it.
 """
+
 import dataclasses
 import posixpath
 

@@ -13,6 +13,7 @@ other members of its process group may still run. Cancelling uses the shell.
 Being the parent also means reaping: every child that has exited is waited
 for at the next poll, so none lingers as a zombie.
 """
+
 import errno
 import os
 import signal
@@ -53,19 +54,24 @@ class LocalScheduler(DirectScheduler):
 
     def __init__(self, shell, command_timeout: float = SHELL_TIMEOUT):
         super().__init__(shell, command_timeout)
-        self._children: Dict[int, Tuple[subprocess.Popen, str]] = {}   # pid: (child, start)
-        self._lock = threading.Lock()   # the runner submits, the poller polls
+        self._children: Dict[int, Tuple[subprocess.Popen, str]] = {}  # pid: (child, start)
+        self._lock = threading.Lock()  # the runner submits, the poller polls
 
     def submit(self, req: SubmitRequest) -> str:
         p = req.paths
         started = _read_text(p.jobid)
-        if started:                     # already started (before a restart)
+        if started:  # already started (before a restart)
             return started
         try:
             proc = subprocess.Popen(
-                ['bash', p.script], cwd=p.dir, env=scrubbed_environment(),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True)
+                ['bash', p.script],
+                cwd=p.dir,
+                env=scrubbed_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         except OSError as exc:
             error = TemporaryResourceError if exc.errno in _SHORTAGES else PermanentResourceError
             raise error(f'could not start the job script: {exc}') from exc
@@ -108,11 +114,11 @@ class LocalScheduler(DirectScheduler):
         pid, _, start = job.remote_id.partition(':')
         child = self._children.get(int(pid)) if pid.isdigit() else None
         if child is not None and child[1] != start:
-            child = None                # not the process that job started
+            child = None  # not the process that job started
         code = read_exit_code(job.paths.exit_code)
         if code is not None:
             if child is not None and child[0].returncode is None:
-                _wait_briefly(child[0])     # its last act; reap it now, not at the next poll
+                _wait_briefly(child[0])  # its last act; reap it now, not at the next poll
             return RemoteStatus(RemoteState.DONE, code)
         if child is None:
             return None
@@ -130,14 +136,15 @@ class LocalScheduler(DirectScheduler):
             left = [proc for proc, _ in self._children.values() if proc.returncode is None]
             self._children.clear()
         if left:
-            threading.Thread(target=lambda: [proc.wait() for proc in left],
-                             name='cerise-reaper', daemon=True).start()
+            threading.Thread(
+                target=lambda: [proc.wait() for proc in left], name='cerise-reaper', daemon=True
+            ).start()
 
     def _reap(self) -> None:
         """Wait for children that have exited; forget those reaped earlier."""
         for pid, (proc, _) in list(self._children.items()):
             if proc.returncode is not None:
-                del self._children[pid]     # judged by an earlier poll
+                del self._children[pid]  # judged by an earlier poll
             else:
                 proc.poll()
 
@@ -162,7 +169,7 @@ def _wait_briefly(proc: subprocess.Popen) -> None:
     try:
         proc.wait(timeout=1.0)
     except subprocess.TimeoutExpired:
-        pass                            # reaped at a later poll
+        pass  # reaped at a later poll
 
 
 def _read_text(path: str) -> str:

@@ -7,6 +7,7 @@ completion by that file rather than by process tables (an exited process can
 linger as a zombie for seconds). Subclasses only say how to submit, how to
 ask about many jobs in one command, and how to cancel.
 """
+
 import abc
 import dataclasses
 import enum
@@ -28,9 +29,9 @@ WATCHDOG_GRACE = 2
 class SubmitRequest:
     job_id: str
     paths: JobPaths
-    runner: Sequence[str]       # argv of the CWL runner, before workflow and input
+    runner: Sequence[str]  # argv of the CWL runner, before workflow and input
     cores: int = 0
-    time_limit: int = 0         # seconds; 0 = none
+    time_limit: int = 0  # seconds; 0 = none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,10 +45,10 @@ class RemoteState(str, enum.Enum):
     """What the resource says about a job. The values are the words of the
     direct scheduler's status lines."""
 
-    WAITING = 'waiting'     # queued by a batch scheduler
+    WAITING = 'waiting'  # queued by a batch scheduler
     RUNNING = 'running'
-    DONE = 'done'           # ended and left an exit code
-    GONE = 'gone'           # ended without an exit code (killed, lost)
+    DONE = 'done'  # ended and left an exit code
+    GONE = 'gone'  # ended without an exit code (killed, lost)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +59,9 @@ class RemoteStatus:
     exit_code: Optional[int] = None
 
 
-def job_script(req: SubmitRequest, header: str = '',
-               time_limit_margin: Optional[int] = None) -> str:
+def job_script(
+    req: SubmitRequest, header: str = '', time_limit_margin: Optional[int] = None
+) -> str:
     """The bash script that runs one job; `header` holds scheduler directives.
 
     With `time_limit_margin`, a watchdog in the job's own process group stops
@@ -90,17 +92,21 @@ def job_script(req: SubmitRequest, header: str = '',
             f'rm -f {timed_out}',
             f'( sleep {limit}; : >{timed_out}; kill -TERM "$runner"; sleep {WATCHDOG_GRACE}; '
             'kill -KILL "$runner" ) </dev/null >/dev/null 2>&1 &',
-            'watchdog=$!']
+            'watchdog=$!',
+        ]
     lines += ['wait "$runner"', 'code=$?']
     if limit:
-        lines += ['kill -KILL "$watchdog" 2>/dev/null',
-                  f'[ -e {timed_out} ] && code={TIMEOUT_EXIT_CODE}',
-                  '# stop what the runner or the watchdog left in this job\'s process group',
-                  'for p in $(ps -e -o pid=,pgid= | awk -v g=$$ \'$2 == g {print $1}\'); do',
-                  '  [ "$p" != $$ ] && kill -KILL "$p" 2>/dev/null',
-                  'done']
-    lines.append(f'echo "$code" >{q(p.exit_code + ".tmp")} && '
-                 f'mv {q(p.exit_code + ".tmp")} {q(p.exit_code)}')
+        lines += [
+            'kill -KILL "$watchdog" 2>/dev/null',
+            f'[ -e {timed_out} ] && code={TIMEOUT_EXIT_CODE}',
+            "# stop what the runner or the watchdog left in this job's process group",
+            "for p in $(ps -e -o pid=,pgid= | awk -v g=$$ '$2 == g {print $1}'); do",
+            '  [ "$p" != $$ ] && kill -KILL "$p" 2>/dev/null',
+            'done',
+        ]
+    lines.append(
+        f'echo "$code" >{q(p.exit_code + ".tmp")} && mv {q(p.exit_code + ".tmp")} {q(p.exit_code)}'
+    )
     return '\n'.join(line for line in lines if line) + '\n'
 
 
@@ -136,8 +142,9 @@ class Scheduler(abc.ABC):
         return ''
 
     def script(self, req: SubmitRequest) -> str:
-        return job_script(req, self.script_header(req),
-                          time_limit_margin=self.time_limit_margin(req.time_limit))
+        return job_script(
+            req, self.script_header(req), time_limit_margin=self.time_limit_margin(req.time_limit)
+        )
 
 
 _PROC_START = "sed 's/.*) //' /proc/{pid}/stat 2>/dev/null"
@@ -147,7 +154,7 @@ _PROC_START = "sed 's/.*) //' /proc/{pid}/stat 2>/dev/null"
 # a group id, so members outliving the leader are ours.
 # Only bash builtins run per job (read, parameter expansion), so a poll of a
 # thousand jobs costs one `ps`, not thousands of processes.
-_DIRECT_POLL_FUNC = r'''
+_DIRECT_POLL_FUNC = r"""
 live=" $(ps -e -o pgid=,stat= | awk '$2 !~ /^Z/ {print $1}' | sort -u | tr '\n' ' ') "
 done_line() { local code; read -r code <"$2/exit_code"; echo "$1 done $code"; }
 check() {
@@ -161,9 +168,9 @@ check() {
   if [ -f "$dir/exit_code" ]; then done_line "$id" "$dir"; return; fi
   echo "$id gone"
 }
-'''
+"""
 
-_DIRECT_CANCEL = r'''
+_DIRECT_CANCEL = r"""
 pid={pid}; want={start}; grace={grace}
 s=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null)
 start=$(echo "$s" | cut -d' ' -f20)
@@ -175,7 +182,7 @@ for i in $(seq $((grace * 10))); do [ -z "$(alive)" ] && {{ echo stopped; exit 0
 kill -KILL -- "-$pid" 2>/dev/null
 for i in $(seq 50); do [ -z "$(alive)" ] && {{ echo killed; exit 0; }}; sleep 0.1; done
 echo survived; exit 1
-'''
+"""
 
 #: seconds between TERM and KILL when cancelling a job without a batch system
 CANCEL_GRACE = 3
@@ -191,7 +198,7 @@ class DirectScheduler(Scheduler):
     """
 
     def time_limit_margin(self, time_limit: int) -> int:
-        return 0        # nobody else enforces the limit: run up to it
+        return 0  # nobody else enforces the limit: run up to it
 
     def submit(self, req: SubmitRequest) -> str:
         q = shlex.quote
@@ -204,13 +211,15 @@ class DirectScheduler(Scheduler):
             f's=$({_PROC_START.format(pid="$pid")})\n'
             'start=$(echo "$s" | cut -d" " -f20)\n'
             f'echo "$pid:$start" >{q(p.jobid + ".tmp")} && mv {q(p.jobid + ".tmp")} {q(p.jobid)}\n'
-            f'cat {q(p.jobid)}\n')
+            f'cat {q(p.jobid)}\n'
+        )
         result = self._run(command)
         remote_id = result.stdout.strip()
         if result.exit_code != 0 or not _valid_direct_id(remote_id):
             raise PermanentResourceError(
                 f'could not start the job script (exit code {result.exit_code}): '
-                f'{result.stderr.strip() or result.stdout.strip()}')
+                f'{result.stderr.strip() or result.stdout.strip()}'
+            )
         return remote_id
 
     def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
@@ -224,17 +233,18 @@ class DirectScheduler(Scheduler):
         result = self._run('\n'.join(lines))
         if result.exit_code != 0:
             raise TemporaryResourceError(
-                f'status command failed (exit code {result.exit_code}): {result.stderr.strip()}')
+                f'status command failed (exit code {result.exit_code}): {result.stderr.strip()}'
+            )
         return _parse_poll_output(result.stdout, {job.job_id for job in jobs})
 
     def cancel(self, remote_id: str, paths: JobPaths) -> None:
         pid, start = _split_direct_id(remote_id)
-        result = self._run(_DIRECT_CANCEL.format(pid=pid, start=start,
-                                                  grace=CANCEL_GRACE))
+        result = self._run(_DIRECT_CANCEL.format(pid=pid, start=start, grace=CANCEL_GRACE))
         if result.exit_code != 0:
             raise TemporaryResourceError(
                 f'could not stop process group {pid}: {result.stdout.strip()} '
-                f'{result.stderr.strip()}'.strip())
+                f'{result.stderr.strip()}'.strip()
+            )
 
 
 def _valid_direct_id(remote_id: str) -> bool:
@@ -258,7 +268,7 @@ def _parse_poll_output(stdout: str, expected: set) -> Dict[str, RemoteStatus]:
             statuses[parts[0]] = RemoteStatus(RemoteState(parts[1]))
         elif len(parts) == 3 and parts[1] == 'done' and parts[2].lstrip('-').isdigit():
             statuses[parts[0]] = RemoteStatus(RemoteState.DONE, int(parts[2]))
-        elif len(parts) == 2 and parts[1] == 'done':   # exit_code file still empty
+        elif len(parts) == 2 and parts[1] == 'done':  # exit_code file still empty
             statuses[parts[0]] = RemoteStatus(RemoteState.RUNNING)
         else:
             raise TemporaryResourceError(f'unexpected status line {line!r}')

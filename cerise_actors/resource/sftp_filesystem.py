@@ -8,6 +8,7 @@ operation opens a new one on a fresh Transport. Writes go to `<name>.part`
 first and are renamed, so a half-sent file is never mistaken for a staged
 one (staging skips files whose size already matches).
 """
+
 import contextlib
 import errno
 import posixpath
@@ -17,8 +18,8 @@ from typing import BinaryIO, List, Optional
 
 import paramiko
 
-from ..errors import PermanentResourceError, ResourceError, TemporaryResourceError
 from ..defaults import CHUNK
+from ..errors import PermanentResourceError, ResourceError, TemporaryResourceError
 from .filesystem import FileSystem
 from .ssh_connection import SshConnection
 
@@ -121,14 +122,17 @@ class SftpFileSystem(FileSystem):
 def _close(client) -> None:
     try:
         client.close()
-    except Exception:   # closing a broken client may raise anything
+    except Exception:  # closing a broken client may raise anything
         pass
 
 
 def _translate(exc: Exception, what: str) -> ResourceError:
     """An SFTP error on a live connection: missing or forbidden is permanent."""
-    if isinstance(exc, (FileNotFoundError, PermissionError)) or \
-            getattr(exc, 'errno', None) in (errno.ENOENT, errno.EACCES, errno.EPERM):
+    if isinstance(exc, (FileNotFoundError, PermissionError)) or getattr(exc, 'errno', None) in (
+        errno.ENOENT,
+        errno.EACCES,
+        errno.EPERM,
+    ):
         return PermanentResourceError(f'{what}: {getattr(exc, "strerror", None) or exc}')
     return TemporaryResourceError(f'{what}: {exc}')
 
@@ -147,14 +151,16 @@ def _makedirs(sftp, path: str) -> None:
     for folder in reversed(missing):
         try:
             sftp.mkdir(folder)
-        except IOError:
-            if not stat.S_ISDIR(sftp.stat(folder).st_mode):    # raced with another mkdir
+        except OSError:
+            if not stat.S_ISDIR(sftp.stat(folder).st_mode):  # raced with another mkdir
                 raise
 
 
 def _walk(sftp, root: str, prefix: str):
-    for attrs in sorted(sftp.listdir_attr(posixpath.join(root, prefix) if prefix else root),
-                        key=lambda a: a.filename):
+    for attrs in sorted(
+        sftp.listdir_attr(posixpath.join(root, prefix) if prefix else root),
+        key=lambda a: a.filename,
+    ):
         rel = f'{prefix}/{attrs.filename}' if prefix else attrs.filename
         is_dir = stat.S_ISDIR(attrs.st_mode)
         yield rel, is_dir, attrs.st_mode & 0o7777

@@ -4,6 +4,7 @@ A Shell runs one command line (bash) on the resource and returns exit code,
 stdout and stderr, drained together. Every call has a time-out; failures to
 run at all become TemporaryResourceError.
 """
+
 import abc
 import dataclasses
 import os
@@ -25,12 +26,17 @@ class Shell(abc.ABC):
     """What the service needs to run commands on a compute resource."""
 
     @abc.abstractmethod
-    def run(self, command: str, timeout: float = SHELL_TIMEOUT,
-            env: Optional[Mapping[str, str]] = None, retry_safe: bool = True) -> ShellResult:
+    def run(
+        self,
+        command: str,
+        timeout: float = SHELL_TIMEOUT,
+        env: Optional[Mapping[str, str]] = None,
+        retry_safe: bool = True,
+    ) -> ShellResult:
         """Run `command` with bash; `retry_safe` allows running it again after a
         dropped connection (false for commands that must not run twice)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a default, not an abstract method)
         """Free connections; the default has none."""
 
 
@@ -49,24 +55,39 @@ def scrubbed_environment() -> dict:
     Jobs and install scripts inherit the environment of the shell that
     starts them; they must not see the passwords the service was given.
     """
-    return {key: value for key, value in os.environ.items()
-            if not (key.startswith('CERISE_') and key.endswith(_SECRET_SUFFIXES))}
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not (key.startswith('CERISE_') and key.endswith(_SECRET_SUFFIXES))
+    }
 
 
 class LocalShell(Shell):
     """Runs commands with the service machine's bash."""
 
-    def run(self, command: str, timeout: float = SHELL_TIMEOUT,
-            env: Optional[Mapping[str, str]] = None, retry_safe: bool = True) -> ShellResult:
+    def run(
+        self,
+        command: str,
+        timeout: float = SHELL_TIMEOUT,
+        env: Optional[Mapping[str, str]] = None,
+        retry_safe: bool = True,
+    ) -> ShellResult:
         full_env = scrubbed_environment()
         full_env.update(env or {})
         try:
-            proc = subprocess.run(BASH_FROM_STDIN, input=command.encode(), capture_output=True,
-                                  timeout=timeout, env=full_env)
+            proc = subprocess.run(
+                BASH_FROM_STDIN,
+                input=command.encode(),
+                capture_output=True,
+                timeout=timeout,
+                env=full_env,
+            )
         except subprocess.TimeoutExpired as exc:
-            raise TemporaryResourceError(
-                f'command did not finish within {timeout:g} s') from exc
+            raise TemporaryResourceError(f'command did not finish within {timeout:g} s') from exc
         except OSError as exc:
             raise TemporaryResourceError(f'cannot run bash: {exc}') from exc
-        return ShellResult(proc.returncode, proc.stdout.decode(errors='replace'),
-                           proc.stderr.decode(errors='replace'))
+        return ShellResult(
+            proc.returncode,
+            proc.stdout.decode(errors='replace'),
+            proc.stderr.decode(errors='replace'),
+        )

@@ -9,6 +9,7 @@ always refused. Every step has a time-out, and paramiko's and the socket's
 errors are translated here into ours: a lost network is temporary, a
 refused login or a bad host key is permanent.
 """
+
 import getpass
 import logging
 import os
@@ -18,8 +19,8 @@ from typing import Dict, List, Optional, Tuple
 
 import paramiko
 
-from ..defaults import SSH_KEEPALIVE
 from ..config import Credentials, SshConfig
+from ..defaults import SSH_KEEPALIVE
 from ..errors import PermanentResourceError, TemporaryResourceError
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class SshConnection:
         if self._transport is not None:
             try:
                 self._transport.close()
-            except Exception:       # closing a dead transport may raise anything
+            except Exception:  # closing a dead transport may raise anything
                 pass
             self._transport = None
 
@@ -111,8 +112,7 @@ class SshConnection:
             raise
         except paramiko.AuthenticationException as exc:
             transport.close()
-            raise PermanentResourceError(
-                f'{self.username}@{where}: login refused ({exc})') from exc
+            raise PermanentResourceError(f'{self.username}@{where}: login refused ({exc})') from exc
         except (paramiko.SSHException, OSError, EOFError) as exc:
             transport.close()
             raise TemporaryResourceError(f'SSH to {where} failed: {exc}') from exc
@@ -133,8 +133,7 @@ class SshConnection:
             try:
                 known.load(path)
             except (OSError, paramiko.SSHException) as exc:
-                raise PermanentResourceError(f'cannot read known hosts file {path}: {exc}') \
-                    from exc
+                raise PermanentResourceError(f'cannot read known hosts file {path}: {exc}') from exc
         name = self._host_name()
         entry = known.lookup(name)
         fingerprint = key.fingerprint if hasattr(key, 'fingerprint') else key.get_base64()
@@ -144,18 +143,25 @@ class SshConnection:
             raise PermanentResourceError(
                 f'the host key of {name} has CHANGED ({key.get_name()} {fingerprint}) '
                 f'and does not match {path}; refusing to connect. If the change is '
-                f'expected, remove the old line from that file.')
+                f'expected, remove the old line from that file.'
+            )
         if not self._ssh.accept_unknown_hosts:
             raise PermanentResourceError(
                 f'unknown host {name} ({key.get_name()} {fingerprint}): not in {path}. '
                 f'Add its key there (ssh-keyscan -p {self.port} {self.host}), or set '
-                f'compute-resource.ssh.accept-unknown-hosts: true to trust it on first use.')
+                f'compute-resource.ssh.accept-unknown-hosts: true to trust it on first use.'
+            )
         known.add(name, key.get_name(), key)
         os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
         with open(path, 'a') as out:
             out.write(f'{name} {key.get_name()} {key.get_base64()}\n')
-        logger.warning('trusting new host key of %s (%s %s), saved in %s',
-                       name, key.get_name(), fingerprint, path)
+        logger.warning(
+            'trusting new host key of %s (%s %s), saved in %s',
+            name,
+            key.get_name(),
+            fingerprint,
+            path,
+        )
 
     def _authenticate(self, transport: paramiko.Transport) -> None:
         """Use the configured combination: key (+passphrase), password, or agent/default keys."""
@@ -176,7 +182,8 @@ class SshConnection:
                     errors.append(f'{label}: {exc}')
             raise paramiko.AuthenticationException(
                 'no SSH agent key or default key (~/.ssh/id_*) was accepted'
-                + (f' ({"; ".join(errors)})' if errors else ''))
+                + (f' ({"; ".join(errors)})' if errors else '')
+            )
         if not transport.is_authenticated():
             raise paramiko.AuthenticationException('the server wants more authentication')
 
@@ -185,12 +192,13 @@ def _load_key(path: str, passphrase: Optional[str]) -> paramiko.PKey:
     path = os.path.expanduser(path)
     secret = passphrase.encode() if passphrase else None
     try:
-        return paramiko.PKey.from_path(path, secret)   # positional: renamed in paramiko 5
+        return paramiko.PKey.from_path(path, secret)  # positional: renamed in paramiko 5
     except (paramiko.PasswordRequiredException, TypeError) as exc:
         if isinstance(exc, TypeError) and 'password' not in str(exc):
             raise
-        raise PermanentResourceError(f'key file {path} needs a passphrase; set '
-                                     f'CERISE_PASSPHRASE or credentials.passphrase') from exc
+        raise PermanentResourceError(
+            f'key file {path} needs a passphrase; set CERISE_PASSPHRASE or credentials.passphrase'
+        ) from exc
     except (paramiko.SSHException, OSError, ValueError) as exc:
         raise PermanentResourceError(f'cannot load key file {path}: {exc}') from exc
 

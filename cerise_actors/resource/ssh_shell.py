@@ -7,6 +7,7 @@ then is the exit status read. A command may be run again after a dropped
 connection only if the caller says that is harmless (`retry_safe`): a job
 submission whose reply was lost must not start a second copy.
 """
+
 import select
 import shlex
 import time
@@ -20,13 +21,17 @@ from .shell import BASH_FROM_STDIN, Shell, ShellResult
 from .ssh_connection import SshConnection
 
 
-
 class SshShell(Shell):
     def __init__(self, connection: SshConnection):
         self._connection = connection
 
-    def run(self, command: str, timeout: float = SHELL_TIMEOUT,
-            env: Optional[Mapping[str, str]] = None, retry_safe: bool = True) -> ShellResult:
+    def run(
+        self,
+        command: str,
+        timeout: float = SHELL_TIMEOUT,
+        env: Optional[Mapping[str, str]] = None,
+        retry_safe: bool = True,
+    ) -> ShellResult:
         if env:
             exports = ' '.join(f'{key}={shlex.quote(value)}' for key, value in env.items())
             command = f'export {exports}\n{command}'
@@ -47,8 +52,11 @@ class SshShell(Shell):
             channel.sendall(command.encode())
             channel.shutdown_write()
             stdout, stderr = self._drain(channel, timeout)
-            return ShellResult(channel.recv_exit_status(), stdout.decode(errors='replace'),
-                               stderr.decode(errors='replace'))
+            return ShellResult(
+                channel.recv_exit_status(),
+                stdout.decode(errors='replace'),
+                stderr.decode(errors='replace'),
+            )
         except (paramiko.SSHException, OSError, EOFError) as exc:
             self._connection.drop()
             raise TemporaryResourceError(f'{self._connection}: command failed: {exc}') from exc
@@ -67,14 +75,19 @@ class SshShell(Shell):
             while channel.recv_stderr_ready():
                 err += channel.recv_stderr(SSH_CHUNK)
                 busy = True
-            if channel.exit_status_ready() and channel.eof_received \
-                    and not channel.recv_ready() and not channel.recv_stderr_ready():
+            if (
+                channel.exit_status_ready()
+                and channel.eof_received
+                and not channel.recv_ready()
+                and not channel.recv_stderr_ready()
+            ):
                 return bytes(out), bytes(err)
             if not transport.is_active():
                 raise TemporaryResourceError(f'{self._connection}: connection lost')
             if time.monotonic() > deadline:
                 raise TemporaryResourceError(
-                    f'{self._connection}: command did not finish within {timeout:g} s')
+                    f'{self._connection}: command did not finish within {timeout:g} s'
+                )
             if not busy:
                 select.select([channel], [], [], 0.1)
 

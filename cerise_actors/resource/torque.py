@@ -1,13 +1,30 @@
 """Torque/PBS: qsub, qstat and qdel in Torque's dialect."""
+
 import shlex
 from typing import Dict, List
 
-from .batch import (BatchScheduler, QueueState, job_name, last_line, nodes_for, parse_table,
-                    scheduler_logs, walltime)
+from .batch import (
+    BatchScheduler,
+    QueueState,
+    job_name,
+    last_line,
+    nodes_for,
+    parse_table,
+    scheduler_logs,
+    walltime,
+)
 from .scheduler import SubmitRequest
 
-_STATES = {'Q': QueueState.WAITING, 'H': QueueState.WAITING, 'W': QueueState.WAITING, 'T': QueueState.WAITING,
-           'R': QueueState.RUNNING, 'E': QueueState.RUNNING, 'S': QueueState.RUNNING, 'C': QueueState.ENDED}
+_STATES = {
+    'Q': QueueState.WAITING,
+    'H': QueueState.WAITING,
+    'W': QueueState.WAITING,
+    'T': QueueState.WAITING,
+    'R': QueueState.RUNNING,
+    'E': QueueState.RUNNING,
+    'S': QueueState.RUNNING,
+    'C': QueueState.ENDED,
+}
 
 
 class TorqueScheduler(BatchScheduler):
@@ -36,15 +53,18 @@ class TorqueScheduler(BatchScheduler):
         return last_line(stdout)
 
     def find_command(self, name: str) -> str:
-        return (f"qstat -f 2>/dev/null | awk -v n={name} "
-                "'/^Job Id:/ {id=$3} $1==\"Job_Name\" && $3==n {print id}'")
+        return (
+            f'qstat -f 2>/dev/null | awk -v n={name} '
+            '\'/^Job Id:/ {id=$3} $1=="Job_Name" && $3==n {print id}\''
+        )
 
     def status_command(self) -> str:
         return 'qstat -u "$(id -un)"'
 
     def parse_status(self, stdout: str) -> Dict[str, QueueState]:
-        rows = [line for line in stdout.splitlines()
-                if line.strip() and line.split()[0][:1].isdigit()]
+        rows = [
+            line for line in stdout.splitlines() if line.strip() and line.split()[0][:1].isdigit()
+        ]
         return parse_table('\n'.join(rows), 0, -2, _STATES)
 
     def cancel_command(self, remote_id: str) -> str:

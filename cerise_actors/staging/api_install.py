@@ -10,6 +10,7 @@ the local version is newer than the installed one, or always for `.dev`
 versions. The package ships a `cerise` project with test steps, used unless
 the specialisation brings its own.
 """
+
 import json
 import re
 import shlex
@@ -18,8 +19,8 @@ from typing import Dict, Optional, Tuple
 
 import yaml
 
-from ..defaults import INSTALL_TIMEOUT
 from ..cwl.steps import substitute_project_files
+from ..defaults import INSTALL_TIMEOUT
 from ..errors import ApiInstallError
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
@@ -43,8 +44,9 @@ def local_projects(api_dir: Optional[Path]) -> Dict[str, Path]:
 def read_version(project_dir: Path) -> str:
     path = project_dir / 'version'
     if not path.is_file():
-        raise ApiInstallError(f'{project_dir}: no version file (Cerise requires one, '
-                              f'e.g. 0.0.0.dev)')
+        raise ApiInstallError(
+            f'{project_dir}: no version file (Cerise requires one, e.g. 0.0.0.dev)'
+        )
     return path.read_text().strip()
 
 
@@ -75,8 +77,9 @@ def remote_version(fs: FileSystem, layout: ResourceLayout, project: str) -> Opti
     return fs.read_bytes(path).decode(errors='replace').strip()
 
 
-def install_project(fs: FileSystem, shell: Shell, layout: ResourceLayout,
-                    project: str, local_dir: Path) -> str:
+def install_project(
+    fs: FileSystem, shell: Shell, layout: ResourceLayout, project: str, local_dir: Path
+) -> str:
     """Copy one project and run its install script; returns what it printed."""
     version = read_version(local_dir)
     target = layout.project_dir(project)
@@ -88,20 +91,24 @@ def install_project(fs: FileSystem, shell: Shell, layout: ResourceLayout,
     _upload_tree(fs, local_dir / 'files', files_dir)
     _upload_steps(fs, local_dir / 'steps', f'{target}/steps', files_dir)
     output = ''
-    script = next((p for p in (local_dir / 'install.sh', local_dir / 'files' / 'install.sh')
-                   if p.is_file()), None)
+    script = next(
+        (p for p in (local_dir / 'install.sh', local_dir / 'files' / 'install.sh') if p.is_file()),
+        None,
+    )
     if script is not None:
         remote_script = f'{target}/install.sh'
         fs.write_bytes(remote_script, script.read_bytes(), 0o755)
         result = shell.run(
             f'cd {shlex.quote(files_dir)} && '
             f'CERISE_PROJECT_FILES={shlex.quote(files_dir)} bash {shlex.quote(remote_script)}',
-            timeout=INSTALL_TIMEOUT)
+            timeout=INSTALL_TIMEOUT,
+        )
         output = (result.stdout + result.stderr).strip()
         if result.exit_code != 0:
             raise ApiInstallError(
                 f'install.sh of project {project!r} failed with exit code '
-                f'{result.exit_code}: {output[-2000:]}')
+                f'{result.exit_code}: {output[-2000:]}'
+            )
     fs.write_bytes(f'{target}/version', (version + '\n').encode())
     return output
 

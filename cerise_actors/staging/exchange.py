@@ -6,6 +6,7 @@ service sees the same folder at `store-location-service`. Anything a user
 names must resolve inside that folder (after following symlinks), or be an
 http(s) URL: no job can read /etc/passwd by naming it.
 """
+
 import os
 import urllib.parse
 from pathlib import Path
@@ -37,7 +38,7 @@ class Exchange:
         if url.startswith('/'):
             return self._inside(Path(url), url)
         if self.client_url and url.startswith(self.client_url + '/'):
-            relative = urllib.parse.unquote(url[len(self.client_url) + 1:])
+            relative = urllib.parse.unquote(url[len(self.client_url) + 1 :])
             return self._inside(self.service_dir / relative, url)
         parsed = urllib.parse.urlparse(url)
         if parsed.scheme == 'file':
@@ -48,12 +49,14 @@ class Exchange:
             return None
         raise InvalidInput(
             f'{url}: not a location this service can read; use a URL under '
-            f'{self.client_url}/ or an http(s) URL')
+            f'{self.client_url}/ or an http(s) URL'
+        )
 
     def _inside(self, path: Path, url: str) -> Path:
         resolved = Path(os.path.realpath(path))
         if resolved != self.service_dir and self.service_dir not in resolved.parents:
             raise InvalidInput(
                 f'{url}: outside the file exchange area; put the file under '
-                f'{self.client_url}/input/ first')
+                f'{self.client_url}/input/ first'
+            )
         return resolved

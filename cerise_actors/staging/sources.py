@@ -6,6 +6,7 @@ connection or an HTTP 5xx may pass (SourceUnavailable): the job then ends
 TemporaryFailure, as the spec says, while an unreachable compute resource is
 waited for instead (see the StagerActor).
 """
+
 import contextlib
 import socket
 import urllib.error
@@ -15,10 +16,7 @@ from typing import BinaryIO, Iterator, Optional, Tuple
 
 from ..defaults import HTTP_TIMEOUT, MAX_WORKFLOW_BYTES
 from ..errors import InvalidInput, SourceUnavailable
-
-
 from .exchange import Exchange
-
 
 
 @contextlib.contextmanager

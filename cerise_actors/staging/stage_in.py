@@ -6,14 +6,15 @@ the same size already on the resource is not sent again), so a job put back
 into SUBMITTED by a restart resumes cheaply. `should_stop` is asked between
 files so that a cancel or shutdown aborts promptly.
 """
+
 import dataclasses
 import json
 import posixpath
 from typing import Callable, List, Mapping, Optional
 
-from ..errors import InvalidInput, StagingAborted, StopReason
 from ..cwl.inputs import InputFile, plan_inputs
 from ..cwl.workflow import plan_workflow
+from ..errors import InvalidInput, StagingAborted, StopReason
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
 from .exchange import Exchange
@@ -28,26 +29,38 @@ class StageInResult:
     files: int
     bytes_sent: int
     steps: tuple
-    workflow_content: bytes     # as the user submitted it, kept with the job
-    staged_input: str           # the input description with locations on the resource
+    workflow_content: bytes  # as the user submitted it, kept with the job
+    staged_input: str  # the input description with locations on the resource
 
     @property
     def summary(self) -> str:
         """What the job log says about it."""
-        return (f'Staged in: workflow with steps {", ".join(self.steps)}; '
-                f'{self.files} input file(s), {self.bytes_sent} bytes sent.')
+        return (
+            f'Staged in: workflow with steps {", ".join(self.steps)}; '
+            f'{self.files} input file(s), {self.bytes_sent} bytes sent.'
+        )
 
 
 class StageIn:
-    def __init__(self, fs: FileSystem, layout: ResourceLayout, exchange: Exchange,
-                 catalogue: Mapping[str, dict]):
+    def __init__(
+        self,
+        fs: FileSystem,
+        layout: ResourceLayout,
+        exchange: Exchange,
+        catalogue: Mapping[str, dict],
+    ):
         self._fs = fs
         self._layout = layout
         self._exchange = exchange
         self._catalogue = catalogue
 
-    def run(self, job_id: str, workflow_url: str, input_json: str,
-            should_stop: Callable[[], Optional[StopReason]]) -> StageInResult:
+    def run(
+        self,
+        job_id: str,
+        workflow_url: str,
+        input_json: str,
+        should_stop: Callable[[], Optional[StopReason]],
+    ) -> StageInResult:
         raw = read_workflow(workflow_url, self._exchange)
         plan = plan_workflow(raw, self._catalogue, self._layout.api_dir)
         try:
@@ -68,8 +81,9 @@ class StageIn:
         self._fs.write_bytes(paths.workflow, plan.content)
         staged_input = json.dumps(staged_doc, indent=2)
         self._fs.write_bytes(paths.input, staged_input.encode())
-        return StageInResult(plan.cores, plan.time_limit, paths.dir, len(files),
-                             sent, plan.steps, raw, staged_input)
+        return StageInResult(
+            plan.cores, plan.time_limit, paths.dir, len(files), sent, plan.steps, raw, staged_input
+        )
 
     def _check_sources(self, files: List[InputFile]) -> None:
         """Refuse the whole job before copying anything if a location is bad."""

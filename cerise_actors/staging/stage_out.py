@@ -5,21 +5,20 @@ JSON gets client URLs. Outputs of a failed run that did produce some are
 published too (they help users see what went wrong), and the runner's own
 error lines are copied into the job log.
 """
+
 import dataclasses
 import re
 from pathlib import Path
 from typing import Callable, Optional
 
+from ..cwl.outputs import interpret_runner_result, plan_outputs, strip_ansi
 from ..defaults import MAX_OUTPUT_JSON, STDERR_TAIL_BYTES, STDERR_TAIL_LINES
 from ..errors import InvalidOutput, StagingAborted, StopReason
-from ..cwl.outputs import interpret_runner_result, plan_outputs, strip_ansi
 from ..jobs.states import JobState
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import TIMEOUT_EXIT_CODE
 from .exchange import Exchange
-
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +36,13 @@ class StageOut:
         self._layout = layout
         self._exchange = exchange
 
-    def run(self, job_id: str, exit_code: Optional[int], time_limit: int,
-            should_stop: Callable[[], Optional[StopReason]]) -> StageOutResult:
+    def run(
+        self,
+        job_id: str,
+        exit_code: Optional[int],
+        time_limit: int,
+        should_stop: Callable[[], Optional[StopReason]],
+    ) -> StageOutResult:
         paths = self._layout.job(job_id)
         stdout = self._read_text(paths.stdout, MAX_OUTPUT_JSON)
         stderr = self._read_tail(paths.stderr)
@@ -48,11 +52,11 @@ class StageOut:
         if result.output is None:
             return StageOutResult(result.state, result.reason, None, 0, tail)
         try:
-            doc, files = plan_outputs(result.output, paths.work,
-                                      self._exchange.output_url(job_id))
+            doc, files = plan_outputs(result.output, paths.work, self._exchange.output_url(job_id))
         except InvalidOutput as exc:
-            return StageOutResult(JobState.SYSTEM_ERROR, f'unusable runner output: {exc}',
-                                  None, 0, tail)
+            return StageOutResult(
+                JobState.SYSTEM_ERROR, f'unusable runner output: {exc}', None, 0, tail
+            )
         target_dir = self._exchange.output_dir(job_id)
         target_dir.mkdir(parents=True, exist_ok=True)
         for item in files:
@@ -83,7 +87,7 @@ class StageOut:
                 _copy(stream, out)
             return
         target.mkdir(parents=True, exist_ok=True)
-        for rel, is_dir, mode in self._fs.walk(source):
+        for rel, is_dir, _mode in self._fs.walk(source):
             dest = target / rel
             if is_dir:
                 dest.mkdir(parents=True, exist_ok=True)

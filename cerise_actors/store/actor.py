@@ -6,6 +6,7 @@ anyone. After a change it *tells* the actors that subscribed to the new state
 `_CR` states and jobs that left the resource, the cleaner for deletable
 jobs), so nothing polls the table.
 """
+
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -14,8 +15,8 @@ from typing import Callable, Dict, List, Optional
 import pykka
 
 from ..jobs.states import JobState
-from .job_store import JobStore, Message
 from ..jobs.views import JobSummary, JobView
+from .job_store import JobStore, Message
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class StoreActor(pykka.ThreadingActor):
         for callback in self._subscribers.get(topic, ()):
             try:
                 callback(job_id)
-            except Exception:   # a dead subscriber must not take the store down
+            except Exception:  # a dead subscriber must not take the store down
                 logger.exception('job %s: could not notify about %s', job_id, topic)
 
     def _after_change(self, job_id: str, state: JobState) -> None:
@@ -78,8 +79,9 @@ class StoreActor(pykka.ThreadingActor):
         self._publish(JobState.SUBMITTED, job.id)
         return job
 
-    def get_job(self, job_id: str, full: bool = False,
-                include_deleted: bool = False) -> Optional[JobView]:
+    def get_job(
+        self, job_id: str, full: bool = False, include_deleted: bool = False
+    ) -> Optional[JobView]:
         return self._store.get(job_id, full, include_deleted)
 
     def list_jobs(self) -> List[JobSummary]:
@@ -91,9 +93,16 @@ class StoreActor(pykka.ThreadingActor):
     def job_log(self, job_id: str):
         return self._store.log_lines(job_id)
 
-    def transition(self, job_id: str, from_state: JobState, to_state: JobState,
-                   message: Message = None, level: str = 'INFO',
-                   notify: bool = True, **fields) -> bool:
+    def transition(
+        self,
+        job_id: str,
+        from_state: JobState,
+        to_state: JobState,
+        message: Message = None,
+        level: str = 'INFO',
+        notify: bool = True,
+        **fields,
+    ) -> bool:
         """`fields` are set with the move, only if it is made. `notify=False`
         for a worker putting a job back to try later itself (a notification
         would hand it straight back to a worker, in a loop)."""
@@ -104,8 +113,14 @@ class StoreActor(pykka.ThreadingActor):
                 self._publish(LEFT_RESOURCE, job_id)
         return done
 
-    def claim(self, job_id: str, from_state: JobState, to_state: JobState,
-              message: Message = None, level: str = 'INFO') -> Optional[JobView]:
+    def claim(
+        self,
+        job_id: str,
+        from_state: JobState,
+        to_state: JobState,
+        message: Message = None,
+        level: str = 'INFO',
+    ) -> Optional[JobView]:
         """Transition, then the job as it is now; None if the move was not made.
         How a worker takes a job: one ask instead of a transition and a read."""
         if not self.transition(job_id, from_state, to_state, message, level):
@@ -140,8 +155,9 @@ class StoreActor(pykka.ThreadingActor):
         if job is not None:
             self._after_change(job_id, job.state)
 
-    def update_job(self, job_id: str, message: Message = None, level: str = 'INFO',
-                   **fields) -> None:
+    def update_job(
+        self, job_id: str, message: Message = None, level: str = 'INFO', **fields
+    ) -> None:
         """Set `fields` and log `message` (if given) in one transaction."""
         self._store.update(job_id, message, level, **fields)
 

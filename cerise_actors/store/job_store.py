@@ -9,6 +9,7 @@ peewee owns the schema and its migration; the statements every job runs
 many times (read, transition, update, log) are fixed SQL strings, because
 building them through the query builder cost more than SQLite's own work.
 """
+
 import logging
 import time
 import uuid
@@ -20,8 +21,8 @@ from playhouse.migrate import SqliteMigrator, migrate
 
 from ..errors import IllegalTransition
 from ..jobs.states import JobState
-from . import transitions
 from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS, JobSummary, JobView
+from . import transitions
 from .models import UPDATABLE_FIELDS, bind_models
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,15 @@ class JobStore:
     def __init__(self, db_file: Path):
         db_file = Path(db_file)
         db_file.parent.mkdir(parents=True, exist_ok=True)
-        self._db = peewee.SqliteDatabase(str(db_file), pragmas={
-            'journal_mode': 'wal', 'synchronous': 'normal',
-            'foreign_keys': 1, 'busy_timeout': 5000})
+        self._db = peewee.SqliteDatabase(
+            str(db_file),
+            pragmas={
+                'journal_mode': 'wal',
+                'synchronous': 'normal',
+                'foreign_keys': 1,
+                'busy_timeout': 5000,
+            },
+        )
         self.Job, self.LogLine = bind_models(self._db)
         self._db.connect(reuse_if_open=True)
         self._db.create_tables([self.Job, self.LogLine])
@@ -57,14 +64,19 @@ class JobStore:
         for model in (self.Job, self.LogLine):
             table = model._meta.table_name
             present = {column.name for column in self._db.get_columns(table)}
-            missing = [field for field in model._meta.sorted_fields
-                       if field.column_name not in present]
+            missing = [
+                field for field in model._meta.sorted_fields if field.column_name not in present
+            ]
             for field in missing:
-                logger.warning('database %s: adding column %s.%s', self._db.database,
-                               table, field.column_name)
+                logger.warning(
+                    'database %s: adding column %s.%s', self._db.database, table, field.column_name
+                )
                 migrate(migrator.add_column(table, field.column_name, field))
-            if model is self.Job and 'exit_code' in {f.column_name for f in missing} \
-                    and 'runner_result' in present:
+            if (
+                model is self.Job
+                and 'exit_code' in {f.column_name for f in missing}
+                and 'runner_result' in present
+            ):
                 self._copy_runner_results()
 
     def _copy_runner_results(self) -> None:
@@ -73,20 +85,23 @@ class JobStore:
         stays, unused, so an older service can still open the file)."""
         with self._db.atomic():
             self._db.execute_sql(
-                "UPDATE job SET exit_code = CAST(runner_result AS INTEGER) "
-                "WHERE exit_code IS NULL "
-                "AND (runner_result GLOB '[0-9]*' OR runner_result GLOB '-[0-9]*')")
+                'UPDATE job SET exit_code = CAST(runner_result AS INTEGER) '
+                'WHERE exit_code IS NULL '
+                "AND (runner_result GLOB '[0-9]*' OR runner_result GLOB '-[0-9]*')"
+            )
 
     def close(self) -> None:
         if not self._db.is_closed():
             self._db.close()
 
     # --- reading -------------------------------------------------------
-    def get(self, job_id: str, full: bool = False,
-            include_deleted: bool = False) -> Optional[JobView]:
+    def get(
+        self, job_id: str, full: bool = False, include_deleted: bool = False
+    ) -> Optional[JobView]:
         """The job, or None if unknown (or being deleted, unless asked)."""
-        row = self._db.execute_sql(f'{_SELECT_FULL if full else _SELECT} WHERE id = ?',
-                                   (job_id,)).fetchone()
+        row = self._db.execute_sql(
+            f'{_SELECT_FULL if full else _SELECT} WHERE id = ?', (job_id,)
+        ).fetchone()
         if row is None:
             return None
         job = JobView.from_tuple(row)
@@ -96,50 +111,75 @@ class JobStore:
         """All jobs a user can see, oldest first."""
         rows = self._db.execute_sql(
             f'SELECT {", ".join(JobSummary._fields)} FROM job WHERE delete_requested = 0 '
-            'ORDER BY created_at').fetchall()
+            'ORDER BY created_at'
+        ).fetchall()
         return list(map(JobSummary._make, rows))
 
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
         """Jobs in any of `states` (deleted ones too: workers must finish them)."""
         values = [s.value for s in states]
         rows = self._db.execute_sql(
-            f'{_SELECT} WHERE state IN ({", ".join("?" * len(values))}) ORDER BY created_at',
-            values).fetchall()
+            f'{_SELECT} WHERE state IN ({", ".join("?" * len(values))}) ORDER BY created_at', values
+        ).fetchall()
         return [JobView.from_tuple(row) for row in rows]
 
     def deletable(self) -> List[str]:
         """Ids of jobs whose deletion was requested and that are final."""
         finals = [s.value for s in JobState if s.is_final]
         query = self.Job.select(self.Job.id).where(
-            (self.Job.delete_requested == True) & self.Job.state.in_(finals))  # noqa: E712
+            (self.Job.delete_requested == True)  # noqa: E712 (peewee builds SQL from ==)
+            & self.Job.state.in_(finals)
+        )
         return [row.id for row in query]
 
     def log_lines(self, job_id: str) -> Optional[List[Tuple[float, str, str]]]:
         if self.get(job_id) is None:
             return None
-        return self._db.execute_sql('SELECT time, level, message FROM logline '
-                                    'WHERE job_id = ? ORDER BY id', (job_id,)).fetchall()
+        return self._db.execute_sql(
+            'SELECT time, level, message FROM logline WHERE job_id = ? ORDER BY id', (job_id,)
+        ).fetchall()
 
     # --- writing -------------------------------------------------------
     def create(self, name: str, workflow_url: str, input_json: str) -> JobView:
         job_id = str(uuid.uuid4())
         now = time.time()
-        job = JobView(id=job_id, name=name, workflow_url=workflow_url, input_json=input_json,
-                      state=JobState.SUBMITTED, output_json=None, exit_code=None,
-                      remote_job_id=None, remote_dir=None, cores=0, time_limit=0,
-                      delete_requested=False, created_at=now, updated_at=now)
+        job = JobView(
+            id=job_id,
+            name=name,
+            workflow_url=workflow_url,
+            input_json=input_json,
+            state=JobState.SUBMITTED,
+            output_json=None,
+            exit_code=None,
+            remote_job_id=None,
+            remote_dir=None,
+            cores=0,
+            time_limit=0,
+            delete_requested=False,
+            created_at=now,
+            updated_at=now,
+        )
         with self._db.atomic():
             self._db.execute_sql(
                 'INSERT INTO job (id, name, workflow_url, input_json, state, cores, time_limit, '
                 'delete_requested, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?)',
-                (job_id, name, workflow_url, input_json, job.state.value, now, now))
-            self._db.execute_sql(_INSERT_LOG, (job_id, now, 'INFO',
-                                               'Job submitted; waiting to be staged in.'))
+                (job_id, name, workflow_url, input_json, job.state.value, now, now),
+            )
+            self._db.execute_sql(
+                _INSERT_LOG, (job_id, now, 'INFO', 'Job submitted; waiting to be staged in.')
+            )
         logger.info('job %s: created in %s', job_id, JobState.SUBMITTED.name)
         return job
 
-    def transition(self, job_id: str, from_state: JobState, to_state: JobState,
-                   message: Message = None, level: str = 'INFO', **fields) -> bool:
+    def transition(
+        self,
+        job_id: str,
+        from_state: JobState,
+        to_state: JobState,
+        message: Message = None,
+        level: str = 'INFO',
+        **fields,
+    ) -> bool:
         """Move the job from `from_state` to `to_state` iff it is in `from_state`.
 
         `fields` (see UPDATABLE_FIELDS) are set in the same UPDATE, only if the
@@ -147,22 +187,31 @@ class JobStore:
         raises IllegalTransition: that is a programming error, not a race.
         """
         if not transitions.is_allowed(from_state, to_state):
-            logger.error('job %s: illegal transition %s -> %s refused',
-                         job_id, from_state.name, to_state.name)
+            logger.error(
+                'job %s: illegal transition %s -> %s refused',
+                job_id,
+                from_state.name,
+                to_state.name,
+            )
             raise IllegalTransition(f'{from_state.name} -> {to_state.name}')
         now = time.time()
         assignments, values = _assignments(fields, state=to_state.value, updated_at=now)
         with self._db.atomic():
             changed = self._db.execute_sql(
                 f'UPDATE job SET {assignments} WHERE id = ? AND state = ?',
-                values + [job_id, from_state.value]).rowcount
+                values + [job_id, from_state.value],
+            ).rowcount
             if changed:
                 self._log(job_id, now, level, message)
         if changed:
             if level == 'ERROR' and message:
-                logger.info('job %s: %s -> %s: %s', job_id, from_state.name, to_state.name,
-                            (message if isinstance(message, str) else message[0])
-                            .splitlines()[0][:300])
+                logger.info(
+                    'job %s: %s -> %s: %s',
+                    job_id,
+                    from_state.name,
+                    to_state.name,
+                    (message if isinstance(message, str) else message[0]).splitlines()[0][:300],
+                )
             else:
                 logger.info('job %s: %s -> %s', job_id, from_state.name, to_state.name)
         return bool(changed)
@@ -175,10 +224,12 @@ class JobStore:
         target = transitions.cancel_target(job.state)
         if target is not None:
             done = self.transition(
-                job_id, job.state, target,
-                'Cancelled.' if target is JobState.CANCELLED
-                else 'Cancellation requested.')
-            if not done:            # it moved meanwhile: decide again
+                job_id,
+                job.state,
+                target,
+                'Cancelled.' if target is JobState.CANCELLED else 'Cancellation requested.',
+            )
+            if not done:  # it moved meanwhile: decide again
                 return self.cancel(job_id)
         return self.get(job_id, include_deleted=True)
 
@@ -190,8 +241,7 @@ class JobStore:
         logger.info('job %s: deletion requested', job_id)
         return self.cancel(job_id)
 
-    def update(self, job_id: str, message: Message = None, level: str = 'INFO',
-               **fields) -> None:
+    def update(self, job_id: str, message: Message = None, level: str = 'INFO', **fields) -> None:
         """Set `fields` (see UPDATABLE_FIELDS) and add `message` to the log, at once."""
         now = time.time()
         assignments, values = _assignments(fields, updated_at=now)

@@ -4,6 +4,7 @@ Only the StoreActor's thread touches these models. Everything it hands to
 other actors or the front end is a :class:`~cerise_actors.jobs.views.JobView`,
 a frozen snapshot, so no other thread ever holds a live row.
 """
+
 import peewee
 
 
@@ -43,6 +44,7 @@ class LogLine(_Base):
 
 def bind_models(db: peewee.Database):
     """Copies of the tables bound to `db`, so two stores never share a binding."""
+
     class BoundJob(Job):
         class Meta:
             database = db
@@ -55,7 +57,17 @@ def bind_models(db: peewee.Database):
 
     return BoundJob, BoundLogLine
 
+
 #: Job fields that workers may set through JobStore.update()
-UPDATABLE_FIELDS = frozenset({
-    'workflow_content', 'staged_input_json', 'output_json', 'exit_code',
-    'remote_job_id', 'remote_dir', 'cores', 'time_limit'})
+UPDATABLE_FIELDS = frozenset(
+    {
+        'workflow_content',
+        'staged_input_json',
+        'output_json',
+        'exit_code',
+        'remote_job_id',
+        'remote_dir',
+        'cores',
+        'time_limit',
+    }
+)

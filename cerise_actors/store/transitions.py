@@ -5,6 +5,7 @@ StoreActor as a compare-and-swap. A pair that is not here is a bug in the
 caller: the store logs it and refuses it, so the database never holds a job
 that skipped a check. Who makes each move is noted beside it.
 """
+
 from ..jobs.states import JobState as S
 
 _FAILURES = (S.PERMANENT_FAILURE, S.TEMPORARY_FAILURE, S.SYSTEM_ERROR)

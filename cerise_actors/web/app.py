@@ -5,6 +5,7 @@ at import time). Errors are mapped to HTTP in one place: unknown jobs give
 404, a store that does not answer 503, bad bodies 400 — each with a JSON
 body `{"title": ..., "description": ...}` naming the problem.
 """
+
 import json
 from pathlib import Path
 from typing import Optional
@@ -13,8 +14,7 @@ import falcon
 import yaml
 
 from ..errors import JobNotFound, ServiceUnavailable
-from .backend import (JobsBackend, base_url_of, job_json,
-                      jobs_json_text)
+from .backend import JobsBackend, base_url_of, job_json, jobs_json_text
 
 OPENAPI_FILE = Path(__file__).resolve().parent / 'openapi.yaml'
 
@@ -24,30 +24,35 @@ def _parse_job_description(req) -> tuple:
     try:
         body = json.loads(raw or b'null')
     except ValueError as exc:
-        raise falcon.HTTPBadRequest(title='Invalid job description',
-                                    description=f'the body is not valid JSON: {exc}')
+        raise falcon.HTTPBadRequest(
+            title='Invalid job description', description=f'the body is not valid JSON: {exc}'
+        ) from exc
     if not isinstance(body, dict):
-        raise falcon.HTTPBadRequest(title='Invalid job description',
-                                    description='the body must be a JSON object with '
-                                                'at least "workflow"')
+        raise falcon.HTTPBadRequest(
+            title='Invalid job description',
+            description='the body must be a JSON object with at least "workflow"',
+        )
     workflow = body.get('workflow')
     if not isinstance(workflow, str) or not workflow.strip():
-        raise falcon.HTTPBadRequest(title='Invalid job description',
-                                    description='"workflow" is required and must be a '
-                                                'string: the URL of the workflow')
+        raise falcon.HTTPBadRequest(
+            title='Invalid job description',
+            description='"workflow" is required and must be a string: the URL of the workflow',
+        )
     name = body.get('name', '')
     if name is None:
         name = ''
     if not isinstance(name, str):
-        raise falcon.HTTPBadRequest(title='Invalid job description',
-                                    description='"name" must be a string')
+        raise falcon.HTTPBadRequest(
+            title='Invalid job description', description='"name" must be a string'
+        )
     input_doc = body.get('input', {})
     if input_doc is None:
         input_doc = {}
     if not isinstance(input_doc, dict):
-        raise falcon.HTTPBadRequest(title='Invalid job description',
-                                    description='"input" must be a JSON object (the CWL '
-                                                'input object)')
+        raise falcon.HTTPBadRequest(
+            title='Invalid job description',
+            description='"input" must be a JSON object (the CWL input object)',
+        )
     return name, workflow, input_doc
 
 
@@ -116,19 +121,22 @@ class OpenApiDocument:
 
 
 def _not_found(req, resp, ex, params):
-    raise falcon.HTTPNotFound(title='Job not found',
-                              description=f'there is no job with id {ex.job_id}')
+    raise falcon.HTTPNotFound(
+        title='Job not found', description=f'there is no job with id {ex.job_id}'
+    )
 
 
 def _no_route(req, resp, ex, params):
-    raise falcon.HTTPNotFound(title='Not found',
-                              description=f'there is nothing at {req.path}; the API is '
-                                          f'described at /openapi.json')
+    raise falcon.HTTPNotFound(
+        title='Not found',
+        description=f'there is nothing at {req.path}; the API is described at /openapi.json',
+    )
 
 
 def _unavailable(req, resp, ex, params):
-    raise falcon.HTTPServiceUnavailable(title='Service unavailable', description=str(ex),
-                                        retry_after=5)
+    raise falcon.HTTPServiceUnavailable(
+        title='Service unavailable', description=str(ex), retry_after=5
+    )
 
 
 def create_app(backend: JobsBackend, base_url: Optional[str] = None, extra_routes=()):

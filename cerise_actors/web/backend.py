@@ -3,6 +3,7 @@
 The falcon resources call this facade; it asks the StoreActor with a time-out
 and turns its answers into values or into exceptions the app maps to HTTP.
 """
+
 import json
 import time
 from typing import List, Optional
@@ -13,7 +14,6 @@ from ..defaults import WEB_ASK_TIMEOUT
 from ..errors import JobNotFound, ServiceUnavailable
 from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView
-
 
 
 class JobsBackend:
@@ -84,14 +84,19 @@ def jobs_json_text(jobs: List[JobSummary], base_url: str) -> str:
     directly. The stored input and output are JSON text the service itself
     wrote, so they are copied rather than parsed and encoded again (four times
     faster for 10,000 jobs)."""
-    log = json.dumps(f'{base_url}/jobs/')[:-1]          # opening quote, escaped, no closing
+    log = json.dumps(f'{base_url}/jobs/')[:-1]  # opening quote, escaped, no closing
     dumps = json.dumps
-    return '[' + ', '.join(
-        f'{{"id": {dumps(job.id)}, "name": {dumps(job.name)}, '
-        f'"workflow": {dumps(job.workflow_url)}, "input": {job.input_json}, '
-        f'"state": "{_CWL_STATE[job.state]}", "output": {job.output_json or "{}"}, '
-        f'"log": {log}{dumps(job.id)[1:-1]}/log"}}'
-        for job in jobs) + ']'
+    return (
+        '['
+        + ', '.join(
+            f'{{"id": {dumps(job.id)}, "name": {dumps(job.name)}, '
+            f'"workflow": {dumps(job.workflow_url)}, "input": {job.input_json}, '
+            f'"state": "{_CWL_STATE[job.state]}", "output": {job.output_json or "{}"}, '
+            f'"log": {log}{dumps(job.id)[1:-1]}/log"}}'
+            for job in jobs
+        )
+        + ']'
+    )
 
 
 def base_url_of(req, configured: Optional[str]) -> str:

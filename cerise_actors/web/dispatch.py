@@ -22,7 +22,7 @@ def mount(main_app, prefix: str, sub_app):
         path = environ.get('PATH_INFO', '')
         if path == prefix or path.startswith(prefix + '/'):
             environ['SCRIPT_NAME'] = environ.get('SCRIPT_NAME', '') + prefix
-            environ['PATH_INFO'] = path[len(prefix):]
+            environ['PATH_INFO'] = path[len(prefix) :]
             return sub_app(environ, start_response)
         return main_app(environ, start_response)
 

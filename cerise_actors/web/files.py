@@ -44,6 +44,7 @@ What we configure, and why:
   and answers GET with an iterator, and waitress spools large request bodies
   to a temporary file, so no request holds a whole file in memory.
 """
+
 import logging
 import os
 from pathlib import Path
@@ -55,8 +56,8 @@ from wsgidav.fs_dav_provider import FilesystemProvider
 from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
-from ..defaults import DAV_BLOCK_SIZE
 
+from ..defaults import DAV_BLOCK_SIZE
 
 
 def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
@@ -71,8 +72,7 @@ def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
         'provider_mapping': {'/': FilesystemProvider(str(root), fs_opts=fs_opts)},
         'fs_dav_provider': fs_opts,
         'mount_path': mount_path.rstrip('/') or None,
-        'middleware_stack': [ErrorPrinter, _Anonymous, _CreateParentsOnPut,
-                             RequestResolver],
+        'middleware_stack': [ErrorPrinter, _Anonymous, _CreateParentsOnPut, RequestResolver],
         'http_authenticator': {'accept_basic': False, 'accept_digest': False},
         'lock_storage': True,
         'property_manager': None,
@@ -80,31 +80,35 @@ def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
         'verbose': 1,
         'logging': {'enable': False},
     }
-    return _refuse_escapes(WsgiDAVApp(config), os.fsencode(os.path.realpath(root)),
-                           mount_path.rstrip('/').encode())
+    return _refuse_escapes(
+        WsgiDAVApp(config), os.fsencode(os.path.realpath(root)), mount_path.rstrip('/').encode()
+    )
 
 
 def _refuse_escapes(app, root: bytes, mount: bytes):
     """Answer 403 to a request whose path or Destination would leave `root`."""
+
     def guarded(environ, start_response):
         path = _wsgi_bytes(environ.get('PATH_INFO', ''))
         destination = environ.get('HTTP_DESTINATION')
-        if _escapes(root, path) or (
-                destination and _destination_escapes(root, mount, destination)):
-            return _answer(start_response, '403 Forbidden',
-                           'the path leaves the file exchange area')
+        if _escapes(root, path) or (destination and _destination_escapes(root, mount, destination)):
+            return _answer(
+                start_response, '403 Forbidden', 'the path leaves the file exchange area'
+            )
         try:
             path.decode('utf-8')
-        except UnicodeDecodeError:      # WsgiDAV would fail with a 500
+        except UnicodeDecodeError:  # WsgiDAV would fail with a 500
             return _answer(start_response, '400 Bad Request', 'the path is not UTF-8')
         return app(environ, start_response)
+
     return guarded
 
 
 def _answer(start_response, status: str, text: str):
     body = f'{status.split(" ", 1)[1]}: {text}\n'.encode()
-    start_response(status, [('Content-Type', 'text/plain; charset=utf-8'),
-                            ('Content-Length', str(len(body)))])
+    start_response(
+        status, [('Content-Type', 'text/plain; charset=utf-8'), ('Content-Length', str(len(body)))]
+    )
     return [body]
 
 
@@ -132,8 +136,8 @@ def _escapes(root: bytes, path: bytes) -> bool:
 def _destination_escapes(root: bytes, mount: bytes, destination: str) -> bool:
     path = unquote_to_bytes(urlsplit(destination).path)
     if path == mount or path.startswith(mount + b'/'):
-        return _escapes(root, path[len(mount):])
-    return b'\0' in path or b'..' in path.split(b'/')    # WsgiDAV refuses it with 502
+        return _escapes(root, path[len(mount) :])
+    return b'\0' in path or b'..' in path.split(b'/')  # WsgiDAV refuses it with 502
 
 
 class _Anonymous(BaseMiddleware):
@@ -175,7 +179,7 @@ def _make_parents(provider, path: str, environ: dict) -> None:
         if child is None:
             try:
                 current.create_collection(name)
-            except FileExistsError:     # a concurrent PUT made it first
+            except FileExistsError:  # a concurrent PUT made it first
                 pass
             child = provider.get_resource_inst(child_path, environ)
         if child is None or not child.is_collection:

@@ -3,6 +3,7 @@
 Used both by `cerise-actors serve` and by the in-process context manager, so
 tests exercise the same real HTTP server over loopback that users meet.
 """
+
 import logging
 import threading
 
@@ -14,8 +15,13 @@ logger = logging.getLogger(__name__)
 class HttpServer:
     def __init__(self, app, host: str, port: int, threads: int = 8):
         self._server = waitress.server.create_server(
-            app, host=host, port=port, threads=threads, ident='cerise-actors',
-            clear_untrusted_proxy_headers=True)
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident='cerise-actors',
+            clear_untrusted_proxy_headers=True,
+        )
         self.host = host
         self.port = self._server.effective_port
         self._thread = threading.Thread(target=self._serve, name='cerise-http', daemon=True)
@@ -23,7 +29,7 @@ class HttpServer:
     def _serve(self) -> None:
         try:
             self._server.run()
-        except OSError:     # closed while stopping
+        except OSError:  # closed while stopping
             pass
 
     def start(self) -> None:

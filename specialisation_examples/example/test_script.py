@@ -7,6 +7,7 @@ an input file, prints the results and removes the jobs. Run it from anywhere:
 
     python specialisation_examples/example/test_script.py
 """
+
 import sys
 from pathlib import Path
 

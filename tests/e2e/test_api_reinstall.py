@@ -1,8 +1,9 @@
 """A `.dev` specialisation is reinstalled at start, but only once running jobs are done."""
+
 import shutil
 
-from cerise_actors.config import service_config_from_dict
 from cerise_actors.app import running_service
+from cerise_actors.config import service_config_from_dict
 
 from .. import workflows as wf
 from ..conftest import service_config_dict, test_api_config
@@ -22,14 +23,16 @@ def test_dev_reinstall_waits_for_running_jobs(tmp_path):
     client.wait_state(sleeper, 'Running')
     heading = tmp_path / 'resource' / 'api' / 'test' / 'files' / 'heading.txt'
     first_install = heading.stat().st_mtime_ns
-    context.__exit__(None, None, None)          # the job keeps running meanwhile
+    context.__exit__(None, None, None)  # the job keeps running meanwhile
 
     context, client = _start(tmp_path)
     try:
         assert heading.stat().st_mtime_ns == first_install, 'not reinstalled yet'
         follower = client.submit(wf.HOSTNAME)['id']
-        wait_for(lambda: 'specialisation to be installed' in client.log(follower),
-             message='follower staged and held')
+        wait_for(
+            lambda: 'specialisation to be installed' in client.log(follower),
+            message='follower staged and held',
+        )
         assert client.state(sleeper) == 'Running'
         assert client.state(follower) == 'Waiting', 'new jobs wait for the reinstall'
         assert client.wait_final(sleeper)['state'] == 'Success'

@@ -1,4 +1,5 @@
 """End to end through HTTP: cancelling and deleting jobs, and what is left behind."""
+
 import random
 
 from .. import workflows as wf
@@ -9,8 +10,7 @@ def _start_sleeper(client):
     seconds = random.randint(3000, 3999)
     job = client.submit(wf.SLEEP, {'seconds': seconds}, name='sleeper')
     client.wait_state(job['id'], 'Running')
-    wait_for(lambda: processes_mentioning(f'sleep {seconds}'),
-             message='the sleep process to start')
+    wait_for(lambda: processes_mentioning(f'sleep {seconds}'), message='the sleep process to start')
     return job, seconds
 
 
@@ -25,8 +25,9 @@ def test_cancel_while_running_stops_the_processes(client):
     assert body['state'] in ('Running', 'Cancelled')
     done = client.wait_final(job['id'])
     assert done['state'] == 'Cancelled', client.log(job['id'])
-    wait_for(lambda: _all_gone(job['id'], seconds), timeout=30,
-             message='the job processes to disappear')
+    wait_for(
+        lambda: _all_gone(job['id'], seconds), timeout=30, message='the job processes to disappear'
+    )
     assert 'Cancel' in client.log(job['id'])
 
 
@@ -52,7 +53,7 @@ def test_jobs_wait_their_turn(make_service):
     try:
         wait_for(lambda: all('free slot' in client.log(j) for j in queued), message='staged')
     except AssertionError:
-        raise AssertionError('\n'.join(client.log(j) for j in queued))
+        raise AssertionError('\n'.join(client.log(j) for j in queued)) from None
     assert all(client.state(j) == 'Waiting' for j in queued)
     client.cancel(first['id'])
     for job_id in queued:
@@ -73,8 +74,7 @@ def test_delete_finished_job_removes_everything(service, client):
     status, _, _ = client.delete(done['id'])
     assert status == 204
     assert client.job(done['id']) is None
-    wait_for(lambda: not job_dir.exists() and not output_dir.exists(),
-             message='job files removed')
+    wait_for(lambda: not job_dir.exists() and not output_dir.exists(), message='job files removed')
     assert done['id'] not in [j['id'] for j in _list(client)]
 
 
@@ -89,6 +89,7 @@ def test_delete_running_job_cancels_and_removes(service, client):
 
 def _list(client):
     from ..helpers import http
+
     return http('GET', f'{client.base}/jobs')[1]
 
 

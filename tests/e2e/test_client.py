@@ -8,6 +8,7 @@ The `start_service` fixture (also used by test_cli_client.py) configures
 `store-location-client` as `http://127.0.0.1:<port>/files`, as local_service()
 does, so inputs go up with PUT and outputs come down with GET over HTTP.
 """
+
 import dataclasses
 import io
 import os
@@ -17,12 +18,23 @@ from pathlib import Path
 
 import pytest
 
-from cerise_actors.client import (FINAL_STATES, InputFileMissing, Job, JobNotFound,
-                                  JobStateError, LocalServiceError, OutputFile, Service,
-                                  ServiceUnreachable, UploadFailed, WaitTimeout, local_service)
+from cerise_actors.app import running_service
+from cerise_actors.client import (
+    FINAL_STATES,
+    InputFileMissing,
+    Job,
+    JobNotFound,
+    JobStateError,
+    LocalServiceError,
+    OutputFile,
+    Service,
+    ServiceUnreachable,
+    UploadFailed,
+    WaitTimeout,
+    local_service,
+)
 from cerise_actors.client.local import free_port
 from cerise_actors.config import load_api_config, service_config_from_dict
-from cerise_actors.app import running_service
 
 from .. import workflows as wf
 from ..helpers import REPO_DIR, TEST_API_DIR, processes_mentioning
@@ -68,17 +80,22 @@ def start_service(tmp_path):
     def start(api_dir: Path = EXAMPLE_API) -> RunningService:
         root = tmp_path / f'svc{len(contexts)}'
         root.mkdir()
-        port = free_port()      # the service must know its own file-area URL
-        config = service_config_from_dict({
-            'database': {'file': str(root / 'cerise.db')},
-            'client-file-exchange': {
-                'store-location-service': str(root / 'files'),
-                'store-location-client': f'http://127.0.0.1:{port}/files'},
-            'rest-service': {'hostname': '127.0.0.1', 'port': port},
-        }, env={})
+        port = free_port()  # the service must know its own file-area URL
+        config = service_config_from_dict(
+            {
+                'database': {'file': str(root / 'cerise.db')},
+                'client-file-exchange': {
+                    'store-location-service': str(root / 'files'),
+                    'store-location-client': f'http://127.0.0.1:{port}/files',
+                },
+                'rest-service': {'hostname': '127.0.0.1', 'port': port},
+            },
+            env={},
+        )
         api = load_api_config(api_dir, env={})
-        api = dataclasses.replace(api, files=dataclasses.replace(
-            api.files, path=str(root / 'resource')), refresh=0.1)
+        api = dataclasses.replace(
+            api, files=dataclasses.replace(api.files, path=str(root / 'resource')), refresh=0.1
+        )
         context = running_service(config, api_dir, api_config=api)
         service = context.__enter__()
         contexts.append(context)
@@ -87,7 +104,7 @@ def start_service(tmp_path):
     yield start
     for context in reversed(contexts):
         context.__exit__(None, None, None)
-    for pid in processes_mentioning(str(tmp_path)):     # jobs a failed test left behind
+    for pid in processes_mentioning(str(tmp_path)):  # jobs a failed test left behind
         os.kill(pid, signal.SIGKILL)
 
 
@@ -125,10 +142,9 @@ def test_example_workflow_runs_to_success(start_service, tmp_path):
 def test_custom_program_with_an_input_file(start_service, tmp_path):
     running = start_service()
     service = running.client()
-    text = tmp_path / 'in+put.txt'          # URLs are quoted
+    text = tmp_path / 'in+put.txt'  # URLs are quoted
     text.write_text('Hello, world!\n')
-    job = service.create_job('custom', CUSTOM_PROGRAM_WORKFLOW.encode(),
-                             {'in_text': text}).run()
+    job = service.create_job('custom', CUSTOM_PROGRAM_WORKFLOW.encode(), {'in_text': text}).run()
     assert job.input['in_text']['location'].endswith('/in_text/in%2Bput.txt')
     assert job.wait(timeout=120) == 'Success', job.log
     assert job.outputs['out_text'].text() == HEADING + 'Hello, world!\n'
@@ -138,15 +154,17 @@ def test_custom_program_with_an_input_file(start_service, tmp_path):
 def test_delete_removes_the_job_and_only_its_own_uploads(start_service, tmp_path):
     running = start_service()
     service = running.client()
-    first = service.create_job('same', CUSTOM_PROGRAM_WORKFLOW.encode(),
-                               {'in_text': b'one\n'}).run()
-    second = service.create_job('same', CUSTOM_PROGRAM_WORKFLOW.encode(),
-                                {'in_text': b'two\n'}).run()
+    first = service.create_job(
+        'same', CUSTOM_PROGRAM_WORKFLOW.encode(), {'in_text': b'one\n'}
+    ).run()
+    second = service.create_job(
+        'same', CUSTOM_PROGRAM_WORKFLOW.encode(), {'in_text': b'two\n'}
+    ).run()
     assert first.upload_folder != second.upload_folder
     assert first.wait(timeout=120) == 'Success' and second.wait(timeout=120) == 'Success'
     assert second.outputs['out_text'].text() == HEADING + 'two\n'
 
-    service.get_job(first.id).delete()          # as `cerise-actors delete ID` does
+    service.get_job(first.id).delete()  # as `cerise-actors delete ID` does
     with pytest.raises(JobNotFound):
         service.get_job(first.id)
     assert not (running.exchange / 'input' / first.upload_folder).exists()
@@ -173,22 +191,32 @@ def test_arrays_secondary_files_file_objects_and_plain_inputs(start_service, tmp
     running = start_service(TEST_API_DIR)
     service = running.client()
     first = tmp_path / 'a' / 'data.txt'
-    second = tmp_path / 'b' / 'data.txt'        # same name: uploaded side by side
+    second = tmp_path / 'b' / 'data.txt'  # same name: uploaded side by side
     for path, text in ((first, 'first\n'), (second, 'second\n')):
         path.parent.mkdir()
         path.write_text(text)
     array = service.create_job('array', wf.FILE_ARRAY.encode())
-    array.add_input('files', [first, str(second), b'third\n', io.BytesIO(b'fourth\n'),
-                              io.StringIO('fifth\n')])
+    array.add_input(
+        'files', [first, str(second), b'third\n', io.BytesIO(b'fourth\n'), io.StringIO('fifth\n')]
+    )
     array.run()
 
     main = tmp_path / 'main.dat'
     main.write_bytes(b'12345')
     with open(main, 'rb') as stream:
-        secondary = service.create_job('secondary', wf.SECONDARY.encode(), {'file': {
-            'class': 'File', 'location': stream,
-            'secondaryFiles': [{'class': 'File', 'location': b'abc',
-                                'basename': 'main.dat.2nd'}]}}).run()
+        secondary = service.create_job(
+            'secondary',
+            wf.SECONDARY.encode(),
+            {
+                'file': {
+                    'class': 'File',
+                    'location': stream,
+                    'secondaryFiles': [
+                        {'class': 'File', 'location': b'abc', 'basename': 'main.dat.2nd'}
+                    ],
+                }
+            },
+        ).run()
 
     greet = service.create_job('greet', wf.GREET.encode())
     greet.set_input('name', 'world')
@@ -201,8 +229,7 @@ def test_arrays_secondary_files_file_objects_and_plain_inputs(start_service, tmp
     assert secondary.outputs['output'].text() == '5 main.dat\n3 main.dat.2nd\n'
     assert greet.wait(timeout=120) == 'Success', greet.log
     assert 'world' in greet.outputs['output'].text()
-    assert uploads_of(running, secondary) == ['file/main.dat', 'file/main.dat.2nd',
-                                              'workflow.cwl']
+    assert uploads_of(running, secondary) == ['file/main.dat', 'file/main.dat.2nd', 'workflow.cwl']
 
 
 def test_cancel_and_wait_time_out(start_service):
@@ -283,6 +310,7 @@ def test_local_service_runs_the_example_and_stops():
 def test_create_job_with_a_missing_input_leaves_no_uploads(start_service, tmp_path):
     running = start_service()
     with pytest.raises(InputFileMissing):
-        running.client().create_job('oops', CUSTOM_PROGRAM_WORKFLOW.encode(),
-                                    {'in_text': tmp_path / 'typo.txt'})
+        running.client().create_job(
+            'oops', CUSTOM_PROGRAM_WORKFLOW.encode(), {'in_text': tmp_path / 'typo.txt'}
+        )
     assert list((running.exchange / 'input').iterdir()) == []

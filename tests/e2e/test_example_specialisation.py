@@ -1,4 +1,5 @@
 """The example specialisation in specialisation_examples/ works as its files say."""
+
 import subprocess
 import sys
 
@@ -8,8 +9,13 @@ EXAMPLE = REPO_DIR / 'specialisation_examples' / 'example'
 
 
 def test_example_client_script_runs_both_workflows():
-    result = subprocess.run([sys.executable, str(EXAMPLE / 'test_script.py')],
-                            capture_output=True, text=True, timeout=600, cwd=REPO_DIR)
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE / 'test_script.py')],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO_DIR,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith('hostname: ') and len(lines[0]) > len('hostname: ')

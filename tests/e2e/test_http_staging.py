@@ -1,4 +1,5 @@
 """End to end: workflows and inputs fetched over http(s), errors, and cancel during staging."""
+
 import http.server
 import threading
 
@@ -9,7 +10,7 @@ from .. import workflows as wf
 
 class _Files(http.server.BaseHTTPRequestHandler):
     files = {}
-    hold = {}        # path -> threading.Event that must be set before answering
+    hold = {}  # path -> threading.Event that must be set before answering
     requested = []
 
     def do_GET(self):
@@ -51,9 +52,16 @@ def test_workflow_and_input_over_http(client, web):
     files.files['/wc.cwl'] = wf.WC.encode()
     files.files['/data/in.txt'] = b'over http\n'
     from ..helpers import http
-    status, job, _ = http('POST', f'{client.base}/jobs', {
-        'name': 'web', 'workflow': f'{base}/wc.cwl',
-        'input': {'file': {'class': 'File', 'location': f'{base}/data/in.txt'}}})
+
+    status, job, _ = http(
+        'POST',
+        f'{client.base}/jobs',
+        {
+            'name': 'web',
+            'workflow': f'{base}/wc.cwl',
+            'input': {'file': {'class': 'File', 'location': f'{base}/data/in.txt'}},
+        },
+    )
     assert status == 201
     done = client.wait_final(job['id'])
     assert done['state'] == 'Success', client.log(job['id'])
@@ -81,10 +89,15 @@ def test_cancel_during_staging_stops_before_the_next_file(client, web):
     for name in ('a', 'b'):
         files.files[f'/{name}.txt'] = name.encode()
     gate = files.hold['/a.txt'] = threading.Event()
-    inputs = {'files': [{'class': 'File', 'location': f'{base}/a.txt'},
-                        {'class': 'File', 'location': f'{base}/b.txt'}]}
+    inputs = {
+        'files': [
+            {'class': 'File', 'location': f'{base}/a.txt'},
+            {'class': 'File', 'location': f'{base}/b.txt'},
+        ]
+    }
     job = client.submit(wf.FILE_ARRAY, inputs)
     from ..helpers import wait_for
+
     wait_for(lambda: '/a.txt' in files.requested, message='staging to begin')
     status, body, _ = client.cancel(job['id'])
     assert status == 200 and body['state'] == 'Waiting'

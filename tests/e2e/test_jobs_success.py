@@ -2,6 +2,7 @@
 
 Uses the test specialisation (tests/api, project `test`), not the built-in one.
 """
+
 import socket
 
 from .. import workflows as wf
@@ -14,11 +15,11 @@ def test_job_without_inputs(client):
     job = client.submit(wf.HOSTNAME)
     assert job['state'] == 'Waiting'
     assert job['name'] == 'test'
-    assert job['log'].endswith(f"/jobs/{job['id']}/log")
+    assert job['log'].endswith(f'/jobs/{job["id"]}/log')
     done = client.wait_final(job['id'])
     assert done['state'] == 'Success', client.log(job['id'])
     assert client.output_text(done, 'output').strip() == socket.gethostname()
-    assert f"/output/{job['id']}/" in done['output']['output']['location']
+    assert f'/output/{job["id"]}/' in done['output']['output']['location']
     assert 'path' not in done['output']['output']
 
 
@@ -34,12 +35,16 @@ def test_job_with_an_input_file(client):
 def test_secondary_files_sit_beside_their_primary(client):
     primary = client.put_input('sec', 'data.txt', 'abc')
     secondary = client.put_input('sec', 'data.txt.2nd', 'secondary!')
-    inputs = {'file': {'class': 'File', 'location': primary,
-                       'secondaryFiles': [{'class': 'File', 'location': secondary}]}}
+    inputs = {
+        'file': {
+            'class': 'File',
+            'location': primary,
+            'secondaryFiles': [{'class': 'File', 'location': secondary}],
+        }
+    }
     done = client.wait_final(client.submit(wf.SECONDARY, inputs, name='sec')['id'])
     assert done['state'] == 'Success', client.log(done['id'])
-    assert client.output_text(done, 'output').split('\n')[:2] == ['3 data.txt',
-                                                                  '10 data.txt.2nd']
+    assert client.output_text(done, 'output').split('\n')[:2] == ['3 data.txt', '10 data.txt.2nd']
 
 
 def test_array_of_files_keeps_order_even_with_equal_names(client):
@@ -60,8 +65,11 @@ def test_optional_input_takes_its_default(client):
 
 def test_step_using_project_files_and_install_script(client):
     url = client.put_input('heading', 'text.txt', 'body text\n')
-    done = client.wait_final(client.submit(
-        wf.HEADING, {'in_text': {'class': 'File', 'location': url}}, name='heading')['id'])
+    done = client.wait_final(
+        client.submit(wf.HEADING, {'in_text': {'class': 'File', 'location': url}}, name='heading')[
+            'id'
+        ]
+    )
     assert done['state'] == 'Success', client.log(done['id'])
     assert client.output_text(done, 'out_text') == '=== Test heading ===\nbody text\n'
 
@@ -92,8 +100,13 @@ def test_name_and_input_default_for_older_clients(service, client):
 def test_log_tells_what_happened(client):
     done = client.wait_final(client.submit(wf.HOSTNAME)['id'])
     log = client.log(done['id'])
-    for words in ('submitted', 'Staged in', 'Started on the compute resource',
-                  'runner has stopped', 'Success'):
+    for words in (
+        'submitted',
+        'Staged in',
+        'Started on the compute resource',
+        'runner has stopped',
+        'Success',
+    ):
         assert words in log, log
 
 

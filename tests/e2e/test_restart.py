@@ -3,6 +3,7 @@
 Runs the real command in a subprocess (real SQLite file, real HTTP), so what
 is tested is exactly what an operator meets.
 """
+
 import os
 import signal
 import subprocess
@@ -21,13 +22,17 @@ class ServeProcess:
         self.root = root
         self.api_dir = api_dir
         self.config = root / 'config.yml'
-        self.config.write_text(yaml.safe_dump({
-            'database': {'file': 'run/cerise.db'},
-            'logging': {'file': 'run/cerise.log', 'level': 'INFO'},
-            'pidfile': 'run/cerise.pid',
-            'client-file-exchange': {'store-location-service': 'run/files'},
-            'rest-service': {'hostname': '127.0.0.1', 'port': 0},
-        }))
+        self.config.write_text(
+            yaml.safe_dump(
+                {
+                    'database': {'file': 'run/cerise.db'},
+                    'logging': {'file': 'run/cerise.log', 'level': 'INFO'},
+                    'pidfile': 'run/cerise.pid',
+                    'client-file-exchange': {'store-location-service': 'run/files'},
+                    'rest-service': {'hostname': '127.0.0.1', 'port': 0},
+                }
+            )
+        )
         self.proc = None
 
     def start(self):
@@ -37,9 +42,16 @@ class ServeProcess:
         env = dict(os.environ, CERISE_API_DIR=str(self.api_dir))
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'cerise_actors', 'serve', '--config', str(self.config)],
-            cwd=self.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        wait_for(lambda: url_file.exists() or self.proc.poll() is not None, timeout=60,
-                 message='the service to start')
+            cwd=self.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(
+            lambda: url_file.exists() or self.proc.poll() is not None,
+            timeout=60,
+            message='the service to start',
+        )
         assert self.proc.poll() is None, self.proc.stdout.read().decode()
         return Client(url_file.read_text().strip(), self.root / 'run' / 'files')
 
@@ -76,8 +88,10 @@ def test_jobs_in_flight_across_kill_9(serve):
     client = serve.start()
     jobs = [client.submit(wf.SLEEP, {'seconds': 2}, name=f'sleep{i}')['id'] for i in range(3)]
     url = client.put_input('wc', 'in.txt', 'one two\n')
-    jobs += [client.submit(wf.WC, {'file': {'class': 'File', 'location': url}},
-                           name='wc')['id'] for _ in range(3)]
+    jobs += [
+        client.submit(wf.WC, {'file': {'class': 'File', 'location': url}}, name='wc')['id']
+        for _ in range(3)
+    ]
     client.wait_state(jobs[0], 'Running')
     serve.stop(signal.SIGKILL)
     client = serve.start()
@@ -85,17 +99,30 @@ def test_jobs_in_flight_across_kill_9(serve):
         done = client.wait_final(job_id)
         assert done['state'] == 'Success', client.log(job_id)
     for job_id in jobs:
-        assert client.log(job_id).count('Started on the compute resource') == 1, \
+        assert client.log(job_id).count('Started on the compute resource') == 1, (
             'no job was started twice'
+        )
     assert serve.stop() == 0
 
 
 def test_second_service_on_the_same_pidfile_is_refused(serve):
     serve.start()
     second = subprocess.run(
-        [sys.executable, '-m', 'cerise_actors', 'serve', '--config', str(serve.config),
-         '--api', str(TEST_API_DIR)], cwd=serve.root, capture_output=True, text=True,
-        timeout=60)
+        [
+            sys.executable,
+            '-m',
+            'cerise_actors',
+            'serve',
+            '--config',
+            str(serve.config),
+            '--api',
+            str(TEST_API_DIR),
+        ],
+        cwd=serve.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert second.returncode == 2
     assert 'pid' in second.stderr
     assert serve.stop() == 0
@@ -105,8 +132,20 @@ def test_bad_config_stops_start_up_naming_the_key(tmp_path):
     config = tmp_path / 'config.yml'
     config.write_text('database: {file: x.db}\nclient-file-exchange: {}\n')
     result = subprocess.run(
-        [sys.executable, '-m', 'cerise_actors', 'serve', '--config', str(config),
-         '--api', str(TEST_API_DIR)], cwd=tmp_path, capture_output=True, text=True,
-        timeout=60)
+        [
+            sys.executable,
+            '-m',
+            'cerise_actors',
+            'serve',
+            '--config',
+            str(config),
+            '--api',
+            str(TEST_API_DIR),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert 'store-location-service' in result.stderr and str(config) in result.stderr

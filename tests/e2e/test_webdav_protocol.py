@@ -1,4 +1,5 @@
 """WebDAV at /files from a PyPI client: MKCOL, PUT, PROPFIND, GET, HEAD, OPTIONS, DELETE."""
+
 from .webdav_fixtures import *  # noqa: F401,F403 (fixtures and helpers)
 
 
@@ -10,18 +11,20 @@ def test_webdav_client_mkcol_put_propfind_get_delete(served, dav):
     dav.upload_fileobj(io.BytesIO(b'second\n'), 'data/b.txt')
     assert (served.exchange / 'data' / 'a.txt').read_bytes() == b'hello\n'
 
-    listing = dav.ls('data', detail=True)                    # PROPFIND, Depth: 1
+    listing = dav.ls('data', detail=True)  # PROPFIND, Depth: 1
     assert sorted((e['name'], e['type'], e['content_length']) for e in listing) == [
-        ('data/a.txt', 'file', 6), ('data/b.txt', 'file', 7)]
+        ('data/a.txt', 'file', 6),
+        ('data/b.txt', 'file', 7),
+    ]
     assert sorted(e['name'] for e in dav.ls('', detail=True)) == ['data']
     assert dav.info('data/a.txt')['content_length'] == 6
     assert dav.isdir('data') and dav.isfile('data/a.txt')
 
     out = io.BytesIO()
-    dav.download_fileobj('data/a.txt', out)                  # GET
+    dav.download_fileobj('data/a.txt', out)  # GET
     assert out.getvalue() == b'hello\n'
 
-    dav.remove('data/a.txt')                                 # DELETE
+    dav.remove('data/a.txt')  # DELETE
     assert not (served.exchange / 'data' / 'a.txt').exists()
     assert not dav.exists('data/a.txt')
     dav.remove('data')
@@ -31,8 +34,10 @@ def test_webdav_client_mkcol_put_propfind_get_delete(served, dav):
 def test_propfind_depth_0_and_1(served):
     (served.exchange / 'd' / 'sub').mkdir(parents=True)
     (served.exchange / 'd' / 'f.txt').write_text('x')
-    body = (b'<?xml version="1.0" encoding="utf-8"?>'
-            b'<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>')
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?>'
+        b'<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>'
+    )
     headers = {'Content-Type': 'application/xml'}
     status, _, zero = served.request('PROPFIND', '/files/d/', body, {**headers, 'Depth': '0'})
     assert status == 207
@@ -86,7 +91,7 @@ def test_options(served):
 def test_mkcol_on_an_existing_folder_and_without_parent(served):
     assert served.request('MKCOL', '/files/a')[0] == 201
     assert served.request('MKCOL', '/files/a')[0] == 405
-    assert served.request('MKCOL', '/files/x/y')[0] == 409   # MKCOL does not make parents
+    assert served.request('MKCOL', '/files/x/y')[0] == 409  # MKCOL does not make parents
 
 
 def test_names_are_utf8(served):
@@ -104,7 +109,7 @@ def test_other_paths_go_to_the_jobs_app(served):
 
 
 def test_webdav_logs_nothing_per_request(served, dav, caplog):
-    os.symlink(served.outside, served.exchange / 'link')     # WsgiDAV logs skips at INFO
+    os.symlink(served.outside, served.exchange / 'link')  # WsgiDAV logs skips at INFO
     with caplog.at_level(logging.DEBUG):
         dav.upload_fileobj(io.BytesIO(b'x'), 'q/x.txt')
         dav.ls('')
@@ -117,12 +122,17 @@ def test_webdav_logs_nothing_per_request(served, dav, caplog):
 def test_webdav_errors_reach_the_log(served, caplog, monkeypatch):
     def broken(self):
         raise RuntimeError('disk on fire')
+
     monkeypatch.setattr('wsgidav.fs_dav_provider.FileResource.get_content', broken)
     (served.exchange / 'f.txt').write_text('x')
     with caplog.at_level(logging.DEBUG):
         assert served.request('GET', '/files/f.txt')[0] == 500
-    assert any(r.name.startswith('wsgidav') and r.levelno >= logging.ERROR
-               and 'disk on fire' in r.getMessage() for r in caplog.records)
+    assert any(
+        r.name.startswith('wsgidav')
+        and r.levelno >= logging.ERROR
+        and 'disk on fire' in r.getMessage()
+        for r in caplog.records
+    )
 
 
 # --- paths never leave the exchange folder --------------------------------------

@@ -1,6 +1,6 @@
 """Nothing outside the exchange folder can be read or written through /files."""
-from .webdav_fixtures import *  # noqa: F401,F403 (fixtures and helpers)
 
+from .webdav_fixtures import *  # noqa: F401,F403 (fixtures and helpers)
 
 TRAVERSALS = [
     '/files/../outside/secret.txt',
@@ -16,8 +16,9 @@ TRAVERSALS = [
 ]
 
 
-@pytest.mark.parametrize('method', ['GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'PROPFIND',
-                                    'OPTIONS', 'MOVE', 'COPY'])
+@pytest.mark.parametrize(
+    'method', ['GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'PROPFIND', 'OPTIONS', 'MOVE', 'COPY']
+)
 @pytest.mark.parametrize('target', TRAVERSALS)
 def test_traversal_is_refused_and_touches_nothing(served, method, target):
     (served.exchange / 'a').mkdir()
@@ -32,29 +33,39 @@ def test_traversal_is_refused_and_touches_nothing(served, method, target):
     assert _tree(served.root) == before
 
 
-@pytest.mark.parametrize('destination', [
-    '{url}/../outside/moved.txt', '{url}/%2e%2e/outside/moved.txt',
-    'http://127.0.0.1:{port}/outside/moved.txt'])
+@pytest.mark.parametrize(
+    'destination',
+    [
+        '{url}/../outside/moved.txt',
+        '{url}/%2e%2e/outside/moved.txt',
+        'http://127.0.0.1:{port}/outside/moved.txt',
+    ],
+)
 @pytest.mark.parametrize('method', ['MOVE', 'COPY'])
 def test_copy_and_move_cannot_leave_the_exchange(served, method, destination):
     (served.exchange / 'a.txt').write_text('mine\n')
     before = _tree(served.root)
-    status, _, _ = served.request(method, '/files/a.txt', headers={
-        'Destination': destination.format(url=served.url, port=served.port)})
-    assert status in (403, 404, 502)    # 502: WsgiDAV's answer for another "realm"
+    status, _, _ = served.request(
+        method,
+        '/files/a.txt',
+        headers={'Destination': destination.format(url=served.url, port=served.port)},
+    )
+    assert status in (403, 404, 502)  # 502: WsgiDAV's answer for another "realm"
     assert _tree(served.root) == before
 
 
 def test_puts_to_absolute_looking_paths_stay_inside(served):
     before = _tree(served.outside)
-    target = f'/files/{served.outside}/new.txt'          # /files//tmp/.../outside/new.txt
+    target = f'/files/{served.outside}/new.txt'  # /files//tmp/.../outside/new.txt
     status, _, _ = served.request('PUT', target, b'inside\n')
     assert status == 201
     assert _tree(served.outside) == before
     assert (served.exchange / str(served.outside).lstrip('/') / 'new.txt').exists()
     assert served.request('GET', '/files//etc/passwd')[0] == 404
-    assert served.request('GET', f'http://127.0.0.1:{served.port}/files/../etc/passwd')[0] \
-        in (403, 404)
+    assert served.request('GET', f'http://127.0.0.1:{served.port}/files/../etc/passwd')[0] in (
+        403,
+        404,
+    )
 
 
 def test_symlinks_out_of_the_exchange_are_not_followed(served, dav):
@@ -63,13 +74,21 @@ def test_symlinks_out_of_the_exchange_are_not_followed(served, dav):
     os.symlink('/etc/passwd', served.exchange / 'passwd')
     (served.exchange / 'real').mkdir()
     before = _tree(served.root)
-    for method, target in [('GET', '/files/etc/passwd'), ('GET', '/files/passwd'),
-                           ('HEAD', '/files/passwd'), ('GET', '/files/out/secret.txt'),
-                           ('PROPFIND', '/files/out/'), ('PROPFIND', '/files/etc/'),
-                           ('DELETE', '/files/out/secret.txt'), ('DELETE', '/files/out'),
-                           ('MKCOL', '/files/out/sub'), ('PUT', '/files/out/new.txt'),
-                           ('PUT', '/files/out/deep/er/new.txt'),
-                           ('PUT', '/files/out/secret.txt'), ('PUT', '/files/passwd')]:
+    for method, target in [
+        ('GET', '/files/etc/passwd'),
+        ('GET', '/files/passwd'),
+        ('HEAD', '/files/passwd'),
+        ('GET', '/files/out/secret.txt'),
+        ('PROPFIND', '/files/out/'),
+        ('PROPFIND', '/files/etc/'),
+        ('DELETE', '/files/out/secret.txt'),
+        ('DELETE', '/files/out'),
+        ('MKCOL', '/files/out/sub'),
+        ('PUT', '/files/out/new.txt'),
+        ('PUT', '/files/out/deep/er/new.txt'),
+        ('PUT', '/files/out/secret.txt'),
+        ('PUT', '/files/passwd'),
+    ]:
         body = b'x' if method == 'PUT' else None
         status, _, text = served.request(method, target, body)
         assert status in (403, 404), (method, target, status)

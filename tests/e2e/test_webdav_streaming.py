@@ -1,6 +1,6 @@
 """Large files stream through /files, and a whole job runs on WebDAV uploads."""
-from .webdav_fixtures import *  # noqa: F401,F403 (fixtures and helpers)
 
+from .webdav_fixtures import *  # noqa: F401,F403 (fixtures and helpers)
 
 _SERVER_SCRIPT = """
 import sys
@@ -36,9 +36,12 @@ def test_a_50_mb_file_streams_both_ways(tmp_path):
             f.write(chunk)
     exchange = tmp_path / 'exchange'
     exchange.mkdir()
-    proc = subprocess.Popen([sys.executable, '-c', _SERVER_SCRIPT, str(exchange)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            cwd=str(REPO_DIR))
+    proc = subprocess.Popen(
+        [sys.executable, '-c', _SERVER_SCRIPT, str(exchange)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=str(REPO_DIR),
+    )
     try:
         port = int(proc.stdout.readline())
         url = f'http://127.0.0.1:{port}/files'
@@ -74,6 +77,7 @@ def test_a_50_mb_file_streams_both_ways(tmp_path):
 
 # --- the whole service, with the wiring of system.py ----------------------------
 
+
 def _free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -94,21 +98,31 @@ def test_job_with_inputs_over_webdav_and_outputs_over_http(tmp_path):
     data['client-file-exchange']['store-location-client'] = files_url
     config = service_config_from_dict(data, env={})
     exchange = config.exchange_service_dir
-    with running_service(config, TEST_API_DIR, api_config=test_api_config(root)) as service, \
-            _dav(files_url) as dav:
+    with (
+        running_service(config, TEST_API_DIR, api_config=test_api_config(root)) as service,
+        _dav(files_url) as dav,
+    ):
         base = service.base_url.rstrip('/')
         dav.upload_fileobj(io.BytesIO(wf.WC.encode()), 'input/webdav/wc.cwl')
         dav.upload_fileobj(io.BytesIO(b'over webdav\n'), 'input/webdav/data/in.txt')
-        status, job, _ = http('POST', f'{base}/jobs', {
-            'name': 'webdav', 'workflow': f'{files_url}/input/webdav/wc.cwl',
-            'input': {'file': {'class': 'File',
-                               'location': f'{files_url}/input/webdav/data/in.txt'}}})
+        status, job, _ = http(
+            'POST',
+            f'{base}/jobs',
+            {
+                'name': 'webdav',
+                'workflow': f'{files_url}/input/webdav/wc.cwl',
+                'input': {
+                    'file': {'class': 'File', 'location': f'{files_url}/input/webdav/data/in.txt'}
+                },
+            },
+        )
         assert status == 201, job
         job_id = job['id']
 
         def finished():
             current = http('GET', f'{base}/jobs/{job_id}')[1]
             return current if current['state'] in FINAL else None
+
         done = wait_for(finished, timeout=120, message='the job to finish')
         assert done['state'] == 'Success', http('GET', f'{base}/jobs/{job_id}/log')[1]
 
@@ -116,17 +130,20 @@ def test_job_with_inputs_over_webdav_and_outputs_over_http(tmp_path):
         assert location.startswith(f'{files_url}/output/{job_id}/'), location
         with urllib.request.urlopen(location, timeout=30) as resp:
             assert resp.read().decode().split()[:3] == ['1', '2', '12']
-        relative = location[len(files_url) + 1:]
+        relative = location[len(files_url) + 1 :]
         assert dav.exists(relative)
         assert any(e['type'] == 'file' for e in dav.ls(f'output/{job_id}', detail=True))
 
         assert http('DELETE', f'{base}/jobs/{job_id}')[0] == 204
-        wait_for(lambda: not (exchange / 'output' / job_id).exists(), timeout=60,
-                 message="the job's output folder to go")
+        wait_for(
+            lambda: not (exchange / 'output' / job_id).exists(),
+            timeout=60,
+            message="the job's output folder to go",
+        )
         assert not dav.exists(f'output/{job_id}')
         assert http('GET', location)[0] == 404
 
-        dav.remove('input/webdav')                   # a client removes what it uploaded
+        dav.remove('input/webdav')  # a client removes what it uploaded
         assert not (exchange / 'input' / 'webdav').exists()
         assert not dav.exists('input/webdav')
         assert http('GET', f'{base}/jobs')[0] == 200  # /jobs still answers beside /files

@@ -1,4 +1,5 @@
 """Shared imports, helpers and fixtures of the WebDAV tests (files app served alone)."""
+
 import contextlib
 import hashlib
 import http.client as http_client
@@ -13,8 +14,8 @@ import urllib.request
 import pytest
 from webdav4.client import Client as DavClient
 
-from cerise_actors.config import service_config_from_dict
 from cerise_actors.app import running_service
+from cerise_actors.config import service_config_from_dict
 from cerise_actors.web.dispatch import mount
 from cerise_actors.web.files import make_files_app
 from cerise_actors.web.server import HttpServer
@@ -26,8 +27,7 @@ from ..helpers import FINAL, REPO_DIR, TEST_API_DIR, http, wait_for
 
 def _jobs_stand_in(environ, start_response):
     body = b'jobs app'
-    start_response('200 OK', [('Content-Type', 'text/plain'),
-                              ('Content-Length', str(len(body)))])
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
     return [body]
 
 
@@ -97,12 +97,43 @@ def _tree(path):
             if os.path.isfile(full) and not os.path.islink(full):
                 with open(full, 'rb') as f:
                     content = f.read()
-            found[os.path.relpath(full, path)] = (st.st_mode, st.st_size, st.st_mtime_ns,
-                                                  content)
+            found[os.path.relpath(full, path)] = (st.st_mode, st.st_size, st.st_mtime_ns, content)
     return found
 
 
 # --- a WebDAV client from PyPI --------------------------------------------------
 
 
-__all__ = ['DavClient', 'FINAL', 'HttpServer', 'REPO_DIR', 'TEST_API_DIR', '_Served', '_dav', '_jobs_stand_in', '_tree', 'contextlib', 'dav', 'hashlib', 'http', 'http_client', 'io', 'logging', 'make_files_app', 'mount', 'os', 'pytest', 'running_service', 'served', 'service_config_dict', 'service_config_from_dict', 'socket', 'subprocess', 'sys', 'test_api_config', 'urllib', 'wait_for', 'wf']
+__all__ = [
+    'DavClient',
+    'FINAL',
+    'HttpServer',
+    'REPO_DIR',
+    'TEST_API_DIR',
+    '_Served',
+    '_dav',
+    '_jobs_stand_in',
+    '_tree',
+    'contextlib',
+    'dav',
+    'hashlib',
+    'http',
+    'http_client',
+    'io',
+    'logging',
+    'make_files_app',
+    'mount',
+    'os',
+    'pytest',
+    'running_service',
+    'served',
+    'service_config_dict',
+    'service_config_from_dict',
+    'socket',
+    'subprocess',
+    'sys',
+    'test_api_config',
+    'urllib',
+    'wait_for',
+    'wf',
+]

@@ -5,6 +5,7 @@ into its state folder ($CERISE_TESTBED, default /tmp/cerise-testbed). In CI
 (CI=true) a missing test bed fails these tests; elsewhere they are skipped
 with a message saying how to start it. They are never skipped silently.
 """
+
 import os
 import shlex
 import socket
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cerise_actors.config import api_config_from_dict, service_config_from_dict
 from cerise_actors.app import running_service
+from cerise_actors.config import api_config_from_dict, service_config_from_dict
 
 from ..conftest import service_config_dict
 from ..helpers import TEST_API_DIR, Client
@@ -31,7 +32,7 @@ def _read_env(path: Path) -> dict:
     for line in path.read_text().splitlines():
         line = line.strip()
         if line.startswith('export '):
-            key, _, value = line[len('export '):].partition('=')
+            key, _, value = line[len('export ') :].partition('=')
             env[key] = shlex.split(value)[0] if value else ''
     return env
 
@@ -49,8 +50,10 @@ def testbed():
         except OSError as exc:
             problem = f'its sshd does not answer on port {bed.port} ({exc})'
     if problem:
-        message = (f'the remote test bed is not running: {problem}; start it with '
-                   f'`testbed/testbed.sh install && testbed/testbed.sh start` (as root)')
+        message = (
+            f'the remote test bed is not running: {problem}; start it with '
+            f'`testbed/testbed.sh install && testbed/testbed.sh start` (as root)'
+        )
         if os.environ.get('CI'):
             pytest.fail(message)
         pytest.skip(message)
@@ -65,35 +68,71 @@ class Testbed:
         self.key = env['CERISE_TESTBED_KEY']
 
     def user_for(self, scheduler: str) -> str:
-        return self.env['CERISE_TESTBED_TORQUE_USER' if scheduler == 'torque'
-                        else 'CERISE_TESTBED_USER']
+        return self.env[
+            'CERISE_TESTBED_TORQUE_USER' if scheduler == 'torque' else 'CERISE_TESTBED_USER'
+        ]
 
-    def api_config(self, scheduler, base, credentials=None, extra_options=None,
-                   ssh=None, max_running=None, contact_timeout=600):
+    def api_config(
+        self,
+        scheduler,
+        base,
+        credentials=None,
+        extra_options=None,
+        ssh=None,
+        max_running=None,
+        contact_timeout=600,
+    ):
         user = self.user_for(scheduler)
         credentials = credentials or {'username': user, 'certfile': self.key}
-        jobs = {'protocol': 'ssh', 'location': f'127.0.0.1:{self.port}',
-                'scheduler': scheduler, 'cores-per-node': 2}
+        jobs = {
+            'protocol': 'ssh',
+            'location': f'127.0.0.1:{self.port}',
+            'scheduler': scheduler,
+            'cores-per-node': 2,
+        }
         if extra_options:
             jobs['scheduler-options'] = extra_options
         if max_running:
             jobs['max-running'] = max_running
-        return api_config_from_dict({'compute-resource': {
-            'credentials': credentials,
-            'files': {'protocol': 'sftp', 'location': f'127.0.0.1:{self.port}',
-                      'path': base},
-            'jobs': jobs,
-            'ssh': ssh or {'known-hosts': self.known_hosts, 'timeout': 10,
-                           'command-timeout': 60},
-            'refresh': 0.5, 'contact-timeout': contact_timeout}}, env={})
+        return api_config_from_dict(
+            {
+                'compute-resource': {
+                    'credentials': credentials,
+                    'files': {
+                        'protocol': 'sftp',
+                        'location': f'127.0.0.1:{self.port}',
+                        'path': base,
+                    },
+                    'jobs': jobs,
+                    'ssh': ssh
+                    or {'known-hosts': self.known_hosts, 'timeout': 10, 'command-timeout': 60},
+                    'refresh': 0.5,
+                    'contact-timeout': contact_timeout,
+                }
+            },
+            env={},
+        )
 
     def ssh(self, scheduler: str, command: str, check=True) -> str:
         """Run `command` as the scheduler's test user with the system ssh client."""
         result = subprocess.run(
-            ['ssh', '-i', self.key, '-p', str(self.port), '-o', 'BatchMode=yes',
-             '-o', f'UserKnownHostsFile={self.known_hosts}',
-             f'{self.user_for(scheduler)}@127.0.0.1', command],
-            capture_output=True, text=True, timeout=60)
+            [
+                'ssh',
+                '-i',
+                self.key,
+                '-p',
+                str(self.port),
+                '-o',
+                'BatchMode=yes',
+                '-o',
+                f'UserKnownHostsFile={self.known_hosts}',
+                f'{self.user_for(scheduler)}@127.0.0.1',
+                command,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f'{command}: {result.stderr}')
         return result.stdout
@@ -124,7 +163,7 @@ class RemoteService:
 
     def remote_processes(self, text: str) -> str:
         """Command lines of the test user's processes containing `text`."""
-        pattern = f'[{text[0]}]{text[1:]}'      # so pgrep's own command line does not match
+        pattern = f'[{text[0]}]{text[1:]}'  # so pgrep's own command line does not match
         return self.testbed.ssh(self.scheduler, f'pgrep -af {shlex.quote(pattern)} || true')
 
     def cleanup(self):

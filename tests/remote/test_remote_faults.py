@@ -3,6 +3,7 @@
 Every job must still end Success, none may run twice, and a job must stay
 Waiting/Running (never fail) while the resource cannot be reached.
 """
+
 import os
 import shutil
 import signal
@@ -18,7 +19,7 @@ from ..e2e.test_restart import ServeProcess
 from ..helpers import TEST_API_DIR, processes_mentioning, wait_for
 from .conftest import STATE_DIR
 
-pytestmark = pytest.mark.remote     # needs the test bed (testbed/testbed.sh)
+pytestmark = pytest.mark.remote  # needs the test bed (testbed/testbed.sh)
 
 
 def _sshd_children():
@@ -29,15 +30,19 @@ def _sshd_children():
 def _stop_sshd():
     pid = int((STATE_DIR / 'sshd.pid').read_text().split()[0])
     os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: not processes_mentioning(str(STATE_DIR / 'sshd_config')),
-             message='sshd to stop')
-    for child in _sshd_children():          # existing connections go too
+    wait_for(
+        lambda: not processes_mentioning(str(STATE_DIR / 'sshd_config')), message='sshd to stop'
+    )
+    for child in _sshd_children():  # existing connections go too
         os.kill(child, signal.SIGKILL)
 
 
 def _start_sshd():
-    subprocess.run(['/usr/sbin/sshd', '-f', str(STATE_DIR / 'sshd_config'),
-                    '-E', str(STATE_DIR / 'sshd.log')], check=True, timeout=30)
+    subprocess.run(
+        ['/usr/sbin/sshd', '-f', str(STATE_DIR / 'sshd_config'), '-E', str(STATE_DIR / 'sshd.log')],
+        check=True,
+        timeout=30,
+    )
 
 
 @pytest.fixture
@@ -55,10 +60,9 @@ def test_dropped_connections_while_jobs_run(make_remote, scheduler):
     for _ in range(3):
         for pid in _sshd_children():
             os.kill(pid, signal.SIGKILL)
-        time.sleep(1)       # a fault that lasts a while (not a wait for a result)
+        time.sleep(1)  # a fault that lasts a while (not a wait for a result)
     for job_id in jobs:
-        assert client.wait_final(job_id, timeout=300)['state'] == 'Success', \
-            client.log(job_id)
+        assert client.wait_final(job_id, timeout=300)['state'] == 'Success', client.log(job_id)
 
 
 def test_sshd_down_for_a_while(make_remote, sshd_restorer):
@@ -68,7 +72,7 @@ def test_sshd_down_for_a_while(make_remote, sshd_restorer):
     _stop_sshd()
     waiting = client.submit(wf.HOSTNAME)['id']
     deadline = time.monotonic() + 8
-    while time.monotonic() < deadline:      # the outage lasts 8 s
+    while time.monotonic() < deadline:  # the outage lasts 8 s
         assert client.state(running) == 'Running'
         assert client.state(waiting) == 'Waiting'
         time.sleep(0.5)
@@ -85,13 +89,27 @@ def _serve_on_slurm(testbed, root):
     api = root / 'api'
     shutil.copytree(TEST_API_DIR, api)
     base = f'/home/{testbed.user_for("slurm")}/.cerise-tests/{root.name}'
-    (api / 'config.yml').write_text(yaml.safe_dump({'compute-resource': {
-        'credentials': {'username': testbed.user_for('slurm'), 'certfile': testbed.key},
-        'files': {'protocol': 'sftp', 'location': f'127.0.0.1:{testbed.port}', 'path': base},
-        'jobs': {'protocol': 'ssh', 'location': f'127.0.0.1:{testbed.port}',
-                 'scheduler': 'slurm'},
-        'ssh': {'known-hosts': testbed.known_hosts},
-        'refresh': 0.5}}))
+    (api / 'config.yml').write_text(
+        yaml.safe_dump(
+            {
+                'compute-resource': {
+                    'credentials': {'username': testbed.user_for('slurm'), 'certfile': testbed.key},
+                    'files': {
+                        'protocol': 'sftp',
+                        'location': f'127.0.0.1:{testbed.port}',
+                        'path': base,
+                    },
+                    'jobs': {
+                        'protocol': 'ssh',
+                        'location': f'127.0.0.1:{testbed.port}',
+                        'scheduler': 'slurm',
+                    },
+                    'ssh': {'known-hosts': testbed.known_hosts},
+                    'refresh': 0.5,
+                }
+            }
+        )
+    )
     return ServeProcess(root, api), base
 
 
@@ -100,17 +118,24 @@ def test_kill_9_then_restart_runs_one_slurm_job(testbed, tmp_path):
     try:
         client = serve.start()
         job_id = client.submit(wf.SLEEP, {'seconds': 15})['id']
-        wait_for(lambda: 'Started on the compute resource' in client.log(job_id),
-                 timeout=120, message='submission')
+        wait_for(
+            lambda: 'Started on the compute resource' in client.log(job_id),
+            timeout=120,
+            message='submission',
+        )
         serve.stop(signal.SIGKILL)
         # as if the service died before it could record the Slurm id
         with sqlite3.connect(tmp_path / 'run' / 'cerise.db') as db:
-            db.execute("UPDATE job SET remote_job_id = NULL, state = 'Waiting' WHERE id = ?",
-                       (job_id,))
+            db.execute(
+                "UPDATE job SET remote_job_id = NULL, state = 'Waiting' WHERE id = ?", (job_id,)
+            )
         client = serve.start()
         name = f'cerise-{job_id}'
-        wait_for(lambda: client.log(job_id).count('Started on the compute resource') == 2,
-                 timeout=120, message='the restarted service to handle the job')
+        wait_for(
+            lambda: client.log(job_id).count('Started on the compute resource') == 2,
+            timeout=120,
+            message='the restarted service to handle the job',
+        )
         assert len(testbed.ssh('slurm', f'squeue -h -n {name} -o %i').split()) == 1
         assert client.wait_final(job_id, timeout=300)['state'] == 'Success', client.log(job_id)
         log = client.log(job_id)

@@ -1,4 +1,5 @@
 """Helpers shared by the test_config_* modules: small config dicts and file writing."""
+
 from pathlib import Path
 
 from cerise_actors.config import api_config_from_dict, service_config_from_dict
@@ -14,8 +15,9 @@ def minimal_main(**sections):
 
 
 def main_cfg(data=None, env=None, **sections):
-    return service_config_from_dict(minimal_main(**sections) if data is None else data,
-                                    env={} if env is None else env)
+    return service_config_from_dict(
+        minimal_main(**sections) if data is None else data, env={} if env is None else env
+    )
 
 
 def api(files=None, jobs=None, credentials=None, env=None, **extra):

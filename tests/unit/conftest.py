@@ -1,4 +1,5 @@
 """Fixtures shared by the unit tests (used by the test_config_* modules)."""
+
 import pytest
 
 

@@ -1,4 +1,5 @@
 """Installing a specialisation's projects onto a (local) resource."""
+
 import json
 import os
 import stat
@@ -13,16 +14,19 @@ from cerise_actors.staging import api_install as ai
 from ..helpers import TEST_API_DIR
 
 
-@pytest.mark.parametrize('local,remote,expected', [
-    ('1.0.0', None, True),
-    ('1.0.0', '1.0.0', False),
-    ('1.0.1', '1.0.0', True),
-    ('1.10.0', '1.9.0', True),
-    ('1.0.0', '1.0.1', False),
-    ('1.0.0.dev', '1.0.0.dev', True),
-    ('1.0.0', '1.0.0.dev', True),
-    ('1.0.0', 'garbage', True),
-])
+@pytest.mark.parametrize(
+    'local,remote,expected',
+    [
+        ('1.0.0', None, True),
+        ('1.0.0', '1.0.0', False),
+        ('1.0.1', '1.0.0', True),
+        ('1.10.0', '1.9.0', True),
+        ('1.0.0', '1.0.1', False),
+        ('1.0.0.dev', '1.0.0.dev', True),
+        ('1.0.0', '1.0.0.dev', True),
+        ('1.0.0', 'garbage', True),
+    ],
+)
 def test_needs_install(local, remote, expected):
     assert ai.needs_install(local, remote) is expected
 

@@ -1,12 +1,20 @@
 """The client commands' own logic: arguments, inputs files, exit codes (no real service)."""
+
 import argparse
 import json
 
 import pytest
 
-from cerise_actors.client.cli_commands import (EXIT_SERVICE, EXIT_USAGE, UsageError, _service,
-                                               add_client_commands, read_inputs,
-                                               resolve_local_files, run_client_command)
+from cerise_actors.client.cli_commands import (
+    EXIT_SERVICE,
+    EXIT_USAGE,
+    UsageError,
+    _service,
+    add_client_commands,
+    read_inputs,
+    resolve_local_files,
+    run_client_command,
+)
 from cerise_actors.client.local import free_port
 
 from .test_client_http import job_json, stub  # noqa: F401  (fixture)
@@ -36,19 +44,26 @@ def test_file_locations_are_resolved_like_cwltool(tmp_path):
     (tmp_path / 'a.txt').write_text('a')
     (tmp_path / 'a.txt.idx').write_text('i')
     missing = []
-    value = resolve_local_files({
-        'one': {'class': 'File', 'location': 'a.txt',
-                'secondaryFiles': [{'class': 'File', 'path': 'a.txt.idx'}]},
-        'abs': {'class': 'File', 'location': (tmp_path / 'a.txt').as_uri()},
-        'web': {'class': 'File', 'location': 'https://example.org/x'},
-        'lit': {'class': 'File', 'contents': 'hi'},
-        'many': [{'class': 'File', 'location': 'gone.txt'}],
-        'dir': {'class': 'Directory', 'location': 'a.txt'},
-        'text': 'a.txt',
-    }, tmp_path, 'in', missing)
+    value = resolve_local_files(
+        {
+            'one': {
+                'class': 'File',
+                'location': 'a.txt',
+                'secondaryFiles': [{'class': 'File', 'path': 'a.txt.idx'}],
+            },
+            'abs': {'class': 'File', 'location': (tmp_path / 'a.txt').as_uri()},
+            'web': {'class': 'File', 'location': 'https://example.org/x'},
+            'lit': {'class': 'File', 'contents': 'hi'},
+            'many': [{'class': 'File', 'location': 'gone.txt'}],
+            'dir': {'class': 'Directory', 'location': 'a.txt'},
+            'text': 'a.txt',
+        },
+        tmp_path,
+        'in',
+        missing,
+    )
     assert value['one']['location'] == tmp_path / 'a.txt'
-    assert value['one']['secondaryFiles'] == [{'class': 'File',
-                                               'location': tmp_path / 'a.txt.idx'}]
+    assert value['one']['secondaryFiles'] == [{'class': 'File', 'location': tmp_path / 'a.txt.idx'}]
     assert value['abs']['location'] == tmp_path / 'a.txt'
     assert value['web']['location'] == 'https://example.org/x'
     assert value['lit'] == {'class': 'File', 'contents': 'hi'}
@@ -64,8 +79,9 @@ def test_service_from_the_environment_and_exit_codes(monkeypatch, capsys, tmp_pa
     assert run_client_command(parse('list', '--service', 'nonsense')) == EXIT_USAGE
     (tmp_path / 'wf.cwl').write_text('x')
     (tmp_path / 'in.yml').write_text('f: {class: File, location: nope.txt}\n')
-    assert run_client_command(parse('submit', tmp_path / 'wf.cwl', tmp_path / 'in.yml')) \
-        == EXIT_USAGE, 'the missing file is found before the service is contacted'
+    assert (
+        run_client_command(parse('submit', tmp_path / 'wf.cwl', tmp_path / 'in.yml')) == EXIT_USAGE
+    ), 'the missing file is found before the service is contacted'
     assert str(tmp_path / 'nope.txt') in capsys.readouterr().err
 
 
@@ -73,13 +89,14 @@ def test_service_and_file_area_urls(monkeypatch):
     monkeypatch.delenv('CERISE_SERVICE_URL', raising=False)
     monkeypatch.delenv('CERISE_FILES_URL', raising=False)
     default = _service(parse('list'))
-    assert (default.url, default.files.url) == ('http://127.0.0.1:29593',
-                                                'http://127.0.0.1:29593/files')
+    assert (default.url, default.files.url) == (
+        'http://127.0.0.1:29593',
+        'http://127.0.0.1:29593/files',
+    )
     monkeypatch.setenv('CERISE_SERVICE_URL', 'http://svc:1/')
     monkeypatch.setenv('CERISE_FILES_URL', 'https://dav.example.org/cerise')
     from_env = _service(parse('list'))
-    assert (from_env.url, from_env.files.url) == ('http://svc:1',
-                                                  'https://dav.example.org/cerise')
+    assert (from_env.url, from_env.files.url) == ('http://svc:1', 'https://dav.example.org/cerise')
     given = _service(parse('list', '--service', 'http://other:2', '--files', 'http://f/x'))
     assert (given.url, given.files.url) == ('http://other:2', 'http://f/x')
 

@@ -4,6 +4,7 @@ The stub server (`stub`, also used by test_client_job.py) answers each
 request from a table and records what it received, body and framing
 included, so the tests see exactly what goes over the wire.
 """
+
 import http.server
 import io
 import json
@@ -13,8 +14,15 @@ import time
 
 import pytest
 
-from cerise_actors.client import (DownloadFailed, InvalidJob, JobNotFound, Service,
-                                  ServiceError, ServiceUnreachable, UploadFailed)
+from cerise_actors.client import (
+    DownloadFailed,
+    InvalidJob,
+    JobNotFound,
+    Service,
+    ServiceError,
+    ServiceUnreachable,
+    UploadFailed,
+)
 from cerise_actors.client.http import Http, remaining_size
 from cerise_actors.client.local import free_port
 
@@ -27,7 +35,7 @@ class Stub:
         self.routes = {}
         self.requests = []
         self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), self._handler())
-        self.server.handle_error = lambda request, address: None   # a client that gave up
+        self.server.handle_error = lambda request, address: None  # a client that gave up
         self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
@@ -64,8 +72,13 @@ class Stub:
 
             def _serve(self):
                 body, framing = self._body()
-                request = {'method': self.command, 'path': self.path, 'body': body,
-                           'framing': framing, 'headers': dict(self.headers)}
+                request = {
+                    'method': self.command,
+                    'path': self.path,
+                    'body': body,
+                    'framing': framing,
+                    'headers': dict(self.headers),
+                }
                 stub.requests.append(request)
                 status, payload = stub._answer(self.command, self.path, request)
                 if isinstance(payload, (dict, list)):
@@ -99,8 +112,15 @@ def stub():
 
 
 def job_json(job_id='j1', state='Waiting', name='n', output=None, workflow='w'):
-    return {'id': job_id, 'name': name, 'workflow': workflow, 'input': {}, 'state': state,
-            'output': output or {}, 'log': f'/jobs/{job_id}/log'}
+    return {
+        'id': job_id,
+        'name': name,
+        'workflow': workflow,
+        'input': {},
+        'state': state,
+        'output': output or {},
+        'log': f'/jobs/{job_id}/log',
+    }
 
 
 # --- uploads --------------------------------------------------------------------------
@@ -139,12 +159,15 @@ def test_put_of_a_pipe_streams_without_knowing_its_size(stub):
 
 def test_put_creates_parent_folders_after_a_409_and_retries(stub):
     stub.on('PUT', '/files/input/j/f.txt', (409, b'parent missing'), (201, b''))
-    stub.on('MKCOL', '/files/input/', (405, b''))       # already there: fine
+    stub.on('MKCOL', '/files/input/', (405, b''))  # already there: fine
     stub.on('MKCOL', '/files/input/j/', (201, b''))
     Service(stub.url).files.put('input/j/f.txt', io.BytesIO(b'data'))
     assert [(r['method'], r['path']) for r in stub.requests] == [
-        ('PUT', '/files/input/j/f.txt'), ('MKCOL', '/files/input/'),
-        ('MKCOL', '/files/input/j/'), ('PUT', '/files/input/j/f.txt')]
+        ('PUT', '/files/input/j/f.txt'),
+        ('MKCOL', '/files/input/'),
+        ('MKCOL', '/files/input/j/'),
+        ('PUT', '/files/input/j/f.txt'),
+    ]
     assert stub.requests[-1]['body'] == b'data'
 
 
@@ -158,10 +181,16 @@ def test_put_without_a_file_area_says_what_is_missing(stub):
 
 # --- the job API's answers ---------------------------------------------------------------
 def test_job_not_found_and_invalid_job_carry_the_service_words(stub):
-    stub.on('GET', '/jobs/x', (404, {'title': 'Job not found',
-                                     'description': 'there is no job with id x'}))
-    stub.on('POST', '/jobs', (400, {'title': 'Invalid job description',
-                                    'description': '"name" must be a string'}))
+    stub.on(
+        'GET',
+        '/jobs/x',
+        (404, {'title': 'Job not found', 'description': 'there is no job with id x'}),
+    )
+    stub.on(
+        'POST',
+        '/jobs',
+        (400, {'title': 'Invalid job description', 'description': '"name" must be a string'}),
+    )
     service = Service(stub.url)
     with pytest.raises(JobNotFound) as missing:
         service.get_job('x')
@@ -179,14 +208,17 @@ def test_not_a_cerise_service(stub):
     with pytest.raises(ServiceError) as caught:
         Service(stub.url).list_jobs()
     assert 'cerise-actors service' in str(caught.value)
-    with pytest.raises(ServiceError) as caught:       # no such route: not "job not found"
+    with pytest.raises(ServiceError) as caught:  # no such route: not "job not found"
         Service(stub.url + '/wrong').get_job('j1')
     assert not isinstance(caught.value, JobNotFound) and 'does not exist' in str(caught.value)
 
 
 def test_unavailable_service(stub):
-    stub.on('GET', '/jobs', (503, {'title': 'Service unavailable',
-                                   'description': 'the service is shutting down'}))
+    stub.on(
+        'GET',
+        '/jobs',
+        (503, {'title': 'Service unavailable', 'description': 'the service is shutting down'}),
+    )
     with pytest.raises(ServiceError) as caught:
         Service(stub.url).list_jobs()
     assert caught.value.status == 503 and 'shutting down' in str(caught.value)
@@ -217,7 +249,10 @@ def test_stream_and_missing_downloads(stub, tmp_path):
     stub.on('GET', '/files/output/j1/out.txt', (200, b'0123456789'))
     http = Http()
     assert list(http.stream(f'{stub.url}/files/output/j1/out.txt', chunk_size=4)) == [
-        b'0123', b'4567', b'89']
+        b'0123',
+        b'4567',
+        b'89',
+    ]
     with pytest.raises(DownloadFailed) as caught:
         list(http.stream(f'{stub.url}/files/output/j1/gone.txt'))
     assert caught.value.status == 404 and 'gone.txt' in str(caught.value)

@@ -1,4 +1,5 @@
 """How the client turns Python values into a CWL input object (no network: a fake uploader)."""
+
 import io
 from pathlib import Path
 
@@ -46,40 +47,70 @@ def test_paths_strings_bytes_and_file_objects_become_files(tmp_path, uploads):
     (tmp_path / 'a.txt').write_text('A')
     named = open(tmp_path / 'a.txt', 'rb')
     with named:
-        value = convert('x', [tmp_path / 'a.txt', str(tmp_path / 'a.txt'), b'B',
-                              io.BytesIO(b'C'), named, 'https://example.org/d.txt'], uploads)
+        value = convert(
+            'x',
+            [
+                tmp_path / 'a.txt',
+                str(tmp_path / 'a.txt'),
+                b'B',
+                io.BytesIO(b'C'),
+                named,
+                'https://example.org/d.txt',
+            ],
+            uploads,
+        )
     assert value == [
         {'class': 'File', 'location': f'{BASE}/x/a.txt'},
-        {'class': 'File', 'location': f'{BASE}/x/2/a.txt'},      # same name, own folder
-        {'class': 'File', 'location': f'{BASE}/x/x'},            # bytes: named after the input
+        {'class': 'File', 'location': f'{BASE}/x/2/a.txt'},  # same name, own folder
+        {'class': 'File', 'location': f'{BASE}/x/x'},  # bytes: named after the input
         {'class': 'File', 'location': f'{BASE}/x/2/x'},
-        {'class': 'File', 'location': f'{BASE}/x/3/a.txt'},      # file object: its name
+        {'class': 'File', 'location': f'{BASE}/x/3/a.txt'},  # file object: its name
         {'class': 'File', 'location': 'https://example.org/d.txt'},
     ]
-    assert uploads.files == {'x/a.txt': b'A', 'x/2/a.txt': b'A', 'x/x': b'B',
-                             'x/2/x': b'C', 'x/3/a.txt': b'A'}
+    assert uploads.files == {
+        'x/a.txt': b'A',
+        'x/2/a.txt': b'A',
+        'x/x': b'B',
+        'x/2/x': b'C',
+        'x/3/a.txt': b'A',
+    }
 
 
 def test_file_dicts_keep_their_fields_and_upload_secondary_files(tmp_path, uploads):
     (tmp_path / 'ref.fa').write_text('>seq')
     (tmp_path / 'ref.fa.fai').write_text('idx')
-    value = convert('ref', {'class': 'File', 'path': str(tmp_path / 'ref.fa'),
-                            'format': 'edam:format_1929',
-                            'secondaryFiles': [tmp_path / 'ref.fa.fai',
-                                               {'class': 'File', 'location': b'dict',
-                                                'basename': 'ref.dict'}]}, uploads)
-    assert value == {'class': 'File', 'location': f'{BASE}/ref/ref.fa',
-                     'format': 'edam:format_1929', 'secondaryFiles': [
-                         {'class': 'File', 'location': f'{BASE}/ref/ref.fa.fai'},
-                         {'class': 'File', 'location': f'{BASE}/ref/ref.dict',
-                          'basename': 'ref.dict'}]}
+    value = convert(
+        'ref',
+        {
+            'class': 'File',
+            'path': str(tmp_path / 'ref.fa'),
+            'format': 'edam:format_1929',
+            'secondaryFiles': [
+                tmp_path / 'ref.fa.fai',
+                {'class': 'File', 'location': b'dict', 'basename': 'ref.dict'},
+            ],
+        },
+        uploads,
+    )
+    assert value == {
+        'class': 'File',
+        'location': f'{BASE}/ref/ref.fa',
+        'format': 'edam:format_1929',
+        'secondaryFiles': [
+            {'class': 'File', 'location': f'{BASE}/ref/ref.fa.fai'},
+            {'class': 'File', 'location': f'{BASE}/ref/ref.dict', 'basename': 'ref.dict'},
+        ],
+    }
 
 
 def test_records_keep_strings_and_plain_values_pass_through(tmp_path, uploads):
-    value = convert('r', {'label': 'a.txt', 'n': 3, 'data': b'xyz', 'flags': [True, None]},
-                    uploads)
-    assert value == {'label': 'a.txt', 'n': 3, 'flags': [True, None],
-                     'data': {'class': 'File', 'location': f'{BASE}/r/r'}}
+    value = convert('r', {'label': 'a.txt', 'n': 3, 'data': b'xyz', 'flags': [True, None]}, uploads)
+    assert value == {
+        'label': 'a.txt',
+        'n': 3,
+        'flags': [True, None],
+        'data': {'class': 'File', 'location': f'{BASE}/r/r'},
+    }
     assert convert('n', 1.5, uploads) == 1.5
     assert convert('s', 'text', uploads, strings_as_paths=False) == 'text'
 
@@ -90,11 +121,12 @@ def test_folders_become_directories(tmp_path, uploads):
     (folder / 'one.txt').write_text('1')
     (folder / 'sub' / 'two.txt').write_text('2')
     (tmp_path / 'empty').mkdir()
-    assert convert('d', folder, uploads) == {'class': 'Directory',
-                                             'location': f'{BASE}/d/data'}
+    assert convert('d', folder, uploads) == {'class': 'Directory', 'location': f'{BASE}/d/data'}
     assert uploads.files == {'d/data/one.txt': b'1', 'd/data/sub/two.txt': b'2'}
-    assert convert('e', {'class': 'Directory', 'location': tmp_path / 'empty'}, uploads) == \
-        {'class': 'Directory', 'location': f'{BASE}/e/empty'}
+    assert convert('e', {'class': 'Directory', 'location': tmp_path / 'empty'}, uploads) == {
+        'class': 'Directory',
+        'location': f'{BASE}/e/empty',
+    }
     assert uploads.folders == ['e/empty']
 
 
@@ -106,8 +138,9 @@ def test_every_file_is_checked_before_anything_is_uploaded(tmp_path, uploads):
     assert isinstance(caught.value, FileNotFoundError)
     assert uploads.files == {}
     with pytest.raises(InputFileMissing):
-        check_input('f', {'class': 'File', 'location': str(tmp_path / 'gone.txt'),
-                          'secondaryFiles': []})
+        check_input(
+            'f', {'class': 'File', 'location': str(tmp_path / 'gone.txt'), 'secondaryFiles': []}
+        )
 
 
 def test_values_that_cannot_be_inputs(tmp_path, uploads):
@@ -116,8 +149,15 @@ def test_values_that_cannot_be_inputs(tmp_path, uploads):
     with pytest.raises(InputError, match='needs a name'):
         convert('f', {'class': 'File', 'location': b'x', 'secondaryFiles': [b'y']}, uploads)
     with pytest.raises(InputError, match='needs a name'):
-        convert('f', {'class': 'File', 'location': b'x', 'secondaryFiles': [
-            {'class': 'File', 'location': b'y'}]}, uploads)
+        convert(
+            'f',
+            {
+                'class': 'File',
+                'location': b'x',
+                'secondaryFiles': [{'class': 'File', 'location': b'y'}],
+            },
+            uploads,
+        )
     with pytest.raises(InputError, match='empty string'):
         convert('f', '', uploads)
     with pytest.raises(InputError, match='cannot send a set'):
@@ -129,10 +169,10 @@ def test_values_that_cannot_be_inputs(tmp_path, uploads):
 def test_layout_never_gives_a_name_twice():
     layout = Layout()
     assert layout.reserve('', 'workflow.cwl') == 'workflow.cwl'
-    assert layout.reserve('workflow.cwl', 'a') == 'workflow.cwl_2/a'    # a file has that name
+    assert layout.reserve('workflow.cwl', 'a') == 'workflow.cwl_2/a'  # a file has that name
     assert layout.reserve('in', 'a') == 'in/a'
     assert layout.reserve('in', 'a') == 'in/2/a'
-    assert layout.reserve('in', '2') == 'in/2/2'        # 'in/2' is a folder already
+    assert layout.reserve('in', '2') == 'in/2/2'  # 'in/2' is a folder already
 
 
 def test_safe_names():

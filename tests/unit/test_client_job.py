@@ -1,8 +1,16 @@
 """Job behaviour that needs no real service: waiting, state rules, outputs, deletion."""
+
 import pytest
 
-from cerise_actors.client import (JobNotFound, JobStateError, OutputDirectory, OutputFile,
-                                  Service, ServiceUnreachable, WaitTimeout)
+from cerise_actors.client import (
+    JobNotFound,
+    JobStateError,
+    OutputDirectory,
+    OutputFile,
+    Service,
+    ServiceUnreachable,
+    WaitTimeout,
+)
 from cerise_actors.client import job as job_module
 from cerise_actors.client.outputs import output_files, wrap_outputs
 
@@ -10,8 +18,14 @@ from .test_client_http import job_json, stub  # noqa: F401  (fixture)
 
 
 def test_wait_reports_each_state_once_and_returns_the_final_one(stub):
-    stub.on('GET', '/jobs/j1', *[(200, job_json(state=s)) for s in
-                                 ('Waiting', 'Waiting', 'Running', 'Running', 'Success')])
+    stub.on(
+        'GET',
+        '/jobs/j1',
+        *[
+            (200, job_json(state=s))
+            for s in ('Waiting', 'Waiting', 'Running', 'Running', 'Success')
+        ],
+    )
     job = Service(stub.url).get_job('j1')
     seen = []
     assert job.wait(timeout=30, interval=0.01, progress=seen.append) == 'Success'
@@ -24,11 +38,12 @@ def test_wait_times_out_and_rides_out_a_short_outage(stub, monkeypatch):
     with pytest.raises(WaitTimeout) as caught:
         job.wait(timeout=0.2, interval=0.05)
     assert str(caught.value) == "job j1 ('n') is still Running after 0.2 s"
-    stub.on('GET', '/jobs/j1', (503, {'title': 'Service unavailable'}),
-            (200, job_json(state='Success')))
+    stub.on(
+        'GET', '/jobs/j1', (503, {'title': 'Service unavailable'}), (200, job_json(state='Success'))
+    )
     assert job.wait(timeout=30, interval=0.01) == 'Success'
     monkeypatch.setattr(job_module, 'OUTAGE_GRACE', -1.0)
-    job.service.url = 'http://127.0.0.1:9'      # nothing listens on the discard port
+    job.service.url = 'http://127.0.0.1:9'  # nothing listens on the discard port
     with pytest.raises(ServiceUnreachable):
         job.wait(timeout=30, interval=0.01)
 
@@ -41,11 +56,15 @@ def test_state_rules(stub):
     with pytest.raises(JobStateError, match='not submitted yet'):
         job.wait()
     with pytest.raises(JobStateError, match='not submitted yet'):
-        job.state
+        _ = job.state
     stub.on('GET', '/jobs/j1', (200, job_json()))
     submitted = service.get_job('j1')
-    for action in (lambda: submitted.add_input('x', 1), lambda: submitted.set_input('x', 1),
-                   lambda: submitted.set_workflow(b'x'), submitted.run):
+    for action in (
+        lambda: submitted.add_input('x', 1),
+        lambda: submitted.set_input('x', 1),
+        lambda: submitted.set_workflow(b'x'),
+        submitted.run,
+    ):
         with pytest.raises(JobStateError, match='already submitted'):
             action()
     with pytest.raises(Exception, match='not plain JSON'):
@@ -68,8 +87,10 @@ def test_only_folders_this_client_made_are_deleted(stub):
     with pytest.raises(JobNotFound):
         shared_job.delete()
     assert [(r['method'], r['path']) for r in stub.requests if r['method'] == 'DELETE'] == [
-        ('DELETE', '/jobs/j1'), ('DELETE', '/files/input/my_job-0123abcd/'),
-        ('DELETE', '/jobs/j2')]
+        ('DELETE', '/jobs/j1'),
+        ('DELETE', '/files/input/my_job-0123abcd/'),
+        ('DELETE', '/jobs/j2'),
+    ]
 
 
 def test_outputs_can_be_read_saved_and_streamed(tmp_path):
@@ -79,14 +100,31 @@ def test_outputs_can_be_read_saved_and_streamed(tmp_path):
     (published / 'out.txt.idx').write_text('i')
     (published / 'dir' / 'sub' / 'deep.txt').write_text('deep')
     url = published.as_uri()
-    wrapped = wrap_outputs({
-        'count': 3,
-        'text': {'class': 'File', 'location': f'{url}/out.txt', 'size': 7,
-                 'secondaryFiles': [{'class': 'File', 'location': f'{url}/out.txt.idx'}]},
-        'dir': {'class': 'Directory', 'location': f'{url}/dir', 'listing': [
-            {'class': 'Directory', 'location': f'{url}/dir/sub', 'basename': 'sub',
-             'listing': [{'class': 'File', 'location': f'{url}/dir/sub/deep.txt'}]}]},
-    }, Service('http://127.0.0.1:1').http, 'j1')
+    wrapped = wrap_outputs(
+        {
+            'count': 3,
+            'text': {
+                'class': 'File',
+                'location': f'{url}/out.txt',
+                'size': 7,
+                'secondaryFiles': [{'class': 'File', 'location': f'{url}/out.txt.idx'}],
+            },
+            'dir': {
+                'class': 'Directory',
+                'location': f'{url}/dir',
+                'listing': [
+                    {
+                        'class': 'Directory',
+                        'location': f'{url}/dir/sub',
+                        'basename': 'sub',
+                        'listing': [{'class': 'File', 'location': f'{url}/dir/sub/deep.txt'}],
+                    }
+                ],
+            },
+        },
+        Service('http://127.0.0.1:1').http,
+        'j1',
+    )
     text, folder = wrapped['text'], wrapped['dir']
     assert wrapped['count'] == 3
     assert isinstance(text, OutputFile) and text.basename == 'out.txt' and text.size == 7
@@ -98,4 +136,7 @@ def test_outputs_can_be_read_saved_and_streamed(tmp_path):
     saved = folder.save(tmp_path / 'copy')
     assert (saved / 'sub' / 'deep.txt').read_text() == 'deep'
     assert [item.relative_path for item in output_files(wrapped)] == [
-        'out.txt', 'out.txt.idx', 'dir']
+        'out.txt',
+        'out.txt.idx',
+        'dir',
+    ]

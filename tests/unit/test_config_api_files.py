@@ -1,12 +1,18 @@
 """Unit tests for cerise_actors.config: the specialisation's API configuration file,
 its defaults, the documented examples and the compute-resource files section."""
+
 import pytest
 
 from cerise_actors.config import (
-    ApiConfig, ConfigError, Credentials, FilesConfig, JobsConfig, load_api_config)
+    ApiConfig,
+    ConfigError,
+    Credentials,
+    FilesConfig,
+    JobsConfig,
+    load_api_config,
+)
 
 from .config_fixtures import api, write
-
 
 SPEC_API_TEMPLATE = """\
 
@@ -78,17 +84,28 @@ compute-resource:
 
 # --------------------------------------------------------------------------- API config: files
 
+
 def test_api_defaults_when_file_absent(tmp_path, os_user):
     cfg = load_api_config(tmp_path, env={})
     assert isinstance(cfg, ApiConfig)
     assert cfg.source == '<defaults>'
     assert cfg.refresh == 10.0
-    assert cfg.files == FilesConfig(protocol='local', host=None, port=22,
-                                    path='/home/osuser/.cerise', credentials=Credentials())
+    assert cfg.files == FilesConfig(
+        protocol='local', host=None, port=22, path='/home/osuser/.cerise', credentials=Credentials()
+    )
     assert cfg.jobs == JobsConfig(
-        protocol='local', host=None, port=22, scheduler='none', queue_name=None,
-        slots_per_node=None, cores_per_node=32, scheduler_options=None, cwl_runner=None,
-        max_running=None, credentials=Credentials())
+        protocol='local',
+        host=None,
+        port=22,
+        scheduler='none',
+        queue_name=None,
+        slots_per_node=None,
+        cores_per_node=32,
+        scheduler_options=None,
+        cwl_runner=None,
+        max_running=None,
+        credentials=Credentials(),
+    )
 
 
 def test_api_defaults_still_use_env_credentials(tmp_path):
@@ -125,8 +142,12 @@ def test_spec_das5_example_with_env_username(tmp_path):
     env = {'CERISE_USERNAME': 'alice', 'CERISE_PASSWORD': 'secret'}
     cfg = load_api_config(tmp_path, env=env)
     assert cfg.files == FilesConfig(
-        protocol='sftp', host='fs0.das5.cs.vu.nl', port=22, path='/home/alice/.cerise',
-        credentials=Credentials(username='alice', password='secret'))
+        protocol='sftp',
+        host='fs0.das5.cs.vu.nl',
+        port=22,
+        path='/home/alice/.cerise',
+        credentials=Credentials(username='alice', password='secret'),
+    )
     assert cfg.jobs.protocol == 'ssh' and cfg.jobs.host == 'fs0.das5.cs.vu.nl'
     assert cfg.jobs.port == 22 and cfg.jobs.scheduler == 'slurm'
     assert cfg.jobs.credentials == Credentials(username='alice', password='secret')
@@ -137,13 +158,14 @@ def test_spec_das5_example_without_username_fails(tmp_path):
     path = write(tmp_path / 'config.yml', SPEC_DAS5_EXAMPLE)
     with pytest.raises(ConfigError) as info:
         load_api_config(tmp_path, env={})
-    assert str(info.value).startswith('{}: compute-resource.files.path: '.format(path))
+    assert str(info.value).startswith(f'{path}: compute-resource.files.path: ')
     assert '$CERISE_USERNAME' in str(info.value)
 
 
 def test_files_path_uses_files_username_not_jobs():
-    cfg = api(files={'credentials': {'username': 'filer'}},
-              jobs={'credentials': {'username': 'jobber'}})
+    cfg = api(
+        files={'credentials': {'username': 'filer'}}, jobs={'credentials': {'username': 'jobber'}}
+    )
     assert cfg.files.path == '/home/filer/.cerise'
     env = {'CERISE_JOBS_USERNAME': 'jobber', 'CERISE_FILES_USERNAME': 'filer2'}
     assert api(env=env).files.path == '/home/filer2/.cerise'
@@ -167,15 +189,19 @@ def test_local_path_tilde_and_relative(in_tmp, monkeypatch):
 
 @pytest.mark.parametrize('path', ['relative/dir', '~/.cerise'])
 def test_sftp_relative_path_refused(path):
-    with pytest.raises(ConfigError, match=r'^<dict>: compute-resource\.files\.path: expected an '
-                                          r'absolute path'):
-        api(files={'protocol': 'sftp', 'location': 'h', 'path': path},
-            env={'CERISE_USERNAME': 'u'})
+    with pytest.raises(
+        ConfigError,
+        match=r'^<dict>: compute-resource\.files\.path: expected an '
+        r'absolute path',
+    ):
+        api(files={'protocol': 'sftp', 'location': 'h', 'path': path}, env={'CERISE_USERNAME': 'u'})
 
 
 def test_sftp_path_normalised():
-    cfg = api(files={'protocol': 'sftp', 'location': 'h', 'path': '/home/$CERISE_USERNAME/x/'},
-              env={'CERISE_FILES_USERNAME': 'u'})
+    cfg = api(
+        files={'protocol': 'sftp', 'location': 'h', 'path': '/home/$CERISE_USERNAME/x/'},
+        env={'CERISE_FILES_USERNAME': 'u'},
+    )
     assert cfg.files.path == '/home/u/x'
 
 
@@ -184,9 +210,16 @@ def test_files_path_wrong_type():
         api(files={'path': 42})
 
 
-@pytest.mark.parametrize('value, expected', [
-    ('local', 'local'), ('file', 'local'), ('sftp', 'sftp'), ('SFTP', 'sftp'), ('None', 'local'),
-])
+@pytest.mark.parametrize(
+    'value, expected',
+    [
+        ('local', 'local'),
+        ('file', 'local'),
+        ('sftp', 'sftp'),
+        ('SFTP', 'sftp'),
+        ('None', 'local'),
+    ],
+)
 def test_files_protocols(value, expected):
     cfg = api(files={'protocol': value, 'location': 'example.com', 'path': '/x'})
     assert cfg.files.protocol == expected
@@ -202,6 +235,9 @@ def test_ftp_and_webdav_refused(protocol):
 
 
 def test_unknown_files_protocol():
-    with pytest.raises(ConfigError, match=r"files\.protocol: unknown value 'scp' \(expected one "
-                                          r"of: local, sftp\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"files\.protocol: unknown value 'scp' \(expected one "
+        r'of: local, sftp\)',
+    ):
         api(files={'protocol': 'scp'})

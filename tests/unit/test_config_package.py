@@ -1,5 +1,6 @@
 """Unit tests for the cerise_actors.config package surface: exported names, frozen
 config objects, ConfigError and the Credentials value type."""
+
 import dataclasses
 import pickle
 
@@ -10,14 +11,24 @@ from cerise_actors.config import ConfigError, Credentials
 
 from .config_fixtures import main_cfg
 
-
 # --------------------------------------------------------------------------- package surface
+
 
 def test_public_names_are_exported():
     assert set(config_pkg.__all__) == {
-        'ApiConfig', 'ConfigError', 'Credentials', 'FilesConfig', 'JobsConfig',
-        'ServiceConfig', 'SshConfig', 'api_config_from_dict', 'load_api_config', 'load_service_config',
-        'resolve_credentials', 'service_config_from_dict'}
+        'ApiConfig',
+        'ConfigError',
+        'Credentials',
+        'FilesConfig',
+        'JobsConfig',
+        'ServiceConfig',
+        'SshConfig',
+        'api_config_from_dict',
+        'load_api_config',
+        'load_service_config',
+        'resolve_credentials',
+        'service_config_from_dict',
+    }
     for name in config_pkg.__all__:
         assert hasattr(config_pkg, name)
 

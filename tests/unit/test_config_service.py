@@ -1,5 +1,6 @@
 """Unit tests for cerise_actors.config: the main service configuration file
 (conf/config.yml) and its environment overrides."""
+
 import logging
 import textwrap
 from pathlib import Path
@@ -7,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from cerise_actors.config import (
-    ConfigError, ServiceConfig, load_service_config, service_config_from_dict)
+    ConfigError,
+    ServiceConfig,
+    load_service_config,
+    service_config_from_dict,
+)
 
 from .config_fixtures import main_cfg, minimal_main, write
-
 
 SPEC_MAIN_CONFIG = """\
 database:
@@ -34,6 +38,7 @@ rest-service:
 
 
 # --------------------------------------------------------------------------- main config
+
 
 def test_spec_main_config_loads(in_tmp):
     path = write(in_tmp / 'conf' / 'config.yml', SPEC_MAIN_CONFIG)
@@ -62,8 +67,11 @@ def test_main_defaults():
 
 
 def test_main_none_strings_mean_unset():
-    cfg = main_cfg(logging={'file': 'None', 'level': 'None'}, pidfile='None',
-                   **{'rest-service': {'base-url': 'None', 'hostname': None, 'port': 'None'}})
+    cfg = main_cfg(
+        logging={'file': 'None', 'level': 'None'},
+        pidfile='None',
+        **{'rest-service': {'base-url': 'None', 'hostname': None, 'port': 'None'}},
+    )
     assert cfg.log_file is None and cfg.log_level == logging.INFO and cfg.pid_file is None
     assert cfg.base_url is None and cfg.hostname == '127.0.0.1' and cfg.port == 29593
 
@@ -83,11 +91,18 @@ def test_relative_paths_resolved_against_cwd_at_load_time(in_tmp, monkeypatch):
         assert path.is_absolute()
 
 
-@pytest.mark.parametrize('level, expected', [
-    ('INFO', logging.INFO), ('debug', logging.DEBUG), ('WARNING', logging.WARNING),
-    ('warn', logging.WARNING), ('Error', logging.ERROR), ('CRITICAL', logging.CRITICAL),
-    (10, 10),
-])
+@pytest.mark.parametrize(
+    'level, expected',
+    [
+        ('INFO', logging.INFO),
+        ('debug', logging.DEBUG),
+        ('WARNING', logging.WARNING),
+        ('warn', logging.WARNING),
+        ('Error', logging.ERROR),
+        ('CRITICAL', logging.CRITICAL),
+        (10, 10),
+    ],
+)
 def test_log_levels(level, expected):
     assert main_cfg(logging={'level': level}).log_level == expected
 
@@ -103,22 +118,28 @@ def test_logging_level_without_file():
     assert cfg.log_file is None and cfg.log_level == logging.DEBUG
 
 
-@pytest.mark.parametrize('value, expected', [
-    ('file:///tmp/cerise_files', '/tmp/cerise_files'),
-    ('file:///tmp/cerise_files/', '/tmp/cerise_files'),
-    ('file://localhost/srv/x', '/srv/x'),
-    ('FILE:///srv/with%20space', '/srv/with space'),
-    ('/srv/plain', '/srv/plain'),
-])
+@pytest.mark.parametrize(
+    'value, expected',
+    [
+        ('file:///tmp/cerise_files', '/tmp/cerise_files'),
+        ('file:///tmp/cerise_files/', '/tmp/cerise_files'),
+        ('file://localhost/srv/x', '/srv/x'),
+        ('FILE:///srv/with%20space', '/srv/with space'),
+        ('/srv/plain', '/srv/plain'),
+    ],
+)
 def test_store_location_service_forms(value, expected):
     cfg = main_cfg(**{'client-file-exchange': {'store-location-service': value}})
     assert cfg.exchange_service_dir == Path(expected)
 
 
-@pytest.mark.parametrize('value, fragment', [
-    ('http://localhost/files', 'expected a file:// URL or a local path'),
-    ('file://otherhost/files', "names host 'otherhost'"),
-])
+@pytest.mark.parametrize(
+    'value, fragment',
+    [
+        ('http://localhost/files', 'expected a file:// URL or a local path'),
+        ('file://otherhost/files', "names host 'otherhost'"),
+    ],
+)
 def test_store_location_service_refused(value, fragment):
     with pytest.raises(ConfigError) as info:
         main_cfg(**{'client-file-exchange': {'store-location-service': value}})
@@ -128,18 +149,26 @@ def test_store_location_service_refused(value, fragment):
 
 def test_client_store_location_default_explicit_and_env():
     exchange = {'store-location-service': 'file:///home/webdav/files'}
-    assert main_cfg(**{'client-file-exchange': exchange}).exchange_client_url == \
-        'file:///home/webdav/files'
+    assert (
+        main_cfg(**{'client-file-exchange': exchange}).exchange_client_url
+        == 'file:///home/webdav/files'
+    )
     exchange['store-location-client'] = 'http://localhost:29593/files/'
-    assert main_cfg(**{'client-file-exchange': exchange}).exchange_client_url == \
-        'http://localhost:29593/files'
+    assert (
+        main_cfg(**{'client-file-exchange': exchange}).exchange_client_url
+        == 'http://localhost:29593/files'
+    )
     env = {'CERISE_STORE_LOCATION_CLIENT': 'http://localhost:40000/files/'}
-    assert main_cfg(env=env, **{'client-file-exchange': exchange}).exchange_client_url == \
-        'http://localhost:40000/files'
+    assert (
+        main_cfg(env=env, **{'client-file-exchange': exchange}).exchange_client_url
+        == 'http://localhost:40000/files'
+    )
     # an empty variable does not override
     env = {'CERISE_STORE_LOCATION_CLIENT': ''}
-    assert main_cfg(env=env, **{'client-file-exchange': exchange}).exchange_client_url == \
-        'http://localhost:29593/files'
+    assert (
+        main_cfg(env=env, **{'client-file-exchange': exchange}).exchange_client_url
+        == 'http://localhost:29593/files'
+    )
 
 
 def test_client_store_location_env_overrides_default():
@@ -185,8 +214,11 @@ def test_port_range_ok(port):
 
 @pytest.mark.parametrize('port', [-1, 65536, 'http', True, 8080.5])
 def test_port_invalid(port):
-    with pytest.raises(ConfigError, match=r'^<dict>: rest-service\.port: expected an integer '
-                                          r'from 0 to 65535'):
+    with pytest.raises(
+        ConfigError,
+        match=r'^<dict>: rest-service\.port: expected an integer '
+        r'from 0 to 65535',
+    ):
         main_cfg(**{'rest-service': {'port': port}})
 
 
@@ -197,16 +229,21 @@ def test_hostname_must_be_string():
 
 
 def test_missing_database_file_message(in_tmp):
-    write(in_tmp / 'conf' / 'config.yml', textwrap.dedent("""\
+    write(
+        in_tmp / 'conf' / 'config.yml',
+        textwrap.dedent("""\
         database:
           file: None
         client-file-exchange:
           store-location-service: file:///tmp/x
-        """))
+        """),
+    )
     with pytest.raises(ConfigError) as info:
         load_service_config('conf/config.yml', env={})
-    assert str(info.value) == \
-        'conf/config.yml: database.file: missing (the SQLite file of the job store)'
+    assert (
+        str(info.value)
+        == 'conf/config.yml: database.file: missing (the SQLite file of the job store)'
+    )
 
 
 def test_missing_database_section():
@@ -219,25 +256,31 @@ def test_missing_database_section():
 def test_missing_store_location_service():
     data = minimal_main()
     del data['client-file-exchange']
-    with pytest.raises(ConfigError,
-                       match=r'^<dict>: client-file-exchange\.store-location-service: missing'):
+    with pytest.raises(
+        ConfigError, match=r'^<dict>: client-file-exchange\.store-location-service: missing'
+    ):
         main_cfg(data)
 
 
-@pytest.mark.parametrize('data, key', [
-    ({'databse': {'file': 'x'}}, 'databse'),
-    ({'rest-service': {'prot': 1}}, 'rest-service.prot'),
-    ({'logging': {'file': 'x', 'lvl': 'INFO'}}, 'logging.lvl'),
-    ({'database': {'file': 'x', 'path': 'y'}}, 'database.path'),
-    ({'client-file-exchange': {'store-location-service': '/x', 'store-location': '/y'}},
-     'client-file-exchange.store-location'),
-])
+@pytest.mark.parametrize(
+    'data, key',
+    [
+        ({'databse': {'file': 'x'}}, 'databse'),
+        ({'rest-service': {'prot': 1}}, 'rest-service.prot'),
+        ({'logging': {'file': 'x', 'lvl': 'INFO'}}, 'logging.lvl'),
+        ({'database': {'file': 'x', 'path': 'y'}}, 'database.path'),
+        (
+            {'client-file-exchange': {'store-location-service': '/x', 'store-location': '/y'}},
+            'client-file-exchange.store-location',
+        ),
+    ],
+)
 def test_main_unknown_keys(data, key):
     full = minimal_main()
     full.update(data)
     with pytest.raises(ConfigError) as info:
         main_cfg(full)
-    assert str(info.value).startswith('<dict>: {}: unknown key (known: '.format(key))
+    assert str(info.value).startswith(f'<dict>: {key}: unknown key (known: ')
 
 
 def test_main_wrong_types_name_key():
@@ -254,7 +297,7 @@ def test_main_top_level_must_be_mapping(tmp_path, text):
     path = write(tmp_path / 'config.yml', text)
     with pytest.raises(ConfigError) as info:
         load_service_config(path, env={})
-    assert str(info.value).startswith('{}: (top level): expected a mapping'.format(path))
+    assert str(info.value).startswith(f'{path}: (top level): expected a mapping')
 
 
 def test_main_empty_file_reports_missing_key(tmp_path):
@@ -292,8 +335,10 @@ def test_main_file_not_found(tmp_path):
 
 @pytest.mark.parametrize('name', ['config.yml', 'docker-config.yml'])
 def test_shipped_configurations_load(name):
-    from cerise_actors.config import load_service_config
     from pathlib import Path
+
+    from cerise_actors.config import load_service_config
+
     path = Path(__file__).resolve().parents[2] / 'conf' / name
     config = load_service_config(path, env={})
     assert config.port == 29593

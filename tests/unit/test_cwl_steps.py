@@ -1,11 +1,11 @@
 """Tests for the installed-step catalogue and step preparation."""
+
 import copy
 from pathlib import Path
 
 import pytest
 
-from cerise_actors.cwl.steps import (
-    load_step_catalogue, step_resources, substitute_project_files)
+from cerise_actors.cwl.steps import load_step_catalogue, step_resources, substitute_project_files
 
 HOSTNAME = """\
 cwlVersion: v1.0
@@ -42,20 +42,16 @@ def projects(tmp_path):
 
 def test_catalogue_names_are_paths_relative_to_steps(projects):
     catalogue = load_step_catalogue(projects)
-    assert sorted(catalogue) == [
-        'example/hostname.cwl', 'example/sub/deep.cwl', 'other/tool.cwl']
+    assert sorted(catalogue) == ['example/hostname.cwl', 'example/sub/deep.cwl', 'other/tool.cwl']
     assert catalogue['example/hostname.cwl']['class'] == 'CommandLineTool'
     assert catalogue['example/hostname.cwl']['baseCommand'] == 'hostname'
 
 
-def test_catalogue_accepts_str_paths_and_skips_projects_without_steps(
-        projects, tmp_path):
+def test_catalogue_accepts_str_paths_and_skips_projects_without_steps(projects, tmp_path):
     empty = tmp_path / 'api' / 'empty'
     empty.mkdir()
-    catalogue = load_step_catalogue(
-        {'example': str(projects['example']), 'empty': empty})
-    assert sorted(catalogue) == ['example/hostname.cwl',
-                                 'example/sub/deep.cwl']
+    catalogue = load_step_catalogue({'example': str(projects['example']), 'empty': empty})
+    assert sorted(catalogue) == ['example/hostname.cwl', 'example/sub/deep.cwl']
 
 
 def test_catalogue_of_nothing_is_empty():
@@ -63,8 +59,7 @@ def test_catalogue_of_nothing_is_empty():
 
 
 def test_unparseable_step_names_the_file(projects):
-    bad = _write(projects['example'] / 'steps' / 'example' / 'bad.cwl',
-                 'class: [unclosed\n')
+    bad = _write(projects['example'] / 'steps' / 'example' / 'bad.cwl', 'class: [unclosed\n')
     with pytest.raises(ValueError, match='bad.cwl'):
         load_step_catalogue(projects)
     assert bad.exists()
@@ -78,9 +73,8 @@ def test_step_that_is_not_a_mapping_is_refused(projects):
 
 def test_step_outside_its_projects_folder_is_refused(projects):
     """Project 'other' cannot offer 'example/...' steps (nor steps/x.cwl)."""
-    _write(projects['other'] / 'steps' / 'example' / 'hostname.cwl',
-           HOSTNAME)
-    with pytest.raises(ValueError, match="outside steps/other/"):
+    _write(projects['other'] / 'steps' / 'example' / 'hostname.cwl', HOSTNAME)
+    with pytest.raises(ValueError, match='outside steps/other/'):
         load_step_catalogue(projects)
 
 
@@ -88,11 +82,16 @@ def test_substitute_base_command_string_and_arguments():
     step = {
         'class': 'CommandLineTool',
         'baseCommand': '$CERISE_PROJECT_FILES/add_heading.sh',
-        'arguments': ['$CERISE_PROJECT_FILES', '--x',
-                      {'valueFrom': '${CERISE_PROJECT_FILES}/data',
-                       'prefix': '$CERISE_PROJECT_FILES', 'position': 1}],
-        'inputs': {'x': {'type': 'string',
-                         'default': '$CERISE_PROJECT_FILES'}},
+        'arguments': [
+            '$CERISE_PROJECT_FILES',
+            '--x',
+            {
+                'valueFrom': '${CERISE_PROJECT_FILES}/data',
+                'prefix': '$CERISE_PROJECT_FILES',
+                'position': 1,
+            },
+        ],
+        'inputs': {'x': {'type': 'string', 'default': '$CERISE_PROJECT_FILES'}},
         'doc': 'uses $CERISE_PROJECT_FILES',
     }
     original = copy.deepcopy(step)
@@ -102,7 +101,9 @@ def test_substitute_base_command_string_and_arguments():
     assert result['arguments'][1] == '--x'
     assert result['arguments'][2] == {
         'valueFrom': '/remote/api/example/files/data',
-        'prefix': '$CERISE_PROJECT_FILES', 'position': 1}
+        'prefix': '$CERISE_PROJECT_FILES',
+        'position': 1,
+    }
     # nothing else is touched, and the input is not modified
     assert result['inputs'] == original['inputs']
     assert result['doc'] == original['doc']
@@ -111,11 +112,11 @@ def test_substitute_base_command_string_and_arguments():
 
 
 def test_substitute_base_command_list():
-    step = {'baseCommand': ['bash', '${CERISE_PROJECT_FILES}/run.sh',
-                            '$CERISE_PROJECT_FILES_OTHER']}
+    step = {
+        'baseCommand': ['bash', '${CERISE_PROJECT_FILES}/run.sh', '$CERISE_PROJECT_FILES_OTHER']
+    }
     result = substitute_project_files(step, '/f')
-    assert result['baseCommand'] == ['bash', '/f/run.sh',
-                                     '$CERISE_PROJECT_FILES_OTHER']
+    assert result['baseCommand'] == ['bash', '/f/run.sh', '$CERISE_PROJECT_FILES_OTHER']
 
 
 def test_substitute_without_command_or_arguments():
@@ -133,29 +134,35 @@ def test_step_resources_none():
 
 
 def test_step_resources_mapping_form():
-    step = {'hints': {'ResourceRequirement': {'coresMin': 4},
-                      'TimeLimit': 300}}
+    step = {'hints': {'ResourceRequirement': {'coresMin': 4}, 'TimeLimit': 300}}
     assert step_resources(step) == (4, 300)
 
 
 def test_step_resources_list_form_and_cores_max():
-    step = {'requirements': [
-        {'class': 'ResourceRequirement', 'coresMax': 8},
-        {'class': 'ToolTimeLimit', 'timelimit': 60}]}
+    step = {
+        'requirements': [
+            {'class': 'ResourceRequirement', 'coresMax': 8},
+            {'class': 'ToolTimeLimit', 'timelimit': 60},
+        ]
+    }
     assert step_resources(step) == (8, 60)
 
 
 def test_step_resources_requirements_override_hints():
-    step = {'hints': {'ResourceRequirement': {'coresMin': 16}},
-            'requirements': [{'class': 'ResourceRequirement',
-                              'coresMin': 2}]}
+    step = {
+        'hints': {'ResourceRequirement': {'coresMin': 16}},
+        'requirements': [{'class': 'ResourceRequirement', 'coresMin': 2}],
+    }
     assert step_resources(step) == (2, 0)
 
 
 def test_step_resources_expression_counts_as_unspecified():
-    step = {'requirements': {
-        'ResourceRequirement': {'coresMin': '$(inputs.threads)'},
-        'ToolTimeLimit': {'timelimit': '$(inputs.t * 60)'}}}
+    step = {
+        'requirements': {
+            'ResourceRequirement': {'coresMin': '$(inputs.threads)'},
+            'ToolTimeLimit': {'timelimit': '$(inputs.t * 60)'},
+        }
+    }
     assert step_resources(step) == (0, 0)
 
 
@@ -164,12 +171,15 @@ def test_step_resources_fractional_cores_round_up():
     assert step_resources(step) == (2, 0)
 
 
-@pytest.mark.parametrize('hints', [
-    {'ResourceRequirement': {'coresMin': -1}},
-    {'ResourceRequirement': {'coresMin': 'four'}},
-    {'TimeLimit': {'timeLimit': -5}},
-    {'TimeLimit': {'other': 5}},
-])
+@pytest.mark.parametrize(
+    'hints',
+    [
+        {'ResourceRequirement': {'coresMin': -1}},
+        {'ResourceRequirement': {'coresMin': 'four'}},
+        {'TimeLimit': {'timeLimit': -5}},
+        {'TimeLimit': {'other': 5}},
+    ],
+)
 def test_step_resources_invalid_values(hints):
     with pytest.raises(ValueError, match="installed step 'x.cwl'"):
         step_resources({'hints': hints}, 'x.cwl')

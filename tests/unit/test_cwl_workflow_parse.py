@@ -1,18 +1,19 @@
 """Tests for reading submitted workflow documents (YAML or JSON), including
 hostile documents."""
+
 import json
 import subprocess
 import sys
 
 import pytest
 
-from cerise_actors.errors import InvalidWorkflow
 from cerise_actors.cwl.workflow import parse_cwl
+from cerise_actors.errors import InvalidWorkflow
 
 from .cwl_workflow_fixtures import WORKFLOW_YAML, refused, workflow
 
-
 # parse_cwl
+
 
 def test_parse_yaml_and_json():
     assert parse_cwl(WORKFLOW_YAML)['class'] == 'Workflow'
@@ -20,17 +21,18 @@ def test_parse_yaml_and_json():
 
 
 def test_parse_keeps_yaml_12_scalars_as_written():
-    doc = parse_cwl(b'class: Workflow\na: yes\nb: on\nc: 2020-01-01\n'
-                    b'd: true\ne: 3\n')
+    doc = parse_cwl(b'class: Workflow\na: yes\nb: on\nc: 2020-01-01\nd: true\ne: 3\n')
     assert doc['a'] == 'yes' and doc['b'] == 'on'
     assert doc['c'] == '2020-01-01'
     assert doc['d'] is True and doc['e'] == 3
 
 
 def test_parse_error_quotes_line():
-    with pytest.raises(InvalidWorkflow,
-                       match='not valid YAML or JSON: mapping values are not '
-                             'allowed (here|in this context) at line 3, column 7'):
+    with pytest.raises(
+        InvalidWorkflow,
+        match='not valid YAML or JSON: mapping values are not '
+        'allowed (here|in this context) at line 3, column 7',
+    ):
         parse_cwl(b'class: Workflow\nsteps:\n  a: b: c\n')
 
 
@@ -39,18 +41,22 @@ def test_parse_broken_json_is_reported():
         parse_cwl(b'{"class": "Workflow", "steps": [}')
 
 
-@pytest.mark.parametrize('raw, match', [
-    (b'- a\n- b\n', 'expected a mapping.*list'),
-    (b'just text', 'expected a mapping.*str'),
-    (b'', 'empty'),
-    (b'\xff\xfe\x00', 'not UTF-8'),
-])
+@pytest.mark.parametrize(
+    'raw, match',
+    [
+        (b'- a\n- b\n', 'expected a mapping.*list'),
+        (b'just text', 'expected a mapping.*str'),
+        (b'', 'empty'),
+        (b'\xff\xfe\x00', 'not UTF-8'),
+    ],
+)
 def test_parse_refuses_non_mappings(raw, match):
     with pytest.raises(InvalidWorkflow, match=match):
         parse_cwl(raw)
 
 
 # hostile documents
+
 
 def test_refuses_alias_bomb():
     lines = ['class: Workflow', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]']
@@ -65,29 +71,35 @@ def test_refuses_deep_nesting():
     value = 'x'
     for _ in range(150):
         value = [value]
-    refused(workflow(inputs={'x': {'type': 'Any', 'default': value}}),
-            'nested too deeply')
+    refused(workflow(inputs={'x': {'type': 'Any', 'default': value}}), 'nested too deeply')
 
 
-@pytest.mark.parametrize('text', [
-    'a: ' + '[' * 100000,                               # flow style
-    '{"x": ' + '[' * 200000 + ']' * 200000 + '}',       # valid JSON too deep for json
-    ''.join(' ' * i + f'k{i}:\n' for i in range(3000)),   # block style
-], ids=['flow', 'json', 'block'])
+@pytest.mark.parametrize(
+    'text',
+    [
+        'a: ' + '[' * 100000,  # flow style
+        '{"x": ' + '[' * 200000 + ']' * 200000 + '}',  # valid JSON too deep for json
+        ''.join(' ' * i + f'k{i}:\n' for i in range(3000)),  # block style
+    ],
+    ids=['flow', 'json', 'block'],
+)
 def test_deep_nesting_is_refused_without_crashing_in_a_thread(text):
     """libyaml recurses in C without a limit: such documents must not reach it."""
-    code = ('import sys, threading\n'
-            'from cerise_actors.cwl.workflow import parse_cwl\n'
-            'from cerise_actors.errors import InvalidWorkflow\n'
-            'def run():\n'
-            '    try:\n'
-            '        parse_cwl(sys.stdin.buffer.read())\n'
-            '        print("parsed")\n'
-            '    except InvalidWorkflow as exc:\n'
-            '        print("refused:", exc)\n'
-            't = threading.Thread(target=run); t.start(); t.join()\n')
-    result = subprocess.run([sys.executable, '-c', code], input=text.encode(),
-                            capture_output=True, timeout=300)
+    code = (
+        'import sys, threading\n'
+        'from cerise_actors.cwl.workflow import parse_cwl\n'
+        'from cerise_actors.errors import InvalidWorkflow\n'
+        'def run():\n'
+        '    try:\n'
+        '        parse_cwl(sys.stdin.buffer.read())\n'
+        '        print("parsed")\n'
+        '    except InvalidWorkflow as exc:\n'
+        '        print("refused:", exc)\n'
+        't = threading.Thread(target=run); t.start(); t.join()\n'
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code], input=text.encode(), capture_output=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert result.stdout.decode().startswith(('refused:', 'parsed')), result.stdout
 

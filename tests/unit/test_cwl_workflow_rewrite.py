@@ -1,57 +1,68 @@
 """Tests for rewriting accepted workflows: step references become paths into the
 installed API, and the result is valid CWL for a real runner."""
+
 import json
 import subprocess
 import sys
 import textwrap
 
-from cerise_actors.cwl.steps import (
-    load_step_catalogue, substitute_project_files)
+from cerise_actors.cwl.steps import load_step_catalogue, substitute_project_files
 from cerise_actors.cwl.workflow import WorkflowPlan, plan_workflow
 
 from .cwl_workflow_fixtures import API, WORKFLOW_YAML, plan, step, workflow
 
-
 # the happy path
+
 
 def test_plan_rewrites_run_and_serialises_json():
     result = plan(WORKFLOW_YAML)
     assert isinstance(result, WorkflowPlan)
     doc = json.loads(result.content.decode('utf-8'))
-    assert doc['steps']['hostname']['run'] == (
-        f'{API}/example/steps/example/hostname.cwl')
-    assert doc['outputs'] == {'output': {'type': 'File',
-                                         'outputSource': 'hostname/output'}}
+    assert doc['steps']['hostname']['run'] == (f'{API}/example/steps/example/hostname.cwl')
+    assert doc['outputs'] == {'output': {'type': 'File', 'outputSource': 'hostname/output'}}
     assert result.steps == ('example/hostname.cwl',)
     assert (result.cores, result.time_limit) == (0, 0)
     assert result.content == json.dumps(doc, indent=2).encode('utf-8')
 
 
 def test_plan_list_form_steps_project_from_first_component():
-    doc = workflow(steps=[
-        step(id='#a', run='other/deep/tool.cwl'),
-        step(id='b'),
-        step(id='c', run='other/deep/tool.cwl'),
-    ])
+    doc = workflow(
+        steps=[
+            step(id='#a', run='other/deep/tool.cwl'),
+            step(id='b'),
+            step(id='c', run='other/deep/tool.cwl'),
+        ]
+    )
     result = plan(doc)
     runs = [s['run'] for s in json.loads(result.content)['steps']]
-    assert runs == [f'{API}/other/steps/other/deep/tool.cwl',
-                    f'{API}/example/steps/example/hostname.cwl',
-                    f'{API}/other/steps/other/deep/tool.cwl']
+    assert runs == [
+        f'{API}/other/steps/other/deep/tool.cwl',
+        f'{API}/example/steps/example/hostname.cwl',
+        f'{API}/other/steps/other/deep/tool.cwl',
+    ]
     assert result.steps == ('other/deep/tool.cwl', 'example/hostname.cwl')
 
 
 def test_plan_does_not_touch_other_content():
     doc = workflow(
-        inputs={'n': {'type': 'int', 'default': 3, 'doc': 'use ${n}'},
-                'f': {'type': 'File',
-                      'default': {'class': 'File', 'basename': 'a.txt',
-                                  'contents': 'hello'}}},
-        steps={'hostname': step(), 'second': step(
-            **{'in': {'x': {'source': 'n', 'valueFrom': '$(self + 1)'}},
-               'scatter': 'x'})},
-        requirements=[{'class': 'ScatterFeatureRequirement'},
-                      {'class': 'StepInputExpressionRequirement'}])
+        inputs={
+            'n': {'type': 'int', 'default': 3, 'doc': 'use ${n}'},
+            'f': {
+                'type': 'File',
+                'default': {'class': 'File', 'basename': 'a.txt', 'contents': 'hello'},
+            },
+        },
+        steps={
+            'hostname': step(),
+            'second': step(
+                **{'in': {'x': {'source': 'n', 'valueFrom': '$(self + 1)'}}, 'scatter': 'x'}
+            ),
+        },
+        requirements=[
+            {'class': 'ScatterFeatureRequirement'},
+            {'class': 'StepInputExpressionRequirement'},
+        ],
+    )
     result = json.loads(plan(doc).content)
     assert result['inputs'] == doc['inputs']
     assert result['requirements'] == doc['requirements']
@@ -142,8 +153,7 @@ def test_rewritten_workflow_validates_with_cwltool(tmp_path):
     for name, document in catalogue.items():
         target = remote_api / 'example' / 'steps' / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(
-            substitute_project_files(document, str(files_dir))))
+        target.write_text(json.dumps(substitute_project_files(document, str(files_dir))))
 
     result = plan_workflow(SUBMITTED, catalogue, str(remote_api))
     assert result.steps == ('example/hostname.cwl', 'example/add_heading.cwl')
@@ -154,7 +164,10 @@ def test_rewritten_workflow_validates_with_cwltool(tmp_path):
 
     process = subprocess.run(
         [sys.executable, '-m', 'cwltool', '--validate', str(workflow_file)],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = process.stdout + process.stderr
     assert process.returncode == 0, log
     assert 'failed validation' not in log, log

@@ -3,6 +3,7 @@
 Every behaviour is checked for both: DirectScheduler through a shell (as over
 SSH) and LocalScheduler, which starts and follows its children from Python.
 """
+
 import os
 import sys
 
@@ -12,18 +13,23 @@ from cerise_actors.errors import TemporaryResourceError
 from cerise_actors.resource.filesystem import LocalFileSystem
 from cerise_actors.resource.layout import ResourceLayout
 from cerise_actors.resource.local_scheduler import LocalScheduler
-from cerise_actors.resource.scheduler import (DirectScheduler, PollRequest, SubmitRequest,
-                                              _parse_poll_output, job_script)
+from cerise_actors.resource.scheduler import (
+    DirectScheduler,
+    PollRequest,
+    SubmitRequest,
+    _parse_poll_output,
+    job_script,
+)
 from cerise_actors.resource.shell import LocalShell
 
 from ..helpers import processes_mentioning, wait_for
 
-FAKE_RUNNER = '''import sys, time
+FAKE_RUNNER = """import sys, time
 seconds = float(open(sys.argv[2]).read() or 0)
 time.sleep(seconds)
 print('{"ok": true}')
 sys.exit(int(sys.argv[1]) if len(sys.argv) > 3 else 0)
-'''
+"""
 
 
 @pytest.fixture(params=[DirectScheduler, LocalScheduler])
@@ -58,7 +64,7 @@ def test_script_quotes_every_path():
     assert "'/a b/$(touch x)/'\"'\"'q'\"'\"'/jobs/id/work'" in script
     assert "'run ner' '--x=$y'" in script
     assert "exit_code.tmp' " in script
-    assert os.system(f"bash -n -c {__import__('shlex').quote(script)}") == 0
+    assert os.system(f'bash -n -c {__import__("shlex").quote(script)}') == 0
 
 
 def test_time_limit_watchdog_and_its_margin():
@@ -97,24 +103,25 @@ def test_cancel_kills_the_whole_group(setup):
     scheduler.cancel(remote_id, req.paths)
     assert not processes_mentioning(req.paths.input)
     assert _poll(scheduler, req, remote_id).state == 'gone'
-    scheduler.cancel(remote_id, req.paths)     # cancelling again is not an error
+    scheduler.cancel(remote_id, req.paths)  # cancelling again is not an error
 
 
 def test_time_limit_stops_the_runner(setup):
     scheduler, make_job, _ = setup
     req = make_job('job4', seconds=60, time_limit=1)
     remote_id = scheduler.submit(req)
-    status = wait_for(lambda: (s := _poll(scheduler, req, remote_id)).state == 'done' and s,
-                      timeout=30)
+    status = wait_for(
+        lambda: (s := _poll(scheduler, req, remote_id)).state == 'done' and s, timeout=30
+    )
     assert status.exit_code == 124
 
 
 def test_reused_pid_is_not_our_job(setup):
     scheduler, make_job, _ = setup
     req = make_job('job5')
-    pid = os.getpid()       # alive, but started at another time
+    pid = os.getpid()  # alive, but started at another time
     assert _poll(scheduler, req, f'{pid}:1').state == 'gone'
-    scheduler.cancel(f'{pid}:1', req.paths)   # must not signal this test process
+    scheduler.cancel(f'{pid}:1', req.paths)  # must not signal this test process
 
 
 def test_poll_output_is_parsed_strictly():
@@ -133,7 +140,7 @@ def test_job_runs_while_any_member_of_its_group_lives(setup):
     remote_id = scheduler.submit(req)
     wait_for(lambda: processes_mentioning(req.paths.input), message='runner started')
     leader = int(remote_id.split(':')[0])
-    os.kill(leader, 9)           # the job script dies, the runner it started does not
+    os.kill(leader, 9)  # the job script dies, the runner it started does not
     wait_for(lambda: leader not in processes_mentioning(req.paths.script), message='leader')
     assert _poll(scheduler, req, remote_id).state == 'running'
     scheduler.cancel(remote_id, req.paths)
@@ -188,8 +195,10 @@ def test_local_scheduler_leaves_no_zombies(tmp_path):
         reqs.append(PollRequest(req.job_id, scheduler.submit(req), paths))
     wait_for(lambda: all(s.state == 'done' for s in scheduler.poll(reqs).values()))
     pids = [int(req.remote_id.split(':')[0]) for req in reqs]
-    wait_for(lambda: not scheduler.poll([]) and not _zombies_among(pids),
-             message='exited job scripts reaped')
+    wait_for(
+        lambda: not scheduler.poll([]) and not _zombies_among(pids),
+        message='exited job scripts reaped',
+    )
 
 
 def test_local_scheduler_closed_with_jobs_running_reaps_them_later(tmp_path):
@@ -202,8 +211,10 @@ def test_local_scheduler_closed_with_jobs_running_reaps_them_later(tmp_path):
     pid = int(scheduler.submit(req).split(':')[0])
     scheduler.close()
     wait_for(lambda: os.path.exists(paths.exit_code), message='job ended')
-    wait_for(lambda: not _zombies_among([pid]) and not os.path.exists(f'/proc/{pid}'),
-             message='job script reaped after close')
+    wait_for(
+        lambda: not _zombies_among([pid]) and not os.path.exists(f'/proc/{pid}'),
+        message='job script reaped after close',
+    )
 
 
 def test_local_scheduler_follows_a_job_it_did_not_start(setup):
@@ -212,7 +223,7 @@ def test_local_scheduler_follows_a_job_it_did_not_start(setup):
     req = make_job('adopted', seconds=1)
     remote_id = DirectScheduler(LocalShell()).submit(req)
     local = LocalScheduler(LocalShell())
-    assert local.submit(req) == remote_id           # the jobid guard holds
+    assert local.submit(req) == remote_id  # the jobid guard holds
     poll = [PollRequest(req.job_id, remote_id, req.paths)]
     assert local.poll(poll)[req.job_id].state == 'running'
     status = wait_for(lambda: (s := local.poll(poll)[req.job_id]).state == 'done' and s)
@@ -232,12 +243,14 @@ def test_local_scheduler_judges_only_the_process_the_job_started(setup):
 def test_local_scheduler_says_a_shortage_is_temporary(tmp_path, monkeypatch):
     import errno
     import subprocess
+
     scheduler = LocalScheduler(LocalShell())
     paths = ResourceLayout(str(tmp_path)).job('short')
     LocalFileSystem().mkdir(paths.work)
 
     def no_more_processes(*args, **kwargs):
         raise OSError(errno.EAGAIN, 'Resource temporarily unavailable')
+
     monkeypatch.setattr(subprocess, 'Popen', no_more_processes)
     with pytest.raises(TemporaryResourceError):
         scheduler.submit(SubmitRequest('short', paths, ['true']))

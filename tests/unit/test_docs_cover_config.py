@@ -4,6 +4,7 @@ The keys are not listed by hand here: they are recorded from the loaders
 themselves (every `known` key set they check while loading), so a key added
 to the code without documentation fails this test.
 """
+
 import re
 
 import pytest
@@ -28,11 +29,16 @@ def _keys_read_by_the_loaders(monkeypatch):
         return original(self, known)
 
     monkeypatch.setattr(Section, 'check_keys', recording)
-    service_config_from_dict({'database': {'file': 'x.db'},
-                              'client-file-exchange': {'store-location-service': '/tmp/x'}},
-                             env={})
-    api_config_from_dict({'compute-resource': {'files': {}, 'jobs': {}, 'ssh': {},
-                                               'credentials': {}}}, env={})
+    service_config_from_dict(
+        {
+            'database': {'file': 'x.db'},
+            'client-file-exchange': {'store-location-service': '/tmp/x'},
+        },
+        env={},
+    )
+    api_config_from_dict(
+        {'compute-resource': {'files': {}, 'jobs': {}, 'ssh': {}, 'credentials': {}}}, env={}
+    )
     return seen
 
 
@@ -40,8 +46,9 @@ def test_every_config_key_is_documented(monkeypatch):
     keys = _keys_read_by_the_loaders(monkeypatch)
     assert 'compute-resource.jobs.queue-name' in keys, 'the recorder works'
     assert 'rest-service.base-url' in keys
-    missing = sorted(key for key in keys
-                     if f'`{key}`' not in DOC and f'`{key.rsplit(".", 1)[-1]}`' not in DOC)
+    missing = sorted(
+        key for key in keys if f'`{key}`' not in DOC and f'`{key.rsplit(".", 1)[-1]}`' not in DOC
+    )
     assert not missing, f'keys missing from docs/configuration.md: {missing}'
 
 

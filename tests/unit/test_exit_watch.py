@@ -1,4 +1,5 @@
 """ExitWatch: the poller's sleep ends when a watched local job ends, or when woken."""
+
 import subprocess
 import threading
 import time
@@ -27,7 +28,7 @@ def test_wake_from_another_thread(watch):
     threading.Timer(0.05, watch.wake).start()
     assert watch.wait(30, ()) == WOKEN
     watch.wake()
-    watch.wake()                      # two wake-ups are one
+    watch.wake()  # two wake-ups are one
     assert watch.wait(30, ()) == WOKEN
     assert watch.wait(0.05, ()) == TIMED_OUT
 
@@ -42,10 +43,10 @@ def test_reports_the_end_of_a_job_once(watch, tmp_path):
         result = watch.wait(30, watched)
     assert result == ENDED
     assert exit_file.exists(), 'reported before the job ended'
-    assert watch.wait(0.05, watched) == TIMED_OUT     # said once, not again
+    assert watch.wait(0.05, watched) == TIMED_OUT  # said once, not again
     proc.wait()
     watch.wait(0, ())
-    assert watch.open_fds() == 0                      # nothing kept for jobs not watched
+    assert watch.open_fds() == 0  # nothing kept for jobs not watched
 
 
 def test_a_job_without_a_pid_is_watched_by_its_file(tmp_path):

@@ -1,4 +1,5 @@
 """Consistency checks on the OpenAPI document in api_specs/openapi.yaml."""
+
 import uuid
 from pathlib import Path
 
@@ -8,8 +9,14 @@ import yaml
 SPEC_PATH = Path(__file__).resolve().parents[2] / 'api_specs' / 'openapi.yaml'
 
 JOB_STATES = {
-    'Waiting', 'Running', 'Success', 'Cancelled',
-    'SystemError', 'TemporaryFailure', 'PermanentFailure'}
+    'Waiting',
+    'Running',
+    'Success',
+    'Cancelled',
+    'SystemError',
+    'TemporaryFailure',
+    'PermanentFailure',
+}
 
 JOB_REQUIRED = {'id', 'name', 'workflow', 'input', 'state', 'output', 'log'}
 
@@ -25,8 +32,7 @@ OPERATIONS = {
     ('/swagger.json', 'get'): (None, {'200'}),
 }
 
-HTTP_METHODS = {'get', 'put', 'post', 'delete', 'options', 'head', 'patch',
-                'trace'}
+HTTP_METHODS = {'get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'}
 
 JSON_TYPES = {
     'object': dict,
@@ -54,15 +60,14 @@ def _walk(node, path=()):
 
 
 def _resolve_pointer(spec, ref):
-    assert ref.startswith('#/'), 'external $ref: {}'.format(ref)
+    assert ref.startswith('#/'), f'external $ref: {ref}'
     node = spec
     for part in ref[2:].split('/'):
         part = part.replace('~1', '/').replace('~0', '~')
         if isinstance(node, list):
             node = node[int(part)]
         else:
-            assert isinstance(node, dict) and part in node, (
-                'unresolvable $ref: {}'.format(ref))
+            assert isinstance(node, dict) and part in node, f'unresolvable $ref: {ref}'
             node = node[part]
     return node
 
@@ -82,11 +87,10 @@ def _validate(spec, schema, value, where='$'):
     problems = []
     if value is None:
         if not schema.get('nullable', False):
-            problems.append('{}: null not allowed'.format(where))
+            problems.append(f'{where}: null not allowed')
         return problems
     if 'enum' in schema and value not in schema['enum']:
-        problems.append('{}: {!r} not in enum {}'.format(
-            where, value, schema['enum']))
+        problems.append('{}: {!r} not in enum {}'.format(where, value, schema['enum']))
     typ = schema.get('type')
     if typ == 'integer':
         ok = isinstance(value, int) and not isinstance(value, bool)
@@ -97,25 +101,21 @@ def _validate(spec, schema, value, where='$'):
     else:
         ok = isinstance(value, JSON_TYPES[typ])
     if not ok:
-        problems.append('{}: expected {}, got {!r}'.format(where, typ, value))
+        problems.append(f'{where}: expected {typ}, got {value!r}')
         return problems
     if isinstance(value, dict):
         for name in schema.get('required', []):
             if name not in value:
-                problems.append('{}: missing required {!r}'.format(
-                    where, name))
+                problems.append(f'{where}: missing required {name!r}')
         props = schema.get('properties', {})
         for name, sub_value in value.items():
             if name in props:
-                problems.extend(_validate(
-                    spec, props[name], sub_value, '{}.{}'.format(where, name)))
+                problems.extend(_validate(spec, props[name], sub_value, f'{where}.{name}'))
             elif schema.get('additionalProperties') is False:
-                problems.append('{}: unexpected property {!r}'.format(
-                    where, name))
+                problems.append(f'{where}: unexpected property {name!r}')
     if isinstance(value, list) and 'items' in schema:
         for i, item in enumerate(value):
-            problems.extend(_validate(
-                spec, schema['items'], item, '{}[{}]'.format(where, i)))
+            problems.extend(_validate(spec, schema['items'], item, f'{where}[{i}]'))
     return problems
 
 
@@ -132,24 +132,20 @@ def _media_examples(spec):
         contents = []
         if 'requestBody' in op:
             body = _deref(spec, op['requestBody'])
-            contents.append(('{} {} request'.format(method, path),
-                             body.get('content', {})))
+            contents.append((f'{method} {path} request', body.get('content', {})))
         for code, response in op.get('responses', {}).items():
             response = _deref(spec, response)
-            contents.append(('{} {} {}'.format(method, path, code),
-                             response.get('content', {})))
+            contents.append((f'{method} {path} {code}', response.get('content', {})))
         for where, content in contents:
             for media_type, media in content.items():
                 schema = media.get('schema')
                 if schema is None:
                     continue
                 if 'example' in media:
-                    yield ('{} {}'.format(where, media_type), schema,
-                           media['example'])
+                    yield (f'{where} {media_type}', schema, media['example'])
                 for name, example in media.get('examples', {}).items():
                     example = _deref(spec, example)
-                    yield ('{} {} {}'.format(where, media_type, name),
-                           schema, example['value'])
+                    yield (f'{where} {media_type} {name}', schema, example['value'])
 
 
 def _job_response_examples(spec):
@@ -166,14 +162,15 @@ def _job_response_examples(spec):
             for name, example in media.get('examples', {}).items():
                 values.append((name, _deref(spec, example)['value']))
             for name, value in values:
-                where = '{} {} {} {}'.format(method, path, code, name)
+                where = f'{method} {path} {code} {name}'
                 if schema.get('$ref') == job_ref:
                     yield where, value
-                elif (schema.get('type') == 'array'
-                        and schema.get('items', {}).get('$ref') == job_ref):
+                elif (
+                    schema.get('type') == 'array' and schema.get('items', {}).get('$ref') == job_ref
+                ):
                     assert isinstance(value, list), where
                     for i, job in enumerate(value):
-                        yield '{}[{}]'.format(where, i), job
+                        yield f'{where}[{i}]', job
 
 
 def test_is_openapi_3_0(spec):
@@ -188,10 +185,22 @@ def test_is_openapi_3_0(spec):
 def test_info_describes_state_mapping(spec):
     description = spec['info']['description']
     internal_states = [
-        'Submitted', 'StagingIn', 'Waiting', 'StagingCR', 'WaitingCR',
-        'Running', 'RunningCR', 'Finished', 'Destaging', 'DestagingCR',
-        'Success', 'Cancelled', 'PermanentFailure', 'TemporaryFailure',
-        'SystemError']
+        'Submitted',
+        'StagingIn',
+        'Waiting',
+        'StagingCR',
+        'WaitingCR',
+        'Running',
+        'RunningCR',
+        'Finished',
+        'Destaging',
+        'DestagingCR',
+        'Success',
+        'Cancelled',
+        'PermanentFailure',
+        'TemporaryFailure',
+        'SystemError',
+    ]
     for state in internal_states:
         assert state in description, state
 
@@ -201,8 +210,7 @@ def test_tags_declared(spec):
     assert declared
     for path, method, op in _operations(spec):
         for tag in op.get('tags', []):
-            assert tag in declared, '{} {} uses undeclared tag {}'.format(
-                method, path, tag)
+            assert tag in declared, f'{method} {path} uses undeclared tag {tag}'
 
 
 @pytest.mark.parametrize('path, method', sorted(OPERATIONS))
@@ -214,12 +222,11 @@ def test_operation_exists(spec, path, method):
     if operation_id is not None:
         assert op.get('operationId') == operation_id
     responses = {str(code) for code in op['responses']}
-    assert codes <= responses, 'missing {}'.format(codes - responses)
+    assert codes <= responses, f'missing {codes - responses}'
 
 
 def test_operation_ids_unique(spec):
-    ids = [op['operationId'] for _, _, op in _operations(spec)
-           if 'operationId' in op]
+    ids = [op['operationId'] for _, _, op in _operations(spec) if 'operationId' in op]
     assert len(ids) == len(set(ids))
 
 
@@ -231,16 +238,18 @@ def test_path_parameters_declared(spec):
         for method, op in item.items():
             if method not in HTTP_METHODS:
                 continue
-            all_params = params + [
-                _deref(spec, p) for p in op.get('parameters', [])]
-            assert any(p['name'] == 'jobId' and p['in'] == 'path'
-                       and p.get('required') for p in all_params), (
-                '{} {}'.format(method, path))
+            all_params = params + [_deref(spec, p) for p in op.get('parameters', [])]
+            assert any(
+                p['name'] == 'jobId' and p['in'] == 'path' and p.get('required') for p in all_params
+            ), f'{method} {path}'
 
 
 def test_all_refs_resolve(spec):
-    refs = [node['$ref'] for _, node in _walk(spec)
-            if isinstance(node, dict) and isinstance(node.get('$ref'), str)]
+    refs = [
+        node['$ref']
+        for _, node in _walk(spec)
+        if isinstance(node, dict) and isinstance(node.get('$ref'), str)
+    ]
     assert refs
     for ref in refs:
         _resolve_pointer(spec, ref)
@@ -275,18 +284,16 @@ def test_error_responses_use_error_schema(spec):
     error_ref = '#/components/schemas/error'
     for path, method, op in _operations(spec):
         for code, response in op['responses'].items():
-            if not str(code)[0] in '45':
+            if str(code)[0] not in '45':
                 continue
             response = _deref(spec, response)
             for media_type, media in response.get('content', {}).items():
                 assert media_type == 'application/json'
-                assert media['schema'].get('$ref') == error_ref, (
-                    '{} {} {}'.format(method, path, code))
+                assert media['schema'].get('$ref') == error_ref, f'{method} {path} {code}'
 
 
 def test_location_headers(spec):
-    for path, method, code in [('/jobs', 'post', '201'),
-                               ('/jobs/{jobId}/cancel', 'post', '200')]:
+    for path, method, code in [('/jobs', 'post', '201'), ('/jobs/{jobId}/cancel', 'post', '200')]:
         response = _deref(spec, spec['paths'][path][method]['responses'][code])
         assert 'Location' in response['headers']
 
@@ -307,21 +314,19 @@ def test_job_response_examples_validate(spec):
     for where, job in _job_response_examples(spec):
         assert isinstance(job, dict), where
         missing = JOB_REQUIRED - set(job)
-        assert not missing, '{}: missing {}'.format(where, missing)
+        assert not missing, f'{where}: missing {missing}'
         assert job['state'] in JOB_STATES, where
         uuid.UUID(job['id'])
         assert job['log'].endswith('/jobs/{}/log'.format(job['id'])), where
         problems = _validate(spec, {'$ref': '#/components/schemas/job'}, job)
-        assert not problems, '{}: {}'.format(where, problems)
+        assert not problems, f'{where}: {problems}'
 
 
 def test_job_output_locations(spec):
     for where, job in _job_response_examples(spec):
         for _, node in _walk(job['output']):
-            if isinstance(node, dict) and node.get('class') in (
-                    'File', 'Directory'):
-                assert '/output/{}/'.format(job['id']) in node['location'], (
-                    where)
+            if isinstance(node, dict) and node.get('class') in ('File', 'Directory'):
+                assert '/output/{}/'.format(job['id']) in node['location'], where
 
 
 def test_submitted_job_is_waiting(spec):
@@ -336,15 +341,20 @@ def test_all_media_examples_validate(spec):
     assert examples
     for where, schema, value in examples:
         problems = _validate(spec, schema, value)
-        assert not problems, '{}: {}'.format(where, problems)
+        assert not problems, f'{where}: {problems}'
 
 
 def test_checker_detects_problems(spec):
     job_ref = {'$ref': '#/components/schemas/job'}
-    job = {'id': 'afcd1554-9604-11e6-bd3f-080027e8b32a', 'name': 'x',
-           'workflow': 'http://example.com/wc.cwl', 'input': {},
-           'state': 'Waiting', 'output': {},
-           'log': 'http://example.com/jobs/x/log'}
+    job = {
+        'id': 'afcd1554-9604-11e6-bd3f-080027e8b32a',
+        'name': 'x',
+        'workflow': 'http://example.com/wc.cwl',
+        'input': {},
+        'state': 'Waiting',
+        'output': {},
+        'log': 'http://example.com/jobs/x/log',
+    }
     assert _validate(spec, job_ref, job) == []
     assert _validate(spec, job_ref, dict(job, state='Finished'))
     assert _validate(spec, job_ref, dict(job, input=[]))

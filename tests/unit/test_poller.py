@@ -1,4 +1,5 @@
 """The poller moves jobs by what the scheduler reports (real store, scripted scheduler)."""
+
 import pytest
 
 from cerise_actors.actors.poller import PollerActor
@@ -81,7 +82,7 @@ def test_a_cancel_that_came_first_wins_over_the_guess(world):
     _round(scheduler, poller, 'running')
     assert store.get_job(job_id).get(timeout=10).state is S.RUNNING
     assert store.cancel_job(job_id).get(timeout=10).state is S.RUNNING_CR
-    _round(scheduler, poller, 'done')                           # it stopped
+    _round(scheduler, poller, 'done')  # it stopped
     job = store.get_job(job_id).get(timeout=10)
     assert job.state is S.CANCELLED and job.exit_code is None
     assert runner.ended == [job_id]

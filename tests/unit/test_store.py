@@ -1,12 +1,14 @@
 """The transition table and the job store on a real SQLite file."""
+
 import threading
 
 import pytest
 
-from cerise_actors.jobs.states import FINAL_STATES, JobState as S
+from cerise_actors.errors import IllegalTransition
+from cerise_actors.jobs.states import FINAL_STATES
+from cerise_actors.jobs.states import JobState as S
 from cerise_actors.store import transitions
 from cerise_actors.store.actor import DELETABLE, StoreActor
-from cerise_actors.errors import IllegalTransition
 from cerise_actors.store.job_store import JobStore
 
 
@@ -41,8 +43,7 @@ def test_every_state_can_reach_a_final_state():
 
 
 def test_normal_path_is_allowed():
-    path = [S.SUBMITTED, S.STAGING_IN, S.WAITING, S.RUNNING, S.FINISHED,
-            S.STAGING_OUT, S.SUCCESS]
+    path = [S.SUBMITTED, S.STAGING_IN, S.WAITING, S.RUNNING, S.FINISHED, S.STAGING_OUT, S.SUCCESS]
     for a, b in zip(path, path[1:]):
         assert transitions.is_allowed(a, b)
 
@@ -85,8 +86,9 @@ def test_transition_is_compare_and_swap(store):
 
 def test_fields_and_lines_move_with_the_transition_or_not_at_all(store):
     job = store.create('', 'u', '{}')
-    assert store.transition(job.id, S.SUBMITTED, S.STAGING_IN, ['one', 'two'],
-                            cores=3, remote_dir='/r')
+    assert store.transition(
+        job.id, S.SUBMITTED, S.STAGING_IN, ['one', 'two'], cores=3, remote_dir='/r'
+    )
     assert not store.transition(job.id, S.SUBMITTED, S.STAGING_IN, 'lost', cores=9)
     after = store.get(job.id)
     assert (after.cores, after.remote_dir) == (3, '/r')
@@ -95,7 +97,7 @@ def test_fields_and_lines_move_with_the_transition_or_not_at_all(store):
     assert store.get(job.id).exit_code == 0
     assert store.log_lines(job.id)[-1][2] == 'noted'
     with pytest.raises(ValueError):
-        store.update(job.id, state='Success')      # states move only by transition
+        store.update(job.id, state='Success')  # states move only by transition
     with pytest.raises(ValueError):
         store.transition(job.id, S.STAGING_IN, S.WAITING, delete_requested=True)
 
@@ -135,8 +137,10 @@ def test_two_threads_racing_for_one_transition_one_wins(tmp_path):
                 wins[index].append(job_id)
         store.close()
 
-    threads = [threading.Thread(target=racer, args=(0, S.STAGING_IN)),
-               threading.Thread(target=racer, args=(1, S.CANCELLED))]
+    threads = [
+        threading.Thread(target=racer, args=(0, S.STAGING_IN)),
+        threading.Thread(target=racer, args=(1, S.CANCELLED)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -195,10 +199,13 @@ def test_delete_hides_the_job(store):
 
 def test_recovery_after_interruption(store):
     jobs = {}
-    for state_path in ([S.STAGING_IN], [S.STAGING_IN, S.STAGING_IN_CR],
-                       [S.STAGING_IN, S.WAITING, S.FINISHED, S.STAGING_OUT],
-                       [S.STAGING_IN, S.WAITING, S.FINISHED, S.STAGING_OUT, S.STAGING_OUT_CR],
-                       [S.STAGING_IN, S.WAITING, S.RUNNING]):
+    for state_path in (
+        [S.STAGING_IN],
+        [S.STAGING_IN, S.STAGING_IN_CR],
+        [S.STAGING_IN, S.WAITING, S.FINISHED, S.STAGING_OUT],
+        [S.STAGING_IN, S.WAITING, S.FINISHED, S.STAGING_OUT, S.STAGING_OUT_CR],
+        [S.STAGING_IN, S.WAITING, S.RUNNING],
+    ):
         job = store.create('', 'u', '{}')
         current = S.SUBMITTED
         for state in state_path:
@@ -221,16 +228,21 @@ def test_actor_notifies_subscribers(tmp_path):
             store.subscribe(topic, lambda job_id, t=topic: seen.append((t, job_id))).get(timeout=10)
         job = store.create_job('', 'u', '{}').get(timeout=10)
         store.transition(job.id, S.SUBMITTED, S.STAGING_IN).get(timeout=10)
-        store.delete_job(job.id).get(timeout=10)          # -> STAGING_IN_CR, not final
+        store.delete_job(job.id).get(timeout=10)  # -> STAGING_IN_CR, not final
         store.transition(job.id, S.STAGING_IN_CR, S.CANCELLED).get(timeout=10)
-        assert seen == [(S.SUBMITTED, job.id), (S.STAGING_IN, job.id),
-                        (S.CANCELLED, job.id), (DELETABLE, job.id)]
+        assert seen == [
+            (S.SUBMITTED, job.id),
+            (S.STAGING_IN, job.id),
+            (S.CANCELLED, job.id),
+            (DELETABLE, job.id),
+        ]
     finally:
         ref.stop()
 
 
 def test_database_of_an_older_version_gains_new_columns(tmp_path):
     import sqlite3
+
     old = JobStore(tmp_path / 'old.db')
     job = old.create('kept', 'u', '{}')
     old.close()

@@ -1,4 +1,5 @@
 """Routing between the /jobs app and an app mounted under a prefix (/files)."""
+
 import pytest
 
 from cerise_actors.web.dispatch import mount
@@ -7,8 +8,14 @@ from cerise_actors.web.dispatch import mount
 def _recorder(name):
     def app(environ, start_response):
         start_response('200 OK', [('Content-Type', 'text/plain')])
-        return [name.encode(), b' ', environ['SCRIPT_NAME'].encode(), b'|',
-                environ['PATH_INFO'].encode()]
+        return [
+            name.encode(),
+            b' ',
+            environ['SCRIPT_NAME'].encode(),
+            b'|',
+            environ['PATH_INFO'].encode(),
+        ]
+
     return app
 
 
@@ -29,20 +36,23 @@ def app():
     return mount(_recorder('main'), '/files', _recorder('files'))
 
 
-@pytest.mark.parametrize('path, expected', [
-    ('/files', 'files /files|'),
-    ('/files/', 'files /files|/'),
-    ('/files/input/job/a.txt', 'files /files|/input/job/a.txt'),
-    ('/files//etc/passwd', 'files /files|//etc/passwd'),
-    ('/files/../jobs', 'files /files|/../jobs'),
-    ('/jobs', 'main |/jobs'),
-    ('/jobs/files/x', 'main |/jobs/files/x'),
-    ('/filesystem', 'main |/filesystem'),
-    ('/files.txt', 'main |/files.txt'),
-    ('/FILES/x', 'main |/FILES/x'),
-    ('/', 'main |/'),
-    ('', 'main |'),
-])
+@pytest.mark.parametrize(
+    'path, expected',
+    [
+        ('/files', 'files /files|'),
+        ('/files/', 'files /files|/'),
+        ('/files/input/job/a.txt', 'files /files|/input/job/a.txt'),
+        ('/files//etc/passwd', 'files /files|//etc/passwd'),
+        ('/files/../jobs', 'files /files|/../jobs'),
+        ('/jobs', 'main |/jobs'),
+        ('/jobs/files/x', 'main |/jobs/files/x'),
+        ('/filesystem', 'main |/filesystem'),
+        ('/files.txt', 'main |/files.txt'),
+        ('/FILES/x', 'main |/FILES/x'),
+        ('/', 'main |/'),
+        ('', 'main |'),
+    ],
+)
 def test_routes_by_prefix_and_moves_it_into_script_name(app, path, expected):
     assert _call(app, path) == expected
 
@@ -54,8 +64,11 @@ def test_keeps_an_outer_script_name(app):
 
 def test_missing_path_info_goes_to_the_main_app():
     seen = {}
-    app = mount(lambda environ, sr: seen.setdefault('main', environ) and [],
-                '/files', lambda environ, sr: seen.setdefault('files', environ) and [])
+    app = mount(
+        lambda environ, sr: seen.setdefault('main', environ) and [],
+        '/files',
+        lambda environ, sr: seen.setdefault('files', environ) and [],
+    )
     app({'REQUEST_METHOD': 'GET'}, None)
     assert list(seen) == ['main']
 
@@ -65,6 +78,7 @@ def test_passes_the_sub_app_answer_through_unchanged():
 
     def sub(environ, start_response):
         return body
+
     assert mount(_recorder('main'), '/files', sub)({'PATH_INFO': '/files/x'}, None) is body
 
 
