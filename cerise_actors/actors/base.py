@@ -9,15 +9,15 @@ actor carries on with its next message.
 
 import functools
 import logging
+from typing import Optional
 
 import pykka
 
 from ..defaults import ASK_TIMEOUT
 from ..jobs.states import FINAL_STATES, JobState
+from ..jobs.views import JobView, Message
 
 logger = logging.getLogger(__name__)
-
-#: how long a worker waits for the StoreActor before giving up
 
 
 class ControlFlow(Exception):
@@ -28,18 +28,48 @@ RETHROWN = (ControlFlow,)
 
 
 class StoreClient:
-    """Blocking asks to the StoreActor, always with a time-out."""
+    """Blocking asks to the StoreActor, always with a time-out.
+
+    The workers' whole view of the store: each method asks the StoreActor's
+    method of the same name (see store/actor.py) and waits for its answer.
+    """
 
     def __init__(self, store_proxy):
         self._store = store_proxy
 
-    def __getattr__(self, name):
-        method = getattr(self._store, name)
+    def get_job(self, job_id: str, include_deleted: bool = False) -> Optional[JobView]:
+        return self._store.get_job(job_id, include_deleted=include_deleted).get(timeout=ASK_TIMEOUT)
 
-        def ask(*args, **kwargs):
-            return method(*args, **kwargs).get(timeout=ASK_TIMEOUT)
+    def transition(
+        self,
+        job_id: str,
+        from_state: JobState,
+        to_state: JobState,
+        message: Message = None,
+        level: str = 'INFO',
+        notify: bool = True,
+        **fields,
+    ) -> bool:
+        return self._store.transition(
+            job_id, from_state, to_state, message, level, notify, **fields
+        ).get(timeout=ASK_TIMEOUT)
 
-        return ask
+    def claim(
+        self, job_id: str, from_state: JobState, to_state: JobState, message: Message = None
+    ) -> Optional[JobView]:
+        return self._store.claim(job_id, from_state, to_state, message).get(timeout=ASK_TIMEOUT)
+
+    def update_job(self, job_id: str, message: Message = None, level: str = 'INFO', **fields):
+        return self._store.update_job(job_id, message, level, **fields).get(timeout=ASK_TIMEOUT)
+
+    def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
+        return self._store.add_log(job_id, message, level).get(timeout=ASK_TIMEOUT)
+
+    def remove_job(self, job_id: str) -> None:
+        return self._store.remove_job(job_id).get(timeout=ASK_TIMEOUT)
+
+    def republish(self, job_id: str) -> None:
+        return self._store.republish(job_id).get(timeout=ASK_TIMEOUT)
 
 
 def fail_job(store: StoreClient, job_id: str, state: JobState, message: str) -> None:

@@ -25,7 +25,7 @@ from ..errors import ResourceError
 from ..jobs.states import JobState as S
 from ..resource.exit_watch import ENDED, WOKEN, ExitWatch
 from ..resource.layout import ResourceLayout
-from ..resource.scheduler import DirectScheduler, PollRequest, RemoteState, RemoteStatus, Scheduler
+from ..resource.scheduler import PollRequest, RemoteState, RemoteStatus, Scheduler
 from .base import StoreClient
 
 logger = logging.getLogger(__name__)
@@ -54,15 +54,13 @@ class PollerActor(pykka.ThreadingActor):
         self._stopping = threading.Event()
         self._tick_pending = threading.Event()
         self._timer = None
-        self._quick = watch_local_exits
-        # only a direct scheduler's remote ids (PID:STARTTIME) name a process to wait on
-        self._ids_are_pids = isinstance(scheduler, DirectScheduler)
+        self._watch_exits = watch_local_exits
         self._watched = ()  # snapshot read by the timer thread: (pid, exit file)
-        self._later = []  # callables to run at the next round
+        self._next_round = []  # callables to run at the next round
         self._poll_requested = False  # poll_now() (not track()) woke the timer
         self._contact_timeout = contact_timeout
         self._failing_since = None  # monotonic time of the first failed query
-        self._told_lost = False
+        self._outage_reported = False
 
     def on_start(self) -> None:
         me = self.actor_ref.proxy()
@@ -81,7 +79,7 @@ class PollerActor(pykka.ThreadingActor):
                 self._wait_for_next_round()
                 if self._stopping.is_set():
                     return
-                if (self._tracked or self._later) and not self._tick_pending.is_set():
+                if (self._tracked or self._next_round) and not self._tick_pending.is_set():
                     self._tick_pending.set()
                     try:
                         me.tick()
@@ -110,10 +108,10 @@ class PollerActor(pykka.ThreadingActor):
         self._snapshot()
 
     def _snapshot(self) -> None:
-        if self._quick:
+        if self._watch_exits:
             self._watched = tuple(
                 (
-                    _pid_of(remote_id) if self._ids_are_pids else None,
+                    _pid_of(remote_id) if self._scheduler.ids_are_pids else None,
                     self._layout.job(job_id).exit_code,
                 )
                 for job_id, remote_id in self._tracked.items()
@@ -130,12 +128,12 @@ class PollerActor(pykka.ThreadingActor):
     def call_later(self, callback) -> None:
         """Run `callback()` (a tell) at the next round: how work that could not
         reach the resource is tried again without timers of its own."""
-        self._later.append(callback)
+        self._next_round.append(callback)
 
     def tick(self) -> None:
         self._tick_pending.clear()
-        later, self._later = self._later, []
-        for callback in later:
+        due, self._next_round = self._next_round, []
+        for callback in due:
             try:
                 callback()
             except Exception:
@@ -222,8 +220,8 @@ class PollerActor(pykka.ThreadingActor):
         now = time.monotonic()
         if self._failing_since is None:
             self._failing_since = now
-        if not self._told_lost and now - self._failing_since >= self._contact_timeout:
-            self._told_lost = True
+        if not self._outage_reported and now - self._failing_since >= self._contact_timeout:
+            self._outage_reported = True
             for job_id in self._tracked:
                 self._store.add_log(
                     job_id,
@@ -234,11 +232,11 @@ class PollerActor(pykka.ThreadingActor):
                 )
 
     def _contact_restored(self) -> None:
-        if self._told_lost:
+        if self._outage_reported:
             for job_id in self._tracked:
                 self._store.add_log(job_id, 'Contact with the compute resource restored.')
         self._failing_since = None
-        self._told_lost = False
+        self._outage_reported = False
 
     def _untrack(self, job_id: str) -> None:
         self._seen_running.discard(job_id)

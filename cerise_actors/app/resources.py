@@ -8,7 +8,7 @@ cryptography are half of the memory of a service that runs jobs locally.
 
 import dataclasses
 import os
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..config import ApiConfig, ConfigError
 from ..resource.filesystem import FileSystem, LocalFileSystem
@@ -20,6 +20,9 @@ from ..resource.shell import LocalShell, Shell
 from ..resource.slurm import SlurmScheduler
 from ..resource.torque import TorqueScheduler
 
+if TYPE_CHECKING:  # paramiko is imported only for a resource reached over SSH
+    from ..resource.ssh_connection import ConnectionPool
+
 
 @dataclasses.dataclass
 class Resource:
@@ -29,7 +32,7 @@ class Resource:
     layout: ResourceLayout
     is_local: bool
     max_running: Optional[int]  # None: no limit (a batch scheduler queues jobs)
-    pool: Optional[Any]  # the ConnectionPool, if the resource is reached over SSH
+    pool: Optional['ConnectionPool']  # if the resource is reached over SSH
 
     def close(self) -> None:
         for part in (self.fs, self.scheduler):

@@ -7,9 +7,12 @@ thread ever holds a live row, and the front end needs nothing of the store.
 
 import dataclasses
 import json
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence, Union
 
 from .states import JobState
+
+#: a job-log message: one line, several lines (a sequence), or None for none
+Message = Optional[Union[str, Sequence[str]]]
 
 
 class JobSummary(NamedTuple):

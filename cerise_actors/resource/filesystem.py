@@ -7,6 +7,7 @@ SFTP. Paths are POSIX strings on the resource; streams are binary.
 
 import abc
 import contextlib
+import io
 import os
 import shutil
 from typing import BinaryIO, Iterator, Optional, Tuple
@@ -53,16 +54,11 @@ class FileSystem(abc.ABC):
 
     # conveniences built on the primitives
     def write_bytes(self, path: str, data: bytes, mode: Optional[int] = None) -> None:
-        import io
-
         self.put_stream(io.BytesIO(data), path, mode)
 
     def read_bytes(self, path: str, limit: Optional[int] = None) -> bytes:
         with self.open_read(path) as stream:
             return stream.read() if limit is None else stream.read(limit)
-
-    def exists(self, path: str) -> bool:
-        return self.size(path) is not None or self.is_dir(path)
 
 
 def translate_os_error(exc: OSError, what: str) -> ResourceError:

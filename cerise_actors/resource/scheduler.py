@@ -113,6 +113,9 @@ def job_script(
 class Scheduler(abc.ABC):
     """Starts, follows and stops jobs on a resource through a Shell."""
 
+    #: whether a remote id names a process of this machine that can be waited on
+    ids_are_pids = False
+
     def __init__(self, shell: Shell, command_timeout: float = SHELL_TIMEOUT):
         self._shell = shell
         self._timeout = command_timeout
@@ -196,6 +199,8 @@ class DirectScheduler(Scheduler):
     the `jobid` file: submitting a job that was already started returns the
     existing id instead of starting a second copy.
     """
+
+    ids_are_pids = True  # PID:STARTTIME
 
     def time_limit_margin(self, time_limit: int) -> int:
         return 0  # nobody else enforces the limit: run up to it

@@ -15,8 +15,8 @@ from typing import Callable, Dict, List, Optional
 import pykka
 
 from ..jobs.states import JobState
-from ..jobs.views import JobSummary, JobView
-from .job_store import JobStore, Message
+from ..jobs.views import JobSummary, JobView, Message
+from .job_store import JobStore
 
 logger = logging.getLogger(__name__)
 

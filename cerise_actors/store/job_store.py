@@ -14,14 +14,14 @@ import logging
 import time
 import uuid
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Tuple
 
 import peewee
 from playhouse.migrate import SqliteMigrator, migrate
 
 from ..errors import IllegalTransition
 from ..jobs.states import JobState
-from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS, JobSummary, JobView
+from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS, JobSummary, JobView, Message
 from . import transitions
 from .models import UPDATABLE_FIELDS, bind_models
 
@@ -29,8 +29,6 @@ logger = logging.getLogger(__name__)
 
 _SELECT = f'SELECT {", ".join(JOB_COLUMNS)} FROM job'
 _SELECT_FULL = f'SELECT {", ".join(JOB_COLUMNS + FULL_COLUMNS)} FROM job'
-#: a job-log message: one line, several lines (a list), or None for none
-Message = Optional[Union[str, Sequence[str]]]
 _INSERT_LOG = 'INSERT INTO logline (job_id, time, level, message) VALUES (?, ?, ?, ?)'
 
 
@@ -217,20 +215,22 @@ class JobStore:
         return bool(changed)
 
     def cancel(self, job_id: str) -> Optional[JobView]:
-        """Apply a user's cancel request; returns the job afterwards."""
+        """Apply a user's cancel request; returns the job afterwards.
+
+        The store has one thread, so the job cannot move between the read and
+        the compare-and-swap: the transition always takes.
+        """
         job = self.get(job_id, include_deleted=True)
         if job is None:
             return None
         target = transitions.cancel_target(job.state)
         if target is not None:
-            done = self.transition(
+            self.transition(
                 job_id,
                 job.state,
                 target,
                 'Cancelled.' if target is JobState.CANCELLED else 'Cancellation requested.',
             )
-            if not done:  # it moved meanwhile: decide again
-                return self.cancel(job_id)
         return self.get(job_id, include_deleted=True)
 
     def request_delete(self, job_id: str) -> Optional[JobView]:

@@ -139,8 +139,8 @@ def _unavailable(req, resp, ex, params):
     )
 
 
-def create_app(backend: JobsBackend, base_url: Optional[str] = None, extra_routes=()):
-    """The WSGI app; `extra_routes` are (path, resource) pairs (e.g. /files)."""
+def create_app(backend: JobsBackend, base_url: Optional[str] = None):
+    """The WSGI app of the Cerise REST API (/files is mounted beside it)."""
     app = falcon.App()
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route('/jobs', JobCollection(backend, base_url))
@@ -150,8 +150,6 @@ def create_app(backend: JobsBackend, base_url: Optional[str] = None, extra_route
     openapi = OpenApiDocument()
     app.add_route('/openapi.json', openapi)
     app.add_route('/swagger.json', openapi)
-    for path, resource in extra_routes:
-        app.add_route(path, resource)
     app.add_error_handler(JobNotFound, _not_found)
     app.add_error_handler(falcon.HTTPRouteNotFound, _no_route)
     app.add_error_handler(ServiceUnavailable, _unavailable)
