@@ -27,7 +27,14 @@ setup(
         'wsgidav>=4.3.5,<5',
     ],
     extras_require={
-        'test': ['pytest>=7', 'pytest-timeout>=2', 'webdav4>=0.10,<1'],
+        # ruff is pinned: another version may format the tree differently
+        'test': [
+            'pytest>=7',
+            'pytest-timeout>=2',
+            'pytest-cov>=4',
+            'webdav4>=0.10,<1',
+            'ruff==0.17.6',
+        ],
     },
     entry_points={
         'console_scripts': ['cerise-actors=cerise_actors.cli:main'],
