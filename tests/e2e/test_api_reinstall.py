@@ -6,13 +6,13 @@ from cerise_actors.app import running_service
 from cerise_actors.config import service_config_from_dict
 
 from .. import workflows as wf
-from ..conftest import service_config_dict, test_api_config
 from ..helpers import TEST_API_DIR, Client, wait_for
+from ..service_setup import api_config_for_tests, service_config_dict
 
 
 def _start(root):
     config = service_config_from_dict(service_config_dict(root), env={})
-    context = running_service(config, TEST_API_DIR, api_config=test_api_config(root))
+    context = running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root))
     service = context.__enter__()
     return context, Client(service.base_url, config.exchange_service_dir)
 
@@ -43,7 +43,7 @@ def test_dev_reinstall_waits_for_running_jobs(tmp_path):
 
 
 def test_released_version_is_not_reinstalled(tmp_path):
-    api = test_api_config(tmp_path)
+    api = api_config_for_tests(tmp_path)
     config = service_config_from_dict(service_config_dict(tmp_path), env={})
     project = tmp_path / 'api'
     shutil.copytree(TEST_API_DIR, project)

@@ -99,7 +99,7 @@ def test_job_with_inputs_over_webdav_and_outputs_over_http(tmp_path):
     config = service_config_from_dict(data, env={})
     exchange = config.exchange_service_dir
     with (
-        running_service(config, TEST_API_DIR, api_config=test_api_config(root)) as service,
+        running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root)) as service,
         _dav(files_url) as dav,
     ):
         base = service.base_url.rstrip('/')

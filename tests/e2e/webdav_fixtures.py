@@ -21,8 +21,8 @@ from cerise_actors.web.files import make_files_app
 from cerise_actors.web.server import HttpServer
 
 from .. import workflows as wf
-from ..conftest import service_config_dict, test_api_config
 from ..helpers import FINAL, REPO_DIR, TEST_API_DIR, http, wait_for
+from ..service_setup import api_config_for_tests, service_config_dict
 
 
 def _jobs_stand_in(environ, start_response):
@@ -132,7 +132,7 @@ __all__ = [
     'socket',
     'subprocess',
     'sys',
-    'test_api_config',
+    'api_config_for_tests',
     'urllib',
     'wait_for',
     'wf',

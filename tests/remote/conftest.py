@@ -18,8 +18,8 @@ import pytest
 from cerise_actors.app import running_service
 from cerise_actors.config import api_config_from_dict, service_config_from_dict
 
-from ..conftest import service_config_dict
 from ..helpers import TEST_API_DIR, Client
+from ..service_setup import service_config_dict
 
 STATE_DIR = Path(os.environ.get('CERISE_TESTBED', '/tmp/cerise-testbed'))
 SCHEDULERS = ('none', 'slurm', 'torque', 'gridengine')

@@ -1,0 +1,29 @@
+"""How the tests configure a service: its folders, and the test specialisation.
+
+Shared by the fixtures in tests/conftest.py and by tests that start a
+service themselves (reinstalls, WebDAV streaming, the remote test bed).
+"""
+
+import dataclasses
+
+from cerise_actors.config import ApiConfig, load_api_config
+
+from .helpers import TEST_API_DIR
+
+
+def service_config_dict(root) -> dict:
+    """conf/config.yml for a service whose files all live under `root`, on a free port."""
+    return {
+        'database': {'file': str(root / 'cerise.db')},
+        'client-file-exchange': {'store-location-service': str(root / 'files')},
+        'rest-service': {'hostname': '127.0.0.1', 'port': 0},
+        'pidfile': str(root / 'cerise.pid'),
+    }
+
+
+def api_config_for_tests(root, max_running=None, refresh=None) -> ApiConfig:
+    """The test specialisation's config (tests/api), with its resource folder under `root`."""
+    api = load_api_config(TEST_API_DIR, env={})
+    files = dataclasses.replace(api.files, path=str(root / 'resource'))
+    jobs = dataclasses.replace(api.jobs, max_running=max_running or api.jobs.max_running)
+    return dataclasses.replace(api, files=files, jobs=jobs, refresh=refresh or api.refresh)
