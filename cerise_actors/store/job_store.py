@@ -70,22 +70,20 @@ class JobStore:
                     'database %s: adding column %s.%s', self._db.database, table, field.column_name
                 )
                 migrate(migrator.add_column(table, field.column_name, field))
-            if (
-                model is self.Job
-                and 'exit_code' in {f.column_name for f in missing}
-                and 'runner_result' in present
-            ):
+            if model is self.Job and 'runner_result' in present:
                 self._copy_runner_results()
 
     def _copy_runner_results(self) -> None:
-        """Versions before 0.1 kept the runner's exit code as text in
-        `runner_result`; carry it over to the integer column (the old column
-        stays, unused, so an older service can still open the file)."""
+        """Earlier versions kept the runner's exit code as text in
+        `runner_result`; carry it over to the integer column. The old column
+        stays, so an older service can still open the file, and what it
+        writes there is carried over at every start."""
         with self._db.atomic():
             self._db.execute_sql(
                 'UPDATE job SET exit_code = CAST(runner_result AS INTEGER) '
-                'WHERE exit_code IS NULL '
-                "AND (runner_result GLOB '[0-9]*' OR runner_result GLOB '-[0-9]*')"
+                "WHERE exit_code IS NULL AND runner_result GLOB '*[0-9]*' "
+                "AND ltrim(runner_result, '-') NOT GLOB '*[^0-9]*' "
+                "AND length(runner_result) - length(ltrim(runner_result, '-')) <= 1"
             )
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ body `{"title": ..., "description": ...}` naming the problem.
 """
 
 import json
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -16,13 +17,19 @@ import yaml
 from ..errors import JobNotFound, ServiceUnavailable
 from .backend import JobsBackend, base_url_of, job_json, jobs_json_text
 
+logger = logging.getLogger(__name__)
 OPENAPI_FILE = Path(__file__).resolve().parent / 'openapi.yaml'
+
+
+def _not_json(constant: str):
+    raise ValueError(f'{constant} is not a JSON number')
 
 
 def _parse_job_description(req) -> tuple:
     raw = req.bounded_stream.read()
     try:
-        body = json.loads(raw or b'null')
+        # NaN and Infinity would be stored, then sent back as invalid JSON
+        body = json.loads(raw or b'null', parse_constant=_not_json)
     except ValueError as exc:
         raise falcon.HTTPBadRequest(
             title='Invalid job description', description=f'the body is not valid JSON: {exc}'
@@ -133,6 +140,16 @@ def _no_route(req, resp, ex, params):
     )
 
 
+def _internal_error(req, resp, ex, params):
+    """Any other exception: the traceback goes to the service log, the client
+    gets a JSON 500 without it."""
+    logger.exception('internal error answering %s %s', req.method, req.path)
+    raise falcon.HTTPInternalServerError(
+        title='Internal error',
+        description='the service failed to answer this request; its log has the details',
+    )
+
+
 def _unavailable(req, resp, ex, params):
     raise falcon.HTTPServiceUnavailable(
         title='Service unavailable', description=str(ex), retry_after=5
@@ -150,6 +167,7 @@ def create_app(backend: JobsBackend, base_url: Optional[str] = None):
     openapi = OpenApiDocument()
     app.add_route('/openapi.json', openapi)
     app.add_route('/swagger.json', openapi)
+    app.add_error_handler(Exception, _internal_error)  # falcon's HTTPErrors keep theirs
     app.add_error_handler(JobNotFound, _not_found)
     app.add_error_handler(falcon.HTTPRouteNotFound, _no_route)
     app.add_error_handler(ServiceUnavailable, _unavailable)
