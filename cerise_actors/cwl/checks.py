@@ -11,9 +11,8 @@ itself in terms a user can act on.
 
 from typing import Any, Iterator, Mapping
 
-from cerise_actors.cwl.resources import requirement_entries
-
 from ..errors import InvalidWorkflow
+from .resources import requirement_entries
 
 # Schema-salad directives that pull in other files or URLs, or change how
 # names resolve. Every other ``$`` key is refused too: none belongs in a

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 from urllib.parse import quote, unquote, urlsplit
 
-from cerise_actors.jobs.states import JobState
-
 from ..errors import InvalidOutput
+from ..jobs.states import JobState
 
 _FILE_CLASSES = ('File', 'Directory')
 _ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')

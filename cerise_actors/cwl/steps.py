@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from cerise_actors.cwl.resources import read_cores, read_time_limit
+from .resources import read_cores, read_time_limit
 
 # ``$CERISE_PROJECT_FILES`` or ``${CERISE_PROJECT_FILES}``, but not
 # ``$CERISE_PROJECT_FILES_OTHER``: a longer variable name is a different one.

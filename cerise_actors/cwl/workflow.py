@@ -16,11 +16,10 @@ from typing import Any, Mapping
 
 import yaml
 
-from cerise_actors.cwl.checks import check_content, check_directives, check_requirements, iter_nodes
-from cerise_actors.cwl.resources import SECTIONS, TIME_LIMIT_CLASSES, read_cores, read_time_limit
-from cerise_actors.cwl.steps import step_resources
-
 from ..errors import InvalidWorkflow
+from .checks import check_content, check_directives, check_requirements, iter_nodes
+from .resources import SECTIONS, TIME_LIMIT_CLASSES, read_cores, read_time_limit
+from .steps import step_resources
 
 MAX_LISTED_STEPS = 20
 
