@@ -2,7 +2,7 @@
 # Builds the base image (Dockerfile) and the example specialisation's image
 # with podman, then tries the example image: runs the service from the image's
 # own file system (chroot as user cerise; there is no Docker engine here and
-# `podman run` is not permitted, see ../shared/testbed.md), checks GET /jobs,
+# `podman run` is not permitted, see docs/testing.md), checks GET /jobs,
 # runs the example workflow to Success through /files with the Python client,
 # and stops the service with SIGTERM. Run as root from anywhere.
 set -euo pipefail

@@ -29,6 +29,17 @@ SHELL_TIMEOUT = 60.0
 #: seconds between SSH keep-alive packets
 SSH_KEEPALIVE = 30
 
+#: seconds between the watchdog's TERM and KILL of a runner at its time limit
+WATCHDOG_GRACE = 2
+#: seconds between TERM and KILL when a direct job is cancelled
+CANCEL_GRACE = 3
+#: seconds between looks for exit-code files when pidfds cannot be used
+QUICK_CHECK = 0.01
+#: SFTP channels kept open per connection
+SFTP_CHANNELS = 4
+#: seconds the resource may take to say how many cores it has
+NPROC_TIMEOUT = 120.0
+
 # --- actors ---------------------------------------------------------------
 #: how long a worker waits for the StoreActor (or an actor to stop)
 ASK_TIMEOUT = 60.0
@@ -62,3 +73,5 @@ STDERR_TAIL_LINES = 40
 # --- web ------------------------------------------------------------------
 #: bytes read or written per step by /files; WsgiDAV's default is 8 KiB
 DAV_BLOCK_SIZE = 64 * 1024
+#: waitress threads answering HTTP requests
+HTTP_THREADS = 8

@@ -32,7 +32,7 @@ from ..config import (
     service_config_from_dict,
 )
 from ..cwl.steps import load_step_catalogue
-from ..defaults import ASK_TIMEOUT, INSTALL_TIMEOUT, STAGER_THREADS
+from ..defaults import ASK_TIMEOUT, INSTALL_TIMEOUT, NPROC_TIMEOUT, STAGER_THREADS
 from ..jobs.states import JobState as S
 from ..resource.scheduler import DirectScheduler
 from ..resource.shell import Shell
@@ -46,6 +46,7 @@ from ..web.app import create_app
 from ..web.backend import JobsBackend
 from ..web.dispatch import mount
 from ..web.files import make_files_app
+from ..web.gate import StartGate
 from ..web.server import HttpServer
 from .resources import build_resource
 
@@ -145,7 +146,10 @@ class CeriseService:
         app = create_app(JobsBackend(store), self.config.base_url)
         # the file exchange over WebDAV, on the same port as the jobs API
         app = mount(app, '/files', make_files_app(self.exchange.service_dir))
-        self.http = HttpServer(app, self.config.hostname, self.config.port)
+        self._gate = StartGate(app)
+        # bound now, so a taken port is found before anything is installed;
+        # served from start() on, answering 503 until start-up is done
+        self.http = HttpServer(self._gate, self.config.hostname, self.config.port)
         parts.callback(self.http.stop)
         # first of all on stop: staging aborts between files
         parts.callback(self._shutting_down.set)
@@ -165,10 +169,11 @@ class CeriseService:
         moved = store.recover_interrupted('The service stopped').get(timeout=ASK_TIMEOUT)
         for job_id, before, after in moved:
             logger.info('job %s: recovered from %s to %s', job_id, before.name, after.name)
+        self.http.start()
         running = self._resume_jobs()
         message = self.installer.start_up(running).get(timeout=INSTALL_TIMEOUT)
         logger.info('%s', message)
-        self.http.start()
+        self._gate.open()
         self.base_url = self.config.base_url or self.http.url
         logger.info('cerise-actors listening on %s (base URL %s)', self.http.url, self.base_url)
 
@@ -234,7 +239,7 @@ def _stop_actor(ref) -> None:
 
 def _core_count(shell: Shell) -> int:
     """The resource's core count: at most this many direct jobs run at once."""
-    result = shell.run('nproc', timeout=120)
+    result = shell.run('nproc', timeout=NPROC_TIMEOUT)
     text = result.stdout.strip()
     return int(text) if result.exit_code == 0 and text.isdigit() and int(text) > 0 else 1
 

@@ -2,8 +2,9 @@
 staging of inputs and outputs, and interpreting the workflow runner's result.
 
 Nothing in this package talks to the network, a database or the compute
-resource; the actors call these functions and act on what they return.
+resource; staging and the actors call these functions and act on what they return;
+they raise the errors of :mod:`cerise_actors.errors`.
 
-Modules: :mod:`.errors`, :mod:`.steps`, :mod:`.workflow`, :mod:`.inputs`,
+Modules: :mod:`.steps`, :mod:`.workflow`, :mod:`.inputs`,
 :mod:`.outputs` (plus the helpers :mod:`.resources` and :mod:`.checks`).
 """

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from ..errors import ApiInstallError
 from .resources import read_cores, read_time_limit
 
 # ``$CERISE_PROJECT_FILES`` or ``${CERISE_PROJECT_FILES}``, but not
@@ -26,8 +27,8 @@ def load_step_catalogue(projects: Mapping[str, Path]) -> dict:
     ``projects`` maps a project name to its local directory (which holds
     ``steps/``). Step names are paths relative to ``steps/`` with ``/``
     separators. A step that does not parse stops the service from starting
-    with a ValueError naming the file, rather than failing user jobs later.
-    A step outside ``steps/<project>/`` is also a ValueError: no workflow
+    with an ApiInstallError naming the file, rather than failing user jobs
+    later. A step outside ``steps/<project>/`` is one too: no workflow
     could name it, and the Cerise docs require that layout.
     """
     catalogue = {}
@@ -40,7 +41,7 @@ def load_step_catalogue(projects: Mapping[str, Path]) -> dict:
                 continue
             name = path.relative_to(steps_dir).as_posix()
             if not name.startswith(f'{project}/'):
-                raise ValueError(
+                raise ApiInstallError(
                     f'step file {path} is outside steps/{project}/; workflows name '
                     f"steps as '{project}/<path>.cwl', so project {project!r} must keep "
                     f'them under {steps_dir / project}'
@@ -53,9 +54,9 @@ def _load_step_file(path: Path) -> dict:
     try:
         document = yaml.safe_load(path.read_text(encoding='utf-8'))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ValueError(f'installed step {path} could not be read as CWL: {error}') from error
+        raise ApiInstallError(f'installed step {path} could not be read as CWL: {error}') from error
     if not isinstance(document, dict):
-        raise ValueError(
+        raise ApiInstallError(
             f'installed step {path} is not a CWL document (expected a mapping at the top level)'
         )
     return document
@@ -100,10 +101,10 @@ def step_resources(step_doc: Mapping, name: str = 'installed step') -> tuple:
     """Return ``(cores, time_limit)`` an installed step asks for (0 = none).
 
     Read leniently: expressions (only known at run time) count as not
-    specified, but a negative or non-numeric value raises ValueError, since
-    that is a mistake in the specialisation.
+    specified, but a negative or non-numeric value raises ApiInstallError,
+    since that is a mistake in the specialisation.
     """
     where = f"installed step '{name}'"
-    cores = read_cores(step_doc, where, ValueError, strict=False)
-    time_limit = read_time_limit(step_doc, where, ValueError, strict=False)
+    cores = read_cores(step_doc, where, ApiInstallError, strict=False)
+    time_limit = read_time_limit(step_doc, where, ApiInstallError, strict=False)
     return cores, time_limit

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from ..errors import InvalidWorkflow
+from ..errors import ApiInstallError, InvalidWorkflow
 from .checks import check_content, check_directives, check_requirements, iter_nodes
 from .resources import SECTIONS, TIME_LIMIT_CLASSES, read_cores, read_time_limit
 from .steps import step_resources
@@ -223,7 +223,7 @@ def _resources(doc: Mapping, steps: list, names: list, catalogue: Mapping) -> tu
     for name in names:
         try:
             step_cores, _ = step_resources(catalogue[name], name)
-        except ValueError as error:
+        except ApiInstallError as error:
             raise InvalidWorkflow(
                 f"{error} (a problem with the service's installed steps, "
                 f'please tell its maintainers)'

@@ -18,8 +18,9 @@ import select
 import threading
 from typing import Dict, Iterable, Optional, Set, Tuple
 
+from ..defaults import QUICK_CHECK
+
 #: seconds between looks for exit-code files of jobs not watched by pidfd
-QUICK_CHECK = 0.01
 
 WOKEN, ENDED, TIMED_OUT = 'woken', 'ended', 'timed out'
 

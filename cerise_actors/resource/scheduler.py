@@ -14,15 +14,13 @@ import enum
 import shlex
 from typing import Dict, List, Optional, Sequence
 
-from ..defaults import SHELL_TIMEOUT
+from ..defaults import CANCEL_GRACE, SHELL_TIMEOUT, WATCHDOG_GRACE
 from ..errors import PermanentResourceError, TemporaryResourceError
 from .layout import JobPaths
 from .shell import Shell
 
 #: exit code of a job stopped at its time limit (as coreutils `timeout`)
 TIMEOUT_EXIT_CODE = 124
-#: seconds between the watchdog's TERM and KILL of the runner
-WATCHDOG_GRACE = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,9 +184,6 @@ kill -KILL -- "-$pid" 2>/dev/null
 for i in $(seq 50); do [ -z "$(alive)" ] && {{ echo killed; exit 0; }}; sleep 0.1; done
 echo survived; exit 1
 """
-
-#: seconds between TERM and KILL when cancelling a job without a batch system
-CANCEL_GRACE = 3
 
 
 class DirectScheduler(Scheduler):

@@ -18,14 +18,14 @@ from typing import BinaryIO, List, Optional
 
 import paramiko
 
-from ..defaults import CHUNK
+from ..defaults import CHUNK, SFTP_CHANNELS
 from ..errors import PermanentResourceError, ResourceError, TemporaryResourceError
 from .filesystem import FileSystem
 from .ssh_connection import SshConnection
 
 
 class SftpFileSystem(FileSystem):
-    def __init__(self, connection: SshConnection, pool_size: int = 4):
+    def __init__(self, connection: SshConnection, pool_size: int = SFTP_CHANNELS):
         self._connection = connection
         self._lock = threading.Lock()
         self._free: List[paramiko.SFTPClient] = []

@@ -9,11 +9,13 @@ import threading
 
 import waitress.server
 
+from ..defaults import HTTP_THREADS
+
 logger = logging.getLogger(__name__)
 
 
 class HttpServer:
-    def __init__(self, app, host: str, port: int, threads: int = 8):
+    def __init__(self, app, host: str, port: int, threads: int = HTTP_THREADS):
         self._server = waitress.server.create_server(
             app,
             host=host,

@@ -5,6 +5,7 @@ is tested is exactly what an operator meets.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,3 +150,27 @@ def test_bad_config_stops_start_up_naming_the_key(tmp_path):
     )
     assert result.returncode == 2
     assert 'store-location-service' in result.stderr and str(config) in result.stderr
+
+
+def test_a_broken_step_file_stops_start_up_naming_the_file(tmp_path):
+    api = tmp_path / 'api'
+    shutil.copytree(TEST_API_DIR, api)
+    broken = api / 'test' / 'steps' / 'test' / 'broken.cwl'
+    broken.write_text('cwlVersion: v1.2\nclass: [unclosed\n')
+    config = tmp_path / 'config.yml'
+    config.write_text(
+        'database: {file: cerise.db}\n'
+        'client-file-exchange: {store-location-service: files}\n'
+        'rest-service: {port: 0}\n'
+    )
+    result = subprocess.run(
+        [sys.executable, '-m', 'cerise_actors', 'serve', '--config', str(config)]
+        + ['--api', str(api)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert 'Traceback' not in result.stderr
+    assert f'installed step {broken} could not be read as CWL' in result.stderr

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from cerise_actors.cwl.steps import load_step_catalogue, step_resources, substitute_project_files
+from cerise_actors.errors import ApiInstallError
 
 HOSTNAME = """\
 cwlVersion: v1.0
@@ -60,21 +61,21 @@ def test_catalogue_of_nothing_is_empty():
 
 def test_unparseable_step_names_the_file(projects):
     bad = _write(projects['example'] / 'steps' / 'example' / 'bad.cwl', 'class: [unclosed\n')
-    with pytest.raises(ValueError, match='bad.cwl'):
+    with pytest.raises(ApiInstallError, match='bad.cwl'):
         load_step_catalogue(projects)
     assert bad.exists()
 
 
 def test_step_that_is_not_a_mapping_is_refused(projects):
     _write(projects['example'] / 'steps' / 'example' / 'list.cwl', '- a\n')
-    with pytest.raises(ValueError, match='list.cwl'):
+    with pytest.raises(ApiInstallError, match='list.cwl'):
         load_step_catalogue(projects)
 
 
 def test_step_outside_its_projects_folder_is_refused(projects):
     """Project 'other' cannot offer 'example/...' steps (nor steps/x.cwl)."""
     _write(projects['other'] / 'steps' / 'example' / 'hostname.cwl', HOSTNAME)
-    with pytest.raises(ValueError, match='outside steps/other/'):
+    with pytest.raises(ApiInstallError, match='outside steps/other/'):
         load_step_catalogue(projects)
 
 
@@ -181,5 +182,5 @@ def test_step_resources_fractional_cores_round_up():
     ],
 )
 def test_step_resources_invalid_values(hints):
-    with pytest.raises(ValueError, match="installed step 'x.cwl'"):
+    with pytest.raises(ApiInstallError, match="installed step 'x.cwl'"):
         step_resources({'hints': hints}, 'x.cwl')
