@@ -8,6 +8,7 @@ waited for instead (see the StagerActor).
 """
 
 import contextlib
+import http.client
 import socket
 import urllib.error
 import urllib.request
@@ -56,7 +57,12 @@ def local_directory(url: str, exchange: Exchange) -> Path:
 def read_workflow(url: str, exchange: Exchange) -> bytes:
     """The workflow document's bytes, refusing absurdly large ones."""
     with open_source(url, exchange) as (stream, _size):
-        data = stream.read(MAX_WORKFLOW_BYTES + 1)
+        try:
+            data = stream.read(MAX_WORKFLOW_BYTES + 1)
+        except (OSError, http.client.HTTPException) as exc:  # a time-out or a cut connection
+            raise SourceUnavailable(
+                f'{url}: reading it failed ({exc or type(exc).__name__})'
+            ) from exc
     if len(data) > MAX_WORKFLOW_BYTES:
         raise InvalidInput(f'{url}: workflow larger than {MAX_WORKFLOW_BYTES} bytes')
     return data

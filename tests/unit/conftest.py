@@ -1,6 +1,16 @@
-"""Fixtures shared by the unit tests (used by the test_config_* modules)."""
+"""Fixtures shared by the unit tests (os_user and in_tmp are used by the
+test_config_* modules; every test ends with no actor left running)."""
 
+import pykka
 import pytest
+
+# Fixtures of the actor tests, registered here so that modules use them by
+# name without importing them (an import only a fixture uses looks unused).
+from .actor_fixtures import store  # noqa: F401
+from .stager_fixtures import stager_world  # noqa: F401
+
+#: seconds an actor may take to finish its current message when a test ends
+STOP_TIMEOUT = 60
 
 
 @pytest.fixture
@@ -13,3 +23,10 @@ def os_user(monkeypatch):
 def in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def stop_all_actors():
+    """Stop every actor a test started, last started first (workers before the store)."""
+    yield
+    pykka.ActorRegistry.stop_all(block=True, timeout=STOP_TIMEOUT)

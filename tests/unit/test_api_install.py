@@ -77,3 +77,42 @@ def test_project_without_version_is_refused(tmp_path):
     (tmp_path / 'p' / 'steps').mkdir(parents=True)
     with pytest.raises(ai.ApiInstallError, match='no version file'):
         ai.read_version(tmp_path / 'p')
+
+
+def _project(root, steps, files=None):
+    """A project `p` with `steps` and `files` (relative path -> text) and a version."""
+    project = root / 'p'
+    for base, entries in (('steps', steps), ('files', files or {})):
+        for rel, text in entries.items():
+            (project / base / rel).parent.mkdir(parents=True, exist_ok=True)
+            (project / base / rel).write_text(text)
+    (project / 'version').write_text('1.0.0\n')
+    return project
+
+
+def test_nested_files_and_other_files_among_the_steps_are_copied_as_they_are(tmp_path):
+    project = _project(
+        tmp_path,
+        {'p/tool.cwl': 'class: CommandLineTool\n', 'p/notes/README': 'not a step\n'},
+        {'lib/deep/data.txt': 'data\n'},
+    )
+    layout = ResourceLayout(str(tmp_path / 'base'))
+    assert ai.install_project(LocalFileSystem(), LocalShell(), layout, 'p', project) == ''
+    installed = tmp_path / 'base' / 'api' / 'p'
+    assert (installed / 'files' / 'lib' / 'deep' / 'data.txt').read_text() == 'data\n'
+    assert (installed / 'steps' / 'p' / 'notes' / 'README').read_text() == 'not a step\n'
+    assert json.loads((installed / 'steps' / 'p' / 'tool.cwl').read_text()) == {
+        'class': 'CommandLineTool'
+    }
+    assert ai.remote_version(LocalFileSystem(), layout, 'p') == '1.0.0'
+
+
+@pytest.mark.parametrize(
+    'text,problem', [('class: [unclosed\n', 'is not valid YAML'), ('- a list\n', 'is not a CWL')]
+)
+def test_a_step_that_is_not_a_cwl_document_stops_the_install(tmp_path, text, problem):
+    project = _project(tmp_path, {'p/bad.cwl': text})
+    layout = ResourceLayout(str(tmp_path / 'base'))
+    with pytest.raises(ai.ApiInstallError, match=f'step .*bad.cwl {problem}'):
+        ai.install_project(LocalFileSystem(), LocalShell(), layout, 'p', project)
+    assert ai.remote_version(LocalFileSystem(), layout, 'p') is None
