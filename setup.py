@@ -25,6 +25,7 @@ setup(
         'pyyaml>=6',
         'cwltool>=3.1',
         'wsgidav>=4.3.5,<5',
+        'mini-racer>=0.12',
     ],
     extras_require={
         # ruff is pinned: another version may format the tree differently
@@ -34,6 +35,8 @@ setup(
             'pytest-cov>=4',
             'webdav4>=0.10,<1',
             'ruff==0.17.6',
+            # its output comparison, for the CWL conformance run (tests/conformance)
+            'cwltest',
         ],
     },
     entry_points={

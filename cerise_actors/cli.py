@@ -37,6 +37,23 @@ def _parser() -> argparse.ArgumentParser:
         help='specialisation folder with config.yml and projects '
         '(default: $CERISE_API_DIR or api/)',
     )
+    wheels = sub.add_parser(
+        'wheelhouse',
+        help='download the wheels the CWL runner is installed from on compute resources',
+    )
+    wheels.add_argument(
+        '--python',
+        nargs='+',
+        default=None,
+        metavar='X.Y',
+        help='Python versions of the resources (default: 3.10 to 3.13)',
+    )
+    wheels.add_argument(
+        '--dest',
+        type=Path,
+        default=None,
+        help='folder to fill (default: $CERISE_WHEELHOUSE or ./wheelhouse)',
+    )
     add_client_commands(sub)
     return parser
 
@@ -45,6 +62,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == 'serve':
         return _serve(args)
+    if args.command == 'wheelhouse':
+        return _wheelhouse(args)
     if args.command in CLIENT_COMMANDS:
         return run_client_command(args)
     return 2
@@ -83,6 +102,23 @@ def _serve(args) -> int:
     except OSError as exc:  # the port is taken, a folder cannot be made, ...
         print(f'cerise-actors: cannot start: {exc}', file=sys.stderr)
         return 1
+
+
+def _wheelhouse(args) -> int:
+    import subprocess
+
+    from .staging.runner_install import wheelhouse_dir
+    from .staging.wheelhouse import PYTHONS, build_wheelhouse
+
+    dest = args.dest or wheelhouse_dir()
+    try:
+        folders = build_wheelhouse(dest, args.python or PYTHONS)
+    except subprocess.CalledProcessError as exc:
+        print(f'cerise-actors: pip could not download the wheels ({exc})', file=sys.stderr)
+        return 1
+    for folder in folders:
+        print(f'{folder}: {len(list(folder.glob("*.whl")))} wheels')
+    return 0
 
 
 if __name__ == '__main__':

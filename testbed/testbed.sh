@@ -19,6 +19,8 @@ SSH_PORT=2222
 SSH_ADDR=127.0.0.1
 USER_MAIN=cerise             # ssh + none, Slurm and Grid Engine tests
 USER_TORQUE=cerise-torque    # sees the Torque wrappers first in PATH
+USER_BARE=cerise-bare        # a resource with only python3 and bash: no cwltool, no node
+BARE_BIN=/opt/cerise-testbed-bare-bin   # $USER_BARE's whole PATH
 PASSWORD=cerisepw            # password of $USER_MAIN (password-login tests)
 PASSPHRASE=testpass          # passphrase of the key id_ed25519_pass
 VENV=/opt/cerise-testbed-venv        # cwltool for the jobs
@@ -195,9 +197,41 @@ authorize_keys() {
     chmod 600 "$home/.ssh/authorized_keys"
 }
 
+# PATH of $USER_BARE: links to every program of /usr/bin and /usr/sbin except
+# node and the CWL runners, so the service must bring its own runner.
+make_bare_bin() {
+    local dir tool
+    rm -rf "$BARE_BIN.new" && mkdir -p "$BARE_BIN.new"
+    for dir in /usr/sbin /usr/bin; do
+        for tool in "$dir"/*; do
+            case ${tool##*/} in node | nodejs | npm | npx | cwltool | cwl-runner) continue ;; esac
+            ln -sf "$tool" "$BARE_BIN.new/${tool##*/}"
+        done
+    done
+    rm -rf "$BARE_BIN" && mv "$BARE_BIN.new" "$BARE_BIN"
+}
+
+# The first line of $USER_BARE's ~/.bashrc sets the whole PATH.
+put_bare_path() {
+    local home rc tmp
+    home=$(getent passwd "$USER_BARE" | cut -d: -f6)
+    rc=$home/.bashrc
+    [[ -e $rc ]] || install -o "$USER_BARE" -g "$USER_BARE" -m 644 /etc/skel/.bashrc "$rc"
+    tmp=$(mktemp)
+    {
+        echo "export PATH=$BARE_BIN $BASHRC_MARK"
+        grep -vF "$BASHRC_MARK" "$rc" || true
+    } >"$tmp"
+    cmp -s "$tmp" "$rc" || cat "$tmp" >"$rc"
+    rm -f "$tmp"
+}
+
 start_users_and_keys() {
     ensure_user "$USER_MAIN"
     ensure_user "$USER_TORQUE"
+    ensure_user "$USER_BARE"
+    make_bare_bin
+    put_bare_path
     # password for password-login tests (only if it is not already that one)
     local hash
     hash=$(getent shadow "$USER_MAIN" | cut -d: -f2)
@@ -215,6 +249,7 @@ start_users_and_keys() {
         ssh-keygen -q -t ed25519 -N "$PASSPHRASE" -C cerise-testbed-pass -f "$STATE_DIR/id_ed25519_pass"
     authorize_keys "$USER_MAIN"
     authorize_keys "$USER_TORQUE"
+    authorize_keys "$USER_BARE"
 }
 
 start_sshd() {
@@ -231,7 +266,7 @@ PasswordAuthentication yes
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 PermitRootLogin no
-AllowUsers $USER_MAIN $USER_TORQUE
+AllowUsers $USER_MAIN $USER_TORQUE $USER_BARE
 Subsystem sftp internal-sftp
 MaxStartups 100
 MaxSessions 100
@@ -524,6 +559,7 @@ export CERISE_TESTBED=$STATE_DIR
 export CERISE_TESTBED_SSH_PORT=$SSH_PORT
 export CERISE_TESTBED_USER=$USER_MAIN
 export CERISE_TESTBED_TORQUE_USER=$USER_TORQUE
+export CERISE_TESTBED_BARE_USER=$USER_BARE
 export CERISE_TESTBED_KEY=$STATE_DIR/id_ed25519
 export CERISE_TESTBED_KEY_PASS=$STATE_DIR/id_ed25519_pass
 export CERISE_TESTBED_PASSPHRASE=$PASSPHRASE
@@ -585,12 +621,12 @@ cmd_stop() {
     # daemons (slurmstepd and sge_shepherd would otherwise go on running).
     local u
     if pidfile_alive "$STATE_DIR/slurmctld.pid" slurmctld; then
-        for u in "$USER_MAIN" "$USER_TORQUE"; do
+        for u in "$USER_MAIN" "$USER_TORQUE" "$USER_BARE"; do
             timeout 10 scancel -u "$u" >/dev/null 2>&1 || true
         done
     fi
     if pidfile_alive "$STATE_DIR/sge_qmaster.pid" sge_qmaster; then
-        for u in "$USER_MAIN" "$USER_TORQUE"; do
+        for u in "$USER_MAIN" "$USER_TORQUE" "$USER_BARE"; do
             timeout 10 env SGE_ROOT="$SGE_ROOT" SGE_CELL="$SGE_CELL" qdel -u "$u" >/dev/null 2>&1 || true
         done
         # wait (a little) for the jobs to leave before the daemons go

@@ -8,26 +8,42 @@ spec says, so a running job never sees its steps change under it.
 
 import logging
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import pykka
 
 from ..staging import api_install
+from ..staging.runner_install import RunnerInstaller
 
 logger = logging.getLogger(__name__)
 
+#: in the list of things to install: the service's own CWL runner
+RUNNER = 'the CWL runner'
+
 
 class ApiInstallerActor(pykka.ThreadingActor):
-    def __init__(self, fs, shell, layout, projects: Dict[str, Path], runner_proxy):
+    def __init__(
+        self,
+        fs,
+        shell,
+        layout,
+        projects: Dict[str, Path],
+        runner_proxy,
+        runner_installer: Optional[RunnerInstaller] = None,
+    ):
+        """`runner_installer` deploys the service's CWL runner, where it is used."""
         super().__init__()
         self._fs = fs
         self._shell = shell
         self._layout = layout
         self._projects = projects
         self._runner = runner_proxy
+        self._runner_installer = runner_installer
 
     def outdated_projects(self) -> List[str]:
         outdated = []
+        if self._runner_installer is not None and self._runner_installer.needs_install():
+            outdated.append(RUNNER)
         for name, local_dir in self._projects.items():
             local = api_install.read_version(local_dir)
             remote = api_install.remote_version(self._fs, self._layout, name)
@@ -69,6 +85,9 @@ class ApiInstallerActor(pykka.ThreadingActor):
     def _install(self, projects: List[str]) -> None:
         self._fs.mkdir(self._layout.jobs_dir)
         for name in projects:
+            if name == RUNNER:
+                logger.info('%s', self._runner_installer.install())
+                continue
             output = api_install.install_project(
                 self._fs, self._shell, self._layout, name, self._projects[name]
             )
@@ -82,4 +101,7 @@ class ApiInstallerActor(pykka.ThreadingActor):
 
     def _describe(self, names=None) -> str:
         names = names or list(self._projects)
-        return ', '.join(f'{n} {api_install.read_version(self._projects[n])}' for n in names)
+        return ', '.join(
+            n if n == RUNNER else f'{n} {api_install.read_version(self._projects[n])}'
+            for n in names
+        )

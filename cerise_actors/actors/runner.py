@@ -36,22 +36,28 @@ class RunnerActor(pykka.ThreadingActor):
         scheduler: Scheduler,
         fs: FileSystem,
         layout: ResourceLayout,
-        runner_argv: Callable[[JobPaths], List[str]],
+        runner_argv: Callable[[JobPaths, int], List[str]],
         max_running: Optional[int],
         poller_proxy,
+        runner_name: str = '',
     ):
+        """`runner_argv(paths, cores)` is the CWL runner's command line for a
+        job; `runner_name` says in the job log which runner that is."""
         super().__init__()
         self._store = StoreClient(store_proxy)
         self._scheduler = scheduler
         self._fs = fs
         self._layout = layout
         self._runner_argv = runner_argv
+        self._runner_name = runner_name
         self._max_running = max_running
         self._queue = collections.OrderedDict()
         self._running = set()
         self._api_ready = False
         self._api_error: Optional[str] = None
         self._install_when_idle = None
+        self._retry_pending = False  # a retry_queued is asked of the poller's timer
+        self._postponed = set()  # jobs whose log says the resource could not be reached
         self._poller = poller_proxy  # track(), poll_now(), call_later()
 
     # --- installation gate ---------------------------------------------
@@ -99,10 +105,15 @@ class RunnerActor(pykka.ThreadingActor):
             return
         self._queue[job_id] = None
         self._start_queued()
-        if job_id in self._queue:
+        if job_id in self._queue and job_id not in self._postponed:
             self._store.add_log(job_id, self._why_waiting())
 
     def _why_waiting(self) -> str:
+        if self._retry_pending:
+            return (
+                'Waiting: the compute resource cannot be reached at the moment; '
+                'starting jobs is tried again at every poll.'
+            )
         if not self._api_ready:
             return (
                 'Waiting for the specialisation to be installed on the compute resource '
@@ -124,6 +135,8 @@ class RunnerActor(pykka.ThreadingActor):
         return self._max_running is None or len(self._running) < self._max_running
 
     def _start_queued(self) -> None:
+        if self._retry_pending:
+            return  # the resource is unreachable: wait for the poller's next round
         while self._api_ready and self._queue and self._has_slot():
             job_id, _ = self._queue.popitem(last=False)
             try:
@@ -133,6 +146,7 @@ class RunnerActor(pykka.ThreadingActor):
 
     def retry_queued(self) -> None:
         """Told by the poller's timer after a submission could not reach the resource."""
+        self._retry_pending = False
         self._start_queued()
 
     @job_guard
@@ -141,7 +155,8 @@ class RunnerActor(pykka.ThreadingActor):
         if job is None or job.state is not S.WAITING or job.remote_job_id:
             return
         paths = self._layout.job(job_id)
-        req = SubmitRequest(job_id, paths, self._runner_argv(paths), job.cores, job.time_limit)
+        argv = self._runner_argv(paths, job.cores)
+        req = SubmitRequest(job_id, paths, argv, job.cores, job.time_limit)
         try:
             self._fs.write_bytes(paths.script, self._scheduler.script(req).encode(), 0o755)
             remote_id = self._scheduler.submit(req)
@@ -150,15 +165,21 @@ class RunnerActor(pykka.ThreadingActor):
                 # submission is idempotent (jobid file / adoption by name): try again later
                 self._queue[job_id] = None
                 self._queue.move_to_end(job_id, last=False)
-                self._store.add_log(
-                    job_id,
-                    f'Could not reach the compute resource to start the job ({exc}); trying again.',
-                    'WARNING',
-                )
-                self._poller.call_later(self.actor_ref.proxy().retry_queued)
+                if job_id not in self._postponed:  # one line per job, not one per try
+                    self._postponed.add(job_id)
+                    self._store.add_log(
+                        job_id,
+                        f'Could not reach the compute resource to start the job ({exc}); '
+                        f'trying again.',
+                        'WARNING',
+                    )
+                if not self._retry_pending:  # one retry per round, however many jobs wait
+                    self._retry_pending = True
+                    self._poller.call_later(self.actor_ref.proxy().retry_queued)
                 raise _Postpone() from exc
             fail_job(self._store, job_id, S.PERMANENT_FAILURE, f'Could not start the job: {exc}')
             return
+        self._postponed.discard(job_id)
         if remote_id == FINISHED_ID:
             message = (
                 'Found that this job had already run on the compute resource before '
@@ -166,6 +187,8 @@ class RunnerActor(pykka.ThreadingActor):
             )
         else:
             message = f'Started on the compute resource (id {remote_id}).'
+            if self._runner_name:
+                message = message[:-1] + f', running {self._runner_name}.'
         self._store.update_job(job_id, message, remote_job_id=remote_id)
         self._running.add(job_id)
         self._poller.track(job_id, remote_id)

@@ -117,7 +117,7 @@ class StagerActor(pykka.ThreadingActor):
             job_id,
             S.STAGING_IN,
             S.WAITING,
-            [result.summary, 'Waiting to start on the compute resource.'],
+            [result.summary, *result.notes, 'Waiting to start on the compute resource.'],
             **staged,
         ):
             self._aborted(job_id, StopReason.CANCEL, S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)

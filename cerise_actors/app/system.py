@@ -38,7 +38,8 @@ from ..resource.scheduler import DirectScheduler
 from ..resource.shell import Shell
 from ..staging import api_install
 from ..staging.exchange import Exchange
-from ..staging.runner_command import runner_argv
+from ..staging.runner_command import choose_runner
+from ..staging.runner_install import RunnerInstaller, wheelhouse_dir
 from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
 from ..store.actor import DELETABLE, LEFT_RESOURCE, StoreActor
@@ -99,15 +100,17 @@ class CeriseService:
         max_running = res.max_running
         if max_running is None and isinstance(res.scheduler, DirectScheduler):
             max_running = _core_count(res.shell)
-        cwl_runner, layout, is_local = self.api_config.jobs.cwl_runner, res.layout, res.is_local
+        layout = res.layout
+        choice = choose_runner(self.api_config.jobs.cwl_runner, res.is_local)
         runner_ref = RunnerActor.start(
             store,
             res.scheduler,
             res.fs,
             layout,
-            lambda paths: runner_argv(cwl_runner, layout, paths, is_local),
+            lambda paths, cores: choice.argv(layout, paths, cores),
             max_running,
             poller,
+            runner_name=choice.description,
         )
         parts.callback(_stop_actor, runner_ref)
         self.runner = runner = runner_ref.proxy()
@@ -128,7 +131,12 @@ class CeriseService:
         )
         parts.callback(self.stagers.stop)
 
-        installer_ref = ApiInstallerActor.start(res.fs, res.shell, layout, self.projects, runner)
+        runner_installer = None
+        if choice.deployed:
+            runner_installer = RunnerInstaller(res.fs, res.shell, layout, wheelhouse_dir())
+        installer_ref = ApiInstallerActor.start(
+            res.fs, res.shell, layout, self.projects, runner, runner_installer
+        )
         parts.callback(_stop_actor, installer_ref)
         self.installer = installer_ref.proxy()
 

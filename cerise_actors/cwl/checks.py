@@ -1,23 +1,28 @@
 """Scans of a submitted workflow document for things it may not contain.
 
 The service promises that a user can only run the steps the specialisation
-installed. CWL has many ways around that promise: loading other documents
-(``$import`` and friends), JavaScript, requirements that change how a tool
-runs (environment, shell, containers, files placed in the working dir),
-extensions, and File defaults that point at files on the service or the
-compute resource. Each scan below closes one of those doors and explains
-itself in terms a user can act on.
+installed, and read only files in the exchange area. CWL has ways around
+that promise: requirements that change how a tool runs (environment, shell,
+containers, files placed in the working dir), extensions, and directives
+that load schemas. Each scan below closes one of those doors and explains
+itself in terms a user can act on. What cannot escape is allowed:
+JavaScript (the runner evaluates it in a sandbox), inline type definitions,
+hints the service cannot honour (dropped, with a note), `$import` and
+`$include` of files in the exchange area (expanded by the service first, see
+imports.py) and File defaults there (staged like inputs).
 """
 
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, List, Mapping
 
 from ..errors import InvalidWorkflow
 from .resources import requirement_entries
 
-# Schema-salad directives that pull in other files or URLs, or change how
-# names resolve. Every other ``$`` key is refused too: none belongs in a
-# workflow a user writes.
-LOADING_DIRECTIVES = ('$import', '$include', '$mixin', '$schemas', '$namespaces', '$base', '$graph')
+# Schema-salad directives that pull in files the service has not read, or
+# change how names resolve. `$import` and `$include` are expanded before
+# this check (imports.py), and `$namespaces` only declares prefixes; every
+# other `$` key is refused: none belongs in a workflow a user writes.
+LOADING_DIRECTIVES = ('$import', '$include', '$mixin', '$schemas', '$base', '$graph')
+HARMLESS_DIRECTIVES = ('$namespaces',)
 
 ALLOWED_REQUIREMENTS = frozenset(
     {
@@ -31,18 +36,18 @@ ALLOWED_REQUIREMENTS = frozenset(
         'NetworkAccess',
         'TimeLimit',
         'ToolTimeLimit',
+        'InlineJavascriptRequirement',  # evaluated in the runner's sandbox
+        'SchemaDefRequirement',  # inline types; imports were expanded first
     }
 )
 
 _REASONS = {
-    'InlineJavascriptRequirement': 'JavaScript expressions would run user code on the compute resource',
     'EnvVarRequirement': 'setting environment variables could change what the installed steps run',
     'ShellCommandRequirement': 'it would let the workflow run shell commands',
     'InitialWorkDirRequirement': "it could place arbitrary files in a step's working directory",
     'DockerRequirement': 'steps run with the software the service installed, not in a '
     'container of your choice',
     'SoftwareRequirement': 'steps run with the software the service installed',
-    'SchemaDefRequirement': 'it can load type definitions from other files',
 }
 
 # Guards against documents that are huge once YAML aliases are expanded, or
@@ -99,10 +104,13 @@ def check_directives(doc: Any) -> None:
         for key in node:
             if not isinstance(key, str) or not key.startswith('$'):
                 continue
+            if key in HARMLESS_DIRECTIVES:
+                continue
             if key in LOADING_DIRECTIVES:
                 raise InvalidWorkflow(
                     f"the workflow uses '{key}' at {describe(path)}; "
-                    f'loading other documents, files or URLs is not allowed'
+                    f'loading schemas or other documents this way is not allowed '
+                    f'(use $import or $include of a file next to the workflow)'
                 )
             raise InvalidWorkflow(
                 f"the workflow uses the directive '{key}' at "
@@ -110,74 +118,70 @@ def check_directives(doc: Any) -> None:
             )
 
 
+def _reason(cls: str) -> str:
+    if cls in _REASONS:
+        return _REASONS[cls]
+    if ':' in cls or '#' in cls:
+        return 'extensions could change how the installed steps run'
+    return 'allowed are ' + ', '.join(sorted(ALLOWED_REQUIREMENTS))
+
+
 def check_requirements(node: Mapping, where: str) -> None:
-    """Refuse requirements and hints outside the allowed set."""
+    """Refuse requirements outside the allowed set (hints: see drop_hints)."""
     for section, cls, _ in requirement_entries(node, where, InvalidWorkflow):
-        if cls in ALLOWED_REQUIREMENTS:
-            continue
-        kind = 'requirement' if section == 'requirements' else 'hint'
-        if cls in _REASONS:
-            reason = _REASONS[cls]
-        elif ':' in cls or '#' in cls:
-            reason = 'extensions could change how the installed steps run'
-        else:
-            reason = 'allowed are ' + ', '.join(sorted(ALLOWED_REQUIREMENTS))
-        raise InvalidWorkflow(f"{where}: {kind} '{cls}' is not allowed: {reason}")
+        if section == 'requirements' and cls not in ALLOWED_REQUIREMENTS:
+            raise InvalidWorkflow(f"{where}: requirement '{cls}' is not allowed: {_reason(cls)}")
 
 
-def _is_documentation(path: tuple) -> bool:
-    """True for the text of ``doc`` and ``label``, which is never evaluated."""
-    if not path:
-        return False
-    if path[-1] in ('doc', 'label'):
-        return True
-    return len(path) >= 2 and path[-2] == 'doc' and isinstance(path[-1], int)
+def drop_hints(node: dict, where: str) -> List[str]:
+    """Remove the hints the service does not honour from `node`, in place.
+
+    A hint is a wish, not a demand, and the runner would honour some of
+    them (an environment variable, a container): they are dropped instead.
+    Returns one note per hint, for the job log.
+    """
+    notes = []
+    hints = node.get('hints')
+    if isinstance(hints, dict):
+        for cls in [c for c in hints if c not in ALLOWED_REQUIREMENTS]:
+            del hints[cls]
+            notes.append(f"{where}: ignored the hint '{cls}' ({_reason(cls)})")
+    elif isinstance(hints, list):
+        kept = []
+        for item in hints:
+            cls = item.get('class') if isinstance(item, Mapping) else None
+            if cls in ALLOWED_REQUIREMENTS:
+                kept.append(item)
+            else:
+                notes.append(f"{where}: ignored the hint '{cls}' ({_reason(str(cls))})")
+        hints[:] = kept
+    return notes
 
 
 def check_content(doc: Any) -> None:
-    """Refuse JavaScript, extensions and files pointing outside the job.
+    """Refuse extensions, and file objects the service would not stage.
 
-    * ``expressionLib`` anywhere, and ``${`` (a JavaScript function body) in
-      any string except documentation. Parameter references such as
-      ``$(inputs.x)`` are evaluated without JavaScript and are fine.
     * keys containing ``:``: namespaced or URI keys are CWL extensions
       (e.g. ``cwltool:...``), which could change how steps run.
-    * File or Directory objects with a ``location`` or ``path``: a default
-      like that would read a file on the service or the compute resource.
-      Literals with ``contents`` are fine. Any object with a ``class`` counts,
-      since runners also accept ``class: cwl:File`` or the full URI.
+    * objects with a location or path whose class is not plainly ``File``
+      or ``Directory`` (``cwl:File``, the full URI): a runner reads them,
+      but only plain File and Directory defaults are staged by the service
+      from the exchange area (see cwl/inputs.py, plan_defaults).
     """
     for path, node in iter_nodes(doc):
-        if isinstance(node, str):
-            if '${' in node and not _is_documentation(path):
-                raise InvalidWorkflow(
-                    f'{describe(path)} contains a JavaScript expression '
-                    f"('${{...}}'), which is not allowed; use a parameter "
-                    f'reference such as $(inputs.x) instead'
-                )
-            continue
         if not isinstance(node, Mapping):
             continue
         for key in node:
-            if key == 'expressionLib':
-                raise InvalidWorkflow(
-                    f"the workflow has an 'expressionLib' at "
-                    f'{describe(path)}; JavaScript is not allowed'
-                )
             if isinstance(key, str) and ':' in key:
                 raise InvalidWorkflow(
                     f"the workflow has the key '{key}' at {describe(path)}; "
                     f'namespaced keys and extensions are not allowed'
                 )
-        # Any class, not just 'File': runners also accept spellings such as
-        # 'cwl:File' or the full URI, and nothing else has a location.
-        if 'class' not in node:
+        if 'class' not in node or node['class'] in ('File', 'Directory'):
             continue
         for key in ('location', 'path'):
             if key in node:
                 raise InvalidWorkflow(
                     f"the {node['class']} at {describe(path)} has a '{key}'; "
-                    f'a workflow may not refer to files on the service or '
-                    f'the compute resource. Pass files as workflow inputs, '
-                    f"or give a literal with 'contents'"
+                    f'only objects of class File or Directory may name files'
                 )

@@ -13,7 +13,7 @@ import copy
 import re
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ..errors import InvalidInput
 
@@ -42,15 +42,17 @@ class _Folder:
     def path(self) -> str:
         if self._path is None:
             self._planner.count += 1
-            self._path = f'input/{self._planner.count}'
+            self._path = f'{self._planner.folder}/{self._planner.count}'
         return self._path
 
 
 class _Planner:
     """Walks one input object, collecting files and rewriting locations."""
 
-    def __init__(self, work_dir: str) -> None:
+    def __init__(self, work_dir: str, folder: str = 'input', base_url: Optional[str] = None):
         self.work_dir = work_dir.rstrip('/')
+        self.folder = folder
+        self.base_url = base_url  # relative locations resolve against it, if given
         self.count = 0
         self.files: List[InputFile] = []
         self.targets = set()
@@ -140,8 +142,7 @@ class _Planner:
             result.append(self.file_object(item, name, folder))
         return result
 
-    @staticmethod
-    def source_of(obj: dict, name: str) -> Optional[str]:
+    def source_of(self, obj: dict, name: str) -> Optional[str]:
         """The absolute URL to copy from, or None for a literal."""
         location = obj.get('location')
         if location is not None:
@@ -153,13 +154,17 @@ class _Planner:
                 return location
             if location.startswith('/'):
                 return 'file://' + quote(location)
+            if self.base_url is not None:
+                return urljoin(self.base_url, location)
             raise InvalidInput(f"input '{name}': location {location!r} is not an absolute URL")
         path = obj.get('path')
         if path is None:
             return None
-        if not isinstance(path, str) or not path.startswith('/'):
-            raise InvalidInput(f"input '{name}': path {path!r} is not an absolute path")
-        return 'file://' + quote(path)
+        if isinstance(path, str) and path.startswith('/'):
+            return 'file://' + quote(path)
+        if isinstance(path, str) and self.base_url is not None:
+            return urljoin(self.base_url, quote(path))
+        raise InvalidInput(f"input '{name}': path {path!r} is not an absolute path")
 
     @staticmethod
     def basename_of(obj: dict, source: str, name: str) -> str:
@@ -231,3 +236,29 @@ def plan_inputs(input_doc: dict, work_dir: str) -> Tuple[dict, list]:
         except RecursionError:
             raise InvalidInput(f"input '{key}' is nested too deeply") from None
     return result, planner.files
+
+
+def plan_defaults(doc: Any, work_dir: str, base_url: str) -> list:
+    """Stage the File and Directory objects a workflow itself holds (defaults).
+
+    Relative locations resolve against `base_url`, the workflow's own URL,
+    as a runner would resolve them next to the workflow. Each is copied
+    into ``defaults/<n>/`` of the job's work dir and `doc` (the rewritten
+    workflow) is changed in place to point there. Returns the files to copy;
+    whether a source may be read is the stager's decision, as for inputs.
+    """
+    planner = _Planner(work_dir, folder='defaults', base_url=base_url)
+
+    def visit(node: Any, path: tuple) -> Any:
+        if isinstance(node, dict) and node.get('class') in _FILE_CLASSES and path:
+            where = '.'.join(map(str, path))
+            return planner.file_object(node, f'default at {where}', None)
+        if isinstance(node, dict):
+            for key in list(node):
+                node[key] = visit(node[key], path + (key,))
+        elif isinstance(node, list):
+            node[:] = [visit(item, path + (i,)) for i, item in enumerate(node)]
+        return node
+
+    visit(doc, ())
+    return planner.files

@@ -114,15 +114,21 @@ def time_limit_value(cls: str, body: Any) -> tuple:
     return None, None
 
 
-def read_time_limit(node: Mapping, where: str, error=ValueError, strict: bool = True) -> int:
-    """Time limit in seconds from TimeLimit / ToolTimeLimit, 0 if none.
+def read_time_limit(
+    node: Mapping,
+    where: str,
+    error=ValueError,
+    strict: bool = True,
+    classes: tuple = TIME_LIMIT_CLASSES,
+) -> int:
+    """Time limit in seconds from TimeLimit / ToolTimeLimit (`classes`), 0 if none.
 
     When several are given the largest wins: the job must get at least as
     much time as any part of it says it needs.
     """
     limit = 0
     for section, cls, body in requirement_entries(node, where, error, strict):
-        if cls not in TIME_LIMIT_CLASSES:
+        if cls not in classes:
             continue
         field, value = time_limit_value(cls, body)
         if field is None:

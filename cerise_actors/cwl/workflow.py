@@ -2,26 +2,33 @@
 
 Users submit a CWL Workflow whose steps name installed steps
 (``run: example/hostname.cwl``). Before it is sent to the compute resource we
-make sure it can only run those steps (see :mod:`.checks` for what is
-refused and why), point each ``run`` at the step's installed copy under the
-remote API directory, and work out how many cores and how much time to ask
-the scheduler for.
+expand its `$import`s and `$include`s (:mod:`.imports`), make sure it can
+only run those steps (see :mod:`.checks` for what is refused and why), drop
+the hints the service does not honour, plan the staging of its File
+defaults, point each ``run`` at the step's installed copy under the remote
+API directory, and work out how many cores and how much time to ask the
+scheduler for.
 """
 
 import copy
 import json
-import re
-from dataclasses import dataclass
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
 
-import yaml
-
-from ..errors import ApiInstallError, InvalidWorkflow
-from .checks import check_content, check_directives, check_requirements, iter_nodes
+from ..errors import ApiInstallError, InvalidInput, InvalidWorkflow
+from .checks import check_content, check_directives, check_requirements, drop_hints, iter_nodes
+from .imports import Reader, expand_references
+from .inputs import plan_defaults
+from .parse import parse_cwl
 from .resources import SECTIONS, TIME_LIMIT_CLASSES, read_cores, read_time_limit
+from .secondary import Patterns, secondary_patterns
 from .steps import step_resources
 
 MAX_LISTED_STEPS = 20
+
+
+#: CWL versions without ToolTimeLimit: there it is the job's limit, as in Cerise
+_VERSIONS_WITHOUT_TOOL_TIME_LIMIT = ('v1.0', 'draft-3')
 
 
 @dataclass(frozen=True)
@@ -32,99 +39,13 @@ class WorkflowPlan:
     steps: tuple  # installed step names used, as written, in order
     cores: int  # 0 = not specified
     time_limit: int  # seconds, 0 = not specified
+    notes: tuple = ()  # lines for the job log (hints ignored)
+    files: tuple = ()  # the File and Directory defaults to copy (InputFile)
+    secondary_files: Patterns = field(default_factory=dict)  # of the workflow's inputs
 
 
-class _Loader(yaml.SafeLoader):
-    """A safe YAML loader that reads scalars the way CWL (YAML 1.2) does.
-
-    PyYAML follows YAML 1.1, where ``yes``/``no``/``on``/``off`` are booleans
-    and dates become datetime objects; CWL runners read those as strings.
-    Keeping them strings means the JSON we send says what the user wrote.
-    """
-
-
-class _FastLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
-    """The same rules on libyaml's parser, where PyYAML has it: ten times faster,
-    and every job's workflow is parsed. libyaml recurses in C without a limit,
-    so a document that might nest deeply goes to _Loader, which stops at
-    Python's recursion limit instead of overflowing the stack."""
-
-
-#: above this bound on nesting, documents are read by the pure-Python parser
-FAST_PARSER_MAX_DEPTH = 500
-
-
-def _may_nest_deeply(text: str) -> bool:
-    """A cheap upper bound on YAML nesting: a flow level needs a bracket, and a
-    block level a column of indentation or an indicator on its line."""
-    openers = text.count('[') + text.count('{')
-    if openers > FAST_PARSER_MAX_DEPTH:
-        return True
-    longest = max(map(len, text.splitlines()), default=0)
-    return openers + longest > FAST_PARSER_MAX_DEPTH
-
-
-for _cls in (_Loader, _FastLoader):
-    _cls.yaml_implicit_resolvers = {
-        first: [
-            (tag, regexp)
-            for tag, regexp in resolvers
-            if tag not in ('tag:yaml.org,2002:bool', 'tag:yaml.org,2002:timestamp')
-        ]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    _cls.add_implicit_resolver(
-        'tag:yaml.org,2002:bool',
-        re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'),
-        list('tTfF'),
-    )
-
-
-def parse_cwl(raw: bytes) -> dict:
-    """Parse a CWL document written as YAML or JSON into a dict.
-
-    Raises InvalidWorkflow, quoting the parser's complaint and line, if the
-    text does not parse or is not a mapping.
-    """
-    if isinstance(raw, str):
-        text = raw
-    else:
-        try:
-            text = bytes(raw).decode('utf-8-sig')
-        except UnicodeDecodeError as error:
-            raise InvalidWorkflow(f'the workflow is not UTF-8 text ({error})') from None
-    document: Any = None
-    parsed = False
-    if text.lstrip().startswith('{'):
-        try:
-            document, parsed = json.loads(text), True
-        except (ValueError, RecursionError):
-            pass  # maybe YAML flow style; let the YAML parser explain
-    if not parsed:
-        try:
-            loader = _Loader if _may_nest_deeply(text) else _FastLoader
-            document = yaml.load(text, Loader=loader)  # noqa: S506 - safe loaders
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            where = (
-                f' at line {mark.line + 1}, column {mark.column + 1}' if mark is not None else ''
-            )
-            problem = error.problem or error.context or 'syntax error'
-            raise InvalidWorkflow(
-                f'the workflow is not valid YAML or JSON: {problem}{where}'
-            ) from None
-        except yaml.YAMLError as error:
-            raise InvalidWorkflow(f'the workflow is not valid YAML or JSON: {error}') from None
-        except RecursionError:
-            raise InvalidWorkflow('the workflow is nested too deeply to read') from None
-    if document is None:
-        raise InvalidWorkflow('the workflow is empty')
-    if not isinstance(document, dict):
-        raise InvalidWorkflow(
-            f'the workflow is not a CWL document: expected a mapping at the '
-            f'top level, found a {type(document).__name__}'
-        )
-    return document
+def _refuse_references(url: str) -> bytes:
+    raise InvalidWorkflow(f'{url}: this workflow cannot import other documents')
 
 
 def _check_class(doc: Mapping) -> None:
@@ -160,8 +81,6 @@ def _workflow_steps(doc: Mapping) -> list:
             result.append((step_id.lstrip('#'), step))
     elif steps is not None:
         raise InvalidWorkflow("'steps' must be a list or a mapping")
-    if not result:
-        raise InvalidWorkflow('the workflow has no steps')
     for step_id, step in result:
         if not isinstance(step, Mapping):
             raise InvalidWorkflow(f"step '{step_id}' must be an object")
@@ -211,7 +130,9 @@ def _step_name(step_id: str, step: Mapping, catalogue: Mapping) -> str:
     return run
 
 
-def _resources(doc: Mapping, steps: list, names: list, catalogue: Mapping) -> tuple:
+def _resources(
+    doc: Mapping, steps: list, names: list, catalogue: Mapping, limit_classes: tuple
+) -> tuple:
     """Cores: the most anything asks for. Time: the workflow's own limit.
 
     Step time limits are not used for the job: they limit one tool, and a
@@ -229,38 +150,52 @@ def _resources(doc: Mapping, steps: list, names: list, catalogue: Mapping) -> tu
                 f'please tell its maintainers)'
             ) from None
         cores = max(cores, step_cores)
-    time_limit = read_time_limit(doc, 'the workflow', InvalidWorkflow)
+    time_limit = read_time_limit(doc, 'the workflow', InvalidWorkflow, classes=limit_classes)
     return cores, time_limit
 
 
-def _drop_time_limits(node: dict) -> None:
-    """Remove TimeLimit and ToolTimeLimit from `node`'s requirements and hints.
+def _drop_time_limits(node: dict, classes: tuple) -> None:
+    """Remove the job's time limits (`classes`) from `node`'s requirements and hints.
 
     The service reads the limit and enforces it itself (through the batch
-    scheduler, or the job script without one). Left in, they would make
-    cwltool refuse the workflow: TimeLimit is no CWL class, and ToolTimeLimit
-    does not exist in CWL v1.0 or as a requirement of a workflow.
+    scheduler, or the job script without one). Left in, cwltool would refuse
+    the workflow: TimeLimit is no CWL class, and ToolTimeLimit does not exist
+    in CWL v1.0. From v1.1 on, ToolTimeLimit stays: it limits each tool, and
+    the runner enforces it.
     """
     for section in SECTIONS:
         value = node.get(section)
         if isinstance(value, dict):
-            for cls in TIME_LIMIT_CLASSES:
+            for cls in classes:
                 value.pop(cls, None)
         elif isinstance(value, list):
             value[:] = [
                 item
                 for item in value
-                if not (isinstance(item, Mapping) and item.get('class') in TIME_LIMIT_CLASSES)
+                if not (isinstance(item, Mapping) and item.get('class') in classes)
             ]
 
 
-def plan_workflow(raw: bytes, catalogue: Mapping[str, dict], remote_api_dir: str) -> WorkflowPlan:
+def plan_workflow(
+    raw: bytes,
+    catalogue: Mapping[str, dict],
+    remote_api_dir: str,
+    url: str = '',
+    read: Optional[Reader] = None,
+    work_dir: str = '',
+) -> WorkflowPlan:
     """Check a submitted workflow and rewrite it to use the installed steps.
 
+    `url` is where the workflow was read from: its `$import`s, `$include`s
+    and relative File defaults resolve against it. `read(url)` reads what
+    they name, or refuses; without it, references are refused. `work_dir`
+    is the job's work dir on the resource, where File defaults are copied.
     Raises InvalidWorkflow, with a message naming the step or key at fault,
     if the workflow could do anything other than run installed steps.
     """
-    doc = parse_cwl(raw)
+    doc = expand_references(parse_cwl(raw), url, read or _refuse_references)
+    if not isinstance(doc, dict):
+        raise InvalidWorkflow('the workflow is not a CWL document once its imports are read')
     for _ in iter_nodes(doc):
         pass  # size and depth limits
     _check_class(doc)
@@ -269,16 +204,25 @@ def plan_workflow(raw: bytes, catalogue: Mapping[str, dict], remote_api_dir: str
     steps = _workflow_steps(doc)
     for step_id, step in steps:
         check_requirements(step, f"step '{step_id}'")
-    check_content(doc)
     names = [_step_name(step_id, step, catalogue) for step_id, step in steps]
-    cores, time_limit = _resources(doc, steps, names, catalogue)
+    limits = TIME_LIMIT_CLASSES
+    if doc.get('cwlVersion') not in _VERSIONS_WITHOUT_TOOL_TIME_LIMIT:
+        limits = tuple(cls for cls in TIME_LIMIT_CLASSES if cls != 'ToolTimeLimit')
+    cores, time_limit = _resources(doc, steps, names, catalogue, limits)
 
     rewritten = copy.deepcopy(doc)
-    _drop_time_limits(rewritten)
-    for (_, step), name in zip(_workflow_steps(rewritten), names):
+    notes = drop_hints(rewritten, 'the workflow')
+    _drop_time_limits(rewritten, limits)
+    for (step_id, step), name in zip(_workflow_steps(rewritten), names):
         project = name.split('/', 1)[0]
         step['run'] = f'{remote_api_dir}/{project}/steps/{name}'
-        _drop_time_limits(step)
+        notes += drop_hints(step, f"step '{step_id}'")
+        _drop_time_limits(step, limits)
+    check_content(rewritten)  # extension hints are gone by now
+    try:
+        files = plan_defaults(rewritten, work_dir, url)
+    except InvalidInput as error:
+        raise InvalidWorkflow(str(error)) from None
     try:
         content = json.dumps(rewritten, indent=2, allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -290,4 +234,7 @@ def plan_workflow(raw: bytes, catalogue: Mapping[str, dict], remote_api_dir: str
         steps=tuple(dict.fromkeys(names)),
         cores=cores,
         time_limit=time_limit,
+        notes=tuple(notes),
+        files=tuple(files),
+        secondary_files=secondary_patterns(doc),
     )

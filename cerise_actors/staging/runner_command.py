@@ -1,35 +1,92 @@
-"""The command line of the CWL runner that a job script starts.
+"""Which CWL runner a job script starts, and its command line.
 
-By default the service runs cwltool from its own Python environment (local
-resource) with colour off, no containers, outputs into the job's work/ and
-temporary files under the job folder, so cancelling and deleting a job
-leaves nothing behind. A `cwl-runner` in the API config replaces it; there
-`$CERISE_API_FILES` stands for the installed API folder on the resource.
+Unless the specialisation configures `cwl-runner`, jobs run the service's
+own runner (cerise_actors/runner: cwltool's library with JavaScript in a V8
+sandbox): on the local resource from the service's own Python, elsewhere
+from the copy the service deploys (staging/runner_install.py). Either way
+with colour off, no containers, parallel steps within the job's cores,
+outputs into the job's work/ and temporary files under the job folder, so
+cancelling and deleting a job leaves nothing behind.
+
+A configured `cwl-runner` is used as it is; `$CERISE_API_FILES` stands for
+the installed API folder. Cerise's own `$CERISE_API_FILES/cerise/cwltiny.py`
+names Cerise's bundled runner, which this service replaces by its own, so
+such configurations run unchanged.
 """
 
+import dataclasses
+import logging
 import shlex
 import sys
 from typing import List, Optional
 
+from .. import __version__
 from ..resource.layout import JobPaths, ResourceLayout
+from .runner_install import runner_python
+
+logger = logging.getLogger(__name__)
+
+#: how Cerise specialisations name Cerise's own runner
+CERISE_RUNNER_MARK = 'cerise/cwltiny.py'
 
 
-def runner_argv(
-    configured: Optional[str], layout: ResourceLayout, paths: JobPaths, local: bool
-) -> List[str]:
-    """argv to which the job script appends the workflow and input paths."""
-    if configured:
-        text = configured.replace('${CERISE_API_FILES}', layout.api_dir)
-        text = text.replace('$CERISE_API_FILES', layout.api_dir)
-        return shlex.split(text)
-    base = [sys.executable, '-m', 'cwltool'] if local else ['cwltool']
-    return base + [
-        '--disable-color',
-        '--no-container',
-        '--outdir',
-        paths.work,
-        '--tmpdir-prefix',
-        f'{paths.tmp}/',
-        '--tmp-outdir-prefix',
-        f'{paths.tmp}/',
-    ]
+@dataclasses.dataclass(frozen=True)
+class RunnerChoice:
+    """The runner of a service: configured, or ours (local or deployed)."""
+
+    configured: Optional[str]  # the cwl-runner setting, used as it is
+    local: bool  # jobs run on this machine
+
+    @property
+    def deployed(self) -> bool:
+        """Whether the service installs its runner on the resource."""
+        return self.configured is None and not self.local
+
+    @property
+    def description(self) -> str:
+        """For the job log: which runner, which version."""
+        if self.configured is not None:
+            return f"the configured runner '{self.configured}'"
+        from importlib import metadata
+
+        where = 'this machine' if self.local else 'the resource'
+        return (
+            f'cerise-runner {__version__} (cwltool {metadata.version("cwltool")}, '
+            f'JavaScript in a sandbox) on {where}'
+        )
+
+    def argv(self, layout: ResourceLayout, paths: JobPaths, cores: int = 0) -> List[str]:
+        """argv to which the job script appends the workflow and input paths."""
+        if self.configured is not None:
+            text = self.configured.replace('${CERISE_API_FILES}', layout.api_dir)
+            text = text.replace('$CERISE_API_FILES', layout.api_dir)
+            return shlex.split(text)
+        if self.local:
+            base = [sys.executable, '-m', 'cerise_actors.runner']
+        else:
+            base = [runner_python(layout), '-m', 'cerise_runner']
+        if cores > 0:
+            base += ['--cores', str(cores)]
+        return base + [
+            '--disable-color',
+            '--no-container',
+            '--parallel',
+            '--outdir',
+            paths.work,
+            '--tmpdir-prefix',
+            f'{paths.tmp}/',
+            '--tmp-outdir-prefix',
+            f'{paths.tmp}/',
+        ]
+
+
+def choose_runner(configured: Optional[str], local: bool) -> RunnerChoice:
+    """The runner for a `cwl-runner` setting (None or empty: ours)."""
+    if configured and CERISE_RUNNER_MARK in configured:
+        logger.warning(
+            "cwl-runner '%s' names Cerise's bundled runner; cerise-actors runs its own "
+            'runner instead, which the service installs on the compute resource',
+            configured,
+        )
+        configured = None
+    return RunnerChoice(configured or None, local)

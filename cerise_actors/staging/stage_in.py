@@ -13,8 +13,9 @@ import posixpath
 from typing import Callable, List, Mapping, Optional
 
 from ..cwl.inputs import InputFile, plan_inputs
+from ..cwl.secondary import add_secondary_files
 from ..cwl.workflow import plan_workflow
-from ..errors import InvalidInput, StagingAborted, StopReason
+from ..errors import InvalidInput, InvalidWorkflow, StagingAborted, StopReason
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
 from .exchange import Exchange
@@ -31,12 +32,14 @@ class StageInResult:
     steps: tuple
     workflow_content: bytes  # as the user submitted it, kept with the job
     staged_input: str  # the input description with locations on the resource
+    notes: tuple = ()  # job-log lines about the workflow (hints ignored)
 
     @property
     def summary(self) -> str:
         """What the job log says about it."""
+        steps = f'steps {", ".join(self.steps)}' if self.steps else 'no steps'
         return (
-            f'Staged in: workflow with steps {", ".join(self.steps)}; '
+            f'Staged in: workflow with {steps}; '
             f'{self.files} input file(s), {self.bytes_sent} bytes sent.'
         )
 
@@ -62,14 +65,24 @@ class StageIn:
         should_stop: Callable[[], Optional[StopReason]],
     ) -> StageInResult:
         raw = read_workflow(workflow_url, self._exchange)
-        plan = plan_workflow(raw, self._catalogue, self._layout.api_dir)
+        paths = self._layout.job(job_id)
+        plan = plan_workflow(
+            raw,
+            self._catalogue,
+            self._layout.api_dir,
+            url=workflow_url,
+            read=self._read_reference,
+            work_dir=paths.work,
+        )
         try:
             input_doc = json.loads(input_json)
         except ValueError as exc:
             raise InvalidInput(f'the input is not valid JSON: {exc}') from exc
-        paths = self._layout.job(job_id)
+        input_doc = add_secondary_files(input_doc, plan.secondary_files, self._exists)
         staged_doc, files = plan_inputs(input_doc, paths.work)
+        self._check_defaults(plan.files)
         self._check_sources(files)
+        files = list(plan.files) + files
         self._fs.mkdir(paths.work)
         self._fs.mkdir(paths.tmp)
         sent = 0
@@ -82,8 +95,45 @@ class StageIn:
         staged_input = json.dumps(staged_doc, indent=2)
         self._fs.write_bytes(paths.input, staged_input.encode())
         return StageInResult(
-            plan.cores, plan.time_limit, paths.dir, len(files), sent, plan.steps, raw, staged_input
+            plan.cores,
+            plan.time_limit,
+            paths.dir,
+            len(files),
+            sent,
+            plan.steps,
+            raw,
+            staged_input,
+            plan.notes,
         )
+
+    def _read_reference(self, url: str) -> bytes:
+        """What a `$import` or `$include` names: only files in the exchange area."""
+        if self._exchange.local_path(url) is None:
+            raise InvalidWorkflow(
+                f'{url}: a workflow may import only files in the file exchange area'
+            )
+        return read_workflow(url, self._exchange)
+
+    def _exists(self, url: str) -> bool:
+        """Whether a file a secondaryFiles pattern names is in the exchange area."""
+        try:
+            path = self._exchange.local_path(url)
+        except InvalidInput:
+            return False
+        return path is not None and path.is_file()
+
+    def _check_defaults(self, files: List[InputFile]) -> None:
+        """File defaults of the workflow: only from the exchange area."""
+        for item in files:
+            try:
+                local = self._exchange.local_path(item.source)
+            except InvalidInput as exc:
+                raise InvalidWorkflow(f'the {item.name}: {exc}') from exc
+            if local is None:
+                raise InvalidWorkflow(
+                    f'the {item.name}: {item.source} is not in the file exchange area; '
+                    f'files the workflow itself names must be next to it there'
+                )
 
     def _check_sources(self, files: List[InputFile]) -> None:
         """Refuse the whole job before copying anything if a location is bad."""

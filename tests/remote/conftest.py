@@ -72,6 +72,11 @@ class Testbed:
             'CERISE_TESTBED_TORQUE_USER' if scheduler == 'torque' else 'CERISE_TESTBED_USER'
         ]
 
+    @property
+    def bare_user(self) -> str:
+        """A user whose PATH has python3 and bash, but no cwltool and no node."""
+        return self.env['CERISE_TESTBED_BARE_USER']
+
     def api_config(
         self,
         scheduler,
@@ -81,8 +86,13 @@ class Testbed:
         ssh=None,
         max_running=None,
         contact_timeout=600,
+        user=None,
+        cwl_runner='cwltool',
     ):
-        user = self.user_for(scheduler)
+        """The API config of a resource on the test bed. The test users' PATH
+        has cwltool, which most tests use as `cwl-runner`; with `cwl_runner=None`
+        the service deploys its own runner."""
+        user = user or self.user_for(scheduler)
         credentials = credentials or {'username': user, 'certfile': self.key}
         jobs = {
             'protocol': 'ssh',
@@ -90,6 +100,8 @@ class Testbed:
             'scheduler': scheduler,
             'cores-per-node': 2,
         }
+        if cwl_runner:
+            jobs['cwl-runner'] = cwl_runner
         if extra_options:
             jobs['scheduler-options'] = extra_options
         if max_running:
@@ -113,8 +125,8 @@ class Testbed:
             env={},
         )
 
-    def ssh(self, scheduler: str, command: str, check=True) -> str:
-        """Run `command` as the scheduler's test user with the system ssh client."""
+    def ssh(self, scheduler: str, command: str, check=True, user=None) -> str:
+        """Run `command` as the scheduler's test user (or `user`) with the system ssh client."""
         result = subprocess.run(
             [
                 'ssh',
@@ -126,7 +138,7 @@ class Testbed:
                 'BatchMode=yes',
                 '-o',
                 f'UserKnownHostsFile={self.known_hosts}',
-                f'{self.user_for(scheduler)}@127.0.0.1',
+                f'{user or self.user_for(scheduler)}@127.0.0.1',
                 command,
             ],
             capture_output=True,
@@ -145,7 +157,8 @@ class RemoteService:
         self.testbed = testbed
         self.scheduler = scheduler
         self.root = root
-        self.base = f'/home/{testbed.user_for(scheduler)}/.cerise-tests/{uuid.uuid4().hex[:12]}'
+        user = options.get('user') or testbed.user_for(scheduler)
+        self.base = f'/home/{user}/.cerise-tests/{uuid.uuid4().hex[:12]}'
         self.config = service_config_from_dict(service_config_dict(root), env={})
         self.api_config = testbed.api_config(scheduler, self.base, **options)
         self._context = None
@@ -168,7 +181,8 @@ class RemoteService:
 
     def cleanup(self):
         self.stop()
-        self.testbed.ssh(self.scheduler, f'rm -rf {shlex.quote(self.base)}', check=False)
+        user = self.api_config.jobs.credentials.username
+        self.testbed.ssh(self.scheduler, f'rm -rf {shlex.quote(self.base)}', check=False, user=user)
 
 
 @pytest.fixture(params=SCHEDULERS)

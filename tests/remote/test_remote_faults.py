@@ -103,6 +103,7 @@ def _serve_on_slurm(testbed, root):
                         'protocol': 'ssh',
                         'location': f'127.0.0.1:{testbed.port}',
                         'scheduler': 'slurm',
+                        'cwl-runner': 'cwltool',
                     },
                     'ssh': {'known-hosts': testbed.known_hosts},
                     'refresh': 0.5,

@@ -65,9 +65,9 @@ def step(**changes):
     return result
 
 
-def plan(doc, catalogue=CATALOGUE):
+def plan(doc, catalogue=CATALOGUE, **options):
     raw = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-    return plan_workflow(raw, catalogue, API)
+    return plan_workflow(raw, catalogue, API, **options)
 
 
 def refused(doc, match, catalogue=CATALOGUE):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cerise_actors.cwl.workflow import parse_cwl
+from cerise_actors.cwl.parse import parse_cwl
 from cerise_actors.errors import InvalidWorkflow
 
 from .cwl_workflow_fixtures import WORKFLOW_YAML, refused, workflow
@@ -87,7 +87,7 @@ def test_deep_nesting_is_refused_without_crashing_in_a_thread(text):
     """libyaml recurses in C without a limit: such documents must not reach it."""
     code = (
         'import sys, threading\n'
-        'from cerise_actors.cwl.workflow import parse_cwl\n'
+        'from cerise_actors.cwl.parse import parse_cwl\n'
         'from cerise_actors.errors import InvalidWorkflow\n'
         'def run():\n'
         '    try:\n'

@@ -1,5 +1,7 @@
 """Tests for checking submitted workflows: what is refused and what is allowed."""
 
+import json
+
 import pytest
 
 from .cwl_workflow_fixtures import HOSTNAME, plan, refused, step, workflow
@@ -24,11 +26,11 @@ def test_refuses_packed():
 
 
 @pytest.mark.parametrize('steps', [None, [], {}])
-def test_refuses_no_steps(steps):
-    doc = workflow(steps=steps)
+def test_allows_a_workflow_without_steps(steps):
+    doc = workflow(steps=steps, outputs={})
     if steps is None:
         del doc['steps']
-    refused(doc, 'has no steps')
+    assert plan(doc).steps == ()
 
 
 def test_refuses_malformed_steps():
@@ -40,9 +42,7 @@ def test_refuses_malformed_steps():
 # documents that load other documents
 
 
-@pytest.mark.parametrize(
-    'key', ['$import', '$include', '$mixin', '$schemas', '$namespaces', '$base', '$other']
-)
+@pytest.mark.parametrize('key', ['$mixin', '$schemas', '$base', '$other'])
 def test_refuses_salad_directives_anywhere(key):
     refused(workflow(**{key: 'http://example.com/x'}), f"'\\{key}'")
     nested = workflow(steps={'hostname': step(**{'in': {'x': {'default': {key: '/etc/passwd'}}}})})
@@ -50,8 +50,14 @@ def test_refuses_salad_directives_anywhere(key):
     assert 'steps.hostname.in.x.default' in message
 
 
-def test_refuses_import_of_run():
-    refused(workflow(steps={'hostname': step(run={'$import': 'tool.cwl'})}), r"'\$import'")
+@pytest.mark.parametrize('key', ['$import', '$include'])
+def test_refuses_references_where_nothing_may_be_read(key):
+    nested = workflow(steps={'hostname': step(**{'in': {'x': {'default': {key: '/etc/passwd'}}}})})
+    refused(nested, 'cannot import other documents')
+
+
+def test_allows_namespace_declarations():
+    plan(workflow(**{'$namespaces': {'edam': 'http://edamontology.org/'}}))
 
 
 def test_refuses_nested_graph():
@@ -112,13 +118,11 @@ def test_unknown_step_with_empty_catalogue():
 # requirements and hints
 
 FORBIDDEN = [
-    'InlineJavascriptRequirement',
     'EnvVarRequirement',
     'ShellCommandRequirement',
     'InitialWorkDirRequirement',
     'DockerRequirement',
     'SoftwareRequirement',
-    'SchemaDefRequirement',
     'cwltool:LoadListingRequirement',
     'http://commonwl.org/cwltool#MPIRequirement',
     'Unknown',
@@ -127,30 +131,43 @@ FORBIDDEN = [
 
 @pytest.mark.parametrize('cls', FORBIDDEN)
 @pytest.mark.parametrize('where', ['workflow', 'step'])
-@pytest.mark.parametrize('section', ['requirements', 'hints'])
 @pytest.mark.parametrize('form', ['mapping', 'list'])
-def test_refuses_forbidden_requirements(cls, where, section, form):
+def test_refuses_requirements_that_change_how_steps_run(cls, where, form):
     value = {cls: {}} if form == 'mapping' else [{'class': cls}]
     if where == 'workflow':
-        doc = workflow(**{section: value})
+        doc = workflow(requirements=value)
         expected = 'the workflow'
     else:
-        doc = workflow(steps={'hostname': step(**{section: value})})
+        doc = workflow(steps={'hostname': step(requirements=value)})
         expected = "step 'hostname'"
     message = refused(doc, 'is not allowed')
-    assert expected in message and cls in message
-    assert ('requirement' if section == 'requirements' else 'hint') in message
+    assert expected in message and f"requirement '{cls}'" in message
 
 
-def test_javascript_requirement_message_explains():
-    refused(
-        workflow(
-            requirements=[
-                {'class': 'InlineJavascriptRequirement', 'expressionLib': ['function f(){}']}
-            ]
-        ),
-        'JavaScript',
-    )
+@pytest.mark.parametrize('cls', FORBIDDEN)
+@pytest.mark.parametrize('where', ['workflow', 'step'])
+@pytest.mark.parametrize('form', ['mapping', 'list'])
+def test_drops_hints_it_does_not_honour_with_a_note(cls, where, form):
+    value = {cls: {}} if form == 'mapping' else [{'class': cls}]
+    if where == 'workflow':
+        doc = workflow(hints=value)
+        expected = 'the workflow'
+    else:
+        doc = workflow(steps={'hostname': step(hints=value)})
+        expected = "step 'hostname'"
+    result = plan(doc)
+    (note,) = result.notes
+    assert note.startswith(f"{expected}: ignored the hint '{cls}'")
+    rewritten = json.loads(result.content)
+    node = rewritten if where == 'workflow' else rewritten['steps']['hostname']
+    assert node['hints'] in ({}, [])
+
+
+def test_keeps_the_hints_it_honours_beside_dropped_ones():
+    kept = {'ResourceRequirement': {'coresMin': 2}}
+    result = plan(workflow(hints=dict(kept, DockerRequirement={'dockerPull': 'x'})))
+    assert json.loads(result.content)['hints'] == kept
+    assert 'containers' in result.notes[0] or 'container' in result.notes[0]
 
 
 ALLOWED = [
@@ -164,6 +181,8 @@ ALLOWED = [
     {'class': 'NetworkAccess', 'networkAccess': True},
     {'class': 'TimeLimit', 'timeLimit': 10},
     {'class': 'ToolTimeLimit', 'timelimit': 10},
+    {'class': 'InlineJavascriptRequirement', 'expressionLib': ['function f() { return 1; }']},
+    {'class': 'SchemaDefRequirement', 'types': [{'name': 'T', 'type': 'enum', 'symbols': ['a']}]},
 ]
 
 
@@ -183,31 +202,23 @@ def test_refuses_requirement_without_class():
     )
 
 
-# JavaScript and extensions
-
-
-def test_refuses_expression_lib_anywhere():
-    refused(workflow(steps={'hostname': step(expressionLib=['x'])}), 'expressionLib')
+# JavaScript (evaluated in the runner's sandbox) and extensions
 
 
 @pytest.mark.parametrize(
     'steps',
     [
+        {'hostname': step(expressionLib=['function f() { return 1; }'])},
         {'hostname': step(**{'in': {'x': {'valueFrom': '${ return 1; }'}}})},
         {'hostname': step(**{'in': {'x': {'default': 'a ${b} c'}}})},
         {'hostname': step(**{'in': [{'id': 'x', 'valueFrom': '${1}'}]})},
         {'hostname': step(when='${ return true; }')},
     ],
 )
-def test_refuses_javascript_in_steps(steps):
-    refused(workflow(steps=steps), 'JavaScript')
-
-
-def test_refuses_javascript_in_workflow_inputs():
-    refused(
-        workflow(inputs={'x': {'type': 'File', 'secondaryFiles': '${ return [] }'}}),
-        "'inputs.x.secondaryFiles' contains a JavaScript",
-    )
+def test_allows_javascript_in_steps(steps):
+    requirements = [{'class': 'InlineJavascriptRequirement'}]
+    content = json.loads(plan(workflow(steps=steps, requirements=requirements)).content)
+    assert content['steps']['hostname']['run'].endswith('/example/steps/example/hostname.cwl')
 
 
 def test_allows_parameter_references_and_documentation():
@@ -233,42 +244,57 @@ def test_refuses_namespaced_keys():
     )
 
 
-# files in the workflow document
+# files in the workflow document: staged like inputs (the stager decides
+# which sources may be read; see tests/e2e/test_workflow_policy.py)
 
 
 @pytest.mark.parametrize(
-    'key, value',
+    'key, value, source',
     [
-        ('location', 'file:///etc/passwd'),
-        ('location', 'passwd'),
-        ('path', '/etc/passwd'),
+        ('location', 'file:///etc/passwd', 'file:///etc/passwd'),
+        ('location', 'passwd', 'file:///exchange/input/job/passwd'),
+        ('location', '../../../etc/passwd', 'file:///etc/passwd'),
+        ('path', '/etc/passwd', 'file:///etc/passwd'),
+        ('path', 'data/x y.txt', 'file:///exchange/input/job/data/x%20y.txt'),
     ],
 )
 @pytest.mark.parametrize('cls', ['File', 'Directory'])
-def test_refuses_file_defaults_with_location(key, value, cls):
+def test_plans_file_defaults_relative_to_the_workflow(key, value, source, cls):
     default = {'class': cls, key: value}
-    refused(
-        workflow(inputs={'f': {'type': cls, 'default': default}}),
-        f"the {cls} at 'inputs.f.default' has a '{key}'",
+    doc = workflow(
+        inputs={'f': {'type': cls, 'default': default}},
+        steps={'hostname': step(**{'in': {'g': {'default': [default]}}})},
     )
-    refused(
-        workflow(steps={'hostname': step(**{'in': {'f': {'default': default}}})}), f"has a '{key}'"
-    )
+    result = plan(doc, url='file:///exchange/input/job/wf.cwl', work_dir='/res/jobs/1/work')
+    assert [(f.source, f.is_directory) for f in result.files] == [(source, cls == 'Directory')] * 2
+    assert [f.target.split('/')[:2] for f in result.files] == [['defaults', '1'], ['defaults', '2']]
+    content = json.loads(result.content)
+    staged = content['inputs']['f']['default']['location']
+    assert staged.startswith('file:///res/jobs/1/work/defaults/1/')
+    assert 'path' not in content['inputs']['f']['default']
+    nested = content['steps']['hostname']['in']['g']['default'][0]['location']
+    assert nested.startswith('file:///res/jobs/1/work/defaults/2/')
 
 
-def test_refuses_nested_file_locations():
+def test_plans_nested_file_locations():
     default = {
         'class': 'File',
         'contents': 'x',
-        'secondaryFiles': [{'class': 'File', 'location': 'http://example.com/x'}],
+        'secondaryFiles': [{'class': 'File', 'location': 'x.idx'}],
     }
-    refused(workflow(inputs={'f': {'type': 'File', 'default': default}}), 'secondaryFiles')
     listing = {
         'class': 'Directory',
         'basename': 'd',
         'listing': [{'class': 'File', 'path': '/etc/shadow'}],
     }
-    refused(workflow(inputs={'d': {'type': 'Directory', 'default': listing}}), "has a 'path'")
+    doc = workflow(
+        inputs={
+            'f': {'type': 'File', 'default': default},
+            'd': {'type': 'Directory', 'default': listing},
+        }
+    )
+    result = plan(doc, url='file:///ex/wf.cwl', work_dir='/w')
+    assert sorted(f.source for f in result.files) == ['file:///etc/shadow', 'file:///ex/x.idx']
 
 
 def test_allows_file_literals():

@@ -20,6 +20,8 @@ TOP = 'cerise_actors'
 #: the package's own __init__ (it only holds __version__)
 ROOT = TOP
 CLIENT = 'client'
+#: the CWL runner: copied alone to compute resources, so it imports nothing of the service
+RUNNER = 'runner'
 
 #: the layers, bottom first: a package may import the packages of lower layers
 LAYERS: List[Set[str]] = [
@@ -224,7 +226,7 @@ def test_the_scanner_sees_the_whole_package():
 
 def test_every_package_has_a_place_in_the_layering():
     groups = {group_of(module) for module in all_modules()}
-    unplaced = groups - set(LEVEL) - {CLIENT}
+    unplaced = groups - set(LEVEL) - {CLIENT, RUNNER}
     assert not unplaced, f'packages not in LAYERS (add them where they belong): {unplaced}'
 
 
@@ -281,6 +283,8 @@ def test_the_cycle_finder_finds_cycles():
 def _allowed(a: str, b: str) -> bool:
     if (a, b) in ALLOWED:
         return True
+    if RUNNER in (a, b):
+        return False
     if a == CLIENT or b == CLIENT:
         return False
     return LEVEL[b] < LEVEL[a]
@@ -304,6 +308,16 @@ def test_the_client_imports_only_itself():
         if group_of(imp.importer) == CLIENT and group_of(imp.target) not in (CLIENT, ROOT)
     ]
     assert not bad, 'the client imports the server:\n' + _show(bad)
+
+
+def test_the_runner_imports_nothing_of_the_service_and_nothing_imports_it():
+    bad = [
+        imp
+        for imp in IMPORTS
+        if (group_of(imp.importer) == RUNNER) != (group_of(imp.target) == RUNNER)
+    ]
+    assert not bad, 'the runner must stand alone (it is copied to resources):\n' + _show(bad)
+    assert any(group_of(imp.importer) == RUNNER for imp in IMPORTS), 'the runner was scanned'
 
 
 def test_only_the_command_line_imports_the_client():

@@ -1,0 +1,202 @@
+"""Deploying the service's own CWL runner to a compute resource that has only Python 3.
+
+Cerise's promise is that a resource needs nothing but Python: the service
+brings its runner along. Unless the specialisation configures `cwl-runner`,
+a remote resource gets, under the installed API folder:
+
+    api/.cerise-runner/wheels/          the wheels for the resource's Python
+    api/.cerise-runner/venv/            a venv made by the resource's python3
+    api/.cerise-runner/cerise_runner/   the runner package (cerise_actors/runner)
+    api/.cerise-runner/installed        written last: what was installed
+
+Wheels come from a wheelhouse the service carries (`cerise-actors
+wheelhouse` builds one; clusters often have no internet), one folder per
+Python version (`cp311/`). The venv is made without pip and pip runs from
+its own wheel, so the resource needs no python3-venv/ensurepip. A new
+runner or wheelhouse is installed again; an install that stopped half-way
+has no `installed` file and is done again.
+"""
+
+import hashlib
+import os
+import posixpath
+import shlex
+from pathlib import Path
+from typing import List, Optional
+
+from ..defaults import INSTALL_TIMEOUT
+from ..errors import ApiInstallError
+from ..resource.filesystem import FileSystem
+from ..resource.layout import ResourceLayout
+from ..resource.shell import Shell
+
+#: the runner package, copied as it is: it imports nothing else of the service
+RUNNER_PACKAGE = Path(__file__).resolve().parent.parent / 'runner'
+#: the oldest Python the runner's dependencies support (cwltool 3.3, mini-racer 0.14)
+MIN_PYTHON = (3, 10)
+#: what the venv needs, from the wheelhouse
+REQUIREMENTS = ('cwltool', 'mini-racer')
+WHEELHOUSE_ENV = 'CERISE_WHEELHOUSE'
+DEFAULT_WHEELHOUSE = 'wheelhouse'
+
+
+def wheelhouse_dir(environ=os.environ) -> Path:
+    """Where the service finds its wheels: $CERISE_WHEELHOUSE, or ./wheelhouse."""
+    return Path(environ.get(WHEELHOUSE_ENV) or DEFAULT_WHEELHOUSE).resolve()
+
+
+def runner_dir(layout: ResourceLayout) -> str:
+    return posixpath.join(layout.api_dir, '.cerise-runner')
+
+
+def runner_python(layout: ResourceLayout) -> str:
+    """The deployed runner's interpreter on the resource."""
+    return posixpath.join(runner_dir(layout), 'venv', 'bin', 'python')
+
+
+def _runner_files() -> List[Path]:
+    return sorted(p for p in RUNNER_PACKAGE.glob('*.py') if p.is_file())
+
+
+def _code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in _runner_files():
+        digest.update(path.name.encode() + b'\0' + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _wheels_fingerprint(wheels: List[Path]) -> str:
+    digest = hashlib.sha256()
+    for wheel in wheels:
+        digest.update(f'{wheel.name}:{wheel.stat().st_size}\n'.encode())
+    return digest.hexdigest()[:16]
+
+
+class RunnerInstaller:
+    """Installs the runner on one resource; idempotent and safe to repeat."""
+
+    def __init__(
+        self, fs: FileSystem, shell: Shell, layout: ResourceLayout, wheelhouse: Path
+    ) -> None:
+        self._fs = fs
+        self._shell = shell
+        self._layout = layout
+        self._wheelhouse = Path(wheelhouse)
+        self._dir = runner_dir(layout)
+
+    def _run(self, command: str, what: str) -> str:
+        result = self._shell.run(command, timeout=INSTALL_TIMEOUT)
+        if result.exit_code != 0:
+            detail = (result.stderr or result.stdout).strip()[-2000:]
+            raise ApiInstallError(
+                f'installing the CWL runner: {what} failed (exit code {result.exit_code}): {detail}'
+            )
+        return result.stdout
+
+    def python_version(self) -> tuple:
+        """The resource's python3 version; refuses one that is too old."""
+        out = self._run(
+            'python3 -c "import sys; print(*sys.version_info[:3])"',
+            'finding python3 on the compute resource',
+        )
+        try:
+            version = tuple(int(part) for part in out.split()[:3])
+        except ValueError:
+            version = ()
+        if len(version) < 2:
+            raise ApiInstallError(f'installing the CWL runner: python3 said {out.strip()!r}')
+        if version[:2] < MIN_PYTHON:
+            found = '.'.join(map(str, version))
+            raise ApiInstallError(
+                f'the compute resource has Python {found} as python3; the CWL runner '
+                f'needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer there'
+            )
+        return version
+
+    def _wheels(self, version: tuple) -> List[Path]:
+        tag = f'cp{version[0]}{version[1]}'
+        folder = self._wheelhouse / tag
+        wheels = sorted(folder.glob('*.whl')) if folder.is_dir() else []
+        if not any(w.name.startswith('pip-') for w in wheels):
+            raise ApiInstallError(
+                f'no wheels for Python {version[0]}.{version[1]} in {folder}: build them '
+                f'with `cerise-actors wheelhouse --python {version[0]}.{version[1]}` '
+                f'(or set {WHEELHOUSE_ENV}), or configure cwl-runner'
+            )
+        return wheels
+
+    def installed(self) -> Optional[str]:
+        marker = posixpath.join(self._dir, 'installed')
+        if self._fs.size(marker) is None:
+            return None
+        return self._fs.read_bytes(marker).decode(errors='replace').strip()
+
+    def _plan(self) -> tuple:
+        version = self.python_version()
+        wheels = self._wheels(version)
+        venv_line = f'python {version[0]}.{version[1]} wheels {_wheels_fingerprint(wheels)}'
+        code_line = f'runner {_code_fingerprint()}'
+        before = (self.installed() or '').splitlines()
+        return f'{version[0]}.{version[1]}', wheels, venv_line, code_line, before
+
+    def needs_install(self) -> bool:
+        """Whether install() would change anything on the resource."""
+        _, _, venv_line, code_line, before = self._plan()
+        return before[:2] != [venv_line, code_line]
+
+    def install(self) -> str:
+        """Make sure the runner is installed; returns a sentence for the service log.
+
+        The `installed` file holds two lines: the Python version and the
+        wheels (the venv is made again when they change), and the runner's
+        code (copied again when it changes). So a `.dev` service reinstalls
+        exactly what changed, and nothing when nothing did.
+        """
+        python, wheels, venv_line, code_line, before = self._plan()
+        done = []
+        if before[:1] != [venv_line]:
+            self._upload_wheels(wheels)
+            self._make_venv(wheels)
+            done.append(f'its Python {python} environment')
+        if done or before[1:2] != [code_line]:
+            self._upload_code()
+            done.append('its code')
+        if not done:
+            return f'CWL runner up to date (Python {python})'
+        marker = posixpath.join(self._dir, 'installed')
+        self._fs.write_bytes(marker, f'{venv_line}\n{code_line}\n'.encode())
+        return 'installed the CWL runner: ' + ' and '.join(done)
+
+    def _upload_wheels(self, wheels: List[Path]) -> None:
+        wheel_dir = posixpath.join(self._dir, 'wheels')
+        self._fs.mkdir(wheel_dir)
+        for wheel in wheels:
+            target = posixpath.join(wheel_dir, wheel.name)
+            if self._fs.size(target) != wheel.stat().st_size:
+                with open(wheel, 'rb') as stream:
+                    self._fs.put_stream(stream, target)
+
+    def _upload_code(self) -> None:
+        package = posixpath.join(self._dir, 'cerise_runner')
+        self._fs.mkdir(package)
+        for path in _runner_files():
+            self._fs.write_bytes(posixpath.join(package, path.name), path.read_bytes())
+
+    def _make_venv(self, wheels: List[Path]) -> None:
+        q = shlex.quote
+        base = self._dir
+        pip_wheel = next(w.name for w in wheels if w.name.startswith('pip-'))
+        new, venv = posixpath.join(base, 'venv.new'), posixpath.join(base, 'venv')
+        wheel_dir = posixpath.join(base, 'wheels')
+        self._run(
+            f'set -e\nrm -rf {q(new)}\n'
+            f'python3 -m venv --without-pip {q(new)}\n'
+            f'{q(new)}/bin/python {q(wheel_dir + "/" + pip_wheel)}/pip install --quiet '
+            f'--no-index --find-links {q(wheel_dir)} --disable-pip-version-check '
+            f'{" ".join(REQUIREMENTS)}\n'
+            f'site=$({q(new)}/bin/python -c "import sysconfig; print(sysconfig.get_paths()[\'purelib\'])")\n'
+            f'echo {q(base)} > "$site/cerise-runner.pth"\n'
+            f'rm -rf {q(venv)}\nmv {q(new)} {q(venv)}\n'
+            f'{q(venv)}/bin/python -c "import cwltool, py_mini_racer"\n',
+            'making its Python environment',
+        )

@@ -1,0 +1,105 @@
+"""`$import` and `$include` are expanded by the service; ToolTimeLimit stays from v1.1 on."""
+
+import json
+
+import pytest
+
+from cerise_actors.errors import InvalidInput, InvalidWorkflow
+
+from .cwl_workflow_fixtures import plan, step, workflow
+
+BASE = 'file:///ex/input/job/wf.cwl'
+
+
+class Files:
+    """A reader over a dict of URL -> text; records what was read."""
+
+    def __init__(self, files):
+        self.files = files
+        self.read = []
+
+    def __call__(self, url):
+        self.read.append(url)
+        if url not in self.files:
+            raise InvalidInput(f'{url} does not exist')
+        return self.files[url].encode()
+
+
+def test_imports_and_includes_resolve_next_to_the_document_that_holds_them():
+    files = Files(
+        {
+            'file:///ex/input/job/types/t.yml': '{$import: ../more/u.yml}',
+            'file:///ex/input/job/more/u.yml': 'name: U\ntype: enum\nsymbols: [a, b]\n',
+            'file:///ex/input/job/lib.js': 'function f() { return 1; }\n',
+        }
+    )
+    doc = workflow(
+        requirements=[
+            {'class': 'SchemaDefRequirement', 'types': [{'$import': 'types/t.yml'}]},
+            {'class': 'InlineJavascriptRequirement', 'expressionLib': [{'$include': 'lib.js'}]},
+        ]
+    )
+    content = json.loads(plan(doc, url=BASE, read=files).content)
+    schema, js = content['requirements']
+    assert schema['types'] == [{'name': 'U', 'type': 'enum', 'symbols': ['a', 'b']}]
+    assert js['expressionLib'] == ['function f() { return 1; }\n']
+    assert files.read == [
+        'file:///ex/input/job/types/t.yml',
+        'file:///ex/input/job/more/u.yml',
+        'file:///ex/input/job/lib.js',
+    ]
+
+
+def test_what_is_imported_faces_the_same_checks():
+    files = Files(
+        {
+            'file:///ex/input/job/req.yml': 'class: EnvVarRequirement\nenvDef: {A: b}\n',
+            'file:///ex/input/job/tool.yml': 'class: CommandLineTool\nbaseCommand: rm\n',
+        }
+    )
+    with pytest.raises(InvalidWorkflow, match="'EnvVarRequirement' is not allowed"):
+        plan(workflow(requirements=[{'$import': 'req.yml'}]), url=BASE, read=files)
+    with pytest.raises(InvalidWorkflow, match='inline tools'):
+        plan(workflow(steps={'s': step(run={'$import': 'tool.yml'})}), url=BASE, read=files)
+
+
+def test_a_reader_refusal_is_the_jobs_error():
+    with pytest.raises(InvalidInput, match='nope.yml does not exist'):
+        plan(workflow(inputs={'$import': 'nope.yml'}), url=BASE, read=Files({}))
+
+
+def test_import_cycles_and_floods_are_bounded():
+    loop = Files({'file:///ex/input/job/a.yml': '{$import: a.yml}'})
+    with pytest.raises(InvalidWorkflow, match='nested more than 10 deep'):
+        plan(workflow(inputs={'x': {'$import': 'a.yml'}}), url=BASE, read=loop)
+    many = Files({'file:///ex/input/job/x.txt': 'x'})
+    doc = workflow(
+        inputs={f'i{n}': {'type': 'string', 'doc': {'$include': 'x.txt'}} for n in range(101)}
+    )
+    with pytest.raises(InvalidWorkflow, match='more than 100 imports'):
+        plan(doc, url=BASE, read=many)
+
+
+def test_a_directive_must_stand_alone():
+    with pytest.raises(InvalidWorkflow, match="'\\$import' at 'inputs' must be the only key"):
+        plan(workflow(inputs={'$import': 'a.yml', 'x': 'string'}), url=BASE, read=Files({}))
+
+
+@pytest.mark.parametrize('version', ['v1.1', 'v1.2'])
+def test_tool_time_limit_limits_each_tool_from_v1_1_on(version):
+    doc = workflow(
+        cwlVersion=version,
+        requirements=[{'class': 'ToolTimeLimit', 'timelimit': 20}],
+        hints=[{'class': 'TimeLimit', 'timeLimit': 100}],
+    )
+    result = plan(doc)
+    assert result.time_limit == 100, "the job's limit is Cerise's TimeLimit hint"
+    content = json.loads(result.content)
+    assert content['requirements'] == [{'class': 'ToolTimeLimit', 'timelimit': 20}]
+    assert content['hints'] == []
+
+
+def test_tool_time_limit_in_v1_0_is_the_jobs_limit_as_before():
+    doc = workflow(cwlVersion='v1.0', hints={'ToolTimeLimit': {'timelimit': 30}})
+    result = plan(doc)
+    assert result.time_limit == 30 and json.loads(result.content)['hints'] == {}
