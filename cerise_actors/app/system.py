@@ -31,7 +31,7 @@ from ..config import (
     load_service_config,
     service_config_from_dict,
 )
-from ..cwl.steps import load_step_catalogue
+from ..cwl.steps import installed_file_names, load_step_catalogue
 from ..defaults import ASK_TIMEOUT, INSTALL_TIMEOUT, NPROC_TIMEOUT, STAGER_THREADS
 from ..jobs.states import JobState as S
 from ..resource.scheduler import DirectScheduler
@@ -115,7 +115,9 @@ class CeriseService:
         parts.callback(_stop_actor, runner_ref)
         self.runner = runner = runner_ref.proxy()
 
-        stage_in = StageIn(res.fs, layout, self.exchange, self.catalogue)
+        stage_in = StageIn(
+            res.fs, layout, self.exchange, self.catalogue, installed_file_names(self.projects)
+        )
         stage_out = StageOut(res.fs, layout, self.exchange)
         self.stagers = StagerPool(
             STAGER_THREADS,

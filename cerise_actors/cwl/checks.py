@@ -96,8 +96,9 @@ def iter_nodes(doc: Any) -> Iterator[tuple]:
         stack.extend(reversed(children))
 
 
-def check_directives(doc: Any) -> None:
-    """Refuse ``$import``, ``$include`` etc. anywhere in the document."""
+def check_directives(doc: Any, installed_imports: frozenset = frozenset()) -> None:
+    """Refuse ``$import``, ``$include`` etc. anywhere in the document, but for
+    `installed_imports`: ``$import``s of files installed with the steps."""
     for path, node in iter_nodes(doc):
         if not isinstance(node, Mapping):
             continue
@@ -105,6 +106,8 @@ def check_directives(doc: Any) -> None:
             if not isinstance(key, str) or not key.startswith('$'):
                 continue
             if key in HARMLESS_DIRECTIVES:
+                continue
+            if key == '$import' and node[key] in installed_imports:
                 continue
             if key in LOADING_DIRECTIVES:
                 raise InvalidWorkflow(
@@ -150,8 +153,10 @@ def drop_hints(node: dict, where: str) -> List[str]:
         kept = []
         for item in hints:
             cls = item.get('class') if isinstance(item, Mapping) else None
-            if cls in ALLOWED_REQUIREMENTS:
-                kept.append(item)
+            if cls in ALLOWED_REQUIREMENTS or (
+                isinstance(item, Mapping) and list(item) == ['$import']
+            ):
+                kept.append(item)  # or an installed file's, imported (see imports.py)
             else:
                 notes.append(f"{where}: ignored the hint '{cls}' ({_reason(str(cls))})")
         hints[:] = kept

@@ -27,7 +27,9 @@ def requirement_entries(node: Mapping, where: str, error=ValueError, strict: boo
     ``body`` is whatever the document holds: in list form the whole
     ``{class: ...}`` object, in mapping form the value (which may be a
     scalar, e.g. ``TimeLimit: 101``). Malformed sections raise ``error``
-    when strict and are skipped otherwise.
+    when strict and are skipped otherwise. An entry that is a ``$import``
+    left in place (a file installed with the steps, see imports.py) is the
+    specialisation's own and is skipped.
     """
     entries = []
     for section in SECTIONS:
@@ -41,6 +43,8 @@ def requirement_entries(node: Mapping, where: str, error=ValueError, strict: boo
             for number, item in enumerate(value, 1):
                 if isinstance(item, Mapping) and isinstance(item.get('class'), str):
                     entries.append((section, item['class'], item))
+                elif isinstance(item, Mapping) and list(item) == ['$import']:
+                    continue
                 elif strict:
                     raise error(
                         f"{where}: entry {number} of '{section}' is not an object with a 'class'"

@@ -1,54 +1,47 @@
-"""Secondary files a workflow's inputs declare by pattern, found while staging.
+"""Secondary files that CWL documents declare by pattern, found while staging.
 
-A workflow input may say ``secondaryFiles: [.idx, ^.bai]``: every File given
-for it comes with files named after it. A runner looks for them next to the
-primary, but on the compute resource only what the service staged is next
-to it. So the service applies the patterns to the primary's location in the
-exchange area and stages what they name beside the primary, as if the user
-had listed them. Patterns that are expressions cannot be applied without
-running JavaScript on the service; they are left to the runner.
+An input parameter may say ``secondaryFiles: [.idx, ^.bai]``: every File
+given for it comes with files named after it, and a runner looks for them
+next to the primary. On the compute resource only what the service staged
+is next to it. So the service collects the patterns that the workflow and
+the installed steps it uses declare, applies them to every File of the
+input object and every File default of the workflow, and stages what they
+name beside the primary when it exists there in the exchange area, as if
+the user had listed it. A missing one is left for the runner to report.
+Patterns that are expressions cannot be applied without running
+JavaScript on the service; they are left to the runner.
 """
 
-from typing import Any, Callable, Dict, List, Mapping, Tuple
-from urllib.parse import urlsplit, urlunsplit
-
-#: (pattern, required) pairs per workflow input name
-Patterns = Dict[str, List[Tuple[str, bool]]]
+from typing import Any, Callable, Iterable, List, Mapping
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 
-def _pattern_list(value: Any) -> List[Tuple[str, bool]]:
-    items = value if isinstance(value, list) else [value]
+def _patterns_of(value: Any) -> List[str]:
     result = []
-    for item in items:
-        if isinstance(item, str):
-            pattern, required = item, True
-        elif isinstance(item, Mapping) and isinstance(item.get('pattern'), str):
-            pattern, required = item['pattern'], item.get('required', True)
-        else:
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, Mapping):
+            item = item.get('pattern')
+        if not isinstance(item, str):
             continue
-        if pattern.endswith('?'):
-            pattern, required = pattern[:-1], False
+        pattern = item[:-1] if item.endswith('?') else item
         if pattern and '$(' not in pattern and '${' not in pattern:
-            result.append((pattern, required is not False))
+            result.append(pattern)
     return result
 
 
-def secondary_patterns(doc: Mapping) -> Patterns:
-    """The secondaryFiles patterns of a workflow's inputs, by input name."""
-    inputs = doc.get('inputs')
-    if isinstance(inputs, Mapping):
-        pairs = list(inputs.items())
-    elif isinstance(inputs, list):
-        pairs = [(item.get('id'), item) for item in inputs if isinstance(item, Mapping)]
-    else:
-        return {}
-    result = {}
-    for name, param in pairs:
-        if isinstance(name, str) and isinstance(param, Mapping) and 'secondaryFiles' in param:
-            patterns = _pattern_list(param['secondaryFiles'])
-            if patterns:
-                result[name.lstrip('#').rsplit('/', 1)[-1]] = patterns
-    return result
+def secondary_patterns(docs: Iterable[Any]) -> List[str]:
+    """Every plain secondaryFiles pattern of the parameters in `docs`, once each."""
+    found: List[str] = []
+    stack = list(docs)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, Mapping):
+            if 'secondaryFiles' in node and ('type' in node or 'id' in node):
+                found += [p for p in _patterns_of(node['secondaryFiles']) if p not in found]
+            stack.extend(value for key, value in node.items() if key != 'secondaryFiles')
+    return found
 
 
 def apply_pattern(location: str, pattern: str) -> str:
@@ -62,43 +55,42 @@ def apply_pattern(location: str, pattern: str) -> str:
     return urlunsplit(parts._replace(path=f'{folder}/{name}{pattern}'))
 
 
-def add_secondary_files(input_doc: Any, patterns: Patterns, exists: Callable[[str], bool]) -> Any:
-    """`input_doc` with the files that `patterns` name added as secondaryFiles.
+def add_secondary_files(
+    value: Any, patterns: List[str], exists: Callable[[str], bool], base_url: str = ''
+) -> Any:
+    """`value` with the files `patterns` name beside each File added as secondaryFiles.
 
-    Only files that `exists(url)` finds are added, and only where the user
-    did not list a file of that name already; a required one that is
-    missing is left for the runner to report.
+    Relative locations resolve against `base_url`; only files that
+    `exists(url)` finds are added, where no file of that name is listed yet.
     """
-    if not isinstance(input_doc, dict) or not patterns:
-        return input_doc
-    result = dict(input_doc)
-    for name, found in patterns.items():
-        if name in result:
-            result[name] = _add(result[name], found, exists)
-    return result
-
-
-def _add(value: Any, patterns: List[Tuple[str, bool]], exists) -> Any:
+    if not patterns:
+        return value
     if isinstance(value, list):
-        return [_add(item, patterns, exists) for item in value]
-    if not isinstance(value, dict) or value.get('class') != 'File':
+        return [add_secondary_files(item, patterns, exists, base_url) for item in value]
+    if not isinstance(value, dict):
         return value
-    location = value.get('location')
-    if not isinstance(location, str) or '://' not in location:
-        return value
+    if value.get('class') != 'File':
+        return {
+            key: add_secondary_files(item, patterns, exists, base_url)
+            for key, item in value.items()
+        }
+    location = value.get('location', value.get('path'))
     listed = value.get('secondaryFiles', [])
-    if not isinstance(listed, list):
+    if not isinstance(location, str) or not isinstance(listed, list):
         return value
+    url = urljoin(base_url, location)
     names = {
         str(item.get('basename') or str(item.get('location', '')).rsplit('/', 1)[-1])
         for item in listed
         if isinstance(item, dict)
     }
     added = []
-    for pattern, _required in patterns:
-        url = apply_pattern(location, pattern)
-        if url.rsplit('/', 1)[-1] not in names and exists(url):
-            added.append({'class': 'File', 'location': url})
+    for pattern in patterns:
+        candidate = apply_pattern(url, pattern)
+        name = candidate.rsplit('/', 1)[-1]
+        if name not in names and candidate != url and exists(candidate):
+            names.add(name)
+            added.append({'class': 'File', 'location': candidate})
     if not added:
         return value
     return dict(value, secondaryFiles=listed + added)

@@ -12,8 +12,8 @@ scheduler for.
 
 import copy
 import json
-from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional
 
 from ..errors import ApiInstallError, InvalidInput, InvalidWorkflow
 from .checks import check_content, check_directives, check_requirements, drop_hints, iter_nodes
@@ -21,7 +21,7 @@ from .imports import Reader, expand_references
 from .inputs import plan_defaults
 from .parse import parse_cwl
 from .resources import SECTIONS, TIME_LIMIT_CLASSES, read_cores, read_time_limit
-from .secondary import Patterns, secondary_patterns
+from .secondary import add_secondary_files, secondary_patterns
 from .steps import step_resources
 
 MAX_LISTED_STEPS = 20
@@ -41,7 +41,8 @@ class WorkflowPlan:
     time_limit: int  # seconds, 0 = not specified
     notes: tuple = ()  # lines for the job log (hints ignored)
     files: tuple = ()  # the File and Directory defaults to copy (InputFile)
-    secondary_files: Patterns = field(default_factory=dict)  # of the workflow's inputs
+    #: the secondaryFiles patterns of the workflow and its installed steps
+    secondary_files: tuple = ()
 
 
 def _refuse_references(url: str) -> bytes:
@@ -183,6 +184,8 @@ def plan_workflow(
     url: str = '',
     read: Optional[Reader] = None,
     work_dir: str = '',
+    exists: Optional[Callable[[str], bool]] = None,
+    installed_files: frozenset = frozenset(),
 ) -> WorkflowPlan:
     """Check a submitted workflow and rewrite it to use the installed steps.
 
@@ -190,16 +193,26 @@ def plan_workflow(
     and relative File defaults resolve against it. `read(url)` reads what
     they name, or refuses; without it, references are refused. `work_dir`
     is the job's work dir on the resource, where File defaults are copied.
+    `exists(url)` says whether a secondary file a pattern names is there to
+    be staged beside a File default (without it, none is looked for).
+    `installed_files` are the names (`<project>/<path>`) of the files that
+    the specialisation installed with its steps, which a workflow may import.
     Raises InvalidWorkflow, with a message naming the step or key at fault,
     if the workflow could do anything other than run installed steps.
     """
-    doc = expand_references(parse_cwl(raw), url, read or _refuse_references)
+
+    def installed_copy(name: str) -> Optional[str]:
+        if name not in installed_files:
+            return None
+        return f'{remote_api_dir}/{name.split("/", 1)[0]}/steps/{name}'
+
+    doc, kept = expand_references(parse_cwl(raw), url, read or _refuse_references, installed_copy)
     if not isinstance(doc, dict):
         raise InvalidWorkflow('the workflow is not a CWL document once its imports are read')
     for _ in iter_nodes(doc):
         pass  # size and depth limits
     _check_class(doc)
-    check_directives(doc)
+    check_directives(doc, frozenset(kept))
     check_requirements(doc, 'the workflow')
     steps = _workflow_steps(doc)
     for step_id, step in steps:
@@ -219,6 +232,9 @@ def plan_workflow(
         notes += drop_hints(step, f"step '{step_id}'")
         _drop_time_limits(step, limits)
     check_content(rewritten)  # extension hints are gone by now
+    patterns = secondary_patterns([doc] + [catalogue[name] for name in dict.fromkeys(names)])
+    if exists is not None:
+        rewritten = add_secondary_files(rewritten, patterns, exists, url)
     try:
         files = plan_defaults(rewritten, work_dir, url)
     except InvalidInput as error:
@@ -236,5 +252,5 @@ def plan_workflow(
         time_limit=time_limit,
         notes=tuple(notes),
         files=tuple(files),
-        secondary_files=secondary_patterns(doc),
+        secondary_files=tuple(patterns),
     )

@@ -51,11 +51,15 @@ class StageIn:
         layout: ResourceLayout,
         exchange: Exchange,
         catalogue: Mapping[str, dict],
+        installed_files: frozenset = frozenset(),
     ):
+        """`installed_files`: the non-step files installed with the steps, which
+        workflows may import (see cwl/imports.py)."""
         self._fs = fs
         self._layout = layout
         self._exchange = exchange
         self._catalogue = catalogue
+        self._installed_files = installed_files
 
     def run(
         self,
@@ -73,12 +77,14 @@ class StageIn:
             url=workflow_url,
             read=self._read_reference,
             work_dir=paths.work,
+            exists=self._exists,
+            installed_files=self._installed_files,
         )
         try:
             input_doc = json.loads(input_json)
         except ValueError as exc:
             raise InvalidInput(f'the input is not valid JSON: {exc}') from exc
-        input_doc = add_secondary_files(input_doc, plan.secondary_files, self._exists)
+        input_doc = add_secondary_files(input_doc, list(plan.secondary_files), self._exists)
         staged_doc, files = plan_inputs(input_doc, paths.work)
         self._check_defaults(plan.files)
         self._check_sources(files)

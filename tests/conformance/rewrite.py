@@ -257,13 +257,16 @@ def _job_input(test: ConformanceTest, mirror: _Mirror, base_url: str) -> dict:
     return job
 
 
-def _share_imports(node: Any, tool: Path, inputs: _Mirror, installed: Path) -> Any:
+def _share_imports(node: Any, tool: Path, inputs: _Mirror, installed: Path, as_name=None) -> Any:
     """The reference workflow, its `$import`s and `file#Type` names pointed at installed copies.
 
     Types from a `$import`ed file are named by the file's URL. In the original
     test the workflow and its tools import one file, so the names match; once
     the tools are installed elsewhere they would not (cwltool: "Source ... is
-    incompatible with sink"). The submitted workflow keeps its own copy.
+    incompatible with sink"). The submitted workflow names them as a user
+    names the specialisation's files (`as_name(rel)`: `conformance/<key>/<rel>`),
+    so the service points them at the same installed copies; steps (.cwl) are
+    never named this way.
     """
 
     def shared(ref: str, named: bool) -> str:
@@ -276,17 +279,18 @@ def _share_imports(node: Any, tool: Path, inputs: _Mirror, installed: Path) -> A
             copy_ = installed / inputs.relative(target)
         except RewriteError:
             return ref
-        if not copy_.is_file():
+        if not copy_.is_file() or (as_name and copy_.suffix == '.cwl'):
             return ref
-        return str(copy_) + (f'#{fragment}' if fragment else '')
+        target_name = as_name(copy_.relative_to(installed).as_posix()) if as_name else str(copy_)
+        return target_name + (f'#{fragment}' if fragment else '')
 
     if isinstance(node, list):
-        return [_share_imports(item, tool, inputs, installed) for item in node]
+        return [_share_imports(item, tool, inputs, installed, as_name) for item in node]
     if isinstance(node, dict):
         return {
             key: shared(value, True)
             if key in ('$import', '$mixin') and isinstance(value, str)
-            else _share_imports(value, tool, inputs, installed)
+            else _share_imports(value, tool, inputs, installed, as_name)
             for key, value in node.items()
         }
     if isinstance(node, str):
@@ -313,7 +317,12 @@ def prepare(test: ConformanceTest, key: str, checkout: Path, layout: Layout) -> 
     job = _job_input(test, inputs, base_url)
 
     rel = inputs.relative(test.tool)
-    inputs.write(rel, documents.dump_json(workflow))
+    submitted = workflow
+    if step_dir.exists():
+        submitted = _share_imports(
+            workflow, test.tool, inputs, step_dir, lambda name: f'{PROJECT}/{key}/{name}'
+        )
+    inputs.write(rel, documents.dump_json(submitted))
     job_file = inputs.root / 'job.json'
     job_file.write_text(json.dumps(job, indent=2, default=str))
 

@@ -103,3 +103,48 @@ def test_tool_time_limit_in_v1_0_is_the_jobs_limit_as_before():
     doc = workflow(cwlVersion='v1.0', hints={'ToolTimeLimit': {'timelimit': 30}})
     result = plan(doc)
     assert result.time_limit == 30 and json.loads(result.content)['hints'] == {}
+
+
+def test_files_installed_with_the_steps_are_imported_from_their_installed_copy():
+    installed = frozenset({'example/types.yml'})
+    doc = workflow(
+        requirements=[{'$import': 'example/types.yml'}],
+        hints=[{'$import': 'example/types.yml'}],
+        inputs={'x': {'type': 'example/types.yml#Hello'}, 'y': {'type': 'string'}},
+    )
+    result = plan(doc, url=BASE, read=Files({}), installed_files=installed)
+    content = json.loads(result.content)
+    copy = '/home/user/.cerise/api/example/steps/example/types.yml'
+    assert content['requirements'] == [{'$import': copy}]
+    assert content['hints'] == [{'$import': copy}] and result.notes == ()
+    assert content['inputs']['x']['type'] == f'{copy}#Hello'
+
+
+def test_only_installed_non_step_files_are_imported_so():
+    doc = workflow(requirements=[{'$import': 'example/hostname.cwl'}])
+    with pytest.raises(InvalidInput, match='hostname.cwl does not exist'):
+        plan(doc, url=BASE, read=Files({}), installed_files=frozenset({'example/types.yml'}))
+
+
+def test_names_from_an_expanded_import_become_the_workflows_own():
+    files = Files({'file:///ex/input/job/t.yml': 'class: SchemaDefRequirement\ntypes: []\n'})
+    doc = workflow(
+        requirements=[{'$import': 't.yml'}],
+        inputs={'x': {'type': 't.yml#Hello'}, 'u': {'type': 'string', 'doc': 'http://a/b#c'}},
+    )
+    content = json.loads(plan(doc, url=BASE, read=files).content)
+    assert content['inputs']['x']['type'] == '#Hello'
+    assert content['inputs']['u']['doc'] == 'http://a/b#c', 'other URLs with a fragment stay'
+
+
+def test_an_imported_list_is_spliced_into_the_list_that_imports_it():
+    files = Files(
+        {
+            'file:///ex/input/job/t.yml': '- {name: A, type: enum, symbols: [a]}\n- {name: B, type: enum, symbols: [b]}\n'
+        }
+    )
+    doc = workflow(
+        requirements=[{'class': 'SchemaDefRequirement', 'types': [{'$import': 't.yml'}]}]
+    )
+    content = json.loads(plan(doc, url=BASE, read=files).content)
+    assert [t['name'] for t in content['requirements'][0]['types']] == ['A', 'B']
