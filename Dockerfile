@@ -4,8 +4,10 @@
 # their api/ folder to /home/cerise/api (see specialisation_examples/example).
 #
 # Build (wheels are built on the host first, so the image installs offline and
-# reproducibly):
-#   pip wheel . -w wheels && docker build -t cerise-actors .
+# reproducibly; the wheelhouse holds the CWL runner's wheels for the Pythons of
+# compute resources, 3.10 to 3.13, installed there without internet):
+#   pip wheel . -w wheels && cerise-actors wheelhouse --dest wheelhouse \
+#     && docker build -t cerise-actors .
 ARG BASE=debian:bookworm-slim
 FROM ${BASE}
 
@@ -15,6 +17,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd -m -s /bin/bash cerise
 
+COPY wheelhouse /opt/cerise-actors/wheelhouse
 COPY wheels /tmp/wheels
 RUN python3 -m venv /opt/cerise-actors \
  && /opt/cerise-actors/bin/pip install --no-index --find-links /tmp/wheels cerise-actors \
@@ -27,7 +30,8 @@ USER cerise
 WORKDIR /home/cerise
 ENV PATH=/opt/cerise-actors/bin:$PATH \
     CERISE_CONFIG=/home/cerise/conf/config.yml \
-    CERISE_API_DIR=/home/cerise/api
+    CERISE_API_DIR=/home/cerise/api \
+    CERISE_WHEELHOUSE=/opt/cerise-actors/wheelhouse
 VOLUME /home/cerise/data
 EXPOSE 29593
 STOPSIGNAL SIGTERM

@@ -26,13 +26,15 @@ if ! "${PODMAN[@]}" image exists "$BASE_OS"; then
 fi
 
 # Wheels are built here; the image installs them without an index.
-rm -rf wheels
+rm -rf wheels wheelhouse
 pip wheel -q . -w wheels
+# ... and the wheelhouse the CWL runner is installed from on remote resources
+python3 -m cerise_actors wheelhouse --dest wheelhouse
 "${PODMAN[@]}" build --isolation=chroot --build-arg BASE="$BASE_OS" \
     -t localhost/cerise-actors .
 "${PODMAN[@]}" build --isolation=chroot --build-arg BASE_IMAGE=localhost/cerise-actors \
     -t localhost/cerise-actors-example specialisation_examples/example
-rm -rf wheels
+rm -rf wheels wheelhouse
 
 # Try the example image from a writable container file system.
 ctr=$("${PODMAN[@]}" create localhost/cerise-actors-example)
@@ -52,6 +54,7 @@ mount --bind /dev "$root/dev"
 chroot --userspec=cerise:cerise "$root" /usr/bin/env -i HOME=/home/cerise \
     PATH=/opt/cerise-actors/bin:/usr/local/bin:/usr/bin:/bin \
     CERISE_CONFIG=/home/cerise/conf/config.yml CERISE_API_DIR=/home/cerise/api \
+    CERISE_WHEELHOUSE=/opt/cerise-actors/wheelhouse \
     /bin/sh -c 'cd /home/cerise && exec cerise-actors serve' &
 pid=$!
 

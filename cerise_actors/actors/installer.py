@@ -60,7 +60,8 @@ class ApiInstallerActor(pykka.ThreadingActor):
         outdated = self.outdated_projects()
         if not outdated:
             self._runner.api_ready()
-            return 'specialisation up to date: ' + self._describe()
+            runner = ', and the CWL runner' if self._runner_installer is not None else ''
+            return 'specialisation up to date: ' + self._describe() + runner
         if jobs_running:
             me = self.actor_ref.proxy()
             self._runner.install_when_idle(lambda: me.install_now(outdated))
