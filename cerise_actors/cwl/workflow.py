@@ -224,6 +224,7 @@ def plan_workflow(
     cores, time_limit = _resources(doc, steps, names, catalogue, limits)
 
     rewritten = copy.deepcopy(doc)
+    rewritten.setdefault('steps', [])  # CWL requires the field, even with no steps
     notes = drop_hints(rewritten, 'the workflow')
     _drop_time_limits(rewritten, limits)
     for (step_id, step), name in zip(_workflow_steps(rewritten), names):

@@ -114,9 +114,14 @@ class StageIn:
 
     def _read_reference(self, url: str) -> bytes:
         """What a `$import` or `$include` names: only files in the exchange area."""
-        if self._exchange.local_path(url) is None:
+        try:
+            local = self._exchange.local_path(url)
+        except InvalidInput as exc:
+            raise InvalidWorkflow(f'$import or $include of {exc}') from exc
+        if local is None:
             raise InvalidWorkflow(
-                f'{url}: a workflow may import only files in the file exchange area'
+                f'$import or $include of {url}: a workflow may import only files in '
+                f'the file exchange area'
             )
         return read_workflow(url, self._exchange)
 

@@ -30,7 +30,9 @@ def test_allows_a_workflow_without_steps(steps):
     doc = workflow(steps=steps, outputs={})
     if steps is None:
         del doc['steps']
-    assert plan(doc).steps == ()
+    result = plan(doc)
+    assert result.steps == ()
+    assert json.loads(result.content)['steps'] in ([], {}), 'cwltool requires the field'
 
 
 def test_refuses_malformed_steps():
