@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 import yaml
+from service_table import table
 
 REPO = Path(__file__).resolve().parent.parent
 FAST_RUNNER = REPO / 'benchmarks' / 'fast_runner.py'
@@ -265,73 +266,6 @@ def added_latency(service, runs=20):
         'added_median_s': statistics.median(added),
         'added_p90_s': percentile(added, 0.9),
     }
-
-
-def table(r: dict) -> str:
-    """The figures beside the issue's targets, as a Markdown table."""
-    sub, lat, burst = r['submission'], r['latency'], r['burst']
-    rows = [
-        (
-            f'{sub["count"]:,} POST /jobs from 8 threads while the back end runs them',
-            f'{sub["per_s"]:.0f} per s, p50 {sub["p50_ms"]:.1f} ms, p99 {sub["p99_ms"]:.1f} ms, '
-            f'{sub["errors"]} errors, {sub["lost"]} lost',
-            '>= 1,000 per s, p99 < 50 ms',
-        ),
-        (
-            'added latency, 20 trivial jobs in a row',
-            f'median {lat["added_median_s"] * 1e3:.1f} ms, p90 {lat["added_p90_s"] * 1e3:.1f} ms '
-            f'(runner alone {lat["runner_median_s"] * 1e3:.1f} ms)',
-            'median < 20 ms',
-        ),
-        (
-            f'burst of {burst["count"]:,} trivial jobs',
-            f'{burst["seconds"]:.1f} s, {"all" if burst["all_success"] else "NOT all"} Success, '
-            f'{burst["cpu_ms_per_job"]:.2f} ms service CPU per job',
-            '< 15 s, < 5 ms per job',
-        ),
-    ]
-    if 'store' in r:
-        st = r['store']
-        rows += [
-            (
-                f'GET /jobs/{{id}} with {st["jobs"]:,} jobs stored',
-                f'p50 {st["get_p50_ms"]:.2f} ms, p99 {st["get_p99_ms"]:.2f} ms; '
-                f'GET /jobs {st["list_s"] * 1e3:.0f} ms',
-                'p99 < 5 ms',
-            ),
-            (
-                'start-up',
-                f'{r["startup_empty_s"]:.2f} s empty, {r["startup_with_jobs_s"]:.2f} s '
-                f'with {st["jobs"]:,} jobs',
-                '< 2 s',
-            ),
-        ]
-    rows.append(
-        (
-            'memory (RSS)',
-            f'{r["rss_idle_mib"]:.0f} MiB idle, {r["rss_after_jobs_mib"]:.0f} MiB after the jobs',
-            '< 50 MiB idle, < 80 MiB after 10,000',
-        )
-    )
-    if 'cwltool' in r:
-        cw = r['cwltool']
-        rows += [
-            (
-                'with cwltool: one trivial job, submit -> final',
-                f'{cw["one_job_median_s"]:.2f} s, of which cwltool itself '
-                f'{cw["runner_median_s"]:.2f} s (added {cw["added_median_s"] * 1e3:.0f} ms)',
-                '-',
-            ),
-            (
-                f'with cwltool: {cw["burst"]["count"]} jobs at once, until all final',
-                f'{cw["burst"]["seconds"]:.1f} s, '
-                f'{"all" if cw["burst"]["all_success"] else "NOT all"} Success',
-                '-',
-            ),
-        ]
-    lines = ['| figure | measured | target (issue 5) |', '| --- | --- | --- |']
-    lines += [f'| {a} | {b} | {c} |' for a, b, c in rows]
-    return '\n'.join(lines)
 
 
 def main():

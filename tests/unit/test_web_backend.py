@@ -1,0 +1,142 @@
+"""JobsBackend (web/backend.py) over a stand-in for the StoreActor's proxy.
+
+The stand-in's futures answer or raise what each test asks for, so no actor
+runs: time-outs and dead actors must become 503s, missing jobs 404s.
+"""
+
+import falcon.testing
+import pykka
+import pytest
+
+from cerise_actors.defaults import WEB_ASK_TIMEOUT
+from cerise_actors.errors import JobNotFound, ServiceUnavailable
+from cerise_actors.web.app import create_app
+from cerise_actors.web.backend import JobsBackend
+
+from .test_web_app import _view
+
+BASE = 'http://cerise.example:8080/api'
+
+
+# --- JobsBackend over a fake StoreActor proxy ------------------------------------
+
+
+class FakeFuture:
+    def __init__(self, value=None, error=None):
+        self.value = value
+        self.error = error
+        self.timeouts = []
+
+    def get(self, timeout=None):
+        self.timeouts.append(timeout)
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class FakeProxy:
+    """Each method returns `answer` (a FakeFuture) and records its arguments."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.calls = []
+
+    def __getattr__(self, name):
+        def method(*args):
+            self.calls.append((name, *args))
+            return self.answer
+
+        return method
+
+
+BACKEND_CALLS = [
+    pytest.param(lambda b: b.create('n', 'file:///w.cwl', {'a': 1}), 'create_job', id='create'),
+    pytest.param(lambda b: b.get('job-a'), 'get_job', id='get'),
+    pytest.param(lambda b: b.list(), 'list_jobs', id='list'),
+    pytest.param(lambda b: b.cancel('job-a'), 'cancel_job', id='cancel'),
+    pytest.param(lambda b: b.delete('job-a'), 'delete_job', id='delete'),
+    pytest.param(lambda b: b.log_text('job-a'), 'job_log', id='log_text'),
+]
+
+
+@pytest.mark.parametrize('call, store_method', BACKEND_CALLS)
+@pytest.mark.parametrize(
+    'error, message',
+    [
+        pytest.param(
+            pykka.Timeout('no answer in 20 s'), 'the job store did not answer in time', id='timeout'
+        ),
+        pytest.param(
+            pykka.ActorDeadError('StoreActor (urn:x) stopped'),
+            'the service is shutting down',
+            id='dead',
+        ),
+    ],
+)
+def test_backend_turns_a_silent_or_dead_store_into_service_unavailable(
+    call, store_method, error, message
+):
+    future = FakeFuture(error=error)
+    proxy = FakeProxy(future)
+    with pytest.raises(ServiceUnavailable) as caught:
+        call(JobsBackend(proxy))
+    assert str(caught.value) == message
+    assert caught.value.__cause__ is error
+    assert caught.value.temporary
+    assert [c[0] for c in proxy.calls] == [store_method]
+    assert future.timeouts == [WEB_ASK_TIMEOUT]
+
+
+@pytest.mark.parametrize('call, store_method', BACKEND_CALLS)
+def test_backend_passes_other_errors_through(call, store_method):
+    error = RuntimeError('disk I/O error')
+    with pytest.raises(RuntimeError) as caught:
+        call(JobsBackend(FakeProxy(FakeFuture(error=error))))
+    assert caught.value is error
+
+
+@pytest.mark.parametrize(
+    'call, missing',
+    [
+        pytest.param(lambda b: b.get('job-x'), None, id='get'),
+        pytest.param(lambda b: b.cancel('job-x'), None, id='cancel'),
+        pytest.param(lambda b: b.delete('job-x'), False, id='delete'),
+        pytest.param(lambda b: b.log_text('job-x'), None, id='log_text'),
+    ],
+)
+def test_backend_turns_a_missing_job_into_job_not_found(call, missing):
+    with pytest.raises(JobNotFound) as caught:
+        call(JobsBackend(FakeProxy(FakeFuture(missing))))
+    assert caught.value.job_id == 'job-x'
+
+
+def test_backend_passes_answers_on():
+    job = _view('job-a')
+    proxy = FakeProxy(FakeFuture(job))
+    backend = JobsBackend(proxy)
+    assert backend.create('n', 'file:///w.cwl', {'a': [1, None]}) is job
+    assert backend.get('job-a') is job
+    assert backend.cancel('job-a') is job
+    assert proxy.calls == [
+        ('create_job', 'n', 'file:///w.cwl', '{"a": [1, null]}'),
+        ('get_job', 'job-a'),
+        ('cancel_job', 'job-a'),
+    ]
+    proxy.answer = FakeFuture(True)
+    assert backend.delete('job-a') is None
+    proxy.answer = FakeFuture([(0.0, 'INFO', 'a'), (3661.0, 'WARNING', 'b\nc')])
+    assert backend.log_text('job-a') == (
+        '1970-01-01T00:00:00Z INFO a\n1970-01-01T01:01:01Z WARNING b\n  c\n'
+    )
+    proxy.answer = FakeFuture([])
+    assert backend.log_text('job-a') == ''
+
+
+def test_app_over_a_store_that_times_out_answers_503():
+    client = falcon.testing.TestClient(
+        create_app(JobsBackend(FakeProxy(FakeFuture(error=pykka.Timeout('slow')))), BASE)
+    )
+    result = client.simulate_get('/jobs/job-a')
+    assert result.status_code == 503
+    assert result.headers['retry-after'] == '5'
+    assert result.json['description'] == 'the job store did not answer in time'
