@@ -12,7 +12,8 @@ hints the service cannot honour (dropped, with a note), `$import` and
 imports.py) and File defaults there (staged like inputs).
 """
 
-from typing import Any, Iterator, List, Mapping
+from collections.abc import Mapping
+from typing import Any, Iterator, List
 
 from ..errors import InvalidWorkflow
 from .resources import requirement_entries

@@ -23,7 +23,8 @@ workflow passing a value of the steps' own type must use the very same
 definition. ``project/types.yml#Hello`` names a type in it.
 """
 
-from typing import Any, Callable, Mapping, NamedTuple, Optional, Set, Tuple
+from collections.abc import Mapping
+from typing import Any, Callable, NamedTuple, Optional, Set, Tuple
 from urllib.parse import urljoin
 
 from ..errors import InvalidWorkflow

@@ -11,7 +11,8 @@ other module has to care.
 """
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 SECTIONS = ('requirements', 'hints')
 

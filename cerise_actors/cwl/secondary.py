@@ -12,7 +12,8 @@ Patterns that are expressions cannot be applied without running
 JavaScript on the service; they are left to the runner.
 """
 
-from typing import Any, Callable, Iterable, List, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable, List
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 

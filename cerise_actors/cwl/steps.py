@@ -8,8 +8,9 @@ offered steps can ever run.
 
 import copy
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 

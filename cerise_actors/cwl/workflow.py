@@ -12,8 +12,9 @@ scheduler for.
 
 import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Callable, Optional
 
 from ..errors import ApiInstallError, InvalidInput, InvalidWorkflow
 from .checks import check_content, check_directives, check_requirements, drop_hints, iter_nodes
