@@ -150,19 +150,18 @@ EOF
 }
 
 # =================================================================== start ==
-# Put (or refresh) the PATH block as the FIRST lines of USER's ~/.bashrc, before
-# Debian's "If not running interactively, don't do anything" return, so that
+# Put (or refresh) LINE as the FIRST line of USER's ~/.bashrc, before Debian's
+# "If not running interactively, don't do anything" return, so that
 # `ssh user@host CMD` (a non-interactive shell that still reads ~/.bashrc)
-# finds cwltool and, for the Torque user, the Torque wrappers.
-put_path_block() {
-    local user=$1 path_prefix=$2 home rc tmp
+# sees it. The line ends in a marker, so a later run replaces it.
+put_first_line() {
+    local user=$1 line=$2 home rc tmp
     home=$(getent passwd "$user" | cut -d: -f6)
     rc=$home/.bashrc
     [[ -e $rc ]] || install -o "$user" -g "$user" -m 644 /etc/skel/.bashrc "$rc"
     tmp=$(mktemp)
     {
-        # one line, the very first of the file, ending in the marker
-        echo "case \":\$PATH:\" in *\":${path_prefix%%:*}:\"*) ;; *) export PATH=\"$path_prefix:\$PATH\" ;; esac $BASHRC_MARK"
+        echo "$line $BASHRC_MARK"
         # the rest of the file, without a previous copy of that line
         grep -vF "$BASHRC_MARK" "$rc" || true
     } >"$tmp"
@@ -170,6 +169,12 @@ put_path_block() {
         cat "$tmp" >"$rc"   # keeps owner and mode
     fi
     rm -f "$tmp"
+}
+
+# PATH_PREFIX first on USER's PATH (cwltool and, for the Torque user, the wrappers).
+put_path_block() {
+    local user=$1 path_prefix=$2
+    put_first_line "$user" "case \":\$PATH:\" in *\":${path_prefix%%:*}:\"*) ;; *) export PATH=\"$path_prefix:\$PATH\" ;; esac"
 }
 
 ensure_user() {
@@ -213,17 +218,7 @@ make_bare_bin() {
 
 # The first line of $USER_BARE's ~/.bashrc sets the whole PATH.
 put_bare_path() {
-    local home rc tmp
-    home=$(getent passwd "$USER_BARE" | cut -d: -f6)
-    rc=$home/.bashrc
-    [[ -e $rc ]] || install -o "$USER_BARE" -g "$USER_BARE" -m 644 /etc/skel/.bashrc "$rc"
-    tmp=$(mktemp)
-    {
-        echo "export PATH=$BARE_BIN $BASHRC_MARK"
-        grep -vF "$BASHRC_MARK" "$rc" || true
-    } >"$tmp"
-    cmp -s "$tmp" "$rc" || cat "$tmp" >"$rc"
-    rm -f "$tmp"
+    put_first_line "$USER_BARE" "export PATH=$BARE_BIN"
 }
 
 start_users_and_keys() {
