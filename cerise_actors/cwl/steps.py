@@ -22,17 +22,23 @@ from .resources import read_cores, read_time_limit
 _PROJECT_FILES = re.compile(r'\$\{CERISE_PROJECT_FILES\}|\$CERISE_PROJECT_FILES(?![A-Za-z0-9_])')
 
 
-def installed_file_names(projects: Mapping[str, Path]) -> frozenset:
+def installed_file_names(projects: Mapping[str, Path]) -> dict:
     """Names (`<project>/<path>`) of the files installed with the steps that are
-    not steps themselves (type definitions, say), which a workflow may import."""
-    names = set()
+    not steps themselves (type definitions, say), which a workflow may import,
+    each with the `class` of the document it holds (None if it has none)."""
+    names = {}
     for project in sorted(projects):
         folder = Path(projects[project]) / 'steps' / project
         if folder.is_dir():
             for path in folder.rglob('*'):
                 if path.is_file() and path.suffix != '.cwl':
-                    names.add(f'{project}/{path.relative_to(folder).as_posix()}')
-    return frozenset(names)
+                    try:
+                        doc = yaml.safe_load(path.read_text(encoding='utf-8'))
+                    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                        doc = None
+                    cls = doc.get('class') if isinstance(doc, dict) else None
+                    names[f'{project}/{path.relative_to(folder).as_posix()}'] = cls
+    return names
 
 
 def load_step_catalogue(projects: Mapping[str, Path]) -> dict:

@@ -46,6 +46,10 @@ class WorkflowPlan:
     secondary_files: tuple = ()
 
 
+#: no installed files: name -> class of the document it holds
+_NO_FILES: Mapping[str, Optional[str]] = {}
+
+
 def _refuse_references(url: str) -> bytes:
     raise InvalidWorkflow(f'{url}: this workflow cannot import other documents')
 
@@ -178,6 +182,29 @@ def _drop_time_limits(node: dict, classes: tuple) -> None:
             ]
 
 
+def _check_installed_requirements(doc: Mapping, installed_files, remote_api_dir: str) -> None:
+    """An installed file imported as a requirement or hint must hold type
+    definitions (SchemaDefRequirement): anything else the specialisation ships
+    (an EnvVarRequirement, a script) would change what the steps do."""
+    by_copy = {
+        f'{remote_api_dir}/{name.split("/", 1)[0]}/steps/{name}': (name, cls)
+        for name, cls in dict(installed_files).items()
+    }
+    nodes = [('the workflow', doc)] + [(f"step '{i}'", s) for i, s in _workflow_steps(doc)]
+    for where, node in nodes:
+        for section in SECTIONS:
+            entries = node.get(section)
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, Mapping) and list(entry) == ['$import']:
+                    name, cls = by_copy.get(entry['$import'], (entry['$import'], None))
+                    if cls != 'SchemaDefRequirement':
+                        raise InvalidWorkflow(
+                            f"{where}: '{name}' may not be imported as one of the "
+                            f"'{section}': an installed file imported there must hold "
+                            f'a SchemaDefRequirement'
+                        )
+
+
 def plan_workflow(
     raw: bytes,
     catalogue: Mapping[str, dict],
@@ -186,7 +213,7 @@ def plan_workflow(
     read: Optional[Reader] = None,
     work_dir: str = '',
     exists: Optional[Callable[[str], bool]] = None,
-    installed_files: frozenset = frozenset(),
+    installed_files: Mapping[str, Optional[str]] = _NO_FILES,
 ) -> WorkflowPlan:
     """Check a submitted workflow and rewrite it to use the installed steps.
 
@@ -208,6 +235,7 @@ def plan_workflow(
         return f'{remote_api_dir}/{name.split("/", 1)[0]}/steps/{name}'
 
     doc, kept = expand_references(parse_cwl(raw), url, read or _refuse_references, installed_copy)
+    _check_installed_requirements(doc, installed_files, remote_api_dir)
     if not isinstance(doc, dict):
         raise InvalidWorkflow('the workflow is not a CWL document once its imports are read')
     for _ in iter_nodes(doc):

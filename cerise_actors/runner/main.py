@@ -7,14 +7,17 @@ cannot be set up (a malformed CERISE_JS_* variable, mini-racer missing).
 
 `--cores N`, first if given, is the job's share of the resource: parallel
 steps and scatter run side by side on at most N cores (cwltool's own
-parallel executor otherwise counts every core of the machine).
+parallel executor otherwise counts every core of the machine). `--root DIR`
+(repeated) names the folders the job may use: what expressions name and what
+cwltool reads must lie inside them (confine.py).
 """
 
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import List, Optional, Sequence
 
-from . import sandbox
+from . import confine, sandbox
 
 NAME = 'cerise-runner'
 
@@ -38,9 +41,18 @@ def banner(engine: sandbox.SandboxedJSEngine) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run cwltool with `argv` (default: sys.argv[1:]) and return its exit code."""
     args: List[str] = list(sys.argv[1:] if argv is None else argv)
-    cores = 0
-    if args[:1] == ['--cores'] and len(args) > 1 and args[1].isdigit():
-        cores, args = int(args[1]), args[2:]
+    cores, roots = 0, []
+    while args[:1] in (['--cores'], ['--root']) and len(args) > 1:
+        if args[0] == '--cores' and args[1].isdigit():
+            cores = int(args[1])
+        elif args[0] == '--root':
+            roots.append(os.path.realpath(args[1]))
+        else:
+            break
+        args = args[2:]
+    if roots:  # read by the sandbox, and by cwltool's file access below
+        os.environ[confine.ROOTS_ENV] = os.pathsep.join(roots)
+        confine.confine_file_access(tuple(roots))
     try:
         engine = sandbox.install()
     except (ValueError, ImportError) as exc:

@@ -62,6 +62,7 @@ from cwl_utils.sandboxjs import (
     set_js_engine,
 )
 
+from .confine import check_value, roots_from_env
 from .workers import _mini_racer_location, _Worker, _WorkerLost
 
 MIB = 1024 * 1024
@@ -157,6 +158,7 @@ class SandboxedJSEngine(NodeJSEngine):
             timeout = parse_timeout(env_timeout) if env_timeout else DEFAULT_TIMEOUT
         if max_memory is None:
             max_memory = parse_memory(env_memory) if env_memory else DEFAULT_MAX_MEMORY
+        self.roots = roots_from_env()  # what expressions may name; none: unchecked
         self.timeout = float(timeout)
         self.max_memory = int(max_memory)
         _mini_racer_location()  # fail now, not at the first expression
@@ -189,7 +191,10 @@ class SandboxedJSEngine(NodeJSEngine):
             _logger.info('\n'.join(answer['logs']))
             _logger.info('----------------------------------------')
         if answer['kind'] == 'json':
-            return json.loads(answer['text'])
+            value = json.loads(answer['text'])
+            if self.roots:
+                check_value(value, self.roots)
+            return value
         problem = self.describe(answer, limit)
         if debug:
             raise JavascriptException(

@@ -10,6 +10,7 @@ files so that a cancel or shutdown aborts promptly.
 import dataclasses
 import json
 import posixpath
+from types import MappingProxyType
 from typing import Callable, List, Mapping, Optional
 
 from ..cwl.inputs import InputFile, plan_inputs
@@ -51,7 +52,7 @@ class StageIn:
         layout: ResourceLayout,
         exchange: Exchange,
         catalogue: Mapping[str, dict],
-        installed_files: frozenset = frozenset(),
+        installed_files: Mapping[str, Optional[str]] = MappingProxyType({}),
     ):
         """`installed_files`: the non-step files installed with the steps, which
         workflows may import (see cwl/imports.py)."""

@@ -106,7 +106,7 @@ def test_tool_time_limit_in_v1_0_is_the_jobs_limit_as_before():
 
 
 def test_files_installed_with_the_steps_are_imported_from_their_installed_copy():
-    installed = frozenset({'example/types.yml'})
+    installed = {'example/types.yml': 'SchemaDefRequirement'}
     doc = workflow(
         requirements=[{'$import': 'example/types.yml'}],
         hints=[{'$import': 'example/types.yml'}],
@@ -123,7 +123,12 @@ def test_files_installed_with_the_steps_are_imported_from_their_installed_copy()
 def test_only_installed_non_step_files_are_imported_so():
     doc = workflow(requirements=[{'$import': 'example/hostname.cwl'}])
     with pytest.raises(InvalidInput, match='hostname.cwl does not exist'):
-        plan(doc, url=BASE, read=Files({}), installed_files=frozenset({'example/types.yml'}))
+        plan(
+            doc,
+            url=BASE,
+            read=Files({}),
+            installed_files={'example/types.yml': 'SchemaDefRequirement'},
+        )
 
 
 def test_names_from_an_expanded_import_become_the_workflows_own():
@@ -148,3 +153,15 @@ def test_an_imported_list_is_spliced_into_the_list_that_imports_it():
     )
     content = json.loads(plan(doc, url=BASE, read=files).content)
     assert [t['name'] for t in content['requirements'][0]['types']] == ['A', 'B']
+
+
+@pytest.mark.parametrize('section', ['requirements', 'hints'])
+def test_an_installed_file_imported_as_a_requirement_must_hold_types(section):
+    installed = {'example/env.yml': 'EnvVarRequirement', 'example/run.sh': None}
+    for name in installed:
+        doc = workflow(**{section: [{'$import': name}]})
+        with pytest.raises(InvalidWorkflow, match=f"'{name}' may not be imported as one of"):
+            plan(doc, url=BASE, read=Files({}), installed_files=installed)
+        step_doc = workflow(steps={'hostname': step(**{section: [{'$import': name}]})})
+        with pytest.raises(InvalidWorkflow, match="step 'hostname'"):
+            plan(step_doc, url=BASE, read=Files({}), installed_files=installed)
