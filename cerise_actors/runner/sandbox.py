@@ -217,7 +217,9 @@ class SandboxedJSEngine(NodeJSEngine):
         limit was reached. With a context, the context (jshint) is evaluated once in a
         kept isolate and js_text in that isolate."""
         if js_console and context is not None:
-            raise NotImplementedError('js_console=True and context not implemented')
+            # as in cwl_utils' NodeJSEngine: cwltool asks for a context only to run
+            # jshint, and never with the console
+            raise JavascriptException('the JavaScript console cannot be used with a context')
         limit = self.time_limit(timeout)
         answer = self._run(js_text, limit, js_console, context)
         logs = '\n'.join(answer.get('logs') or [])
