@@ -64,6 +64,10 @@ SSH_CHUNK = 64 * 1024
 HTTP_TIMEOUT = 30.0
 #: the largest workflow document accepted
 MAX_WORKFLOW_BYTES = 16 * 1024 * 1024
+#: the longest one source (an http(s) URL or an exchange file) may take to copy
+FETCH_DEADLINE = 3600.0
+#: the largest single source file copied to the resource
+MAX_FETCH_BYTES = 64 * 1024**3
 #: the largest output JSON a runner may print
 MAX_OUTPUT_JSON = 16 * 1024 * 1024
 #: how much of the end of a failed runner's log is read, and shown
@@ -75,3 +79,9 @@ STDERR_TAIL_LINES = 40
 DAV_BLOCK_SIZE = 64 * 1024
 #: waitress threads answering HTTP requests
 HTTP_THREADS = 8
+#: the largest POST /jobs body (the job description with its input object)
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+#: HTTP connections open at once (waitress's connection_limit)
+HTTP_CONNECTIONS = 1000
+#: seconds an idle HTTP connection is kept (waitress's channel_timeout)
+HTTP_IDLE_TIMEOUT = 30.0

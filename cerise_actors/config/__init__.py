@@ -15,7 +15,15 @@ and key, instead of surfacing later in the middle of running a job.
 from ..errors import ConfigError
 from .api_config import api_config_from_dict, load_api_config
 from .credentials import resolve_credentials
-from .model import ApiConfig, Credentials, FilesConfig, JobsConfig, ServiceConfig, SshConfig
+from .model import (
+    ApiConfig,
+    Credentials,
+    FilesConfig,
+    JobsConfig,
+    Limits,
+    ServiceConfig,
+    SshConfig,
+)
 from .service_config import load_service_config, service_config_from_dict
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     'Credentials',
     'FilesConfig',
     'JobsConfig',
+    'Limits',
     'ServiceConfig',
     'SshConfig',
     'api_config_from_dict',

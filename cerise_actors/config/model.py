@@ -49,6 +49,25 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Bounds that keep one request, source or client from stalling or
+    bloating the service (the ``limits`` section of ``conf/config.yml``)."""
+
+    #: the largest POST /jobs body, in bytes
+    request_bytes: int = defaults.MAX_REQUEST_BYTES
+    #: the longest one source may take to copy, in seconds
+    fetch_seconds: float = defaults.FETCH_DEADLINE
+    #: the largest single source file, in bytes
+    fetch_bytes: int = defaults.MAX_FETCH_BYTES
+    #: HTTP connections open at once
+    http_connections: int = defaults.HTTP_CONNECTIONS
+    #: threads answering HTTP requests
+    http_threads: int = defaults.HTTP_THREADS
+    #: seconds an idle HTTP connection is kept open
+    http_idle_seconds: float = defaults.HTTP_IDLE_TIMEOUT
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """The main configuration file (``conf/config.yml``), resolved."""
 
@@ -62,6 +81,7 @@ class ServiceConfig:
     hostname: str
     port: int
     base_url: Optional[str]
+    limits: Limits = Limits()
 
 
 @dataclass(frozen=True)

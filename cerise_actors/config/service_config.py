@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional, Union
 from urllib.parse import unquote, urlparse
 
 from .. import defaults
-from .model import ServiceConfig
+from .model import Limits, ServiceConfig
 from .reader import Section, env_value, load_yaml_file
 
 DEFAULT_LOG_LEVEL = logging.INFO
@@ -25,7 +25,14 @@ DEFAULT_LOG_LEVEL = logging.INFO
 ENV_STORE_LOCATION_CLIENT = 'CERISE_STORE_LOCATION_CLIENT'
 ENV_BASE_URL = 'CERISE_BASE_URL'
 
-_TOP_KEYS = ('database', 'logging', 'pidfile', 'client-file-exchange', 'rest-service')
+_TOP_KEYS = (
+    'database',
+    'logging',
+    'pidfile',
+    'client-file-exchange',
+    'rest-service',
+    'limits',
+)
 
 # Spelled out rather than taken from the logging module: its name table is
 # private before Python 3.11 and also contains aliases we do not want to list.
@@ -80,6 +87,7 @@ def service_config_from_dict(
     hostname = rest.string('hostname', default=defaults.HOSTNAME)
     port = rest.integer('port', default=defaults.PORT, minimum=0, maximum=65535)
     base_url = _base_url(rest, env)
+    limits = _limits(top.section('limits', known=_LIMIT_KEYS))
 
     return ServiceConfig(
         source=source,
@@ -92,6 +100,29 @@ def service_config_from_dict(
         hostname=hostname,
         port=port,
         base_url=base_url,
+        limits=limits,
+    )
+
+
+_LIMIT_KEYS = (
+    'request-bytes',
+    'source-seconds',
+    'source-bytes',
+    'http-connections',
+    'http-threads',
+    'http-idle-seconds',
+)
+
+
+def _limits(section: Section) -> Limits:
+    """The `limits` section; every key is optional (see docs/configuration.md)."""
+    return Limits(
+        request_bytes=section.integer('request-bytes', defaults.MAX_REQUEST_BYTES, minimum=1024),
+        fetch_seconds=section.positive_number('source-seconds', defaults.FETCH_DEADLINE),
+        fetch_bytes=section.integer('source-bytes', defaults.MAX_FETCH_BYTES, minimum=1),
+        http_connections=section.integer('http-connections', defaults.HTTP_CONNECTIONS, minimum=10),
+        http_threads=section.integer('http-threads', defaults.HTTP_THREADS, minimum=2),
+        http_idle_seconds=section.positive_number('http-idle-seconds', defaults.HTTP_IDLE_TIMEOUT),
     )
 
 

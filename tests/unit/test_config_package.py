@@ -21,6 +21,7 @@ def test_public_names_are_exported():
         'Credentials',
         'FilesConfig',
         'JobsConfig',
+        'Limits',
         'ServiceConfig',
         'SshConfig',
         'api_config_from_dict',

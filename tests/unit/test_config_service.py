@@ -9,6 +9,7 @@ import pytest
 
 from cerise_actors.config import (
     ConfigError,
+    Limits,
     ServiceConfig,
     load_service_config,
     service_config_from_dict,
@@ -342,3 +343,20 @@ def test_shipped_configurations_load(name):
     path = Path(__file__).resolve().parents[2] / 'conf' / name
     config = load_service_config(path, env={})
     assert config.port == 29593
+
+
+def test_limits_default_and_override():
+    """`limits` keys are optional; given ones are checked and used."""
+    base = {'database': {'file': 'x.db'}, 'client-file-exchange': {'store-location-service': '/x'}}
+    assert service_config_from_dict(base, env={}).limits == Limits()
+    config = service_config_from_dict(
+        {**base, 'limits': {'request-bytes': 4096, 'source-seconds': 2.5, 'http-threads': 4}},
+        env={},
+    )
+    assert config.limits.request_bytes == 4096
+    assert config.limits.fetch_seconds == 2.5
+    assert config.limits.http_threads == 4
+    with pytest.raises(ConfigError, match='request-bytes'):
+        service_config_from_dict({**base, 'limits': {'request-bytes': 10}}, env={})
+    with pytest.raises(ConfigError, match='unknown'):
+        service_config_from_dict({**base, 'limits': {'body': 10}}, env={})
