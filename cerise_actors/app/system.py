@@ -49,6 +49,7 @@ from ..web.dispatch import mount
 from ..web.files import make_files_app
 from ..web.gate import StartGate
 from ..web.server import HttpServer
+from .listen import naming_the_address
 from .resources import build_resource
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,13 @@ class CeriseService:
     # --- build ---------------------------------------------------------
     def _build(self) -> None:
         parts = self._parts
+        # the port is bound first, so a taken port is reported before any folder,
+        # actor or installation is made; it is served from start() on, answering
+        # 503 until start-up is done, and the jobs API is plugged in at the end
+        self._gate = StartGate(lambda environ, start_response: self._api(environ, start_response))
+        with naming_the_address(self.config.hostname, self.config.port):
+            self.http = HttpServer(self._gate, self.config.hostname, self.config.port)
+        parts.callback(self.http.stop)  # closed here only if building fails below
         self.exchange = Exchange(self.config.exchange_service_dir, self.config.exchange_client_url)
         self.exchange.ensure_layout()
         self.projects = api_install.local_projects(self.api_dir)
@@ -153,14 +161,11 @@ class CeriseService:
         ):
             store.subscribe(topic, callback).get(timeout=ASK_TIMEOUT)
 
-        app = create_app(JobsBackend(store), self.config.base_url)
+        app = create_app(JobsBackend(store), self.config.base_url, self.config.limits.request_bytes)
         # the file exchange over WebDAV, on the same port as the jobs API
         app = mount(app, '/files', make_files_app(self.exchange.service_dir))
-        self._gate = StartGate(app)
-        # bound now, so a taken port is found before anything is installed;
-        # served from start() on, answering 503 until start-up is done
-        self.http = HttpServer(self._gate, self.config.hostname, self.config.port)
-        parts.callback(self.http.stop)
+        self._api = app
+        parts.callback(self.http.stop)  # on stop, before the parts requests use
         # first of all on stop: staging aborts between files
         parts.callback(self._shutting_down.set)
 

@@ -14,26 +14,17 @@ from typing import Optional
 import falcon
 import yaml
 
+from ..defaults import MAX_REQUEST_BYTES
 from ..errors import JobNotFound, ServiceUnavailable
 from .backend import JobsBackend, base_url_of, job_json, jobs_json_text
+from .request_body import parse_json, read_body
 
 logger = logging.getLogger(__name__)
 OPENAPI_FILE = Path(__file__).resolve().parent / 'openapi.yaml'
 
 
-def _not_json(constant: str):
-    raise ValueError(f'{constant} is not a JSON number')
-
-
-def _parse_job_description(req) -> tuple:
-    raw = req.bounded_stream.read()
-    try:
-        # NaN and Infinity would be stored, then sent back as invalid JSON
-        body = json.loads(raw or b'null', parse_constant=_not_json)
-    except ValueError as exc:
-        raise falcon.HTTPBadRequest(
-            title='Invalid job description', description=f'the body is not valid JSON: {exc}'
-        ) from exc
+def _parse_job_description(req, limit: int) -> tuple:
+    body = parse_json(read_body(req, limit))
     if not isinstance(body, dict):
         raise falcon.HTTPBadRequest(
             title='Invalid job description',
@@ -64,9 +55,10 @@ def _parse_job_description(req) -> tuple:
 
 
 class JobCollection:
-    def __init__(self, backend: JobsBackend, base_url: Optional[str]):
+    def __init__(self, backend: JobsBackend, base_url: Optional[str], body_limit: int):
         self._backend = backend
         self._base_url = base_url
+        self._body_limit = body_limit
 
     def on_get(self, req, resp):
         base = base_url_of(req, self._base_url)
@@ -74,7 +66,7 @@ class JobCollection:
         resp.content_type = falcon.MEDIA_JSON
 
     def on_post(self, req, resp):
-        name, workflow, input_doc = _parse_job_description(req)
+        name, workflow, input_doc = _parse_job_description(req, self._body_limit)
         job = self._backend.create(name, workflow, input_doc)
         base = base_url_of(req, self._base_url)
         resp.status = falcon.HTTP_201
@@ -156,11 +148,16 @@ def _unavailable(req, resp, ex, params):
     )
 
 
-def create_app(backend: JobsBackend, base_url: Optional[str] = None):
-    """The WSGI app of the Cerise REST API (/files is mounted beside it)."""
+def create_app(
+    backend: JobsBackend,
+    base_url: Optional[str] = None,
+    body_limit: int = MAX_REQUEST_BYTES,
+):
+    """The WSGI app of the Cerise REST API (/files is mounted beside it);
+    `body_limit` bounds POST /jobs bodies (limits.request-bytes)."""
     app = falcon.App()
     app.req_options.strip_url_path_trailing_slash = True
-    app.add_route('/jobs', JobCollection(backend, base_url))
+    app.add_route('/jobs', JobCollection(backend, base_url, body_limit))
     app.add_route('/jobs/{job_id}', JobItem(backend, base_url))
     app.add_route('/jobs/{job_id}/cancel', JobCancel(backend, base_url))
     app.add_route('/jobs/{job_id}/log', JobLog(backend))
