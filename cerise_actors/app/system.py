@@ -81,7 +81,8 @@ class CeriseService:
         self._gate = StartGate(lambda environ, start_response: self._api(environ, start_response))
         with naming_the_address(self.config.hostname, self.config.port):
             self.http = HttpServer(self._gate, self.config.hostname, self.config.port)
-        parts.callback(self.http.stop)  # closed here only if building fails below
+        close_http = _once(self.http.stop)
+        parts.callback(close_http)  # if building fails below
         self.exchange = Exchange(self.config.exchange_service_dir, self.config.exchange_client_url)
         self.exchange.ensure_layout()
         self.projects = api_install.local_projects(self.api_dir)
@@ -165,7 +166,7 @@ class CeriseService:
         # the file exchange over WebDAV, on the same port as the jobs API
         app = mount(app, '/files', make_files_app(self.exchange.service_dir))
         self._api = app
-        parts.callback(self.http.stop)  # on stop, before the parts requests use
+        parts.callback(close_http)  # on stop: before the parts that requests use
         # first of all on stop: staging aborts between files
         parts.callback(self._shutting_down.set)
 
@@ -245,6 +246,18 @@ class CeriseService:
             )
         finally:
             _stop_actor(store_ref)
+
+
+def _once(function):
+    """`function` made safe to register twice: only the first call runs it."""
+    called = threading.Event()
+
+    def call() -> None:
+        if not called.is_set():
+            called.set()
+            function()
+
+    return call
 
 
 def _stop_actor(ref) -> None:
