@@ -72,6 +72,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 def _serve(args) -> int:
     # imported here so that `--help` stays fast
     from .app.lifecycle import serve
+    from .app.listen import CannotListen
     from .config import load_api_config, load_service_config
     from .errors import CeriseError, ResourceError
 
@@ -95,6 +96,9 @@ def _serve(args) -> int:
         return serve(config, api_config, args.api)
     except ResourceError as exc:
         print(f'cerise-actors: cannot start: {exc}', file=sys.stderr)
+        return 1
+    except CannotListen as exc:  # already says what, where and the likely cause
+        print(f'cerise-actors: {exc}', file=sys.stderr)
         return 1
     except CeriseError as exc:
         print(f'cerise-actors: {exc}', file=sys.stderr)

@@ -4,6 +4,11 @@
 one pid file, writes the pid and the address it listens on (the `.url`
 file next to the pid file, handy with `port: 0`), and on SIGTERM or SIGINT shuts down
 cleanly so that every job is left in a state the next start resumes from.
+
+The `.url` file doubles as a readiness signal, so it must never point at a
+port nobody answers on: one left by a process that was killed is removed
+when the pid file is claimed, and the new one is written (atomically) only
+once start-up is done and the API answers.
 """
 
 import logging
@@ -16,6 +21,7 @@ from typing import Optional
 
 from ..config import ApiConfig, ServiceConfig
 from ..errors import AlreadyRunning
+from .listen import CannotListen
 from .system import CeriseService
 
 logger = logging.getLogger('cerise_actors')
@@ -45,6 +51,11 @@ def url_file(pid_file: Path) -> Path:
 
 
 def claim_pid_file(pid_file: Optional[Path]) -> None:
+    """Make the pid file ours, or raise AlreadyRunning if its process lives.
+
+    A `.url` file left by a dead process is removed here, before anything
+    else starts, so readiness loops wait for the new one.
+    """
     if pid_file is None:
         return
     if pid_file.exists():
@@ -59,6 +70,17 @@ def claim_pid_file(pid_file: Optional[Path]) -> None:
             )
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(f'{os.getpid()}\n')
+    url_file(pid_file).unlink(missing_ok=True)
+
+
+def write_url_file(pid_file: Optional[Path], url: str) -> None:
+    """Write the `.url` file by rename, so no reader sees it half-written."""
+    if pid_file is None:
+        return
+    path = url_file(pid_file)
+    partial = path.with_name(f'{path.name}.{os.getpid()}.tmp')
+    partial.write_text(url + '\n')
+    os.replace(partial, path)
 
 
 def _alive(pid: int) -> bool:
@@ -109,11 +131,15 @@ def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path])
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        service = CeriseService(config, api_config, api_dir)  # undoes itself if it fails
+        # binds the port first, then builds the rest; undoes itself if it fails
         try:
-            service.start()
-            if config.pid_file is not None:
-                url_file(config.pid_file).write_text(service.http.url + '\n')
+            service = CeriseService(config, api_config, api_dir)
+        except CannotListen as exc:
+            logger.error('%s', exc)
+            raise
+        try:
+            service.start()  # returns once the API answers
+            write_url_file(config.pid_file, service.http.url)
             logger.info('cerise-actors started, pid %d, serving %s', os.getpid(), service.base_url)
             where = f', log in {config.log_file}' if config.log_file else ''
             print(
