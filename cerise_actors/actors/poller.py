@@ -4,7 +4,9 @@ Every `refresh` seconds (or sooner when asked) it asks the scheduler about
 all tracked jobs in one call and moves each job accordingly: WAITING ->
 RUNNING, finished -> FINISHED (the exit code is kept for staging out),
 stopped after a cancel -> CANCELLED, vanished without an exit code ->
-SYSTEM_ERROR. A failed status query never means "finished": it is logged,
+SYSTEM_ERROR, or TEMPORARY_FAILURE when the job script said the resource's
+disk was full. When the job's claim names another copy of its job script
+than the one followed, the claimant is followed from then on. A failed status query never means "finished": it is logged,
 the poller backs off and asks again later.
 
 On the local resource a finished job is also noticed at once: between
@@ -160,7 +162,11 @@ class PollerActor(pykka.ThreadingActor):
                 logger.exception('job %s: could not apply status %s', job_id, status)
 
     def _apply(self, job_id: str, status: RemoteStatus) -> None:
-        if status.state is RemoteState.DONE and self._finish(job_id, status.exit_code):
+        if status.claimant and status.claimant != self._tracked.get(job_id):
+            self._follow_claimant(job_id, status.claimant)
+        if status.state is RemoteState.DONE and self._finish(
+            job_id, status.exit_code, disk_full=status.disk_full
+        ):
             return
         job = self._store.get_job(job_id, include_deleted=True)
         if job is None or not job.state.is_remote:
@@ -183,8 +189,17 @@ class PollerActor(pykka.ThreadingActor):
                 job_id, state, S.CANCELLED, 'Cancelled; the job has stopped.'
             )
         elif status.state is RemoteState.DONE:
-            self._finish(job_id, status.exit_code, state)  # untracks it if moved
+            self._finish(job_id, status.exit_code, state, status.disk_full)  # untracks if moved
             return
+        elif status.disk_full:
+            moved = self._store.transition(
+                job_id,
+                state,
+                S.TEMPORARY_FAILURE,
+                "The job stopped without recording an exit code: the compute resource's "
+                'disk is full. Free space there and submit the job again.',
+                'ERROR',
+            )
         else:
             moved = self._store.transition(
                 job_id,
@@ -197,10 +212,12 @@ class PollerActor(pykka.ThreadingActor):
         if moved:
             self._untrack(job_id)
 
-    def _finish(self, job_id: str, exit_code: int, state=None) -> bool:
+    def _finish(self, job_id: str, exit_code: int, state=None, disk_full=False) -> bool:
         """Move a job that ended to FINISHED. Without `state`, guess it (RUNNING if
         we moved it there, else WAITING): one ask in the common case; a wrong
-        guess (e.g. a cancel came) moves nothing and `_apply` reads the job."""
+        guess (e.g. a cancel came) moves nothing and `_apply` reads the job.
+        `disk_full`: the job script found the disk full after the runner
+        failed, which the job's log then says (stage-out only sees the code)."""
         if state is None:
             state = S.RUNNING if job_id in self._seen_running else S.WAITING
         moved = self._store.transition(
@@ -212,7 +229,28 @@ class PollerActor(pykka.ThreadingActor):
         )
         if moved:
             self._untrack(job_id)
+            if disk_full:
+                self._store.add_log(
+                    job_id,
+                    f'The workflow runner failed (exit code {exit_code}) while the compute '
+                    "resource's disk was full; that is the likely cause.",
+                    'WARNING',
+                )
         return moved
+
+    def _follow_claimant(self, job_id: str, claimant: str) -> None:
+        """The copy of the job script we followed found the job claimed by
+        another copy (started before a crash of the service) and left without
+        running anything: follow, and record, the copy that runs the job, so
+        a cancel stops it."""
+        self._tracked[job_id] = claimant
+        self._snapshot()
+        self._store.update_job(
+            job_id,
+            f'Another copy of the job script had claimed this job; following that copy '
+            f'(id {claimant}).',
+            remote_job_id=claimant,
+        )
 
     def _lost_contact(self, exc) -> None:
         """Jobs are never failed for a lost connection; after `contact-timeout`

@@ -4,9 +4,12 @@ Under the configured base path: `api/<project>/{steps,files,install.sh,version}`
 and `jobs/<job id>/` holding `workflow.cwl`, `input.json`, `work/` (the
 runner's working directory with staged inputs and outputs), `stdout.txt`
 (the runner's output JSON), `stderr.txt` (its log), `run.sh` (the job
-script), `jobid` (what the scheduler called it) and `exit_code`, written by
-the job script itself so a finished job is recognised even after the
-scheduler forgot it.
+script), `claim` (written by the job script before it starts the runner:
+the id of the one copy that runs the job), `jobid` (the id the service
+recorded at submission), `exit_code`, written by the job script itself so a
+finished job is recognised even after the scheduler forgot it, and
+`disk_full`, an empty file the job script leaves when the resource's disk
+was full.
 """
 
 import dataclasses
@@ -75,5 +78,13 @@ class JobPaths:
         return self._p('jobid')
 
     @property
+    def claim(self) -> str:
+        return self._p('claim')
+
+    @property
     def exit_code(self) -> str:
         return self._p('exit_code')
+
+    @property
+    def disk_full(self) -> str:
+        return self._p('disk_full')

@@ -4,8 +4,8 @@ Starting a job through bash costs a process before the job's own; asking
 about jobs costs bash and `ps` every round. On the local machine both can be
 done from Python: the job script is started as a child of the service in a
 session of its own, and a job the service started is known to run while its
-child has not exited. The remote ids (`PID:STARTTIME`), the `jobid` guard and
-the job script are those of DirectScheduler, so a job started before a
+child has not exited. The remote ids (`PID:STARTTIME`), the claim and the
+job script are those of DirectScheduler, so a job started before a
 restart (no longer our child) is followed by DirectScheduler's shell check,
 and so is the rare job whose script ended without an exit code (killed) while
 other members of its process group may still run. Cancelling uses the shell.
@@ -19,11 +19,22 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from typing import Dict, List, Optional, Tuple
 
 from ..defaults import SHELL_TIMEOUT
 from ..errors import PermanentResourceError, TemporaryResourceError
-from .scheduler import DirectScheduler, PollRequest, RemoteState, RemoteStatus, SubmitRequest
+from .scheduler import (
+    CLAIM_WAIT,
+    DirectScheduler,
+    PollRequest,
+    RemoteState,
+    RemoteStatus,
+    SubmitRequest,
+    disk_full_error,
+    fault_submit_delay,
+    unclaimed_message,
+)
 from .shell import scrubbed_environment
 
 
@@ -58,10 +69,14 @@ class LocalScheduler(DirectScheduler):
         self._lock = threading.Lock()  # the runner submits, the poller polls
 
     def submit(self, req: SubmitRequest) -> str:
+        """DirectScheduler.submit from Python: the claim (or an older
+        version's `jobid`) says the job was started; otherwise start the
+        script and wait for a claim, returning the claimant's id."""
         p = req.paths
-        started = _read_text(p.jobid)
+        started = _read_text(p.claim) or _read_text(p.jobid)
         if started:  # already started (before a restart)
             return started
+        _remove(p.disk_full)  # left by an attempt on a full disk; try again
         try:
             proc = subprocess.Popen(
                 ['bash', p.script],
@@ -82,17 +97,39 @@ class LocalScheduler(DirectScheduler):
             raise PermanentResourceError(f'cannot read /proc/{proc.pid}/stat of the job script')
         with self._lock:
             self._children[proc.pid] = (proc, start)
-        remote_id = f'{proc.pid}:{start}'
-        try:
+        time.sleep(fault_submit_delay())
+        remote_id = self._await_claim(proc, p, f'{proc.pid}:{start}')
+        try:  # a record for people; the claim is what counts
             with open(p.jobid + '.tmp', 'w') as f:
                 f.write(remote_id + '\n')
             os.replace(p.jobid + '.tmp', p.jobid)
-        except OSError as exc:
-            with self._lock:
-                self._children.pop(proc.pid, None)
-            _stop(proc)
-            raise PermanentResourceError(f'could not record the job id: {exc}') from exc
+        except OSError:
+            pass
         return remote_id
+
+    def _await_claim(self, proc: subprocess.Popen, p, own_id: str) -> str:
+        """The claimant's id once the script we started has claimed the job or
+        left; our own id if it takes longer than CLAIM_WAIT (then polls
+        follow whichever copy claims)."""
+        deadline = time.monotonic() + CLAIM_WAIT
+        pause = 0.0005
+        while True:
+            claimed = _read_text(p.claim)
+            if claimed:
+                return claimed
+            if proc.poll() is not None:  # it wrote any claim before it exited
+                claimed = _read_text(p.claim)
+                if claimed:
+                    return claimed
+                if os.path.exists(p.disk_full):
+                    raise disk_full_error()
+                raise PermanentResourceError(
+                    f'{unclaimed_message()}; its exit code was {proc.returncode}'
+                )
+            if time.monotonic() > deadline:
+                return own_id
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
     def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
         statuses: Dict[str, RemoteStatus] = {}
@@ -119,14 +156,14 @@ class LocalScheduler(DirectScheduler):
         if code is not None:
             if child is not None and child[0].returncode is None:
                 _wait_briefly(child[0])  # its last act; reap it now, not at the next poll
-            return RemoteStatus(RemoteState.DONE, code)
+            return _done(job, code)
         if child is None:
             return None
         proc = child[0]
         if proc.returncode is None:
             return RemoteStatus(RemoteState.RUNNING)
         code = read_exit_code(job.paths.exit_code)  # written just before it exited
-        return None if code is None else RemoteStatus(RemoteState.DONE, code)
+        return None if code is None else _done(job, code)
 
     def close(self) -> None:
         """Jobs outlive the service. In a process that goes on after it (tests,
@@ -170,6 +207,19 @@ def _wait_briefly(proc: subprocess.Popen) -> None:
         proc.wait(timeout=1.0)
     except subprocess.TimeoutExpired:
         pass  # reaped at a later poll
+
+
+def _done(job: PollRequest, code: int) -> RemoteStatus:
+    """DONE; the script marks a full disk only when the runner failed."""
+    disk_full = code != 0 and os.path.exists(job.paths.disk_full)
+    return RemoteStatus(RemoteState.DONE, code, disk_full=disk_full)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 def _read_text(path: str) -> str:

@@ -1,26 +1,40 @@
 """Schedulers: build a job script, submit it, poll all jobs at once, cancel.
 
-The base class writes the job script shared by every scheduler: it runs the
-CWL runner in the job's work directory with every path shell-quoted and
-writes the runner's exit code to a file itself, so the service judges
-completion by that file rather than by process tables (an exited process can
-linger as a zombie for seconds). Subclasses only say how to submit, how to
-ask about many jobs in one command, and how to cancel.
+The base class writes the job script shared by every scheduler
+(`job_script.py`): it claims its job before it runs anything and writes the
+runner's exit code to a file itself, so the service judges completion by
+that file rather than by process tables, and never runs a job twice.
+Subclasses only say how to submit, how to ask about many jobs in one
+command, and how to cancel.
 """
 
 import abc
 import dataclasses
 import enum
+import os
 import shlex
 from typing import Dict, List, Optional, Sequence
 
 from ..defaults import CANCEL_GRACE, SHELL_TIMEOUT, WATCHDOG_GRACE
 from ..errors import PermanentResourceError, TemporaryResourceError
+from .job_script import DIRECT_CLAIM_ID, TIMEOUT_EXIT_CODE, job_script, valid_direct_id
 from .layout import JobPaths
 from .shell import Shell
 
-#: exit code of a job stopped at its time limit (as coreutils `timeout`)
-TIMEOUT_EXIT_CODE = 124
+__all__ = ['TIMEOUT_EXIT_CODE', 'job_script']  # their home is job_script.py
+
+#: TEST ONLY: seconds to sleep between starting a job script and recording its
+#: id, which widens the window a `kill -9` of the service must hit to test
+#: that a job still runs exactly once (tests/faults/test_exactly_once.py)
+FAULT_SUBMIT_DELAY = 'CERISE_FAULT_SUBMIT_DELAY'
+
+
+def fault_submit_delay() -> float:
+    """The test-only delay of FAULT_SUBMIT_DELAY, read here only; 0 unless set."""
+    try:
+        return max(0.0, float(os.environ.get(FAULT_SUBMIT_DELAY, '0') or 0))
+    except ValueError:
+        return 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,61 +65,18 @@ class RemoteState(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class RemoteStatus:
-    """A job's RemoteState, and its exit code once DONE."""
+    """A job's RemoteState, and its exit code once DONE.
+
+    `claimant` is set when the job's `claim` names another copy of its
+    script than the polled remote id (that copy lost the race and left; the
+    state is the claimant's). `disk_full` says the job script found the
+    resource's disk full (see job_script.py).
+    """
 
     state: RemoteState
     exit_code: Optional[int] = None
-
-
-def job_script(
-    req: SubmitRequest, header: str = '', time_limit_margin: Optional[int] = None
-) -> str:
-    """The bash script that runs one job; `header` holds scheduler directives.
-
-    With `time_limit_margin`, a watchdog in the job's own process group stops
-    the runner that many seconds before the time limit and the exit code
-    becomes TIMEOUT_EXIT_CODE, so a job that ran out of time ends
-    PermanentFailure on every resource. Under a batch scheduler the margin
-    lets the script finish before the scheduler's own wall-time kill, which
-    would leave no exit code. coreutils `timeout` is not used: it moves
-    itself to a process group of its own, out of reach of a cancel.
-    """
-    q = shlex.quote
-    p = req.paths
-    runner = ' '.join(q(arg) for arg in req.runner)
-    timed_out = q(p.dir + '/timed_out')
-    lines = [
-        '#!/bin/bash',
-        header.rstrip('\n'),
-        f'# cerise-actors job {req.job_id}',
-        f'cd {q(p.work)} || exit 1',
-        f'{runner} {q(p.workflow)} {q(p.input)} >{q(p.stdout)} 2>{q(p.stderr)} </dev/null &',
-        'runner=$!',
-    ]
-    limit = 0
-    if time_limit_margin is not None and req.time_limit > 0:
-        limit = max(1, int(req.time_limit) - time_limit_margin)
-    if limit:
-        lines += [
-            f'rm -f {timed_out}',
-            f'( sleep {limit}; : >{timed_out}; kill -TERM "$runner"; sleep {WATCHDOG_GRACE}; '
-            'kill -KILL "$runner" ) </dev/null >/dev/null 2>&1 &',
-            'watchdog=$!',
-        ]
-    lines += ['wait "$runner"', 'code=$?']
-    if limit:
-        lines += [
-            'kill -KILL "$watchdog" 2>/dev/null',
-            f'[ -e {timed_out} ] && code={TIMEOUT_EXIT_CODE}',
-            "# stop what the runner or the watchdog left in this job's process group",
-            "for p in $(ps -e -o pid=,pgid= | awk -v g=$$ '$2 == g {print $1}'); do",
-            '  [ "$p" != $$ ] && kill -KILL "$p" 2>/dev/null',
-            'done',
-        ]
-    lines.append(
-        f'echo "$code" >{q(p.exit_code + ".tmp")} && mv {q(p.exit_code + ".tmp")} {q(p.exit_code)}'
-    )
-    return '\n'.join(line for line in lines if line) + '\n'
+    claimant: Optional[str] = None
+    disk_full: bool = False
 
 
 class Scheduler(abc.ABC):
@@ -142,13 +113,18 @@ class Scheduler(abc.ABC):
     def script_header(self, req: SubmitRequest) -> str:
         return ''
 
+    #: bash that sets `me` to the id of the running job script (job_script.py)
+    claim_id = DIRECT_CLAIM_ID
+
     def script(self, req: SubmitRequest) -> str:
         return job_script(
-            req, self.script_header(req), time_limit_margin=self.time_limit_margin(req.time_limit)
+            req,
+            self.script_header(req),
+            time_limit_margin=self.time_limit_margin(req.time_limit),
+            claim_id=self.claim_id,
         )
 
 
-_PROC_START = "sed 's/.*) //' /proc/{pid}/stat 2>/dev/null"
 # Job ids are PID:STARTTIME of the process-group leader. A job runs while
 # its leader (if the PID was not reused) or any other member of its process
 # group is alive and not a zombie; the kernel never reuses a PID that is still
@@ -157,22 +133,29 @@ _PROC_START = "sed 's/.*) //' /proc/{pid}/stat 2>/dev/null"
 # thousand jobs costs one `ps`, not thousands of processes.
 _DIRECT_POLL_FUNC = r"""
 live=" $(ps -e -o pgid=,stat= | awk '$2 !~ /^Z/ {print $1}' | sort -u | tr '\n' ' ') "
-done_line() { local code; read -r code <"$2/exit_code"; echo "$1 done $code"; }
+done_line() { local code; read -r code <"$2/exit_code"; echo "$1 done $code$3"; }
 check() {
-  local id=$1 pid=$2 want=$3 dir=$4 stat fields
-  if [ -f "$dir/exit_code" ]; then done_line "$id" "$dir"; return; fi
-  if read -r stat <"/proc/$pid/stat" 2>/dev/null; then
-    read -r -a fields <<<"${stat##*) }"
-    if [ "${fields[19]}" != "$want" ]; then echo "$id gone"; return; fi
+  local id=$1 pid=$2 want=$3 dir=$4 stat fields c extra=
+  [ -e "$dir/disk_full" ] && extra=" disk-full"
+  if [ -f "$dir/exit_code" ]; then done_line "$id" "$dir" "$extra"; return; fi
+  if read -r c <"$dir/claim" 2>/dev/null && [ "$c" != "$pid:$want" ]; then
+    case "$c" in *[!0-9:]*|:*|*:|*:*:*) ;; *:*) pid=${c%%:*}; want=${c#*:}; extra+=" claim=$c";; esac
   fi
-  case "$live" in *" $pid "*) echo "$id running"; return;; esac
-  if [ -f "$dir/exit_code" ]; then done_line "$id" "$dir"; return; fi
-  echo "$id gone"
+  if read -r stat <"/proc/$pid/stat" 2>/dev/null; then
+    fields=(${stat##*) })
+    if [ "${fields[19]}" != "$want" ]; then echo "$id gone$extra"; return; fi
+  fi
+  case "$live" in *" $pid "*) echo "$id running$extra"; return;; esac
+  if [ -f "$dir/exit_code" ]; then done_line "$id" "$dir" "$extra"; return; fi
+  echo "$id gone$extra"
 }
 """
 
+# The claim, if any, names the copy of the job script that runs the job.
 _DIRECT_CANCEL = r"""
 pid={pid}; want={start}; grace={grace}
+read -r c <{claim} 2>/dev/null
+case "$c" in *[!0-9:]*|:*|*:|*:*:*|"") ;; *:*) pid=${{c%%:*}}; want=${{c#*:}};; esac
 s=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null)
 start=$(echo "$s" | cut -d' ' -f20)
 if [ -n "$s" ] && [ "$start" != "$want" ]; then echo reused; exit 0; fi
@@ -185,14 +168,47 @@ for i in $(seq 50); do [ -z "$(alive)" ] && {{ echo killed; exit 0; }}; sleep 0.
 echo survived; exit 1
 """
 
+#: seconds a submission waits for the job script it started to claim its job
+CLAIM_WAIT = 10.0
+_DISK_FULL, _UNCLAIMED = 4, 5  # exit codes of the direct submit command
+
+# Start the script unless the job was claimed, then wait for the claim and
+# print the claimant (the new script, or a copy started before a crash).
+_DIRECT_SUBMIT = r"""
+cd {dir} || exit 3
+if [ -s claim ]; then cat claim; exit 0; fi
+if [ -s jobid ]; then cat jobid; exit 0; fi  # started by a version without claims
+rm -f disk_full
+setsid nohup bash {script} </dev/null >/dev/null 2>&1 &
+pid=$!
+s=$(sed 's/.*) //' /proc/$pid/stat 2>/dev/null)
+start=$(echo "$s" | cut -d" " -f20)
+{delay}
+alive() {{ local s; read -r s </proc/$pid/stat 2>/dev/null || return 1; s=${{s##*) }}; [ "${{s%% *}}" != Z ]; }}
+for i in $(seq {rounds}); do [ -s claim ] && break; alive || break; sleep 0.02; done
+if [ -s claim ]; then id=$(cat claim)
+elif [ -e disk_full ]; then exit {disk_full}
+elif ! alive; then exit {unclaimed}
+else id="$pid:$start"  # slow to start: it claims later, or its claimant is followed
+fi
+{{ echo "$id" >jobid.tmp && mv jobid.tmp jobid; }} 2>/dev/null
+echo "$id"
+"""
+
 
 class DirectScheduler(Scheduler):
     """No batch system: the job script runs as a detached process group.
 
     The remote id is `PID:STARTTIME` (start time from /proc, in clock ticks)
     so a reused PID is never mistaken for our job. Submission is guarded by
-    the `jobid` file: submitting a job that was already started returns the
-    existing id instead of starting a second copy.
+    the job script's `claim`: submitting a job that was claimed returns the
+    claimant's id instead of starting a second copy. After starting a copy,
+    the submission waits (up to CLAIM_WAIT) for a claim and returns the
+    claimant: normally the copy it started; after a `kill -9` of the service
+    between starting a copy and recording its id, possibly the older copy,
+    in which case the new one leaves without running anything. Should the
+    wait end first, the new copy's id is returned and polls and cancels
+    follow whichever copy the claim names (RemoteStatus.claimant).
     """
 
     ids_are_pids = True  # PID:STARTTIME
@@ -203,19 +219,22 @@ class DirectScheduler(Scheduler):
     def submit(self, req: SubmitRequest) -> str:
         q = shlex.quote
         p = req.paths
-        command = (
-            f'cd {q(p.dir)} || exit 3\n'
-            f'if [ -s {q(p.jobid)} ]; then cat {q(p.jobid)}; exit 0; fi\n'
-            f'setsid nohup bash {q(p.script)} </dev/null >/dev/null 2>&1 &\n'
-            'pid=$!\n'
-            f's=$({_PROC_START.format(pid="$pid")})\n'
-            'start=$(echo "$s" | cut -d" " -f20)\n'
-            f'echo "$pid:$start" >{q(p.jobid + ".tmp")} && mv {q(p.jobid + ".tmp")} {q(p.jobid)}\n'
-            f'cat {q(p.jobid)}\n'
+        delay = fault_submit_delay()
+        command = _DIRECT_SUBMIT.format(
+            dir=q(p.dir),
+            script=q(p.script),
+            delay=f'sleep {delay}' if delay else '',
+            rounds=int(CLAIM_WAIT / 0.02),
+            disk_full=_DISK_FULL,
+            unclaimed=_UNCLAIMED,
         )
         result = self._run(command)
         remote_id = result.stdout.strip()
-        if result.exit_code != 0 or not _valid_direct_id(remote_id):
+        if result.exit_code == _DISK_FULL:
+            raise disk_full_error()
+        if result.exit_code == _UNCLAIMED:
+            raise PermanentResourceError(unclaimed_message())
+        if result.exit_code != 0 or not valid_direct_id(remote_id):
             raise PermanentResourceError(
                 f'could not start the job script (exit code {result.exit_code}): '
                 f'{result.stderr.strip() or result.stdout.strip()}'
@@ -239,7 +258,11 @@ class DirectScheduler(Scheduler):
 
     def cancel(self, remote_id: str, paths: JobPaths) -> None:
         pid, start = _split_direct_id(remote_id)
-        result = self._run(_DIRECT_CANCEL.format(pid=pid, start=start, grace=CANCEL_GRACE))
+        result = self._run(
+            _DIRECT_CANCEL.format(
+                pid=pid, start=start, grace=CANCEL_GRACE, claim=shlex.quote(paths.claim)
+            )
+        )
         if result.exit_code != 0:
             raise TemporaryResourceError(
                 f'could not stop process group {pid}: {result.stdout.strip()} '
@@ -247,32 +270,53 @@ class DirectScheduler(Scheduler):
             )
 
 
-def _valid_direct_id(remote_id: str) -> bool:
-    pid, _, start = remote_id.partition(':')
-    return pid.isdigit() and start.isdigit()
+def disk_full_error() -> TemporaryResourceError:
+    """The job script could not claim its job for lack of space: temporary,
+    since freeing space lets the job start."""
+    return TemporaryResourceError(
+        "the compute resource's disk is full: the job script could not claim the job"
+    )
+
+
+def unclaimed_message() -> str:
+    return 'the job script ended before claiming the job (see run.sh on the resource)'
 
 
 def _split_direct_id(remote_id: str):
-    if not _valid_direct_id(remote_id):
+    if not valid_direct_id(remote_id):
         raise PermanentResourceError(f'not a process id: {remote_id!r}')
     pid, _, start = remote_id.partition(':')
     return int(pid), int(start)
 
 
 def _parse_poll_output(stdout: str, expected: set) -> Dict[str, RemoteStatus]:
-    """Strictly parse `ID running|gone|done CODE` lines; anything odd is an error."""
+    """Strictly parse `ID running|gone|done [CODE] [claim=ID] [disk-full]`
+    lines; anything odd is an error."""
     statuses: Dict[str, RemoteStatus] = {}
     for line in stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1] in ('running', 'gone', 'waiting'):
-            statuses[parts[0]] = RemoteStatus(RemoteState(parts[1]))
-        elif len(parts) == 3 and parts[1] == 'done' and parts[2].lstrip('-').isdigit():
-            statuses[parts[0]] = RemoteStatus(RemoteState.DONE, int(parts[2]))
-        elif len(parts) == 2 and parts[1] == 'done':  # exit_code file still empty
-            statuses[parts[0]] = RemoteStatus(RemoteState.RUNNING)
-        else:
-            raise TemporaryResourceError(f'unexpected status line {line!r}')
+        statuses.update([_parse_poll_line(line)])
     missing = expected - set(statuses)
     if missing:
         raise TemporaryResourceError(f'no status for jobs {sorted(missing)}')
     return statuses
+
+
+def _parse_poll_line(line: str):
+    parts = line.split()
+    if len(parts) < 2 or parts[1] not in ('running', 'gone', 'waiting', 'done'):
+        raise TemporaryResourceError(f'unexpected status line {line!r}')
+    job_id, word, rest = parts[0], parts[1], parts[2:]
+    code = None
+    if word == 'done' and rest and rest[0].lstrip('-').isdigit():
+        code = int(rest.pop(0))
+    claimant, disk_full = None, False
+    for flag in rest:
+        if flag == 'disk-full':
+            disk_full = True
+        elif flag.startswith('claim=') and valid_direct_id(flag[6:]):
+            claimant = flag[6:]
+        else:
+            raise TemporaryResourceError(f'unexpected status line {line!r}')
+    if word == 'done' and code is None:  # exit_code file still empty
+        word = 'running'
+    return job_id, RemoteStatus(RemoteState(word), code, claimant, disk_full)

@@ -63,7 +63,7 @@ def test_script_quotes_every_path():
     script = job_script(req)
     assert "'/a b/$(touch x)/'\"'\"'q'\"'\"'/jobs/id/work'" in script
     assert "'run ner' '--x=$y'" in script
-    assert "exit_code.tmp' " in script
+    assert "/jobs/id/exit_code'.$$" in script
     assert os.system(f'bash -n -c {__import__("shlex").quote(script)}') == 0
 
 
@@ -244,7 +244,12 @@ def test_local_scheduler_judges_only_the_process_the_job_started(setup):
     req = make_job('other-start', seconds=30)
     remote_id = scheduler.submit(req)
     pid, start = remote_id.split(':')
-    assert _poll(scheduler, req, f'{pid}:{int(start) + 1}').state == 'gone'
+    other = f'{pid}:{int(start) + 1}'
+    with open(req.paths.claim, 'w') as f:  # as if that process had claimed it
+        f.write(other + '\n')
+    assert _poll(scheduler, req, other).state == 'gone'
+    with open(req.paths.claim, 'w') as f:
+        f.write(remote_id + '\n')
     scheduler.cancel(remote_id, req.paths)
 
 
