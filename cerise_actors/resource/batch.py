@@ -18,7 +18,14 @@ from typing import Dict, List, Optional
 
 from ..errors import PermanentResourceError, TemporaryResourceError
 from .layout import JobPaths
-from .scheduler import PollRequest, RemoteState, RemoteStatus, Scheduler, SubmitRequest
+from .scheduler import (
+    PollRequest,
+    RemoteState,
+    RemoteStatus,
+    Scheduler,
+    SubmitRequest,
+    fault_submit_delay,
+)
 from .shell import Shell
 
 _STATUS, _FAILED, _EXITS, _END, _ADOPTED = (
@@ -89,6 +96,14 @@ def walltime(seconds: int) -> str:
 class BatchScheduler(Scheduler, abc.ABC):
     #: prefix of a directive line in the job script, e.g. '#SBATCH'
     directive = ''
+    #: the environment variable holding the job's id in the job script
+    id_variable = ''
+
+    @property
+    def claim_id(self) -> str:
+        """The job script claims its job with the batch id, host part cut off
+        (as `normalise_id` does), or its PID outside a batch job."""
+        return f'me=${{{self.id_variable}:-$$}}; me=${{me%%.*}}'
 
     def __init__(
         self,
@@ -147,11 +162,15 @@ class BatchScheduler(Scheduler, abc.ABC):
     def submit(self, req: SubmitRequest) -> str:
         name = shlex.quote(job_name(req.job_id))
         exit_code = shlex.quote(req.paths.exit_code)
+        claim = shlex.quote(req.paths.claim)
+        delay = fault_submit_delay()
         command = (
             f'if [ -f {exit_code} ]; then echo "{_ADOPTED} {FINISHED_ID}"; exit 0; fi\n'
+            f'if [ -s {claim} ]; then echo "{_ADOPTED} $(cat {claim})"; exit 0; fi\n'
             f'existing=$({self.find_command(name)})\n'
             f'if [ -n "$existing" ]; then echo "{_ADOPTED} $existing"; exit 0; fi\n'
             f'{self.submit_command(shlex.quote(req.paths.script))}'
+            + (f'\nrc=$?; sleep {delay}; exit $rc' if delay else '')
         )
         result = self._shell.run(command, timeout=self._timeout, retry_safe=False)
         if result.exit_code != 0:
@@ -183,24 +202,38 @@ class BatchScheduler(Scheduler, abc.ABC):
             f'echo {_EXITS}',
         ]
         for job in jobs:
-            path = shlex.quote(job.paths.exit_code)
-            lines.append(f'[ -f {path} ] && echo {shlex.quote(job.job_id)} "$(cat {path})"')
+            lines.extend(self._job_facts(job))
         lines.append(f'echo {_END}')
         result = self._run('\n'.join(lines))
-        listed, codes = self._split_poll_output(result.stdout, result.stderr)
+        listed, facts = self._split_poll_output(result.stdout, result.stderr)
         statuses = {}
         for job in jobs:
-            code = codes.get(job.job_id)
-            state = listed.get(self.normalise_id(job.remote_id))
+            code, claimant, disk_full = facts.get(job.job_id, (None, None, False))
+            state = listed.get(self.normalise_id(claimant or job.remote_id))
             if code is not None:
-                statuses[job.job_id] = RemoteStatus(RemoteState.DONE, code)
+                remote = RemoteState.DONE
             elif state is QueueState.WAITING:
-                statuses[job.job_id] = RemoteStatus(RemoteState.WAITING)
+                remote = RemoteState.WAITING
             elif state is QueueState.RUNNING:
-                statuses[job.job_id] = RemoteStatus(RemoteState.RUNNING)
+                remote = RemoteState.RUNNING
             else:
-                statuses[job.job_id] = RemoteStatus(RemoteState.GONE)
+                remote = RemoteState.GONE
+            statuses[job.job_id] = RemoteStatus(remote, code, claimant, disk_full)
         return statuses
+
+    def _job_facts(self, job: PollRequest) -> List[str]:
+        """Shell lines printing `ID CODE`, `ID claim=BATCH_ID` (only if the claim
+        names another job than the one followed) and `ID disk-full`; bash
+        builtins except for the exit code's `cat`."""
+        q = shlex.quote
+        job_id, p = q(job.job_id), job.paths
+        remote = q(self.normalise_id(job.remote_id))
+        return [
+            f'[ -f {q(p.exit_code)} ] && echo {job_id} "$(cat {q(p.exit_code)})"',
+            f'c=; read -r c <{q(p.claim)} 2>/dev/null; '
+            f'[ -n "$c" ] && [ "$c" != {remote} ] && echo {job_id} "claim=$c"',
+            f'[ -e {q(p.disk_full)} ] && echo {job_id} disk-full',
+        ]
 
     def _split_poll_output(self, stdout: str, stderr: str):
         lines = stdout.splitlines()
@@ -216,18 +249,33 @@ class BatchScheduler(Scheduler, abc.ABC):
         listed = {
             self.normalise_id(k): v for k, v in self.parse_status('\n'.join(status_lines)).items()
         }
-        codes = {}
+        facts = {}  # job id -> (exit code, claimant, disk full)
         for line in lines[lines.index(_EXITS) + 1 : lines.index(_END)]:
-            job_id, _, code = line.partition(' ')
-            if not code.strip().lstrip('-').isdigit():
-                continue  # exit-code file being written: judge it next round
-            codes[job_id] = int(code)
-        return listed, codes
+            job_id, _, fact = line.partition(' ')
+            code, claimant, disk_full = facts.get(job_id, (None, None, False))
+            fact = fact.strip()
+            if fact.startswith('claim='):
+                claimant = fact[len('claim=') :] or None
+            elif fact == 'disk-full':
+                disk_full = True
+            elif fact.lstrip('-').isdigit():
+                code = int(fact)
+            # else: an exit-code file being written: judge it next round
+            facts[job_id] = (code, claimant, disk_full)
+        return listed, facts
 
     def cancel(self, remote_id: str, paths: JobPaths) -> None:
         if remote_id == FINISHED_ID:
             return
-        result = self._run(self.cancel_command(shlex.quote(self.normalise_id(remote_id))))
+        remote = shlex.quote(self.normalise_id(remote_id))
+        # the copy the claim names runs the job, if it is another one
+        command = (
+            f'c=; read -r c <{shlex.quote(paths.claim)} 2>/dev/null\n'
+            f'{self.cancel_command(remote)}\nrc=$?\n'
+            f'if [ -n "$c" ] && [ "$c" != {remote} ]; then {self.cancel_command("$c")}; rc=$?; fi\n'
+            'exit $rc'
+        )
+        result = self._run(command)
         if result.exit_code != 0 and not self.cancel_error_is_harmless(
             result.stderr + result.stdout
         ):

@@ -29,6 +29,7 @@ _STATES = {
 
 class TorqueScheduler(BatchScheduler):
     directive = '#PBS'
+    id_variable = 'PBS_JOBID'
 
     def directives(self, req: SubmitRequest) -> List[str]:
         q = shlex.quote
