@@ -29,20 +29,32 @@ What we configure, and why:
 - PUT creates missing parent folders: WsgiDAV answers 409 for a PUT whose
   parent does not exist, but clients upload to `input/<job name>/a/b.txt` on
   an empty tree. Each missing folder is made through the provider, so the
-  same containment and symlink checks apply; the implicit folders ignore
-  WebDAV locks (the PUT itself is still checked against them).
+  same containment and symlink checks apply.
+- No locks: LOCK and UNLOCK answer 501 and OPTIONS says `DAV: 1`. Without
+  authentication any client could lock a folder others use (a depth-infinity
+  lock on `input/` held every upload off for 28 days), and a capped timeout
+  would not help against a client that refreshes it. Our own client, like
+  most simple WebDAV clients, never locks.
+- Bounded paths: more than MAX_DEPTH segments, a segment longer than
+  MAX_NAME_BYTES, or a path longer than the file system allows, answer 400
+  at once (a PUT 2,100 folders deep used to make folders for minutes and
+  then fail with a 500). The root and its `input` and `output` folders
+  cannot be deleted, moved or overwritten (403).
+- Uploads are atomic (`files_uploads.py`): a PUT writes a temporary file
+  and renames it into place, so no reader sees a half-written file.
+- Downloads hold no thread while the client reads (`files_downloads.py`):
+  waitress's event loop sends the file.
 - No directory browser (GET on a folder answers 403; use PROPFIND), no CORS,
-  no dead-property store; locks are kept in memory (some clients LOCK
-  before they PUT).
+  no dead-property store.
 - Logging: `verbose: 1` turns off WsgiDAV's per-request INFO lines and
   `logging.enable: False` stops it installing a console handler of its own.
   WsgiDAV's `wsgidav` logger does not propagate by default (so even the
   traceback of a 500 would be lost); we let it propagate at WARNING, so
   warnings and errors reach the service log and its chatty INFO lines (a
   skipped symlink, an OPTIONS on /) do not.
-- Streaming: WsgiDAV reads request bodies and files in `block_size` pieces
-  and answers GET with an iterator, and waitress spools large request bodies
-  to a temporary file, so no request holds a whole file in memory.
+- Streaming: WsgiDAV reads request bodies in `block_size` pieces, waitress
+  spools large request bodies to a temporary file and sends downloads from
+  the file, so no request holds a whole file in memory.
 """
 
 import logging
@@ -52,12 +64,22 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from wsgidav import util
 from wsgidav.error_printer import ErrorPrinter
-from wsgidav.fs_dav_provider import FilesystemProvider
 from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 from ..defaults import DAV_BLOCK_SIZE
+from .files_downloads import downloads_by_the_event_loop
+from .files_uploads import AtomicUploads
+
+#: the most path segments below /files (input/<job>/ and a deep input tree fit)
+MAX_DEPTH = 64
+#: the longest single name, in bytes (NAME_MAX of common Linux file systems)
+MAX_NAME_BYTES = 255
+#: the longest path on disk, in bytes, with room for a temporary upload name
+MAX_PATH_BYTES = 4096 - 64
+#: paths that no request may delete, move or overwrite
+PROTECTED = ('', 'input', 'output')
 
 
 def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
@@ -69,20 +91,20 @@ def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
     wsgidav_logger.propagate = True
     fs_opts = {'follow_symlinks': False}
     config = {
-        'provider_mapping': {'/': FilesystemProvider(str(root), fs_opts=fs_opts)},
+        'provider_mapping': {'/': AtomicUploads(str(root), fs_opts=fs_opts)},
         'fs_dav_provider': fs_opts,
         'mount_path': mount_path.rstrip('/') or None,
         'middleware_stack': [ErrorPrinter, _Anonymous, _CreateParentsOnPut, RequestResolver],
         'http_authenticator': {'accept_basic': False, 'accept_digest': False},
-        'lock_storage': True,
+        'lock_storage': None,
         'property_manager': None,
         'block_size': DAV_BLOCK_SIZE,
         'verbose': 1,
         'logging': {'enable': False},
     }
-    return _refuse_escapes(
-        WsgiDAVApp(config), os.fsencode(os.path.realpath(root)), mount_path.rstrip('/').encode()
-    )
+    real_root = os.fsencode(os.path.realpath(root))
+    app = downloads_by_the_event_loop(WsgiDAVApp(config), real_root)
+    return _refuse_escapes(app, real_root, mount_path.rstrip('/').encode())
 
 
 def _refuse_escapes(app, root: bytes, mount: bytes):
@@ -91,17 +113,41 @@ def _refuse_escapes(app, root: bytes, mount: bytes):
     def guarded(environ, start_response):
         path = _wsgi_bytes(environ.get('PATH_INFO', ''))
         destination = environ.get('HTTP_DESTINATION')
+        target = destination and _destination_path(mount, destination)
         if _escapes(root, path) or (destination and _destination_escapes(root, mount, destination)):
             return _answer(
                 start_response, '403 Forbidden', 'the path leaves the file exchange area'
             )
+        for checked in (path, target):
+            problem = checked and _too_long(root, checked)
+            if problem:
+                return _answer(start_response, '400 Bad Request', problem)
+        method = environ.get('REQUEST_METHOD')
+        if (method in ('DELETE', 'MOVE') and _protected(path)) or (target and _protected(target)):
+            return _answer(start_response, '403 Forbidden', 'the exchange folders stay in place')
         try:
             path.decode('utf-8')
         except UnicodeDecodeError:  # WsgiDAV would fail with a 500
             return _answer(start_response, '400 Bad Request', 'the path is not UTF-8')
-        return app(environ, start_response)
+        return app(environ, _without_connection_header(start_response))
 
     return guarded
+
+
+def _without_connection_header(start_response):
+    """`start_response` that drops WsgiDAV's `Connection: close`.
+
+    WsgiDAV adds it to an error answer that did not read the whole request
+    body, and waitress refuses it (PEP 3333 forbids hop-by-hop headers) with
+    a 500 and a traceback. Waitress has read the whole body before the app
+    runs, so the connection can safely be kept.
+    """
+
+    def start(status, headers, exc_info=None):
+        headers = [(name, value) for name, value in headers if name.lower() != 'connection']
+        return start_response(status, headers, exc_info)
+
+    return start
 
 
 def _answer(start_response, status: str, text: str):
@@ -134,10 +180,40 @@ def _escapes(root: bytes, path: bytes) -> bool:
 
 
 def _destination_escapes(root: bytes, mount: bytes, destination: str) -> bool:
+    path = _destination_path(mount, destination)
+    if path is not None:
+        return _escapes(root, path)
+    path = unquote_to_bytes(urlsplit(destination).path)
+    return b'\0' in path or b'..' in path.split(b'/')  # WsgiDAV refuses it with 502
+
+
+def _destination_path(mount: bytes, destination: str):
+    """The path below the mount point that a Destination header names, or None."""
     path = unquote_to_bytes(urlsplit(destination).path)
     if path == mount or path.startswith(mount + b'/'):
-        return _escapes(root, path[len(mount) :])
-    return b'\0' in path or b'..' in path.split(b'/')  # WsgiDAV refuses it with 502
+        return path[len(mount) :]
+    return None
+
+
+def _too_long(root: bytes, path: bytes):
+    """Why `path` is too deep or too long to serve, or None.
+
+    Checked before WsgiDAV sees the request, so the answer is quick.
+    """
+    names = [name for name in path.split(b'/') if name]
+    if len(names) > MAX_DEPTH:
+        return f'the path is deeper than {MAX_DEPTH} folders'
+    if any(len(name) > MAX_NAME_BYTES for name in names):
+        return f'a name is longer than {MAX_NAME_BYTES} bytes'
+    if len(root) + len(path) > MAX_PATH_BYTES:
+        return f'the path is longer than {MAX_PATH_BYTES - len(root)} bytes'
+    return None
+
+
+def _protected(path: bytes) -> bool:
+    return b'/'.join(name for name in path.split(b'/') if name) in [
+        name.encode() for name in PROTECTED
+    ]
 
 
 class _Anonymous(BaseMiddleware):
