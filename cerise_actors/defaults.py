@@ -85,3 +85,5 @@ MAX_REQUEST_BYTES = 8 * 1024 * 1024
 HTTP_CONNECTIONS = 1000
 #: seconds an idle HTTP connection is kept (waitress's channel_timeout)
 HTTP_IDLE_TIMEOUT = 30.0
+#: seconds a stopping server lets the requests it is serving finish
+HTTP_STOP_SECONDS = 5.0

@@ -80,7 +80,9 @@ class CeriseService:
         # 503 until start-up is done, and the jobs API is plugged in at the end
         self._gate = StartGate(lambda environ, start_response: self._api(environ, start_response))
         with naming_the_address(self.config.hostname, self.config.port):
-            self.http = HttpServer(self._gate, self.config.hostname, self.config.port)
+            self.http = HttpServer(
+                self._gate, self.config.hostname, self.config.port, limits=self.config.limits
+            )
         close_http = _once(self.http.stop)
         parts.callback(close_http)  # if building fails below
         self.exchange = Exchange(self.config.exchange_service_dir, self.config.exchange_client_url)

@@ -1,4 +1,4 @@
-"""Mounting one WSGI app under a URL prefix of another.
+"""Routing between the WSGI apps that share the server: mounting, and sharing threads.
 
 `mount(main_app, '/files', files_app)` sends `/files` and `/files/...` to
 `files_app` and everything else (also `/filesystem`) to `main_app`, so the
@@ -10,20 +10,108 @@ SCRIPT_NAME `/files` and PATH_INFO `/input/a.txt`, and `/files` itself with
 PATH_INFO ''. Nothing else in the environ changes; in particular dot segments
 are not resolved here (the sub-app sees `/files/../x` as PATH_INFO `/../x`
 and must refuse it itself).
+
+`limit_threads(app, '/files', slots)` keeps requests below a prefix from
+taking more than `slots` of the server's threads at once, so the rest (the
+/jobs API) always finds one free. A request beyond that is answered 503 with
+Retry-After at once: waiting for a slot would itself hold a thread.
 """
+
+import threading
+
+#: seconds a client refused for want of a thread is told to wait
+RETRY_AFTER = 1
+
+
+def _below(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + '/')
 
 
 def mount(main_app, prefix: str, sub_app):
     """A WSGI app routing `prefix` and everything below it to `sub_app`."""
-    if not prefix.startswith('/') or prefix.endswith('/'):
-        raise ValueError(f'the prefix must start, and not end, with "/": {prefix!r}')
+    _check_prefix(prefix)
 
     def dispatch(environ, start_response):
         path = environ.get('PATH_INFO', '')
-        if path == prefix or path.startswith(prefix + '/'):
+        if _below(path, prefix):
             environ['SCRIPT_NAME'] = environ.get('SCRIPT_NAME', '') + prefix
             environ['PATH_INFO'] = path[len(prefix) :]
             return sub_app(environ, start_response)
         return main_app(environ, start_response)
 
     return dispatch
+
+
+def limit_threads(app, prefix: str, slots: int):
+    """`app`, where at most `slots` requests below `prefix` are served at once.
+
+    A request holds its slot until the server closes its answer, except an
+    answer handed over as `wsgi.file_wrapper`: the server's event loop sends
+    that one, and the thread is free again as soon as the app returns it.
+    """
+    _check_prefix(prefix)
+    if slots < 1:
+        raise ValueError(f'at least one slot is needed, not {slots}')
+    free = threading.BoundedSemaphore(slots)
+
+    def limited(environ, start_response):
+        if not _below(environ.get('PATH_INFO', ''), prefix):
+            return app(environ, start_response)
+        if not free.acquire(blocking=False):
+            return _busy(start_response)
+        try:
+            result = app(environ, start_response)
+        except BaseException:
+            free.release()
+            raise
+        wrapper = environ.get('wsgi.file_wrapper')
+        if isinstance(wrapper, type) and isinstance(result, wrapper):
+            free.release()  # not wrapped: waitress must still recognise it
+            return result
+        sized = hasattr(result, '__len__')  # waitress sets Content-Length from it
+        return (_SizedReleasing if sized else _Releasing)(result, free.release)
+
+    return limited
+
+
+class _Releasing:
+    """An answer's iterable that calls `release` once, when the server closes it."""
+
+    def __init__(self, result, release):
+        self._result = result
+        self._release = release
+
+    def __iter__(self):
+        return iter(self._result)
+
+    def close(self):
+        try:
+            if hasattr(self._result, 'close'):
+                self._result.close()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
+
+
+class _SizedReleasing(_Releasing):
+    def __len__(self):
+        return len(self._result)
+
+
+def _busy(start_response):
+    body = b'Service Unavailable: too many file transfers at once; retry shortly\n'
+    start_response(
+        '503 Service Unavailable',
+        [
+            ('Content-Type', 'text/plain; charset=utf-8'),
+            ('Content-Length', str(len(body))),
+            ('Retry-After', str(RETRY_AFTER)),
+        ],
+    )
+    return [body]
+
+
+def _check_prefix(prefix: str) -> None:
+    if not prefix.startswith('/') or prefix.endswith('/'):
+        raise ValueError(f'the prefix must start, and not end, with "/": {prefix!r}')
