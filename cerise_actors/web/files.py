@@ -30,7 +30,7 @@ What we configure, and why:
   parent does not exist, but clients upload to `input/<job name>/a/b.txt` on
   an empty tree. Each missing folder is made through the provider, so the
   same containment and symlink checks apply.
-- No locks: LOCK and UNLOCK answer 501 and OPTIONS says `DAV: 1`. Without
+- No locks: LOCK and UNLOCK answer 405 and OPTIONS says `DAV: 1`. Without
   authentication any client could lock a folder others use (a depth-infinity
   lock on `input/` held every upload off for 28 days), and a capped timeout
   would not help against a client that refreshes it. Our own client, like

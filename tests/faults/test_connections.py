@@ -8,9 +8,14 @@ readers that never read their 40 MiB download are held open together, and
 GET /jobs, each on a fresh connection, must still answer within 1 s.
 """
 
+import concurrent.futures
 import contextlib
 import socket
+import threading
 import time
+
+from cerise_actors.web.dispatch import mount
+from cerise_actors.web.server import HttpServer, bulk_slots
 
 from ..helpers import http, wait_for
 
@@ -77,6 +82,7 @@ def test_jobs_answers_within_a_second_beside_200_idle_connections_and_8_slow_rea
             wait_for(lambda r=reader: _answer_started(r), 30, message='a download to start')
 
         latencies = [_jobs_latency(service.base_url) for _ in range(5)]
+        print('GET /jobs under load, s:', ' '.join(f'{t:.4f}' for t in latencies))
         assert max(latencies) < LATENCY_BOUND, f'GET /jobs took {latencies} s'
 
         # /files itself still answers, beside its own slow readers
@@ -118,3 +124,45 @@ def test_stalled_downloads_hold_no_thread_and_then_arrive_whole(service):
         assert max(latencies) < LATENCY_BOUND, f'GET /jobs took {latencies} s'
         for reader in readers:
             _read_answer(reader, content)
+
+
+def test_files_requests_never_take_the_last_threads():
+    """/files requests that hold their thread leave some for /jobs; the rest get 503 at once."""
+    release = threading.Event()
+    entered = []
+
+    def stuck_files(environ, start_response):  # a /files request that holds its thread
+        entered.append(1)
+        release.wait(60)
+        start_response('200 OK', [('Content-Length', '0')])
+        return [b'']
+
+    def jobs(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'application/json'), ('Content-Length', '2')])
+        return [b'[]']
+
+    threads = 8
+    server = HttpServer(mount(jobs, '/files', stuck_files), '127.0.0.1', 0, threads=threads)
+    server.start()
+    base = f'http://127.0.0.1:{server.port}'
+    try:
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            answers = [
+                pool.submit(http, 'GET', f'{base}/files/f{i}', timeout=60) for i in range(threads)
+            ]
+            wait_for(lambda: len(entered) == bulk_slots(threads), 30, message='/files to fill')
+            refused = wait_for(
+                lambda: [a for a in answers if a.done()] if sum(a.done() for a in answers) else 0,
+                30,
+                message='the refusals',
+            )
+            assert {a.result()[0] for a in refused} == {503}
+            assert all(a.result()[2]['Retry-After'] for a in refused)
+            assert _jobs_latency(base) < LATENCY_BOUND
+            release.set()
+            assert sorted(a.result()[0] for a in answers) == [200] * bulk_slots(threads) + [503] * (
+                threads - bulk_slots(threads)
+            )
+    finally:
+        release.set()
+        server.stop()
