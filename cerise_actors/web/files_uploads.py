@@ -15,6 +15,7 @@ service is removed with its folder.
 import errno
 import os
 import secrets
+import stat
 
 from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN, HTTP_INSUFFICIENT_STORAGE, DAVError
@@ -35,15 +36,24 @@ class AtomicUploads(FilesystemProvider):
     """FilesystemProvider whose files are written by PUT through a temporary file."""
 
     def get_resource_inst(self, path: str, environ: dict):
+        """As FilesystemProvider's, but a FIFO, socket or device is not there (404).
+
+        WsgiDAV would open a FIFO to serve it and wait for a writer forever,
+        holding a thread; its listings already leave such entries out.
+        """
         self._count_get_resource_inst += 1
         file_path = self._loc_to_file_path(path, environ)
-        if not os.path.exists(file_path):
+        try:
+            mode = os.lstat(file_path).st_mode
+        except OSError:
             return None
-        if os.path.islink(file_path):  # follow_symlinks is off
+        if stat.S_ISLNK(mode):  # follow_symlinks is off
             raise DAVError(HTTP_FORBIDDEN, f'Symlink support is disabled: {file_path!r}')
-        if os.path.isdir(file_path):
+        if stat.S_ISDIR(mode):
             return _Folder(path, environ, file_path)
-        return _AtomicFile(path, environ, file_path)
+        if stat.S_ISREG(mode):
+            return _AtomicFile(path, environ, file_path)
+        return None
 
 
 class _Folder(FolderResource):

@@ -76,6 +76,22 @@ def test_head_and_get(served):
     assert served.request('HEAD', '/files/absent.txt')[0] == 404
 
 
+def test_ranges_and_conditional_gets(served):
+    """GET is answered from the file by the server's event loop: ranges and 304 still hold."""
+    (served.exchange / 'out.txt').write_bytes(b'0123456789')
+    status, headers, body = served.request('GET', '/files/out.txt', headers={'Range': 'bytes=3-5'})
+    assert (status, body, headers['Content-Range']) == (206, b'345', 'bytes 3-5/10')
+    status, _, body = served.request('GET', '/files/out.txt', headers={'Range': 'bytes=-2'})
+    assert (status, body) == (206, b'89')
+    etag = served.request('HEAD', '/files/out.txt')[1]['ETag']
+    status, _, body = served.request('GET', '/files/out.txt', headers={'If-None-Match': etag})
+    assert (status, body) == (304, b'')
+    (served.exchange / 'd').mkdir()
+    assert served.request('GET', '/files/d')[0] == 403
+    os.mkfifo(served.exchange / 'fifo')  # never opened for reading: that would block
+    assert served.request('GET', '/files/fifo')[0] == 404
+
+
 def test_options(served):
     (served.exchange / 'f.txt').write_text('x')
     status, headers, _ = served.request('OPTIONS', '/files/')
