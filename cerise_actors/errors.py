@@ -13,14 +13,16 @@ between a retry and a final failure.
     │   └── InvalidOutput            the runner's output cannot be published safely
     ├── ResourceError                something failed on the compute resource
     │   ├── TemporaryResourceError   temporary: connection lost, time-out, busy
-    │   └── PermanentResourceError   missing file, permission denied, bad command
-    ├── SourceUnavailable            temporary: an http(s) input could not be fetched
+    │   ├── PermanentResourceError   missing file, permission denied, bad command
+    │   └── DiskFull                 no space left (on the resource or the service)
+    ├── SourceUnavailable            temporary: an input could not be read in full
     ├── StagingAborted               a cancel or a shutdown stopped staging (`reason`)
     ├── ApiInstallError              the specialisation could not be installed
     ├── AlreadyRunning               another service uses the same pid file
     ├── IllegalTransition            a state change not in the table (a bug)
     ├── JobNotFound                  no such job (or it is being deleted)
     └── ServiceUnavailable           temporary: the job store did not answer
+        └── StorageFull              the job database's disk is full
 
 The client package (`cerise_actors.client`) has its own tree, because it
 imports nothing of the server.
@@ -92,6 +94,13 @@ class PermanentResourceError(ResourceError):
     """Retrying will not help (missing file, permission denied, bad command)."""
 
 
+class DiskFull(ResourceError):
+    """No space left on a disk the job needs, on the resource or on the
+    service's own machine (the message says which). Not `temporary`: the
+    job ends (TemporaryFailure, with one log line) instead of being retried
+    in a loop that would only add log lines to a full disk."""
+
+
 class SourceUnavailable(CeriseError):
     """An http(s) input could not be fetched; it may be there later."""
 
@@ -137,3 +146,7 @@ class ServiceUnavailable(CeriseError):
     """The job store did not answer (shutting down, or overloaded)."""
 
     temporary = True
+
+
+class StorageFull(ServiceUnavailable):
+    """The job database cannot be written: its disk is full."""

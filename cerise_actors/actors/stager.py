@@ -16,6 +16,7 @@ import pykka
 
 from ..errors import (
     CeriseError,
+    DiskFull,
     InvalidInput,
     InvalidOutput,
     InvalidWorkflow,
@@ -208,6 +209,8 @@ class StagerActor(pykka.ThreadingActor):
     def _resource_failure(self, job_id: str, what: str, exc: CeriseError) -> None:
         if isinstance(exc, InvalidOutput):
             state = S.SYSTEM_ERROR
+        elif isinstance(exc, DiskFull):  # may work once space is freed; never looped
+            state = S.TEMPORARY_FAILURE
         else:
             state = S.TEMPORARY_FAILURE if exc.temporary else S.PERMANENT_FAILURE
         fail_job(self._store, job_id, state, f'{what}: {exc}')

@@ -37,6 +37,7 @@ from ..jobs.states import JobState as S
 from ..resource.scheduler import DirectScheduler
 from ..resource.shell import Shell
 from ..staging import api_install
+from ..staging.bounded import SourceLimits
 from ..staging.exchange import Exchange
 from ..staging.runner_command import choose_runner
 from ..staging.runner_install import RunnerInstaller, wheelhouse_dir
@@ -126,8 +127,14 @@ class CeriseService:
         parts.callback(_stop_actor, runner_ref)
         self.runner = runner = runner_ref.proxy()
 
+        limits = self.config.limits
         stage_in = StageIn(
-            res.fs, layout, self.exchange, self.catalogue, installed_file_names(self.projects)
+            res.fs,
+            layout,
+            self.exchange,
+            self.catalogue,
+            installed_file_names(self.projects),
+            SourceLimits(seconds=limits.fetch_seconds, max_bytes=limits.fetch_bytes),
         )
         stage_out = StageOut(res.fs, layout, self.exchange)
         self.stagers = StagerPool(

@@ -7,13 +7,14 @@ SFTP. Paths are POSIX strings on the resource; streams are binary.
 
 import abc
 import contextlib
+import errno
 import io
 import os
 import shutil
 from typing import BinaryIO, Iterator, Optional, Tuple
 
 from ..defaults import CHUNK
-from ..errors import PermanentResourceError, ResourceError, TemporaryResourceError
+from ..errors import DiskFull, PermanentResourceError, ResourceError, TemporaryResourceError
 
 
 class FileSystem(abc.ABC):
@@ -61,8 +62,15 @@ class FileSystem(abc.ABC):
             return stream.read() if limit is None else stream.read(limit)
 
 
+#: errno values that mean "no space left"
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
 def translate_os_error(exc: OSError, what: str) -> ResourceError:
-    """Map an OSError to our errors: missing/denied are permanent, others not."""
+    """Map an OSError to our errors: missing/denied are permanent, a full
+    disk is DiskFull, others may pass."""
+    if exc.errno in NO_SPACE:
+        return DiskFull(f"the compute resource's disk is full: {what} ({exc.strerror})")
     permanent = (
         FileNotFoundError,
         PermissionError,
@@ -97,6 +105,10 @@ class LocalFileSystem(FileSystem):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise translate_os_error(exc, f'cannot write {path}') from exc
+        except BaseException:  # the source failed or was stopped: leave nothing half-written
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     @contextlib.contextmanager
     def open_read(self, path: str):

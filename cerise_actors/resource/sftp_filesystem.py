@@ -19,7 +19,13 @@ from typing import BinaryIO, List, Optional
 import paramiko
 
 from ..defaults import CHUNK, SFTP_CHANNELS
-from ..errors import PermanentResourceError, ResourceError, TemporaryResourceError
+from ..errors import (
+    CeriseError,
+    DiskFull,
+    PermanentResourceError,
+    ResourceError,
+    TemporaryResourceError,
+)
 from .filesystem import FileSystem
 from .ssh_connection import SshConnection
 
@@ -39,7 +45,7 @@ class SftpFileSystem(FileSystem):
             client = self._connection.open_sftp()
         try:
             yield client
-        except ResourceError:
+        except CeriseError:  # ours (a resource error, or the source being read)
             self._give_back(client)
             raise
         except (paramiko.SSHException, EOFError, OSError) as exc:
@@ -68,14 +74,19 @@ class SftpFileSystem(FileSystem):
         tmp = f'{path}.part'
         with self._client(f'cannot write {path}') as sftp:
             written = 0
-            with sftp.open(tmp, 'wb') as out:
-                out.set_pipelined(True)
-                while True:
-                    chunk = stream.read(CHUNK)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    written += len(chunk)
+            try:
+                with sftp.open(tmp, 'wb') as out:
+                    out.set_pipelined(True)
+                    while True:
+                        chunk = stream.read(CHUNK)
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                        written += len(chunk)
+            except CeriseError:  # the source failed or was stopped: leave nothing behind
+                with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
+                    sftp.remove(tmp)
+                raise
             if mode is not None:
                 sftp.chmod(tmp, mode & 0o7777)
             sftp.posix_rename(tmp, path)
@@ -127,7 +138,11 @@ def _close(client) -> None:
 
 
 def _translate(exc: Exception, what: str) -> ResourceError:
-    """An SFTP error on a live connection: missing or forbidden is permanent."""
+    """An SFTP error on a live connection: missing or forbidden is permanent.
+    A full disk is DiskFull where the server says so with an errno; OpenSSH's
+    sftp-server says only "Failure", which stays a temporary error."""
+    if getattr(exc, 'errno', None) in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"the compute resource's disk is full: {what}")
     if isinstance(exc, (FileNotFoundError, PermissionError)) or getattr(exc, 'errno', None) in (
         errno.ENOENT,
         errno.EACCES,

@@ -53,6 +53,8 @@ class Exchange:
         )
 
     def _inside(self, path: Path, url: str) -> Path:
+        if '\x00' in str(path):  # realpath would raise ValueError
+            raise InvalidInput(f'{url!r} contains a NUL character, which no file name can hold')
         resolved = Path(os.path.realpath(path))
         if resolved != self.service_dir and self.service_dir not in resolved.parents:
             raise InvalidInput(

@@ -4,7 +4,8 @@ Plain code, no actors: the StagerActor calls `StageIn.run` and turns what it
 returns or raises into a state transition. Copies are idempotent (a file of
 the same size already on the resource is not sent again), so a job put back
 into SUBMITTED by a restart resumes cheaply. `should_stop` is asked between
-files so that a cancel or shutdown aborts promptly.
+files and, while a file is read, by a watchdog (see sources.py), so that a
+cancel or shutdown aborts promptly even when a source has gone silent.
 """
 
 import dataclasses
@@ -16,11 +17,12 @@ from typing import Callable, List, Mapping, Optional
 from ..cwl.inputs import InputFile, plan_inputs
 from ..cwl.secondary import add_secondary_files
 from ..cwl.workflow import plan_workflow
-from ..errors import InvalidInput, InvalidWorkflow, StagingAborted, StopReason
+from ..errors import InvalidInput, InvalidWorkflow, SourceUnavailable, StagingAborted, StopReason
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
+from .bounded import SourceLimits
 from .exchange import Exchange
-from .sources import local_directory, open_source, read_workflow
+from .sources import Sources
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,14 +55,16 @@ class StageIn:
         exchange: Exchange,
         catalogue: Mapping[str, dict],
         installed_files: Mapping[str, Optional[str]] = MappingProxyType({}),
+        limits: SourceLimits = SourceLimits(),
     ):
         """`installed_files`: the non-step files installed with the steps, which
-        workflows may import (see cwl/imports.py)."""
+        workflows may import (see cwl/imports.py); `limits` bound each source."""
         self._fs = fs
         self._layout = layout
         self._exchange = exchange
         self._catalogue = catalogue
         self._installed_files = installed_files
+        self._limits = limits
 
     def run(
         self,
@@ -69,14 +73,15 @@ class StageIn:
         input_json: str,
         should_stop: Callable[[], Optional[StopReason]],
     ) -> StageInResult:
-        raw = read_workflow(workflow_url, self._exchange)
+        sources = Sources(self._exchange, self._limits, should_stop)
+        raw = sources.read_workflow(workflow_url)
         paths = self._layout.job(job_id)
         plan = plan_workflow(
             raw,
             self._catalogue,
             self._layout.api_dir,
             url=workflow_url,
-            read=self._read_reference,
+            read=lambda url: self._read_reference(sources, url),
             work_dir=paths.work,
             exists=self._exists,
             installed_files=self._installed_files,
@@ -97,7 +102,7 @@ class StageIn:
             reason = should_stop()
             if reason:
                 raise StagingAborted(reason)
-            sent += self._copy(item, posixpath.join(paths.work, item.target))
+            sent += self._copy(sources, item, posixpath.join(paths.work, item.target))
         self._fs.write_bytes(paths.workflow, plan.content)
         staged_input = json.dumps(staged_doc, indent=2)
         self._fs.write_bytes(paths.input, staged_input.encode())
@@ -113,7 +118,7 @@ class StageIn:
             plan.notes,
         )
 
-    def _read_reference(self, url: str) -> bytes:
+    def _read_reference(self, sources: Sources, url: str) -> bytes:
         """What a `$import` or `$include` names: only files in the exchange area."""
         try:
             local = self._exchange.local_path(url)
@@ -124,7 +129,7 @@ class StageIn:
                 f'$import or $include of {url}: a workflow may import only files in '
                 f'the file exchange area'
             )
-        return read_workflow(url, self._exchange)
+        return sources.read_workflow(url)
 
     def _exists(self, url: str) -> bool:
         """Whether a file a secondaryFiles pattern names is in the exchange area."""
@@ -155,19 +160,20 @@ class StageIn:
             except InvalidInput as exc:
                 raise InvalidInput(f"input '{item.name}': {exc}") from exc
 
-    def _copy(self, item: InputFile, target: str) -> int:
+    def _copy(self, sources: Sources, item: InputFile, target: str) -> int:
         try:
             if item.is_directory:
-                return self._copy_tree(local_directory(item.source, self._exchange), target)
+                folder = sources.directory(item.source)
+                return self._copy_tree(sources, folder, item.source, target)
             self._fs.mkdir(posixpath.dirname(target))
-            with open_source(item.source, self._exchange) as (stream, size):
-                if size is not None and self._fs.size(target) == size:
+            with sources.open(item.source) as stream:
+                if stream.size is not None and self._fs.size(target) == stream.size:
                     return 0
                 return self._fs.put_stream(stream, target)
-        except InvalidInput as exc:
-            raise InvalidInput(f"input '{item.name}': {exc}") from exc
+        except (InvalidInput, SourceUnavailable) as exc:
+            raise type(exc)(f"input '{item.name}': {exc}") from exc
 
-    def _copy_tree(self, local_dir, target: str) -> int:
+    def _copy_tree(self, sources: Sources, local_dir, url: str, target: str) -> int:
         sent = 0
         self._fs.mkdir(target)
         for path in sorted(local_dir.rglob('*')):
@@ -178,7 +184,8 @@ class StageIn:
             dest = posixpath.join(target, rel)
             if path.is_dir():
                 self._fs.mkdir(dest)
-            elif self._fs.size(dest) != path.stat().st_size:
-                with open(path, 'rb') as stream:
+                continue
+            with sources.open_file(resolved, f'{url}/{rel}') as stream:
+                if self._fs.size(dest) != stream.size:
                     sent += self._fs.put_stream(stream, dest, path.stat().st_mode)
         return sent

@@ -6,16 +6,19 @@ published too (they help users see what went wrong), and the runner's own
 error lines are copied into the job log.
 """
 
+import contextlib
 import dataclasses
+import os
 import re
+import shutil
 from pathlib import Path
 from typing import Callable, Optional
 
 from ..cwl.outputs import interpret_runner_result, plan_outputs, strip_ansi
 from ..defaults import MAX_OUTPUT_JSON, STDERR_TAIL_BYTES, STDERR_TAIL_LINES
-from ..errors import InvalidOutput, StagingAborted, StopReason
+from ..errors import DiskFull, InvalidOutput, PermanentResourceError, StagingAborted, StopReason
 from ..jobs.states import JobState
-from ..resource.filesystem import FileSystem
+from ..resource.filesystem import NO_SPACE, FileSystem
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import TIMEOUT_EXIT_CODE
 from .exchange import Exchange
@@ -58,12 +61,23 @@ class StageOut:
                 JobState.SYSTEM_ERROR, f'unusable runner output: {exc}', None, 0, tail
             )
         target_dir = self._exchange.output_dir(job_id)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        for item in files:
-            reason = should_stop()
-            if reason:
-                raise StagingAborted(reason)
-            self._fetch(item.source, target_dir / item.relative, item.is_directory)
+        try:
+            target_dir.mkdir(parents=True, exist_ok=True)
+            for item in files:
+                reason = should_stop()
+                if reason:
+                    raise StagingAborted(reason)
+                self._fetch(item.source, target_dir / item.relative, item.is_directory)
+        except OSError as exc:
+            if exc.errno not in NO_SPACE:
+                raise PermanentResourceError(
+                    f'cannot publish the outputs in the file exchange area: {exc}'
+                ) from exc
+            shutil.rmtree(target_dir, ignore_errors=True)  # all outputs or none
+            raise DiskFull(
+                f"the service's disk is full: cannot publish the outputs in the file "
+                f'exchange area ({exc.strerror})'
+            ) from exc
         return StageOutResult(result.state, result.reason, doc, len(files), tail)
 
     def _read_text(self, path: str, limit: int) -> str:
@@ -83,8 +97,7 @@ class StageOut:
     def _fetch(self, source: str, target: Path, is_directory: bool) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not is_directory:
-            with self._fs.open_read(source) as stream, open(target, 'wb') as out:
-                _copy(stream, out)
+            self._publish_file(source, target)
             return
         target.mkdir(parents=True, exist_ok=True)
         for rel, is_dir, _mode in self._fs.walk(source):
@@ -92,8 +105,20 @@ class StageOut:
             if is_dir:
                 dest.mkdir(parents=True, exist_ok=True)
             else:
-                with self._fs.open_read(f'{source}/{rel}') as stream, open(dest, 'wb') as out:
-                    _copy(stream, out)
+                self._publish_file(f'{source}/{rel}', dest)
+
+    def _publish_file(self, source: str, target: Path) -> None:
+        """Copy to a temporary name beside `target`, then rename: a client
+        never sees a half-written output, and a failed copy leaves none."""
+        part = target.with_name(f'.{target.name}.part')
+        try:
+            with self._fs.open_read(source) as stream, open(part, 'wb') as out:
+                _copy(stream, out)
+            os.replace(part, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                part.unlink()
+            raise
 
 
 def _copy(stream, out) -> None:

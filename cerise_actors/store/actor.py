@@ -7,13 +7,16 @@ anyone. After a change it *tells* the actors that subscribed to the new state
 jobs), so nothing polls the table.
 """
 
+import functools
 import logging
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+import peewee
 import pykka
 
+from ..errors import StorageFull
 from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView, Message
 from .job_store import JobStore
@@ -26,6 +29,31 @@ DELETABLE = 'deletable'
 LEFT_RESOURCE = 'left-resource'
 
 
+def _storage_errors(cls):
+    """Wrap every public method of `cls` so that SQLite's "database or disk is
+    full" reaches callers as StorageFull (the API answers 507 with a reason)
+    rather than as a driver error (a bare 500)."""
+
+    def translating(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except peewee.OperationalError as exc:
+                if 'full' not in str(exc):
+                    raise
+                logger.error('the job database cannot be written: %s', exc)
+                raise StorageFull('the job database cannot be written: its disk is full') from exc
+
+        return wrapper
+
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith('_') and not name.startswith('on_'):
+            setattr(cls, name, translating(value))
+    return cls
+
+
+@_storage_errors
 class StoreActor(pykka.ThreadingActor):
     """Wraps a JobStore in one thread and publishes transitions."""
 
@@ -42,8 +70,10 @@ class StoreActor(pykka.ThreadingActor):
     def on_stop(self) -> None:
         self._close()
 
-    def on_failure(self, *args) -> None:
-        self._close()
+    def on_failure(self, exc_type, exc_value, traceback) -> None:
+        # pykka calls this when a told (not asked) message fails, and the actor
+        # goes on serving: the database must stay open
+        logger.error('the job store failed to handle a message: %r', exc_value)
 
     def _close(self) -> None:
         if self._store is not None:

@@ -15,7 +15,7 @@ import falcon
 import yaml
 
 from ..defaults import MAX_REQUEST_BYTES
-from ..errors import JobNotFound, ServiceUnavailable
+from ..errors import JobNotFound, ServiceUnavailable, StorageFull
 from .backend import JobsBackend, base_url_of, job_json, jobs_json_text
 from .request_body import parse_json, read_body
 
@@ -148,6 +148,10 @@ def _unavailable(req, resp, ex, params):
     )
 
 
+def _storage_full(req, resp, ex, params):
+    raise falcon.HTTPInsufficientStorage(title='Storage full', description=str(ex))
+
+
 def create_app(
     backend: JobsBackend,
     base_url: Optional[str] = None,
@@ -168,4 +172,5 @@ def create_app(
     app.add_error_handler(JobNotFound, _not_found)
     app.add_error_handler(falcon.HTTPRouteNotFound, _no_route)
     app.add_error_handler(ServiceUnavailable, _unavailable)
+    app.add_error_handler(StorageFull, _storage_full)
     return app

@@ -26,7 +26,7 @@ class World:
         self.exchange.ensure_layout()
         catalogue = load_step_catalogue({'test': TEST_API_DIR / 'test'})
         self.stage_in = StageIn(self.fs, self.layout, self.exchange, catalogue)
-        self.stops = []  # what should_stop answers, one per file (then None)
+        self.stop = lambda: None  # what should_stop answers
 
     def put(self, relpath, content='', mode=None) -> str:
         path = self.exchange.service_dir / 'input' / relpath
@@ -37,7 +37,7 @@ class World:
         return f'{self.exchange.client_url}/input/{relpath}'
 
     def should_stop(self):
-        return self.stops.pop(0) if self.stops else None
+        return self.stop()
 
     def run(self, workflow=WC, inputs=None, input_json=None, job_id='j1'):
         url = self.put('wf.cwl', workflow)
@@ -138,12 +138,12 @@ def test_a_folder_input_must_be_a_folder(w):
 
 @pytest.mark.parametrize('reason', list(StopReason))
 def test_a_stop_request_aborts_between_files(w, reason):
-    w.stops = [None, reason]
+    work = Path(w.layout.job('j1').work)
+    w.stop = lambda: reason if (work / 'input/1/a.txt').exists() else None
     inputs = {'a': _file(w.put('a.txt', 'a')), 'b': _file(w.put('b.txt', 'b'))}
     with pytest.raises(StagingAborted) as info:
         w.run(WC, inputs)
     assert info.value.reason is reason
-    work = Path(w.layout.job('j1').work)
     assert (work / 'input/1/a.txt').exists() and not (work / 'input/2/b.txt').exists()
     assert not Path(w.layout.job('j1').workflow).exists()
 
