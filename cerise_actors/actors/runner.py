@@ -14,7 +14,7 @@ from typing import Callable, List, Optional
 
 import pykka
 
-from ..errors import ResourceError
+from ..errors import DiskFull, ResourceError
 from ..jobs.states import JobState as S
 from ..resource.batch import FINISHED_ID
 from ..resource.filesystem import FileSystem
@@ -160,6 +160,9 @@ class RunnerActor(pykka.ThreadingActor):
         try:
             self._fs.write_bytes(paths.script, self._scheduler.script(req).encode(), 0o755)
             remote_id = self._scheduler.submit(req)
+        except DiskFull as exc:  # one line; retrying on a full disk only adds log lines
+            fail_job(self._store, job_id, S.TEMPORARY_FAILURE, f'Could not start the job: {exc}')
+            return
         except ResourceError as exc:
             if exc.temporary:
                 # submission is idempotent (jobid file / adoption by name): try again later

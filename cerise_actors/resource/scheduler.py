@@ -16,7 +16,7 @@ import shlex
 from typing import Dict, List, Optional, Sequence
 
 from ..defaults import CANCEL_GRACE, SHELL_TIMEOUT, WATCHDOG_GRACE
-from ..errors import PermanentResourceError, TemporaryResourceError
+from ..errors import DiskFull, PermanentResourceError, TemporaryResourceError
 from .job_script import DIRECT_CLAIM_ID, TIMEOUT_EXIT_CODE, job_script, valid_direct_id
 from .layout import JobPaths
 from .shell import Shell
@@ -270,12 +270,11 @@ class DirectScheduler(Scheduler):
             )
 
 
-def disk_full_error() -> TemporaryResourceError:
-    """The job script could not claim its job for lack of space: temporary,
-    since freeing space lets the job start."""
-    return TemporaryResourceError(
-        "the compute resource's disk is full: the job script could not claim the job"
-    )
+def disk_full_error() -> DiskFull:
+    """The job script could not claim its job for lack of space. The job ends
+    TemporaryFailure (freeing space lets it run when submitted again) rather
+    than being retried every round on a full disk."""
+    return DiskFull("the compute resource's disk is full: the job script could not claim the job")
 
 
 def unclaimed_message() -> str:

@@ -29,6 +29,17 @@ DELETABLE = 'deletable'
 LEFT_RESOURCE = 'left-resource'
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """Whether SQLite said "database or disk is full", also when peewee's
+    rollback afterwards failed and hid it ("no transaction is active")."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if 'disk is full' in str(exc):
+            return True
+        exc, seen = exc.__context__, seen + 1
+    return False
+
+
 def _storage_errors(cls):
     """Wrap every public method of `cls` so that SQLite's "database or disk is
     full" reaches callers as StorageFull (the API answers 507 with a reason)
@@ -40,7 +51,7 @@ def _storage_errors(cls):
             try:
                 return method(*args, **kwargs)
             except peewee.OperationalError as exc:
-                if 'full' not in str(exc):
+                if not _disk_full(exc):
                     raise
                 logger.error('the job database cannot be written: %s', exc)
                 raise StorageFull('the job database cannot be written: its disk is full') from exc

@@ -45,14 +45,12 @@ def small_tmpfs(tmp_path):
         subprocess.run(['umount', '-l', str(path)], capture_output=True)
 
 
-def fill(path, leave: int = 0) -> None:
-    """Fill the file system holding `path`, leaving about `leave` bytes free."""
-    filler = path / '.filler'
-    with open(filler, 'wb') as f:
-        block = b'\0' * 4096
-        try:
-            while os.statvfs(path).f_bavail * os.statvfs(path).f_frsize > leave + 4096:
-                f.write(block)
-                f.flush()
-        except OSError:
-            pass
+def fill(path) -> None:
+    """Fill the file system holding `path` to the last byte (into `.filler`)."""
+    with open(path / '.filler', 'ab', buffering=0) as f:
+        for size in (1 << 20, 4096, 1):  # big blocks, then the last small gaps
+            try:
+                while True:
+                    f.write(b'\0' * size)
+            except OSError:
+                pass

@@ -13,7 +13,7 @@ import pytest
 
 from cerise_actors.app import running_service
 from cerise_actors.config import load_api_config, service_config_from_dict
-from cerise_actors.errors import TemporaryResourceError
+from cerise_actors.errors import DiskFull
 from cerise_actors.resource.filesystem import LocalFileSystem
 from cerise_actors.resource.layout import ResourceLayout
 from cerise_actors.resource.local_scheduler import LocalScheduler
@@ -57,7 +57,7 @@ def test_a_job_on_a_disk_already_full_is_not_started_and_says_why(small_tmpfs):
     base = small_tmpfs(1024)
     scheduler, req = _job(base)
     fill(base)
-    with pytest.raises(TemporaryResourceError, match='disk is full'):
+    with pytest.raises(DiskFull, match='disk is full'):
         scheduler.submit(req)
     assert not os.path.exists(req.paths.claim)
     os.remove(base / '.filler')  # space again: the job starts
