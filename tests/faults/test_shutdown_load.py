@@ -13,6 +13,11 @@ import socket
 import threading
 import time
 
+import pytest
+
+from cerise_actors.defaults import HTTP_STOP_SECONDS
+from cerise_actors.web.server import HttpServer
+
 from ..helpers import wait_for
 
 WORKERS = 6
@@ -114,3 +119,43 @@ def test_stop_under_load_finishes_answers_and_logs_no_traceback(make_service, ca
     bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not bad, '\n'.join(f'{r.name}: {r.getMessage()}' for r in bad)
     assert 'Traceback' not in caplog.text
+
+
+def test_a_request_stuck_in_the_app_delays_the_stop_only_for_the_grace_period(caplog):
+    """The stop is bounded; the stuck request, when it ends, logs no traceback either."""
+    caplog.set_level(logging.INFO)
+    entered, release, returned = threading.Event(), threading.Event(), threading.Event()
+
+    def stuck(environ, start_response):
+        entered.set()
+        release.wait(60)
+        returned.set()
+        start_response('200 OK', [('Content-Length', '2')])
+        return [b'ok']
+
+    before = set(threading.enumerate())
+    server = HttpServer(stuck, '127.0.0.1', 0, threads=2)
+    server.start()
+    conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=30)
+    conn.request('GET', '/stuck')
+    try:
+        assert entered.wait(30)
+        start = time.monotonic()
+        server.stop()
+        took = time.monotonic() - start
+        assert took < HTTP_STOP_SECONDS + 3, f'stop took {took:.1f} s'
+        with pytest.raises((OSError, http.client.HTTPException)):
+            conn.getresponse().read()  # cut off: no answer, rather than a hung client
+    finally:
+        release.set()
+        conn.close()
+    assert returned.wait(30)
+    wait_for(
+        lambda: (
+            not [t for t in set(threading.enumerate()) - before if t.name.startswith('waitress')]
+        ),
+        30,
+        message='the stuck thread to end',
+    )
+    bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not bad, '\n'.join(f'{r.name}: {r.getMessage()}' for r in bad)
