@@ -50,6 +50,10 @@ WEB_ASK_TIMEOUT = 20.0
 INSTALL_TIMEOUT = 3600.0
 #: stagers side by side, so one large upload does not hold up the others
 STAGER_THREADS = 2
+#: the most stagers the pool grows to while slow sources hold the others
+STAGER_MAX = 8
+#: seconds on one job after which a stager counts as slow, and the pool grows
+STAGER_SLOW_AFTER = 5.0
 #: the longest the poller waits between queries while the resource fails
 MAX_BACKOFF = 60.0
 #: seconds after which a cancel that did not stop the job is sent again

@@ -22,6 +22,9 @@ RUNNER = 'the CWL runner'
 
 
 class ApiInstallerActor(pykka.ThreadingActor):
+    #: a stuck call (a hung transfer or command) must not keep the process alive
+    use_daemon_thread = True
+
     def __init__(
         self,
         fs,

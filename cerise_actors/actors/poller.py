@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 
 class PollerActor(pykka.ThreadingActor):
+    #: a stuck call (a hung transfer or command) must not keep the process alive
+    use_daemon_thread = True
+
     def __init__(
         self,
         store_proxy,

@@ -30,6 +30,9 @@ class _Postpone(ControlFlow):
 
 
 class RunnerActor(pykka.ThreadingActor):
+    #: a stuck call (a hung transfer or command) must not keep the process alive
+    use_daemon_thread = True
+
     def __init__(
         self,
         store_proxy,

@@ -68,6 +68,9 @@ def _storage_errors(cls):
 class StoreActor(pykka.ThreadingActor):
     """Wraps a JobStore in one thread and publishes transitions."""
 
+    #: a stuck call (a hung transfer or command) must not keep the process alive
+    use_daemon_thread = True
+
     def __init__(self, db_file: Path):
         super().__init__()
         self._db_file = Path(db_file)

@@ -1,6 +1,7 @@
-"""StagerPool: each job goes to the least busy stager; stop stops them all.
+"""StagerPool: each job goes to an idle stager, never behind a busy one; the
+pool grows while every stager is slow; stop stops them all.
 
-The stagers are small recording actors: the pool only counts and tells.
+The stagers are small recording actors: the pool only queues and tells.
 """
 
 import pykka
@@ -34,9 +35,9 @@ class RecordingStager(pykka.ThreadingActor):
 
 
 class Pool:
-    def __init__(self, size):
+    def __init__(self, size, max_size=None, slow_after=60.0):
         self.log, self.refs = [], []
-        self.pool = StagerPool(size, self._make_stager)
+        self.pool = StagerPool(size, self._make_stager, max_size or size, slow_after)
 
     def _make_stager(self, on_done):
         self.refs.append(RecordingStager.start(len(self.refs), self.log, on_done))
@@ -50,34 +51,42 @@ class Pool:
         return [(index, job_id) for index, _, job_id in self.log]
 
 
-def test_jobs_go_to_the_least_busy_stager():
+def test_jobs_wait_for_an_idle_stager_rather_than_queue_behind_a_busy_one():
     p = Pool(2)
-    p.pool.stage_in('a')  # loads 0, 0 -> the first
-    p.pool.stage_out('b')  # 1, 0 -> the second
-    p.pool.delete('c')  # 1, 1 -> the first
-    assert sorted(p.wait(3)) == [(0, 'a'), (0, 'c'), (1, 'b')]
-    assert sorted(p.log) == [(0, 'delete', 'c'), (0, 'stage_in', 'a'), (1, 'stage_out', 'b')]
-
-    p.finish(1)  # loads 2, 0
-    p.pool.stage_in('d')
-    p.pool.stage_in('e')  # 2, 1 -> the second again
-    assert p.wait(5)[3:] == [(1, 'd'), (1, 'e')]
-
+    p.pool.stage_in('a')  # both idle -> the first
+    p.pool.stage_out('b')  # -> the second
+    p.pool.delete('c')  # both busy: waits in the pool
+    assert sorted(p.wait(2)) == [(0, 'a'), (1, 'b')]
+    p.finish(1)  # the second is free first: it takes c, though it was told b later
+    assert p.wait(3)[2] == (1, 'c')
+    p.pool.stage_in('d')  # waits
     p.finish(0)
-    p.finish(0)  # loads 0, 2
-    p.pool.delete('f')
-    assert p.wait(6)[5] == (0, 'f')
+    assert p.wait(4)[3] == (0, 'd')
+
+
+def test_the_pool_grows_while_every_stager_is_slow_and_no_further():
+    p = Pool(2, max_size=3, slow_after=0.3)
+    for job_id in 'abcd':
+        p.pool.stage_in(job_id)
+    assert sorted(p.wait(2)) == [(0, 'a'), (1, 'b')]
+    # a and b never finish: after slow_after a third stager takes c, and d waits
+    assert p.wait(3)[2] == (2, 'c')
+    assert p.pool.size == 3
+    p.finish(1)
+    assert p.wait(4)[3] == (1, 'd')
+    assert p.pool.size == 3
 
 
 def test_stop_lets_each_stager_finish_what_it_was_told_and_may_be_called_again():
     p = Pool(3)
     for job_id in 'abc':
         p.pool.stage_in(job_id)
+    p.wait(3)
     p.pool.stop(timeout=30)
     assert not any(ref.is_alive() for ref in p.refs)
     assert sorted(p.log) == [(0, 'stage_in', 'a'), (1, 'stage_in', 'b'), (2, 'stage_in', 'c')]
     p.pool.stop(timeout=30)  # nothing left to stop
-    p.pool.stage_out('d')  # a tell to a stopped stager is dropped
+    p.pool.stage_out('d')  # stays in its rest state in the store, for the next start
     assert len(p.log) == 3
 
 
@@ -86,6 +95,8 @@ def test_a_pool_of_any_size_hands_out_every_job(size):
     p = Pool(size)
     for job_id in range(10):
         p.pool.stage_in(str(job_id))
+    for count in range(size, 10):  # each finished job frees a stager for the next
+        p.wait(count)
+        index = p.log[count - size][0]
+        p.finish(index)
     assert sorted(job_id for _, job_id in p.wait(10)) == sorted(map(str, range(10)))
-    per_stager = [sum(1 for index, _, _ in p.log if index == i) for i in range(size)]
-    assert max(per_stager) - min(per_stager) <= 1, per_stager
