@@ -1,8 +1,8 @@
 """Reading CWL text (YAML or JSON) into Python values, the way CWL means it.
 
 Used for submitted workflows and for the documents they import. Bounded:
-deeply nested text goes to the pure-Python parser, which stops at Python's
-recursion limit instead of overflowing the C stack.
+the parser's events are counted first, so a document with too many nodes
+or too deep a nesting is refused before anything is built.
 """
 
 import json
@@ -12,52 +12,66 @@ from typing import Any
 import yaml
 
 from ..errors import InvalidWorkflow
+from .checks import MAX_DEPTH, MAX_NODES
 
 
-class _Loader(yaml.SafeLoader):
-    """A safe YAML loader that reads scalars the way CWL (YAML 1.2) does.
+class _Loader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
+    """A safe YAML loader, on libyaml's parser where PyYAML has it (ten times
+    faster, and every job's workflow is parsed), that reads scalars the way
+    CWL (YAML 1.2) does.
 
     PyYAML follows YAML 1.1, where ``yes``/``no``/``on``/``off`` are booleans
     and dates become datetime objects; CWL runners read those as strings.
     Keeping them strings means the JSON we send says what the user wrote.
+    libyaml builds documents recursively in C without a limit; nesting is
+    bounded before that by `_check_shape`.
     """
 
 
-class _FastLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
-    """The same rules on libyaml's parser, where PyYAML has it: ten times faster,
-    and every job's workflow is parsed. libyaml recurses in C without a limit,
-    so a document that might nest deeply goes to _Loader, which stops at
-    Python's recursion limit instead of overflowing the stack."""
+_Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ('tag:yaml.org,2002:bool', 'tag:yaml.org,2002:timestamp')
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    'tag:yaml.org,2002:bool',
+    re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'),
+    list('tTfF'),
+)
 
 
-#: above this bound on nesting, documents are read by the pure-Python parser
-FAST_PARSER_MAX_DEPTH = 500
+#: parser events that are one node each (keys count too, so the bound is doubled)
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent)
+_OPEN_EVENTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def _may_nest_deeply(text: str) -> bool:
-    """A cheap upper bound on YAML nesting: a flow level needs a bracket, and a
-    block level a column of indentation or an indicator on its line."""
-    openers = text.count('[') + text.count('{')
-    if openers > FAST_PARSER_MAX_DEPTH:
-        return True
-    longest = max(map(len, text.splitlines()), default=0)
-    return openers + longest > FAST_PARSER_MAX_DEPTH
-
-
-for _cls in (_Loader, _FastLoader):
-    _cls.yaml_implicit_resolvers = {
-        first: [
-            (tag, regexp)
-            for tag, regexp in resolvers
-            if tag not in ('tag:yaml.org,2002:bool', 'tag:yaml.org,2002:timestamp')
-        ]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    _cls.add_implicit_resolver(
-        'tag:yaml.org,2002:bool',
-        re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'),
-        list('tTfF'),
-    )
+def _check_shape(text: str, what: str) -> None:
+    """Refuse a document with too many nodes or too deep a nesting from the
+    parser's events, before anything is built: building a 16 MiB document
+    first cost gigabytes. A key and its value are two events, so the node
+    bound here is twice the one iter_nodes (checks.py) applies to values."""
+    nodes = depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, _NODE_EVENTS):
+                nodes += 1
+            elif isinstance(event, _OPEN_EVENTS):
+                nodes += 1
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InvalidWorkflow(
+                        f'{what} is nested too deeply (more than {MAX_DEPTH} levels)'
+                    )
+            elif isinstance(event, _CLOSE_EVENTS):
+                depth -= 1
+            if nodes > 2 * MAX_NODES:
+                raise InvalidWorkflow(f'{what} is too large (more than {MAX_NODES} values)')
+    except yaml.YAMLError:
+        return  # not YAML: the loaders below say why, or read it as JSON
 
 
 def load_cwl_text(raw, what: str = 'the workflow') -> Any:
@@ -73,14 +87,14 @@ def load_cwl_text(raw, what: str = 'the workflow') -> Any:
             text = bytes(raw).decode('utf-8-sig')
         except UnicodeDecodeError as error:
             raise InvalidWorkflow(f'{what} is not UTF-8 text ({error})') from None
+    _check_shape(text, what)
     if text.lstrip().startswith('{'):
         try:
             return json.loads(text)
         except (ValueError, RecursionError):
             pass  # maybe YAML flow style; let the YAML parser explain
     try:
-        loader = _Loader if _may_nest_deeply(text) else _FastLoader
-        return yaml.load(text, Loader=loader)  # noqa: S506 - safe loaders
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark is not None else ''

@@ -4,10 +4,11 @@ hostile documents."""
 import json
 import subprocess
 import sys
+import tracemalloc
 
 import pytest
 
-from cerise_actors.cwl.parse import parse_cwl
+from cerise_actors.cwl.parse import load_cwl_text, parse_cwl
 from cerise_actors.errors import InvalidWorkflow
 
 from .cwl_workflow_fixtures import WORKFLOW_YAML, refused, workflow
@@ -107,3 +108,25 @@ def test_deep_nesting_is_refused_without_crashing_in_a_thread(text):
 def test_refuses_values_that_are_not_json():
     raw = WORKFLOW_YAML + b'doc: !!binary aGVsbG8=\n'
     refused(raw, 'cannot be written as JSON')
+
+
+@pytest.mark.parametrize(
+    'text',
+    [
+        '[' + '0,' * (2 * 1024 * 1024) + '0]',  # 4 MiB, two million values in one line
+        'a:\n' + '- 0\n' * (1024 * 1024),  # the same as a block list
+        '# [ a comment with brackets\n' + '[' * 100_000,  # deep, after a bracket
+    ],
+    ids=['flow', 'block', 'deep'],
+)
+def test_a_huge_or_deep_document_is_refused_before_it_is_built(text):
+    """The node and depth limits act on the parser's events: the refused
+    document is never built, so memory stays small."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidWorkflow, match='too large|too deeply'):
+            load_cwl_text(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024, f'{peak / 2**20:.0f} MiB traced'
