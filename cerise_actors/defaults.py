@@ -84,7 +84,7 @@ DAV_BLOCK_SIZE = 64 * 1024
 #: waitress threads answering HTTP requests
 HTTP_THREADS = 8
 #: the largest POST /jobs body (the job description with its input object)
-MAX_REQUEST_BYTES = 8 * 1024 * 1024
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
 #: HTTP connections open at once (waitress's connection_limit)
 HTTP_CONNECTIONS = 1000
 #: seconds an idle HTTP connection is kept (waitress's channel_timeout)

@@ -9,6 +9,7 @@ import urllib.parse
 
 import pytest
 
+from cerise_actors.defaults import MAX_REQUEST_BYTES
 from cerise_actors.web.request_body import MAX_JSON_DEPTH
 
 from ..helpers import http
@@ -77,7 +78,7 @@ def test_every_stored_job_is_served_as_strict_json(service):
 
 def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(make_service):
     service = make_service()
-    limit = 8 * 1024 * 1024  # the default of limits.request-bytes
+    limit = MAX_REQUEST_BYTES  # the default of limits.request-bytes
     big = b'{"workflow": "x", "input": {"a": [' + b'0,' * (limit // 2) + b'0]}}'
     status, body, _ = post_raw(service, big)
     assert status == 413, body
@@ -94,7 +95,7 @@ def test_a_chunked_body_is_cut_at_the_limit(service):
 
     def chunks():
         yield b'{"workflow": "x", "input": {"a": ['
-        for _ in range(9 * 1024):  # 9 MiB of '0,'
+        for _ in range(MAX_REQUEST_BYTES // 1024 + 1024):  # over the limit, in 1 KiB chunks
             yield b'0,' * 512
         yield b'0]}}'
 
