@@ -11,10 +11,12 @@ PATH_INFO ''. Nothing else in the environ changes; in particular dot segments
 are not resolved here (the sub-app sees `/files/../x` as PATH_INFO `/../x`
 and must refuse it itself).
 
-`limit_threads(app, '/files', slots)` keeps requests below a prefix from
-taking more than `slots` of the server's threads at once, so the rest (the
-/jobs API) always finds one free. A request beyond that is answered 503 with
-Retry-After at once: waiting for a slot would itself hold a thread.
+`ThreadBudget` keeps work that may hold a server thread for long (file
+transfers) from taking more than some of the threads at once, so the rest
+(the /jobs API) always finds one free. The server puts its budget in each
+request's environ, and an app spends it with `spending_thread_budget`: a
+request beyond the budget is answered 503 with Retry-After at once, since
+waiting for a slot would itself hold a thread.
 """
 
 import threading
@@ -42,36 +44,60 @@ def mount(main_app, prefix: str, sub_app):
     return dispatch
 
 
-def limit_threads(app, prefix: str, slots: int):
-    """`app`, where at most `slots` requests below `prefix` are served at once.
+#: the environ key under which the server offers its ThreadBudget
+BUDGET_KEY = 'cerise_actors.thread_budget'
 
-    A request holds its slot until the server closes its answer, except an
-    answer handed over as `wsgi.file_wrapper`: the server's event loop sends
-    that one, and the thread is free again as soon as the app returns it.
-    """
-    _check_prefix(prefix)
-    if slots < 1:
-        raise ValueError(f'at least one slot is needed, not {slots}')
-    free = threading.BoundedSemaphore(slots)
 
-    def limited(environ, start_response):
-        if not _below(environ.get('PATH_INFO', ''), prefix):
+class ThreadBudget:
+    """At most `slots` requests that spend it are served at once."""
+
+    def __init__(self, slots: int):
+        if slots < 1:
+            raise ValueError(f'at least one slot is needed, not {slots}')
+        self.slots = slots
+        self._free = threading.BoundedSemaphore(slots)
+
+    def offered_to(self, app):
+        """`app`, with this budget in every request's environ."""
+
+        def offering(environ, start_response):
+            environ[BUDGET_KEY] = self
             return app(environ, start_response)
-        if not free.acquire(blocking=False):
+
+        return offering
+
+    def serve(self, app, environ, start_response):
+        """Serve with `app` in a slot, or answer 503 if none is free.
+
+        The slot is held until the server closes the answer, except an answer
+        handed over as `wsgi.file_wrapper`: the server's event loop sends that
+        one, and the thread is free as soon as the app returns it.
+        """
+        if not self._free.acquire(blocking=False):
             return _busy(start_response)
         try:
             result = app(environ, start_response)
         except BaseException:
-            free.release()
+            self._free.release()
             raise
         wrapper = environ.get('wsgi.file_wrapper')
         if isinstance(wrapper, type) and isinstance(result, wrapper):
-            free.release()  # not wrapped: waitress must still recognise it
+            self._free.release()  # not wrapped: waitress must still recognise it
             return result
         sized = hasattr(result, '__len__')  # waitress sets Content-Length from it
-        return (_SizedReleasing if sized else _Releasing)(result, free.release)
+        return (_SizedReleasing if sized else _Releasing)(result, self._free.release)
 
-    return limited
+
+def spending_thread_budget(app):
+    """`app`, served within the server's ThreadBudget when it offers one."""
+
+    def spending(environ, start_response):
+        budget = environ.get(BUDGET_KEY)
+        if budget is None:
+            return app(environ, start_response)
+        return budget.serve(app, environ, start_response)
+
+    return spending
 
 
 class _Releasing:

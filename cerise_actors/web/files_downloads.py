@@ -15,6 +15,7 @@ import os
 import stat
 
 from ..defaults import DAV_BLOCK_SIZE
+from .dispatch import spending_thread_budget
 
 
 def downloads_by_the_event_loop(app, root: bytes):
@@ -24,17 +25,21 @@ def downloads_by_the_event_loop(app, root: bytes):
     headers (304, 412), ranges and errors apply unchanged. Then the file,
     opened below `root` without following any symlink, is handed to the
     server, unless it changed in between (it then goes the usual way).
+    Every other request, which may hold its thread for long, is served
+    within the server's thread budget (`dispatch.ThreadBudget`); that quick
+    HEAD is not, so parallel downloads are never refused for want of one.
     """
+    budgeted = spending_thread_budget(app)
 
     def serve(environ, start_response):
         wrapper = environ.get('wsgi.file_wrapper')
         if environ.get('REQUEST_METHOD') != 'GET' or wrapper is None:
-            return app(environ, start_response)
+            return budgeted(environ, start_response)
         names = [n for n in _path_bytes(environ).split(b'/') if n]
         try:
             fd = _open_below(root, names)
         except (OSError, ValueError):
-            return app(environ, start_response)
+            return budgeted(environ, start_response)
         try:
             answer = _head(app, environ, fd, os.path.join(root, *names))
         except BaseException:
@@ -42,7 +47,7 @@ def downloads_by_the_event_loop(app, root: bytes):
             raise
         if answer is None:
             os.close(fd)
-            return app(environ, start_response)
+            return budgeted(environ, start_response)
         status, headers, offset = answer
         os.lseek(fd, offset, os.SEEK_SET)
         start_response(status, headers)

@@ -13,9 +13,10 @@ Waitress settings, and why (see docs/operations.md, "Many clients at once"):
   instead of `select()`, which cannot watch more than 1024 sockets; and the
   soft limit of open files is raised to fit the connections.
 - `threads` (limits.http-threads) are shared by /jobs and /files, but
-  /files may hold only some of them at once (`dispatch.limit_threads`), and
-  its downloads hold none while the client reads (`files.py` hands them to
-  the event loop), so 8 slow downloads no longer starve the API.
+  /files may hold only some of them at once (the `dispatch.ThreadBudget`
+  offered to every request), and its downloads hold none while the client
+  reads (`files_downloads.py` hands them to the event loop), so 8 slow
+  downloads no longer starve the API.
 - Stopping is graceful: stop accepting, close idle connections, let the
   requests being served finish for up to `grace` seconds, then close what
   is left and end the event loop. Waitress's own `close()` closed the
@@ -36,12 +37,10 @@ import waitress.wasyncore
 
 from ..config.model import Limits
 from ..defaults import HTTP_STOP_SECONDS
-from .dispatch import limit_threads
+from .dispatch import ThreadBudget
 
 logger = logging.getLogger(__name__)
 
-#: the URL prefix whose requests may not take every thread
-BULK_PREFIX = '/files'
 #: open files beyond the connections: database, logs, files being copied
 SPARE_FILES = 256
 
@@ -70,7 +69,7 @@ class HttpServer:
         limits = limits or Limits()
         threads = threads or limits.http_threads
         _fit_open_files(limits.http_connections + SPARE_FILES)
-        app = limit_threads(app, BULK_PREFIX, bulk_slots(threads))
+        app = ThreadBudget(bulk_slots(threads)).offered_to(app)
         self._server = waitress.server.create_server(
             app,
             host=host,

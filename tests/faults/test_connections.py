@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 
-from cerise_actors.web.dispatch import mount
+from cerise_actors.web.dispatch import mount, spending_thread_budget
 from cerise_actors.web.server import HttpServer, bulk_slots
 
 from ..helpers import http, wait_for
@@ -127,7 +127,7 @@ def test_stalled_downloads_hold_no_thread_and_then_arrive_whole(service):
 
 
 def test_files_requests_never_take_the_last_threads():
-    """/files requests that hold their thread leave some for /jobs; the rest get 503 at once."""
+    """/files requests that hold their thread leave some for /jobs; more get 503 at once."""
     release = threading.Event()
     entered = []
 
@@ -142,7 +142,8 @@ def test_files_requests_never_take_the_last_threads():
         return [b'[]']
 
     threads = 8
-    server = HttpServer(mount(jobs, '/files', stuck_files), '127.0.0.1', 0, threads=threads)
+    files = spending_thread_budget(stuck_files)  # as files.py serves all but downloads
+    server = HttpServer(mount(jobs, '/files', files), '127.0.0.1', 0, threads=threads)
     server.start()
     base = f'http://127.0.0.1:{server.port}'
     try:
@@ -166,3 +167,19 @@ def test_files_requests_never_take_the_last_threads():
     finally:
         release.set()
         server.stop()
+
+
+def test_parallel_downloads_are_never_refused(service):
+    """Downloads spend no thread budget: 32 at once all get their file."""
+    small = service.root / 'files' / 'output' / 'small.txt'
+    small.parent.mkdir(parents=True, exist_ok=True)
+    small.write_text('small')
+    start = threading.Barrier(32)
+
+    def download(_):
+        start.wait(30)
+        return http('GET', f'{service.base_url}/files/output/small.txt', timeout=30)[:2]
+
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        answers = list(pool.map(download, range(32)))
+    assert answers == [(200, 'small')] * 32
