@@ -79,6 +79,9 @@ STDERR_TAIL_BYTES = 64 * 1024
 STDERR_TAIL_LINES = 40
 
 # --- web ------------------------------------------------------------------
+#: the name prefix of an upload over /files that is still being written; such
+#: files are hidden from listings and never staged as part of a Directory input
+UPLOAD_PREFIX = '.cerise-upload-'
 #: bytes read or written per step by /files; WsgiDAV's default is 8 KiB
 DAV_BLOCK_SIZE = 64 * 1024
 #: waitress threads answering HTTP requests

@@ -17,6 +17,7 @@ from typing import Callable, List, Mapping, Optional
 from ..cwl.inputs import InputFile, plan_inputs
 from ..cwl.secondary import add_secondary_files
 from ..cwl.workflow import plan_workflow
+from ..defaults import UPLOAD_PREFIX
 from ..errors import InvalidInput, InvalidWorkflow, SourceUnavailable, StagingAborted, StopReason
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
@@ -177,6 +178,8 @@ class StageIn:
         sent = 0
         self._fs.mkdir(target)
         for path in sorted(local_dir.rglob('*')):
+            if path.name.startswith(UPLOAD_PREFIX):
+                continue  # an upload over /files still being written
             resolved = path.resolve()
             if resolved != local_dir and local_dir not in resolved.parents:
                 raise InvalidInput(f'{path.name} links outside the folder')

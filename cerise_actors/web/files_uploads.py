@@ -22,8 +22,7 @@ from wsgidav.dav_error import HTTP_FORBIDDEN, HTTP_INSUFFICIENT_STORAGE, DAVErro
 from wsgidav.dav_provider import DAVNonCollection
 from wsgidav.fs_dav_provider import FileResource, FilesystemProvider, FolderResource
 
-#: the start of the hidden name an upload is written under
-UPLOAD_PREFIX = '.cerise-upload-'
+from ..defaults import UPLOAD_PREFIX
 
 
 def open_for_upload(path: str):

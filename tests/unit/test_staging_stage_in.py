@@ -131,6 +131,16 @@ def test_a_link_out_of_an_input_folder_is_refused(w):
     assert not (Path(w.layout.job('j1').work) / 'input/1/tree/passwd').exists()
 
 
+def test_an_upload_still_being_written_in_a_folder_input_is_not_staged(w):
+    """/files writes an upload under a hidden name and renames it when whole
+    (web/files_uploads.py): a folder staged meanwhile leaves it out."""
+    url = w.put('tree/done.txt', 'done')[: -len('/done.txt')]
+    w.put('tree/.cerise-upload-1234abcd', 'half')
+    w.run(WC, {'tree': _dir(url)})
+    staged = sorted(p.name for p in (Path(w.layout.job('j1').work) / 'input/1/tree').iterdir())
+    assert staged == ['done.txt']
+
+
 def test_a_folder_input_must_be_a_folder(w):
     with pytest.raises(InvalidInput, match="^input 'tree': .* is not an existing folder$"):
         w.run(WC, {'tree': _dir(w.put('plain.txt', 'x'))})
