@@ -42,6 +42,7 @@ _JOBS_KEYS = (
     'scheduler-options',
     'cwl-runner',
     'max-running',
+    'warm-runner',
 )
 
 
@@ -144,6 +145,7 @@ def _jobs_config(section: Section, generic: Section, env: Mapping[str, str]) -> 
         cwl_runner=section.string('cwl-runner'),
         max_running=section.integer('max-running', minimum=1),
         credentials=credentials,
+        warm_runner=section.boolean('warm-runner', default=True),
     )
 
 

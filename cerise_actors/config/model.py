@@ -110,6 +110,8 @@ class JobsConfig:
     cwl_runner: Optional[str]
     max_running: Optional[int]
     credentials: Credentials
+    #: local jobs fork from a long-lived runner that has cwltool loaded (ours only)
+    warm_runner: bool = True
 
 
 @dataclass(frozen=True)
