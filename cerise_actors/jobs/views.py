@@ -28,6 +28,24 @@ class JobSummary(NamedTuple):
     output_json: Optional[str]
 
 
+class RunRecord(NamedTuple):
+    """What the GA4GH WES API shows of a job (a run), straight from its row:
+    the fields of JobSummary plus the times and the WES request, so one
+    query answers a page of GET /runs or one GET /runs/{id}."""
+
+    id: str
+    name: str
+    workflow_url: str
+    input_json: str
+    state: str
+    output_json: Optional[str]
+    exit_code: Optional[int]
+    created_at: float
+    updated_at: float
+    started_at: Optional[float]
+    wes_request: Optional[str]  # JSON; None for jobs submitted through /jobs
+
+
 @dataclasses.dataclass(frozen=True)
 class JobView:
     """A snapshot of a job, safe to pass between threads."""

@@ -11,14 +11,14 @@ import functools
 import logging
 from collections import defaultdict
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import peewee
 import pykka
 
 from ..errors import StorageFull
 from ..jobs.states import JobState
-from ..jobs.views import JobSummary, JobView, Message
+from ..jobs.views import JobSummary, JobView, Message, RunRecord
 from .job_store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -118,8 +118,16 @@ class StoreActor(pykka.ThreadingActor):
                 self._publish(DELETABLE, job_id)
 
     # --- the API -------------------------------------------------------
-    def create_job(self, name: str, workflow_url: str, input_json: str) -> JobView:
-        job = self._store.create(name, workflow_url, input_json)
+    def create_job(
+        self,
+        name: str,
+        workflow_url: str,
+        input_json: str,
+        job_id: Optional[str] = None,
+        wes_request: Optional[str] = None,
+        notes: Iterable[str] = (),
+    ) -> JobView:
+        job = self._store.create(name, workflow_url, input_json, job_id, wes_request, notes)
         self._publish(JobState.SUBMITTED, job.id)
         return job
 
@@ -130,6 +138,28 @@ class StoreActor(pykka.ThreadingActor):
 
     def list_jobs(self) -> List[JobSummary]:
         return self._store.list()
+
+    def list_jobs_page(
+        self,
+        states: Optional[List[str]] = None,
+        name: Optional[str] = None,
+        limit: Optional[int] = None,
+        after: Optional[Tuple[float, str]] = None,
+    ) -> Tuple[List[JobSummary], Optional[Tuple[float, str]]]:
+        """GET /jobs with filters or a limit: rows and the next page's cursor."""
+        return self._store.page(JobSummary, states, name, limit, after)
+
+    def list_runs(
+        self, limit: int, after: Optional[Tuple[float, str]] = None
+    ) -> Tuple[List[RunRecord], Optional[Tuple[float, str]]]:
+        """A page of GET /ga4gh/wes/v1/runs and the next page's cursor."""
+        return self._store.page(RunRecord, limit=limit, after=after)
+
+    def get_run(self, job_id: str) -> Optional[RunRecord]:
+        return self._store.run(job_id)
+
+    def state_counts(self) -> Dict[str, int]:
+        return self._store.state_counts()
 
     def jobs_in(self, states) -> List[JobView]:
         return self._store.in_states(states)

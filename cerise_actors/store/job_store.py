@@ -11,6 +11,7 @@ building them through the query builder cost more than SQLite's own work.
 """
 
 import logging
+import math
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +22,7 @@ from playhouse.migrate import SqliteMigrator, migrate
 
 from ..errors import IllegalTransition
 from ..jobs.states import JobState
-from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS, JobSummary, JobView, Message
+from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS, JobSummary, JobView, Message, RunRecord
 from . import transitions
 from .models import UPDATABLE_FIELDS, bind_models
 
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 _SELECT = f'SELECT {", ".join(JOB_COLUMNS)} FROM job'
 _SELECT_FULL = f'SELECT {", ".join(JOB_COLUMNS + FULL_COLUMNS)} FROM job'
 _INSERT_LOG = 'INSERT INTO logline (job_id, time, level, message) VALUES (?, ?, ?, ?)'
+#: entering these states means the job has started on the resource (WES start_time)
+_STARTED = frozenset({JobState.RUNNING, JobState.FINISHED})
 
 
 class JobStore:
@@ -51,6 +54,9 @@ class JobStore:
         self._db.connect(reuse_if_open=True)
         self._db.create_tables([self.Job, self.LogLine])
         self._add_missing_columns()
+        # pages of GET /jobs and GET /runs walk this order
+        self._db.execute_sql('CREATE INDEX IF NOT EXISTS job_created_at_id ON job (created_at, id)')
+        self._last_created = self._db.execute_sql('SELECT max(created_at) FROM job').fetchone()[0]
 
     def _add_missing_columns(self) -> None:
         """Bring a database made by an older version up to date.
@@ -111,6 +117,63 @@ class JobStore:
         ).fetchall()
         return list(map(JobSummary._make, rows))
 
+    def page(
+        self,
+        row_type=JobSummary,
+        states: Optional[List[str]] = None,
+        name: Optional[str] = None,
+        limit: Optional[int] = None,
+        after: Optional[Tuple[float, str]] = None,
+    ) -> Tuple[list, Optional[Tuple[float, str]]]:
+        """A page of the jobs users see, as `row_type` rows (JobSummary or
+        RunRecord), in the order of (created_at, id), with the (created_at, id)
+        cursor of its last row when more follow (else None).
+
+        `states` (stored values) and `name` filter; `after` is the cursor of
+        the previous page. Creation times only grow (see `create`), so a job
+        created while a client pages comes after every cursor handed out: each
+        job is in exactly one page.
+        """
+        where, values = ['delete_requested = 0'], []
+        if states is not None:
+            where.append(f'state IN ({", ".join("?" * len(states))})')
+            values += states
+        if name is not None:
+            where.append('name = ?')
+            values.append(name)
+        if after is not None:
+            where.append('(created_at, id) > (?, ?)')
+            values += [after[0], after[1]]
+        sql = (
+            f'SELECT {", ".join(row_type._fields)}, created_at, id FROM job '
+            f'WHERE {" AND ".join(where)} ORDER BY created_at, id'
+        )
+        if limit is not None:
+            sql += ' LIMIT ?'
+            values.append(limit + 1)
+        rows = self._db.execute_sql(sql, values).fetchall()
+        more = limit is not None and len(rows) > limit
+        rows = rows[:limit] if more else rows
+        width = len(row_type._fields)
+        cursor = tuple(rows[-1][width:]) if more else None
+        return [row_type._make(row[:width]) for row in rows], cursor
+
+    def run(self, job_id: str) -> Optional[RunRecord]:
+        """The job as the WES API shows it, None if unknown or being deleted."""
+        row = self._db.execute_sql(
+            f'SELECT {", ".join(RunRecord._fields)} FROM job WHERE id = ? AND delete_requested = 0',
+            (job_id,),
+        ).fetchone()
+        return None if row is None else RunRecord._make(row)
+
+    def state_counts(self) -> dict:
+        """Stored state value -> how many jobs users see are in it."""
+        return dict(
+            self._db.execute_sql(
+                'SELECT state, count(*) FROM job WHERE delete_requested = 0 GROUP BY state'
+            ).fetchall()
+        )
+
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
         """Jobs in any of `states` (deleted ones too: workers must finish them)."""
         values = [s.value for s in states]
@@ -136,9 +199,25 @@ class JobStore:
         ).fetchall()
 
     # --- writing -------------------------------------------------------
-    def create(self, name: str, workflow_url: str, input_json: str) -> JobView:
-        job_id = str(uuid.uuid4())
+    def create(
+        self,
+        name: str,
+        workflow_url: str,
+        input_json: str,
+        job_id: Optional[str] = None,
+        wes_request: Optional[str] = None,
+        notes: Iterable[str] = (),
+    ) -> JobView:
+        """A new job in SUBMITTED. `job_id` is given by a front end that had
+        to name the job's files before creating it (WES attachments);
+        `notes` are added to its log after the first line."""
+        job_id = job_id or str(uuid.uuid4())
         now = time.time()
+        # creation times only grow, also when the clock steps back, so pages
+        # in creation order never miss a job created while a client pages
+        if self._last_created is not None and now <= self._last_created:
+            now = math.nextafter(self._last_created, math.inf)
+        self._last_created = now
         job = JobView(
             id=job_id,
             name=name,
@@ -158,12 +237,14 @@ class JobStore:
         with self._db.atomic():
             self._db.execute_sql(
                 'INSERT INTO job (id, name, workflow_url, input_json, state, cores, time_limit, '
-                'delete_requested, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?)',
-                (job_id, name, workflow_url, input_json, job.state.value, now, now),
+                'delete_requested, created_at, updated_at, wes_request) '
+                'VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?)',
+                (job_id, name, workflow_url, input_json, job.state.value, now, now, wes_request),
             )
             self._db.execute_sql(
                 _INSERT_LOG, (job_id, now, 'INFO', 'Job submitted; waiting to be staged in.')
             )
+            self._log(job_id, now, 'INFO', list(notes))
         logger.info('job %s: created in %s', job_id, JobState.SUBMITTED.name)
         return job
 
@@ -192,6 +273,9 @@ class JobStore:
             raise IllegalTransition(f'{from_state.name} -> {to_state.name}')
         now = time.time()
         assignments, values = _assignments(fields, state=to_state.value, updated_at=now)
+        if to_state in _STARTED:
+            assignments += ', started_at = COALESCE(started_at, ?)'
+            values.append(now)
         with self._db.atomic():
             changed = self._db.execute_sql(
                 f'UPDATE job SET {assignments} WHERE id = ? AND state = ?',

@@ -31,6 +31,10 @@ class Job(_Base):
     delete_requested = peewee.BooleanField(default=False, index=True)
     created_at = peewee.FloatField()
     updated_at = peewee.FloatField()
+    #: when the job was first seen started on the resource (WES start_time)
+    started_at = peewee.FloatField(null=True)
+    #: the GA4GH WES RunRequest as submitted (JSON), for runs made through WES
+    wes_request = peewee.TextField(null=True)
 
 
 class LogLine(_Base):
