@@ -94,3 +94,9 @@ HTTP_CONNECTIONS = 1000
 HTTP_IDLE_TIMEOUT = 30.0
 #: seconds a stopping server lets the requests it is serving finish
 HTTP_STOP_SECONDS = 5.0
+#: runs in a page of GET /ga4gh/wes/v1/runs when the client names no page_size
+WES_PAGE_SIZE = 100
+#: the most jobs or runs in one page of GET /jobs?limit= or GET /runs; more is lowered to it
+MAX_PAGE_SIZE = 10_000
+#: the most workflow_attachment files in one POST /ga4gh/wes/v1/runs
+MAX_WES_ATTACHMENTS = 10_000

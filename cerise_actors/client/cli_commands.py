@@ -6,7 +6,7 @@ so they work against any reachable service, local or remote.
 
     cerise-actors submit WORKFLOW [INPUTS.yml|json] [--name N] [--wait]
                          [--output-dir DIR] [--no-download] [--timeout S]
-    cerise-actors list [--json]
+    cerise-actors list [--json] [--state STATE]... [--name N] [--page-size N]
     cerise-actors status ID [--json]
     cerise-actors log ID
     cerise-actors cancel ID [--wait]
@@ -132,6 +132,19 @@ def add_client_commands(subparsers) -> None:
 
     listing = subparsers.add_parser('list', parents=[common], help='list the jobs')
     listing.add_argument('--json', action='store_true', help='print the jobs as JSON')
+    listing.add_argument(
+        '--state',
+        action='append',
+        metavar='STATE',
+        help='only jobs in this API state (Waiting, Running, Success, ...); may be repeated',
+    )
+    listing.add_argument('--name', help='only jobs with exactly this name')
+    listing.add_argument(
+        '--page-size',
+        type=int,
+        metavar='N',
+        help='fetch the list in pages of N jobs (for services with very many jobs)',
+    )
 
     status = subparsers.add_parser('status', parents=[common], help="show a job's state")
     status.add_argument('job_id', metavar='ID')
@@ -306,7 +319,11 @@ def _indent(text: str) -> str:
 
 # --- the other commands ---------------------------------------------------------
 def _list(service: Service, args) -> int:
-    jobs = service.list_jobs()
+    jobs = service.list_jobs(
+        state=getattr(args, 'state', None),
+        name=getattr(args, 'name', None),
+        page_size=getattr(args, 'page_size', None),
+    )
     if args.json:
         print(json.dumps([job.data for job in jobs], indent=2))
         return EXIT_OK

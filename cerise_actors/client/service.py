@@ -7,7 +7,7 @@ API become exceptions, so every call reports errors the same way.
 """
 
 import urllib.parse
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import ClientError, InvalidJob, JobNotFound, ServiceError
 from .files import FileArea
@@ -15,6 +15,8 @@ from .http import DEFAULT_TIMEOUT, Http, Response
 from .job import Job
 
 DEFAULT_URL = 'http://127.0.0.1:29593'
+#: the header in which GET /jobs?limit= names the next page
+NEXT_CURSOR_HEADER = 'Cerise-Next-Cursor'
 
 
 class Service:
@@ -62,9 +64,55 @@ class Service:
         """The job with this id; JobNotFound if there is none."""
         return Job._from_json(self, self._get_job_json(job_id))
 
-    def list_jobs(self) -> List[Job]:
-        """All jobs of the service, oldest first."""
-        data = self._json(self._call('GET', '/jobs'), 'the job list')
+    def list_jobs(
+        self,
+        state: Union[str, Sequence[str], None] = None,
+        name: Optional[str] = None,
+        page_size: Optional[int] = None,
+    ) -> List[Job]:
+        """All jobs of the service, oldest first; only those in `state` (an API
+        state such as 'Running', or several) and named `name`, if given.
+        With `page_size` the list is fetched in pages of that many jobs, which
+        keeps each answer small on a service with very many jobs."""
+        if state is None and name is None and page_size is None:
+            return self._jobs_of(self._call('GET', '/jobs'))
+        jobs: List[Job] = []
+        cursor = None
+        while True:
+            page, cursor = self.list_jobs_page(state, name, page_size, cursor)
+            jobs += page
+            if cursor is None:
+                return jobs
+
+    def list_jobs_page(
+        self,
+        state: Union[str, Sequence[str], None] = None,
+        name: Optional[str] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> Tuple[List[Job], Optional[str]]:
+        """One page of the job list (see list_jobs) and the cursor of the next
+        page, None on the last one. A service that does not page answers
+        everything at once; the filters are applied here as well, so one that
+        does not filter gives the same jobs."""
+        states = [state] if isinstance(state, str) else list(state or ())
+        query: List[Tuple[str, Any]] = [('state', s) for s in states]
+        query += [(key, value) for key, value in (('name', name), ('limit', limit)) if value]
+        query += [('cursor', cursor)] if cursor else []
+        path = '/jobs' + ('?' + urllib.parse.urlencode(query) if query else '')
+        answer = self._call('GET', path)
+        jobs = self._jobs_of(answer)
+        wanted = {s.lower() for s in states}
+        jobs = [
+            job
+            for job in jobs
+            if (not wanted or str(job.data.get('state', '')).lower() in wanted)
+            and (name is None or job.name == name)
+        ]
+        return jobs, (answer.headers.get(NEXT_CURSOR_HEADER) or None)
+
+    def _jobs_of(self, answer: Response) -> List[Job]:
+        data = self._json(answer, 'the job list')
         if not isinstance(data, list):
             raise ServiceError(
                 f'{self.url}/jobs did not answer with a list of jobs; is '

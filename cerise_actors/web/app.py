@@ -17,6 +17,7 @@ import yaml
 from ..defaults import MAX_REQUEST_BYTES
 from ..errors import JobNotFound, ServiceUnavailable, StorageFull
 from .backend import JobsBackend, base_url_of, job_json, jobs_json_text
+from .jobs_query import add_next_page, jobs_query
 from .request_body import parse_json, read_body
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,13 @@ class JobCollection:
 
     def on_get(self, req, resp):
         base = base_url_of(req, self._base_url)
-        resp.text = jobs_json_text(self._backend.list(), base)
+        query = jobs_query(req.params)  # filters and paging, see jobs_query.py
+        if query is None:
+            jobs = self._backend.list()
+        else:
+            jobs, cursor = self._backend.list_page(*query)
+            add_next_page(resp, base, req.params, cursor)
+        resp.text = jobs_json_text(jobs, base)
         resp.content_type = falcon.MEDIA_JSON
 
     def on_post(self, req, resp):

@@ -6,14 +6,15 @@ and turns its answers into values or into exceptions the app maps to HTTP.
 
 import json
 import time
-from typing import List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import pykka
 
 from ..defaults import WEB_ASK_TIMEOUT
 from ..errors import JobNotFound, ServiceUnavailable
 from ..jobs.states import JobState
-from ..jobs.views import JobSummary, JobView
+from ..jobs.views import JobSummary, JobView, RunRecord
+from .paging import Cursor
 
 
 class JobsBackend:
@@ -28,8 +29,22 @@ class JobsBackend:
         except pykka.ActorDeadError as exc:
             raise ServiceUnavailable('the service is shutting down') from exc
 
-    def create(self, name: str, workflow: str, input_doc: dict) -> JobView:
-        return self._ask(self._store.create_job(name, workflow, json.dumps(input_doc)))
+    def create(
+        self,
+        name: str,
+        workflow: str,
+        input_doc: dict,
+        job_id: Optional[str] = None,
+        wes_request: Optional[dict] = None,
+        notes: Iterable[str] = (),
+    ) -> JobView:
+        """A new job; `job_id`, `wes_request` and `notes` for runs made through WES."""
+        extra = {'job_id': job_id} if job_id else {}
+        if wes_request is not None:
+            extra['wes_request'] = json.dumps(wes_request)
+        if notes:
+            extra['notes'] = list(notes)
+        return self._ask(self._store.create_job(name, workflow, json.dumps(input_doc), **extra))
 
     def get(self, job_id: str) -> JobView:
         job = self._ask(self._store.get_job(job_id))
@@ -39,6 +54,32 @@ class JobsBackend:
 
     def list(self) -> List[JobSummary]:
         return self._ask(self._store.list_jobs())
+
+    def list_page(
+        self,
+        states: Optional[List[str]] = None,
+        name: Optional[str] = None,
+        limit: Optional[int] = None,
+        after: Optional[Cursor] = None,
+    ) -> Tuple[List[JobSummary], Optional[Cursor]]:
+        """Jobs in `states` (stored values) named `name`, at most `limit`,
+        after the cursor `after`; and the cursor of the next page, if any."""
+        return self._ask(self._store.list_jobs_page(states, name, limit, after))
+
+    def list_runs(
+        self, limit: int, after: Optional[Cursor] = None
+    ) -> Tuple[List[RunRecord], Optional[Cursor]]:
+        return self._ask(self._store.list_runs(limit, after))
+
+    def get_run(self, job_id: str) -> RunRecord:
+        run = self._ask(self._store.get_run(job_id))
+        if run is None:
+            raise JobNotFound(job_id)
+        return run
+
+    def state_counts(self) -> Dict[str, int]:
+        """Stored state value -> number of jobs users see in it."""
+        return self._ask(self._store.state_counts())
 
     def cancel(self, job_id: str) -> JobView:
         job = self._ask(self._store.cancel_job(job_id))
