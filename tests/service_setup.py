@@ -15,7 +15,11 @@ def service_config_dict(root) -> dict:
     """conf/config.yml for a service whose files all live under `root`, on a free port."""
     return {
         'database': {'file': str(root / 'cerise.db')},
-        'client-file-exchange': {'store-location-service': str(root / 'files')},
+        # clients on this machine, sharing the folder: inputs and outputs as file:// URLs
+        'client-file-exchange': {
+            'store-location-service': str(root / 'files'),
+            'store-location-client': (root / 'files').as_uri(),
+        },
         'rest-service': {'hostname': '127.0.0.1', 'port': 0},
         'pidfile': str(root / 'cerise.pid'),
     }

@@ -1,4 +1,5 @@
-"""Why the HTTP port could not be bound, said in terms an operator can act on.
+"""Where the service listens: why a port cannot be bound, and the URLs
+that follow from the address it is bound to.
 
 The socket layer reports "[Errno 98] Address already in use" without the
 address, so an operator cannot tell which setting or which other process
@@ -9,6 +10,11 @@ It is an OSError, so callers that already handle OSError keep working.
 
 import contextlib
 import errno
+import logging
+import urllib.parse
+from typing import Optional
+
+logger = logging.getLogger(__name__)
 
 _HINTS = {
     errno.EADDRINUSE: 'address already in use; is another cerise-actors running?',
@@ -36,3 +42,40 @@ def naming_the_address(host: str, port: int):
     except OSError as exc:
         reason = _HINTS.get(exc.errno) or (exc.strerror or str(exc)).lower()
         raise CannotListen(f'cannot listen on {address(host, port)}: {reason}') from exc
+
+
+def exchange_client_url(config, listening_url: str) -> str:
+    """How clients address the exchange folder: `store-location-client` if
+    set, else the service's own /files under `base-url` or under the address
+    it listens on, so a port change needs no second setting.
+
+    Warns when a configured http(s) client location names another host and
+    port than the service's and no `base-url` explains it: outputs would be
+    published with URLs that lead elsewhere (a forgotten port change).
+    """
+    configured: Optional[str] = config.exchange_client_url
+    own = f'{(config.base_url or listening_url).rstrip("/")}/files'
+    if configured is None:
+        return own
+    if config.base_url is None and _authority(configured) not in (None, _authority(own)):
+        logger.warning(
+            'store-location-client %s names %s, but the service listens on %s and no '
+            'base-url says why; clients will be sent to %s for outputs. Leave '
+            "store-location-client out to use this service's own %s",
+            configured,
+            _authority(configured),
+            _authority(own),
+            _authority(configured),
+            own,
+        )
+    return configured
+
+
+def _authority(url: str) -> Optional[str]:
+    """host:port of an http(s) URL (default ports filled in), else None."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        return None
+    port = parts.port or (443 if parts.scheme == 'https' else 80)
+    host = 'localhost' if parts.hostname in ('127.0.0.1', '::1') else parts.hostname
+    return address(host, port)

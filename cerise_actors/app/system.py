@@ -12,6 +12,7 @@ up at the next start.
 """
 
 import contextlib
+import dataclasses
 import logging
 import shutil
 import threading
@@ -39,7 +40,7 @@ from ..resource.shell import Shell
 from ..staging import api_install
 from ..staging.bounded import SourceLimits
 from ..staging.exchange import Exchange
-from ..staging.runner_command import choose_runner
+from ..staging.runner_command import choose_runner, start_warm_runner
 from ..staging.runner_install import RunnerInstaller, wheelhouse_dir
 from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
@@ -50,8 +51,9 @@ from ..web.dispatch import mount
 from ..web.files import make_files_app
 from ..web.gate import StartGate
 from ..web.server import HttpServer
-from .listen import naming_the_address
+from .listen import exchange_client_url, naming_the_address
 from .resources import build_resource
+from .wes_info import wes_settings
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,8 @@ class CeriseService:
             )
         close_http = _once(self.http.stop)
         parts.callback(close_http)  # if building fails below
-        self.exchange = Exchange(self.config.exchange_service_dir, self.config.exchange_client_url)
+        client_url = exchange_client_url(self.config, self.http.url)
+        self.exchange = Exchange(self.config.exchange_service_dir, client_url)
         self.exchange.ensure_layout()
         self.projects = api_install.local_projects(self.api_dir)
         self.catalogue = load_step_catalogue(self.projects)
@@ -114,6 +117,10 @@ class CeriseService:
             max_running = _core_count(res.shell)
         layout = res.layout
         choice = choose_runner(self.api_config.jobs.cwl_runner, res.is_local)
+        self.warm_runner = start_warm_runner(choice, self.api_config.jobs, layout)
+        if self.warm_runner is not None:  # stopped after the runner actor (jobs run on)
+            parts.callback(self.warm_runner.close)
+            choice = dataclasses.replace(choice, warm_socket=self.warm_runner.socket_path)
         runner_ref = RunnerActor.start(
             store,
             res.scheduler,
@@ -171,7 +178,10 @@ class CeriseService:
         ):
             store.subscribe(topic, callback).get(timeout=ASK_TIMEOUT)
 
-        app = create_app(JobsBackend(store), self.config.base_url, self.config.limits.request_bytes)
+        wes = wes_settings(self.exchange, self.projects, self.catalogue, choice)
+        app = create_app(
+            JobsBackend(store), self.config.base_url, self.config.limits.request_bytes, wes
+        )
         # the file exchange over WebDAV, on the same port as the jobs API
         app = mount(app, '/files', make_files_app(self.exchange.service_dir))
         self._api = app

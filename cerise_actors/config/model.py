@@ -77,7 +77,8 @@ class ServiceConfig:
     log_level: int
     pid_file: Optional[Path]
     exchange_service_dir: Path
-    exchange_client_url: str
+    #: None: the service's own /files URL, known once the port is bound
+    exchange_client_url: Optional[str]
     hostname: str
     port: int
     base_url: Optional[str]

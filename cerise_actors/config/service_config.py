@@ -2,9 +2,14 @@
 
 The main file says where the service keeps its own state (job database, log,
 pid file), where the file exchange directory shared with clients lives, and
-where the REST API listens. Two values can be overridden from the
-environment so that one Docker image can run as many containers on different
-ports: ``CERISE_STORE_LOCATION_CLIENT`` and ``CERISE_BASE_URL``.
+where the REST API listens. A file gives only what differs from the
+defaults (those of the shipped ``conf/config.yml``, in FILE_DEFAULTS); the
+rest is filled in. Where the service listens and keeps its files can also be
+set from the environment, so that one image runs as many containers:
+``CERISE_HOSTNAME``, ``CERISE_PORT``, ``CERISE_STORE_LOCATION_SERVICE``,
+``CERISE_STORE_LOCATION_CLIENT`` and ``CERISE_BASE_URL`` win over the file.
+Without ``store-location-client``, clients reach the exchange folder through
+the service's own ``/files``, whatever port it listens on.
 
 Relative paths are resolved against the current working directory at load
 time, as Cerise did, so that later ``chdir`` calls cannot change their meaning.
@@ -23,7 +28,19 @@ from .reader import Section, env_value, load_yaml_file
 DEFAULT_LOG_LEVEL = logging.INFO
 
 ENV_STORE_LOCATION_CLIENT = 'CERISE_STORE_LOCATION_CLIENT'
+ENV_STORE_LOCATION_SERVICE = 'CERISE_STORE_LOCATION_SERVICE'
 ENV_BASE_URL = 'CERISE_BASE_URL'
+ENV_HOSTNAME = 'CERISE_HOSTNAME'
+ENV_PORT = 'CERISE_PORT'
+
+#: what a configuration file does not say: the shipped conf/config.yml
+FILE_DEFAULTS = {
+    'database': {'file': 'run/cerise.db'},
+    'logging': {'file': 'run/cerise.log', 'level': 'INFO'},
+    'pidfile': 'run/cerise.pid',
+    'client-file-exchange': {'store-location-service': 'run/files'},
+    'rest-service': {'hostname': defaults.HOSTNAME, 'port': defaults.PORT},
+}
 
 _TOP_KEYS = (
     'database',
@@ -57,7 +74,26 @@ def load_service_config(
     """
     source = os.fspath(path)
     data = load_yaml_file(path, source)
-    return service_config_from_dict(data, source=source, env=env)
+    return service_config_from_dict(merged_over_defaults(data), source=source, env=env)
+
+
+def merged_over_defaults(data: Any) -> Any:
+    """`data` over FILE_DEFAULTS, section by section; a key set to null in the
+    file stays null (for example `logging: {file: null}` logs to stderr)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        return data  # service_config_from_dict says what is wrong
+    merged = {
+        key: dict(value) if isinstance(value, dict) else value
+        for key, value in FILE_DEFAULTS.items()
+    }
+    for key, value in data.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def service_config_from_dict(
@@ -80,12 +116,12 @@ def service_config_from_dict(
     exchange = top.section(
         'client-file-exchange', known=('store-location-service', 'store-location-client')
     )
-    service_dir = _service_store(exchange)
-    client_url = _client_store(exchange, env, service_dir)
+    service_dir = _service_store(exchange, env)
+    client_url = _client_store(exchange, env)
 
     rest = top.section('rest-service', known=('base-url', 'hostname', 'port'))
-    hostname = rest.string('hostname', default=defaults.HOSTNAME)
-    port = rest.integer('port', default=defaults.PORT, minimum=0, maximum=65535)
+    hostname = env_value(env, ENV_HOSTNAME) or rest.string('hostname', default=defaults.HOSTNAME)
+    port = _port(rest, env)
     base_url = _base_url(rest, env)
     limits = _limits(top.section('limits', known=_LIMIT_KEYS))
 
@@ -150,10 +186,21 @@ def _log_level(section: Section) -> int:
     )
 
 
-def _service_store(section: Section) -> Path:
+def _port(section: Section, env: Mapping[str, str]) -> int:
+    override = env_value(env, ENV_PORT)
+    if override is None:
+        return section.integer('port', default=defaults.PORT, minimum=0, maximum=65535)
+    if not override.strip().isdigit() or int(override) > 65535:
+        raise section.error(
+            'port', f'expected an integer from 0 to 65535, got {override!r} (from {ENV_PORT})'
+        )
+    return int(override)
+
+
+def _service_store(section: Section, env: Mapping[str, str]) -> Path:
     """The exchange directory as seen by the service: a local directory."""
     key = 'store-location-service'
-    value = section.string(
+    value = env_value(env, ENV_STORE_LOCATION_SERVICE) or section.string(
         key,
         required='the file exchange directory as the service sees it, '
         'e.g. file:///tmp/cerise_files',
@@ -196,14 +243,16 @@ def _strip_slash(url: str) -> str:
     return url if stripped.endswith(':') else stripped
 
 
-def _client_store(section: Section, env: Mapping[str, str], service_dir: Path) -> str:
+def _client_store(section: Section, env: Mapping[str, str]) -> Optional[str]:
+    """The exchange folder as clients address it; None: the service's own
+    /files, known once the port is bound (see app/system.py)."""
     key = 'store-location-client'
     override = env_value(env, ENV_STORE_LOCATION_CLIENT)
     if override is not None:
         return _check_url(section, key, override, ENV_STORE_LOCATION_CLIENT)
     value = section.string(key)
     if value is None:
-        return _strip_slash(service_dir.as_uri())
+        return None
     return _check_url(section, key, value, None)
 
 

@@ -64,7 +64,7 @@ def test_main_defaults():
     assert cfg.pid_file is None
     assert cfg.hostname == '127.0.0.1' and cfg.port == 29593
     assert cfg.base_url is None
-    assert cfg.exchange_client_url == 'file:///tmp/cerise_files'
+    assert cfg.exchange_client_url is None  # the service's own /files, known once bound
 
 
 def test_main_none_strings_mean_unset():
@@ -87,7 +87,7 @@ def test_relative_paths_resolved_against_cwd_at_load_time(in_tmp, monkeypatch):
     assert cfg.log_file == in_tmp / 'log' / 'cerise.log'
     assert cfg.pid_file == in_tmp / 'run' / 'cerise.pid'
     assert cfg.exchange_service_dir == in_tmp / 'files' / 'exchange'
-    assert cfg.exchange_client_url == (in_tmp / 'files' / 'exchange').as_uri()
+    assert cfg.exchange_client_url is None
     for path in (cfg.database_file, cfg.log_file, cfg.pid_file, cfg.exchange_service_dir):
         assert path.is_absolute()
 
@@ -150,10 +150,8 @@ def test_store_location_service_refused(value, fragment):
 
 def test_client_store_location_default_explicit_and_env():
     exchange = {'store-location-service': 'file:///home/webdav/files'}
-    assert (
-        main_cfg(**{'client-file-exchange': exchange}).exchange_client_url
-        == 'file:///home/webdav/files'
-    )
+    # unset: the service's own /files, derived once the port is bound (app/listen.py)
+    assert main_cfg(**{'client-file-exchange': exchange}).exchange_client_url is None
     exchange['store-location-client'] = 'http://localhost:29593/files/'
     assert (
         main_cfg(**{'client-file-exchange': exchange}).exchange_client_url
@@ -301,10 +299,38 @@ def test_main_top_level_must_be_mapping(tmp_path, text):
     assert str(info.value).startswith(f'{path}: (top level): expected a mapping')
 
 
-def test_main_empty_file_reports_missing_key(tmp_path):
-    path = write(tmp_path / 'config.yml', '')
-    with pytest.raises(ConfigError, match=r'database\.file: missing'):
-        load_service_config(path, env={})
+def test_an_empty_or_partial_file_is_merged_over_the_defaults(tmp_path, monkeypatch):
+    """A file gives only what differs from the shipped conf/config.yml."""
+    monkeypatch.chdir(tmp_path)
+    empty = load_service_config(write(tmp_path / 'empty.yml', ''), env={})
+    assert empty.database_file == tmp_path / 'run' / 'cerise.db'
+    assert empty.log_file == tmp_path / 'run' / 'cerise.log'
+    assert empty.pid_file == tmp_path / 'run' / 'cerise.pid'
+    assert empty.exchange_service_dir == tmp_path / 'run' / 'files'
+    assert (empty.hostname, empty.port, empty.exchange_client_url) == ('127.0.0.1', 29593, None)
+    partial = load_service_config(
+        write(tmp_path / 'port.yml', 'rest-service:\n  port: 29600\nlogging:\n  file: null\n'),
+        env={},
+    )
+    assert (partial.hostname, partial.port) == ('127.0.0.1', 29600)
+    assert partial.log_file is None  # null in the file: stderr
+    assert partial.database_file == tmp_path / 'run' / 'cerise.db'
+
+
+def test_host_port_and_exchange_folder_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path / 'config.yml', 'rest-service:\n  port: 29600\n')
+    env = {
+        'CERISE_HOSTNAME': '0.0.0.0',
+        'CERISE_PORT': '8080',
+        'CERISE_STORE_LOCATION_SERVICE': str(tmp_path / 'exchange'),
+    }
+    cfg = load_service_config(path, env=env)
+    assert (cfg.hostname, cfg.port) == ('0.0.0.0', 8080)
+    assert cfg.exchange_service_dir == tmp_path / 'exchange'
+    assert load_service_config(path, env={'CERISE_PORT': ''}).port == 29600  # empty: unset
+    with pytest.raises(ConfigError, match=r'rest-service\.port: .*from CERISE_PORT'):
+        load_service_config(path, env={'CERISE_PORT': 'eighty'})
 
 
 def test_main_yaml_syntax_error_names_file_and_line(tmp_path):
