@@ -44,8 +44,11 @@ What we configure, and why:
   and renames it into place, so no reader sees a half-written file.
 - Downloads hold no thread while the client reads (`files_downloads.py`):
   waitress's event loop sends the file.
-- No directory browser (GET on a folder answers 403; use PROPFIND), no CORS,
-  no dead-property store.
+- Readable answers: GET on a folder gives a listing, HTML or JSON
+  (`files_listing.py`), in place of WsgiDAV's 403 and its optional browser;
+  errors are the API's JSON and a 201 is a short JSON object with the URL
+  (`files_answers.py`), in place of WsgiDAV's HTML pages.
+- No CORS, no dead-property store.
 - Logging: `verbose: 1` turns off WsgiDAV's per-request INFO lines and
   `logging.enable: False` stops it installing a console handler of its own.
   WsgiDAV's `wsgidav` logger does not propagate by default (so even the
@@ -69,7 +72,9 @@ from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 from ..defaults import DAV_BLOCK_SIZE
+from .files_answers import ErrorNoted, json_answers
 from .files_downloads import downloads_by_the_event_loop
+from .files_listing import listings
 from .files_uploads import AtomicUploads
 
 #: the most path segments below /files (input/<job>/ and a deep input tree fit)
@@ -94,7 +99,13 @@ def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
         'provider_mapping': {'/': AtomicUploads(str(root), fs_opts=fs_opts)},
         'fs_dav_provider': fs_opts,
         'mount_path': mount_path.rstrip('/') or None,
-        'middleware_stack': [ErrorPrinter, _Anonymous, _CreateParentsOnPut, RequestResolver],
+        'middleware_stack': [
+            ErrorPrinter,
+            ErrorNoted,
+            _Anonymous,
+            _CreateParentsOnPut,
+            RequestResolver,
+        ],
         'http_authenticator': {'accept_basic': False, 'accept_digest': False},
         'lock_storage': None,
         'property_manager': None,
@@ -103,8 +114,9 @@ def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
         'logging': {'enable': False},
     }
     real_root = os.fsencode(os.path.realpath(root))
-    app = downloads_by_the_event_loop(WsgiDAVApp(config), real_root)
-    return _refuse_escapes(app, real_root, mount_path.rstrip('/').encode())
+    app = downloads_by_the_event_loop(listings(WsgiDAVApp(config), real_root), real_root)
+    app = _refuse_escapes(app, real_root, mount_path.rstrip('/').encode())
+    return json_answers(app, real_root)
 
 
 def _refuse_escapes(app, root: bytes, mount: bytes):
