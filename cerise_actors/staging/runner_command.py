@@ -12,6 +12,11 @@ A configured `cwl-runner` is used as it is; `$CERISE_API_FILES` stands for
 the installed API folder. Cerise's own `$CERISE_API_FILES/cerise/cwltiny.py`
 names Cerise's bundled runner, which this service replaces by its own, so
 such configurations run unchanged.
+
+With the warm runner (resource/warm.py; local resource, `scheduler: none`,
+our runner, `jobs.warm-runner` on), the job script runs the warm runner's
+client in front of the same arguments: it hands the job to the warm
+process, or runs exactly the cold command line when that is not reachable.
 """
 
 import dataclasses
@@ -21,7 +26,9 @@ import sys
 from typing import List, Optional
 
 from .. import __version__
+from ..config import JobsConfig
 from ..resource.layout import JobPaths, ResourceLayout
+from ..resource.warm import CLIENT_SCRIPT, WarmRunner, private_folder
 from .runner_install import runner_python
 
 logger = logging.getLogger(__name__)
@@ -36,6 +43,7 @@ class RunnerChoice:
 
     configured: Optional[str]  # the cwl-runner setting, used as it is
     local: bool  # jobs run on this machine
+    warm_socket: Optional[str] = None  # the warm runner's socket, if jobs use it
 
     @property
     def deployed(self) -> bool:
@@ -50,9 +58,10 @@ class RunnerChoice:
         from importlib import metadata
 
         where = 'this machine' if self.local else 'the resource'
+        warm = ', started from the warm runner' if self.warm_socket else ''
         return (
             f'cerise-runner {__version__} (cwltool {metadata.version("cwltool")}, '
-            f'JavaScript in a sandbox) on {where}'
+            f'JavaScript in a sandbox) on {where}{warm}'
         )
 
     def argv(self, layout: ResourceLayout, paths: JobPaths, cores: int = 0) -> List[str]:
@@ -61,7 +70,11 @@ class RunnerChoice:
             text = self.configured.replace('${CERISE_API_FILES}', layout.api_dir)
             text = text.replace('$CERISE_API_FILES', layout.api_dir)
             return shlex.split(text)
-        if self.local:
+        if self.local and self.warm_socket:
+            # -I -S: no site-packages, the client needs only the standard library
+            base = [sys.executable, '-I', '-S', CLIENT_SCRIPT, '--socket', self.warm_socket]
+            base += ['--python', sys.executable, '--']
+        elif self.local:
             base = [sys.executable, '-m', 'cerise_actors.runner']
         else:
             base = [runner_python(layout), '-m', 'cerise_runner']
@@ -91,3 +104,15 @@ def choose_runner(configured: Optional[str], local: bool) -> RunnerChoice:
         )
         configured = None
     return RunnerChoice(configured or None, local)
+
+
+def start_warm_runner(
+    choice: RunnerChoice, jobs: JobsConfig, layout: ResourceLayout
+) -> Optional[WarmRunner]:
+    """The warm runner for local jobs of our own runner, started; None where
+    it does not apply (another runner, a remote or batch resource) or is off."""
+    if not (choice.local and choice.configured is None and jobs.scheduler == 'none'):
+        return None
+    if not jobs.warm_runner:
+        return None
+    return WarmRunner(private_folder(layout.base), [layout.api_dir]).start()

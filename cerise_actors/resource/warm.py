@@ -1,0 +1,200 @@
+"""The service's side of the warm runner: start it, watch it, restart it, stop it.
+
+The warm runner (cerise_actors/runner/warm_server.py) is a process with
+cwltool and the CWL schemas loaded, from which each local job is forked; a
+job script reaches it through a tiny client (runner/warm_client.py) that
+falls back to the cold runner whenever the server cannot be reached. So the
+server is an optimisation the service may lose at any moment, and this
+class only has to keep one running:
+
+- it is started as a child of the service in a session of its own, with the
+  service's scrubbed environment (what job scripts get), a pipe as its stdin
+  and its log appended to `warm-runner.log` beside its socket. It ends when
+  that pipe closes: when the service stops, or dies, the server goes too,
+  while the jobs it forked run on in their own sessions;
+- its socket lives in a folder of its own, mode 0700, under the resource's
+  files path (or, when that path is too long for a unix socket, a private
+  temporary folder), and the server serves only its own user;
+- a thread waits for it to end; if it ends while the service runs (a crash,
+  a kill -9), it is started again after a pause that grows with repeated
+  failures (1 s to 60 s). Meanwhile jobs start cold;
+- a reinstalled specialisation needs nothing from here: jobs read the
+  installed steps from disk, and the server validates them again when it
+  sees the projects' version files change.
+
+This module imports nothing of the runner: it starts it by module name.
+"""
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import List, Optional
+
+from .shell import scrubbed_environment
+
+logger = logging.getLogger(__name__)
+
+#: the server module, started with the service's Python
+SERVER_MODULE = 'cerise_actors.runner.warm_server'
+#: the client script a job script runs (by path, with python -I -S)
+CLIENT_SCRIPT = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'runner', 'warm_client.py'
+)
+#: the longest unix socket path (sun_path is 108 bytes with its NUL)
+MAX_SOCKET_PATH = 107
+#: pauses before restarting a server that ended, growing with repeated failures
+RESTART_PAUSES = (1.0, 2.0, 5.0, 15.0, 60.0)
+#: a server that lived this long before it ended resets the pauses
+STABLE_SECONDS = 60.0
+#: seconds a stopped server gets to leave before it is killed
+STOP_GRACE = 5.0
+
+
+def private_folder(base: str) -> str:
+    """`<base>/.warm-runner`, mode 0700 and ours, or a private temporary folder
+    if a socket path under it would be too long."""
+    folder = os.path.join(base, '.warm-runner')
+    if len(os.path.join(folder, 'runner.sock.1234567')) > MAX_SOCKET_PATH:
+        return tempfile.mkdtemp(prefix='cerise-warm-')
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    info = os.lstat(folder)
+    if info.st_uid != os.getuid() or not os.path.isdir(folder) or os.path.islink(folder):
+        raise PermissionError(f'{folder} is not a folder of this user')
+    os.chmod(folder, 0o700)
+    return folder
+
+
+class WarmRunner:
+    """Keeps one warm runner process running for the service's lifetime."""
+
+    def __init__(
+        self,
+        folder: str,
+        step_folders: List[str],
+        python: str = sys.executable,
+        entry: Optional[str] = None,
+    ):
+        self.folder = folder
+        self.socket_path = os.path.join(folder, 'runner.sock')
+        self.log_path = os.path.join(folder, 'warm-runner.log')
+        self._argv = [python, '-m', SERVER_MODULE, '--socket', self.socket_path]
+        for steps in step_folders:
+            self._argv += ['--steps', steps]
+        if entry:
+            self._argv += ['--entry', entry]
+        self._lock = threading.Condition()
+        self._proc: Optional[subprocess.Popen] = None
+        self._ready = False
+        self._closed = False
+        self._failures = 0
+        self.starts = 0  # servers started so far (tests and the benchmark read it)
+
+    # --- what the service calls ---------------------------------------------
+    def start(self) -> 'WarmRunner':
+        with self._lock:
+            self._spawn()
+        return self
+
+    def close(self) -> None:
+        """Stop the server (its jobs run on); no restart after this."""
+        with self._lock:
+            self._closed = True
+            proc, self._proc = self._proc, None
+            self._lock.notify_all()
+        if proc is not None:
+            _stop(proc)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether a server is ready (its socket in place) within `timeout` s."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._ready or self._closed, timeout) and (
+                self._ready
+            )
+
+    @property
+    def pid(self) -> Optional[int]:
+        with self._lock:
+            return self._proc.pid if self._proc is not None and self._ready else None
+
+    def memory(self) -> dict:
+        """The server's resident and proportional set size in bytes ({} if not running)."""
+        pid = self.pid
+        if pid is None:
+            return {}
+        figures = {}
+        for name, key in (('status', 'VmRSS:'), ('smaps_rollup', 'Pss:')):
+            try:
+                with open(f'/proc/{pid}/{name}') as f:
+                    for line in f:
+                        if line.startswith(key):
+                            figures[key.rstrip(':').lower()] = int(line.split()[1]) * 1024
+            except OSError:
+                pass
+        return figures
+
+    # --- the server process ---------------------------------------------------
+    def _spawn(self) -> None:
+        """Start a server (with the lock held) and a thread that follows it."""
+        with open(self.log_path, 'ab') as log:
+            proc = subprocess.Popen(
+                self._argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                cwd=self.folder,
+                env=scrubbed_environment(),
+                start_new_session=True,
+            )
+        self._proc = proc
+        self._ready = False
+        self.starts += 1
+        threading.Thread(
+            target=self._follow, args=(proc,), name='cerise-warm-runner', daemon=True
+        ).start()
+
+    def _follow(self, proc: subprocess.Popen) -> None:
+        """Wait for `proc` to say it is ready, then to end; restart it if it
+        ended while it was still the service's server."""
+        started = time.monotonic()
+        for line in proc.stdout:
+            if line.strip() == b'ready':
+                with self._lock:
+                    if self._proc is proc:
+                        self._ready = True
+                        self._lock.notify_all()
+        code = proc.wait()
+        lived = time.monotonic() - started
+        with self._lock:
+            if self._proc is not proc or self._closed:
+                return
+            self._ready = False
+            self._failures = 1 if lived > STABLE_SECONDS else self._failures + 1
+            pause = RESTART_PAUSES[min(self._failures, len(RESTART_PAUSES)) - 1]
+            logger.warning(
+                'the warm runner (pid %s) ended with exit code %s; jobs start cold until it '
+                'is started again in %g s (its log: %s)',
+                proc.pid,
+                code,
+                pause,
+                self.log_path,
+            )
+            if self._lock.wait_for(lambda: self._closed or self._proc is not proc, pause):
+                return
+            self._spawn()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Close the server's pipe (it leaves at once), kill it if it does not."""
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,225 @@
+"""The job script's end of the warm runner: hands the job to it, or runs the runner cold.
+
+    python -I -S warm_client.py --socket PATH --python PYTHON -- <runner arguments>
+
+A job script runs this where it would run `PYTHON -m cerise_actors.runner
+<runner arguments>`. It is started without site-packages (`-I -S`, some 15 ms)
+and imports only the standard library, because it exists to save start-up
+time. It connects to the warm server's unix socket and sends one request,
+the job's argv, working directory, environment, umask and resource limits,
+with its own stdin, stdout and stderr attached as file descriptors
+(SCM_RIGHTS), so the runner forked by the server writes straight into the
+job's stdout.txt and stderr.txt. Then it stays, as the job script's stand-in
+for the runner:
+
+- a signal the job script's process group receives (a cancel's TERM, the
+  time-limit watchdog's TERM) is forwarded to the server, which sends it to
+  the job's own process group;
+- if this process dies (a cancel's KILL), the server sees the connection
+  close and kills the job's process group;
+- when the job ends, its exit code becomes this process's (a job killed by
+  signal N kills this process with N), so the job script records exactly
+  what a cold runner would have given.
+
+If the server cannot be reached (not started yet, restarting after a crash,
+switched off), or refuses before it has started anything, this process
+replaces itself with the cold runner (exec), so the job runs either way. A
+line on stderr says so. The framing helpers are shared with the server.
+"""
+
+import array
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+
+#: seconds to connect and hand the job over before running cold instead
+CONNECT_TIMEOUT = 5.0
+#: seconds to wait for the server's answer (the job's pid) once it has the job; if
+#: none comes, closing the connection makes the server kill whatever it started
+ANSWER_TIMEOUT = 60.0
+#: signals passed on to the job; KILL cannot be caught (the server sees us die)
+FORWARDED = (
+    signal.SIGTERM,
+    signal.SIGINT,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+)
+#: the request's length prefix
+HEADER = struct.Struct('>I')
+#: the largest request accepted (the job's environment is most of it)
+MAX_REQUEST = 4 * 1024 * 1024
+#: exit code when the warm runner lost the job after starting it
+LOST_EXIT_CODE = 1
+#: the limits handed on to the job (RLIMIT_ names)
+LIMITS = ('AS', 'CORE', 'CPU', 'DATA', 'FSIZE', 'NOFILE', 'NPROC', 'STACK', 'MEMLOCK')
+
+
+def send_request(sock, request, fds):
+    """One length-prefixed JSON request, the descriptors attached to its first bytes."""
+    data = json.dumps(request).encode('utf-8')
+    payload = HEADER.pack(len(data)) + data
+    rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', fds))]
+    sent = sock.sendmsg([payload], rights)
+    sock.sendall(payload[sent:])
+
+
+def receive_request(sock, max_fds=3):
+    """(request, descriptors) as send_request sent them; ValueError if malformed."""
+    fds = []
+    size = array.array('i').itemsize * max_fds
+    data, ancillary, _, _ = sock.recvmsg(HEADER.size, socket.CMSG_SPACE(size))
+    for level, kind, cdata in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            got = array.array('i')
+            got.frombytes(cdata[: len(cdata) - len(cdata) % got.itemsize])
+            fds.extend(got)
+    try:
+        while len(data) < HEADER.size:
+            chunk = sock.recv(HEADER.size - len(data))
+            if not chunk:
+                raise ValueError('the request ended early')
+            data += chunk
+        (length,) = HEADER.unpack(data)
+        if length > MAX_REQUEST:
+            raise ValueError(f'a request of {length} bytes')
+        body = bytearray()
+        while len(body) < length:
+            chunk = sock.recv(min(1 << 16, length - len(body)))
+            if not chunk:
+                raise ValueError('the request ended early')
+            body += chunk
+        request = json.loads(bytes(body))
+        if len(fds) != max_fds or not isinstance(request, dict):
+            raise ValueError('a request without its descriptors')
+        return request, fds
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
+def send_line(sock, message):
+    sock.sendall(json.dumps(message).encode('utf-8') + b'\n')
+
+
+class LineReader:
+    """JSON lines from a socket; None at the end of the connection."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = b''
+
+    def read(self):
+        while b'\n' not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b'\n')
+        return json.loads(line)
+
+
+def job_request(runner_args):
+    """What the server needs to run the job as this process would."""
+    import resource
+
+    limits = {}
+    for name in LIMITS:
+        number = getattr(resource, 'RLIMIT_' + name, None)
+        if number is not None:
+            limits[name] = list(resource.getrlimit(number))
+    umask = os.umask(0o22)
+    os.umask(umask)
+    return {
+        'argv': list(runner_args),
+        'cwd': os.getcwd(),
+        'env': dict(os.environ),
+        'umask': umask,
+        'rlimits': limits,
+    }
+
+
+def run_cold(python, runner_args, reason):
+    """Replace this process by the cold runner."""
+    print(
+        f'cerise-runner: the warm runner is not available ({reason}); starting cold',
+        file=sys.stderr,
+        flush=True,
+    )
+    argv = [python, '-m', 'cerise_actors.runner'] + list(runner_args)
+    os.execv(python, argv)
+
+
+def hand_over(path, runner_args):
+    """The connected socket once the server has started the job, or the reason it did not."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(CONNECT_TIMEOUT)
+    try:
+        sock.connect(path)
+        send_request(sock, job_request(runner_args), [0, 1, 2])
+        sock.settimeout(ANSWER_TIMEOUT)
+        reader = LineReader(sock)
+        first = reader.read()
+    except (OSError, ValueError) as exc:
+        sock.close()
+        return None, None, f'{type(exc).__name__}: {exc}'
+    if not isinstance(first, dict) or 'pid' not in first:
+        sock.close()
+        reason = first.get('error') if isinstance(first, dict) else 'no answer'
+        return None, None, f'refused: {reason}'
+    sock.settimeout(None)
+    return sock, reader, None
+
+
+def follow(sock, reader):
+    """Forward signals until the job ends; this process's exit code is the job's."""
+
+    def forward(signum, frame):
+        try:
+            send_line(sock, {'signal': signum})
+        except OSError:
+            pass
+
+    for signum in FORWARDED:
+        signal.signal(signum, forward)
+    try:
+        result = reader.read()
+    except (OSError, ValueError):
+        result = None
+    if isinstance(result, dict) and 'signal' in result:
+        signum = int(result['signal'])
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return 128 + signum
+    if isinstance(result, dict) and 'exit' in result:
+        return int(result['exit'])
+    print(
+        'cerise-runner: the warm runner lost this job (its process ended unexpectedly)',
+        file=sys.stderr,
+        flush=True,
+    )
+    return LOST_EXIT_CODE
+
+
+def main(argv):
+    try:
+        split = argv.index('--')
+        options, runner_args = argv[:split], argv[split + 1 :]
+        path = options[options.index('--socket') + 1]
+        python = options[options.index('--python') + 1]
+    except (ValueError, IndexError):
+        print('usage: warm_client.py --socket PATH --python PYTHON -- ARGS...', file=sys.stderr)
+        return 2
+    sock, reader, problem = hand_over(path, runner_args)
+    if sock is None:
+        run_cold(python, runner_args, problem)
+    return follow(sock, reader)
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

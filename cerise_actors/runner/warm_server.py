@@ -1,0 +1,265 @@
+"""The warm runner: a long-lived process with cwltool loaded, from which jobs are forked.
+
+    python -m cerise_actors.runner.warm_server --socket PATH [--steps DIR]...
+
+A cold runner spends most of a short job starting: importing cwltool (about
+0.2-0.3 s) and loading the CWL schemas with schema-salad (about 0.3 s per
+CWL version; cwltool.main.main throws the cache away at every call). This
+process pays that once. It imports the runner and cwltool, loads the
+standard CWL schemas and keeps them (cwltool's `setup_schema` is replaced by
+one that keeps an unchanged standard schema instead of discarding it),
+validates every installed step under the `--steps` folders against them,
+and then serves jobs: for each connection on the unix socket it forks a
+supervisor, which forks the job (warm_job.py). A job therefore starts in
+milliseconds with all of that in place, and anything it changes stays in its
+own copy.
+
+The service owns this process (resource/warm.py on its side): it starts it
+with a pipe as stdin and a 0700 folder for the socket, and the server ends
+when that pipe closes, so a stopped or killed service leaves no server
+behind; jobs already forked are supervised in sessions of their own and run
+on. The socket is bound under a temporary name and renamed into place only
+once everything is loaded, so a client reaches either a ready server or no
+socket, and then runs cold. Only processes of this server's own user are
+served (SO_PEERCRED), on top of the folder's permissions.
+
+Installed steps are read by each job from disk, so a reinstall is never
+served stale. The server notices a reinstall (the projects' version files
+changed) at the next connection and validates the steps again; the service
+also restarts it after installing.
+
+This package imports nothing of cerise_actors outside cerise_actors.runner.
+"""
+
+import argparse
+import importlib
+import os
+import select
+import socket
+import struct
+import sys
+import time
+from pathlib import Path
+from typing import Callable, List, Sequence, Tuple
+
+from . import warm_job
+
+#: the CWL versions whose schemas are loaded once (cwltool's standard set)
+STANDARD_VERSIONS = ('v1.0', 'v1.1', 'v1.2', 'v1.2.0-dev1', 'v1.2.0-dev2', 'v1.2.0-dev3')
+#: preloaded at start; the dev versions are loaded by the first job that asks
+PRELOADED_VERSIONS = ('v1.0', 'v1.1', 'v1.2')
+#: what the server prints on stdout once the socket is in place
+READY = 'ready'
+_PEERCRED = struct.Struct('3i')
+
+
+def keep_standard_schemas() -> None:
+    """Make cwltool.main keep the loaded standard schemas between jobs.
+
+    cwltool.main.main calls setup_schema at every run, which without
+    --enable-ext (never given by the service) drops every cached schema so it
+    is loaded again. Here an unchanged standard schema stays cached; a job
+    that asks for extensions (--enable-ext, a custom schema) gets cwltool's
+    own behaviour, in its own forked copy.
+    """
+    import cwltool.main
+    import cwltool.process
+
+    original = cwltool.main.setup_schema
+
+    def setup_schema(args, custom_schema_callback) -> None:
+        if custom_schema_callback is not None or getattr(args, 'enable_ext', False):
+            return original(args, custom_schema_callback)
+        for version in STANDARD_VERSIONS:
+            if version in cwltool.process.custom_schemas:
+                cwltool.process.use_standard_schema(version)
+
+    cwltool.main.setup_schema = setup_schema
+
+
+def load_schemas() -> None:
+    import cwltool.process
+
+    for version in PRELOADED_VERSIONS:
+        cwltool.process.get_schema(version)
+
+
+def step_files(folders: Sequence[str]) -> List[Path]:
+    return sorted(p for folder in folders for p in Path(folder).rglob('*.cwl') if p.is_file())
+
+
+def validate_steps(folders: Sequence[str]) -> Tuple[int, List[str]]:
+    """Load and validate every installed step once: (steps, problems)."""
+    import logging
+
+    from cwltool.context import LoadingContext
+    from cwltool.load_tool import fetch_document, resolve_and_validate_document
+    from cwltool.loghandler import _logger
+
+    problems = []
+    files = step_files(folders)
+    level = _logger.level
+    _logger.setLevel(logging.WARNING)  # not a line per step in the server's log
+    try:
+        for path in files:
+            try:
+                context, document, uri = fetch_document(str(path), LoadingContext())
+                resolve_and_validate_document(context, document, uri)
+            except Exception as exc:  # reported; a job using it fails as it would cold
+                problems.append(f'{path}: {str(exc).splitlines()[0] if str(exc) else exc!r}')
+    finally:
+        _logger.setLevel(level)
+    return len(files), problems
+
+
+def steps_fingerprint(folders: Sequence[str]) -> tuple:
+    """What changes when a project is (re)installed: its version file, written last."""
+    marks = []
+    for folder in folders:
+        for version in sorted(Path(folder).glob('*/version')):
+            try:
+                stat = version.stat()
+            except OSError:
+                continue
+            marks.append((str(version), stat.st_mtime_ns, stat.st_size, stat.st_ino))
+    return tuple(marks)
+
+
+def load_entry(spec: str) -> Callable[[List[str]], int]:
+    """`module:function`, the function each job runs with its arguments."""
+    module, _, function = spec.partition(':')
+    return getattr(importlib.import_module(module), function)
+
+
+def bind(path: str) -> Tuple[socket.socket, int]:
+    """A listening socket at `path`, put there atomically; (socket, its inode)."""
+    temporary = f'{path}.{os.getpid()}'
+    try:
+        os.unlink(temporary)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        listener.bind(temporary)
+    finally:
+        os.umask(old)
+    listener.listen(128)
+    inode = os.stat(temporary).st_ino
+    os.replace(temporary, path)
+    return listener, inode
+
+
+def same_user(conn: socket.socket) -> bool:
+    _, uid, _ = _PEERCRED.unpack(
+        conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
+    )
+    return uid == os.getuid()
+
+
+class WarmServer:
+    def __init__(self, path: str, steps: Sequence[str], entry: Callable[[List[str]], int]):
+        self.path = path
+        self.steps = list(steps)
+        self.entry = entry
+        self.fingerprint = steps_fingerprint(self.steps)
+
+    def log(self, text: str) -> None:
+        print(
+            f'{time.strftime("%Y-%m-%d %H:%M:%S")} warm runner {os.getpid()}: {text}',
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def preload(self) -> None:
+        started = time.monotonic()
+        keep_standard_schemas()
+        load_schemas()
+        self.validate()
+        self.log(f'loaded cwltool and the CWL schemas in {time.monotonic() - started:.2f} s')
+
+    def validate(self) -> None:
+        count, problems = validate_steps(self.steps)
+        self.log(f'validated {count} installed step(s)')
+        for problem in problems:
+            self.log(f'installed step not valid: {problem}')
+
+    def serve(self) -> None:
+        listener, inode = bind(self.path)
+        print(READY, flush=True)
+        try:
+            self._loop(listener)
+        finally:
+            listener.close()
+            try:  # unless a newer server has put its socket there
+                if os.stat(self.path).st_ino == inode:
+                    os.unlink(self.path)
+            except OSError:
+                pass
+
+    def _loop(self, listener: socket.socket) -> None:
+        control = sys.stdin.fileno()
+        while True:
+            ready = select.select([listener, control], [], [], 1.0)[0]
+            _reap()
+            if control in ready and not os.read(control, 4096):
+                return  # the service has gone: stop serving; jobs run on
+            if listener in ready:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                with conn:
+                    if same_user(conn):
+                        self._start(conn, listener)
+
+    def _start(self, conn: socket.socket, listener: socket.socket) -> None:
+        now = steps_fingerprint(self.steps)
+        if now != self.fingerprint:
+            self.fingerprint = now
+            self.validate()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            self.log(f'cannot fork a job: {exc}')
+            return  # the client runs cold
+        if pid == 0:
+            code = 1
+            try:
+                listener.close()
+                os.close(sys.stdin.fileno())
+                code = warm_job.supervise(conn, self.entry)
+            finally:
+                os._exit(code)
+
+
+def _reap() -> None:
+    """Wait for supervisors that have ended."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--socket', required=True)
+    parser.add_argument('--steps', action='append', default=[])
+    parser.add_argument('--entry', default='cerise_actors.runner.main:main')
+    args = parser.parse_args(argv)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server = WarmServer(args.socket, args.steps, load_entry(args.entry))
+    server.preload()
+    server.serve()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
