@@ -92,10 +92,14 @@ class JobsBackend:
             raise JobNotFound(job_id)
 
     def log_text(self, job_id: str) -> str:
+        return ''.join(format_log_line(*line) for line in self.log_lines(job_id))
+
+    def log_lines(self, job_id: str) -> List[Tuple[float, str, str]]:
+        """The job log as (time, level, message) lines."""
         lines = self._ask(self._store.job_log(job_id))
         if lines is None:
             raise JobNotFound(job_id)
-        return ''.join(format_log_line(*line) for line in lines)
+        return lines
 
 
 def format_log_line(when: float, level: str, message: str) -> str:

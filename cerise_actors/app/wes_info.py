@@ -1,0 +1,45 @@
+"""What the GA4GH WES front end needs to know about the service, as plain values.
+
+The web package may not reach the staging or cwl packages, so the
+composition root gathers the facts service-info tells (the runner, the
+installed projects and steps) and where a run's attachments go (the exchange
+area), once, at start-up.
+"""
+
+import logging
+from typing import Dict
+
+from .. import __version__
+from ..errors import ApiInstallError
+from ..staging import api_install
+from ..web.wes import ServiceFacts, WesSettings
+
+logger = logging.getLogger(__name__)
+
+
+def _versions(projects) -> Dict[str, str]:
+    versions = {}
+    for name, folder in sorted(projects.items()):
+        try:
+            versions[name] = api_install.read_version(folder)
+        except ApiInstallError:  # the installer reports it; service-info just says so
+            versions[name] = 'unknown'
+    return versions
+
+
+def wes_settings(exchange, projects, catalogue, choice) -> WesSettings:
+    """From the service's Exchange, projects, step catalogue and RunnerChoice."""
+    if choice.configured is not None:
+        engine = (choice.configured.split() or ['cwl-runner'])[0]
+        engine_version = 'as configured'
+    else:
+        engine, engine_version = 'cerise-runner', __version__
+    facts = ServiceFacts(
+        version=__version__,
+        engine=engine,
+        engine_version=engine_version,
+        runner=choice.description,
+        projects=_versions(projects),
+        steps=tuple(sorted(catalogue)),
+    )
+    return WesSettings(facts, exchange.service_dir, exchange.client_url)

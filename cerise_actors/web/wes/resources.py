@@ -1,0 +1,205 @@
+"""The falcon resources of GA4GH WES 1.1 under /ga4gh/wes/v1, on the jobs of /jobs.
+
+A run is a job: these resources ask the same JobsBackend as /jobs (and so
+the same StoreActor), and a run is created through the same create_job as
+POST /jobs, so stage-in applies the same rules (installed steps only, the
+workflow policy) to both. Errors under /ga4gh/wes/ are WES ErrorResponse
+bodies, `{"msg": ..., "status_code": ...}`; the rest of the app keeps its own.
+"""
+
+import dataclasses
+import json
+import logging
+import shutil
+import uuid
+from pathlib import Path
+from typing import Optional
+
+import falcon
+import yaml
+from falcon.app_helpers import default_serialize_error
+
+from ...defaults import MAX_PAGE_SIZE, WES_PAGE_SIZE
+from ...errors import JobNotFound
+from ..backend import JobsBackend, base_url_of
+from ..paging import decode_cursor, encode_cursor, page_size
+from . import views
+from .form import multipart_handler, read_run_form
+from .submission import BadRun, Place, build_submission
+
+logger = logging.getLogger(__name__)
+
+PREFIX = '/ga4gh/wes/v1'
+OPENAPI_FILE = Path(__file__).resolve().parent / 'openapi.yaml'
+#: the folder of the exchange area under which each run's attachments go
+ATTACHMENTS_FOLDER = 'input/wes'
+
+
+@dataclasses.dataclass(frozen=True)
+class WesSettings:
+    facts: views.ServiceFacts
+    exchange_dir: Path  # store-location-service
+    exchange_url: str  # store-location-client
+
+
+def _bad(message: str) -> falcon.HTTPBadRequest:
+    return falcon.HTTPBadRequest(title='Bad request', description=message)
+
+
+def _no_run(run_id: str) -> falcon.HTTPNotFound:
+    return falcon.HTTPNotFound(title='Run not found', description=f'there is no run {run_id}')
+
+
+class _Base:
+    def __init__(self, backend: JobsBackend, settings: WesSettings, base_url: Optional[str]):
+        self._backend = backend
+        self._settings = settings
+        self._base_url = base_url
+
+    def _base(self, req) -> str:
+        return base_url_of(req, self._base_url)
+
+    def _run(self, run_id: str):
+        try:
+            return self._backend.get_run(run_id)
+        except JobNotFound:
+            raise _no_run(run_id) from None
+
+
+class ServiceInfo(_Base):
+    def on_get(self, req, resp):
+        counts = self._backend.state_counts()
+        resp.media = views.service_info(self._settings.facts, counts, self._base(req))
+
+
+class Runs(_Base):
+    def __init__(self, backend, settings, base_url, text_limit: int):
+        super().__init__(backend, settings, base_url)
+        self._text_limit = text_limit
+
+    def on_get(self, req, resp):
+        try:
+            size = page_size(req.get_param('page_size'), WES_PAGE_SIZE, MAX_PAGE_SIZE, 'page_size')
+            token = req.get_param('page_token')
+            after = decode_cursor(token) if token else None
+        except ValueError as exc:
+            raise _bad(str(exc)) from None
+        runs, cursor = self._backend.list_runs(size, after)
+        resp.media = {
+            'runs': [views.run_summary(run) for run in runs],
+            'next_page_token': encode_cursor(cursor) if cursor else '',
+        }
+
+    def on_post(self, req, resp):
+        run_id = str(uuid.uuid4())
+        settings = self._settings
+        run_dir = Path(settings.exchange_dir) / ATTACHMENTS_FOLDER / run_id
+        place = Place(
+            run_url=f'{settings.exchange_url.rstrip("/")}/{ATTACHMENTS_FOLDER}/{run_id}',
+            exchange_dir=str(settings.exchange_dir),
+            exchange_url=settings.exchange_url.rstrip('/'),
+        )
+        try:
+            fields, attachments = read_run_form(req, run_dir, self._text_limit)
+            run = build_submission(fields, attachments, place, settings.facts.engine)
+            notes = [f'Submitted through GA4GH WES; attachments: {len(attachments)}.', *run.notes]
+            self._backend.create(run.name, run.workflow_url, run.input, run_id, run.request, notes)
+        except BadRun as exc:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise _bad(str(exc)) from None
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        resp.media = {'run_id': run_id}
+
+
+class RunItem(_Base):
+    def on_get(self, req, resp, run_id):
+        run = self._run(run_id)
+        try:
+            lines = self._backend.log_lines(run_id)
+        except JobNotFound:
+            raise _no_run(run_id) from None
+        base = self._base(req)
+        resp.media = views.run_log(run, base, base + PREFIX, lines)
+
+
+class RunStatus(_Base):
+    def on_get(self, req, resp, run_id):
+        resp.media = views.run_status(self._run(run_id))
+
+
+class RunCancel(_Base):
+    def on_post(self, req, resp, run_id):
+        try:
+            self._backend.cancel(run_id)
+        except JobNotFound:
+            raise _no_run(run_id) from None
+        resp.media = {'run_id': run_id}
+
+
+class RunTasks(_Base):
+    def on_get(self, req, resp, run_id):
+        try:
+            page_size(req.get_param('page_size'), WES_PAGE_SIZE, MAX_PAGE_SIZE, 'page_size')
+        except ValueError as exc:
+            raise _bad(str(exc)) from None
+        if req.get_param('page_token'):
+            raise _bad('page_token: not a page token this service handed out')
+        self._run(run_id)
+        resp.media = views.task_list([])
+
+    def on_get_task(self, req, resp, run_id, task_id):
+        self._run(run_id)
+        raise falcon.HTTPNotFound(
+            title='Task not found',
+            description=f'run {run_id} has no task {task_id[:100]!r}; '
+            'the workflow runner does not report its steps yet',
+        )
+
+
+class OpenApi:
+    """The WES 1.1 OpenAPI document (api_specs/ga4gh-wes-1.1), as JSON."""
+
+    def __init__(self):
+        self._text: Optional[str] = None
+
+    def on_get(self, req, resp):
+        if self._text is None:
+            self._text = json.dumps(yaml.safe_load(OPENAPI_FILE.read_text()))
+        resp.content_type = falcon.MEDIA_JSON
+        resp.text = self._text
+
+
+def _serialize_error(req, resp, exc: falcon.HTTPError) -> None:
+    """ErrorResponse bodies under the WES prefix, falcon's elsewhere."""
+    if not (req.path == PREFIX or req.path.startswith(PREFIX + '/')):
+        default_serialize_error(req, resp, exc)
+        return
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = json.dumps(
+        {'msg': exc.description or exc.title or str(exc.status), 'status_code': exc.status_code}
+    )
+
+
+def install_wes(
+    app: falcon.App,
+    backend: JobsBackend,
+    settings: WesSettings,
+    base_url: Optional[str],
+    text_limit: int,
+) -> None:
+    """Add the WES routes, the multipart parser and the ErrorResponse bodies to `app`."""
+    app.req_options.media_handlers[falcon.MEDIA_MULTIPART] = multipart_handler(text_limit)
+    app.add_route(f'{PREFIX}/service-info', ServiceInfo(backend, settings, base_url))
+    app.add_route(f'{PREFIX}/runs', Runs(backend, settings, base_url, text_limit))
+    app.add_route(f'{PREFIX}/runs/{{run_id}}', RunItem(backend, settings, base_url))
+    app.add_route(f'{PREFIX}/runs/{{run_id}}/status', RunStatus(backend, settings, base_url))
+    app.add_route(f'{PREFIX}/runs/{{run_id}}/cancel', RunCancel(backend, settings, base_url))
+    tasks = RunTasks(backend, settings, base_url)
+    app.add_route(f'{PREFIX}/runs/{{run_id}}/tasks', tasks)
+    app.add_route(f'{PREFIX}/runs/{{run_id}}/tasks/{{task_id}}', tasks, suffix='task')
+    openapi = OpenApi()
+    app.add_route(f'{PREFIX}/openapi.json', openapi)
+    app.add_route('/openapi-wes.json', openapi)
+    app.set_error_serializer(_serialize_error)

@@ -1,0 +1,231 @@
+"""From the fields of POST /runs to the job the store creates: pure functions.
+
+A WES run becomes an ordinary job, so the workflow goes through the same
+stage-in and the same installed-steps-only checks as one posted to /jobs.
+What is translated here:
+
+- `workflow_url`: http(s) and URLs of the exchange area are kept; a relative
+  URL must name an attachment and becomes that attachment's exchange URL.
+  Anything else (a file outside the exchange area, another scheme) is 400.
+- `workflow_params` locations (`location` or `path` of File and Directory
+  objects): relative ones are resolved in the run's attachment folder; an
+  absolute path or file URL outside the exchange area whose last segments
+  are an attached file or folder is taken to mean that attachment (wes-client
+  sends the client's own absolute paths alongside the files they name);
+  everything else is kept and judged at stage-in as for /jobs.
+- `workflow_type` must be CWL and `workflow_type_version` v1.0, v1.1 or v1.2.
+- `tags`: an object of strings; the tag `name` becomes the job's name.
+- `workflow_engine_parameters`, `workflow_engine`, `workflow_engine_version`:
+  accepted and ignored; the run's log says so.
+
+Problems raise BadRun with a message for the client (the answer is 400).
+"""
+
+import dataclasses
+import json
+import urllib.parse
+from pathlib import PurePosixPath
+from typing import Any, Dict, List, Optional, Set
+
+import falcon
+
+from ..request_body import check_storable
+from .names import attachment_path, parents
+
+WORKFLOW_TYPE = 'CWL'
+TYPE_VERSIONS = ('v1.0', 'v1.1', 'v1.2')
+TEXT_FIELDS = (
+    'workflow_params',
+    'workflow_type',
+    'workflow_type_version',
+    'tags',
+    'workflow_engine',
+    'workflow_engine_version',
+    'workflow_engine_parameters',
+    'workflow_url',
+)
+
+
+class BadRun(ValueError):
+    """The run request cannot be accepted; the message says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """Where a run's files are: its attachment folder's URL and the exchange area."""
+
+    run_url: str  # the exchange URL of input/wes/<run id>, no trailing slash
+    exchange_dir: str  # the exchange folder as the service sees it
+    exchange_url: str  # store-location-client
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    name: str
+    workflow_url: str
+    input: dict
+    request: dict  # the RunRequest as the client gave it
+    notes: List[str]
+
+
+def _json_object(fields: Dict[str, str], key: str) -> dict:
+    text = fields.get(key)
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise BadRun(f'{key} is nested too deeply') from None
+    except ValueError as exc:
+        raise BadRun(f'{key} is not valid JSON: {exc}') from None
+    if not isinstance(value, dict):
+        raise BadRun(f'{key} must be a JSON object')
+    try:
+        check_storable(value)
+    except falcon.HTTPBadRequest as exc:
+        raise BadRun(f'{key}: {exc.description}') from None
+    return value
+
+
+def _no_constant(name: str):
+    raise ValueError(f'{name} is not a JSON number')
+
+
+def _string_map(value: dict, key: str) -> Dict[str, str]:
+    bad = [k for k, v in value.items() if not isinstance(v, str)]
+    if bad:
+        raise BadRun(f'{key} must map names to strings; {bad[0]!r} is not a string')
+    return value
+
+
+def build_submission(
+    fields: Dict[str, str], attachments: Set[str], place: Place, engine: str
+) -> Submission:
+    """The job for a run request; BadRun if it cannot be one."""
+    workflow_type = fields.get('workflow_type', '')
+    if workflow_type.upper() != WORKFLOW_TYPE:
+        raise BadRun(f'workflow_type must be {WORKFLOW_TYPE}, not {workflow_type[:40]!r}')
+    version = fields.get('workflow_type_version', '')
+    if version not in TYPE_VERSIONS and f'v{version}' not in TYPE_VERSIONS:
+        raise BadRun(
+            f'workflow_type_version must be one of {", ".join(TYPE_VERSIONS)}, not {version[:40]!r}'
+        )
+    url = fields.get('workflow_url', '')
+    if not url.strip():
+        raise BadRun('workflow_url is required: the workflow, or the name of an attachment')
+    params = _json_object(fields, 'workflow_params')
+    tags = _string_map(_json_object(fields, 'tags'), 'tags')
+    engine_params = _json_object(fields, 'workflow_engine_parameters')
+    request: Dict[str, Any] = {
+        'workflow_params': params,
+        'workflow_type': workflow_type,
+        'workflow_type_version': version,
+        'tags': tags,
+        'workflow_url': url,
+    }
+    notes = []
+    if engine_params:
+        request['workflow_engine_parameters'] = engine_params
+        notes.append(
+            'WES: workflow_engine_parameters were given and are ignored; this service '
+            f'runs every workflow with {engine} as configured (names given: '
+            f'{", ".join(sorted(engine_params))[:300]}).'
+        )
+    for key in ('workflow_engine', 'workflow_engine_version'):
+        if fields.get(key):
+            request[key] = fields[key]
+            notes.append(f'WES: {key} {fields[key][:100]!r} is ignored; the engine is {engine}.')
+    files = _with_folders(attachments)
+    return Submission(
+        name=tags.get('name', ''),
+        workflow_url=resolve_workflow_url(url, attachments, place),
+        input=rewrite_locations(params, files, place),
+        request=request,
+        notes=notes,
+    )
+
+
+def _with_folders(attachments: Set[str]) -> Set[str]:
+    return set(attachments) | {folder for path in attachments for folder in parents(path)}
+
+
+def _join(place: Place, path: str) -> str:
+    return f'{place.run_url}/{urllib.parse.quote(path)}'
+
+
+def _inside_exchange(url: str, place: Place) -> bool:
+    """Whether `url` already names the exchange area (the stager checks it for real)."""
+    if place.exchange_url and url.startswith(place.exchange_url + '/'):
+        return True
+    path = _local_path(url)
+    return path is not None and PurePosixPath(path).is_relative_to(place.exchange_dir)
+
+
+def _local_path(url: str) -> Optional[str]:
+    if url.startswith('/'):
+        return url
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == 'file' and parts.netloc in ('', 'localhost'):
+        return urllib.parse.unquote(parts.path)
+    return None
+
+
+def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ('http', 'https') or _inside_exchange(url, place):
+        return url
+    if parts.scheme or url.startswith('/'):
+        raise BadRun(
+            f'workflow_url {url[:200]!r} is not an attachment, an http(s) URL or a URL under '
+            f'{place.exchange_url}/ (the file exchange area)'
+        )
+    name, _, fragment = url.partition('#')
+    try:
+        path = attachment_path(urllib.parse.unquote(name))
+    except ValueError as exc:
+        raise BadRun(f'workflow_url: {exc}') from None
+    if path not in attachments:
+        attached = ', '.join(sorted(attachments)[:10]) or 'none'
+        raise BadRun(
+            f'workflow_url {url[:200]!r} names no attached file (attached: {attached}); '
+            'give the name of a workflow_attachment, or an http(s) URL'
+        )
+    return _join(place, path) + (f'#{fragment}' if fragment else '')
+
+
+def rewrite_locations(params: dict, files: Set[str], place: Place) -> dict:
+    """A copy of `params` whose File and Directory locations name the attachments."""
+
+    def walk(value):
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        result = {key: walk(item) for key, item in value.items()}
+        if value.get('class') in ('File', 'Directory'):
+            for key in ('location', 'path'):
+                if isinstance(result.get(key), str):
+                    result[key] = _location(result[key], files, place)
+        return result
+
+    return walk(params)
+
+
+def _location(location: str, files: Set[str], place: Place) -> str:
+    parts = urllib.parse.urlsplit(location)
+    if parts.scheme in ('http', 'https') or _inside_exchange(location, place):
+        return location
+    local = _local_path(location)
+    if local is not None:  # the client's own path: an attachment if one ends it
+        segments = [s for s in local.split('/') if s]
+        for start in range(len(segments)):
+            candidate = '/'.join(segments[start:])
+            if candidate in files:
+                return _join(place, candidate)
+        return location
+    if parts.scheme:
+        return location
+    try:
+        return _join(place, attachment_path(urllib.parse.unquote(location)))
+    except ValueError as exc:
+        raise BadRun(f'workflow_params: {exc}'.replace('attachment name', 'location')) from None
