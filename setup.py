@@ -14,7 +14,7 @@ setup(
     packages=find_packages(include=['cerise_actors', 'cerise_actors.*']),
     include_package_data=True,
     package_data={
-        'cerise_actors': ['builtin_api/**/*', 'web/openapi.yaml'],
+        'cerise_actors': ['builtin_api/**/*', 'web/openapi.yaml', 'web/wes/openapi.yaml'],
     },
     install_requires=[
         'pykka>=4,<5',
@@ -37,6 +37,8 @@ setup(
             'ruff==0.17.6',
             # its output comparison, for the CWL conformance run (tests/conformance)
             'cwltest',
+            # wes-client, the GA4GH reference WES client: tests/e2e/test_wes_client.py
+            'wes-service==5.0',
         ],
     },
     entry_points={
