@@ -1,0 +1,150 @@
+"""The pure parts of the WES front end: names, state table, tokens, submissions, views."""
+
+import json
+
+import pytest
+
+from cerise_actors.jobs.states import JobState
+from cerise_actors.jobs.views import RunRecord
+from cerise_actors.web.paging import decode_cursor, encode_cursor, page_size
+from cerise_actors.web.wes import views
+from cerise_actors.web.wes.names import attachment_path
+from cerise_actors.web.wes.states import WES_STATE, WES_STATES, state_counts, wes_state
+from cerise_actors.web.wes.submission import BadRun, Place, build_submission
+
+from ..wes_schema import SPEC, errors
+
+PLACE = Place('file:///ex/input/wes/r1', '/ex', 'file:///ex')
+
+
+@pytest.mark.parametrize(
+    'name, path',
+    [('a.cwl', 'a.cwl'), ('./a//b/c.txt', 'a/b/c.txt'), ('a/./b', 'a/b'), ('ü.txt', 'ü.txt')],
+)
+def test_safe_attachment_names(name, path):
+    assert attachment_path(name) == path
+
+
+@pytest.mark.parametrize(
+    'name', ['', '/etc/passwd', '../x', 'a/../../x', 'a/..', 'c:x', 'a\\b', 'a\x00', '.', './/']
+)
+def test_unsafe_attachment_names(name):
+    with pytest.raises(ValueError):
+        attachment_path(name)
+
+
+def test_long_and_deep_names():
+    with pytest.raises(ValueError, match='255'):
+        attachment_path('a' * 256)
+    with pytest.raises(ValueError, match='64'):
+        attachment_path('/'.join(['d'] * 65))
+
+
+def test_every_state_maps_into_the_schema_and_finals_to_finals():
+    assert set(WES_STATE) == set(JobState)
+    assert (
+        set(WES_STATE.values())
+        <= set(WES_STATES)
+        == set(SPEC['components']['schemas']['State']['enum'])
+    )
+    waiting = {'QUEUED', 'INITIALIZING', 'RUNNING', 'CANCELING'}
+    for state, wes in WES_STATE.items():
+        assert (wes not in waiting) == state.is_final, state
+    assert wes_state('nonsense') == 'UNKNOWN'
+    assert state_counts({'Submitted': 2, 'Waiting': 1, 'RunningCR': 3})['QUEUED'] == 3
+
+
+def test_page_tokens_round_trip_and_refuse_garbage():
+    cursor = (1764171234.123456789, 'a0b1c2d3-0000-4000-8000-000000000000')
+    assert decode_cursor(encode_cursor(cursor)) == cursor
+    for token in ('', '!!', 'bm9zcGFjZQ', encode_cursor((float('nan'), 'x'))[:-2] + 'xx'):
+        with pytest.raises(ValueError):
+            decode_cursor(token)
+    assert page_size(None, 10, 100, 'n') == 10 and page_size('1000', 10, 100, 'n') == 100
+    with pytest.raises(ValueError):
+        page_size('-1', 10, 100, 'n')
+
+
+def _submit(files=(), **fields):
+    fields = {'workflow_type': 'CWL', 'workflow_type_version': 'v1.2', **fields}
+    fields = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
+    return build_submission(fields, set(files), PLACE, 'cerise-runner')
+
+
+def test_workflow_url_and_locations_point_at_the_attachments():
+    params = {
+        'a': {'class': 'File', 'location': 'data/x y.txt'},
+        'b': {'class': 'File', 'path': '/home/me/project/data/x y.txt'},
+        'c': {'class': 'Directory', 'location': 'file:///home/me/project/data'},
+        'd': {'class': 'File', 'location': 'https://example.org/f'},
+        'e': {'class': 'File', 'location': 'file:///ex/input/mine/f'},
+        'f': [{'class': 'File', 'location': 'file:///elsewhere/f'}],
+        'g': {'location': 'not/a/file/object'},
+    }
+    run = _submit(
+        ['wf/main.cwl', 'data/x y.txt'],
+        workflow_url='wf/main.cwl#main',
+        workflow_params=params,
+        tags={'name': 'n'},
+    )
+    assert run.workflow_url == 'file:///ex/input/wes/r1/wf/main.cwl#main'
+    assert run.name == 'n' and run.notes == []
+    assert run.input['a']['location'] == 'file:///ex/input/wes/r1/data/x%20y.txt'
+    assert run.input['b']['path'] == 'file:///ex/input/wes/r1/data/x%20y.txt'
+    assert run.input['c']['location'] == 'file:///ex/input/wes/r1/data'
+    assert run.input['d'] == params['d'] and run.input['e'] == params['e']
+    assert run.input['f'] == params['f'] and run.input['g'] == params['g']
+    assert run.request['workflow_params'] == params
+
+
+def test_other_workflow_urls():
+    assert _submit(workflow_url='https://x/a.cwl').workflow_url == 'https://x/a.cwl'
+    assert _submit(workflow_url='file:///ex/input/a.cwl').workflow_url == 'file:///ex/input/a.cwl'
+    for url in ('/etc/a.cwl', 'file:///etc/a.cwl', 'ftp://x/a', 'a.cwl', '../a.cwl'):
+        with pytest.raises(BadRun):
+            _submit(workflow_url=url)
+
+
+def test_engine_parameters_are_noted_and_versions_checked():
+    run = _submit(
+        workflow_url='https://x/a.cwl',
+        workflow_engine_parameters={'--x': '1'},
+        workflow_engine='toil',
+    )
+    assert len(run.notes) == 2 and 'ignored' in run.notes[0] and 'toil' in run.notes[1]
+    assert run.request['workflow_engine_parameters'] == {'--x': '1'}
+    assert _submit(workflow_url='https://x/a.cwl', workflow_type_version='1.0')
+    with pytest.raises(BadRun, match='workflow_type_version'):
+        _submit(workflow_url='https://x/a.cwl', workflow_type_version='draft-3')
+
+
+def _record(**changes):
+    fields = dict(
+        id='r1',
+        name='',
+        workflow_url='file:///ex/a.cwl',
+        input_json='{"x": 1}',
+        state='Running',
+        output_json=None,
+        exit_code=None,
+        created_at=1.0,
+        updated_at=2.0,
+        started_at=None,
+        wes_request=None,
+    )
+    return RunRecord(**{**fields, **changes})
+
+
+def test_views_of_a_job_made_through_jobs_are_valid():
+    schemas = SPEC['components']['schemas']
+    run = _record(name='n')
+    assert views.run_request(run)['workflow_url'] == 'file:///ex/a.cwl'
+    log = views.run_log(run, 'http://h', 'http://h/ga4gh/wes/v1', [(1.0, 'ERROR', 'bad')])
+    assert not errors(log, schemas['RunLog'])
+    assert log['run_log']['system_logs'] == ['1970-01-01T00:00:01Z ERROR bad']
+    assert 'end_time' not in log['run_log'] and 'start_time' not in log['run_log']
+    done = _record(state='Success', started_at=1.5, exit_code=0, output_json='{"o": 1}')
+    summary = views.run_summary(done)
+    assert not errors(summary, schemas['RunSummary'])
+    assert summary['end_time'] == '1970-01-01T00:00:02Z' and summary['tags'] == {}
+    assert views.run_log(done, 'h', 'h', [])['outputs'] == {'o': 1}
