@@ -32,6 +32,7 @@ from ..config import (
     load_service_config,
     service_config_from_dict,
 )
+from ..cwl.step_info import describe_steps
 from ..cwl.steps import installed_file_names, load_step_catalogue
 from ..defaults import ASK_TIMEOUT, INSTALL_TIMEOUT, NPROC_TIMEOUT, STAGER_THREADS
 from ..jobs.states import JobState as S
@@ -179,8 +180,9 @@ class CeriseService:
             store.subscribe(topic, callback).get(timeout=ASK_TIMEOUT)
 
         wes = wes_settings(self.exchange, self.projects, self.catalogue, choice)
+        steps = describe_steps(self.catalogue, api_install.project_versions(self.projects))
         app = create_app(
-            JobsBackend(store), self.config.base_url, self.config.limits.request_bytes, wes
+            JobsBackend(store), self.config.base_url, self.config.limits.request_bytes, wes, steps
         )
         # the file exchange over WebDAV, on the same port as the jobs API
         app = mount(app, '/files', make_files_app(self.exchange.service_dir))

@@ -11,6 +11,7 @@ so they work against any reachable service, local or remote.
     cerise-actors log ID
     cerise-actors cancel ID [--wait]
     cerise-actors delete ID
+    cerise-actors steps [--json]
 
 Every command takes `--service URL` (default: $CERISE_SERVICE_URL, else
 http://127.0.0.1:29593) and `--files URL` (the service's file area; default:
@@ -54,10 +55,11 @@ from .inputs import FILE_CLASSES, check_input, is_url, safe_name
 from .job import Job
 from .outputs import output_files, wrap_outputs
 from .service import DEFAULT_URL, Service
+from .steps_command import add_steps_command, steps_command
 
 ENV_SERVICE = 'CERISE_SERVICE_URL'
 ENV_FILES = 'CERISE_FILES_URL'
-CLIENT_COMMANDS = ('submit', 'list', 'status', 'log', 'cancel', 'delete')
+CLIENT_COMMANDS = ('submit', 'list', 'status', 'log', 'cancel', 'delete', 'steps')
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -130,6 +132,7 @@ def add_client_commands(subparsers) -> None:
         help='with --wait, stop waiting after this long (exit code 5)',
     )
 
+    add_steps_command(subparsers, common)
     listing = subparsers.add_parser('list', parents=[common], help='list the jobs')
     listing.add_argument('--json', action='store_true', help='print the jobs as JSON')
     listing.add_argument(
@@ -172,6 +175,7 @@ def run_client_command(args: argparse.Namespace) -> int:
         'log': _log,
         'cancel': _cancel,
         'delete': _delete,
+        'steps': steps_command,
     }
     try:
         service = _service(args)

@@ -111,6 +111,15 @@ class Service:
         ]
         return jobs, (answer.headers.get(NEXT_CURSOR_HEADER) or None)
 
+    def steps(self) -> List[dict]:
+        """The installed steps a workflow may use (GET /steps): each with its
+        `name` (what `run:` names), `project`, `version`, `doc`, `inputs` and
+        `outputs` (lists of `{name, type, doc}`)."""
+        steps = self._json(self._call('GET', '/steps'), 'the list of steps')
+        if not isinstance(steps, list):
+            raise ServiceError('GET /steps did not answer a list')
+        return steps
+
     def _jobs_of(self, answer: Response) -> List[Job]:
         data = self._json(answer, 'the job list')
         if not isinstance(data, list):

@@ -50,6 +50,18 @@ def read_version(project_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def project_versions(projects: Dict[str, Path]) -> Dict[str, str]:
+    """Project name -> installed version, 'unknown' where the version file is
+    missing (the installer reports that; listings just say so)."""
+    versions = {}
+    for name, folder in sorted(projects.items()):
+        try:
+            versions[name] = read_version(folder)
+        except ApiInstallError:
+            versions[name] = 'unknown'
+    return versions
+
+
 def parse_version(text: str) -> Tuple[Tuple[int, ...], bool]:
     """'1.2.3' -> ((1, 2, 3), False); '0.1.0.dev' -> ((0, 1, 0), True)."""
     dev = text.endswith('.dev') or text.endswith('-dev')
