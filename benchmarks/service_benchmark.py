@@ -25,6 +25,7 @@ from typing import Optional
 
 import yaml
 from service_table import table
+from wes_figures import wes_figures
 
 REPO = Path(__file__).resolve().parent.parent
 FAST_RUNNER = REPO / 'benchmarks' / 'fast_runner.py'
@@ -279,6 +280,9 @@ def main():
         default=50,
         help='jobs at once with cwltool as the runner (0: skip cwltool)',
     )
+    parser.add_argument(
+        '--wes-submissions', type=int, default=500, help='runs posted through WES (0: skip)'
+    )
     parser.add_argument('--out', default='service-benchmark.json')
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix='cerise-bench-'))
@@ -300,6 +304,9 @@ def main():
             'lost': len(pending) + sum(1 for s in states.values() if s != 'Success'),
         }
         results['latency'] = added_latency(service)
+        if args.wes_submissions:  # the same through GA4GH WES (benchmarks/wes_figures.py)
+            runner_s = results['latency']['runner_median_s']
+            results['wes'] = wes_figures(service, args.wes_submissions, runner_s)
         cpu_before = service.cpu_seconds()
         start = time.perf_counter()
         ids, _, errors = submit_many(service, args.burst)

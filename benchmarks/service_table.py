@@ -24,6 +24,18 @@ def table(r: dict) -> str:
             '< 15 s, < 5 ms per job',
         ),
     ]
+    if 'wes' in r:
+        wes = r['wes']
+        rows.append(
+            (
+                f'through WES: {wes["count"]:,} POST /ga4gh/wes/v1/runs (one attachment); '
+                'added latency, 20 runs',
+                f'{wes["per_s"]:.0f} per s, p50 {wes["p50_ms"]:.1f} ms, p99 {wes["p99_ms"]:.1f} ms, '
+                f'{wes["errors"]} errors, {wes["lost"]} lost; added median '
+                f'{wes["added_median_s"] * 1e3:.1f} ms, p90 {wes["added_p90_s"] * 1e3:.1f} ms',
+                'beside /jobs',
+            )
+        )
     if 'store' in r:
         st = r['store']
         rows += [
