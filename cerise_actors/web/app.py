@@ -9,7 +9,7 @@ body `{"title": ..., "description": ...}` naming the problem.
 import json
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import falcon
 import yaml
@@ -17,8 +17,11 @@ import yaml
 from ..defaults import MAX_REQUEST_BYTES
 from ..errors import JobNotFound, ServiceUnavailable, StorageFull
 from .backend import JobsBackend, base_url_of, job_json, jobs_json_text
+from .discovery import Index, StepList
 from .jobs_query import add_next_page, jobs_query
 from .request_body import parse_json, read_body
+from .wes import PREFIX as WES_PREFIX
+from .wes import WesSettings, install_wes
 
 logger = logging.getLogger(__name__)
 OPENAPI_FILE = Path(__file__).resolve().parent / 'openapi.yaml'
@@ -163,15 +166,22 @@ def create_app(
     backend: JobsBackend,
     base_url: Optional[str] = None,
     body_limit: int = MAX_REQUEST_BYTES,
+    wes: Optional[WesSettings] = None,
+    steps: Sequence[dict] = (),
 ):
     """The WSGI app of the Cerise REST API (/files is mounted beside it);
-    `body_limit` bounds POST /jobs bodies (limits.request-bytes)."""
+    `body_limit` bounds POST /jobs bodies (limits.request-bytes). With `wes`,
+    GA4GH WES 1.1 is served on the same jobs at /ga4gh/wes/v1 (web/wes/).
+    `steps` (cwl/step_info.py) is what GET /steps lists."""
     app = falcon.App()
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route('/jobs', JobCollection(backend, base_url, body_limit))
     app.add_route('/jobs/{job_id}', JobItem(backend, base_url))
     app.add_route('/jobs/{job_id}/cancel', JobCancel(backend, base_url))
     app.add_route('/jobs/{job_id}/log', JobLog(backend))
+    wes_link = {'wes': f'{WES_PREFIX}/service-info'} if wes is not None else None
+    app.add_route('/', Index(base_url, wes_link))
+    app.add_route('/steps', StepList(steps))
     openapi = OpenApiDocument()
     app.add_route('/openapi.json', openapi)
     app.add_route('/swagger.json', openapi)
@@ -180,4 +190,6 @@ def create_app(
     app.add_error_handler(falcon.HTTPRouteNotFound, _no_route)
     app.add_error_handler(ServiceUnavailable, _unavailable)
     app.add_error_handler(StorageFull, _storage_full)
+    if wes is not None:
+        install_wes(app, backend, wes, base_url, body_limit)
     return app
