@@ -27,12 +27,13 @@ This module imports nothing of the runner: it starts it by module name.
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .shell import scrubbed_environment
 
@@ -54,18 +55,18 @@ STABLE_SECONDS = 60.0
 STOP_GRACE = 5.0
 
 
-def private_folder(base: str) -> str:
-    """`<base>/.warm-runner`, mode 0700 and ours, or a private temporary folder
-    if a socket path under it would be too long."""
+def private_folder(base: str) -> Tuple[str, bool]:
+    """(`<base>/.warm-runner`, mode 0700 and ours, False), or (a private temporary
+    folder, True) if a socket path under the first would be too long."""
     folder = os.path.join(base, '.warm-runner')
     if len(os.path.join(folder, 'runner.sock.1234567')) > MAX_SOCKET_PATH:
-        return tempfile.mkdtemp(prefix='cerise-warm-')
+        return tempfile.mkdtemp(prefix='cerise-warm-'), True
     os.makedirs(folder, mode=0o700, exist_ok=True)
     info = os.lstat(folder)
     if info.st_uid != os.getuid() or not os.path.isdir(folder) or os.path.islink(folder):
         raise PermissionError(f'{folder} is not a folder of this user')
     os.chmod(folder, 0o700)
-    return folder
+    return folder, False
 
 
 class WarmRunner:
@@ -73,12 +74,15 @@ class WarmRunner:
 
     def __init__(
         self,
-        folder: str,
+        base: str,
         step_folders: List[str],
         python: str = sys.executable,
         entry: Optional[str] = None,
     ):
-        self.folder = folder
+        """The socket goes in a private folder under `base` (the resource's files
+        path); `entry` (module:function) replaces the runner, for tests."""
+        self.folder, self._temporary = private_folder(base)
+        folder = self.folder
         self.socket_path = os.path.join(folder, 'runner.sock')
         self.log_path = os.path.join(folder, 'warm-runner.log')
         self._argv = [python, '-m', SERVER_MODULE, '--socket', self.socket_path]
@@ -107,6 +111,8 @@ class WarmRunner:
             self._lock.notify_all()
         if proc is not None:
             _stop(proc)
+        if self._temporary:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def wait_ready(self, timeout: float) -> bool:
         """Whether a server is ready (its socket in place) within `timeout` s."""
@@ -166,7 +172,9 @@ class WarmRunner:
                     if self._proc is proc:
                         self._ready = True
                         self._lock.notify_all()
-        code = proc.wait()
+                break
+        code = proc.wait()  # not the pipe's end: jobs' supervisors do not hold it, but
+        proc.stdout.close()  # whether it ended is the process's to say
         lived = time.monotonic() - started
         with self._lock:
             if self._proc is not proc or self._closed:

@@ -193,7 +193,10 @@ def follow(sock, reader):
         result = None
     if isinstance(result, dict) and 'signal' in result:
         signum = int(result['signal'])
-        signal.signal(signum, signal.SIG_DFL)
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError):  # KILL and STOP keep their default anyway
+            pass
         os.kill(os.getpid(), signum)
         return 128 + signum
     if isinstance(result, dict) and 'exit' in result:

@@ -229,10 +229,19 @@ class WarmServer:
             code = 1
             try:
                 listener.close()
-                os.close(sys.stdin.fileno())
+                _detach_from_service()
                 code = warm_job.supervise(conn, self.entry)
             finally:
                 os._exit(code)
+
+
+def _detach_from_service() -> None:
+    """In a supervisor: let go of the service's pipes (the control pipe, and
+    stdout, which the service reads until the server ends); stderr stays the log."""
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
 
 
 def _reap() -> None:

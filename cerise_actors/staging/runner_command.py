@@ -28,7 +28,7 @@ from typing import List, Optional
 from .. import __version__
 from ..config import JobsConfig
 from ..resource.layout import JobPaths, ResourceLayout
-from ..resource.warm import CLIENT_SCRIPT, WarmRunner, private_folder
+from ..resource.warm import CLIENT_SCRIPT, WarmRunner
 from .runner_install import runner_python
 
 logger = logging.getLogger(__name__)
@@ -115,4 +115,4 @@ def start_warm_runner(
         return None
     if not jobs.warm_runner:
         return None
-    return WarmRunner(private_folder(layout.base), [layout.api_dir]).start()
+    return WarmRunner(layout.base, [layout.api_dir]).start()
