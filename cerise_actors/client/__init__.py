@@ -14,11 +14,12 @@
 It uses the standard library only and imports nothing of the service, so it
 works wherever the package is installed. Every error is a ClientError (see
 `errors` for the tree). `local_service()` starts a private service for a
-script or notebook. The `cerise-actors submit/list/status/log/cancel/delete`
+script or notebook. The `cerise-actors submit/list/status/log/wait/cancel/delete`
 commands are built on it (`cli_commands`).
 """
 
 from .errors import (
+    AmbiguousJobId,
     ClientError,
     DownloadFailed,
     InputError,
@@ -51,6 +52,7 @@ __all__ = [
     'ServiceUnreachable',
     'ServiceError',
     'JobNotFound',
+    'AmbiguousJobId',
     'InvalidJob',
     'TransferError',
     'UploadFailed',

@@ -9,10 +9,12 @@ so they work against any reachable service, local or remote.
     cerise-actors list [--json] [--state STATE]... [--name N] [--page-size N]
     cerise-actors status ID [--json]
     cerise-actors log ID
+    cerise-actors wait ID [--output-dir DIR] [--no-download] [--timeout S]
     cerise-actors cancel ID [--wait]
     cerise-actors delete ID
     cerise-actors steps [--json]
 
+ID may be the start of a job id, if no other job's id starts the same way.
 Every command takes `--service URL` (default: $CERISE_SERVICE_URL, else
 http://127.0.0.1:29593) and `--files URL` (the service's file area; default:
 $CERISE_FILES_URL, else <service>/files).
@@ -22,7 +24,8 @@ Exit codes (scripts can branch on the job's outcome):
     0  done; for submit --wait and cancel --wait: the job ended in Success
     1  the job ended in PermanentFailure, TemporaryFailure or SystemError
     2  usage or validation error, found before anything was submitted
-       (missing workflow or input file, unreadable inputs file, job refused)
+       (missing workflow or input file, unreadable inputs file, job refused,
+       an id prefix that matches several jobs)
     3  the job ended Cancelled
     4  the service is unreachable, the job was not found, or the service failed
        a request (an upload or download included)
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 from .errors import (
+    AmbiguousJobId,
     ClientError,
     InputError,
     InvalidJob,
@@ -59,7 +63,7 @@ from .steps_command import add_steps_command, steps_command
 
 ENV_SERVICE = 'CERISE_SERVICE_URL'
 ENV_FILES = 'CERISE_FILES_URL'
-CLIENT_COMMANDS = ('submit', 'list', 'status', 'log', 'cancel', 'delete', 'steps')
+CLIENT_COMMANDS = ('submit', 'list', 'status', 'log', 'wait', 'cancel', 'delete', 'steps')
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -156,6 +160,30 @@ def add_client_commands(subparsers) -> None:
     log = subparsers.add_parser('log', parents=[common], help="print a job's log")
     log.add_argument('job_id', metavar='ID')
 
+    wait = subparsers.add_parser(
+        'wait',
+        parents=[common],
+        help='follow a job to its end, print its outputs and download them',
+        description='Follow job ID as submit --wait does: its states on stderr, then its '
+        'outputs as JSON and its output files downloaded.',
+    )
+    wait.add_argument('job_id', metavar='ID')
+    wait.add_argument(
+        '--output-dir',
+        metavar='DIR',
+        type=Path,
+        help='where the output files are saved (default: ./<name>-outputs)',
+    )
+    wait.add_argument(
+        '--no-download', action='store_true', help='print the outputs but do not download them'
+    )
+    wait.add_argument(
+        '--timeout',
+        type=float,
+        metavar='SECONDS',
+        help='stop waiting after this long (exit code 5)',
+    )
+
     cancel = subparsers.add_parser('cancel', parents=[common], help='cancel a job')
     cancel.add_argument('job_id', metavar='ID')
     cancel.add_argument('--wait', action='store_true', help='wait until the job has stopped')
@@ -173,6 +201,7 @@ def run_client_command(args: argparse.Namespace) -> int:
         'list': _list,
         'status': _status,
         'log': _log,
+        'wait': _wait,
         'cancel': _cancel,
         'delete': _delete,
         'steps': steps_command,
@@ -182,7 +211,7 @@ def run_client_command(args: argparse.Namespace) -> int:
         return commands[args.command](service, args)
     except UsageError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    except (InputError, InvalidJob) as exc:
+    except (InputError, InvalidJob, AmbiguousJobId) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except ServiceUnreachable as exc:
         return _fail(
@@ -269,15 +298,17 @@ def _quietly_delete(job: Job) -> None:
 
 
 def _progress(job: Job):
-    def report(state: str) -> None:
-        print(f'{time.strftime("%H:%M:%S")} {job.id} {state}', file=sys.stderr, flush=True)
+    """Job.wait's on_progress: each new state, and outages of the service, on stderr."""
+
+    def report(data: dict, status: str) -> None:
+        print(f'{time.strftime("%H:%M:%S")} {job.id} {status}', file=sys.stderr, flush=True)
 
     return report
 
 
 def _follow(job: Job, args) -> int:
     try:
-        state = job.wait(timeout=args.timeout, progress=_progress(job))
+        state = job.wait(timeout=args.timeout, on_progress=_progress(job))
     except KeyboardInterrupt:
         return _fail(
             f'stopped waiting; job {job.id} goes on (cancel it with: cerise-actors '
@@ -337,7 +368,7 @@ def _list(service: Service, args) -> int:
 
 
 def _status(service: Service, args) -> int:
-    job = service.get_job(args.job_id)
+    job = service.find_job(args.job_id)
     if args.json:
         print(json.dumps(job.data, indent=2))
     else:
@@ -346,19 +377,23 @@ def _status(service: Service, args) -> int:
 
 
 def _log(service: Service, args) -> int:
-    text = service.get_job(args.job_id).log
+    text = service.find_job(args.job_id).log
     sys.stdout.write(text if text.endswith('\n') or not text else text + '\n')
     return EXIT_OK
 
 
+def _wait(service: Service, args) -> int:
+    return _follow(service.find_job(args.job_id), args)
+
+
 def _cancel(service: Service, args) -> int:
-    job = service.get_job(args.job_id)
+    job = service.find_job(args.job_id)
     state = job.cancel()
     if not args.wait:
         print(state)
         return EXIT_OK
     try:
-        state = job.wait(progress=_progress(job))
+        state = job.wait(on_progress=_progress(job))
     except KeyboardInterrupt:
         return _fail('stopped waiting; the cancellation goes on', EXIT_INTERRUPTED)
     print(state)
@@ -366,8 +401,8 @@ def _cancel(service: Service, args) -> int:
 
 
 def _delete(service: Service, args) -> int:
-    job = service.get_job(args.job_id)
+    job = service.find_job(args.job_id)
     job.delete()
     uploads = ' and its uploaded inputs' if job.upload_folder else ''
-    print(f'cerise-actors: deleted job {args.job_id}{uploads}', file=sys.stderr)
+    print(f'cerise-actors: deleted job {job.id}{uploads}', file=sys.stderr)
     return EXIT_OK

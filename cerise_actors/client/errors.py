@@ -9,6 +9,7 @@ all of them; each message says what went wrong in words a user can act on
     ├── ServiceError            the service answered with an error status
     │   ├── JobNotFound         no job with that id (404 on /jobs/<id>)
     │   └── InvalidJob          the service refused the job description (400)
+    ├── AmbiguousJobId          an id prefix matches several jobs (.candidates)
     ├── TransferError           a file could not be moved to or from the file area
     │   ├── UploadFailed        PUT of a workflow or input file failed
     │   └── DownloadFailed      GET of an output file failed
@@ -69,6 +70,18 @@ class JobNotFound(ServiceError):
         self.job_id = job_id
 
 
+class AmbiguousJobId(ClientError, LookupError):
+    """An id prefix given for a job matches several jobs; `candidates` are their ids."""
+
+    def __init__(self, prefix: str, candidates, message: Optional[str] = None):
+        super().__init__(message or f'job id {prefix} matches {len(candidates)} jobs')
+        self.prefix = prefix
+        self.candidates = list(candidates)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
 class InvalidJob(ServiceError):
     """The service refused the job description; the message is the service's."""
 
@@ -97,9 +110,9 @@ class InputError(ClientError, ValueError):
 class InputFileMissing(InputError, FileNotFoundError):
     """A local file given as the workflow or as an input does not exist."""
 
-    def __init__(self, path, input_name: Optional[str] = None, what: str = 'file'):
+    def __init__(self, path, input_name: Optional[str] = None, what: str = 'file', hint: str = ''):
         where = f" (input '{input_name}')" if input_name else ''
-        super().__init__(f'{what} not found: {path}{where}')
+        super().__init__(f'{what} not found: {path}{where}{hint}')
         self.path = path
         self.input_name = input_name
 

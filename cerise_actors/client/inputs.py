@@ -100,11 +100,18 @@ class Layout:
 class _Walker:
     """One pass over one input value: checking only (no uploader), or uploading."""
 
-    def __init__(self, name: str, uploader: Optional[Uploader], layout: Optional[Layout]):
+    def __init__(
+        self,
+        name: str,
+        uploader: Optional[Uploader],
+        layout: Optional[Layout],
+        string_hint: bool = False,
+    ):
         self.name = name
         self.uploader = uploader
         self.layout = layout or Layout()
         self.folder = safe_name(name)
+        self.string_hint = string_hint
 
     # --- dispatch ----------------------------------------------------------
     def value(self, value: Any, strings_as_paths: bool) -> Any:
@@ -120,7 +127,18 @@ class _Walker:
                     f"input '{self.name}': an empty string is not a path; use "
                     f'set_input() for string inputs'
                 )
-            return self.local(Path(value), None, {})
+            try:
+                return self.local(Path(value), None, {})
+            except InputFileMissing as exc:
+                if not self.string_hint:
+                    raise
+                raise InputFileMissing(
+                    exc.path,
+                    self.name,
+                    hint=f'; the workflow does not say whether {self.name!r} is a string or '
+                    f'a File, so a str is taken as a path. If it is text, use '
+                    f'set_input({self.name!r}, {value!r:.60})',
+                ) from None
         if isinstance(value, (bytes, bytearray, memoryview)) or is_file_object(value):
             return self.upload_file(value, None, {}, None)
         if isinstance(value, (list, tuple)):
@@ -281,14 +299,25 @@ def _check_basename(basename: Any, input_name: str) -> None:
         raise InputError(f"input '{input_name}': cannot use {basename!r} as a file name")
 
 
-def check_input(name: str, value: Any, strings_as_paths: bool = True) -> None:
-    """Raise InputFileMissing/InputError for `value` without uploading anything."""
-    _Walker(name, None, None).value(value, strings_as_paths)
+def check_input(
+    name: str, value: Any, strings_as_paths: bool = True, string_hint: bool = False
+) -> None:
+    """Raise InputFileMissing/InputError for `value` without uploading anything.
+
+    With `string_hint`, a missing file named by a str says to use set_input()
+    if the str is text.
+    """
+    _Walker(name, None, None, string_hint).value(value, strings_as_paths)
 
 
 def convert_input(
-    name: str, value: Any, uploader: Uploader, layout: Layout, strings_as_paths: bool = True
+    name: str,
+    value: Any,
+    uploader: Uploader,
+    layout: Layout,
+    strings_as_paths: bool = True,
+    string_hint: bool = False,
 ) -> Any:
     """The CWL value for `value`, after uploading its files with `uploader`."""
-    check_input(name, value, strings_as_paths)
+    check_input(name, value, strings_as_paths, string_hint)
     return _Walker(name, uploader, layout).value(value, strings_as_paths)

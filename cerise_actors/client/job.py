@@ -27,6 +27,7 @@ from .errors import (
 )
 from .inputs import Layout, Uploader, check_input, convert_input, is_file_object, is_url, safe_name
 from .outputs import wrap_outputs
+from .workflow_types import MAX_BYTES, TEXT, declared_input_types, kind_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .service import Service
@@ -38,19 +39,67 @@ UPLOAD_ROOT = 'input'
 # How long wait() rides out an unreachable or unavailable service (e.g. a restart:
 # jobs survive it) before giving up.
 OUTAGE_GRACE = 60.0
+# While the service is out, wait() tells its on_progress callback this often (seconds).
+OUTAGE_REPORT_EVERY = 5.0
+
+
+def _peek(source: Any) -> Optional[bytes]:
+    """The first MAX_BYTES of a workflow about to be uploaded, if they can be read twice."""
+    try:
+        if isinstance(source, Path):
+            with open(source, 'rb') as stream:
+                return stream.read(MAX_BYTES)
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return bytes(source[:MAX_BYTES])
+        if source.seekable():
+            start = source.tell()
+            data = source.read(MAX_BYTES)
+            source.seek(start)
+            return data.encode('utf-8') if isinstance(data, str) else data
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
 
 
 def new_upload_folder(name: str) -> str:
     return f'{safe_name(name, "job")}-{uuid.uuid4().hex[:8]}'
 
 
-def owned_upload_folder(name: str, url: Optional[str], service: 'Service') -> Optional[str]:
-    """The upload folder of a job whose workflow `url` is one this client uploaded.
+def owned_upload_folder(
+    name: str, url: Optional[str], service: 'Service', inputs: Any = None
+) -> Optional[str]:
+    """The upload folder of a job whose workflow `url`, or else one of whose
+    `inputs`, is a file this client uploaded.
 
     Only `input/<safe name>-<8 hex>/` folders count: a folder named after the
     job alone may be shared with other jobs (Cerise clients used
-    `input/<job name>/`), and deleting it would break them.
+    `input/<job name>/`), and deleting it would break them. The inputs count
+    for a job whose workflow is a URL of its own (`submit https://...`),
+    when its input files were still uploaded.
     """
+    for location in [url, *_locations(inputs)]:
+        folder = _folder_of(name, location, service)
+        if folder is not None:
+            return folder
+    return None
+
+
+def _locations(value: Any, depth: int = 0):
+    """The File/Directory locations in a CWL input object."""
+    if depth > 64:
+        return
+    if isinstance(value, list):
+        for item in value:
+            yield from _locations(item, depth + 1)
+    elif isinstance(value, dict):
+        if value.get('class') in ('File', 'Directory') and isinstance(value.get('location'), str):
+            yield value['location']
+        for item in value.values():
+            if isinstance(item, (list, dict)):
+                yield from _locations(item, depth + 1)
+
+
+def _folder_of(name: str, url: Optional[str], service: 'Service') -> Optional[str]:
     if not url:
         return None
     relative = service.files.relative_of(url)
@@ -104,11 +153,13 @@ class Job:
         self.upload_folder = upload_folder
         self._layout = Layout()
         self._deleted = False
+        #: the type of each input, as the workflow declares it (if it was read)
+        self.input_types: Dict[str, Any] = {}
 
     @classmethod
     def _from_json(cls, service: 'Service', data: dict) -> 'Job':
         name = data.get('name') or ''
-        folder = owned_upload_folder(name, data.get('workflow'), service)
+        folder = owned_upload_folder(name, data.get('workflow'), service, data.get('input'))
         return cls(service, name, data, folder)
 
     def __repr__(self) -> str:
@@ -183,24 +234,34 @@ class Job:
             )
         if '/' in basename or basename in ('', '.', '..'):
             raise InputError(f'cannot use {basename!r} as the workflow file name')
+        document = _peek(source)
         self._workflow = self._uploads().put(self._layout.reserve('', basename), source)
+        self.input_types = declared_input_types(document) if document is not None else {}
         return self._workflow
 
-    def add_input(self, name: str, value: Any, strings_as_paths: bool = True) -> Any:
+    def add_input(self, name: str, value: Any, strings_as_paths: Optional[bool] = None) -> Any:
         """Set input `name`, uploading any local files in `value` first.
 
         `value` may be a path (`Path`, or `str`; a str with `://` is a URL) to
         a file or folder, bytes, a file object, a list of those, a CWL
         File/Directory dict (whose `location` and `secondaryFiles` may be any
         of those; `basename` names the upload), or plain JSON. Strings inside
-        records stay strings; use set_input() for string inputs, or pass
-        `strings_as_paths=False` to treat every str as text (then only Paths,
-        bytes, file objects and File/Directory dicts are files). Every local
-        file is checked before anything is uploaded. Returns the CWL value.
+        records stay strings.
+
+        Whether a str given directly (or in a list) is text or a path follows
+        the type the workflow declares for `name` (read by set_workflow): text
+        for an input with no File or Directory in its type (`string`,
+        `string[]`, `int?`, an enum), else a path. `strings_as_paths=True` or
+        `False` decides instead (with False only Paths, bytes, file objects and
+        File/Directory dicts are files). Every local file is checked before
+        anything is uploaded. Returns the CWL value.
         """
         self._not_submitted('add inputs')
+        known = kind_of(self.input_types[name]) if name in self.input_types else None
+        if strings_as_paths is None:
+            strings_as_paths = known != TEXT
         self._input[name] = convert_input(
-            name, value, self._uploads(), self._layout, strings_as_paths
+            name, value, self._uploads(), self._layout, strings_as_paths, string_hint=known is None
         )
         return self._input[name]
 
@@ -218,7 +279,7 @@ class Job:
     @staticmethod
     def check_input(name: str, value: Any, strings_as_paths: bool = True) -> None:
         """Raise InputFileMissing/InputError if add_input(name, value) would; no uploads."""
-        check_input(name, value, strings_as_paths)
+        check_input(name, value, strings_as_paths, string_hint=strings_as_paths)
 
     # --- running ------------------------------------------------------------
     def run(self) -> 'Job':
@@ -269,35 +330,53 @@ class Job:
         timeout: Optional[float] = None,
         progress: Optional[Callable[[str], None]] = None,
         interval: float = 1.0,
+        on_progress: Optional[Callable[[dict, str], None]] = None,
     ) -> str:
         """Poll until the job is in a final state; that state.
 
         `progress(state)` is called with the first state seen and every change.
-        Raises WaitTimeout after `timeout` seconds (the job goes on). A service
-        that is briefly unreachable or unavailable (a restart) is waited for,
-        up to OUTAGE_GRACE seconds at a time.
+        `on_progress(job, status)` gets the same and more: the job's JSON as
+        last fetched and a short line, the new state ('Running') or news of the
+        service ('service unreachable, retrying (5 s)', 'service reachable
+        again after 7 s'). Raises WaitTimeout after `timeout` seconds (the job
+        goes on). A service that is briefly unreachable or unavailable (a
+        restart) is waited for, up to OUTAGE_GRACE seconds at a time.
         """
         job_id = self._require_id('wait')
         start = time.monotonic()
         deadline = None if timeout is None else start + timeout
-        delay, last, outage = 0.1, None, None
+        delay, last, outage, told = 0.1, None, None, None
+
+        def tell(status: str) -> None:
+            if on_progress is not None:
+                on_progress(self.data, status)
+
         while True:
             try:
                 state = self.refresh()['state']
+                if outage is not None:
+                    tell(f'service reachable again after {time.monotonic() - outage:.0f} s')
                 outage = None
             except JobNotFound:
                 raise
             except (ServiceUnreachable, ServiceError) as exc:
                 if isinstance(exc, ServiceError) and exc.status != 503:
                     raise
-                outage = outage or time.monotonic()
-                if time.monotonic() - outage > OUTAGE_GRACE:
+                now = time.monotonic()
+                if outage is None:
+                    outage, told = now, None
+                if now - outage > OUTAGE_GRACE:
                     raise
+                if told is None or now - told >= OUTAGE_REPORT_EVERY:
+                    told = now
+                    what = 'unreachable' if isinstance(exc, ServiceUnreachable) else 'unavailable'
+                    tell(f'service {what}, retrying ({now - outage:.0f} s)')
                 state = last
             if state != last and state is not None:
                 last = state
                 if progress is not None:
                     progress(state)
+                tell(state)
             if state in FINAL_STATES:
                 return state
             now = time.monotonic()

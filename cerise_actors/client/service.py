@@ -9,7 +9,7 @@ API become exceptions, so every call reports errors the same way.
 import urllib.parse
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import ClientError, InvalidJob, JobNotFound, ServiceError
+from .errors import AmbiguousJobId, ClientError, InvalidJob, JobNotFound, ServiceError
 from .files import FileArea
 from .http import DEFAULT_TIMEOUT, Http, Response
 from .job import Job
@@ -63,6 +63,37 @@ class Service:
     def get_job(self, job_id: str) -> Job:
         """The job with this id; JobNotFound if there is none."""
         return Job._from_json(self, self._get_job_json(job_id))
+
+    def find_job(self, id_or_prefix: str) -> Job:
+        """The job with this id, or else the one job whose id starts with it.
+
+        A full id costs one request; a prefix is looked up in the job list
+        (GET /jobs). JobNotFound if no id starts with it, AmbiguousJobId
+        (with the matching ids as `candidates`) if several do.
+        """
+        text = str(id_or_prefix).strip()
+        if text:
+            try:
+                return self.get_job(text)
+            except JobNotFound:
+                pass
+        jobs = self.list_jobs(page_size=1000) if text else []
+        matches = [job for job in jobs if str(job.id).startswith(text)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise JobNotFound(
+                text, f'job {text} not found on {self.url} (and no job id starts with it)'
+            )
+        shown = [f'{job.id} ({job.data.get("state", "?")}, {job.name!r})' for job in matches[:10]]
+        more = f', and {len(matches) - 10} more' if len(matches) > 10 else ''
+        raise AmbiguousJobId(
+            text,
+            [job.id for job in matches],
+            f'job id {text} is ambiguous: {len(matches)} jobs start with it: '
+            + ', '.join(shown)
+            + f'{more}; give more of the id',
+        )
 
     def list_jobs(
         self,
