@@ -13,8 +13,8 @@ class only has to keep one running:
   that pipe closes: when the service stops, or dies, the server goes too,
   while the jobs it forked run on in their own sessions;
 - its socket lives in a folder of its own, mode 0700, under the resource's
-  files path (or, when that path is too long for a unix socket, a private
-  temporary folder), and the server serves only its own user;
+  files path, and the server serves only its own user (a path too long for
+  a unix socket is reached relative to its folder, on both ends);
 - a thread waits for it to end; if it ends while the service runs (a crash,
   a kill -9), it is started again after a pause that grows with repeated
   failures (1 s to 60 s). Meanwhile jobs start cold;
@@ -27,13 +27,12 @@ This module imports nothing of the runner: it starts it by module name.
 
 import logging
 import os
-import shutil
+import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 from .shell import scrubbed_environment
 
@@ -45,8 +44,6 @@ SERVER_MODULE = 'cerise_actors.runner.warm_server'
 CLIENT_SCRIPT = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'runner', 'warm_client.py'
 )
-#: the longest unix socket path (sun_path is 108 bytes with its NUL)
-MAX_SOCKET_PATH = 107
 #: pauses before restarting a server that ended, growing with repeated failures
 RESTART_PAUSES = (1.0, 2.0, 5.0, 15.0, 60.0)
 #: a server that lived this long before it ended resets the pauses
@@ -55,18 +52,16 @@ STABLE_SECONDS = 60.0
 STOP_GRACE = 5.0
 
 
-def private_folder(base: str) -> Tuple[str, bool]:
-    """(`<base>/.warm-runner`, mode 0700 and ours, False), or (a private temporary
-    folder, True) if a socket path under the first would be too long."""
+def private_folder(base: str) -> str:
+    """`<base>/.warm-runner`, created mode 0700, and refused unless it is a real
+    folder of this user with no access for others."""
     folder = os.path.join(base, '.warm-runner')
-    if len(os.path.join(folder, 'runner.sock.1234567')) > MAX_SOCKET_PATH:
-        return tempfile.mkdtemp(prefix='cerise-warm-'), True
     os.makedirs(folder, mode=0o700, exist_ok=True)
     info = os.lstat(folder)
-    if info.st_uid != os.getuid() or not os.path.isdir(folder) or os.path.islink(folder):
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
         raise PermissionError(f'{folder} is not a folder of this user')
     os.chmod(folder, 0o700)
-    return folder, False
+    return folder
 
 
 class WarmRunner:
@@ -81,8 +76,7 @@ class WarmRunner:
     ):
         """The socket goes in a private folder under `base` (the resource's files
         path); `entry` (module:function) replaces the runner, for tests."""
-        self.folder, self._temporary = private_folder(base)
-        folder = self.folder
+        self.folder = folder = private_folder(base)
         self.socket_path = os.path.join(folder, 'runner.sock')
         self.log_path = os.path.join(folder, 'warm-runner.log')
         self._argv = [python, '-m', SERVER_MODULE, '--socket', self.socket_path]
@@ -111,8 +105,6 @@ class WarmRunner:
             self._lock.notify_all()
         if proc is not None:
             _stop(proc)
-        if self._temporary:
-            shutil.rmtree(self.folder, ignore_errors=True)
 
     def wait_ready(self, timeout: float) -> bool:
         """Whether a server is ready (its socket in place) within `timeout` s."""

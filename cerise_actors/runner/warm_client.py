@@ -49,6 +49,8 @@ FORWARDED = (
     signal.SIGUSR1,
     signal.SIGUSR2,
 )
+#: socket paths at least this long are reached relative to their folder
+MAX_ADDRESS = 100
 #: the request's length prefix
 HEADER = struct.Struct('>I')
 #: the largest request accepted (the job's environment is most of it)
@@ -155,13 +157,29 @@ def run_cold(python, runner_args, reason):
     os.execv(python, argv)
 
 
+def connect(sock, path):
+    """Connect to a unix socket, through its folder when the path is longer than
+    a socket address holds (108 bytes)."""
+    if len(os.fsencode(path)) < MAX_ADDRESS:
+        sock.connect(path)
+        return
+    here = os.open('.', os.O_RDONLY)
+    try:
+        os.chdir(os.path.dirname(path))
+        sock.connect(os.path.basename(path))
+    finally:
+        os.fchdir(here)
+        os.close(here)
+
+
 def hand_over(path, runner_args):
     """The connected socket once the server has started the job, or the reason it did not."""
+    request = job_request(runner_args)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(CONNECT_TIMEOUT)
     try:
-        sock.connect(path)
-        send_request(sock, job_request(runner_args), [0, 1, 2])
+        connect(sock, path)
+        send_request(sock, request, [0, 1, 2])
         sock.settimeout(ANSWER_TIMEOUT)
         reader = LineReader(sock)
         first = reader.read()

@@ -132,7 +132,12 @@ def load_entry(spec: str) -> Callable[[List[str]], int]:
 
 
 def bind(path: str) -> Tuple[socket.socket, int]:
-    """A listening socket at `path`, put there atomically; (socket, its inode)."""
+    """A listening socket at `path`, put there atomically; (socket, its inode).
+
+    The server works in the socket's folder and binds a name relative to it,
+    so a path longer than a socket address holds works too."""
+    os.chdir(os.path.dirname(os.path.abspath(path)))
+    path = os.path.basename(path)
     temporary = f'{path}.{os.getpid()}'
     try:
         os.unlink(temporary)
@@ -185,15 +190,17 @@ class WarmServer:
             self.log(f'installed step not valid: {problem}')
 
     def serve(self) -> None:
+        self.path = os.path.abspath(self.path)
         listener, inode = bind(self.path)
         print(READY, flush=True)
         try:
             self._loop(listener)
         finally:
             listener.close()
+            name = os.path.basename(self.path)  # in the folder bind() went to
             try:  # unless a newer server has put its socket there
-                if os.stat(self.path).st_ino == inode:
-                    os.unlink(self.path)
+                if os.stat(name).st_ino == inode:
+                    os.unlink(name)
             except OSError:
                 pass
 
