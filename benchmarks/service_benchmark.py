@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Optional
 
 import yaml
-from service_table import table
+from runner_figures import runner_figures
+from service_table import runner_table, table
 from wes_figures import wes_figures
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,12 +40,15 @@ FINAL = {'Success', 'Cancelled', 'PermanentFailure', 'TemporaryFailure', 'System
 
 
 class Service:
-    def __init__(self, root: Path, runner: Optional[str]):
-        """`runner`: the `cwl-runner` setting; None for the default, cwltool."""
+    def __init__(self, root: Path, runner: Optional[str], warm_runner: Optional[bool] = None):
+        """`runner`: the `cwl-runner` setting; None for the default, cwltool.
+        `warm_runner`: the `jobs.warm-runner` setting; None for the default."""
         self.root = root
         jobs = {'protocol': 'local'}
         if runner:
             jobs['cwl-runner'] = runner
+        if warm_runner is not None:
+            jobs['warm-runner'] = warm_runner
         (root / 'api').mkdir(parents=True, exist_ok=True)
         (root / 'api' / 'config.yml').write_text(
             yaml.safe_dump(
@@ -195,61 +199,6 @@ def run_one(conn, service):
     return time.perf_counter() - start, job_id
 
 
-def cwltool_figures(jobs: int, runs: int = 5) -> dict:
-    """The same service with its default runner, cwltool: one job at a time
-    (minus cwltool's own time on the staged workflow) and `jobs` at once."""
-    root = Path(tempfile.mkdtemp(prefix='cerise-bench-cwltool-'))
-    service = Service(root, None)
-    try:
-        service.start()
-        conn = service.connection()
-        run_one(conn, service)  # the first one installs the steps
-        totals, job_id = [], None
-        for _ in range(runs):
-            seconds, job_id = run_one(conn, service)
-            totals.append(seconds)
-        staged = root / 'resource' / 'jobs' / job_id
-        direct = []
-        for _ in range(runs):
-            out = Path(tempfile.mkdtemp(prefix='cwltool-out-', dir=root))
-            start = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    '-m',
-                    'cwltool',
-                    '--disable-color',
-                    '--no-container',
-                    '--outdir',
-                    str(out),
-                    str(staged / 'workflow.cwl'),
-                    str(staged / 'input.json'),
-                ],
-                capture_output=True,
-                check=True,
-            )
-            direct.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        ids, _, errors = submit_many(service, jobs)
-        states, pending = wait_all_final(service, ids)
-        return {
-            'runner_median_s': statistics.median(direct),
-            'one_job_median_s': statistics.median(totals),
-            'added_median_s': statistics.median(totals) - statistics.median(direct),
-            'burst': {
-                'count': jobs,
-                'seconds': time.perf_counter() - start,
-                'all_success': not errors
-                and not pending
-                and all(s == 'Success' for s in states.values()),
-            },
-        }
-    finally:
-        if getattr(service, 'proc', None) and service.proc.poll() is None:
-            service.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
 def added_latency(service, runs=20):
     runner = []
     for _ in range(runs):
@@ -278,13 +227,24 @@ def main():
         '--cwltool-jobs',
         type=int,
         default=50,
-        help='jobs at once with cwltool as the runner (0: skip cwltool)',
+        help='jobs at once with cwltool as the runner, cold and warm (0: skip cwltool)',
+    )
+    parser.add_argument(
+        '--runner-only',
+        action='store_true',
+        help='only the runner figures: cwltool alone, cold and warm runner (about a minute)',
     )
     parser.add_argument(
         '--wes-submissions', type=int, default=500, help='runs posted through WES (0: skip)'
     )
     parser.add_argument('--out', default='service-benchmark.json')
     args = parser.parse_args()
+    if args.runner_only:
+        results = {'runner': runner_figures(sys.modules[__name__], args.cwltool_jobs)}
+        Path(args.out).write_text(json.dumps(results, indent=2))
+        print(runner_table(results['runner']))
+        print(f'(all figures in {args.out})')
+        return
     root = Path(tempfile.mkdtemp(prefix='cerise-bench-'))
     service = Service(root, ' '.join(RUNNER_ARGV))
     results = {}
@@ -345,8 +305,8 @@ def main():
         if getattr(service, 'proc', None) and service.proc.poll() is None:
             service.stop()
         shutil.rmtree(root, ignore_errors=True)
-    if args.cwltool_jobs:
-        results['cwltool'] = cwltool_figures(args.cwltool_jobs)
+    if args.cwltool_jobs:  # cwltool alone, cold and warm runner (benchmarks/runner_figures.py)
+        results['runner'] = runner_figures(sys.modules[__name__], args.cwltool_jobs)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(table(results))
     print(f'(all figures in {args.out})')

@@ -59,22 +59,45 @@ def table(r: dict) -> str:
             '< 50 MiB idle, < 80 MiB after 10,000',
         )
     )
-    if 'cwltool' in r:
-        cw = r['cwltool']
-        rows += [
-            (
-                'with cwltool: one trivial job, submit -> final',
-                f'{cw["one_job_median_s"]:.2f} s, of which cwltool itself '
-                f'{cw["runner_median_s"]:.2f} s (added {cw["added_median_s"] * 1e3:.0f} ms)',
-                '-',
-            ),
-            (
-                f'with cwltool: {cw["burst"]["count"]} jobs at once, until all final',
-                f'{cw["burst"]["seconds"]:.1f} s, '
-                f'{"all" if cw["burst"]["all_success"] else "NOT all"} Success',
-                '-',
-            ),
-        ]
+    if 'runner' in r:
+        rows += _runner_rows(r['runner'])
     lines = ['| figure | measured | target (issue 5) |', '| --- | --- | --- |']
     lines += [f'| {a} | {b} | {c} |' for a, b, c in rows]
+    return '\n'.join(lines)
+
+
+def _runner_rows(rn: dict) -> list:
+    """Issue 14: a trivial one-step workflow, cwltool alone, cold runner, warm runner."""
+    cold, warm = rn['cold'], rn['warm']
+    memory = warm.get('memory_after') or warm.get('memory_idle') or {}
+
+    def burst(b):
+        return f'{b["seconds"]:.1f} s, {"all" if b["all_success"] else "NOT all"} Success'
+
+    return [
+        (
+            'one trivial job, submit -> final: cwltool alone / cold runner / warm runner',
+            f'{rn["cwltool_alone_median_s"]:.2f} s / {cold["one_job_median_s"]:.2f} s / '
+            f'{warm["one_job_median_s"]:.2f} s (warm = {rn["warm_vs_cwltool"]:.0%} of cwltool)',
+            'warm <= 50 % of cwltool alone (issue 14)',
+        ),
+        (
+            f'{cold["burst"]["count"]} trivial jobs at once: cold runner / warm runner',
+            f'{burst(cold["burst"])} / {burst(warm["burst"])} '
+            f'(warm = {rn["burst_warm_vs_cold"]:.0%} of cold)',
+            'warm <= 50 % of cold (issue 14)',
+        ),
+        (
+            'warm runner memory',
+            f'RSS {memory.get("vmrss_mib", float("nan")):.0f} MiB, '
+            f'PSS {memory.get("pss_mib", float("nan")):.0f} MiB',
+            'reported (issue 14)',
+        ),
+    ]
+
+
+def runner_table(rn: dict) -> str:
+    """The issue 14 rows alone (service_benchmark.py --runner-only)."""
+    lines = ['| figure | measured | target |', '| --- | --- | --- |']
+    lines += [f'| {a} | {b} | {c} |' for a, b, c in _runner_rows(rn)]
     return '\n'.join(lines)
