@@ -68,6 +68,8 @@ def supervise(conn: socket.socket, entry) -> int:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         _try_send(conn, {'error': f'unreadable request: {exc}'})
         return 1
+    if _client_gone(conn):  # it gave up waiting and runs cold: do not run it twice
+        return 1
     supervisor = os.getpid()
     try:
         pid = os.fork()
@@ -84,6 +86,17 @@ def supervise(conn: socket.socket, entry) -> int:
     result = _relay(conn, pid)
     _try_send(conn, result)
     return 0
+
+
+def _client_gone(conn: socket.socket) -> bool:
+    """Whether the client has closed the connection. Before it has the job's pid
+    it sends nothing more, so anything readable now is the end of it."""
+    if not select.select([conn], [], [], 0)[0]:
+        return False
+    try:
+        return conn.recv(1, socket.MSG_PEEK) == b''
+    except OSError:
+        return True
 
 
 def _relay(conn: socket.socket, pid: int) -> dict:

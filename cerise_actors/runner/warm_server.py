@@ -25,8 +25,8 @@ served (SO_PEERCRED), on top of the folder's permissions.
 
 Installed steps are read by each job from disk, so a reinstall is never
 served stale. The server notices a reinstall (the projects' version files
-changed) at the next connection and validates the steps again; the service
-also restarts it after installing.
+changed) at the next connection and validates the steps again, in a forked
+process so that no job waits for it.
 
 This package imports nothing of cerise_actors outside cerise_actors.runner.
 """
@@ -224,7 +224,7 @@ class WarmServer:
         now = steps_fingerprint(self.steps)
         if now != self.fingerprint:
             self.fingerprint = now
-            self.validate()
+            self._validate_aside(listener)
         sys.stdout.flush()
         sys.stderr.flush()
         try:
@@ -240,6 +240,23 @@ class WarmServer:
                 code = warm_job.supervise(conn, self.entry)
             finally:
                 os._exit(code)
+
+    def _validate_aside(self, listener: socket.socket) -> None:
+        """Validate reinstalled steps in a forked process, so that no job waits
+        for it (jobs read the steps from disk themselves)."""
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except OSError:
+            return
+        if pid == 0:
+            try:
+                listener.close()
+                _detach_from_service()
+                self.log('the installed steps changed; validating them again')
+                self.validate()
+            finally:
+                os._exit(0)
 
 
 def _detach_from_service() -> None:
