@@ -58,7 +58,7 @@ class RunnerChoice:
         from importlib import metadata
 
         where = 'this machine' if self.local else 'the resource'
-        warm = ', started from the warm runner' if self.warm_socket else ''
+        warm = ', forked from the warm runner when it is ready' if self.warm_socket else ''
         return (
             f'cerise-runner {__version__} (cwltool {metadata.version("cwltool")}, '
             f'JavaScript in a sandbox) on {where}{warm}'

@@ -96,7 +96,7 @@ def test_warm_and_cold_jobs_give_the_same_results(services):
     for name, job_id in warm_jobs.items():
         assert 'warm_client.py' in (job_dir(warm, job_id) / 'run.sh').read_text()
         assert COLD_NOTE not in (job_dir(warm, job_id) / 'stderr.txt').read_text(), name
-        assert 'started from the warm runner' in warm.client.log(job_id)
+        assert 'forked from the warm runner' in warm.client.log(job_id)
     for job_id in cold_jobs.values():
         assert 'warm_client.py' not in (job_dir(cold, job_id) / 'run.sh').read_text()
 
