@@ -164,11 +164,14 @@ class FakePoller:
 
     def __init__(self):
         self.tracked: List[tuple] = []
+        self.started_running: List[str] = []  # tracked as already RUNNING
         self.polls_asked = 0
         self.later: List[Callable[[], None]] = []
 
-    def track(self, job_id: str, remote_id: str) -> None:
+    def track(self, job_id: str, remote_id: str, running: bool = False) -> None:
         self.tracked.append((job_id, remote_id))
+        if running:
+            self.started_running.append(job_id)
 
     def poll_now(self) -> None:
         self.polls_asked += 1

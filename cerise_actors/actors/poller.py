@@ -108,8 +108,11 @@ class PollerActor(pykka.ThreadingActor):
                 return
             # else a job was tracked: watch it too
 
-    def track(self, job_id: str, remote_id: str) -> None:
+    def track(self, job_id: str, remote_id: str, running: bool = False) -> None:
+        """Follow a job; `running`: its starter already moved it to RUNNING."""
         self._tracked[job_id] = remote_id
+        if running:
+            self._seen_running.add(job_id)
         self._snapshot()
 
     def _snapshot(self) -> None:

@@ -195,9 +195,21 @@ class RunnerActor(pykka.ThreadingActor):
             message = f'Started on the compute resource (id {remote_id}).'
             if self._runner_name:
                 message = message[:-1] + f', running {self._runner_name}.'
-        self._store.update_job(job_id, message, remote_job_id=remote_id)
+        running = self._scheduler.runs_at_once and remote_id != FINISHED_ID
+        if not (
+            running  # no queue: Running now, not at the next poll (up to `refresh` later)
+            and self._store.transition(
+                job_id,
+                S.WAITING,
+                S.RUNNING,
+                [message, 'Running on the compute resource.'],
+                remote_job_id=remote_id,
+            )
+        ):
+            running = False
+            self._store.update_job(job_id, message, remote_job_id=remote_id)
         self._running.add(job_id)
-        self._poller.track(job_id, remote_id)
+        self._poller.track(job_id, remote_id, running)
 
     # --- cancelling ----------------------------------------------------
     @job_guard

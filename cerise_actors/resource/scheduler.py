@@ -84,6 +84,8 @@ class Scheduler(abc.ABC):
 
     #: whether a remote id names a process of this machine that can be waited on
     ids_are_pids = False
+    #: whether a submitted job runs at once (no queue), so it is Running when started
+    runs_at_once = False
 
     def __init__(self, shell: Shell, command_timeout: float = SHELL_TIMEOUT):
         self._shell = shell
@@ -212,6 +214,7 @@ class DirectScheduler(Scheduler):
     """
 
     ids_are_pids = True  # PID:STARTTIME
+    runs_at_once = True
 
     def time_limit_margin(self, time_limit: int) -> int:
         return 0  # nobody else enforces the limit: run up to it

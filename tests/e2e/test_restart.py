@@ -131,7 +131,9 @@ def test_second_service_on_the_same_pidfile_is_refused(serve):
 
 def test_bad_config_stops_start_up_naming_the_key(tmp_path):
     config = tmp_path / 'config.yml'
-    config.write_text('database: {file: x.db}\nclient-file-exchange: {}\n')
+    config.write_text(
+        'database: {file: x.db}\nclient-file-exchange: {store-location-service: ftp://h/x}\n'
+    )
     result = subprocess.run(
         [
             sys.executable,

@@ -100,6 +100,21 @@ def test_jobs_wait_for_the_specialisation_then_start_in_order(make_runner):
     assert f'cwltool --cores 4 --outdir {paths.work}' in script.read_text()
 
 
+def test_without_a_queue_a_started_job_is_running_at_once(make_runner):
+    """No batch queue (the direct and local schedulers): started means running,
+    so the job shows Running now rather than at the next poll."""
+    w = make_runner()
+    w.scheduler.runs_at_once = True
+    job_id = w.waiting_job()
+    wait_state(w.store, job_id, S.RUNNING)
+    assert messages(w.store, job_id)[-2:] == [
+        'Started on the compute resource (id remote-1).',
+        'Running on the compute resource.',
+    ]
+    assert job_of(w.store, job_id).remote_job_id == 'remote-1'
+    assert w.poller.started_running == [job_id]
+
+
 def test_at_most_max_running_jobs_run_and_the_next_starts_when_one_leaves(make_runner):
     w = make_runner(max_running=1)
     a, b, c = (w.waiting_job() for _ in range(3))
