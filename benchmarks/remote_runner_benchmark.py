@@ -1,0 +1,120 @@
+"""Would a warm runner pay on a remote resource? Figures from the test bed (issue 14, item 2).
+
+    testbed/testbed.sh start                      # as root, once
+    python benchmarks/remote_runner_benchmark.py [--jobs 5] [--out remote-runner.json]
+
+For `scheduler: none` over SSH and for Slurm, with the runner the service
+deploys (the test bed's bare user: python3 and bash only), it measures:
+
+- a trivial one-step workflow, POST /jobs to its final state, one job at a
+  time (the first, which installs the runner, not counted), with the test
+  bed's `refresh: 0.5` and the default `refresh` of 10 s;
+- on the resource itself, over one SSH command: Python's start, the runner's
+  imports, cwltool's imports, the CWL schemas, and the whole cold runner on
+  a job that ran (its command line from run.sh).
+
+What a warm runner could save per job is the cold runner's time minus a fork
+(about 0.1 s locally); the share of that in the job's latency is the answer.
+"""
+
+import argparse
+import dataclasses
+import json
+import re
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests import workflows as wf  # noqa: E402
+from tests.remote.conftest import STATE_DIR, RemoteService, Testbed, _read_env  # noqa: E402
+
+STEPS = {
+    'python': 'pass',
+    'runner module': 'import cerise_runner.main',
+    'cwltool.main': 'import cerise_runner.main, cwltool.main',
+    'CWL v1.2 schema': 'import cerise_runner.main, cwltool.main, cwltool.process; '
+    "cwltool.process.get_schema('v1.2')",
+}
+
+
+def _timed(testbed, user, python, code, runs):
+    script = (
+        f'for i in $(seq {runs}); do s=$(date +%s%N); {python} -c {shlex.quote(code)}; '
+        'e=$(date +%s%N); echo $(( (e - s) / 1000 )); done'
+    )
+    out = testbed.ssh('none', script, user=user)
+    return statistics.median(int(x) for x in out.split()) / 1e6
+
+
+def resource_figures(service, job_id, runs):
+    testbed, user = service.testbed, service.api_config.jobs.credentials.username
+    python = f'{service.base}/api/.cerise-runner/venv/bin/python'
+    figures = {name: _timed(testbed, user, python, code, runs) for name, code in STEPS.items()}
+    run_sh = testbed.ssh('none', f'cat {service.base}/jobs/{job_id}/run.sh', user=user)
+    line = next(x for x in run_sh.splitlines() if '-m cerise_runner' in x)
+    # the job's own command line, its output thrown away; a failed run stops the measure
+    command = re.sub(r' >\S+ 2>\S+ </dev/null &$', ' >/dev/null 2>/tmp/cerise-bench.err', line)
+    command += ' </dev/null || { cat /tmp/cerise-bench.err >&2; exit 1; }'
+    work = f'{service.base}/jobs/{job_id}/work'
+    script = (
+        f'cd {work} && for i in $(seq {runs}); do s=$(date +%s%N); {command}; '
+        'e=$(date +%s%N); echo $(( (e - s) / 1000 )); done'
+    )
+    out = testbed.ssh('none', script, user=user)
+    figures['whole cold runner'] = statistics.median(int(x) for x in out.split()) / 1e6
+    return figures
+
+
+def job_figures(testbed, scheduler, refresh, runs, with_resource):
+    root = Path(tempfile.mkdtemp(prefix=f'cerise-remote-{scheduler}-'))
+    service = RemoteService(testbed, scheduler, root, user=testbed.bare_user, cwl_runner=None)
+    service.api_config = dataclasses.replace(service.api_config, refresh=refresh)
+    service.start()
+    try:
+        client = service.client
+        first = client.submit(wf.HOSTNAME)['id']
+        assert client.wait_final(first, timeout=900)['state'] == 'Success', client.log(first)
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            job = client.submit(wf.HOSTNAME)['id']
+            done = client.wait_final(job, timeout=300)
+            times.append(time.perf_counter() - start)
+            assert done['state'] == 'Success', client.log(job)
+        figures = {'one_job_median_s': statistics.median(times), 'one_job_s': times}
+        if with_resource:
+            figures['resource'] = resource_figures(service, first, runs)
+        return figures
+    finally:
+        service.cleanup()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--jobs', type=int, default=5)
+    parser.add_argument('--out', default='remote-runner.json')
+    args = parser.parse_args()
+    import os
+
+    os.environ.setdefault('CERISE_WHEELHOUSE', '/tmp/cerise-wheelhouse')
+    testbed = Testbed(_read_env(STATE_DIR / 'env.sh'))
+    results = {}
+    for scheduler, refresh, with_resource in (
+        ('none', 0.5, True),
+        ('none', 10.0, False),
+        ('slurm', 0.5, False),
+    ):
+        key = f'{scheduler}, refresh {refresh:g} s'
+        results[key] = job_figures(testbed, scheduler, refresh, args.jobs, with_resource)
+        print(key, json.dumps(results[key]), flush=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == '__main__':
+    main()
