@@ -163,6 +163,8 @@ def same_user(conn: socket.socket) -> bool:
 
 
 class WarmServer:
+    """Preloads once, then forks a supervisor per connection until the service goes."""
+
     def __init__(self, path: str, steps: Sequence[str], entry: Callable[[List[str]], int]):
         self.path = path
         self.steps = list(steps)
@@ -181,7 +183,8 @@ class WarmServer:
         keep_standard_schemas()
         load_schemas()
         self.validate()
-        self.log(f'loaded cwltool and the CWL schemas in {time.monotonic() - started:.2f} s')
+        seconds = time.monotonic() - started
+        self.log(f'loaded the CWL schemas and validated the steps in {seconds:.2f} s')
 
     def validate(self) -> None:
         count, problems = validate_steps(self.steps)
@@ -217,8 +220,11 @@ class WarmServer:
                 except OSError:
                     continue
                 with conn:
-                    if same_user(conn):
-                        self._start(conn, listener)
+                    try:
+                        if same_user(conn):
+                            self._start(conn, listener)
+                    except OSError as exc:  # that client runs cold; the server goes on
+                        self.log(f'could not take a job: {exc}')
 
     def _start(self, conn: socket.socket, listener: socket.socket) -> None:
         now = steps_fingerprint(self.steps)
