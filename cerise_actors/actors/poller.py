@@ -18,7 +18,7 @@ and polls as soon as one ends, so short jobs do not wait for the next
 import logging
 import threading
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 import pykka
 
@@ -28,6 +28,7 @@ from ..jobs.states import JobState as S
 from ..resource.exit_watch import ENDED, WOKEN, ExitWatch
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import PollRequest, RemoteState, RemoteStatus, Scheduler
+from ..staging.progress import ProgressReader
 from .base import StoreClient
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,11 @@ class PollerActor(pykka.ThreadingActor):
         refresh: float,
         watch_local_exits: bool = False,
         contact_timeout: float = CONTACT_TIMEOUT,
+        progress: Optional[ProgressReader] = None,
     ):
+        """`progress` turns running jobs' step lines into job-log lines."""
         super().__init__()
+        self._progress = progress
         self._store = StoreClient(store_proxy)
         self._scheduler = scheduler
         self._layout = layout
@@ -108,11 +112,17 @@ class PollerActor(pykka.ThreadingActor):
                 return
             # else a job was tracked: watch it too
 
-    def track(self, job_id: str, remote_id: str, running: bool = False) -> None:
-        """Follow a job; `running`: its starter already moved it to RUNNING."""
+    def track(
+        self, job_id: str, remote_id: str, running: bool = False, resumed: bool = False
+    ) -> None:
+        """Follow a job; `running`: its starter already moved it to RUNNING;
+        `resumed`: it was started before the service restarted (its steps so
+        far are not logged again)."""
         self._tracked[job_id] = remote_id
         if running:
             self._seen_running.add(job_id)
+        if self._progress is not None:
+            self._progress.follow(job_id, from_start=not resumed)
         self._snapshot()
 
     def _snapshot(self) -> None:
@@ -168,6 +178,10 @@ class PollerActor(pykka.ThreadingActor):
                 logger.exception('job %s: could not apply status %s', job_id, status)
 
     def _apply(self, job_id: str, status: RemoteStatus) -> None:
+        if self._progress is not None and status.state in (RemoteState.RUNNING, RemoteState.DONE):
+            steps = self._progress.read(job_id)  # before FINISHED: the last steps first
+            if steps:
+                self._store.add_log(job_id, steps)
         if status.claimant and status.claimant != self._tracked.get(job_id):
             self._follow_claimant(job_id, status.claimant)
         if status.state is RemoteState.DONE and self._finish(
@@ -284,6 +298,8 @@ class PollerActor(pykka.ThreadingActor):
 
     def _untrack(self, job_id: str) -> None:
         self._seen_running.discard(job_id)
+        if self._progress is not None:
+            self._progress.forget(job_id)
         if self._tracked.pop(job_id, None) is not None:
             self._snapshot()
             self._cancel_seen.pop(job_id, None)

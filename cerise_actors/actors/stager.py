@@ -164,6 +164,8 @@ class StagerActor(pykka.ThreadingActor):
                 "Last lines of the workflow runner's log:\n" + result.runner_log_tail,
                 'WARNING',
             )
+        if result.runner_log_url:
+            store.add_log(job_id, f"The workflow runner's whole log: {result.runner_log_url}")
         output = None if result.output is None else json.dumps(result.output)
         if result.state is S.SUCCESS:
             message = f'Success: {result.files} output file(s) published.'

@@ -41,6 +41,7 @@ from ..resource.shell import Shell
 from ..staging import api_install
 from ..staging.bounded import SourceLimits
 from ..staging.exchange import Exchange
+from ..staging.progress import ProgressReader
 from ..staging.runner_command import choose_runner, start_warm_runner
 from ..staging.runner_install import RunnerInstaller, wheelhouse_dir
 from ..staging.stage_in import StageIn
@@ -109,6 +110,7 @@ class CeriseService:
             self.api_config.refresh,
             watch_local_exits=res.is_local,
             contact_timeout=self.api_config.contact_timeout,
+            progress=ProgressReader(res.fs, res.layout),
         )
         parts.callback(_stop_actor, poller_ref)
         self.poller = poller = poller_ref.proxy()
@@ -224,7 +226,7 @@ class CeriseService:
                 running += 1
                 store.add_log(job.id, 'The service restarted; following this job again.')
                 runner.adopt(job.id)
-                poller.track(job.id, job.remote_job_id)
+                poller.track(job.id, job.remote_job_id, resumed=True)
                 if job.state.cancellation_pending:
                     runner.cancel(job.id)
             elif job.state.cancellation_pending:

@@ -23,6 +23,9 @@ from ..resource.layout import ResourceLayout
 from ..resource.scheduler import TIMEOUT_EXIT_CODE
 from .exchange import Exchange
 
+#: the runner's whole log, published beside every job's outputs
+RUNNER_LOG_NAME = 'cerise-runner.log'
+
 
 @dataclasses.dataclass(frozen=True)
 class StageOutResult:
@@ -31,6 +34,7 @@ class StageOutResult:
     output: Optional[dict]
     files: int
     runner_log_tail: str
+    runner_log_url: Optional[str] = None  # the whole log, in the exchange area
 
 
 class StageOut:
@@ -52,33 +56,28 @@ class StageOut:
         timed_out = exit_code == TIMEOUT_EXIT_CODE and time_limit > 0
         result = interpret_runner_result(exit_code, stdout, stderr, timed_out)
         tail = '' if result.state is JobState.SUCCESS else _tail(stderr)
+        target_dir = self._exchange.output_dir(job_id)
+        with _publishing(target_dir):
+            target_dir.mkdir(parents=True, exist_ok=True)
+            log_url = None
+            if self._fs.size(paths.stderr) is not None:  # for every job, success too
+                self._publish_file(paths.stderr, target_dir / RUNNER_LOG_NAME)
+                log_url = f'{self._exchange.output_url(job_id)}/{RUNNER_LOG_NAME}'
         if result.output is None:
-            return StageOutResult(result.state, result.reason, None, 0, tail)
+            return StageOutResult(result.state, result.reason, None, 0, tail, log_url)
         try:
             doc, files = plan_outputs(result.output, paths.work, self._exchange.output_url(job_id))
         except InvalidOutput as exc:
             return StageOutResult(
-                JobState.SYSTEM_ERROR, f'unusable runner output: {exc}', None, 0, tail
+                JobState.SYSTEM_ERROR, f'unusable runner output: {exc}', None, 0, tail, log_url
             )
-        target_dir = self._exchange.output_dir(job_id)
-        try:
-            target_dir.mkdir(parents=True, exist_ok=True)
+        with _publishing(target_dir):
             for item in files:
                 reason = should_stop()
                 if reason:
                     raise StagingAborted(reason)
                 self._fetch(item.source, target_dir / item.relative, item.is_directory)
-        except OSError as exc:
-            if exc.errno not in NO_SPACE:
-                raise PermanentResourceError(
-                    f'cannot publish the outputs in the file exchange area: {exc}'
-                ) from exc
-            shutil.rmtree(target_dir, ignore_errors=True)  # all outputs or none
-            raise DiskFull(
-                f"the service's disk is full: cannot publish the outputs in the file "
-                f'exchange area ({exc.strerror})'
-            ) from exc
-        return StageOutResult(result.state, result.reason, doc, len(files), tail)
+        return StageOutResult(result.state, result.reason, doc, len(files), tail, log_url)
 
     def _read_text(self, path: str, limit: int) -> str:
         if self._fs.size(path) is None:
@@ -119,6 +118,24 @@ class StageOut:
             with contextlib.suppress(OSError):
                 part.unlink()
             raise
+
+
+@contextlib.contextmanager
+def _publishing(target_dir: Path):
+    """Errors writing to the exchange area, told as the service's: a full disk
+    is DiskFull (and what was published goes, all outputs or none)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise PermanentResourceError(
+                f'cannot publish the outputs in the file exchange area: {exc}'
+            ) from exc
+        shutil.rmtree(target_dir, ignore_errors=True)
+        raise DiskFull(
+            f"the service's disk is full: cannot publish the outputs in the file "
+            f'exchange area ({exc.strerror})'
+        ) from exc
 
 
 def _copy(stream, out) -> None:

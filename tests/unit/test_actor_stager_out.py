@@ -34,8 +34,9 @@ def test_stage_out_publishes_the_outputs_and_the_job_succeeds(stager_world):
         }
     }
     assert (w.exchange.output_dir(job_id) / 'output.txt').read_text() == '3 words\n'
-    assert messages(w.store, job_id)[-2:] == [
+    assert messages(w.store, job_id)[-3:] == [
         'Staging out: collecting the results.',
+        f"The workflow runner's whole log: {w.exchange.output_url(job_id)}/cerise-runner.log",
         'Success: 1 output file(s) published.',
     ]
     wait_for(lambda: w.done.calls == [()], message='the pool to be told')
@@ -45,12 +46,16 @@ def test_a_failed_workflow_publishes_what_it_made_and_shows_the_runner_log(stage
     w = stager_world
     job_id = w.finished_job({'partial.txt': 'half'}, stderr=FAILED_LOG, exit_code=1)
     wait_state(w.store, job_id, S.PERMANENT_FAILURE)
-    assert log_of(w.store, job_id)[-2:] == [
+    assert log_of(w.store, job_id)[-3:] == [
         (
             'WARNING',
             "Last lines of the workflow runner's log:\n"
             'ERROR [job s] Job error: wc: no such file\n'
             'WARNING Final process status is permanentFail',
+        ),
+        (
+            'INFO',
+            f"The workflow runner's whole log: {w.exchange.output_url(job_id)}/cerise-runner.log",
         ),
         (
             'ERROR',

@@ -127,7 +127,8 @@ def test_an_output_outside_the_work_dir_is_not_published(w):
     result = w.run()
     assert result.state is S.SYSTEM_ERROR and result.output is None and result.files == 0
     assert result.reason.startswith("unusable runner output: output 'leak': '/etc/passwd'")
-    assert not w.exchange.output_dir('j1').exists()
+    published = w.exchange.output_dir('j1')
+    assert {p.name for p in published.iterdir()} <= {'cerise-runner.log'}  # no 'passwd'
 
 
 @pytest.mark.parametrize('reason', list(StopReason))
@@ -141,3 +142,12 @@ def test_a_stop_request_aborts_between_files(w, reason):
     assert info.value.reason is reason
     assert w.published('a.txt') == 'a'
     assert not (w.exchange.output_dir('j1') / 'b.txt').exists()
+
+
+def test_the_runners_whole_log_is_published_for_every_job(w):
+    w.left(report={}, stderr='INFO [step s] start\nINFO [step s] completed success\n')
+    result = w.run()
+    assert result.state is S.SUCCESS
+    log = w.exchange.output_dir('j1') / 'cerise-runner.log'
+    assert log.read_text() == 'INFO [step s] start\nINFO [step s] completed success\n'
+    assert result.runner_log_url == f'{w.exchange.output_url("j1")}/cerise-runner.log'

@@ -1,0 +1,63 @@
+"""Live progress: Running as soon as a local job starts, a job-log line as each
+step starts and ends, and the runner's whole log for every job."""
+
+import time
+import urllib.request
+from pathlib import Path
+
+from .. import workflows as wf
+from ..helpers import wait_for
+
+TWO_STEPS = """cwlVersion: v1.0
+class: Workflow
+inputs: {seconds: int, text: string}
+outputs:
+  output: {type: File, outputSource: e/output}
+steps:
+  s: {run: test/sleep.cwl, in: {seconds: seconds}, out: []}
+  e: {run: test/echo.cwl, in: {text: text}, out: [output]}
+"""
+
+
+def test_a_local_job_is_running_as_soon_as_it_starts(make_service):
+    service = make_service(refresh=10)  # a poll only every 10 s
+    job = service.client.submit(wf.SLEEP, {'seconds': 8})
+    submitted = time.monotonic()
+    service.client.wait_state(job['id'], 'Running', timeout=60)
+    assert time.monotonic() - submitted < 6, 'Running came with a poll, not at the start'
+    service.client.cancel(job['id'])
+
+
+def test_each_step_start_and_end_is_in_the_job_log(service):
+    client = service.client
+    job = client.submit(TWO_STEPS, {'seconds': 2, 'text': 'hi'})
+    client.wait_state(job['id'], 'Running', timeout=60)
+    # while the sleep step runs, the echo step has already finished
+    first = _wait_log(client, job['id'], "Step 'e' finished; 1 of 2 steps done.")
+    assert "Step 's' started." in first
+    assert client.state(job['id']) == 'Running'
+    done = client.wait_final(job['id'])
+    assert done['state'] == 'Success'
+    log = client.log(job['id'])
+    assert "Step 's' finished; 2 of 2 steps done." in log
+    assert log.index('2 of 2 steps done') < log.index('Success')
+
+
+def test_the_runners_whole_log_is_published_for_a_successful_job(service):
+    client = service.client
+    job = client.wait_final(client.submit(wf.ECHO, {'text': 'fine'})['id'])
+    assert job['state'] == 'Success'
+    line = next(line for line in client.log(job['id']).splitlines() if "runner's whole log" in line)
+    url = line.rsplit(' ', 1)[1]
+    assert url.endswith(f'/output/{job["id"]}/cerise-runner.log')
+    text = urllib.request.urlopen(url).read().decode()
+    assert '[step s] completed success' in text
+    assert Path(client.exchange / 'output' / job['id'] / 'cerise-runner.log').exists()
+
+
+def _wait_log(client, job_id, text, timeout=60.0):
+    return wait_for(
+        lambda: (log := client.log(job_id)) and text in log and log,
+        timeout,
+        message=f'{text!r} in the log of {job_id}',
+    )

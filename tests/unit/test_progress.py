@@ -1,0 +1,80 @@
+"""Step progress from the runner's log: parsing, and reading only what is new."""
+
+import json
+
+from cerise_actors.cwl.progress import StepEvent, describe, step_count, step_events
+from cerise_actors.resource.filesystem import LocalFileSystem
+from cerise_actors.resource.layout import ResourceLayout
+from cerise_actors.staging.progress import ProgressReader
+
+CWLTOOL_LOG = """INFO /x/cerise_actors/runner/__main__.py 3.3
+INFO [workflow ] starting step s
+INFO [step s] start
+INFO [job s] /tmp/x$ sleep 1
+INFO [job s] completed success
+INFO [step s] completed success
+INFO [step other step] start
+INFO [step other step] completed permanentFail
+"""
+
+
+def test_step_lines_are_found_among_the_runner_log():
+    assert step_events(CWLTOOL_LOG.splitlines()) == [
+        StepEvent('s', True),
+        StepEvent('s', False, 'success'),
+        StepEvent('other step', True),
+        StepEvent('other step', False, 'permanentFail'),
+    ]
+
+
+def test_lines_for_users():
+    assert describe(StepEvent('s', True), 0, 2) == "Step 's' started."
+    assert (
+        describe(StepEvent('s', False, 'success'), 1, 2) == "Step 's' finished; 1 of 2 steps done."
+    )
+    assert describe(StepEvent('t', False, 'permanentFail'), 2, None) == (
+        "Step 't' ended (permanentFail); 2 steps done."
+    )
+    assert step_count(json.dumps({'steps': [{}, {}, {}]}).encode()) == 3
+    assert step_count(json.dumps({'steps': {'a': {}}}).encode()) == 1
+    assert step_count(b'not json') is None
+
+
+def test_the_reader_reads_only_new_whole_lines(tmp_path):
+    layout = ResourceLayout(str(tmp_path))
+    paths = layout.job('j')
+    (tmp_path / 'jobs' / 'j').mkdir(parents=True)
+    with open(paths.workflow, 'w') as f:
+        json.dump({'steps': [{'id': 's'}, {'id': 'other step'}]}, f)
+    reader = ProgressReader(LocalFileSystem(), layout)
+    reader.follow('j')
+    assert reader.read('j') == []  # no log yet
+    first, rest = CWLTOOL_LOG[:90], CWLTOOL_LOG[90:]
+    with open(paths.stderr, 'w') as f:
+        f.write(first)  # ends inside the '[step s] start' line
+    assert reader.read('j') == []
+    with open(paths.stderr, 'a') as f:
+        f.write(rest)
+    assert reader.read('j') == [
+        "Step 's' started.",
+        "Step 's' finished; 1 of 2 steps done.",
+        "Step 'other step' started.",
+        "Step 'other step' ended (permanentFail); 2 of 2 steps done.",
+    ]
+    assert reader.read('j') == []
+
+
+def test_a_job_resumed_after_a_restart_is_followed_from_the_end(tmp_path):
+    layout = ResourceLayout(str(tmp_path))
+    paths = layout.job('j')
+    (tmp_path / 'jobs' / 'j').mkdir(parents=True)
+    with open(paths.stderr, 'w') as f:
+        f.write(CWLTOOL_LOG)
+    reader = ProgressReader(LocalFileSystem(), layout)
+    reader.follow('j', from_start=False)
+    assert reader.read('j') == []  # logged before the restart
+    with open(paths.stderr, 'a') as f:
+        f.write('INFO [step late] start\n')
+    assert reader.read('j') == ["Step 'late' started."]
+    reader.forget('j')
+    assert reader.read('j') == []
