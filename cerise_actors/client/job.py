@@ -11,7 +11,6 @@ its upload folder.
 import json
 import os
 import re
-import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
@@ -21,26 +20,16 @@ from .errors import (
     InputFileMissing,
     JobNotFound,
     JobStateError,
-    ServiceError,
-    ServiceUnreachable,
-    WaitTimeout,
 )
 from .inputs import Layout, Uploader, check_input, convert_input, is_file_object, is_url, safe_name
 from .outputs import wrap_outputs
+from .waiting import FINAL_STATES, wait_for_job
 from .workflow_types import MAX_BYTES, TEXT, declared_input_types, kind_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .service import Service
 
-FINAL_STATES = frozenset(
-    {'Success', 'Cancelled', 'PermanentFailure', 'TemporaryFailure', 'SystemError'}
-)
 UPLOAD_ROOT = 'input'
-# How long wait() rides out an unreachable or unavailable service (e.g. a restart:
-# jobs survive it) before giving up.
-OUTAGE_GRACE = 60.0
-# While the service is out, wait() tells its on_progress callback this often (seconds).
-OUTAGE_REPORT_EVERY = 5.0
 
 
 def _peek(source: Any) -> Optional[bytes]:
@@ -338,59 +327,13 @@ class Job:
         `on_progress(job, status)` gets the same and more: the job's JSON as
         last fetched and a short line, the new state ('Running') or news of the
         service ('service unreachable, retrying (5 s)', 'service reachable
-        again after 7 s'). Raises WaitTimeout after `timeout` seconds (the job
-        goes on). A service that is briefly unreachable or unavailable (a
-        restart) is waited for, up to OUTAGE_GRACE seconds at a time.
+        again after 7 s'), and while the job runs, how far it is ('Running: 1 of
+        2 steps done, step s running (12 s)'). Raises WaitTimeout after
+        `timeout` seconds (the job goes on). A service that is briefly
+        unreachable or unavailable (a restart) is waited for, up to
+        OUTAGE_GRACE seconds at a time (see waiting.py).
         """
-        job_id = self._require_id('wait')
-        start = time.monotonic()
-        deadline = None if timeout is None else start + timeout
-        delay, last, outage, told = 0.1, None, None, None
-
-        def tell(status: str) -> None:
-            if on_progress is not None:
-                on_progress(self.data, status)
-
-        while True:
-            try:
-                state = self.refresh()['state']
-                if outage is not None:
-                    tell(f'service reachable again after {time.monotonic() - outage:.0f} s')
-                outage = None
-            except JobNotFound:
-                raise
-            except (ServiceUnreachable, ServiceError) as exc:
-                if isinstance(exc, ServiceError) and exc.status != 503:
-                    raise
-                now = time.monotonic()
-                if outage is None:
-                    outage, told = now, None
-                if now - outage > OUTAGE_GRACE:
-                    raise
-                if told is None or now - told >= OUTAGE_REPORT_EVERY:
-                    told = now
-                    what = 'unreachable' if isinstance(exc, ServiceUnreachable) else 'unavailable'
-                    tell(f'service {what}, retrying ({now - outage:.0f} s)')
-                state = last
-            if state != last and state is not None:
-                last = state
-                if progress is not None:
-                    progress(state)
-                tell(state)
-            if state in FINAL_STATES:
-                return state
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                raise WaitTimeout(
-                    f'job {job_id} ({self.name!r}) is still {last} after {timeout:g} s',
-                    job_id,
-                    last,
-                )
-            sleep = min(delay, interval)
-            if deadline is not None:
-                sleep = min(sleep, max(deadline - now, 0.0))
-            time.sleep(sleep)
-            delay = min(delay * 1.5, interval)
+        return wait_for_job(self, timeout, progress, interval, on_progress)
 
     # --- ending -------------------------------------------------------------
     def cancel(self) -> str:

@@ -1,6 +1,9 @@
 """Live progress: Running as soon as a local job starts, a job-log line as each
 step starts and ends, and the runner's whole log for every job."""
 
+import re
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -61,3 +64,22 @@ def _wait_log(client, job_id, text, timeout=60.0):
         timeout,
         message=f'{text!r} in the log of {job_id}',
     )
+
+
+def test_submit_wait_shows_steps_done_out_of_total(service, tmp_path):
+    workflow = tmp_path / 'two_steps.cwl'
+    workflow.write_text(TWO_STEPS)
+    inputs = tmp_path / 'inputs.yml'
+    inputs.write_text('seconds: 3\ntext: hi\n')
+    result = subprocess.run(
+        [sys.executable, '-m', 'cerise_actors', 'submit', workflow, inputs, '--wait']
+        + ['--service', service.base_url, '--no-download'],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r'Running: 1 of 2 steps done, step s running \(\d+ s\)', result.stderr), (
+        result.stderr
+    )
+    assert 'Success' in result.stderr

@@ -11,7 +11,7 @@ from cerise_actors.client import (
     ServiceUnreachable,
     WaitTimeout,
 )
-from cerise_actors.client import job as job_module
+from cerise_actors.client import waiting as waiting_module
 from cerise_actors.client.outputs import output_files, wrap_outputs
 
 from .test_client_http import job_json, stub  # noqa: F401  (fixture)
@@ -42,7 +42,7 @@ def test_wait_times_out_and_rides_out_a_short_outage(stub, monkeypatch):
         'GET', '/jobs/j1', (503, {'title': 'Service unavailable'}), (200, job_json(state='Success'))
     )
     assert job.wait(timeout=30, interval=0.01) == 'Success'
-    monkeypatch.setattr(job_module, 'OUTAGE_GRACE', -1.0)
+    monkeypatch.setattr(waiting_module, 'OUTAGE_GRACE', -1.0)
     job.service.url = 'http://127.0.0.1:9'  # nothing listens on the discard port
     with pytest.raises(ServiceUnreachable):
         job.wait(timeout=30, interval=0.01)
@@ -140,3 +140,21 @@ def test_outputs_can_be_read_saved_and_streamed(tmp_path):
         'out.txt.idx',
         'dir',
     ]
+
+
+def test_step_progress_is_read_from_the_job_log():
+    from cerise_actors.client.progress import step_progress
+
+    log = (
+        "x INFO Step 's' started.\n"
+        "x INFO Step 'e' started.\n"
+        "x INFO Step 'e' finished; 1 of 2 steps done.\n"
+    )
+    assert step_progress(log) == '1 of 2 steps done, step s running'
+    assert step_progress(log + "x INFO Step 's' ended (permanentFail); 2 of 2 steps done.\n") == (
+        '2 of 2 steps done'
+    )
+    assert step_progress("x INFO Step 'a' started.\nx INFO Step 'b' started.\n") == (
+        '0 steps done, steps a, b running'
+    )
+    assert step_progress('an older service logs no steps') is None
