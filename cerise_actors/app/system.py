@@ -46,6 +46,7 @@ from ..staging.runner_command import choose_runner, start_warm_runner
 from ..staging.runner_install import RunnerInstaller, wheelhouse_dir
 from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
+from ..staging.validate import WorkflowValidator
 from ..store.actor import DELETABLE, LEFT_RESOURCE, StoreActor
 from ..web.app import create_app
 from ..web.backend import JobsBackend
@@ -145,6 +146,7 @@ class CeriseService:
             self.catalogue,
             installed_file_names(self.projects),
             SourceLimits(seconds=limits.fetch_seconds, max_bytes=limits.fetch_bytes),
+            WorkflowValidator(self.projects),
         )
         stage_out = StageOut(res.fs, layout, self.exchange)
         self.stagers = StagerPool(

@@ -24,6 +24,7 @@ from ..resource.layout import ResourceLayout
 from .bounded import SourceLimits
 from .exchange import Exchange
 from .sources import Sources
+from .validate import WorkflowValidator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,15 +58,18 @@ class StageIn:
         catalogue: Mapping[str, dict],
         installed_files: Mapping[str, Optional[str]] = MappingProxyType({}),
         limits: SourceLimits = SourceLimits(),
+        validator: Optional[WorkflowValidator] = None,
     ):
         """`installed_files`: the non-step files installed with the steps, which
-        workflows may import (see cwl/imports.py); `limits` bound each source."""
+        workflows may import (see cwl/imports.py); `limits` bound each source;
+        `validator` checks the workflow and input with cwltool's loader."""
         self._fs = fs
         self._layout = layout
         self._exchange = exchange
         self._catalogue = catalogue
         self._installed_files = installed_files
         self._limits = limits
+        self._validator = validator
 
     def run(
         self,
@@ -91,6 +95,10 @@ class StageIn:
             input_doc = json.loads(input_json)
         except ValueError as exc:
             raise InvalidInput(f'the input is not valid JSON: {exc}') from exc
+        if self._validator is not None:  # types, required inputs, step wiring: now, not queued
+            self._validator.check(
+                workflow_url, raw, input_doc, lambda url: self._read_reference(sources, url)
+            )
         input_doc = add_secondary_files(input_doc, list(plan.secondary_files), self._exists)
         staged_doc, files = plan_inputs(input_doc, paths.work)
         self._check_defaults(plan.files)

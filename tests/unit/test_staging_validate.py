@@ -1,0 +1,76 @@
+"""WorkflowValidator: cwltool's loader on the user's documents, served only
+the installed steps and exchange files, running nothing."""
+
+import pytest
+
+from cerise_actors.errors import InvalidInput, InvalidWorkflow
+from cerise_actors.staging import validate
+from cerise_actors.staging.api_install import local_projects
+from cerise_actors.staging.validate import WorkflowValidator
+
+from ..helpers import TEST_API_DIR
+from ..workflows import ECHO
+
+URL = 'file:///srv/files/input/job/mine.cwl'
+
+
+def refuse(url):
+    raise InvalidWorkflow(f'{url} is not in the exchange area')
+
+
+@pytest.fixture(scope='module')
+def validator():
+    return WorkflowValidator(local_projects(TEST_API_DIR))
+
+
+def test_a_sound_workflow_and_input_pass(validator):
+    validator.check(URL, ECHO.encode(), {'text': 'hello'}, refuse)
+
+
+def test_wiring_errors_name_the_users_file_and_line(validator):
+    wrong = ECHO.replace('in: {text: text}', 'in: {txt: text}')
+    with pytest.raises(
+        InvalidWorkflow, match=r"^mine\.cwl:\d+:\d+: Step is missing required parameter 'text'"
+    ):
+        validator.check(URL, wrong.encode(), {'text': 'hello'}, refuse)
+
+
+def test_input_errors_are_invalid_input(validator):
+    with pytest.raises(InvalidInput, match="the 'text' field is not valid"):
+        validator.check(URL, ECHO.encode(), {'text': 42}, refuse)
+    with pytest.raises(
+        InvalidInput, match=r"mine\.cwl:3:10: Missing required input parameter 'text'"
+    ):
+        validator.check(URL, ECHO.encode(), {}, refuse)
+
+
+def test_only_installed_steps_and_exchange_files_can_be_read(validator):
+    elsewhere = ECHO.replace('run: test/echo.cwl', 'run: ../../../etc/echo.cwl')
+    with pytest.raises(InvalidWorkflow, match="'run' contains undefined reference"):
+        validator.check(URL, elsewhere.encode(), {'text': 'x'}, refuse)
+
+
+def test_loading_runs_no_javascript(validator, monkeypatch):
+    import cwltool.validate_js
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError('a JavaScript engine was started')
+
+    monkeypatch.setattr(cwltool.validate_js, 'exec_js_process', no_engine)
+    monkeypatch.setattr(cwltool.validate_js, 'jshint_js', no_engine)
+    with_js = ECHO.replace(
+        'class: Workflow\n',
+        'class: Workflow\nrequirements:\n  InlineJavascriptRequirement:\n'
+        '    expressionLib: ["while (true) {}"]\n',
+    )
+    validator._check(URL, with_js.encode(), {'text': 'x'}, refuse)  # not check(): it forgives
+
+
+def test_a_checker_failure_lets_the_job_go_on(validator, monkeypatch, caplog):
+    def broken(*args):
+        raise RuntimeError('a bug in the checker')
+
+    monkeypatch.setattr(validator, '_check', broken)
+    validator.check(URL, ECHO.encode(), {'text': 'x'}, refuse)  # no exception
+    assert 'could not check' in caplog.text
+    assert validate.MAX_LINES > 0
