@@ -55,11 +55,13 @@ from .errors import (
     WaitTimeout,
 )
 from .input_files import UsageError, read_inputs, resolve_local_files
+from .input_types import type_problems
 from .inputs import FILE_CLASSES, check_input, is_url, safe_name
 from .job import Job
 from .outputs import output_files, wrap_outputs
 from .service import DEFAULT_URL, Service
 from .steps_command import add_steps_command, steps_command
+from .workflow_types import MAX_BYTES, declared_input_types
 
 ENV_SERVICE = 'CERISE_SERVICE_URL'
 ENV_FILES = 'CERISE_FILES_URL'
@@ -262,6 +264,14 @@ def _submit(service: Service, args) -> int:
         return EXIT_USAGE
     for key, value in resolved.items():
         check_input(str(key), value, strings_as_paths=False)
+    if isinstance(workflow, Path) and args.inputs:
+        declared = declared_input_types(workflow.read_bytes()[:MAX_BYTES])
+        problems = type_problems(inputs, declared, Path(args.inputs).expanduser())
+        if problems:
+            for problem in problems:
+                print(f'cerise-actors: {problem}', file=sys.stderr)
+            print('cerise-actors: nothing was submitted', file=sys.stderr)
+            return EXIT_USAGE
     name = args.name or _default_name(args.workflow)
 
     job = service.create_job(name)

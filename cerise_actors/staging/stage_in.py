@@ -97,7 +97,12 @@ class StageIn:
             raise InvalidInput(f'the input is not valid JSON: {exc}') from exc
         if self._validator is not None:  # types, required inputs, step wiring: now, not queued
             self._validator.check(
-                workflow_url, raw, input_doc, lambda url: self._read_reference(sources, url)
+                workflow_url,
+                raw,
+                input_doc,
+                lambda url: self._read_reference(sources, url),
+                plan.content,
+                self._layout.api_dir,
             )
         input_doc = add_secondary_files(input_doc, list(plan.secondary_files), self._exists)
         staged_doc, files = plan_inputs(input_doc, paths.work)

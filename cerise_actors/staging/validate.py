@@ -19,6 +19,7 @@ the runner reports what it finds, as before.
 
 import logging
 import os
+import re
 import threading
 import urllib.parse
 from pathlib import Path
@@ -44,19 +45,42 @@ class WorkflowValidator:
         self._projects = {name: Path(folder).resolve() for name, folder in projects.items()}
 
     def check(
-        self, workflow_url: str, raw: bytes, input_doc: dict, read: Callable[[str], bytes]
+        self,
+        workflow_url: str,
+        raw: bytes,
+        input_doc: dict,
+        read: Callable[[str], bytes],
+        rewritten: Optional[bytes] = None,
+        remote_api_dir: Optional[str] = None,
     ) -> None:
         """Raise InvalidWorkflow or InvalidInput with cwltool's explanation;
-        `read(url)` reads an imported document (exchange area only)."""
+        `read(url)` reads an imported document (exchange area only).
+
+        The user's own text is checked first, for messages with their lines.
+        If cwltool refuses it, the workflow as the service rewrote it
+        (`rewritten`, its steps under `remote_api_dir`) is checked too: what
+        only the service understands (Cerise's TimeLimit hint, say) is gone
+        from it, and if it passes, so does the job.
+        """
         try:
             with _lock:
-                self._check(workflow_url, raw, input_doc, read)
+                try:
+                    self._check(workflow_url, raw, input_doc, read, None)
+                except InvalidWorkflow as first:
+                    if rewritten is None:
+                        raise
+                    try:
+                        self._check(workflow_url, rewritten, input_doc, read, remote_api_dir)
+                    except InvalidInput:  # (without lines: they would be the rewritten JSON's)
+                        raise
+                    except InvalidWorkflow:
+                        raise first from None
         except (InvalidWorkflow, InvalidInput):
             raise
         except Exception:  # noqa: BLE001 - a checker bug must not fail the job
             logger.exception('could not check %s with cwltool; the runner will', workflow_url)
 
-    def _check(self, url: str, raw: bytes, input_doc: dict, read) -> None:
+    def _check(self, url: str, raw: bytes, input_doc: dict, read, api_dir) -> None:
         from cwltool.context import LoadingContext
         from cwltool.errors import WorkflowException
         from cwltool.load_tool import load_tool
@@ -65,7 +89,7 @@ class WorkflowValidator:
         from schema_salad.exceptions import ValidationException
         from schema_salad.validate import validate_ex
 
-        fetcher = _fetcher_class(url, raw, self._local_file, read, ValidationException)
+        fetcher = _fetcher_class(url, raw, self._installed(url, api_dir), read, ValidationException)
         context = LoadingContext(
             {
                 'fetcher_constructor': fetcher,
@@ -76,7 +100,7 @@ class WorkflowValidator:
         try:
             tool = load_tool(url, context)
         except (ValidationException, WorkflowException) as exc:
-            raise InvalidWorkflow(_tidy(str(exc), url)) from None
+            raise InvalidWorkflow(_tidy(str(exc), url, api_dir is None)) from None
         job = dict(input_doc)
         try:
             fill_in_defaults(tool.tool['inputs'], job, None)
@@ -84,13 +108,30 @@ class WorkflowValidator:
             schema = tool.names.get_name('input_record_schema', None)
             validate_ex(schema, job, strict=False, raise_ex=True, vocab=INPUT_OBJ_VOCAB)
         except (ValidationException, WorkflowException) as exc:
-            problem = _tidy(str(exc), url)
+            problem = _tidy(str(exc), url, api_dir is None)
             raise InvalidInput(f'the input object does not fit the workflow: {problem}') from None
 
-    def _local_file(self, relative: str) -> Optional[Path]:
-        """The installed file a path relative to the workflow's folder names
-        (`<project>/<path>`, as `run:` writes it), or None."""
-        project = relative.split('/', 1)[0]
+    def _installed(self, url: str, api_dir: Optional[str]) -> Callable[[str], Optional[Path]]:
+        """url -> the installed file it names: relative to the workflow's folder
+        (`<project>/<path>`, as `run:` writes it), or, in a rewritten workflow,
+        under the API folder on the resource (`<project>/steps/<path>`)."""
+        folder = url.rsplit('/', 1)[0] + '/'
+        rewritten = f'file://{api_dir.rstrip("/")}/' if api_dir else None
+
+        def installed(wanted: str) -> Optional[Path]:
+            if rewritten and wanted.startswith(rewritten):
+                project, _, rest = urllib.parse.unquote(wanted[len(rewritten) :]).partition('/')
+                if rest.startswith('steps/'):
+                    return self._local_file(project, rest[len('steps/') :])
+            if wanted.startswith(folder):
+                relative = urllib.parse.unquote(wanted[len(folder) :])
+                return self._local_file(relative.split('/', 1)[0], relative)
+            return None
+
+        return installed
+
+    def _local_file(self, project: str, relative: str) -> Optional[Path]:
+        """`steps/<relative>` of `project`'s installed folder, if it is a file there."""
         folder = self._projects.get(project)
         if folder is None:
             return None
@@ -104,7 +145,6 @@ def _fetcher_class(url: str, raw: bytes, local_file, read, refused):
     imports from the exchange area, and refusing everything else."""
     from schema_salad.fetcher import Fetcher
 
-    folder = url.rsplit('/', 1)[0] + '/'
     text = raw.decode('utf-8-sig')
 
     class ServedFetcher(Fetcher):
@@ -114,10 +154,9 @@ def _fetcher_class(url: str, raw: bytes, local_file, read, refused):
         def fetch_text(self, wanted: str, content_types=None) -> str:
             if wanted == url:
                 return text
-            if wanted.startswith(folder):
-                path = local_file(urllib.parse.unquote(wanted[len(folder) :]))
-                if path is not None:
-                    return path.read_text()
+            path = local_file(wanted)
+            if path is not None:
+                return path.read_text()
             try:
                 return read(wanted).decode('utf-8-sig')
             except (InvalidWorkflow, InvalidInput, UnicodeDecodeError) as exc:
@@ -136,12 +175,16 @@ def _fetcher_class(url: str, raw: bytes, local_file, read, refused):
     return ServedFetcher
 
 
-def _tidy(message: str, url: str) -> str:
-    """cwltool's message, naming the user's file as they know it and bounded."""
+def _tidy(message: str, url: str, with_lines: bool = True) -> str:
+    """cwltool's message, naming the user's file as they know it and bounded;
+    without `with_lines` (a message about the service's rewritten document)
+    the places are left out, since they are not in the user's file."""
     name = urllib.parse.unquote(url.rstrip('/').rsplit('/', 1)[-1])
     local = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
     for form in sorted({url, local, os.path.relpath(local)}, key=len, reverse=True):
         message = message.replace(form, name)
+    if not with_lines:
+        message = re.sub(rf'{re.escape(name)}:\d+:\d+: ', '', message)
     lines: list = []
     for line in message.strip().splitlines():
         if not line.strip():

@@ -7,6 +7,8 @@ number in the user's own file, and the job never starts on the resource,
 even while every slot is taken by another job.
 """
 
+import subprocess
+import sys
 import time
 
 from .. import workflows as wf
@@ -67,3 +69,32 @@ def test_a_missing_input_is_reported_with_the_line_of_its_declaration(make_servi
 def test_a_correct_job_still_runs(service):
     job = service.client.wait_final(service.client.submit(wf.ECHO, {'text': 'fine'})['id'])
     assert job['state'] == 'Success'
+
+
+def test_the_cli_names_the_line_of_the_inputs_file_before_submitting(service, tmp_path):
+    workflow = tmp_path / 'echo.cwl'
+    workflow.write_text(wf.ECHO)
+    inputs = tmp_path / 'inputs.yml'
+    inputs.write_text('# a comment\ntext: 42\n')
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, '-m', 'cerise_actors', 'submit', workflow, inputs]
+        + ['--service', service.base_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert time.monotonic() - started < 30
+    assert result.returncode == 2, result.stderr
+    assert (
+        "inputs.yml:2: input 'text' is the number 42, but the workflow declares it string"
+        in result.stderr
+    )
+    assert 'nothing was submitted' in result.stderr
+    assert _jobs(service) == []
+
+
+def _jobs(service):
+    from ..helpers import http
+
+    return http('GET', f'{service.base_url}/jobs')[1]

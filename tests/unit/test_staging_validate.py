@@ -63,14 +63,34 @@ def test_loading_runs_no_javascript(validator, monkeypatch):
         'class: Workflow\nrequirements:\n  InlineJavascriptRequirement:\n'
         '    expressionLib: ["while (true) {}"]\n',
     )
-    validator._check(URL, with_js.encode(), {'text': 'x'}, refuse)  # not check(): it forgives
+    validator._check(URL, with_js.encode(), {'text': 'x'}, refuse, None)  # check() forgives
 
 
 def test_a_checker_failure_lets_the_job_go_on(validator, monkeypatch, caplog):
     def broken(*args):
         raise RuntimeError('a bug in the checker')
 
-    monkeypatch.setattr(validator, '_check', broken)
+    monkeypatch.setattr(validator, '_check', broken)  # any signature
     validator.check(URL, ECHO.encode(), {'text': 'x'}, refuse)  # no exception
     assert 'could not check' in caplog.text
     assert validate.MAX_LINES > 0
+
+
+def test_what_only_the_service_understands_is_checked_as_the_service_rewrote_it(validator):
+    """Cerise's TimeLimit hint is no CWL cwltool accepts; the service takes it
+    out before the runner sees the workflow, so the rewritten form is checked."""
+    from cerise_actors.cwl.steps import load_step_catalogue
+    from cerise_actors.cwl.workflow import plan_workflow
+
+    from ..workflows import SLEEP_WITH_TIME_LIMIT
+
+    raw = SLEEP_WITH_TIME_LIMIT.encode()
+    catalogue = load_step_catalogue(local_projects(TEST_API_DIR))
+    plan = plan_workflow(raw, catalogue, '/remote/api', url=URL)
+    with pytest.raises(InvalidWorkflow, match='TimeLimit'):
+        validator.check(URL, raw, {'seconds': 1}, refuse)  # the user's text alone
+    validator.check(URL, raw, {'seconds': 1}, refuse, plan.content, '/remote/api')
+    with pytest.raises(
+        InvalidInput, match="^the input object does not fit the workflow: the 'seconds'"
+    ):
+        validator.check(URL, raw, {'seconds': 'one'}, refuse, plan.content, '/remote/api')
