@@ -37,11 +37,7 @@ import argparse
 import json
 import os
 import sys
-import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
 
 from .errors import (
     AmbiguousJobId,
@@ -54,34 +50,24 @@ from .errors import (
     TransferError,
     WaitTimeout,
 )
-from .input_files import UsageError, read_inputs, resolve_local_files
-from .input_types import type_problems
-from .inputs import FILE_CLASSES, check_input, is_url, safe_name
-from .job import Job
-from .outputs import output_files, wrap_outputs
+from .exit_codes import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SERVICE,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    STATE_EXIT,
+    fail,
+)
+from .input_files import UsageError
 from .service import DEFAULT_URL, Service
 from .steps_command import add_steps_command, steps_command
-from .workflow_types import MAX_BYTES, declared_input_types
+from .submit_command import follow, progress_printer, submit
 
 ENV_SERVICE = 'CERISE_SERVICE_URL'
 ENV_FILES = 'CERISE_FILES_URL'
 CLIENT_COMMANDS = ('submit', 'list', 'status', 'log', 'wait', 'cancel', 'delete', 'steps')
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_CANCELLED = 3
-EXIT_SERVICE = 4
-EXIT_TIMEOUT = 5
-EXIT_INTERRUPTED = 130
-
-STATE_EXIT = {
-    'Success': EXIT_OK,
-    'Cancelled': EXIT_CANCELLED,
-    'PermanentFailure': EXIT_FAILED,
-    'TemporaryFailure': EXIT_FAILED,
-    'SystemError': EXIT_FAILED,
-}
 
 
 def add_client_commands(subparsers) -> None:
@@ -199,7 +185,7 @@ def add_client_commands(subparsers) -> None:
 def run_client_command(args: argparse.Namespace) -> int:
     """Run the command in `args`; its exit code. Messages go to stderr."""
     commands = {
-        'submit': _submit,
+        'submit': submit,
         'list': _list,
         'status': _status,
         'log': _log,
@@ -212,24 +198,19 @@ def run_client_command(args: argparse.Namespace) -> int:
         service = _service(args)
         return commands[args.command](service, args)
     except UsageError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     except (InputError, InvalidJob, AmbiguousJobId) as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     except ServiceUnreachable as exc:
-        return _fail(
+        return fail(
             f'{exc} (is the service running? set --service or ${ENV_SERVICE})', EXIT_SERVICE
         )
     except (JobNotFound, ServiceError, TransferError) as exc:
-        return _fail(str(exc), EXIT_SERVICE)
+        return fail(str(exc), EXIT_SERVICE)
     except WaitTimeout as exc:
-        return _fail(f'{exc}; it goes on (see: cerise-actors status {exc.job_id})', EXIT_TIMEOUT)
+        return fail(f'{exc}; it goes on (see: cerise-actors status {exc.job_id})', EXIT_TIMEOUT)
     except ClientError as exc:
-        return _fail(str(exc), EXIT_SERVICE)
-
-
-def _fail(message: str, code: int) -> int:
-    print(f'cerise-actors: {message}', file=sys.stderr)
-    return code
+        return fail(str(exc), EXIT_SERVICE)
 
 
 def _service(args) -> Service:
@@ -239,127 +220,6 @@ def _service(args) -> Service:
         return Service(url, files_url=files)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-
-
-# --- submit -------------------------------------------------------------------
-def _submit(service: Service, args) -> int:
-    workflow: Any = args.workflow
-    if not is_url(workflow):
-        workflow = Path(workflow).expanduser()
-        if not workflow.is_file():
-            raise UsageError(f'workflow file not found: {workflow}')
-    inputs, base = read_inputs(args.inputs)
-    missing: List[Tuple[Path, str]] = []
-    resolved = {
-        key: resolve_local_files(value, base, str(key), missing) for key, value in inputs.items()
-    }
-    if missing:
-        where = f' in {args.inputs}' if args.inputs else ''
-        for path, name in missing:
-            print(
-                f"cerise-actors: input file not found: {path} (input '{name}'{where})",
-                file=sys.stderr,
-            )
-        print('cerise-actors: nothing was submitted', file=sys.stderr)
-        return EXIT_USAGE
-    for key, value in resolved.items():
-        check_input(str(key), value, strings_as_paths=False)
-    if isinstance(workflow, Path) and args.inputs:
-        declared = declared_input_types(workflow.read_bytes()[:MAX_BYTES])
-        problems = type_problems(inputs, declared, Path(args.inputs).expanduser())
-        if problems:
-            for problem in problems:
-                print(f'cerise-actors: {problem}', file=sys.stderr)
-            print('cerise-actors: nothing was submitted', file=sys.stderr)
-            return EXIT_USAGE
-    name = args.name or _default_name(args.workflow)
-
-    job = service.create_job(name)
-    submitting = False
-    try:
-        job.set_workflow(workflow)
-        for key, value in resolved.items():
-            job.add_input(str(key), value, strings_as_paths=False)
-        submitting = True
-        job.run()
-    except BaseException as exc:
-        # leave no orphaned uploads behind, unless the job may exist after all
-        # (the answer to the submission was lost)
-        if not (submitting and isinstance(exc, ServiceUnreachable)):
-            _quietly_delete(job)
-        raise
-    print(f'cerise-actors: submitted job {job.id} ({name!r})', file=sys.stderr)
-    if not args.wait:
-        print(job.id)
-        return EXIT_OK
-    return _follow(job, args)
-
-
-def _default_name(workflow: str) -> str:
-    path = urllib.parse.urlsplit(workflow).path if is_url(workflow) else workflow
-    return Path(path).stem or 'job'
-
-
-def _quietly_delete(job: Job) -> None:
-    try:
-        job.delete()
-    except ClientError:
-        pass
-
-
-def _progress(job: Job):
-    """Job.wait's on_progress: each new state, and outages of the service, on stderr."""
-
-    def report(data: dict, status: str) -> None:
-        print(f'{time.strftime("%H:%M:%S")} {job.id} {status}', file=sys.stderr, flush=True)
-
-    return report
-
-
-def _follow(job: Job, args) -> int:
-    try:
-        state = job.wait(timeout=args.timeout, on_progress=_progress(job))
-    except KeyboardInterrupt:
-        return _fail(
-            f'stopped waiting; job {job.id} goes on (cancel it with: cerise-actors '
-            f'cancel {job.id})',
-            EXIT_INTERRUPTED,
-        )
-    data = job.refresh()
-    outputs = wrap_outputs(data.get('output') or {}, job.service.http, job.id)
-    saved: Dict[str, Path] = {}
-    code = STATE_EXIT.get(state, EXIT_FAILED)
-    if outputs and not args.no_download:
-        target = args.output_dir or Path(f'{safe_name(job.name, "job")}-outputs')
-        try:
-            for item in output_files(outputs):
-                saved[item.location] = item.save(target / item.relative_path)
-            if saved:
-                print(f'cerise-actors: {len(saved)} output(s) saved in {target}', file=sys.stderr)
-        except ClientError as exc:
-            print(f'cerise-actors: {exc}', file=sys.stderr)
-            code = code or EXIT_SERVICE
-    print(json.dumps(_with_paths(data.get('output') or {}, saved), indent=2))
-    if state != 'Success':
-        print(f'cerise-actors: job {job.id} ended {state}; its log:', file=sys.stderr)
-        print(_indent(job.log), file=sys.stderr)
-    return code
-
-
-def _with_paths(value: Any, saved: Dict[str, Path]) -> Any:
-    """The output object, each downloaded File/Directory with its local `path`."""
-    if isinstance(value, list):
-        return [_with_paths(item, saved) for item in value]
-    if isinstance(value, dict):
-        result = {key: _with_paths(item, saved) for key, item in value.items()}
-        if value.get('class') in FILE_CLASSES and value.get('location') in saved:
-            result['path'] = str(saved[value['location']].resolve())
-        return result
-    return value
-
-
-def _indent(text: str) -> str:
-    return '\n'.join('  ' + line for line in text.rstrip().splitlines())
 
 
 # --- the other commands ---------------------------------------------------------
@@ -393,7 +253,7 @@ def _log(service: Service, args) -> int:
 
 
 def _wait(service: Service, args) -> int:
-    return _follow(service.find_job(args.job_id), args)
+    return follow(service.find_job(args.job_id), args)
 
 
 def _cancel(service: Service, args) -> int:
@@ -403,9 +263,9 @@ def _cancel(service: Service, args) -> int:
         print(state)
         return EXIT_OK
     try:
-        state = job.wait(on_progress=_progress(job))
+        state = job.wait(on_progress=progress_printer(job))
     except KeyboardInterrupt:
-        return _fail('stopped waiting; the cancellation goes on', EXIT_INTERRUPTED)
+        return fail('stopped waiting; the cancellation goes on', EXIT_INTERRUPTED)
     print(state)
     return STATE_EXIT.get(state, EXIT_FAILED)
 

@@ -5,16 +5,9 @@ import json
 
 import pytest
 
-from cerise_actors.client.cli_commands import (
-    EXIT_SERVICE,
-    EXIT_USAGE,
-    UsageError,
-    _service,
-    add_client_commands,
-    read_inputs,
-    resolve_local_files,
-    run_client_command,
-)
+from cerise_actors.client.cli_commands import _service, add_client_commands, run_client_command
+from cerise_actors.client.exit_codes import EXIT_SERVICE, EXIT_USAGE
+from cerise_actors.client.input_files import UsageError, read_inputs, resolve_local_files
 from cerise_actors.client.local import free_port
 
 from .test_client_http import job_json, stub  # noqa: F401  (fixture)
