@@ -115,11 +115,18 @@ def test_a_run_with_attachments_completes_and_is_a_job(service):
     assert service.client.output_text(job, 'output').split()[:3] == ['2', '3', '14']
 
     status, tasks = call(service, 'GET', f'/runs/{run_id}/tasks', '/runs/{run_id}/tasks')
-    assert (status, tasks) == (200, {'task_logs': [], 'next_page_token': ''})
+    assert status == 200 and tasks['next_page_token'] == ''
+    (task,) = tasks['task_logs']  # one per workflow step
+    assert (task['id'], task['name'], task['exit_code']) == ('s', 's', 0)
+    assert task['start_time'] <= task['end_time']
+    assert task['stderr'].endswith(f'/output/{run_id}/cerise-runner.log')
+    assert '[step s] completed success' in http('GET', task['stderr'])[1]
+    status, one = call(service, 'GET', f'/runs/{run_id}/tasks/s', '/runs/{run_id}/tasks/{task_id}')
+    assert (status, one) == (200, task)
     status, error = call(
-        service, 'GET', f'/runs/{run_id}/tasks/s', '/runs/{run_id}/tasks/{task_id}'
+        service, 'GET', f'/runs/{run_id}/tasks/nope', '/runs/{run_id}/tasks/{task_id}'
     )
-    assert status == 404 and 'does not report its steps' in error['msg']
+    assert status == 404 and "tasks are the workflow's steps" in error['msg']
     status, listing = call(service, 'GET', '/runs', '/runs')
     assert listing['runs'] == [
         {

@@ -148,3 +148,32 @@ def test_views_of_a_job_made_through_jobs_are_valid():
     assert not errors(summary, schemas['RunSummary'])
     assert summary['end_time'] == '1970-01-01T00:00:02Z' and summary['tags'] == {}
     assert views.run_log(done, 'h', 'h', [])['outputs'] == {'o': 1}
+
+
+def test_tasks_are_read_from_the_step_lines_of_the_job_log():
+    from cerise_actors.web.wes.tasks import runner_log_url, task_logs
+
+    lines = [
+        (0.0, 'INFO', 'Running on the compute resource.'),
+        (1.0, 'INFO', "Step 'a' started."),
+        (2.0, 'INFO', "Step 'b' started."),
+        (3.0, 'INFO', "Step 'a' finished; 1 of 3 steps done."),
+        (4.0, 'INFO', "Step 'b' ended (permanentFail); 2 of 3 steps done."),
+        (5.0, 'INFO', "Step 'c' started."),
+        (6.0, 'INFO', "The workflow runner's whole log: http://h/files/output/r/cerise-runner.log"),
+    ]
+    url = runner_log_url(lines)
+    assert url == 'http://h/files/output/r/cerise-runner.log'
+    a, b, c = task_logs(lines, 'http://h/jobs/r/log', url)
+    assert a == {
+        'id': 'a',
+        'name': 'a',
+        'start_time': '1970-01-01T00:00:01Z',
+        'end_time': '1970-01-01T00:00:03Z',
+        'stdout': 'http://h/jobs/r/log',
+        'stderr': url,
+        'exit_code': 0,
+        'system_logs': [],
+    }
+    assert b['exit_code'] == 1 and b['system_logs'] == [lines[4][2]]
+    assert 'end_time' not in c and 'exit_code' not in c  # still running

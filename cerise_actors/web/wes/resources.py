@@ -26,6 +26,7 @@ from ..paging import decode_cursor, encode_cursor, page_size
 from . import views
 from .form import multipart_handler, read_run_form
 from .submission import BadRun, Place, build_submission
+from .tasks import runner_log_url, task_logs
 
 logger = logging.getLogger(__name__)
 
@@ -146,16 +147,27 @@ class RunTasks(_Base):
             raise _bad(str(exc)) from None
         if req.get_param('page_token'):
             raise _bad('page_token: not a page token this service handed out')
-        self._run(run_id)
-        resp.media = views.task_list([])
+        resp.media = views.task_list(self._tasks(req, run_id))
 
     def on_get_task(self, req, resp, run_id, task_id):
-        self._run(run_id)
+        for task in self._tasks(req, run_id):
+            if task['id'] == task_id:
+                resp.media = task
+                return
         raise falcon.HTTPNotFound(
             title='Task not found',
-            description=f'run {run_id} has no task {task_id[:100]!r}; '
-            'the workflow runner does not report its steps yet',
+            description=f'run {run_id} has no task {task_id[:100]!r}; tasks are the '
+            "workflow's steps, listed once they have started",
         )
+
+    def _tasks(self, req, run_id) -> list:
+        self._run(run_id)
+        try:
+            lines = self._backend.log_lines(run_id)
+        except JobNotFound:
+            raise _no_run(run_id) from None
+        log_url = f'{self._base(req)}/jobs/{run_id}/log'
+        return task_logs(lines, log_url, runner_log_url(lines))
 
 
 class OpenApi:

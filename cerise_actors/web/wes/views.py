@@ -131,5 +131,5 @@ def service_info(facts: ServiceFacts, stored_counts: Dict[str, int], base_url: s
 
 
 def task_list(tasks: List[dict]) -> dict:
-    """TaskListResponse. The runner does not report steps yet, so the list is empty."""
+    """TaskListResponse: every task at once (a run has as many as it has steps)."""
     return {'task_logs': tasks, 'next_page_token': ''}
