@@ -63,8 +63,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     import cwltool.main
     from cwltool.executors import MultithreadedJobExecutor
 
+    from . import schemas  # the CWL schemas from the disk cache, not parsed again
+
+    schemas.keep_standard_schemas()
+    cached = schemas.load_cache()
     executor = MultithreadedJobExecutor(max_parallel=cores) if cores else None
     try:
         return cwltool.main.main(argsl=args, executor=executor)
     finally:
         engine.close()
+        schemas.save_cache(cached)

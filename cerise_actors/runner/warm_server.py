@@ -6,8 +6,8 @@ A cold runner spends most of a short job starting: importing cwltool (about
 0.2-0.3 s) and loading the CWL schemas with schema-salad (about 0.3 s per
 CWL version; cwltool.main.main throws the cache away at every call). This
 process pays that once. It imports the runner and cwltool, loads the
-standard CWL schemas and keeps them (cwltool's `setup_schema` is replaced by
-one that keeps an unchanged standard schema instead of discarding it),
+standard CWL schemas and keeps them (schemas.py: cwltool's `setup_schema`
+is replaced by one that keeps an unchanged standard schema),
 validates every installed step under the `--steps` folders against them,
 and then serves jobs: for each connection on the unix socket it forks a
 supervisor, which forks the job (warm_job.py). A job therefore starts in
@@ -43,45 +43,13 @@ from pathlib import Path
 from typing import Callable, List, Sequence, Tuple
 
 from . import warm_job
+from .schemas import keep_standard_schemas, load_cache, load_schemas, save_cache
 
-#: the CWL versions whose schemas are loaded once (cwltool's standard set)
-STANDARD_VERSIONS = ('v1.0', 'v1.1', 'v1.2', 'v1.2.0-dev1', 'v1.2.0-dev2', 'v1.2.0-dev3')
 #: preloaded at start; the dev versions are loaded by the first job that asks
 PRELOADED_VERSIONS = ('v1.0', 'v1.1', 'v1.2')
 #: what the server prints on stdout once the socket is in place
 READY = 'ready'
 _PEERCRED = struct.Struct('3i')
-
-
-def keep_standard_schemas() -> None:
-    """Make cwltool.main keep the loaded standard schemas between jobs.
-
-    cwltool.main.main calls setup_schema at every run, which without
-    --enable-ext (never given by the service) drops every cached schema so it
-    is loaded again. Here an unchanged standard schema stays cached; a job
-    that asks for extensions (--enable-ext, a custom schema) gets cwltool's
-    own behaviour, in its own forked copy.
-    """
-    import cwltool.main
-    import cwltool.process
-
-    original = cwltool.main.setup_schema
-
-    def setup_schema(args, custom_schema_callback) -> None:
-        if custom_schema_callback is not None or getattr(args, 'enable_ext', False):
-            return original(args, custom_schema_callback)
-        for version in STANDARD_VERSIONS:
-            if version in cwltool.process.custom_schemas:
-                cwltool.process.use_standard_schema(version)
-
-    cwltool.main.setup_schema = setup_schema
-
-
-def load_schemas() -> None:
-    import cwltool.process
-
-    for version in PRELOADED_VERSIONS:
-        cwltool.process.get_schema(version)
 
 
 def step_files(folders: Sequence[str]) -> List[Path]:
@@ -181,7 +149,9 @@ class WarmServer:
     def preload(self) -> None:
         started = time.monotonic()
         keep_standard_schemas()
-        load_schemas()
+        cached = load_cache()
+        load_schemas(PRELOADED_VERSIONS)
+        save_cache(cached)
         self.validate()
         seconds = time.monotonic() - started
         self.log(f'loaded the CWL schemas and validated the steps in {seconds:.2f} s')
