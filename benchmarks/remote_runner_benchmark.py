@@ -40,6 +40,8 @@ STEPS = {
     'cwltool.main': 'import cerise_runner.main, cwltool.main',
     'CWL v1.2 schema': 'import cerise_runner.main, cwltool.main, cwltool.process; '
     "cwltool.process.get_schema('v1.2')",
+    'CWL schemas from the cache': 'import cerise_runner.main, cwltool.main; '
+    'from cerise_runner import schemas; assert schemas.load_cache()',
 }
 
 
