@@ -12,8 +12,8 @@ schema never changes for a given cwltool and schema-salad, so:
 - `load_cache()` / `save_cache()` keep the loaded schemas (and schema-salad's
   metaschema, which they are built on and which a process builds again
   otherwise) in a pickle next to
-  this module's byte code (`__pycache__`), named after the Python, cwltool
-  and schema-salad files it was built from, so a cold runner (a batch job,
+  this module's byte code (`__pycache__`), named after the Python, cwltool,
+  schema-salad and ruamel.yaml files it was built from, so a cold runner (a batch job,
   the deployed runner, a job started while the warm runner is down) reads
   them in milliseconds. A cache that cannot be read or written is ignored:
   the runner then loads the schemas as cwltool does.
@@ -81,12 +81,14 @@ def _pickle_normdict(value):
 
 
 def cache_path() -> str:
-    """The cache file for this Python, cwltool and schema-salad."""
+    """The cache file for this Python, cwltool, schema-salad and ruamel.yaml (whose
+    objects the schemas hold)."""
     import cwltool
+    import ruamel.yaml
     import schema_salad
 
     digest = hashlib.sha256(sys.version.encode())
-    for module in (cwltool, schema_salad):
+    for module in (cwltool, schema_salad, ruamel.yaml):
         folder = os.path.dirname(os.path.abspath(module.__file__))
         for name in sorted(os.listdir(folder)):  # the package's own files, as installed
             info = os.stat(os.path.join(folder, name))
