@@ -96,14 +96,18 @@ def walltime(seconds: int) -> str:
 class BatchScheduler(Scheduler, abc.ABC):
     #: prefix of a directive line in the job script, e.g. '#SBATCH'
     directive = ''
-    #: the environment variable holding the job's id in the job script
-    id_variable = ''
+    #: the environment variables that may hold the job's id in the job script,
+    #: the first one set wins
+    id_variables: tuple = ()
 
     @property
     def claim_id(self) -> str:
         """The job script claims its job with the batch id, host part cut off
         (as `normalise_id` does), or its PID outside a batch job."""
-        return f'me=${{{self.id_variable}:-$$}}; me=${{me%%.*}}'
+        value = '$$'
+        for variable in reversed(self.id_variables):
+            value = f'${{{variable}:-{value}}}'
+        return f'me={value}; me=${{me%%.*}}'
 
     def __init__(
         self,

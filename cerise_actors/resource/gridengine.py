@@ -24,7 +24,7 @@ _WAITING = ('qw', 'hqw', 'hRwq', 'Rq', 'Eqw', 'Rwq', 'hqwR', 's', 'S', 'T')
 
 class GridEngineScheduler(BatchScheduler):
     directive = '#$'
-    id_variable = 'JOB_ID'
+    id_variables = ('JOB_ID',)
 
     def directives(self, req: SubmitRequest) -> List[str]:
         q = shlex.quote

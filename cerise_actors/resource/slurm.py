@@ -45,7 +45,7 @@ _ME = '"$(id -un)"'
 
 class SlurmScheduler(BatchScheduler):
     directive = '#SBATCH'
-    id_variable = 'SLURM_JOB_ID'
+    id_variables = ('SLURM_JOB_ID',)
 
     def directives(self, req: SubmitRequest) -> List[str]:
         q = shlex.quote

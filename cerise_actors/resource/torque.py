@@ -29,7 +29,8 @@ _STATES = {
 
 class TorqueScheduler(BatchScheduler):
     directive = '#PBS'
-    id_variable = 'PBS_JOBID'
+    # Slurm's Torque wrappers (qsub over sbatch) set only SLURM_JOB_ID in the job
+    id_variables = ('PBS_JOBID', 'SLURM_JOB_ID')
 
     def directives(self, req: SubmitRequest) -> List[str]:
         q = shlex.quote

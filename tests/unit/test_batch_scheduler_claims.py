@@ -45,6 +45,8 @@ def _job(tmp_path, scheduler, job_id='j1'):
     [
         (SlurmScheduler, 'SLURM_JOB_ID', ['101', '102'], '101'),
         (TorqueScheduler, 'PBS_JOBID', ['17.server', '18.server'], '17'),
+        # Slurm's Torque wrappers: qsub runs the job under Slurm, without PBS_JOBID
+        (TorqueScheduler, 'SLURM_JOB_ID', ['188', '189'], '188'),
     ],
 )
 def test_two_batch_copies_run_once_and_the_claim_names_the_batch_id(
