@@ -11,12 +11,16 @@ Nothing runs: cwltool's JavaScript linting (which would start a JavaScript
 engine) is off, and loading evaluates no expressions.
 
 cwltool is imported on first use, so a service that never stages a job
-does not pay for it (about 35 MiB and 0.2 s, then about 10 ms a job).
+does not pay for it (about 35 MiB and 0.2 s, then about 10 ms a workflow).
+A loaded workflow is kept for the next job of the same text (a burst, or a
+user's repeated submissions), and only its input object is checked then.
 Loads are serialised: cwltool keeps process-wide caches. If the checker
 itself fails (a bug, not a user's mistake), the job goes on unchecked and
 the runner reports what it finds, as before.
 """
 
+import collections
+import hashlib
 import logging
 import os
 import re
@@ -31,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 #: lines of cwltool's explanation kept in the job log
 MAX_LINES = 20
+#: loaded workflows kept for the next job of the same workflow
+CACHED_WORKFLOWS = 64
 #: indentation that marks a line schema-salad wrapped under a `file:line:col:`
 #: prefix (nested explanations are indented by a few spaces only)
 _WRAPPED = 16
@@ -43,6 +49,9 @@ class WorkflowValidator:
 
     def __init__(self, projects: Mapping[str, Path]):
         self._projects = {name: Path(folder).resolve() for name, folder in projects.items()}
+        # loaded workflows by (url, text, api dir): a burst of jobs of one workflow
+        # loads it once; an entry holds while the installed files it read are unchanged
+        self._tools: collections.OrderedDict = collections.OrderedDict()
 
     def check(
         self,
@@ -89,18 +98,25 @@ class WorkflowValidator:
         from schema_salad.exceptions import ValidationException
         from schema_salad.validate import validate_ex
 
-        fetcher = _fetcher_class(url, raw, self._installed(url, api_dir), read, ValidationException)
-        context = LoadingContext(
-            {
-                'fetcher_constructor': fetcher,
-                'construct_tool_object': default_make_tool,
-                'disable_js_validation': True,  # jshint would run a JavaScript engine
-            }
-        )
-        try:
-            tool = load_tool(url, context)
-        except (ValidationException, WorkflowException) as exc:
-            raise InvalidWorkflow(_tidy(str(exc), url, api_dir is None)) from None
+        key = (url, hashlib.sha256(raw).digest(), api_dir)
+        tool = self._cached(key)
+        if tool is None:
+            reads = _Reads()
+            installed = self._installed(url, api_dir)
+            fetcher = _fetcher_class(url, raw, installed, read, ValidationException, reads)
+            context = LoadingContext(
+                {
+                    'fetcher_constructor': fetcher,
+                    'construct_tool_object': default_make_tool,
+                    'disable_js_validation': True,  # jshint would run a JavaScript engine
+                }
+            )
+            try:
+                tool = load_tool(url, context)
+            except (ValidationException, WorkflowException) as exc:
+                raise InvalidWorkflow(_tidy(str(exc), url, api_dir is None)) from None
+            if not reads.others:  # imports from the exchange area may change: not kept
+                self._keep(key, tool, reads.installed)
         job = dict(input_doc)
         try:
             fill_in_defaults(tool.tool['inputs'], job, None)
@@ -110,6 +126,22 @@ class WorkflowValidator:
         except (ValidationException, WorkflowException) as exc:
             problem = _tidy(str(exc), url, api_dir is None)
             raise InvalidInput(f'the input object does not fit the workflow: {problem}') from None
+
+    def _cached(self, key):
+        entry = self._tools.get(key)
+        if entry is None:
+            return None
+        tool, stamps = entry
+        if any(_mtime(path) != stamp for path, stamp in stamps.items()):
+            del self._tools[key]
+            return None
+        self._tools.move_to_end(key)
+        return tool
+
+    def _keep(self, key, tool, stamps: dict) -> None:
+        self._tools[key] = (tool, dict(stamps))
+        while len(self._tools) > CACHED_WORKFLOWS:
+            self._tools.popitem(last=False)
 
     def _installed(self, url: str, api_dir: Optional[str]) -> Callable[[str], Optional[Path]]:
         """url -> the installed file it names: relative to the workflow's folder
@@ -140,7 +172,23 @@ class WorkflowValidator:
         return path if inside and path.is_file() else None
 
 
-def _fetcher_class(url: str, raw: bytes, local_file, read, refused):
+class _Reads:
+    """What a load read besides the workflow: installed files (with their
+    modification times) and whether anything else (an exchange import)."""
+
+    def __init__(self):
+        self.installed: dict = {}
+        self.others = False
+
+
+def _mtime(path: Path) -> Optional[int]:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _fetcher_class(url: str, raw: bytes, local_file, read, refused, reads: _Reads):
     """A schema-salad Fetcher serving the workflow, the installed steps and
     imports from the exchange area, and refusing everything else."""
     from schema_salad.fetcher import Fetcher
@@ -156,7 +204,9 @@ def _fetcher_class(url: str, raw: bytes, local_file, read, refused):
                 return text
             path = local_file(wanted)
             if path is not None:
+                reads.installed[path] = _mtime(path)
                 return path.read_text()
+            reads.others = True
             try:
                 return read(wanted).decode('utf-8-sig')
             except (InvalidWorkflow, InvalidInput, UnicodeDecodeError) as exc:

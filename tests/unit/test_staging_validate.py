@@ -1,6 +1,8 @@
 """WorkflowValidator: cwltool's loader on the user's documents, served only
 the installed steps and exchange files, running nothing."""
 
+import os
+
 import pytest
 
 from cerise_actors.errors import InvalidInput, InvalidWorkflow
@@ -94,3 +96,22 @@ def test_what_only_the_service_understands_is_checked_as_the_service_rewrote_it(
         InvalidInput, match="^the input object does not fit the workflow: the 'seconds'"
     ):
         validator.check(URL, raw, {'seconds': 'one'}, refuse, plan.content, '/remote/api')
+
+
+def test_a_workflow_is_loaded_once_for_many_jobs_until_a_step_changes(tmp_path):
+    import shutil
+
+    api = tmp_path / 'api'
+    shutil.copytree(TEST_API_DIR, api)
+    checker = WorkflowValidator(local_projects(api))
+    checker.check(URL, ECHO.encode(), {'text': 'a'}, refuse)
+    assert len(checker._tools) == 1
+    (tool,) = [entry[0] for entry in checker._tools.values()]
+    with pytest.raises(InvalidInput):  # the input is still checked each time
+        checker.check(URL, ECHO.encode(), {'text': 1}, refuse)
+    assert [entry[0] for entry in checker._tools.values()] == [tool], 'loaded once'
+    step = api / 'test' / 'steps' / 'test' / 'echo.cwl'
+    step.write_text(step.read_text().replace('text: {type: string', 'text: {type: int'))
+    os.utime(step, ns=(1, 1))  # a changed step, whatever the clock's resolution
+    with pytest.raises(InvalidWorkflow):  # the step now wants an int: wired wrong
+        checker.check(URL, ECHO.encode(), {'text': 'a'}, refuse)
