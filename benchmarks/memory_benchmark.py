@@ -1,6 +1,6 @@
 """Peak memory of the service for the largest inputs it accepts or refuses.
 
-Each case starts a fresh `cerise-actors serve` (see soak.py's Service: real
+Each case starts a fresh `cerise-actors serve` (see soak_service.py's Service: real
 HTTP on loopback, SQLite on disk, local resource, a stand-in runner), sends
 one request, waits for the job to end, and reads the process's peak
 resident memory (VmHWM in /proc). Figures are recorded in
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from soak import Service, request
+from soak_service import Service, request
 
 from cerise_actors.defaults import MAX_REQUEST_BYTES
 
