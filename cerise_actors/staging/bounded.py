@@ -14,7 +14,6 @@ for them the checks between reads suffice.
 import contextlib
 import dataclasses
 import http.client
-import os
 import socket
 import threading
 import time
@@ -54,7 +53,7 @@ class Transfer:
         self._deadline = time.monotonic() + limits.seconds
         self._next_look = 0.0
         self._lock = threading.Lock()
-        self._socket_fds: list = []
+        self._sockets: list = []
         self.failure: Optional[CeriseError] = None  # why it was stopped from outside
         self.bytes_read = 0
 
@@ -78,32 +77,33 @@ class Transfer:
     def uses_socket(self, sock: socket.socket) -> None:
         """Called when a connection for this source is opened (also redirects)."""
         with self._lock:
-            self._socket_fds.append(sock.fileno())
+            self._sockets.append(sock)
             stopped = self.failure is not None
         if stopped:
-            _shut(sock.fileno())
+            _shut(sock)
 
     def stop_from_outside(self, failure: CeriseError) -> None:
         """Wake a read blocked on a socket; it then raises `failure`."""
         with self._lock:
             self.failure = failure
-            fds = list(self._socket_fds)
-        for fd in fds:
-            _shut(fd)
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def done(self) -> None:
+        """The transfer is over: nothing may be shut down for it any more."""
+        with self._lock:
+            self._sockets.clear()
 
 
-def _shut(fd: int) -> None:
-    """Shut a connection down through a duplicate of its descriptor, so the
-    reader's own socket object is left for it to close."""
+def _shut(sock: socket.socket) -> None:
+    """Shut a connection down through its own socket object: one that was
+    closed meanwhile (a redirect's first leg) has no descriptor any more, so
+    a number since reused by another connection is never touched."""
     try:
-        sock = socket.socket(fileno=os.dup(fd))
+        sock.shutdown(socket.SHUT_RDWR)
     except OSError:
-        return  # already closed
-    with sock:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        pass  # closed, or not connected
 
 
 @contextlib.contextmanager
@@ -116,7 +116,8 @@ def watch(transfer: Transfer) -> Iterator[None]:
             try:
                 transfer.check(force=True)
             except CeriseError as failure:
-                transfer.stop_from_outside(failure)
+                if not done.is_set():  # the transfer may have ended during the look
+                    transfer.stop_from_outside(failure)
                 return
             except Exception:  # noqa: BLE001 - a store that does not answer: look again
                 continue
@@ -127,6 +128,7 @@ def watch(transfer: Transfer) -> Iterator[None]:
         yield
     finally:
         done.set()
+        transfer.done()  # a look still running finds no socket to shut
         thread.join(WATCH_TICK * 4)
 
 

@@ -206,3 +206,67 @@ def test_directory_inputs_must_be_existing_exchange_folders(exchange, server):
         Sources(exchange).directory(f'{server}/200/folder')
     with pytest.raises(InvalidInput, match='is not an existing folder'):
         Sources(exchange).directory(f'{exchange.client_url}/input/wf.cwl')
+
+
+def test_a_stop_after_a_redirect_touches_only_this_transfers_connection(exchange, monkeypatch):
+    """The first leg of a redirect is closed, and its descriptor number may be
+    taken at once by another connection of the service (another job's
+    download, an HTTP client); a cancel must not shut that one down."""
+    import http.client
+    import socketserver
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == '/a':
+                self.send_response(302)
+                self.send_header('Location', '/b')
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header('Content-Length', '1000000')
+            self.end_headers()
+            for _ in range(100):
+                try:
+                    self.wfile.write(b'x')
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+        def log_message(self, *args):
+            pass
+
+    server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Redirecting)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    other = socket.create_server(('127.0.0.1', 0))
+    victim = {}
+    connect = http.client.HTTPConnection.connect
+
+    def connect_after_another(self):
+        victim['count'] = victim.get('count', 0) + 1
+        if victim['count'] == 2:  # right after the first leg was closed
+            victim['client'] = socket.create_connection(other.getsockname())
+            victim['peer'] = other.accept()[0]
+        connect(self)
+
+    monkeypatch.setattr(http.client.HTTPConnection, 'connect', connect_after_another)
+    asked = time.monotonic() + 1.0
+    cancelling = Sources(
+        exchange, should_stop=lambda: time.monotonic() > asked and StopReason.CANCEL
+    )
+    url = f'http://127.0.0.1:{server.server_address[1]}/a'
+    try:
+        with pytest.raises(StagingAborted):
+            cancelling.read_workflow(url)
+        victim['peer'].sendall(b'hello')
+        victim['client'].settimeout(10)
+        assert victim['client'].recv(10) == b'hello'  # not shut down by the cancel
+    finally:
+        server.shutdown()
+        server.server_close()
+        other.close()
+        for sock in ('client', 'peer'):
+            if sock in victim:
+                victim[sock].close()
