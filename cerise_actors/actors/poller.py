@@ -179,7 +179,8 @@ class PollerActor(pykka.ThreadingActor):
 
     def _apply(self, job_id: str, status: RemoteStatus) -> None:
         if self._progress is not None and status.state in (RemoteState.RUNNING, RemoteState.DONE):
-            steps = self._progress.read(job_id)  # before FINISHED: the last steps first
+            done = status.state is RemoteState.DONE
+            steps = self._progress.read(job_id, final=done)  # before FINISHED: last steps first
             if steps:
                 self._store.add_log(job_id, steps)
         if status.claimant and status.claimant != self._tracked.get(job_id):

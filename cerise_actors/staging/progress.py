@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 #: the most of a runner's log read per job and round
 READ_LIMIT = 256 * 1024
+#: the most read when a job has ended, to log its last steps
+FINAL_READ_LIMIT = 8 * 1024 * 1024
+#: the longest unfinished line kept until its newline comes
+MAX_LINE = 4096
 
 
 @dataclasses.dataclass
@@ -56,26 +60,48 @@ class ProgressReader:
     def forget(self, job_id: str) -> None:
         self._jobs.pop(job_id, None)
 
-    def read(self, job_id: str) -> List[str]:
-        """Job-log lines for the steps that started or ended since the last read."""
+    def read(self, job_id: str, final: bool = False) -> List[str]:
+        """Job-log lines for the steps that started or ended since the last read.
+
+        `final` (the job has ended): read on to the end of the log, up to
+        FINAL_READ_LIMIT, and take a last line without a newline as well.
+        """
         followed = self._jobs.get(job_id)
         if followed is None:
             return []
+        messages: List[str] = []
+        for _ in range(FINAL_READ_LIMIT // READ_LIMIT if final else 1):
+            data = self._next_bytes(job_id, followed)
+            if not data:
+                break
+            messages += self._step_lines(followed, data)
+        if final and followed.partial:
+            followed.partial, last = '', followed.partial
+            messages += self._step_lines(followed, (last + '\n').encode())
+        return messages
+
+    def _next_bytes(self, job_id: str, followed: _Followed) -> bytes:
         path = self._layout.job(job_id).stderr
         try:
             size = self._fs.size(path)
             if size is None or size <= followed.offset:
-                return []
+                return b''
             with self._fs.open_read(path) as stream:
                 stream.seek(followed.offset)
                 data = stream.read(min(READ_LIMIT, size - followed.offset))
         except (ResourceError, OSError) as exc:
             logger.debug('job %s: cannot read the runner log yet: %s', job_id, exc)
-            return []
+            return b''
         followed.offset += len(data)
+        return data
+
+    @staticmethod
+    def _step_lines(followed: _Followed, data: bytes) -> List[str]:
         text = followed.partial + data.decode('utf-8', errors='replace')
         lines = text.split('\n')
-        followed.partial = lines.pop()  # an unfinished last line waits for the rest
+        # an unfinished last line waits for the rest; a step line is short, so
+        # output without newlines (a progress bar, binary) cannot pile up here
+        followed.partial = lines.pop()[-MAX_LINE:]
         messages = []
         for event in step_events(lines):
             if not event.started:

@@ -78,3 +78,36 @@ def test_a_job_resumed_after_a_restart_is_followed_from_the_end(tmp_path):
     assert reader.read('j') == ["Step 'late' started."]
     reader.forget('j')
     assert reader.read('j') == []
+
+
+def test_output_without_newlines_does_not_pile_up(tmp_path, monkeypatch):
+    from cerise_actors.staging import progress
+
+    layout = ResourceLayout(str(tmp_path))
+    paths = layout.job('j')
+    (tmp_path / 'jobs' / 'j').mkdir(parents=True)
+    reader = ProgressReader(LocalFileSystem(), layout)
+    reader.follow('j')
+    with open(paths.stderr, 'w') as f:
+        f.write('\r' + 'x' * (3 * progress.READ_LIMIT))  # a progress bar, never a newline
+    for _ in range(4):
+        assert reader.read('j') == []
+    assert len(reader._jobs['j'].partial) <= progress.MAX_LINE
+
+
+def test_the_last_steps_are_read_to_the_end_when_the_job_ends(tmp_path, monkeypatch):
+    from cerise_actors.staging import progress
+
+    monkeypatch.setattr(progress, 'READ_LIMIT', 64)
+    layout = ResourceLayout(str(tmp_path))
+    paths = layout.job('j')
+    (tmp_path / 'jobs' / 'j').mkdir(parents=True)
+    reader = ProgressReader(LocalFileSystem(), layout)
+    reader.follow('j')
+    with open(paths.stderr, 'w') as f:
+        f.write('INFO noise\n' * 50 + 'INFO [step s] start\nINFO [step s] completed success')
+    assert reader.read('j') == []  # 64 bytes a round: still in the noise
+    assert reader.read('j', final=True) == [
+        "Step 's' started.",
+        "Step 's' finished; 1 steps done.",
+    ]
