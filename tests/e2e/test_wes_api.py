@@ -205,6 +205,8 @@ def test_the_installed_steps_rule_holds_for_runs(service):
         ([('a', b'x'), ('a/b.cwl', b'y')], {'workflow_url': 'a'}, 'also a file'),
         ([('a.cwl', b'x')], {'workflow_url': 'b.cwl'}, 'names no attached file'),
         ([('a.cwl', b'x')], {'workflow_url': '../a.cwl'}, 'leaves its folder'),
+        ([('a.cwl', b'x')], {'workflow_url': 'a.cwl#main'}, '#fragment'),
+        ([], {'workflow_url': 'http://x/a.cwl#main'}, '#fragment'),
         ([], {'workflow_url': 'file:///etc/passwd'}, 'not an attachment'),
         ([], {'workflow_url': 'ftp://x/y.cwl'}, 'not an attachment'),
         ([], {}, 'workflow_url is required'),

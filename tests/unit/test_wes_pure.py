@@ -83,11 +83,11 @@ def test_workflow_url_and_locations_point_at_the_attachments():
     }
     run = _submit(
         ['wf/main.cwl', 'data/x y.txt'],
-        workflow_url='wf/main.cwl#main',
+        workflow_url='wf/main.cwl',
         workflow_params=params,
         tags={'name': 'n'},
     )
-    assert run.workflow_url == 'file:///ex/input/wes/r1/wf/main.cwl#main'
+    assert run.workflow_url == 'file:///ex/input/wes/r1/wf/main.cwl'
     assert run.name == 'n' and run.notes == []
     assert run.input['a']['location'] == 'file:///ex/input/wes/r1/data/x%20y.txt'
     assert run.input['b']['path'] == 'file:///ex/input/wes/r1/data/x%20y.txt'
@@ -100,7 +100,7 @@ def test_workflow_url_and_locations_point_at_the_attachments():
 def test_other_workflow_urls():
     assert _submit(workflow_url='https://x/a.cwl').workflow_url == 'https://x/a.cwl'
     assert _submit(workflow_url='file:///ex/input/a.cwl').workflow_url == 'file:///ex/input/a.cwl'
-    for url in ('/etc/a.cwl', 'file:///etc/a.cwl', 'ftp://x/a', 'a.cwl', '../a.cwl'):
+    for url in ('/etc/a.cwl', 'file:///etc/a.cwl', 'ftp://x/a', 'a.cwl', '../a.cwl', 'w.cwl#m'):
         with pytest.raises(BadRun):
             _submit(workflow_url=url)
 

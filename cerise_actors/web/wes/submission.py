@@ -171,6 +171,11 @@ def _local_path(url: str) -> Optional[str]:
 
 
 def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
+    if '#' in url:  # staging reads the file the URL names; a fragment is no file
+        raise BadRun(
+            f'workflow_url {url[:200]!r}: a #fragment (a process inside a packed $graph '
+            'document) is not supported; give the workflow file itself'
+        )
     parts = urllib.parse.urlsplit(url)
     if parts.scheme in ('http', 'https') or _inside_exchange(url, place):
         return url
@@ -179,9 +184,8 @@ def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
             f'workflow_url {url[:200]!r} is not an attachment, an http(s) URL or a URL under '
             f'{place.exchange_url}/ (the file exchange area)'
         )
-    name, _, fragment = url.partition('#')
     try:
-        path = attachment_path(urllib.parse.unquote(name))
+        path = attachment_path(urllib.parse.unquote(url))
     except ValueError as exc:
         raise BadRun(f'workflow_url: {exc}') from None
     if path not in attachments:
@@ -190,7 +194,7 @@ def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
             f'workflow_url {url[:200]!r} names no attached file (attached: {attached}); '
             'give the name of a workflow_attachment, or an http(s) URL'
         )
-    return _join(place, path) + (f'#{fragment}' if fragment else '')
+    return _join(place, path)
 
 
 def rewrite_locations(params: dict, files: Set[str], place: Place) -> dict:
