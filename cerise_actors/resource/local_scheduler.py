@@ -25,15 +25,12 @@ from typing import Dict, List, Optional, Tuple
 from ..defaults import SHELL_TIMEOUT
 from ..errors import PermanentResourceError, TemporaryResourceError
 from .scheduler import (
-    CLAIM_WAIT,
     DirectScheduler,
     PollRequest,
     RemoteState,
     RemoteStatus,
     SubmitRequest,
-    disk_full_error,
     fault_submit_delay,
-    unclaimed_message,
 )
 from .shell import scrubbed_environment
 
@@ -71,7 +68,15 @@ class LocalScheduler(DirectScheduler):
     def submit(self, req: SubmitRequest) -> str:
         """DirectScheduler.submit from Python: the claim (or an older
         version's `jobid`) says the job was started; otherwise start the
-        script and wait for a claim, returning the claimant's id."""
+        script and return its id at once.
+
+        Unlike DirectScheduler over SSH, this does not wait for the script to
+        claim the job: that wait, in the runner actor, held up every other
+        start of a burst. A copy that loses the race to an older one (started
+        before a restart) leaves without running, and the poll then reports
+        the claimant, which the poller follows; a script that could not claim
+        at all (a full disk) is reported by the poll as well.
+        """
         p = req.paths
         started = _read_text(p.claim) or _read_text(p.jobid)
         if started:  # already started (before a restart)
@@ -98,7 +103,7 @@ class LocalScheduler(DirectScheduler):
         with self._lock:
             self._children[proc.pid] = (proc, start)
         time.sleep(fault_submit_delay())
-        remote_id = self._await_claim(proc, p, f'{proc.pid}:{start}')
+        remote_id = f'{proc.pid}:{start}'
         try:  # a record for people; the claim is what counts
             with open(p.jobid + '.tmp', 'w') as f:
                 f.write(remote_id + '\n')
@@ -106,30 +111,6 @@ class LocalScheduler(DirectScheduler):
         except OSError:
             pass
         return remote_id
-
-    def _await_claim(self, proc: subprocess.Popen, p, own_id: str) -> str:
-        """The claimant's id once the script we started has claimed the job or
-        left; our own id if it takes longer than CLAIM_WAIT (then polls
-        follow whichever copy claims)."""
-        deadline = time.monotonic() + CLAIM_WAIT
-        pause = 0.0005
-        while True:
-            claimed = _read_text(p.claim)
-            if claimed:
-                return claimed
-            if proc.poll() is not None:  # it wrote any claim before it exited
-                claimed = _read_text(p.claim)
-                if claimed:
-                    return claimed
-                if os.path.exists(p.disk_full):
-                    raise disk_full_error()
-                raise PermanentResourceError(
-                    f'{unclaimed_message()}; its exit code was {proc.returncode}'
-                )
-            if time.monotonic() > deadline:
-                return own_id
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
 
     def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
         statuses: Dict[str, RemoteStatus] = {}

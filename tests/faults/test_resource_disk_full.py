@@ -9,11 +9,8 @@ the job, so the exit code is still recorded, and it leaves an empty
 import dataclasses
 import os
 
-import pytest
-
 from cerise_actors.app import running_service
 from cerise_actors.config import load_api_config, service_config_from_dict
-from cerise_actors.errors import DiskFull
 from cerise_actors.resource.filesystem import LocalFileSystem
 from cerise_actors.resource.layout import ResourceLayout
 from cerise_actors.resource.local_scheduler import LocalScheduler
@@ -54,15 +51,23 @@ def test_exit_code_is_recorded_when_the_runner_filled_the_disk(small_tmpfs):
 
 
 def test_a_job_on_a_disk_already_full_is_not_started_and_says_why(small_tmpfs):
+    """The script cannot claim the job; the poll says the disk was full."""
     base = small_tmpfs(1024)
     scheduler, req = _job(base)
     fill(base)
-    with pytest.raises(DiskFull, match='disk is full'):
-        scheduler.submit(req)
+    remote_id = scheduler.submit(req)  # the local scheduler does not wait for the claim
+    poll = [PollRequest(req.job_id, remote_id, req.paths)]
+    status = wait_for(
+        lambda: (s := scheduler.poll(poll)[req.job_id]).state != RemoteState.RUNNING and s,
+        timeout=60,
+        message='the script to leave',
+    )
+    assert status.state is RemoteState.GONE and status.disk_full, status
     assert not os.path.exists(req.paths.claim)
     os.remove(base / '.filler')  # space again: the job starts
     remote_id = scheduler.submit(req)
-    assert remote_id == open(req.paths.claim).read().strip()
+    wait_for(lambda: os.path.exists(req.paths.claim), message='the claim')
+    assert open(req.paths.claim).read().strip() == remote_id
     scheduler.close()
 
 

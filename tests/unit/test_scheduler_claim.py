@@ -50,6 +50,10 @@ def job(tmp_path, request):
         os.kill(pid, signal.SIGKILL)
 
 
+def _read(path):
+    return open(path).read().strip() if os.path.exists(path) else ''
+
+
 def _runs(req):
     path = os.path.join(req.paths.dir, 'runs')
     return open(path).read().split() if os.path.exists(path) else []
@@ -102,12 +106,20 @@ def test_submit_after_a_crash_follows_the_copy_that_claimed(job):
     assert len(_runs(req)) == 1
 
 
-def test_submit_racing_an_unclaimed_copy_returns_the_claimant(job):
+def test_submit_racing_an_unclaimed_copy_is_followed_to_the_claimant(job):
+    """DirectScheduler waits for the claim and returns the claimant;
+    LocalScheduler returns at once, and its poll reports the claimant."""
     scheduler, make = job
     req = make('race', seconds=0.5)
     copy = _start_copy(req)  # may or may not have claimed yet
     remote_id = scheduler.submit(req)
-    assert remote_id == open(req.paths.claim).read().strip()
+    if isinstance(scheduler, LocalScheduler):
+        claimant = wait_for(lambda: _read(req.paths.claim), message='a claim')
+        status = _poll(scheduler, req, remote_id)
+        if claimant != remote_id and status.state != 'done':
+            assert status.claimant == claimant
+    else:
+        assert remote_id == open(req.paths.claim).read().strip()
     wait_for(lambda: _poll(scheduler, req, remote_id).state == 'done')
     copy.wait(timeout=60)
     assert len(_runs(req)) == 1
