@@ -80,6 +80,17 @@ ENV_VAR_TRICK = single_step(
 """,
 )
 
+# two steps side by side: echo ends at once, sleep later (step progress, a late stage-out)
+SLEEP_AND_ECHO = """cwlVersion: v1.0
+class: Workflow
+inputs: {seconds: int, text: string}
+outputs:
+  output: {type: File, outputSource: e/output}
+steps:
+  s: {run: test/sleep.cwl, in: {seconds: seconds}, out: []}
+  e: {run: test/echo.cwl, in: {text: text}, out: [output]}
+"""
+
 SLEEP_WITH_TIME_LIMIT = SLEEP + 'hints:\n  TimeLimit: 2\n'
 
 SLEEP_WITH_RESOURCES = SLEEP + ('hints:\n  TimeLimit: 600\n  ResourceRequirement: {coresMin: 2}\n')

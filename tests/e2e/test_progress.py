@@ -11,16 +11,6 @@ from pathlib import Path
 from .. import workflows as wf
 from ..helpers import wait_for
 
-TWO_STEPS = """cwlVersion: v1.0
-class: Workflow
-inputs: {seconds: int, text: string}
-outputs:
-  output: {type: File, outputSource: e/output}
-steps:
-  s: {run: test/sleep.cwl, in: {seconds: seconds}, out: []}
-  e: {run: test/echo.cwl, in: {text: text}, out: [output]}
-"""
-
 
 def test_a_local_job_is_running_as_soon_as_it_starts(make_service):
     service = make_service(refresh=10)  # a poll only every 10 s
@@ -33,7 +23,7 @@ def test_a_local_job_is_running_as_soon_as_it_starts(make_service):
 
 def test_each_step_start_and_end_is_in_the_job_log(service):
     client = service.client
-    job = client.submit(TWO_STEPS, {'seconds': 2, 'text': 'hi'})
+    job = client.submit(wf.SLEEP_AND_ECHO, {'seconds': 2, 'text': 'hi'})
     client.wait_state(job['id'], 'Running', timeout=60)
     # while the sleep step runs, the echo step has already finished
     first = _wait_log(client, job['id'], "Step 'e' finished; 1 of 2 steps done.")
@@ -68,7 +58,7 @@ def _wait_log(client, job_id, text, timeout=60.0):
 
 def test_submit_wait_shows_steps_done_out_of_total(service, tmp_path):
     workflow = tmp_path / 'two_steps.cwl'
-    workflow.write_text(TWO_STEPS)
+    workflow.write_text(wf.SLEEP_AND_ECHO)
     inputs = tmp_path / 'inputs.yml'
     inputs.write_text('seconds: 3\ntext: hi\n')
     result = subprocess.run(

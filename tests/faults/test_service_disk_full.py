@@ -19,16 +19,6 @@ from ..helpers import TEST_API_DIR, Client, http, wait_for
 from ..service_setup import api_config_for_tests, service_config_dict
 from .conftest import fill
 
-SLEEP_THEN_ECHO = """cwlVersion: v1.0
-class: Workflow
-inputs: {seconds: int, text: string}
-outputs:
-  output: {type: File, outputSource: e/output}
-steps:
-  s: {run: test/sleep.cwl, in: {seconds: seconds}, out: []}
-  e: {run: test/echo.cwl, in: {text: text}, out: [output]}
-"""
-
 
 def _service(tmp_path, config_dict=None, resource=None):
     config = service_config_from_dict(config_dict or service_config_dict(tmp_path), env={})
@@ -72,7 +62,7 @@ def test_publishing_to_a_full_exchange_area_leaves_no_partial_output(small_tmpfs
     context, config = _service(tmp_path, config_dict)
     with context as service:
         client = Client(service.base_url, config.exchange_service_dir)
-        job = client.submit(SLEEP_THEN_ECHO, {'seconds': 3, 'text': 'hello'})
+        job = client.submit(wf.SLEEP_AND_ECHO, {'seconds': 3, 'text': 'hello'})
         client.wait_state(job['id'], 'Running', timeout=120)
         fill(files)
         done = client.wait_final(job['id'], timeout=120)
