@@ -6,25 +6,9 @@ installed projects and steps) and where a run's attachments go (the exchange
 area), once, at start-up.
 """
 
-import logging
-from typing import Dict
-
 from .. import __version__
-from ..errors import ApiInstallError
 from ..staging import api_install
 from ..web.wes import ServiceFacts, WesSettings
-
-logger = logging.getLogger(__name__)
-
-
-def _versions(projects) -> Dict[str, str]:
-    versions = {}
-    for name, folder in sorted(projects.items()):
-        try:
-            versions[name] = api_install.read_version(folder)
-        except ApiInstallError:  # the installer reports it; service-info just says so
-            versions[name] = 'unknown'
-    return versions
 
 
 def wes_settings(exchange, projects, catalogue, choice) -> WesSettings:
@@ -39,7 +23,7 @@ def wes_settings(exchange, projects, catalogue, choice) -> WesSettings:
         engine=engine,
         engine_version=engine_version,
         runner=choice.description,
-        projects=_versions(projects),
+        projects=api_install.project_versions(projects),
         steps=tuple(sorted(catalogue)),
     )
     return WesSettings(facts, exchange.service_dir, exchange.client_url)
