@@ -1,8 +1,8 @@
 """How far a running job is, read from its log (for Job.wait's on_progress).
 
 The service logs "Step 'X' started." and "Step 'X' finished; N of M steps
-done." as the runner reports them (cerise_actors/cwl/progress.py on the
-service side); this reads the latest back as a short phrase for a person
+done." as the runner reports them (the format is cerise_actors/jobs/step_lines.py
+on the service side); this reads the latest back as a short phrase for a person
 watching `submit --wait`. Pure, and tolerant: a log without such lines (an
 older service) gives None, and the wait goes on as before.
 """

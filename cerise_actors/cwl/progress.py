@@ -12,6 +12,8 @@ import json
 import re
 from typing import List, Optional
 
+from ..jobs.step_lines import ended_line, started_line
+
 _STEP = re.compile(r'\[step (?P<step>[^\]]+)\] (?:(?P<start>start)|completed (?P<status>\w+))\s*$')
 
 
@@ -51,7 +53,5 @@ def step_count(workflow_json: bytes) -> Optional[int]:
 def describe(event: StepEvent, done: int, total: Optional[int]) -> str:
     """The job-log line for an event; `done` counts the steps ended so far."""
     if event.started:
-        return f"Step '{event.step}' started."
-    outcome = 'finished' if event.status == 'success' else f'ended ({event.status})'
-    of = f' of {total}' if total else ''
-    return f"Step '{event.step}' {outcome}; {done}{of} steps done."
+        return started_line(event.step)
+    return ended_line(event.step, event.status, done, total)

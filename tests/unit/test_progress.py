@@ -111,3 +111,19 @@ def test_the_last_steps_are_read_to_the_end_when_the_job_ends(tmp_path, monkeypa
         "Step 's' started.",
         "Step 's' finished; 1 steps done.",
     ]
+
+
+def test_the_step_lines_the_service_writes_are_what_wes_and_the_client_read():
+    from cerise_actors.client.progress import step_progress
+    from cerise_actors.jobs.step_lines import ended_line, parse_step_line, started_line
+
+    assert parse_step_line(started_line('s')) == ('s', True, '')
+    assert parse_step_line(ended_line('s', 'success', 1, 2)) == ('s', False, '')
+    assert parse_step_line(ended_line('s', 'permanentFail', 2, None)) == (
+        's',
+        False,
+        'permanentFail',
+    )
+    assert parse_step_line('Running on the compute resource.') is None
+    log = f'{started_line("a")}\n{started_line("b")}\n{ended_line("b", "success", 1, 2)}\n'
+    assert step_progress(log) == '1 of 2 steps done, step a running'

@@ -8,13 +8,10 @@ step that finished and 1 for one that ended otherwise, and the job log and
 the runner's whole log as its stdout and stderr. Pure functions.
 """
 
-import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ...jobs.step_lines import parse_step_line
 from .views import iso
-
-_STARTED = re.compile(r"^Step '(?P<step>[^']*)' started\.$")
-_ENDED = re.compile(r"^Step '(?P<step>[^']*)' (?:finished|ended \((?P<status>\w+)\));")
 
 
 def task_logs(
@@ -23,19 +20,16 @@ def task_logs(
     """TaskLogs in the order the steps started."""
     tasks: Dict[str, dict] = {}
     for when, _level, message in lines:
-        started = _STARTED.match(message)
-        if started:
-            step = started.group('step')
-            tasks.setdefault(step, _task(step, log_url, runner_log_url))['start_time'] = iso(when)
+        line = parse_step_line(message)
+        if line is None:
             continue
-        ended = _ENDED.match(message)
-        if ended:
-            step = ended.group('step')
-            task = tasks.setdefault(step, _task(step, log_url, runner_log_url))
+        task = tasks.setdefault(line.step, _task(line.step, log_url, runner_log_url))
+        if line.started:
+            task['start_time'] = iso(when)
+        else:
             task['end_time'] = iso(when)
-            status = ended.group('status')
-            task['exit_code'] = 0 if status is None else 1
-            task['system_logs'] = [message] if status else []
+            task['exit_code'] = 1 if line.status else 0
+            task['system_logs'] = [message] if line.status else []
     # the schema has no nulls: what is not known yet (a running step's end) is left out
     return [
         {key: value for key, value in task.items() if value is not None} for task in tasks.values()
