@@ -8,8 +8,11 @@ The prefix moves from PATH_INFO to the end of SCRIPT_NAME, as WSGI (PEP 3333)
 requires of a mounted app: `/files/input/a.txt` reaches the sub-app with
 SCRIPT_NAME `/files` and PATH_INFO `/input/a.txt`, and `/files` itself with
 PATH_INFO ''. Nothing else in the environ changes; in particular dot segments
-are not resolved here (the sub-app sees `/files/../x` as PATH_INFO `/../x`
-and must refuse it itself).
+are not resolved here: the sub-app sees `/files/../x` as PATH_INFO `/../x`
+and `/files/output/.` as `/output/.`, and resolves them itself before it
+checks anything (`files.py`, with `boundary/names.py`). A path whose dot
+segments would only lead into /files after resolving (`/x/../files`) is
+not routed there: the main app answers it, with a 404.
 
 `ThreadBudget` keeps work that may hold a server thread for long (file
 transfers) from taking more than some of the threads at once, so the rest

@@ -33,6 +33,9 @@ from wsgidav.mw.base_mw import BaseMiddleware
 
 #: where ErrorNoted leaves the exception behind an error answer
 ERROR_KEY = 'cerise_actors.files_error'
+#: where the guard of files.py leaves the request's path once resolved (`/output/.` is
+#: `/output`); answers name that path, and PATH_INFO until the guard has run
+PATH_KEY = 'cerise_actors.files_path'
 #: the most bytes of an answer that is rewritten that are read (WsgiDAV's pages are small)
 MAX_READ = 64 * 1024
 
@@ -52,7 +55,6 @@ def json_answers(app, root: bytes):
     """`app` (serving the folder `root`), with JSON error and 201 answers."""
 
     def serve(environ, start_response):
-        request = _Request(environ, root)
         held = {}
 
         def start(status, headers, exc_info=None):
@@ -63,10 +65,11 @@ def json_answers(app, root: bytes):
             return start_response(status, headers, exc_info)
 
         result = app(environ, start)
+        if held.get('passed'):
+            return result  # as it is: waitress must still recognise a file_wrapper
+        request = _Request(environ, root)  # now: the guard has resolved the path
         if 'status' in held:
             return _replace(result, request, held, start_response)
-        if held:
-            return result  # as it is: waitress must still recognise a file_wrapper
         return _Deciding(result, request, held, start_response)
 
     return serve
@@ -134,7 +137,11 @@ class _Request:
         self.environ = environ
         self.method = environ.get('REQUEST_METHOD', '')
         self.root = root
-        self.path_bytes = _wsgi_bytes(environ.get('PATH_INFO', ''))
+        resolved = environ.get(PATH_KEY)
+        if resolved is not None:
+            self.path_bytes = resolved.encode('utf-8')
+        else:
+            self.path_bytes = _wsgi_bytes(environ.get('PATH_INFO', ''))
         script = environ.get('SCRIPT_NAME', '')
         self.shown = script + self.path_bytes.decode('utf-8', 'replace')
         self.url = application_uri(environ).rstrip('/') + quote(self.path_bytes)

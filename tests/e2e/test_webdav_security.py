@@ -28,7 +28,7 @@ def test_traversal_is_refused_and_touches_nothing(served, method, target):
         headers['Destination'] = f'{served.url}/moved.txt'
     body = b'overwritten\n' if method == 'PUT' else None
     status, _, text = served.request(method, target, body, headers)
-    assert status in (403, 404), (status, text)
+    assert status in ((400,) if '%00' in target else (403, 404)), (status, text)
     assert b'keep out' not in text and b'root:' not in text
     assert _tree(served.root) == before
 

@@ -4,15 +4,20 @@ A WES run becomes an ordinary job, so the workflow goes through the same
 stage-in and the same installed-steps-only checks as one posted to /jobs.
 What is translated here:
 
-- `workflow_url`: http(s) and URLs of the exchange area are kept; a relative
-  URL must name an attachment and becomes that attachment's exchange URL.
-  Anything else (a file outside the exchange area, another scheme) is 400.
+- `workflow_url`: http(s) URLs with a host and URLs of the exchange area are
+  kept; a relative URL must name an attachment and becomes that attachment's
+  exchange URL. Anything else is 400 now rather than a failed job later: a
+  file URL or path outside the exchange area (`file:///etc/passwd`, and
+  `file:///<exchange>/../cerise.db`, since paths are resolved lexically by
+  `boundary/names.py` before they are compared), a file URL with a host,
+  another scheme, a NUL, a name percent-encoded twice.
 - `workflow_params` locations (`location` or `path` of File and Directory
-  objects): relative ones are resolved in the run's attachment folder; an
-  absolute path or file URL outside the exchange area whose last segments
-  are an attached file or folder is taken to mean that attachment (wes-client
-  sends the client's own absolute paths alongside the files they name);
-  everything else is kept and judged at stage-in as for /jobs.
+  objects): relative ones are resolved in the run's attachment folder; one
+  that names the exchange area but leaves it with `..`, or holds a NUL, is
+  400; an absolute path or file URL outside the exchange area whose last
+  segments are an attached file or folder is taken to mean that attachment
+  (wes-client sends the client's own absolute paths alongside the files they
+  name); everything else is kept and judged at stage-in as for /jobs.
 - `workflow_type` must be CWL and `workflow_type_version` v1.0, v1.1 or v1.2.
 - `tags`: an object of strings; the tag `name` becomes the job's name.
 - `workflow_engine_parameters`, `workflow_engine`, `workflow_engine_version`:
@@ -24,11 +29,11 @@ Problems raise BadRun with a message for the client (the answer is 400).
 import dataclasses
 import json
 import urllib.parse
-from pathlib import PurePosixPath
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import falcon
 
+from ...boundary.names import LeavesRoot, NameRefused, resolve, resolve_below
 from ..request_body import check_storable
 from .names import attachment_path, parents
 
@@ -153,36 +158,79 @@ def _join(place: Place, path: str) -> str:
     return f'{place.run_url}/{urllib.parse.quote(path)}'
 
 
-def _inside_exchange(url: str, place: Place) -> bool:
-    """Whether `url` already names the exchange area (the stager checks it for real)."""
-    if place.exchange_url and url.startswith(place.exchange_url + '/'):
-        return True
-    path = _local_path(url)
-    return path is not None and PurePosixPath(path).is_relative_to(place.exchange_dir)
+def _exchange_names(location: str, place: Place, what: str) -> Optional[Tuple[str, ...]]:
+    """The names below the exchange folder that `location` designates, or None if it
+    names no place there; BadRun if it names one that no stage-in could read.
+
+    Resolved lexically (`boundary/names.py`) before it is compared, so
+    `file:///<exchange>/../cerise.db` is not inside, whatever its text starts with.
+    """
+    try:
+        if place.exchange_url and location.startswith(place.exchange_url + '/'):
+            return resolve(location[len(place.exchange_url) + 1 :], decode=True)
+        local = _local_path(location)
+        if local is None:
+            return None
+        path, decode = local
+        try:
+            return resolve_below(path, place.exchange_dir, decode=decode)
+        except LeavesRoot:
+            return None  # outside: the caller decides
+    except LeavesRoot:
+        raise BadRun(
+            f'{what} {location[:200]!r} leaves the file exchange area {place.exchange_url}/ with ..'
+        ) from None
+    except NameRefused as exc:
+        raise BadRun(f'{what} {location[:200]!r} {exc}') from None
 
 
-def _local_path(url: str) -> Optional[str]:
-    if url.startswith('/'):
-        return url
-    parts = urllib.parse.urlsplit(url)
+def _local_path(location: str) -> Optional[Tuple[str, bool]]:
+    """(the path, whether it is percent-encoded) that an absolute path or a
+    host-less file URL names; None for anything else."""
+    if location.startswith('/'):
+        return location, False
+    parts = urllib.parse.urlsplit(location)
     if parts.scheme == 'file' and parts.netloc in ('', 'localhost'):
-        return urllib.parse.unquote(parts.path)
+        return parts.path, True
     return None
 
 
 def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
+    """The URL stage-in reads the workflow from; BadRun if it could never read one.
+
+    Kept: a URL below the exchange area that stays inside it, and an http(s)
+    URL with a host. Translated: the name of an attachment. Refused: any
+    other file URL or absolute path (`file:///etc/passwd`, a file URL with a
+    host), any other scheme, a NUL, a name encoded twice, a fragment.
+    """
+    shown = url[:200]
     if '#' in url:  # staging reads the file the URL names; a fragment is no file
         raise BadRun(
-            f'workflow_url {url[:200]!r}: a #fragment (a process inside a packed $graph '
+            f'workflow_url {shown!r}: a #fragment (a process inside a packed $graph '
             'document) is not supported; give the workflow file itself'
         )
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ('http', 'https') or _inside_exchange(url, place):
+    if _exchange_names(url, place, 'workflow_url') is not None:
         return url
-    if parts.scheme or url.startswith('/'):
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ('http', 'https'):
+        if not parts.hostname:
+            raise BadRun(f'workflow_url {shown!r} names no host')
+        return url
+    if parts.scheme == 'file' and parts.netloc not in ('', 'localhost'):
         raise BadRun(
-            f'workflow_url {url[:200]!r} is not an attachment, an http(s) URL or a URL under '
-            f'{place.exchange_url}/ (the file exchange area)'
+            f'workflow_url {shown!r}: a file URL must not name a host; the service reads '
+            f'only files under {place.exchange_url}/'
+        )
+    if parts.scheme == 'file' or url.startswith('/'):
+        raise BadRun(
+            f'workflow_url {shown!r} names a file outside the file exchange area; the '
+            f'service reads files only under {place.exchange_url}/ (attach the workflow, '
+            f'or upload it under {place.exchange_url}/input/)'
+        )
+    if parts.scheme:
+        raise BadRun(
+            f'workflow_url {shown!r}: {parts.scheme}: URLs are not read; give an attachment, '
+            f'an http(s) URL or a URL under {place.exchange_url}/ (the file exchange area)'
         )
     try:
         path = attachment_path(urllib.parse.unquote(url))
@@ -191,7 +239,7 @@ def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
     if path not in attachments:
         attached = ', '.join(sorted(attachments)[:10]) or 'none'
         raise BadRun(
-            f'workflow_url {url[:200]!r} names no attached file (attached: {attached}); '
+            f'workflow_url {shown!r} names no attached file (attached: {attached}); '
             'give the name of a workflow_attachment, or an http(s) URL'
         )
     return _join(place, path)
@@ -216,12 +264,15 @@ def rewrite_locations(params: dict, files: Set[str], place: Place) -> dict:
 
 
 def _location(location: str, files: Set[str], place: Place) -> str:
+    if _exchange_names(location, place, 'workflow_params: location') is not None:
+        return location
     parts = urllib.parse.urlsplit(location)
-    if parts.scheme in ('http', 'https') or _inside_exchange(location, place):
+    if parts.scheme in ('http', 'https'):
         return location
     local = _local_path(location)
     if local is not None:  # the client's own path: an attachment if one ends it
-        segments = [s for s in local.split('/') if s]
+        path, decode = local
+        segments = [s for s in (urllib.parse.unquote(path) if decode else path).split('/') if s]
         for start in range(len(segments)):
             candidate = '/'.join(segments[start:])
             if candidate in files:
