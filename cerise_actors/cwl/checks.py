@@ -15,41 +15,23 @@ imports.py) and File defaults there (staged like inputs).
 from collections.abc import Mapping
 from typing import Any, Iterator, List
 
+from ..boundary.workflow_policy import (
+    ALLOWED_REQUIREMENTS,
+    HARMLESS_DIRECTIVES,
+    LOADING_DIRECTIVES,
+    REFUSED_REQUIREMENTS,
+)
 from ..errors import InvalidWorkflow
 from .resources import requirement_entries
 
-# Schema-salad directives that pull in files the service has not read, or
-# change how names resolve. `$import` and `$include` are expanded before
-# this check (imports.py), and `$namespaces` only declares prefixes; every
-# other `$` key is refused: none belongs in a workflow a user writes.
-LOADING_DIRECTIVES = ('$import', '$include', '$mixin', '$schemas', '$base', '$graph')
-HARMLESS_DIRECTIVES = ('$namespaces',)
+__all__ = ['ALLOWED_REQUIREMENTS', 'HARMLESS_DIRECTIVES', 'LOADING_DIRECTIVES']
 
-ALLOWED_REQUIREMENTS = frozenset(
-    {
-        'ScatterFeatureRequirement',
-        'MultipleInputFeatureRequirement',
-        'StepInputExpressionRequirement',
-        'SubworkflowFeatureRequirement',
-        'ResourceRequirement',
-        'LoadListingRequirement',
-        'WorkReuse',
-        'NetworkAccess',
-        'TimeLimit',
-        'ToolTimeLimit',
-        'InlineJavascriptRequirement',  # evaluated in the runner's sandbox
-        'SchemaDefRequirement',  # inline types; imports were expanded first
-    }
-)
-
-_REASONS = {
-    'EnvVarRequirement': 'setting environment variables could change what the installed steps run',
-    'ShellCommandRequirement': 'it would let the workflow run shell commands',
-    'InitialWorkDirRequirement': "it could place arbitrary files in a step's working directory",
-    'DockerRequirement': 'steps run with the software the service installed, not in a '
-    'container of your choice',
-    'SoftwareRequirement': 'steps run with the software the service installed',
-}
+# The allow-lists live with the rest of the trust boundary (boundary/); the
+# scans below explain each refusal in a user's terms. `$import` and `$include`
+# are expanded before this check (imports.py), and `$namespaces` only declares
+# prefixes; every other `$` key is refused: none belongs in a workflow a user
+# writes.
+_REASONS = REFUSED_REQUIREMENTS
 
 # Guards against documents that are huge once YAML aliases are expanded, or
 # nested deeply enough to exhaust recursion in later processing.

@@ -3,6 +3,14 @@
 Used for submitted workflows and for the documents they import. Bounded:
 the parser's events are counted first, so a document with too many nodes
 or too deep a nesting is refused before anything is built.
+
+Strict: a user's document may hold only the values of YAML's core schema
+(maps, lists, strings, numbers, booleans, null). Any explicit tag
+(`!!binary`, `!!set`, `!!python/...`, a custom `!tag`, even `!!str`) is
+refused with its line and column, before anything is built. A tag turns a
+value into something no CWL document holds (bytes, a set), and every later
+check would have to be ready for it; one of them was not, and let a job
+through unchecked (issue 18).
 """
 
 import json
@@ -32,10 +40,27 @@ _Loader.yaml_implicit_resolvers = {
     first: [
         (tag, regexp)
         for tag, regexp in resolvers
-        if tag not in ('tag:yaml.org,2002:bool', 'tag:yaml.org,2002:timestamp')
+        if tag
+        not in ('tag:yaml.org,2002:bool', 'tag:yaml.org,2002:timestamp', 'tag:yaml.org,2002:value')
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+#: the core schema's constructors, and nothing else: a tag the event check
+#: below missed would still build no bytes, set or object
+_CORE_TAGS = ('null', 'bool', 'int', 'float', 'str', 'seq', 'map')
+_Loader.yaml_constructors = {
+    f'tag:yaml.org,2002:{name}': yaml.SafeLoader.yaml_constructors[f'tag:yaml.org,2002:{name}']
+    for name in _CORE_TAGS
+}
+
+
+def _refuse_unknown_tag(loader, node):
+    raise yaml.constructor.ConstructorError(
+        None, None, f'the tag {node.tag!r} is not allowed', node.start_mark
+    )
+
+
+_Loader.add_constructor(None, _refuse_unknown_tag)
 _Loader.add_implicit_resolver(
     'tag:yaml.org,2002:bool',
     re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'),
@@ -57,6 +82,8 @@ def _check_shape(text: str, what: str) -> None:
     nodes = depth = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
+            if getattr(event, 'tag', None) is not None:
+                _refuse_tag(event, what)
             if isinstance(event, _NODE_EVENTS):
                 nodes += 1
             elif isinstance(event, _OPEN_EVENTS):
@@ -72,6 +99,16 @@ def _check_shape(text: str, what: str) -> None:
                 raise InvalidWorkflow(f'{what} is too large (more than {MAX_NODES} values)')
     except yaml.YAMLError:
         return  # not YAML: the loaders below say why, or read it as JSON
+
+
+def _refuse_tag(event, what: str) -> None:
+    mark = event.start_mark
+    tag = event.tag.replace('tag:yaml.org,2002:', '!!')
+    raise InvalidWorkflow(
+        f'{what} has the YAML tag {tag!r} at line {mark.line + 1}, column '
+        f'{mark.column + 1}; tags are not allowed: write plain values (maps, lists, '
+        f'strings, numbers, true/false, null)'
+    )
 
 
 def load_cwl_text(raw, what: str = 'the workflow') -> Any:

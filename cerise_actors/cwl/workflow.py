@@ -12,10 +12,12 @@ scheduler for.
 
 import copy
 import json
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from ..boundary.workflow_policy import NotSelfContained, check_self_contained
 from ..errors import ApiInstallError, InvalidInput, InvalidWorkflow
 from .checks import check_content, check_directives, check_requirements, drop_hints, iter_nodes
 from .imports import Reader, expand_references
@@ -182,12 +184,28 @@ def _drop_time_limits(node: dict, classes: tuple) -> None:
             ]
 
 
+def api_url(remote_api_dir: str) -> str:
+    """The `file://` URL of the installed API folder on the resource, ending in '/'.
+
+    Every reference the rewritten workflow makes to an installed file is this
+    URL and a path below it: a bare absolute path would be resolved against
+    the document's base, which a hostile `id` could point at any server.
+    """
+    return 'file://' + urllib.request.pathname2url(remote_api_dir.rstrip('/') + '/')
+
+
+def installed_url(remote_api_dir: str, name: str) -> str:
+    """The `file://` URL of the installed copy of `<project>/<path>` on the resource."""
+    project = name.split('/', 1)[0]
+    return api_url(remote_api_dir) + urllib.request.pathname2url(f'{project}/steps/{name}')
+
+
 def _check_installed_requirements(doc: Mapping, installed_files, remote_api_dir: str) -> None:
     """An installed file imported as a requirement or hint must hold type
     definitions (SchemaDefRequirement): anything else the specialisation ships
     (an EnvVarRequirement, a script) would change what the steps do."""
     by_copy = {
-        f'{remote_api_dir}/{name.split("/", 1)[0]}/steps/{name}': (name, cls)
+        installed_url(remote_api_dir, name): (name, cls)
         for name, cls in dict(installed_files).items()
     }
     nodes = [('the workflow', doc)] + [(f"step '{i}'", s) for i, s in _workflow_steps(doc)]
@@ -232,7 +250,7 @@ def plan_workflow(
     def installed_copy(name: str) -> Optional[str]:
         if name not in installed_files:
             return None
-        return f'{remote_api_dir}/{name.split("/", 1)[0]}/steps/{name}'
+        return installed_url(remote_api_dir, name)
 
     doc, kept = expand_references(parse_cwl(raw), url, read or _refuse_references, installed_copy)
     _check_installed_requirements(doc, installed_files, remote_api_dir)
@@ -257,8 +275,7 @@ def plan_workflow(
     notes = drop_hints(rewritten, 'the workflow')
     _drop_time_limits(rewritten, limits)
     for (step_id, step), name in zip(_workflow_steps(rewritten), names):
-        project = name.split('/', 1)[0]
-        step['run'] = f'{remote_api_dir}/{project}/steps/{name}'
+        step['run'] = installed_url(remote_api_dir, name)
         notes += drop_hints(step, f"step '{step_id}'")
         _drop_time_limits(step, limits)
     check_content(rewritten)  # extension hints are gone by now
@@ -269,6 +286,10 @@ def plan_workflow(
         files = plan_defaults(rewritten, work_dir, url)
     except InvalidInput as error:
         raise InvalidWorkflow(str(error)) from None
+    try:  # the last gate: what the runner loads names nothing outside the API
+        check_self_contained(rewritten, api_url(remote_api_dir))
+    except NotSelfContained as refused:
+        raise InvalidWorkflow(str(refused)) from None
     try:
         content = json.dumps(rewritten, indent=2, allow_nan=False)
     except (TypeError, ValueError) as error:

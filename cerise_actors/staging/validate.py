@@ -15,8 +15,9 @@ does not pay for it (about 35 MiB and 0.2 s, then about 10 ms a workflow).
 A loaded workflow is kept for the next job of the same text (a burst, or a
 user's repeated submissions), and only its input object is checked then.
 Loads are serialised: cwltool keeps process-wide caches. If the checker
-itself fails (a bug, not a user's mistake), the job goes on unchecked and
-the runner reports what it finds, as before.
+itself fails (a bug, or a document it cannot handle), the job is refused:
+a check that cannot decide never lets a job through (issue 18: a hint that
+made this check raise once let a workflow fetch its steps from anywhere).
 """
 
 import collections
@@ -86,8 +87,12 @@ class WorkflowValidator:
                         raise first from None
         except (InvalidWorkflow, InvalidInput):
             raise
-        except Exception:  # noqa: BLE001 - a checker bug must not fail the job
-            logger.exception('could not check %s with cwltool; the runner will', workflow_url)
+        except Exception as exc:  # noqa: BLE001 - fails closed: unchecked is refused
+            logger.exception('could not check %s with cwltool; the job is refused', workflow_url)
+            raise InvalidWorkflow(
+                f'the workflow could not be checked ({type(exc).__name__}: '
+                f'{str(exc)[:300]}); if it is a valid workflow, please report this'
+            ) from None
 
     def _check(self, url: str, raw: bytes, input_doc: dict, read, api_dir) -> None:
         from cwltool.context import LoadingContext

@@ -41,7 +41,7 @@ def test_stage_in_copies_the_inputs_and_the_job_waits_for_the_runner(stager_worl
     assert Path(paths.work, 'input/1/hello.txt').read_text() == 'hello\n'
     assert json.loads(Path(paths.input).read_text()) == staged
     workflow = json.loads(Path(paths.workflow).read_text())
-    assert workflow['steps']['s']['run'] == f'{w.layout.api_dir}/test/steps/test/wc.cwl'
+    assert workflow['steps']['s']['run'] == f'file://{w.layout.api_dir}/test/steps/test/wc.cwl'
     assert messages(w.store, job_id)[-3:] == [
         STAGING_IN,
         'Staged in: workflow with steps test/wc.cwl; 1 input file(s), 6 bytes sent.',

@@ -114,7 +114,7 @@ def test_files_installed_with_the_steps_are_imported_from_their_installed_copy()
     )
     result = plan(doc, url=BASE, read=Files({}), installed_files=installed)
     content = json.loads(result.content)
-    copy = '/home/user/.cerise/api/example/steps/example/types.yml'
+    copy = 'file:///home/user/.cerise/api/example/steps/example/types.yml'
     assert content['requirements'] == [{'$import': copy}]
     assert content['hints'] == [{'$import': copy}] and result.notes == ()
     assert content['inputs']['x']['type'] == f'{copy}#Hello'

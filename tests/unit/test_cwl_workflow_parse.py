@@ -105,9 +105,24 @@ def test_deep_nesting_is_refused_without_crashing_in_a_thread(text):
     assert result.stdout.decode().startswith(('refused:', 'parsed')), result.stdout
 
 
-def test_refuses_values_that_are_not_json():
-    raw = WORKFLOW_YAML + b'doc: !!binary aGVsbG8=\n'
-    refused(raw, 'cannot be written as JSON')
+@pytest.mark.parametrize(
+    'value, shown',
+    [
+        ('!!binary aGVsbG8=', '!!binary'),
+        ('!!set {a, b}', '!!set'),
+        ('!!python/object:os.system x', '!!python/object:os.system'),
+        ('!custom x', '!custom'),
+        ('! x', "'!'"),
+        ('!!str x', '!!str'),
+        ('!<tag:example.org,2000:x> y', 'tag:example.org,2000:x'),
+    ],
+)
+def test_refuses_every_explicit_yaml_tag_with_its_line(value, shown):
+    """Only the core schema: a tag makes values no later check expects (issue 18)."""
+    raw = WORKFLOW_YAML + f'doc: {value}\n'.encode()
+    line = WORKFLOW_YAML.count(b'\n') + 1
+    refused(raw, shown)
+    refused(raw, f'at line {line}, column 6')
 
 
 @pytest.mark.parametrize(

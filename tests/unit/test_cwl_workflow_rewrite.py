@@ -18,7 +18,7 @@ def test_plan_rewrites_run_and_serialises_json():
     result = plan(WORKFLOW_YAML)
     assert isinstance(result, WorkflowPlan)
     doc = json.loads(result.content.decode('utf-8'))
-    assert doc['steps']['hostname']['run'] == (f'{API}/example/steps/example/hostname.cwl')
+    assert doc['steps']['hostname']['run'] == f'file://{API}/example/steps/example/hostname.cwl'
     assert doc['outputs'] == {'output': {'type': 'File', 'outputSource': 'hostname/output'}}
     assert result.steps == ('example/hostname.cwl',)
     assert (result.cores, result.time_limit) == (0, 0)
@@ -36,9 +36,9 @@ def test_plan_list_form_steps_project_from_first_component():
     result = plan(doc)
     runs = [s['run'] for s in json.loads(result.content)['steps']]
     assert runs == [
-        f'{API}/other/steps/other/deep/tool.cwl',
-        f'{API}/example/steps/example/hostname.cwl',
-        f'{API}/other/steps/other/deep/tool.cwl',
+        f'file://{API}/other/steps/other/deep/tool.cwl',
+        f'file://{API}/example/steps/example/hostname.cwl',
+        f'file://{API}/other/steps/other/deep/tool.cwl',
     ]
     assert result.steps == ('other/deep/tool.cwl', 'example/hostname.cwl')
 

@@ -80,7 +80,7 @@ def test_files_and_folders_are_copied_into_the_jobs_work_dir(w):
         'Staged in: workflow with steps test/wc.cwl; 2 input file(s), 19 bytes sent.'
     )
     run = json.loads(Path(paths.workflow).read_text())['steps']['s']['run']
-    assert run == f'{w.layout.api_dir}/test/steps/test/wc.cwl'
+    assert run == f'file://{w.layout.api_dir}/test/steps/test/wc.cwl'
 
 
 def test_staging_again_sends_only_what_is_not_there_yet(w):
@@ -126,9 +126,31 @@ def test_a_missing_input_names_the_input(w):
 def test_a_link_out_of_an_input_folder_is_refused(w):
     url = w.put('tree/fine.txt', 'fine')[: -len('/fine.txt')]
     os.symlink('/etc/passwd', w.exchange.service_dir / 'input' / 'tree' / 'passwd')
-    with pytest.raises(InvalidInput, match="^input 'tree': passwd links outside the folder$"):
+    with pytest.raises(
+        InvalidInput, match=r"^input 'tree': .*/tree/passwd is a symbolic link; a Directory input"
+    ):
         w.run(WC, {'tree': _dir(url)})
     assert not (Path(w.layout.job('j1').work) / 'input/1/tree/passwd').exists()
+
+
+@pytest.mark.parametrize('target', ['inside', '/etc'])
+def test_a_link_to_a_folder_in_an_input_folder_is_refused_wherever_it_leads(w, target):
+    """Links are never followed in the exchange, not even to a folder next to them."""
+    url = w.put('tree/fine.txt', 'fine')[: -len('/fine.txt')]
+    w.put('inside/x.txt', 'x')
+    link = w.exchange.service_dir / 'input' / 'tree' / 'sub'
+    os.symlink(target if target == '/etc' else '../inside', link)
+    with pytest.raises(InvalidInput, match=r"^input 'tree': .*/tree/sub is a symbolic link"):
+        w.run(WC, {'tree': _dir(url)})
+    assert not (Path(w.layout.job('j1').work) / 'input/1/tree/sub').exists()
+
+
+def test_a_folder_input_reached_through_a_link_is_refused(w):
+    w.put('real/secret.txt', 'nope')
+    os.symlink('real', w.exchange.service_dir / 'input' / 'alias')
+    url = f'{w.exchange.client_url}/input/alias'
+    with pytest.raises(InvalidInput, match=r"^input 'tree': .*alias: outside the file exchange"):
+        w.run(WC, {'tree': _dir(url)})
 
 
 def test_an_upload_still_being_written_in_a_folder_input_is_not_staged(w):

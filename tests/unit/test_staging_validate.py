@@ -68,13 +68,16 @@ def test_loading_runs_no_javascript(validator, monkeypatch):
     validator._check(URL, with_js.encode(), {'text': 'x'}, refuse, None)  # check() forgives
 
 
-def test_a_checker_failure_lets_the_job_go_on(validator, monkeypatch, caplog):
+def test_a_checker_failure_refuses_the_job(validator, monkeypatch, caplog):
+    """Fail closed (issue 18): a check that cannot decide never lets a job through."""
+
     def broken(*args):
         raise RuntimeError('a bug in the checker')
 
     monkeypatch.setattr(validator, '_check', broken)  # any signature
-    validator.check(URL, ECHO.encode(), {'text': 'x'}, refuse)  # no exception
-    assert 'could not check' in caplog.text
+    with pytest.raises(InvalidWorkflow, match=r'could not be checked \(RuntimeError: a bug'):
+        validator.check(URL, ECHO.encode(), {'text': 'x'}, refuse)
+    assert 'could not check' in caplog.text  # the traceback is in the service log
     assert validate.MAX_LINES > 0
 
 
