@@ -4,7 +4,10 @@ The runner reports output files by their location on the compute resource.
 We copy them back and publish them under the job's output URL, so the output
 object the user sees is rewritten to point there. Only files inside the
 job's work dir are published: the runner's report is not trusted to point
-anywhere else.
+anywhere else. Its locations are read by `boundary/locations.py` and
+checked as text (they are paths on the resource, which no realpath here can
+see); stage-out then reads them without following any link below the work
+dir (see `resource/filesystem.ConfinedPath`).
 
 cwltool's exit code is not reliable (3.x exits 0 even when the workflow
 fails validation), so the outcome is read from its log first.
@@ -14,10 +17,11 @@ import copy
 import json
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, List, Optional, Tuple
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
+from ..boundary import locations
 from ..errors import InvalidOutput
 from ..jobs.states import JobState
 
@@ -42,14 +46,15 @@ _VALIDATION_MARKERS = (
 class OutputFile:
     """One output file or directory to copy back and publish."""
 
-    source: str  # absolute path on the resource
-    relative: str  # relative to the work dir; published under that name
+    source: str  # absolute path on the resource, dot segments resolved
+    relative: str  # relative to the work dir, without dot segments; published under that name
     is_directory: bool
+    output: str = field(default='', compare=False)  # the output that names it, for messages
 
 
 class _Publisher:
     def __init__(self, work_dir: str, publish_url: str) -> None:
-        self.work_dir = posixpath.normpath(work_dir)
+        self.work_dir = locations.normalise(work_dir)
         self.publish_url = publish_url.rstrip('/')
         self.files: List[OutputFile] = []
         self.seen = set()
@@ -65,11 +70,10 @@ class _Publisher:
 
     def file_object(self, obj: dict, name: str, listed: bool) -> dict:
         is_directory = obj['class'] == 'Directory'
-        source = self.local_path(obj, name)
-        relative = posixpath.relpath(source, self.work_dir)
+        source, relative = self.local_path(obj, name)
         if listed and source not in self.seen:
             self.seen.add(source)
-            self.files.append(OutputFile(source, relative, is_directory))
+            self.files.append(OutputFile(source, relative, is_directory, name))
         result = copy.deepcopy(obj)
         result.pop('path', None)
         result['location'] = f'{self.publish_url}/{quote(relative)}'
@@ -80,15 +84,16 @@ class _Publisher:
             result['listing'] = self.walk(obj['listing'], name, False)
         return result
 
-    def local_path(self, obj: dict, name: str) -> str:
+    def local_path(self, obj: dict, name: str) -> Tuple[str, str]:
+        """The path on the resource a File or Directory names, and its name
+        relative to the work dir; InvalidOutput unless it is below it."""
         location = obj.get('location')
         if isinstance(location, str):
-            parts = urlsplit(location)
-            if parts.scheme == 'file' and parts.netloc in ('', 'localhost'):
-                path = unquote(parts.path)
-            elif not parts.scheme and location.startswith('/'):
-                path = location
-            else:
+            try:
+                path = locations.local_path(location)
+            except locations.NotLocal:
+                path = None
+            if path is None:
                 raise InvalidOutput(
                     f"output '{name}': location {location!r} is not a file in the job's work dir"
                 )
@@ -98,13 +103,13 @@ class _Publisher:
             raise InvalidOutput(
                 f"output '{name}': the workflow runner gave a {obj['class']} without a location"
             )
-        path = posixpath.normpath(path)
-        if not path.startswith('/') or not path.startswith(self.work_dir.rstrip('/') + '/'):
+        relative = locations.relative_below(path, self.work_dir)
+        if not relative:  # outside, or the work dir itself
             raise InvalidOutput(
-                f"output '{name}': {path!r} is outside the job's work dir, "
+                f"output '{name}': {locations.normalise(path)!r} is outside the job's work dir, "
                 f'so it will not be published'
             )
-        return path
+        return posixpath.join(self.work_dir, relative), relative
 
 
 def plan_outputs(output_doc: dict, work_dir: str, publish_url: str) -> Tuple[dict, list]:

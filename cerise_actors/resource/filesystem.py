@@ -3,6 +3,13 @@
 Staging, API installation and clean-up talk to the resource only through
 this small interface, so the same code serves the local machine and (later)
 SFTP. Paths are POSIX strings on the resource; streams are binary.
+
+What a job leaves behind is not trusted: a step may have made a link to a
+file outside the job. So `walk` never follows a link (it reports it, with
+its own mode), and a path given as a `ConfinedPath` (a folder and a name
+below it) is read without following any link below that folder: locally
+through `boundary.confined.ConfinedRoot` (one `openat` per component), over
+SFTP by an `lstat` of each component. A link met there raises `NotFollowed`.
 """
 
 import abc
@@ -13,8 +20,32 @@ import os
 import shutil
 from typing import BinaryIO, Iterator, Optional, Tuple
 
+from ..boundary.confined import ConfinedRoot, Refused
 from ..defaults import CHUNK
 from ..errors import DiskFull, PermanentResourceError, ResourceError, TemporaryResourceError
+
+
+class ConfinedPath(str):
+    """A path on the resource that is reached from `root` without following
+    any link below it: `name` is relative to `root`. As a str it is the
+    whole path, so messages, logs and code that only looks at the text
+    see the usual path."""
+
+    def __new__(cls, root: str, name: str):
+        path = super().__new__(cls, f'{root.rstrip("/")}/{name}' if name else root)
+        path.root = root
+        path.name = name
+        return path
+
+
+class NotFollowed(PermanentResourceError):
+    """A link (or something that is neither file nor folder) on the way to a
+    `ConfinedPath`. `detail` says what, naming it relative to the root
+    ("results/x is a symbolic link, ..."); the message adds what was done."""
+
+    def __init__(self, detail: str, doing: str = ''):
+        super().__init__(f'{doing}: {detail}' if doing else detail)
+        self.detail = detail
 
 
 class FileSystem(abc.ABC):
@@ -32,7 +63,9 @@ class FileSystem(abc.ABC):
 
     @abc.abstractmethod
     def open_read(self, path: str):
-        """A context manager yielding a binary stream of the file."""
+        """A context manager yielding a binary stream of the file; for a
+        ConfinedPath, reached without following a link below its root
+        (else NotFollowed), and only a regular file."""
         ...
 
     @abc.abstractmethod
@@ -45,7 +78,10 @@ class FileSystem(abc.ABC):
 
     @abc.abstractmethod
     def walk(self, path: str) -> Iterator[Tuple[str, bool, int]]:
-        """(relative path, is_dir, mode) for everything below `path`, parents first."""
+        """(relative path, is_dir, st_mode) for everything below `path`,
+        parents first. No link is followed: a link is listed with its own
+        st_mode (`stat.S_ISLNK`), never entered. For a ConfinedPath, the
+        way from its root to `path` holds no link either (else NotFollowed)."""
         ...
 
     @abc.abstractmethod
@@ -113,7 +149,12 @@ class LocalFileSystem(FileSystem):
     @contextlib.contextmanager
     def open_read(self, path: str):
         try:
-            stream = open(path, 'rb')
+            if isinstance(path, ConfinedPath):
+                stream = ConfinedRoot(path.root).open_read(path.name)
+            else:
+                stream = open(path, 'rb')
+        except Refused as exc:
+            raise NotFollowed(exc.reason, f'cannot read {path}') from exc
         except OSError as exc:
             raise translate_os_error(exc, f'cannot read {path}') from exc
         with stream:
@@ -129,15 +170,15 @@ class LocalFileSystem(FileSystem):
         return os.path.isdir(path)
 
     def walk(self, path: str):
+        if isinstance(path, ConfinedPath):
+            confined, name = ConfinedRoot(path.root), path.name
+        else:
+            confined, name = ConfinedRoot(path), ''
         try:
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                rel_root = os.path.relpath(root, path)
-                for name in dirs + sorted(files):
-                    full = os.path.join(root, name)
-                    rel = name if rel_root == '.' else f'{rel_root}/{name}'
-                    st = os.stat(full)
-                    yield rel, os.path.isdir(full), st.st_mode & 0o7777
+            for entry in confined.walk(name):
+                yield entry.name, entry.is_dir, entry.stat.st_mode
+        except Refused as exc:
+            raise NotFollowed(exc.reason, f'cannot list {path}') from exc
         except OSError as exc:
             raise translate_os_error(exc, f'cannot list {path}') from exc
 

@@ -7,6 +7,14 @@ threads. A client whose connection dropped is thrown away, and the next
 operation opens a new one on a fresh Transport. Writes go to `<name>.part`
 first and are renamed, so a half-sent file is never mistaken for a staged
 one (staging skips files whose size already matches).
+
+SFTP has no `openat`: a `ConfinedPath` is read after an `lstat` of each
+component below its root (a link, or a file that is not regular, raises
+`NotFollowed`), and `walk` lists with `lstat` attributes (what OpenSSH's
+sftp-server sends for a folder listing) and never enters a link. That
+leaves the moment between the look and the open to whoever else writes in
+the job's folder on the resource; the job's own steps have finished by the
+time its outputs are read.
 """
 
 import contextlib
@@ -26,7 +34,7 @@ from ..errors import (
     ResourceError,
     TemporaryResourceError,
 )
-from .filesystem import FileSystem
+from .filesystem import ConfinedPath, FileSystem, NotFollowed
 from .ssh_connection import SshConnection
 
 
@@ -95,6 +103,8 @@ class SftpFileSystem(FileSystem):
     @contextlib.contextmanager
     def open_read(self, path: str):
         with self._client(f'cannot read {path}') as sftp:
+            if isinstance(path, ConfinedPath):
+                _check_way(sftp, path, regular=True)
             with sftp.open(path, 'rb') as stream:
                 stream.prefetch()
                 yield stream
@@ -116,6 +126,8 @@ class SftpFileSystem(FileSystem):
 
     def walk(self, path: str):
         with self._client(f'cannot list {path}') as sftp:
+            if isinstance(path, ConfinedPath):
+                _check_way(sftp, path, regular=False)
             entries = list(_walk(sftp, path, ''))
         yield from entries
 
@@ -171,14 +183,38 @@ def _makedirs(sftp, path: str) -> None:
                 raise
 
 
+def _check_way(sftp, path: ConfinedPath, regular: bool) -> None:
+    """Raise NotFollowed unless every component of `path` below its root is
+    a folder (the last: a regular file if `regular`), looked at with lstat."""
+    parts = [part for part in path.name.split('/') if part not in ('', '.')]
+    if '..' in parts:
+        raise NotFollowed(f'{path.name} climbs out of {path.root} with ..', f'cannot read {path}')
+    current = path.root
+    for number, part in enumerate(parts):
+        current = posixpath.join(current, part)
+        mode = sftp.lstat(current).st_mode
+        where = '/'.join(parts[: number + 1])
+        if stat.S_ISLNK(mode):
+            raise NotFollowed(
+                f'{where} is a symbolic link, which is never followed', f'cannot read {path}'
+            )
+        last = number == len(parts) - 1
+        wanted = stat.S_ISREG(mode) if last and regular else stat.S_ISDIR(mode)
+        if not wanted:
+            kind = 'not a regular file' if last and regular else 'not a folder'
+            raise NotFollowed(f'{where} is {kind}', f'cannot read {path}')
+
+
 def _walk(sftp, root: str, prefix: str):
+    """Folder listings carry lstat attributes, so a link is listed as a
+    link (with its own st_mode) and never entered."""
     for attrs in sorted(
         sftp.listdir_attr(posixpath.join(root, prefix) if prefix else root),
         key=lambda a: a.filename,
     ):
         rel = f'{prefix}/{attrs.filename}' if prefix else attrs.filename
         is_dir = stat.S_ISDIR(attrs.st_mode)
-        yield rel, is_dir, attrs.st_mode & 0o7777
+        yield rel, is_dir, attrs.st_mode
         if is_dir:
             yield from _walk(sftp, root, rel)
 

@@ -19,21 +19,13 @@ import socket
 import stat
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Iterator
 
+from ..boundary.confined import Entry, Refused, WrongKind, kind_of
 from ..defaults import MAX_WORKFLOW_BYTES
 from ..errors import InvalidInput, SourceUnavailable
 from .bounded import BoundedSource, ShouldStop, SourceLimits, Transfer, never_stop, watch
 from .exchange import Exchange
-
-_KINDS = {
-    stat.S_IFIFO: 'a named pipe (FIFO)',
-    stat.S_IFSOCK: 'a socket',
-    stat.S_IFCHR: 'a character device',
-    stat.S_IFBLK: 'a block device',
-    stat.S_IFDIR: 'a folder, not a file',
-}
 
 
 class Sources:
@@ -54,10 +46,10 @@ class Sources:
         """A bounded binary stream of the file or URL a user gave; its `size`
         is the announced size, if any."""
         _refuse_nul(url)
-        path = self._exchange.local_path(url)
+        name = self._exchange.name_of(url)
         transfer = Transfer(url, self._limits, self._should_stop)
-        if path is not None:
-            with self.open_file(path, url, transfer) as stream:
+        if name is not None:
+            with self.open_file(name, url, transfer) as stream:
                 yield stream
             return
         with watch(transfer):
@@ -72,23 +64,27 @@ class Sources:
                 yield BoundedSource(response, transfer, size)
 
     @contextlib.contextmanager
-    def open_file(self, path: Path, url: str, transfer=None) -> Iterator[BoundedSource]:
-        """A regular file of the exchange area; anything else is refused
-        before it is read, since a FIFO or a device would block or never end."""
+    def open_file(self, name: str, url: str, transfer=None) -> Iterator[BoundedSource]:
+        """The regular file `name` of the exchange area (relative to it),
+        opened through its confined root: no link is followed on the way,
+        so a folder swapped for a link meanwhile is refused, never read
+        through. A FIFO or a device is refused before it is read, since it
+        would block or never end. `url` is what the user named, for
+        messages."""
         transfer = transfer or Transfer(url, self._limits, self._should_stop)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
+            stream = self._exchange.root.open_read(name)
         except FileNotFoundError:
             raise InvalidInput(f'{url} does not exist') from None
+        except WrongKind as exc:
+            raise InvalidInput(f'{url} is {exc.kind}; only regular files can be inputs') from None
+        except Refused as exc:
+            raise self._exchange.refused(url, exc) from None
         except OSError as exc:
             raise InvalidInput(f'{url} cannot be read ({exc.strerror or exc})') from None
-        opened = os.fstat(fd)
-        if not stat.S_ISREG(opened.st_mode):
-            os.close(fd)
-            kind = _KINDS.get(stat.S_IFMT(opened.st_mode), 'not a regular file')
-            raise InvalidInput(f'{url} is {kind}; only regular files can be inputs')
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, 'rb') as stream:
+        with stream:
+            fd = stream.fileno()
+            opened = os.fstat(fd)
 
             def changed() -> bool:
                 now = os.fstat(fd)
@@ -128,15 +124,46 @@ class Sources:
         except ValueError as exc:  # e.g. a control character in the URL
             raise InvalidInput(f'{url!r} is not a valid URL ({exc})') from exc
 
-    def directory(self, url: str) -> Path:
-        """The exchange folder a Directory input names (http folders are refused)."""
+    def directory(self, url: str) -> str:
+        """The name (relative to the exchange area) of the folder a Directory
+        input names, looked at without following a link; http folders are
+        refused. Walk it with `self.walk`."""
         _refuse_nul(url)
-        path = self._exchange.local_path(url)
-        if path is None:
+        name = self._exchange.checked_name(url)
+        if name is None:
             raise InvalidInput(f'{url}: Directory inputs must be in the file exchange area')
-        if not path.is_dir():
+        try:
+            found = self._exchange.root.locate(name)
+        except FileNotFoundError:
+            raise InvalidInput(f'{url} is not an existing folder') from None
+        except Refused as exc:
+            raise self._exchange.refused(url, exc) from None
+        except OSError as exc:
+            raise InvalidInput(f'{url} cannot be read ({exc.strerror or exc})') from None
+        if not stat.S_ISDIR(found.st_mode):
             raise InvalidInput(f'{url} is not an existing folder')
-        return path
+        return name
+
+    def walk(self, name: str, url: str) -> Iterator[Entry]:
+        """Everything in the exchange folder `name` (see `directory`),
+        parents first; a link or anything but files and folders is refused
+        with InvalidInput naming it below `url`, as is a folder swapped for
+        a link while it is walked."""
+        try:
+            for entry in self._exchange.root.walk(name):
+                if not (entry.is_dir or entry.is_file):
+                    kind = kind_of(entry.stat.st_mode)
+                    raise InvalidInput(
+                        f'{url}/{entry.name} is {kind}; a Directory input may hold only files '
+                        f'and folders (links are never followed)'
+                    )
+                yield entry
+        except Refused as exc:
+            raise self._exchange.refused(url, exc) from None
+        except FileNotFoundError:
+            raise InvalidInput(f'{url} changed while it was read: a part of it is gone') from None
+        except OSError as exc:
+            raise InvalidInput(f'{url} cannot be read ({exc.strerror or exc})') from None
 
     def read_workflow(self, url: str) -> bytes:
         """The workflow document's bytes, refusing absurdly large ones."""

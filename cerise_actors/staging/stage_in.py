@@ -11,9 +11,11 @@ cancel or shutdown aborts promptly even when a source has gone silent.
 import dataclasses
 import json
 import posixpath
+import stat
 from types import MappingProxyType
 from typing import Callable, List, Mapping, Optional
 
+from ..boundary.confined import Refused
 from ..cwl.inputs import InputFile, plan_inputs
 from ..cwl.secondary import add_secondary_files
 from ..cwl.workflow import plan_workflow
@@ -135,7 +137,7 @@ class StageIn:
     def _read_reference(self, sources: Sources, url: str) -> bytes:
         """What a `$import` or `$include` names: only files in the exchange area."""
         try:
-            local = self._exchange.local_path(url)
+            local = self._exchange.name_of(url)
         except InvalidInput as exc:
             raise InvalidWorkflow(f'$import or $include of {exc}') from exc
         if local is None:
@@ -146,18 +148,19 @@ class StageIn:
         return sources.read_workflow(url)
 
     def _exists(self, url: str) -> bool:
-        """Whether a file a secondaryFiles pattern names is in the exchange area."""
+        """Whether a file a secondaryFiles pattern names is in the exchange area
+        (a regular file, reached without following a link)."""
         try:
-            path = self._exchange.local_path(url)
-        except InvalidInput:
+            name = self._exchange.name_of(url)
+            return name is not None and stat.S_ISREG(self._exchange.root.locate(name).st_mode)
+        except (InvalidInput, Refused, OSError):
             return False
-        return path is not None and path.is_file()
 
     def _check_defaults(self, files: List[InputFile]) -> None:
         """File defaults of the workflow: only from the exchange area."""
         for item in files:
             try:
-                local = self._exchange.local_path(item.source)
+                local = self._exchange.checked_name(item.source)
             except InvalidInput as exc:
                 raise InvalidWorkflow(f'the {item.name}: {exc}') from exc
             if local is None:
@@ -170,7 +173,7 @@ class StageIn:
         """Refuse the whole job before copying anything if a location is bad."""
         for item in files:
             try:
-                self._exchange.local_path(item.source)
+                self._exchange.checked_name(item.source)
             except InvalidInput as exc:
                 raise InvalidInput(f"input '{item.name}': {exc}") from exc
 
@@ -187,21 +190,21 @@ class StageIn:
         except (InvalidInput, SourceUnavailable) as exc:
             raise type(exc)(f"input '{item.name}': {exc}") from exc
 
-    def _copy_tree(self, sources: Sources, local_dir, url: str, target: str) -> int:
+    def _copy_tree(self, sources: Sources, folder: str, url: str, target: str) -> int:
+        """Copy the exchange folder `folder` (a name relative to the area) to
+        `target`: walked and read through the area's confined root, so no link
+        is followed, inside the folder or on the way to it; a link is refused."""
         sent = 0
         self._fs.mkdir(target)
-        for path in sorted(local_dir.rglob('*')):
-            if path.name.startswith(UPLOAD_PREFIX):
+        for entry in sources.walk(folder, url):
+            if posixpath.basename(entry.name).startswith(UPLOAD_PREFIX):
                 continue  # an upload over /files still being written
-            resolved = path.resolve()
-            if resolved != local_dir and local_dir not in resolved.parents:
-                raise InvalidInput(f'{path.name} links outside the folder')
-            rel = path.relative_to(local_dir).as_posix()
-            dest = posixpath.join(target, rel)
-            if path.is_dir():
+            dest = posixpath.join(target, entry.name)
+            if entry.is_dir:
                 self._fs.mkdir(dest)
                 continue
-            with sources.open_file(resolved, f'{url}/{rel}') as stream:
+            name = f'{folder}/{entry.name}' if folder else entry.name
+            with sources.open_file(name, f'{url}/{entry.name}') as stream:
                 if self._fs.size(dest) != stream.size:
-                    sent += self._fs.put_stream(stream, dest, path.stat().st_mode)
+                    sent += self._fs.put_stream(stream, dest, entry.stat.st_mode)
         return sent

@@ -4,21 +4,30 @@ Outputs go to `output/<job id>/` in the exchange area and the job's output
 JSON gets client URLs. Outputs of a failed run that did produce some are
 published too (they help users see what went wrong), and the runner's own
 error lines are copied into the job log.
+
+Nothing is read through a link: what the job left is read as
+`ConfinedPath`s below its folder on the resource, so a step that made a
+link to a file outside the job (an unpacked archive, say) cannot have that
+file published. A link among the outputs ends the job in PermanentFailure,
+naming the output and the link, and none of its outputs are published
+(the runner's log still is). Whatever the configured runner does, this
+holds. Writing into the exchange goes through its confined root too, so a
+link planted in `output/<job id>/` is replaced, never written through.
 """
 
 import contextlib
 import dataclasses
-import os
+import posixpath
 import re
-import shutil
-from pathlib import Path
+import stat
 from typing import Callable, Optional
 
-from ..cwl.outputs import interpret_runner_result, plan_outputs, strip_ansi
+from ..boundary.confined import Refused
+from ..cwl.outputs import OutputFile, interpret_runner_result, plan_outputs, strip_ansi
 from ..defaults import MAX_OUTPUT_JSON, STDERR_TAIL_BYTES, STDERR_TAIL_LINES
 from ..errors import DiskFull, InvalidOutput, PermanentResourceError, StagingAborted, StopReason
 from ..jobs.states import JobState
-from ..resource.filesystem import NO_SPACE, FileSystem
+from ..resource.filesystem import NO_SPACE, ConfinedPath, FileSystem, NotFollowed
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import TIMEOUT_EXIT_CODE
 from .exchange import Exchange
@@ -51,17 +60,20 @@ class StageOut:
         should_stop: Callable[[], Optional[StopReason]],
     ) -> StageOutResult:
         paths = self._layout.job(job_id)
-        stdout = self._read_text(paths.stdout, MAX_OUTPUT_JSON)
-        stderr = self._read_tail(paths.stderr)
+        stdout_path = ConfinedPath(paths.dir, posixpath.basename(paths.stdout))
+        stderr_path = ConfinedPath(paths.dir, posixpath.basename(paths.stderr))
+        stdout = self._read_text(stdout_path, MAX_OUTPUT_JSON)
+        stderr = self._read_tail(stderr_path)
         timed_out = exit_code == TIMEOUT_EXIT_CODE and time_limit > 0
         result = interpret_runner_result(exit_code, stdout, stderr, timed_out)
         tail = '' if result.state is JobState.SUCCESS else _tail(stderr)
-        target_dir = self._exchange.output_dir(job_id)
-        with _publishing(target_dir):
-            target_dir.mkdir(parents=True, exist_ok=True)
+        target = self._exchange.output_name(job_id)
+        root = self._exchange.root
+        with _publishing(self._exchange, target):
+            root.mkdir(target)
             log_url = None
-            if self._fs.size(paths.stderr) is not None:  # for every job, success too
-                self._publish_file(paths.stderr, target_dir / RUNNER_LOG_NAME)
+            if self._fs.size(stderr_path) is not None:  # for every job, success too
+                self._publish_file(stderr_path, f'{target}/{RUNNER_LOG_NAME}')
                 log_url = f'{self._exchange.output_url(job_id)}/{RUNNER_LOG_NAME}'
         if result.output is None:
             return StageOutResult(result.state, result.reason, None, 0, tail, log_url)
@@ -71,12 +83,20 @@ class StageOut:
             return StageOutResult(
                 JobState.SYSTEM_ERROR, f'unusable runner output: {exc}', None, 0, tail, log_url
             )
-        with _publishing(target_dir):
-            for item in files:
-                reason = should_stop()
-                if reason:
-                    raise StagingAborted(reason)
-                self._fetch(item.source, target_dir / item.relative, item.is_directory)
+        published = []
+        try:
+            with _publishing(self._exchange, target):
+                for item in files:
+                    reason = should_stop()
+                    if reason:
+                        raise StagingAborted(reason)
+                    published.append(item)
+                    self._fetch(paths.work, item, target)
+        except _LinkInOutput as exc:
+            with _publishing(self._exchange, target):
+                for item in published:  # all outputs or none; the runner's log stays
+                    root.remove(f'{target}/{item.relative}')
+            return StageOutResult(JobState.PERMANENT_FAILURE, str(exc), None, 0, tail, log_url)
         return StageOutResult(result.state, result.reason, doc, len(files), tail, log_url)
 
     def _read_text(self, path: str, limit: int) -> str:
@@ -93,45 +113,80 @@ class StageOut:
                 stream.seek(size - STDERR_TAIL_BYTES)
             return stream.read().decode(errors='replace')
 
-    def _fetch(self, source: str, target: Path, is_directory: bool) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not is_directory:
-            self._publish_file(source, target)
-            return
-        target.mkdir(parents=True, exist_ok=True)
-        for rel, is_dir, _mode in self._fs.walk(source):
-            dest = target / rel
-            if is_dir:
-                dest.mkdir(parents=True, exist_ok=True)
-            else:
-                self._publish_file(f'{source}/{rel}', dest)
-
-    def _publish_file(self, source: str, target: Path) -> None:
-        """Copy to a temporary name beside `target`, then rename: a client
-        never sees a half-written output, and a failed copy leaves none."""
-        part = target.with_name(f'.{target.name}.part')
+    def _fetch(self, work: str, item: OutputFile, target: str) -> None:
+        """Publish one output, reading it below the work dir without
+        following a link; a link (or a FIFO, a device) is _LinkInOutput."""
+        dest = f'{target}/{item.relative}'
+        self._exchange.root.mkdir(posixpath.dirname(dest))
+        source = ConfinedPath(work, item.relative)
         try:
-            with self._fs.open_read(source) as stream, open(part, 'wb') as out:
+            if not item.is_directory:
+                self._publish_file(source, dest)
+                return
+            self._exchange.root.mkdir(dest)
+            for rel, is_dir, mode in self._fs.walk(source):
+                if is_dir:
+                    self._exchange.root.mkdir(f'{dest}/{rel}')
+                elif stat.S_ISREG(mode):
+                    self._publish_file(
+                        ConfinedPath(work, f'{item.relative}/{rel}'), f'{dest}/{rel}'
+                    )
+                else:
+                    raise _LinkInOutput(item, f'{item.relative}/{rel} is {_kind(mode)}')
+        except NotFollowed as exc:
+            raise _LinkInOutput(item, exc.detail) from exc
+
+    def _publish_file(self, source: str, target: str) -> None:
+        """Copy to a temporary name beside `target` (a name in the exchange),
+        then rename: a client never sees a half-written output, and a failed
+        copy leaves none."""
+        root = self._exchange.root
+        folder, name = posixpath.split(target)
+        part = posixpath.join(folder, f'.{name}.part')
+        try:
+            with self._fs.open_read(source) as stream, root.create(part) as out:
                 _copy(stream, out)
-            os.replace(part, target)
+            root.rename(part, target)
         except BaseException:
-            with contextlib.suppress(OSError):
-                part.unlink()
+            with contextlib.suppress(OSError, Refused):
+                root.unlink(part)
             raise
 
 
+class _LinkInOutput(Exception):
+    """An output holds a link, or a file that is neither file nor folder."""
+
+    def __init__(self, item: OutputFile, what: str):
+        super().__init__(
+            f"output '{item.output}': {what}; links in outputs are not published, "
+            f'so none of the outputs were'
+        )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return 'a symbolic link, which is never followed'
+    return 'neither a file nor a folder'
+
+
 @contextlib.contextmanager
-def _publishing(target_dir: Path):
+def _publishing(exchange: Exchange, target: str):
     """Errors writing to the exchange area, told as the service's: a full disk
-    is DiskFull (and what was published goes, all outputs or none)."""
+    is DiskFull (and what was published goes, all outputs or none); a link
+    or a file in the way is a permanent problem."""
     try:
         yield
+    except Refused as exc:
+        raise PermanentResourceError(
+            f'cannot publish the outputs in the file exchange area: {exc}'
+        ) from exc
     except OSError as exc:
         if exc.errno not in NO_SPACE:
             raise PermanentResourceError(
                 f'cannot publish the outputs in the file exchange area: {exc}'
             ) from exc
-        shutil.rmtree(target_dir, ignore_errors=True)
+        with contextlib.suppress(OSError, Refused):
+            exchange.root.remove(target)
         raise DiskFull(
             f"the service's disk is full: cannot publish the outputs in the file "
             f'exchange area ({exc.strerror})'

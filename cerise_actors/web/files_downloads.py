@@ -14,6 +14,7 @@ in between, goes to WsgiDAV as usual.
 import os
 import stat
 
+from ..boundary.confined import ConfinedRoot, Refused
 from ..defaults import DAV_BLOCK_SIZE
 from .dispatch import spending_thread_budget
 
@@ -30,18 +31,19 @@ def downloads_by_the_event_loop(app, root: bytes):
     HEAD is not, so parallel downloads are never refused for want of one.
     """
     budgeted = spending_thread_budget(app)
+    confined = ConfinedRoot(os.fsdecode(root))
 
     def serve(environ, start_response):
         wrapper = environ.get('wsgi.file_wrapper')
         if environ.get('REQUEST_METHOD') != 'GET' or wrapper is None:
             return budgeted(environ, start_response)
-        names = [n for n in _path_bytes(environ).split(b'/') if n]
+        name = os.fsdecode(_path_bytes(environ))
         try:
-            fd = _open_below(root, names)
-        except (OSError, ValueError):
+            fd = _open_below(confined, name)
+        except (OSError, ValueError, Refused):
             return budgeted(environ, start_response)
         try:
-            answer = _head(app, environ, fd, os.path.join(root, *names))
+            answer = _head(app, environ, fd, confined, name)
         except BaseException:
             os.close(fd)
             raise
@@ -56,23 +58,16 @@ def downloads_by_the_event_loop(app, root: bytes):
     return serve
 
 
-def _open_below(root: bytes, names: list) -> int:
-    """A read-only descriptor of root/names..., with no symlink on the way."""
-    if not names:
+def _open_below(confined: ConfinedRoot, path: str) -> int:
+    """A read-only descriptor of the regular file at `path` (PATH_INFO) below
+    the root, reached without following any link (boundary/confined.py)."""
+    name = path.lstrip('/')
+    if not name.strip('/'):
         raise ValueError('the root is a folder')
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for name in names[:-1]:
-            below = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = below
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK  # a FIFO must not block us
-        return os.open(names[-1], flags, dir_fd=fd)
-    finally:
-        os.close(fd)
+    return confined.open_fd(name)
 
 
-def _head(app, environ: dict, fd: int, path: bytes):
+def _head(app, environ: dict, fd: int, confined: ConfinedRoot, name: str):
     """(status, headers, offset) WsgiDAV gives the request as a HEAD, if `fd` is what it saw."""
     opened = os.fstat(fd)
     if not stat.S_ISREG(opened.st_mode):
@@ -93,8 +88,8 @@ def _head(app, environ: dict, fd: int, path: bytes):
     status = answer.get('status', '')
     headers = {name.lower(): value for name, value in answer.get('headers', [])}
     try:
-        now = os.stat(path, follow_symlinks=False)
-    except OSError:
+        now = confined.locate(name.lstrip('/'))
+    except (OSError, Refused):
         return None
     unchanged = (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns) == (
         opened.st_ino,

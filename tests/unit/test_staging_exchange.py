@@ -51,6 +51,9 @@ def test_http_urls_are_fetched_not_resolved(exchange):
         (f'{CLIENT}input/../../../etc/passwd', 'outside the file exchange area'),
         (f'{CLIENT}%2Fetc/passwd', 'outside the file exchange area'),
         ('file://otherhost/etc/passwd', 'file URLs must not name a host'),
+        ('file:///etc/passwd?x=1', 'file URLs must not name a host nor hold a query'),
+        ('s3://bucket/data.txt', 'not a location this service can read'),
+        ('data:text/plain,hello', 'not a location this service can read'),
         ('ftp://example.org/data.txt', 'not a location this service can read'),
         ('input/job/a.txt', 'not a location this service can read'),
     ],
@@ -61,12 +64,33 @@ def test_anything_else_is_refused_with_a_reason(exchange, url, problem):
     assert str(info.value).startswith(url)
 
 
-def test_a_symlink_out_of_the_exchange_is_refused(exchange):
+@pytest.mark.parametrize('where', ['input/job/sneaky', 'input/job/sneaky/passwd'])
+def test_a_symlink_out_of_the_exchange_is_refused_before_anything_is_read(exchange, where):
     link = exchange.service_dir / 'input' / 'job' / 'sneaky'
-    os.symlink('/etc/passwd', link)
-    with pytest.raises(InvalidInput, match='outside the file exchange area'):
-        exchange.local_path(f'{CLIENT}input/job/sneaky')
+    os.symlink('/etc/passwd' if where.endswith('sneaky') else '/etc', link)
+    url = f'{CLIENT}{where}'
+    assert exchange.name_of(url) == where  # the text is inside ...
+    with pytest.raises(InvalidInput, match='outside the file exchange area .*symbolic link'):
+        exchange.checked_name(url)  # ... the way to it is not
+
+
+def test_names_are_found_as_text_with_dot_segments_resolved(exchange):
+    assert exchange.name_of(f'{CLIENT}input/x/../job/./a%20b.txt') == 'input/job/a b.txt'
+    assert exchange.name_of(f'{CLIENT}input/%2e%2e/output') == 'output'
+    assert exchange.name_of(f'{exchange.service_dir}/input/../output/') == 'output'
+    for url in (f'{CLIENT}%2e%2e/x', f'{CLIENT}input/%2E%2E/%2e%2e/x', f'{CLIENT}a%2f..%2f..'):
+        with pytest.raises(InvalidInput, match='outside the file exchange area'):
+            exchange.name_of(url)
 
 
 def test_the_exchange_itself_may_be_named(exchange):
     assert exchange.local_path(str(exchange.service_dir)) == exchange.service_dir
+    assert exchange.name_of(str(exchange.service_dir)) == ''
+
+
+def test_the_exchange_may_be_named_as_configured_through_a_link(tmp_path):
+    (tmp_path / 'real').mkdir()
+    os.symlink(tmp_path / 'real', tmp_path / 'alias')
+    made = Exchange(tmp_path / 'alias', CLIENT)
+    for spelling in ('real', 'alias'):
+        assert made.name_of(f'{tmp_path}/{spelling}/input/a') == 'input/a'
