@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cerise_actors.jobs.states import JobState
-from cerise_actors.jobs.views import RunRecord
+from cerise_actors.jobs.views import RunRecord, RunSummary
 from cerise_actors.web.paging import decode_cursor, encode_cursor, page_size
 from cerise_actors.web.wes import views
 from cerise_actors.web.wes.names import attachment_path
@@ -105,6 +105,38 @@ def test_other_workflow_urls():
             _submit(workflow_url=url)
 
 
+@pytest.mark.parametrize(
+    'url', ['file:///ex/input/x/../a.cwl', 'file:///ex/input/%2e/a.cwl', '/ex/./input/a.cwl']
+)
+def test_workflow_urls_inside_the_exchange_after_resolving_are_kept(url):
+    assert _submit(workflow_url=url).workflow_url == url
+
+
+@pytest.mark.parametrize(
+    'url, words',
+    [
+        ('file:///ex/../cerise.db', 'its .. segments leave'),
+        ('file:///ex/%2e%2e/cerise.db', 'its .. segments leave'),
+        ('/ex/input/../../cerise.db', 'outside the file exchange area'),
+        ('file:///exchange/a.cwl', 'outside the file exchange area'),
+        ('file://host/ex/a.cwl', 'must not name a host'),
+        ('file:///ex/a%00.cwl', 'NUL'),
+        ('file:///ex/%252e%252e/cerise.db', 'encode names once'),
+        ('gopher://x/a.cwl', 'gopher: URLs are not read'),
+        ('http:///a.cwl', 'names no host'),
+    ],
+)
+def test_workflow_urls_no_stage_in_could_read_are_refused(url, words):
+    with pytest.raises(BadRun, match=words):
+        _submit(workflow_url=url)
+
+
+def test_params_locations_leaving_the_exchange_by_its_url_are_refused():
+    params = {'f': {'class': 'File', 'location': 'file:///ex/input/../../etc/passwd'}}
+    with pytest.raises(BadRun, match='workflow_params: location'):
+        _submit(workflow_url='https://x/a.cwl', workflow_params=json.dumps(params))
+
+
 def test_engine_parameters_are_noted_and_versions_checked():
     run = _submit(
         workflow_url='https://x/a.cwl',
@@ -144,9 +176,14 @@ def test_views_of_a_job_made_through_jobs_are_valid():
     assert log['run_log']['system_logs'] == ['1970-01-01T00:00:01Z ERROR bad']
     assert 'end_time' not in log['run_log'] and 'start_time' not in log['run_log']
     done = _record(state='Success', started_at=1.5, exit_code=0, output_json='{"o": 1}')
-    summary = views.run_summary(done)
+    summary = views.run_summary(RunSummary('r1', '', 'Success', 2.0, 1.5, None))
     assert not errors(summary, schemas['RunSummary'])
     assert summary['end_time'] == '1970-01-01T00:00:02Z' and summary['tags'] == {}
+    assert views.run_summary(RunSummary('r1', 'n', 'Running', 2.0, None, None))['tags'] == {
+        'name': 'n'
+    }
+    tagged = views.run_summary(RunSummary('r1', 'n', 'Running', 2.0, None, '{"name":"n","t":"1"}'))
+    assert tagged['tags'] == {'name': 'n', 't': '1'} and 'end_time' not in tagged
     assert views.run_log(done, 'h', 'h', [])['outputs'] == {'o': 1}
 
 

@@ -178,7 +178,8 @@ def _exchange_names(location: str, place: Place, what: str) -> Optional[Tuple[st
             return None  # outside: the caller decides
     except LeavesRoot:
         raise BadRun(
-            f'{what} {location[:200]!r} leaves the file exchange area {place.exchange_url}/ with ..'
+            f'{what} {location[:200]!r} is outside the file exchange area: its .. '
+            f'segments leave {place.exchange_url}/'
         ) from None
     except NameRefused as exc:
         raise BadRun(f'{what} {location[:200]!r} {exc}') from None
