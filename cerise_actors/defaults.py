@@ -72,6 +72,12 @@ MAX_WORKFLOW_BYTES = 16 * 1024 * 1024
 FETCH_DEADLINE = 3600.0
 #: the largest single source file copied to the resource
 MAX_FETCH_BYTES = 64 * 1024**3
+#: networks no http(s) source is fetched from (limits.fetch-deny): loopback,
+#: link-local (cloud metadata at 169.254.169.254) and the unspecified addresses,
+#: which reach this machine; IPv4-mapped forms are denied with them
+FETCH_DENY = ('127.0.0.0/8', '::1/128', '169.254.0.0/16', 'fe80::/10', '0.0.0.0/8', '::/128')
+#: the most redirects followed for one http(s) source
+MAX_REDIRECTS = 5
 #: the largest output JSON a runner may print
 MAX_OUTPUT_JSON = 16 * 1024 * 1024
 #: how much of the end of a failed runner's log is read, and shown
