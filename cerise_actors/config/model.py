@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from .. import defaults
+from ..boundary.network import DenyList
 
 
 @dataclass(frozen=True, repr=False)
@@ -59,6 +60,8 @@ class Limits:
     fetch_seconds: float = defaults.FETCH_DEADLINE
     #: the largest single source file, in bytes
     fetch_bytes: int = defaults.MAX_FETCH_BYTES
+    #: the networks http(s) sources are not fetched from
+    fetch_deny: DenyList = DenyList.parse(defaults.FETCH_DENY)
     #: HTTP connections open at once
     http_connections: int = defaults.HTTP_CONNECTIONS
     #: threads answering HTTP requests

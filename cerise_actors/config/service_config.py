@@ -22,6 +22,7 @@ from typing import Any, Mapping, Optional, Union
 from urllib.parse import unquote, urlparse
 
 from .. import defaults
+from ..boundary.network import DenyList
 from .model import Limits, ServiceConfig
 from .reader import Section, env_value, load_yaml_file
 
@@ -144,6 +145,7 @@ _LIMIT_KEYS = (
     'request-bytes',
     'source-seconds',
     'source-bytes',
+    'fetch-deny',
     'http-connections',
     'http-threads',
     'http-idle-seconds',
@@ -156,10 +158,28 @@ def _limits(section: Section) -> Limits:
         request_bytes=section.integer('request-bytes', defaults.MAX_REQUEST_BYTES, minimum=1024),
         fetch_seconds=section.positive_number('source-seconds', defaults.FETCH_DEADLINE),
         fetch_bytes=section.integer('source-bytes', defaults.MAX_FETCH_BYTES, minimum=1),
+        fetch_deny=_fetch_deny(section),
         http_connections=section.integer('http-connections', defaults.HTTP_CONNECTIONS, minimum=10),
         http_threads=section.integer('http-threads', defaults.HTTP_THREADS, minimum=2),
         http_idle_seconds=section.positive_number('http-idle-seconds', defaults.HTTP_IDLE_TIMEOUT),
     )
+
+
+def _fetch_deny(section: Section) -> DenyList:
+    """`limits.fetch-deny`: a list of networks (an empty list denies none)."""
+    value = section.raw('fetch-deny')
+    if value is None:
+        return DenyList.parse(defaults.FETCH_DENY)
+    if not isinstance(value, list):
+        raise section.error(
+            'fetch-deny',
+            f"expected a list of networks such as ['127.0.0.0/8', '::1'] (or [] for "
+            f'none), got {value!r}',
+        )
+    try:
+        return DenyList.parse(value)
+    except ValueError as exc:
+        raise section.error('fetch-deny', str(exc)) from None
 
 
 def _absolute(path: str) -> Path:
