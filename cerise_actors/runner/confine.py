@@ -11,17 +11,26 @@ steps) and
   depth) must lie inside them, and no string may climb with `..` or name an
   absolute path outside them;
 - cwltool's file access (globs, existence checks, reads) refuses paths
-  outside them.
+  outside them, and every location that is not a local file (`http(s)`,
+  `ftp`, `s3`, any scheme but `file`): an expression returning
+  `{"class": "File", "location": "http://..."}` once made the runner fetch
+  that URL (issue 18).
 
-It imports nothing of cerise_actors: it is copied alone to the resources.
+Locations are read by boundary/locations.py, the one parser of the
+service; the runner is deployed with a copy of it, so it imports nothing
+else of cerise_actors.
 """
 
 import os
 import re
 from typing import Any, Iterable, Tuple
-from urllib.parse import unquote, urlsplit
 
 from cwl_utils.errors import JavascriptException
+
+try:  # inside the service's package
+    from ..boundary import locations
+except ImportError:  # deployed alone as cerise_runner: a copy shipped beside it
+    from . import _locations as locations  # type: ignore[no-redef]
 
 ROOTS_ENV = 'CERISE_RUNNER_ROOTS'
 _CLIMB = re.compile(r'(^|/)\.\.(/|$)')
@@ -33,17 +42,32 @@ def roots_from_env(environ=os.environ) -> Tuple[str, ...]:
 
 
 def inside(path: str, roots: Iterable[str]) -> bool:
-    real = os.path.realpath(path)
-    return any(real == root or real.startswith(root.rstrip('/') + '/') for root in roots)
+    return locations.inside(path, roots)
 
 
 def _local_path(text: str):
-    """The file path a location or path names, or None if it names none here."""
-    if text.startswith('file://'):
-        return unquote(urlsplit(text).path)
-    if text.startswith('/'):
-        return text
-    return None
+    """The file path a location or path names, or None if it names none here
+    (a relative name); raises NotLocal for any other scheme."""
+    return locations.local_path(text)
+
+
+#: the keys of a File or Directory that name where it is
+_LOCATION_KEYS = ('location', 'path')
+
+
+def _is_file_object(item: dict) -> bool:
+    cls = item.get('class')
+    return isinstance(cls, str) and cls.rsplit('#', 1)[-1].rsplit(':', 1)[-1] in (
+        'File',
+        'Directory',
+    )
+
+
+def _refuse(item: Any) -> JavascriptException:
+    return JavascriptException(
+        f'JavaScript expression named {str(item)[:200]!r}: expressions may only name '
+        f'files of the job and of the installed steps'
+    )
 
 
 def check_value(value: Any, roots: Tuple[str, ...]) -> None:
@@ -52,18 +76,29 @@ def check_value(value: Any, roots: Tuple[str, ...]) -> None:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
+            if _is_file_object(item):
+                for key in _LOCATION_KEYS:
+                    location = item.get(key)
+                    if location is None:
+                        continue
+                    try:  # a File or Directory names a local file inside the roots
+                        path = _local_path(location)
+                    except ValueError:  # http(s), ftp, s3, another host, NUL, not text
+                        raise _refuse(location) from None
+                    if path is not None and not inside(path, roots):
+                        raise _refuse(location)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str):
-            path = _local_path(item)
+            try:
+                path = _local_path(item)
+            except ValueError:  # a URL of another scheme in a plain string: data, not a file
+                path = None
             if _CLIMB.search(item.split('://', 1)[-1]) or (
                 path is not None and not inside(path, roots)
             ):
-                raise JavascriptException(
-                    f'JavaScript expression named {item[:200]!r}: expressions may only name '
-                    f'files of the job and of the installed steps'
-                )
+                raise _refuse(item)
 
 
 def confine_file_access(roots: Tuple[str, ...]) -> None:
@@ -75,7 +110,11 @@ def confine_file_access(roots: Tuple[str, ...]) -> None:
 
     def confined_abs(self, p: str) -> str:
         result = plain_abs(self, p)
-        if not inside(result, roots):
+        try:
+            path = _local_path(result)
+        except ValueError:  # http(s) and every other scheme: never fetched
+            path = None
+        if path is None or not inside(path, roots):
             raise WorkflowException(
                 f'{p}: outside the job and the installed steps; a workflow may not read it'
             )

@@ -9,7 +9,12 @@ cannot be set up (a malformed CERISE_JS_* variable, mini-racer missing).
 steps and scatter run side by side on at most N cores (cwltool's own
 parallel executor otherwise counts every core of the machine). `--root DIR`
 (repeated) names the folders the job may use: what expressions name and what
-cwltool reads must lie inside them (confine.py).
+cwltool reads must lie inside them (confine.py). `--steps DIR` names the
+installed API: a root too, and the only place processes may come from
+(loader.py). With either, the runner is confined: it loads only the
+service's self-contained rewritten workflow, reads documents only from the
+installed steps and the job's folder, fetches nothing over the network, and
+runs only installed steps, whatever it is handed.
 """
 
 import os
@@ -17,7 +22,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import List, Optional, Sequence
 
-from . import confine, sandbox
+from . import confine, loader, sandbox
 
 NAME = 'cerise-runner'
 
@@ -41,15 +46,19 @@ def banner(engine: sandbox.SandboxedJSEngine) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run cwltool with `argv` (default: sys.argv[1:]) and return its exit code."""
     args: List[str] = list(sys.argv[1:] if argv is None else argv)
-    cores, roots = 0, []
-    while args[:1] in (['--cores'], ['--root']) and len(args) > 1:
+    cores, roots, steps = 0, [], []
+    while args[:1] in (['--cores'], ['--root'], ['--steps']) and len(args) > 1:
         if args[0] == '--cores' and args[1].isdigit():
             cores = int(args[1])
         elif args[0] == '--root':
             roots.append(os.path.realpath(args[1]))
+        elif args[0] == '--steps':
+            steps.append(args[1])
+            roots.append(os.path.realpath(args[1]))
         else:
             break
         args = args[2:]
+    confinement = loader.Confinement(steps, roots) if roots else None
     if roots:  # read by the sandbox, and by cwltool's file access below
         os.environ[confine.ROOTS_ENV] = os.pathsep.join(roots)
         confine.confine_file_access(tuple(roots))
@@ -69,7 +78,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cached = schemas.load_cache()
     executor = MultithreadedJobExecutor(max_parallel=cores) if cores else None
     try:
-        return cwltool.main.main(argsl=args, executor=executor)
+        if confinement is None:
+            return cwltool.main.main(argsl=args, executor=executor)
+        return _confined_main(args, confinement, executor)
     finally:
         engine.close()
         schemas.save_cache(cached)
+
+
+def _confined_main(args: List[str], confinement: 'loader.Confinement', executor) -> int:
+    """cwltool's main with the loader confined (loader.py); a workflow the
+    runner will not load ends with cwltool's own words for a refused
+    workflow, so the service reports a PermanentFailure."""
+    import cwltool.main
+    from cwltool.argparser import arg_parser
+
+    parsed = arg_parser().parse_args(args)
+    if parsed.workflow:
+        try:
+            loader.check_workflow_file(parsed.workflow, confinement)
+        except loader.Refused as refused:
+            print(f'{NAME}: Workflow error, refused to load it: {refused}', file=sys.stderr)
+            return 1
+    loader.no_downloads()
+    context, _ = loader.loading_context(parsed, confinement)
+    return cwltool.main.main(args=parsed, executor=executor, loadingContext=context)

@@ -80,7 +80,7 @@ class RunnerChoice:
             base = [runner_python(layout), '-m', 'cerise_runner']
         if cores > 0:
             base += ['--cores', str(cores)]
-        base += ['--root', paths.dir, '--root', layout.api_dir]
+        base += ['--root', paths.dir, '--steps', layout.api_dir]
         return base + [
             '--disable-color',
             '--no-container',

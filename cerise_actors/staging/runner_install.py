@@ -22,7 +22,7 @@ import os
 import posixpath
 import shlex
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ..defaults import INSTALL_TIMEOUT
 from ..errors import ApiInstallError
@@ -54,14 +54,24 @@ def runner_python(layout: ResourceLayout) -> str:
     return posixpath.join(runner_dir(layout), 'venv', 'bin', 'python')
 
 
-def _runner_files() -> List[Path]:
-    return sorted(p for p in RUNNER_PACKAGE.glob('*.py') if p.is_file())
+#: the trust boundary's modules the runner confines itself with, shipped beside
+#: it under these names (runner/confine.py and loader.py import them so when
+#: the runner stands alone); standard library only, no relative imports
+BOUNDARY_COPIES = {'_locations.py': 'locations.py', '_workflow_policy.py': 'workflow_policy.py'}
+BOUNDARY_PACKAGE = RUNNER_PACKAGE.parent / 'boundary'
+
+
+def _runner_files() -> List[Tuple[str, Path]]:
+    """(name in the deployed package, file here) of every file the runner needs."""
+    files = [(p.name, p) for p in sorted(RUNNER_PACKAGE.glob('*.py')) if p.is_file()]
+    files += [(name, BOUNDARY_PACKAGE / source) for name, source in BOUNDARY_COPIES.items()]
+    return files
 
 
 def _code_fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in _runner_files():
-        digest.update(path.name.encode() + b'\0' + path.read_bytes())
+    for name, path in _runner_files():
+        digest.update(name.encode() + b'\0' + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -179,8 +189,8 @@ class RunnerInstaller:
     def _upload_code(self) -> None:
         package = posixpath.join(self._dir, 'cerise_runner')
         self._fs.mkdir(package)
-        for path in _runner_files():
-            self._fs.write_bytes(posixpath.join(package, path.name), path.read_bytes())
+        for name, path in _runner_files():
+            self._fs.write_bytes(posixpath.join(package, name), path.read_bytes())
 
     def _make_venv(self, wheels: List[Path]) -> None:
         q = shlex.quote

@@ -47,7 +47,12 @@ ALLOWED: Dict[Tuple[str, str], str] = {
     (CLIENT, ROOT): 'cerise_actors.__version__',
     # the one command line offers both the service and the client commands
     ('cli', CLIENT): 'the cerise-actors command includes the client commands',
+    # the runner confines itself with the boundary's own rules; it is deployed
+    # with copies of exactly these modules (staging/runner_install.BOUNDARY_COPIES)
+    (RUNNER, 'boundary'): 'boundary.locations and boundary.workflow_policy, shipped with it',
 }
+#: the boundary modules the runner may import (it is deployed with copies of them)
+RUNNER_SHIPS = {'cerise_actors.boundary.locations', 'cerise_actors.boundary.workflow_policy'}
 
 
 class Import(NamedTuple):
@@ -316,8 +321,15 @@ def test_the_runner_imports_nothing_of_the_service_and_nothing_imports_it():
         imp
         for imp in IMPORTS
         if (group_of(imp.importer) == RUNNER) != (group_of(imp.target) == RUNNER)
+        and not (group_of(imp.importer) == RUNNER and imp.target in RUNNER_SHIPS)
     ]
     assert not bad, 'the runner must stand alone (it is copied to resources):\n' + _show(bad)
+    from cerise_actors.staging.runner_install import BOUNDARY_COPIES
+
+    shipped = {f'cerise_actors.boundary.{source[:-3]}' for source in BOUNDARY_COPIES.values()}
+    assert shipped == RUNNER_SHIPS, 'the runner imports what is deployed with it'
+    for module in RUNNER_SHIPS:  # a copy alone must import nothing of ours
+        assert not [imp for imp in IMPORTS if imp.importer == module], module
     assert any(group_of(imp.importer) == RUNNER for imp in IMPORTS), 'the runner was scanned'
 
 

@@ -129,10 +129,14 @@ def test_a_malformed_limit_ends_the_runner_with_code_2(tmp_path):
 def test_a_copy_of_the_runner_alone_works(tmp_path):
     """runner/ is copied alone to the compute resources: it must import nothing else of
     cerise_actors (the copy runs with cerise_actors made unimportable)."""
+    from cerise_actors.staging.runner_install import BOUNDARY_COPIES
+
     copy = tmp_path / 'site' / 'cerunner'
     shutil.copytree(
         REPO_DIR / 'cerise_actors' / 'runner', copy, ignore=shutil.ignore_patterns('__pycache__')
     )
+    for name, source in BOUNDARY_COPIES.items():  # as the deployment ships them
+        shutil.copy(REPO_DIR / 'cerise_actors' / 'boundary' / source, copy / name)
     (tmp_path / 'site' / 'sitecustomize.py').write_text(
         "import sys\nsys.modules['cerise_actors'] = None\n"
     )

@@ -76,8 +76,11 @@ def test_a_first_install_makes_the_environment_copies_the_code_and_marks_it_done
     )
     for wheel in w.wheels.iterdir():
         assert (w.dir / 'wheels' / wheel.name).read_bytes() == wheel.read_bytes()
-    for source in ri._runner_files():
-        assert (w.dir / 'cerise_runner' / source.name).read_bytes() == source.read_bytes()
+    for name, source in ri._runner_files():
+        assert (w.dir / 'cerise_runner' / name).read_bytes() == source.read_bytes()
+    # the runner confines itself with the boundary's parser and policy, shipped beside it
+    assert (w.dir / 'cerise_runner' / '_locations.py').is_file()
+    assert (w.dir / 'cerise_runner' / '_workflow_policy.py').is_file()
     [command] = w.venv_commands()
     assert f'{w.dir}/wheels/pip-24.0-py3-none-any.whl/pip install' in command
     assert ' '.join(ri.REQUIREMENTS) in command and f'mv {w.dir}/venv.new {w.dir}/venv' in command

@@ -40,13 +40,23 @@ def installed(tmp_path):
 
 
 def run_job(warm, tmp_path, tool, name):
+    """A job as the service runs it: its rewritten workflow, one installed step."""
     job = tmp_path / name
     (job / 'work').mkdir(parents=True)
     (job / 'input.json').write_text('{}')
     (job / 'tmp').mkdir()
-    args = ['--root', str(tmp_path), '--disable-color', '--no-container']
-    args += ['--tmpdir-prefix', f'{job}/tmp/', '--tmp-outdir-prefix', f'{job}/tmp/']
-    args += ['--outdir', str(job / 'work'), str(tool), str(job / 'input.json')]
+    workflow = {
+        'cwlVersion': 'v1.2',
+        'class': 'Workflow',
+        'inputs': [],
+        'outputs': [{'id': 'said', 'type': 'File', 'outputSource': 's/said'}],
+        'steps': [{'id': 's', 'run': tool.as_uri(), 'in': [], 'out': ['said']}],
+    }
+    (job / 'workflow.cwl').write_text(json.dumps(workflow))
+    args = ['--root', str(job), '--steps', str(tmp_path / 'api'), '--disable-color']
+    args += ['--no-container', '--tmpdir-prefix', f'{job}/tmp/', '--tmp-outdir-prefix']
+    args += [f'{job}/tmp/', '--outdir', str(job / 'work')]
+    args += [str(job / 'workflow.cwl'), str(job / 'input.json')]
     proc = subprocess.run(
         [sys.executable, '-I', '-S', CLIENT_SCRIPT, '--socket', warm.socket_path]
         + ['--python', sys.executable, '--', *args],

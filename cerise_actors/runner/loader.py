@@ -1,0 +1,216 @@
+"""A runner that loads nothing it was not given, and runs only installed steps.
+
+The service checks and rewrites every workflow before the runner sees it,
+but the promise (only installed steps run, nothing is fetched) must not rest
+on that check alone: one check that failed open once let a workflow's `id`
+turn a step's path into an attacker's URL (issue 18). So the runner, handed
+any document whatsoever, holds the same line by itself. With `--steps DIR`
+(the installed API) and `--root DIR` (the job's folder):
+
+- `check_workflow_file`: the workflow it is handed must be the service's
+  rewritten JSON, self-contained (`workflow_policy.check_self_contained`:
+  no absolute id, no `$base`/`$schemas`, every `run:` a `file://` URL of an
+  installed step) with only allowed requirements and hints;
+- `ConfinedFetcher`: schema-salad reads documents only from `file://` URLs
+  inside the installed API, or directly in the job's folder (the workflow
+  and the input object), never over the network;
+- `confined_resolver`: a name resolves only to such a local file (cwltool's
+  default would also ask a GA4GH tool registry over HTTPS);
+- `guarded_make_tool`: every process cwltool builds comes from a file of the
+  installed API, except the top-level Workflow itself: an inline tool, or a
+  tool from the job's own files, is refused before it can run.
+
+What expressions return and what cwltool reads is confined in confine.py.
+"""
+
+import json
+import os
+import urllib.parse
+import urllib.request
+from typing import Any, Callable, Optional, Sequence, Tuple
+
+try:  # inside the service's package
+    from ..boundary import locations, workflow_policy
+except ImportError:  # deployed alone as cerise_runner: copies shipped beside it
+    from . import _locations as locations  # type: ignore[no-redef]
+    from . import _workflow_policy as workflow_policy  # type: ignore[no-redef]
+
+
+class Confinement:
+    """The folders of one run: the installed steps, and the job's own folder."""
+
+    def __init__(self, steps: Sequence[str], roots: Sequence[str]):
+        self.steps = tuple(os.path.realpath(p) for p in steps)
+        self.roots = tuple(os.path.realpath(p) for p in roots) + self.steps
+        #: `file://` URLs of the installed API, as the service wrote them in `run:`
+        self.step_urls = tuple(_folder_url(p) for p in steps)
+
+    def document_path(self, url: str) -> Optional[str]:
+        """The local file a document URL names, if the runner may read it:
+        inside the installed steps, or directly in the job's folder."""
+        try:
+            path = locations.local_path(urllib.parse.urldefrag(url)[0])
+        except ValueError:
+            return None
+        if path is None:
+            return None
+        if locations.inside(path, self.steps):
+            return path
+        parent = os.path.dirname(os.path.realpath(path))
+        return path if parent in self.roots else None
+
+    def is_installed(self, url: str) -> bool:
+        """Whether a process id names a file of the installed steps."""
+        try:
+            path = locations.local_path(urllib.parse.urldefrag(url)[0])
+        except ValueError:
+            return False
+        return path is not None and locations.inside(path, self.steps)
+
+
+def _folder_url(path: str) -> str:
+    return 'file://' + urllib.request.pathname2url(path.rstrip('/') + '/')
+
+
+class Refused(Exception):
+    """The runner was handed something it will not load or run."""
+
+
+def check_workflow_file(path: str, confinement: Confinement) -> None:
+    """Refuse a workflow document that is not a self-contained rewritten
+    workflow of installed steps with allowed requirements. Fails closed."""
+    try:
+        with open(path, encoding='utf-8') as stream:
+            doc = json.load(stream)
+    except (OSError, ValueError) as exc:
+        raise Refused(f"{path}: not the service's rewritten workflow ({exc})") from None
+    problems = []
+    for prefix in confinement.step_urls:
+        try:
+            workflow_policy.check_self_contained(doc, prefix)
+            break
+        except workflow_policy.NotSelfContained as exc:
+            problems.append(str(exc))
+    else:
+        raise Refused(problems[0] if problems else 'no installed steps were given')
+    nodes = [doc] + _steps(doc)
+    for node in nodes:
+        for cls in _classes(node):
+            if cls not in workflow_policy.ALLOWED_REQUIREMENTS:
+                raise Refused(f"the requirement or hint '{cls}' is not allowed")
+
+
+def _steps(doc: dict) -> list:
+    steps = doc.get('steps')
+    return list(steps.values() if isinstance(steps, dict) else steps or [])
+
+
+def _classes(node: Any) -> list:
+    """The classes of a node's requirements and hints (list or map form);
+    an `$import` of an installed file counts as a type definition."""
+    found = []
+    for section in ('requirements', 'hints'):
+        value = node.get(section) if isinstance(node, dict) else None
+        if isinstance(value, dict):
+            found.extend(str(key) for key in value)
+        elif isinstance(value, list):
+            for entry in value:
+                if isinstance(entry, dict) and list(entry) == ['$import']:
+                    found.append('SchemaDefRequirement')  # checked below the steps above
+                else:
+                    found.append(str(entry.get('class')) if isinstance(entry, dict) else '?')
+        elif value is not None:
+            found.append('?')
+    return found
+
+
+def fetcher_class(confinement: Confinement, refused: Callable[[str], Exception]):
+    """A schema-salad Fetcher that reads only documents `confinement` allows."""
+    from schema_salad.fetcher import DefaultFetcher
+
+    class ConfinedFetcher(DefaultFetcher):
+        def fetch_text(self, url: str, content_types: Optional[list] = None) -> str:
+            path = confinement.document_path(url)
+            if path is None:
+                raise refused(
+                    f"{url}: the runner reads only the installed steps and the job's "
+                    f'own workflow and input'
+                )
+            with open(path, encoding='utf-8') as stream:
+                return stream.read()
+
+        def check_exists(self, url: str) -> bool:
+            path = confinement.document_path(url)
+            return path is not None and os.path.isfile(path)
+
+    return ConfinedFetcher
+
+
+def confined_resolver(confinement: Confinement):
+    """cwltool's resolver: a local file the confinement allows, or nothing."""
+
+    def resolve(document_loader: Any, uri: str) -> Optional[str]:
+        path_part, fragment = urllib.parse.urldefrag(uri)
+        if locations.scheme_of(path_part) not in ('', 'file'):
+            return None
+        url = path_part if path_part.startswith('file:') else _file_url(path_part)
+        path = confinement.document_path(url)
+        if path is None or not os.path.isfile(path):
+            return None
+        resolved = 'file://' + urllib.request.pathname2url(os.path.realpath(path))
+        return f'{resolved}#{fragment}' if fragment else resolved
+
+    return resolve
+
+
+def _file_url(path: str) -> str:
+    return 'file://' + urllib.request.pathname2url(os.path.abspath(path))
+
+
+def guarded_make_tool(confinement: Confinement, make_tool: Callable, refused: Callable):
+    """`make_tool`, refusing every process but the top-level Workflow and
+    those defined in files of the installed steps."""
+    state = {'top': None}
+
+    def make(toolpath_object: Any, loading_context: Any) -> Any:
+        uri = str(toolpath_object.get('id', '')) if hasattr(toolpath_object, 'get') else ''
+        cls = toolpath_object.get('class') if hasattr(toolpath_object, 'get') else None
+        if not confinement.is_installed(uri):
+            if state['top'] is not None or cls != 'Workflow':
+                raise refused(
+                    f'{uri or "an inline process"} ({cls}) is not an installed step; '
+                    f'only installed steps may run'
+                )
+            state['top'] = uri
+        return make_tool(toolpath_object, loading_context)
+
+    return make
+
+
+def loading_context(args: Any, confinement: Confinement) -> Tuple[Any, Any]:
+    """cwltool's LoadingContext for `args`, confined; and the error class used."""
+    from cwltool.context import LoadingContext
+    from cwltool.errors import WorkflowException
+    from cwltool.workflow import default_make_tool
+    from schema_salad.exceptions import ValidationException
+
+    context = LoadingContext(vars(args))
+    context.fetcher_constructor = fetcher_class(confinement, ValidationException)
+    context.resolver = confined_resolver(confinement)
+    context.construct_tool_object = guarded_make_tool(
+        confinement, default_make_tool, WorkflowException
+    )
+    return context, WorkflowException
+
+
+def no_downloads() -> None:
+    """cwltool downloads http(s) Files itself; a confined runner never does."""
+    import cwltool.pathmapper
+    import cwltool.utils
+    from cwltool.errors import WorkflowException
+
+    def refuse(url: str, *args: Any, **kwargs: Any):
+        raise WorkflowException(f'{url}: the runner does not download files; inputs are staged')
+
+    cwltool.utils.downloadHttpFile = refuse
+    cwltool.pathmapper.downloadHttpFile = refuse

