@@ -22,6 +22,8 @@ def service_config_dict(root) -> dict:
         },
         'rest-service': {'hostname': '127.0.0.1', 'port': 0},
         'pidfile': str(root / 'cerise.pid'),
+        # tests serve http inputs from loopback; the rest of the default stays denied
+        'limits': {'fetch-deny': ['169.254.0.0/16', 'fe80::/10', '0.0.0.0/8', '::/128']},
     }
 
 

@@ -145,7 +145,11 @@ class CeriseService:
             self.exchange,
             self.catalogue,
             installed_file_names(self.projects),
-            SourceLimits(seconds=limits.fetch_seconds, max_bytes=limits.fetch_bytes),
+            SourceLimits(
+                seconds=limits.fetch_seconds,
+                max_bytes=limits.fetch_bytes,
+                deny=limits.fetch_deny.with_own_port(self.http.port),  # never its own API
+            ),
             WorkflowValidator(self.projects),
         )
         stage_out = StageOut(res.fs, layout, self.exchange)

@@ -19,7 +19,8 @@ import threading
 import time
 from typing import BinaryIO, Callable, Iterator, Optional
 
-from ..defaults import CHUNK, FETCH_DEADLINE, HTTP_TIMEOUT, MAX_FETCH_BYTES
+from ..boundary.network import DenyList
+from ..defaults import CHUNK, FETCH_DEADLINE, FETCH_DENY, HTTP_TIMEOUT, MAX_FETCH_BYTES
 from ..errors import CeriseError, InvalidInput, SourceUnavailable, StagingAborted, StopReason
 
 #: seconds between the watchdog's looks at a transfer (how soon a cancel acts)
@@ -28,12 +29,14 @@ WATCH_TICK = 0.5
 
 @dataclasses.dataclass(frozen=True)
 class SourceLimits:
-    """What one source may take: `seconds` in all, `max_bytes` in size, and
-    `silence` seconds without a byte (an http server that stopped sending)."""
+    """What one source may take: `seconds` in all, `max_bytes` in size,
+    `silence` seconds without a byte (an http server that stopped sending),
+    and the addresses an http(s) source may not be fetched from (`deny`)."""
 
     seconds: float = FETCH_DEADLINE
     max_bytes: int = MAX_FETCH_BYTES
     silence: float = HTTP_TIMEOUT
+    deny: DenyList = DenyList.parse(FETCH_DENY)
 
 
 ShouldStop = Callable[[], Optional[StopReason]]

@@ -18,11 +18,13 @@ import os
 import socket
 import stat
 import urllib.error
+import urllib.parse
 import urllib.request
-from typing import Iterator
+from typing import Iterator, List
 
 from ..boundary.confined import Entry, Refused, WrongKind, kind_of
-from ..defaults import MAX_WORKFLOW_BYTES
+from ..boundary.network import DenyList, FetchDenied, connect_allowed, redirect_refusal
+from ..defaults import MAX_REDIRECTS, MAX_WORKFLOW_BYTES
 from ..errors import InvalidInput, SourceUnavailable
 from .bounded import BoundedSource, ShouldStop, SourceLimits, Transfer, never_stop, watch
 from .exchange import Exchange
@@ -97,10 +99,12 @@ class Sources:
             yield BoundedSource(stream, transfer, opened.st_size, changed)
 
     def _open_http(self, url: str, transfer: Transfer):
-        opener = urllib.request.build_opener(_watched_handler(transfer, 'http'))
-        opener.add_handler(_watched_handler(transfer, 'https'))
+        route = _Route(url)
+        opener = _opener(transfer, route, self._limits.deny)
         try:
             return opener.open(url, timeout=self._limits.silence)
+        except FetchDenied as exc:  # a denied address: nothing was sent to it
+            raise InvalidInput(route.explain(exc)) from None
         except urllib.error.HTTPError as exc:
             exc.close()
             if exc.code >= 500 or exc.code in (408, 429):
@@ -187,13 +191,91 @@ def _refuse_nul(url: str) -> None:
         raise InvalidInput(f'{url!r} contains a NUL character, which no file name can hold')
 
 
-def _watched_handler(transfer: Transfer, scheme: str):
-    """A urllib handler whose connections tell `transfer` their socket as soon
-    as they are connected, so a watchdog can interrupt even the wait for
-    the server's answer."""
+class _Route:
+    """Where the fetch of one source went: the URL asked for, and each
+    redirect followed, for messages that show the way to a refusal."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.redirects: List[str] = []
+
+    def _way(self) -> str:
+        return ', which redirects to '.join(self.redirects)
+
+    def explain(self, denied: FetchDenied) -> str:
+        """'<url>: <host> resolves to <address>, which ...' (after the redirects)."""
+        if not self.redirects:
+            return f'{self.url}: {denied}'
+        return f'{self.url} redirects to {self._way()}: {denied}'
+
+    def refused_redirect(self, refusal: str) -> InvalidInput:
+        """'<url> redirects to ftp://...; only ...' (after the redirects followed)."""
+        if not self.redirects or len(self.redirects) >= MAX_REDIRECTS:
+            return InvalidInput(f'{self.url} {refusal}')
+        return InvalidInput(f'{self.url} redirects to {self._way()}, which {refusal}')
+
+
+def _opener(transfer: Transfer, route: _Route, deny: DenyList) -> urllib.request.OpenerDirector:
+    """A urllib opener for http and https only: no ftp, file or data URLs, no
+    proxy from the environment (a proxy would connect where `deny` cannot
+    look), and redirects by the rule of boundary/network.py."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        _watched_handler(transfer, 'http', deny),
+        _watched_handler(transfer, 'https', deny),
+        _Redirects(route),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+        urllib.request.UnknownHandler(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to http(s), at most MAX_REDIRECTS times."""
+
+    # urllib's own loop guard (4 visits of one URL, 10 in all) never acts first
+    max_repeats = max_redirections = MAX_REDIRECTS + 1
+
+    def __init__(self, route: _Route):
+        self._route = route
+
+    def http_error_302(self, req, fp, code, msg, headers):
+        target = headers.get('location') or headers.get('uri')
+        if target:
+            try:
+                target = urllib.parse.urljoin(req.full_url, target)
+            except ValueError:
+                pass  # redirect_refusal says it is not a valid URL
+            refusal = redirect_refusal(target, len(self._route.redirects), MAX_REDIRECTS)
+            if refusal is not None:
+                fp.close()
+                raise self._route.refused_redirect(refusal)
+            self._route.redirects.append(target)
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+def _watched_handler(transfer: Transfer, scheme: str, deny: DenyList):
+    """A urllib handler whose connections are made only to addresses `deny`
+    allows, checked on the resolved address of each connection (the first
+    and every redirect), and tell `transfer` their socket as soon as they
+    are connected, so a watchdog can interrupt even the wait for the
+    server's answer."""
     base = http.client.HTTPSConnection if scheme == 'https' else http.client.HTTPConnection
 
     class Connection(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = self._connect_allowed  # http.client's hook
+
+        def _connect_allowed(self, address, timeout=None, source_address=None):
+            host, port = address
+            seconds = timeout if isinstance(timeout, (int, float)) else None
+            return connect_allowed(host, port, deny, seconds, source_address)
+
         def connect(self):
             super().connect()
             transfer.uses_socket(self.sock)

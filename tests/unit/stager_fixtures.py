@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from cerise_actors.actors.stager import StagerActor
+from cerise_actors.boundary.network import DenyList
 from cerise_actors.cwl.steps import load_step_catalogue
 from cerise_actors.jobs.states import JobState as S
 from cerise_actors.resource.layout import ResourceLayout
+from cerise_actors.staging.bounded import SourceLimits
 from cerise_actors.staging.exchange import Exchange
 from cerise_actors.staging.stage_in import StageIn
 from cerise_actors.staging.stage_out import StageOut
@@ -98,7 +100,8 @@ def stager_world(store, tmp_path):
 
     stager = StagerActor.start(
         store,
-        StageIn(fs, layout, exchange, catalogue),
+        # the tests' http servers are on loopback, which the default fetch-deny refuses
+        StageIn(fs, layout, exchange, catalogue, limits=SourceLimits(deny=DenyList())),
         StageOut(fs, layout, exchange),
         cleaner,
         shutting_down,

@@ -8,11 +8,15 @@ import time
 
 import pytest
 
+from cerise_actors.boundary.network import DenyList
 from cerise_actors.errors import InvalidInput, SourceUnavailable, StagingAborted, StopReason
 from cerise_actors.staging import sources
 from cerise_actors.staging.bounded import SourceLimits
 from cerise_actors.staging.exchange import Exchange
 from cerise_actors.staging.sources import Sources
+
+#: the test servers listen on loopback, which the default limits.fetch-deny refuses
+LOOPBACK = SourceLimits(deny=DenyList())
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -128,7 +132,7 @@ def test_a_file_that_changes_while_it_is_copied_is_not_taken_truncated(exchange)
 
 
 def test_an_http_source_is_fetched_with_its_length(exchange, server):
-    with Sources(exchange).open(f'{server}/200/wf.cwl') as stream:
+    with Sources(exchange, LOOPBACK).open(f'{server}/200/wf.cwl') as stream:
         assert (read_all(stream), stream.size) == (b'cwlVersion: v1.0\n', 17)
 
 
@@ -137,13 +141,13 @@ def test_an_http_source_is_fetched_with_its_length(exchange, server):
 )
 def test_http_errors_are_permanent_for_4xx_and_temporary_for_5xx(exchange, server, status, error):
     with pytest.raises(error, match=f'HTTP {status}'):
-        Sources(exchange).read_workflow(f'{server}/{status}/wf.cwl')
+        Sources(exchange, LOOPBACK).read_workflow(f'{server}/{status}/wf.cwl')
 
 
 @pytest.mark.parametrize('status', [408, 429])
 def test_time_out_and_too_many_requests_are_temporary(exchange, server, status):
     with pytest.raises(SourceUnavailable, match=f'HTTP {status}'):
-        Sources(exchange).read_workflow(f'{server}/{status}/wf.cwl')
+        Sources(exchange, LOOPBACK).read_workflow(f'{server}/{status}/wf.cwl')
 
 
 def test_a_refused_connection_is_temporary(exchange):
@@ -151,30 +155,30 @@ def test_a_refused_connection_is_temporary(exchange):
         closed.bind(('127.0.0.1', 0))
         port = closed.getsockname()[1]
     with pytest.raises(SourceUnavailable, match=r'cannot connect \(.*refused'):
-        Sources(exchange).read_workflow(f'http://127.0.0.1:{port}/wf.cwl')
+        Sources(exchange, LOOPBACK).read_workflow(f'http://127.0.0.1:{port}/wf.cwl')
 
 
 def test_a_silent_server_is_told_apart_from_an_unreachable_one(exchange, server):
-    limits = SourceLimits(silence=0.5)
+    limits = SourceLimits(silence=0.5, deny=DenyList())
     with pytest.raises(SourceUnavailable, match='accepted the connection but did not answer'):
         Sources(exchange, limits).read_workflow(f'{server}/silent/wf.cwl')
 
 
 def test_a_time_out_while_reading_a_workflow_is_temporary(exchange, server):
-    limits = SourceLimits(silence=0.5)
+    limits = SourceLimits(silence=0.5, deny=DenyList())
     with pytest.raises(SourceUnavailable, match='stall/wf.cwl: reading it failed'):
         Sources(exchange, limits).read_workflow(f'{server}/stall/wf.cwl')
 
 
 def test_a_connection_cut_short_is_temporary(exchange, server):
     with pytest.raises(SourceUnavailable, match='short/wf.cwl'):
-        Sources(exchange).read_workflow(f'{server}/short/wf.cwl')
+        Sources(exchange, LOOPBACK).read_workflow(f'{server}/short/wf.cwl')
 
 
 def test_a_trickling_source_ends_at_the_deadline(exchange, server):
     """A byte every 0.2 s never trips the per-read time-out; the overall
     deadline stops it."""
-    limits = SourceLimits(seconds=1.5)
+    limits = SourceLimits(seconds=1.5, deny=DenyList())
     started = time.monotonic()
     with pytest.raises(SourceUnavailable, match=r'not read within 1.5 s \(limits.source-seconds\)'):
         Sources(exchange, limits).read_workflow(f'{server}/trickle/wf.cwl')
@@ -186,7 +190,9 @@ def test_a_trickling_source_ends_at_the_deadline(exchange, server):
 def test_a_stop_interrupts_a_blocked_read_within_a_second_or_two(exchange, server, path, reason):
     """The per-read time-out is 30 s; a cancel or shutdown does not wait for it."""
     asked = time.monotonic() + 0.5
-    sources_ = Sources(exchange, should_stop=lambda: reason if time.monotonic() > asked else None)
+    sources_ = Sources(
+        exchange, LOOPBACK, should_stop=lambda: reason if time.monotonic() > asked else None
+    )
     with pytest.raises(StagingAborted) as info:
         sources_.read_workflow(f'{server}/{path}/wf.cwl')
     assert info.value.reason is reason
@@ -253,7 +259,7 @@ def test_a_stop_after_a_redirect_touches_only_this_transfers_connection(exchange
     monkeypatch.setattr(http.client.HTTPConnection, 'connect', connect_after_another)
     asked = time.monotonic() + 1.0
     cancelling = Sources(
-        exchange, should_stop=lambda: time.monotonic() > asked and StopReason.CANCEL
+        exchange, LOOPBACK, should_stop=lambda: time.monotonic() > asked and StopReason.CANCEL
     )
     url = f'http://127.0.0.1:{server.server_address[1]}/a'
     try:
