@@ -119,7 +119,7 @@ def test_workflow_urls_inside_the_exchange_after_resolving_are_kept(url):
         ('file:///ex/%2e%2e/cerise.db', 'its .. segments leave'),
         ('/ex/input/../../cerise.db', 'outside the file exchange area'),
         ('file:///exchange/a.cwl', 'outside the file exchange area'),
-        ('file://host/ex/a.cwl', 'must not name a host'),
+        ('file://host/ex/a.cwl', 'naming another host'),
         ('file:///ex/a%00.cwl', 'NUL'),
         ('file:///ex/%252e%252e/cerise.db', 'encode names once'),
         ('gopher://x/a.cwl', 'gopher: URLs are not read'),

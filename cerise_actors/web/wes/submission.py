@@ -9,7 +9,8 @@ What is translated here:
   exchange URL. Anything else is 400 now rather than a failed job later: a
   file URL or path outside the exchange area (`file:///etc/passwd`, and
   `file:///<exchange>/../cerise.db`, since paths are resolved lexically by
-  `boundary/names.py` before they are compared), a file URL with a host,
+  `boundary/names.py` before they are compared), a file URL with a host or
+  a query (read by `boundary/locations.py`, the parser stage-in uses),
   another scheme, a NUL, a name percent-encoded twice.
 - `workflow_params` locations (`location` or `path` of File and Directory
   objects): relative ones are resolved in the run's attachment folder; one
@@ -33,6 +34,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import falcon
 
+from ...boundary import locations
 from ...boundary.names import LeavesRoot, NameRefused, resolve, resolve_below
 from ..request_body import check_storable
 from .names import attachment_path, parents
@@ -168,12 +170,11 @@ def _exchange_names(location: str, place: Place, what: str) -> Optional[Tuple[st
     try:
         if place.exchange_url and location.startswith(place.exchange_url + '/'):
             return resolve(location[len(place.exchange_url) + 1 :], decode=True)
-        local = _local_path(location)
-        if local is None:
+        path = _local_path(location, what)
+        if path is None:
             return None
-        path, decode = local
         try:
-            return resolve_below(path, place.exchange_dir, decode=decode)
+            return resolve_below(path, place.exchange_dir)
         except LeavesRoot:
             return None  # outside: the caller decides
     except LeavesRoot:
@@ -185,15 +186,16 @@ def _exchange_names(location: str, place: Place, what: str) -> Optional[Tuple[st
         raise BadRun(f'{what} {location[:200]!r} {exc}') from None
 
 
-def _local_path(location: str) -> Optional[Tuple[str, bool]]:
-    """(the path, whether it is percent-encoded) that an absolute path or a
-    host-less file URL names; None for anything else."""
-    if location.startswith('/'):
-        return location, False
-    parts = urllib.parse.urlsplit(location)
-    if parts.scheme == 'file' and parts.netloc in ('', 'localhost'):
-        return parts.path, True
-    return None
+def _local_path(location: str, what: str) -> Optional[str]:
+    """The local path of an absolute path or a file URL, as stage-in reads it (the
+    one parser, `boundary/locations.py`); None for a relative name or another scheme.
+    BadRun for a file URL no stage-in reads: another host, a query, a NUL."""
+    try:
+        return locations.local_path(location)
+    except locations.NotLocal as exc:
+        if exc.scheme in ('', 'file'):
+            raise BadRun(f'{what} {location[:200]!r} {exc.reason}') from None
+        return None
 
 
 def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
@@ -217,11 +219,6 @@ def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
         if not parts.hostname:
             raise BadRun(f'workflow_url {shown!r} names no host')
         return url
-    if parts.scheme == 'file' and parts.netloc not in ('', 'localhost'):
-        raise BadRun(
-            f'workflow_url {shown!r}: a file URL must not name a host; the service reads '
-            f'only files under {place.exchange_url}/'
-        )
     if parts.scheme == 'file' or url.startswith('/'):
         raise BadRun(
             f'workflow_url {shown!r} names a file outside the file exchange area; the '
@@ -270,10 +267,9 @@ def _location(location: str, files: Set[str], place: Place) -> str:
     parts = urllib.parse.urlsplit(location)
     if parts.scheme in ('http', 'https'):
         return location
-    local = _local_path(location)
+    local = _local_path(location, 'workflow_params: location')
     if local is not None:  # the client's own path: an attachment if one ends it
-        path, decode = local
-        segments = [s for s in (urllib.parse.unquote(path) if decode else path).split('/') if s]
+        segments = [s for s in local.split('/') if s]
         for start in range(len(segments)):
             candidate = '/'.join(segments[start:])
             if candidate in files:
