@@ -14,8 +14,9 @@ a GET or HEAD of a folder is answered with a small listing instead:
 The listing shows what PROPFIND shows: no symbolic links, no FIFOs,
 sockets or devices, no hidden `.cerise-upload-*` files of uploads still
 being written, and no names that are not UTF-8. The folder is opened below
-the root without following any symbolic link (a link on the way is not a
-folder here, and WsgiDAV then answers it as usual).
+the root without following any symbolic link (`boundary/confined.py`: a
+link on the way is not a folder here, and WsgiDAV then answers it as
+usual). The path is the one `files.py` resolved: no dot segments are left.
 """
 
 import html
@@ -26,22 +27,23 @@ import time
 from urllib.parse import quote
 from wsgiref.util import application_uri
 
+from ..boundary.confined import ConfinedRoot, Refused
 from ..defaults import UPLOAD_PREFIX
 
 
 def listings(app, root: bytes):
     """`app`, with GET and HEAD of a folder below `root` answered by a listing."""
+    confined = ConfinedRoot(os.fsdecode(root))
 
     def serve(environ, start_response):
         if environ.get('REQUEST_METHOD') not in ('GET', 'HEAD'):
             return app(environ, start_response)
-        path = _path_bytes(environ)
-        names = [n for n in path.split(b'/') if n]
         try:
-            entries = _entries(root, names)
-        except (OSError, ValueError):  # not a folder, or not one we serve: WsgiDAV decides
+            names = [n.decode('utf-8') for n in _path_bytes(environ).split(b'/') if n]
+            entries = _entries(confined, '/'.join(names))
+        except (OSError, ValueError, Refused):  # not a folder we serve: WsgiDAV decides
             return app(environ, start_response)
-        folder = '/' + ''.join(n.decode('utf-8') + '/' for n in names)
+        folder = '/' + ''.join(name + '/' for name in names)
         base = application_uri(environ).rstrip('/')
         script = environ.get('SCRIPT_NAME', '')
         if _wants_json(environ.get('HTTP_ACCEPT', '')):
@@ -62,24 +64,11 @@ def listings(app, root: bytes):
     return serve
 
 
-def _entries(root: bytes, names: list) -> list:
-    """(name, is folder, size, mtime) of what the folder root/names... shows, sorted."""
-    for name in names:
-        name.decode('utf-8')  # ValueError: WsgiDAV answers a path that is not UTF-8
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for name in names:
-            below = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = below
-        found = []
+def _entries(confined: ConfinedRoot, name: str) -> list:
+    """(name, is folder, size, mtime) of what the folder `name` shows, sorted."""
+    with confined.folder(name) as fd:
         with os.scandir(fd) as scan:
-            for entry in scan:
-                item = _entry(entry)
-                if item is not None:
-                    found.append(item)
-    finally:
-        os.close(fd)
+            found = [item for item in map(_entry, scan) if item is not None]
     return sorted(found, key=lambda item: (not item[1], item[0]))
 
 
