@@ -137,7 +137,8 @@ def forms(address: Address) -> Tuple[Address, ...]:
 
 def is_local(address: Address) -> bool:
     """Whether `address` is one of this machine's own: only those can be
-    bound. A probe that fails for another reason counts as local (refuse)."""
+    bound. A probe that fails for another reason (an IPv6 link-local address
+    without its zone, say) counts as local: the caller refuses."""
     if address.version == 6 and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
@@ -145,7 +146,7 @@ def is_local(address: Address) -> bool:
         with socket.socket(family, socket.SOCK_DGRAM) as probe:
             probe.bind((str(address), 0))
     except OSError as exc:
-        return exc.errno not in (errno.EADDRNOTAVAIL, errno.EINVAL, errno.EAFNOSUPPORT)
+        return exc.errno not in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
     return True
 
 

@@ -139,6 +139,16 @@ def test_only_local_addresses_are_local():
     assert is_local(ipaddress.ip_address('127.3.4.5'))
     assert is_local(ipaddress.ip_address('::ffff:127.0.0.1'))
     assert not is_local(ipaddress.ip_address('192.0.2.1'))
+    if _has_ipv6():
+        assert is_local(ipaddress.ip_address('fe80::1'))  # cannot tell without a zone: refuse
+
+
+def _has_ipv6() -> bool:
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()
+    except OSError:
+        return False
+    return True
 
 
 @pytest.fixture
