@@ -1,13 +1,16 @@
 """The pure parts of the WES front end: names, state table, tokens, submissions, views."""
 
+import io
 import json
 
 import pytest
 
+from cerise_actors.boundary.confined import ConfinedRoot
 from cerise_actors.jobs.states import JobState
 from cerise_actors.jobs.views import RunRecord, RunSummary
 from cerise_actors.web.paging import decode_cursor, encode_cursor, page_size
 from cerise_actors.web.wes import views
+from cerise_actors.web.wes.form import _save
 from cerise_actors.web.wes.names import attachment_path
 from cerise_actors.web.wes.states import WES_STATE, WES_STATES, state_counts, wes_state
 from cerise_actors.web.wes.submission import BadRun, Place, build_submission
@@ -214,3 +217,19 @@ def test_tasks_are_read_from_the_step_lines_of_the_job_log():
     }
     assert b['exit_code'] == 1 and b['system_logs'] == [lines[4][2]]
     assert 'end_time' not in c and 'exit_code' not in c  # still running
+
+
+def test_attachments_are_never_written_through_a_link(tmp_path):
+    """A folder of the run swapped for a link (by a shell user) is refused, not followed."""
+    outside = tmp_path / 'outside'
+    outside.mkdir()
+    run = tmp_path / 'run'
+    run.mkdir()
+    (run / 'tools').symlink_to(outside)
+    (run / 'wf.cwl').symlink_to(outside / 'wf.cwl')
+    for path in ('tools/wc.cwl', 'tools/deeper/wc.cwl'):
+        with pytest.raises(BadRun, match='symbolic link'):
+            _save(io.BytesIO(b'x'), ConfinedRoot(run), path)
+    _save(io.BytesIO(b'mine'), ConfinedRoot(run), 'wf.cwl')  # the link is replaced, not followed
+    assert (run / 'wf.cwl').read_bytes() == b'mine' and not (run / 'wf.cwl').is_symlink()
+    assert list(outside.iterdir()) == []

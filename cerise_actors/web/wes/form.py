@@ -4,8 +4,9 @@ The spec's body is multipart/form-data. A client without attachments (say
 `requests` with only `data=`) sends application/x-www-form-urlencoded
 instead, and curl users like JSON, so both are read too. Attachments are
 streamed to the run's folder in the exchange area as they arrive (no whole
-file in memory), each created new (O_EXCL, no symlink followed), so a name
-given twice or both as a file and a folder is refused.
+file in memory), each written through `boundary/confined.py` (no link
+followed on the way, none written through); a name given twice or both as a
+file and a folder is refused.
 
 Limits: text fields as a POST /jobs body (limits.request-bytes), at most
 MAX_WES_ATTACHMENTS files; the whole body is bounded by the HTTP server.
@@ -15,7 +16,6 @@ the caller removes what was written.
 
 import errno
 import json
-import os
 import urllib.parse
 from pathlib import Path
 from typing import Dict, Set, Tuple
@@ -23,6 +23,7 @@ from typing import Dict, Set, Tuple
 import falcon
 from falcon.media import MultipartFormHandler
 
+from ...boundary.confined import ConfinedRoot, Refused, WrongKind
 from ...defaults import CHUNK, MAX_WES_ATTACHMENTS
 from ...errors import StorageFull
 from ..request_body import read_body
@@ -83,6 +84,7 @@ def _fields(pairs) -> Dict[str, str]:
 def _multipart(req, run_dir: Path) -> Tuple[Dict[str, str], Set[str]]:
     fields: Dict[str, str] = {}
     written: Set[str] = set()
+    run = ConfinedRoot(run_dir)
     for part in req.get_media():
         name = part.name or ''
         if name in TEXT_FIELDS:
@@ -96,34 +98,43 @@ def _multipart(req, run_dir: Path) -> Tuple[Dict[str, str], Set[str]]:
                 path = attachment_path(part.filename or '')
             except ValueError as exc:
                 raise BadRun(str(exc)) from None
-            _save(part.stream, run_dir, path)
+            if path in written:
+                raise BadRun(f'attachment {path!r} is given twice')
+            _save(part.stream, run, path)
             written.add(path)
         # other parts are skipped, as the spec's fields are all that count
     return fields, written
 
 
-def _save(stream, run_dir: Path, path: str) -> None:
-    target = run_dir / path
+def _save(stream, run: ConfinedRoot, path: str) -> None:
+    """Write one attachment below the run's folder, following no link on the way
+    (`boundary/confined.py`): someone with a shell on the exchange folder cannot
+    swap a folder of the run for a link and have an attachment written elsewhere."""
+    folder, _, _ = path.rpartition('/')
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
+        run.mkdir(folder)
+    except WrongKind:
         raise BadRun(f'attachment {path!r} lies in a folder that is also a file') from None
+    except Refused as exc:
+        raise BadRun(f'attachment {path!r}: {exc.reason}') from None
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
-        fd = os.open(target, flags, 0o644)
-        with open(fd, 'wb') as out:
+        with run.create(path, 0o644) as out:
             while True:
                 block = stream.read(CHUNK)
                 if not block:
                     break
                 out.write(block)
-    except FileExistsError:
-        raise BadRun(f'attachment {path!r} is given twice, or is also a folder') from None
-    except (NotADirectoryError, IsADirectoryError):
+    except (IsADirectoryError, FileExistsError):
+        raise BadRun(f'attachment {path!r} is also a folder') from None
+    except WrongKind:
         raise BadRun(f'attachment {path!r} lies in a folder that is also a file') from None
+    except Refused as exc:
+        raise BadRun(f'attachment {path!r}: {exc.reason}') from None
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StorageFull('the file exchange area is full; the run was not made') from exc
         if exc.errno == errno.ENAMETOOLONG:
             raise BadRun(f'attachment {path[:100]!r}: the path is too long') from None
+        if exc.errno in (errno.EISDIR, errno.EPERM):  # unlinking a folder in its place
+            raise BadRun(f'attachment {path!r} is also a folder') from None
         raise
