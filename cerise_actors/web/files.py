@@ -25,8 +25,9 @@ What we configure, and why:
   `boundary.names.resolve` (dot segments, also sent as `%2e`, which the
   server decodes before we see it), PATH_INFO is replaced by the result,
   and every check and everything below sees those names: `/files/output/.`
-  is `/files/output`. A `..` above the folder, or a path whose realpath is
-  outside it, answers 403; a NUL, a backslash or a name encoded twice
+  is `/files/output`. A `..` above the folder, or a path that is or passes
+  through a symbolic link (walked with `boundary/confined.py`, whether the
+  link leads out or not), answers 403; a NUL, a backslash or a name encoded twice
   (`%252e`) answers 400, and a path that is not UTF-8 too (WsgiDAV would
   fail on it with a 500). The Destination is parsed with WsgiDAV's own
   calls (it decodes before it splits off `;` and `?`), so a check never
@@ -75,6 +76,7 @@ What we configure, and why:
 
 import logging
 import os
+import stat
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -84,6 +86,7 @@ from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
+from ..boundary.confined import ConfinedRoot, Outside, Refused, WrongKind
 from ..boundary.names import LeavesRoot, NameRefused, resolve
 from ..defaults import DAV_BLOCK_SIZE
 from .files_answers import PATH_KEY, ErrorNoted, json_answers
@@ -172,9 +175,10 @@ def _check(environ: dict, root: bytes, mount: tuple) -> None:
     target = None
     if 'HTTP_DESTINATION' in environ:
         target = _destination(environ['HTTP_DESTINATION'], mount)
+    confined = ConfinedRoot(os.fsdecode(root))
     for checked in (names, target):
         if checked is not None:
-            _inside(root, checked)
+            _inside(confined, root, checked)
     if method in TAKING and names in PROTECTED:
         raise _Refused(
             '403 Forbidden',
@@ -254,20 +258,33 @@ def _finite_depth(environ: dict) -> None:
         )
 
 
-def _inside(root: bytes, names: tuple) -> None:
-    """_Refused if root/names... is too long, or leaves `root` through a symlink.
+def _inside(confined: ConfinedRoot, root: bytes, names: tuple) -> None:
+    """_Refused if root/names... is too long, or is or passes through a symbolic link.
 
-    Checked with realpath, so a symlink anywhere on the way counts. WsgiDAV
-    checks the same since 4.3.5; this keeps the promise whatever its version.
+    The way is walked with `boundary.confined` (openat, O_NOFOLLOW): a link
+    met anywhere is refused, whether it points out of the folder or not, as
+    WsgiDAV (follow_symlinks off) refuses one at the end. Something missing
+    on the way is left to WsgiDAV (a PUT makes the folders); a look that
+    fails otherwise refuses.
     """
-    path = os.path.join(root, *[os.fsencode(name) for name in names])
-    if len(path) > MAX_PATH_BYTES:
+    name = '/'.join(names)
+    if len(root) + 1 + len(name.encode('utf-8', 'surrogateescape')) > MAX_PATH_BYTES:
         raise _Refused(
             '400 Bad Request', f'the path is longer than {MAX_PATH_BYTES - len(root)} bytes'
         )
-    real = os.path.realpath(path)
-    if os.path.commonpath([root, real]) != root:
-        raise _Refused('403 Forbidden', 'the path leaves the file exchange area')
+    try:
+        found = confined.locate(name)
+    except (FileNotFoundError, WrongKind):
+        return  # nothing there, or a file where a folder would be: WsgiDAV answers 404/409
+    except Outside as exc:
+        raise _Refused('403 Forbidden', f'{exc.reason}; links are not served from /files') from None
+    except (OSError, Refused) as exc:
+        raise _Refused('403 Forbidden', f'the path cannot be checked ({exc})') from None
+    if stat.S_ISLNK(found.st_mode):
+        raise _Refused(
+            '403 Forbidden',
+            f'{name} is a symbolic link, which is never followed; links are not served from /files',
+        )
 
 
 def _without_connection_header(start_response):

@@ -319,3 +319,30 @@ def test_a_real_jobs_outputs_survive_every_spelling(served):
             assert _raw(served, method, target, headers)[0] == 403, (method, target)
     assert sorted(os.listdir(outputs)) == before
     assert client.output_text(client.job(job['id']), 'output').strip() == 'still here'
+
+
+@pytest.mark.parametrize(
+    'target',
+    [
+        '/files/input/alias',
+        '/files/input/alias/',
+        '/files/input/alias/.',
+        '/files/input/alias/other-job',
+        '/files/input/alias/other-job/result.txt',
+        '/files/input/alias/%2e/other-job',
+    ],
+)
+@pytest.mark.parametrize('method', ['DELETE', 'MOVE', 'PUT'])
+def test_a_link_to_output_planted_in_input_leads_nowhere(served, method, target):
+    """A user with a shell on the exchange folder links input/alias to output."""
+    alias = served.exchange / 'input' / 'alias'
+    alias.symlink_to(served.exchange / 'output')
+    try:
+        headers = {'Destination': f'{served.base_url}/files/moved'} if method == 'MOVE' else {}
+        body = b'overwritten\n' if method == 'PUT' else None
+        status, headers, text = _raw(served, method, target, headers, body)
+        assert status == 403, (status, text)
+        assert 'symbolic link' in _json_error(headers, text)['description']
+        assert alias.is_symlink()
+    finally:
+        alias.unlink()
