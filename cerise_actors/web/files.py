@@ -43,8 +43,8 @@ What we configure, and why:
   served as Depth 1 (see `_finite_depth`).
 - PUT creates missing parent folders: WsgiDAV answers 409 for a PUT whose
   parent does not exist, but clients upload to `input/<job name>/a/b.txt` on
-  an empty tree. Each missing folder is made through the provider, so the
-  same containment and symlink checks apply.
+  an empty tree. Each missing folder is made by `boundary/confined.py`, one
+  name at a time from the exchange folder, so a link on the way is refused.
 - No locks: LOCK and UNLOCK answer 405 and OPTIONS says `DAV: 1`. Without
   authentication any client could lock a folder others use (a depth-infinity
   lock on `input/` held every upload off for 28 days), and a capped timeout
@@ -81,6 +81,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from wsgidav import util
+from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.error_printer import ErrorPrinter
 from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
@@ -333,34 +334,27 @@ class _Anonymous(BaseMiddleware):
 class _CreateParentsOnPut(BaseMiddleware):
     """Makes the missing parent folders of a PUT target, as MKCOL would.
 
-    Runs after WsgiDAV has normalised PATH_INFO and chosen the provider, just
-    before the request is served. Containment errors (DAVError 403) propagate
-    to ErrorPrinter, which answers them; a parent that exists but is a file is
-    left for the PUT to answer 409.
+    Runs after WsgiDAV has chosen the provider, just before the request is
+    served. The folders are made by `boundary.confined`, one name at a time
+    from the exchange folder, so a link on the way is refused (DAVError 403,
+    answered by ErrorPrinter), never followed; a parent that exists but is a
+    file is left for the PUT to answer 409.
     """
 
     def __call__(self, environ, start_response):
         provider = environ.get('wsgidav.provider')
         if environ['REQUEST_METHOD'] == 'PUT' and provider is not None:
-            _make_parents(provider, environ['PATH_INFO'], environ)
+            _make_parents(ConfinedRoot(provider.root_folder_path), environ['PATH_INFO'])
         return self.next_app(environ, start_response)
 
 
-def _make_parents(provider, path: str, environ: dict) -> None:
+def _make_parents(confined: ConfinedRoot, path: str) -> None:
     parent = util.get_uri_parent(path)
-    if parent is None:
+    if not parent or not parent.strip('/'):
         return
-    current = provider.get_resource_inst('/', environ)
-    current_path = '/'
-    for name in [part for part in parent.split('/') if part]:
-        child_path = util.join_uri(current_path, name)
-        child = provider.get_resource_inst(child_path, environ)
-        if child is None:
-            try:
-                current.create_collection(name)
-            except FileExistsError:  # a concurrent PUT made it first
-                pass
-            child = provider.get_resource_inst(child_path, environ)
-        if child is None or not child.is_collection:
-            return
-        current, current_path = child, child_path
+    try:
+        confined.mkdir(parent.strip('/'))
+    except WrongKind:
+        return  # a file where a folder would be: the PUT answers 409
+    except Refused as exc:
+        raise DAVError(HTTP_FORBIDDEN, exc.reason) from None
