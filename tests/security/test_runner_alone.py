@@ -140,24 +140,17 @@ def test_the_runner_alone_fetches_nothing_and_runs_no_other_tool(tmp_path, attac
     attacker.assert_untouched()
 
 
+def _wc(file_input: dict, **top) -> dict:
+    """A workflow of the installed step test/wc.cwl, its `file` input as given."""
+    run = (TEST_API_DIR / 'test/steps/test/wc.cwl').as_uri()
+    return _workflow([_step(run, **{'in': [dict(file_input, id='file')]})], **top)
+
+
 def test_an_expression_returning_a_url_is_refused_by_the_runner_alone(tmp_path, attacker):
     job = _job(tmp_path)
-    workflow = _workflow(
-        [
-            {
-                'id': 's',
-                'run': (TEST_API_DIR / 'test/steps/test/wc.cwl').as_uri(),
-                'in': [
-                    {
-                        'id': 'file',
-                        'valueFrom': '$({"class": "File", "location": "'
-                        + attacker.url
-                        + '/latest/meta-data"})',
-                    }
-                ],
-                'out': ['output'],
-            }
-        ],
+    expression = f'$({{"class": "File", "location": "{attacker.url}/latest/meta-data"}})'
+    workflow = _wc(
+        {'valueFrom': expression},
         requirements=[
             {'class': 'InlineJavascriptRequirement'},
             {'class': 'StepInputExpressionRequirement'},
@@ -172,17 +165,7 @@ def test_an_expression_returning_a_url_is_refused_by_the_runner_alone(tmp_path, 
 
 def test_an_input_object_naming_a_url_is_not_downloaded(tmp_path, attacker):
     job = _job(tmp_path)
-    workflow = _workflow(
-        [
-            {
-                'id': 's',
-                'run': (TEST_API_DIR / 'test/steps/test/wc.cwl').as_uri(),
-                'in': [{'id': 'file', 'source': 'file'}],
-                'out': ['output'],
-            }
-        ],
-        inputs=[{'id': 'file', 'type': 'File'}],
-    )
+    workflow = _wc({'source': 'file'}, inputs=[{'id': 'file', 'type': 'File'}])
     (job / 'input.json').write_text(
         json.dumps({'file': {'class': 'File', 'location': f'{attacker.url}/data'}})
     )
