@@ -39,6 +39,9 @@ setup(
             'cwltest',
             # wes-client, the GA4GH reference WES client: tests/e2e/test_wes_client.py
             'wes-service==5.0',
+            # property tests of the trust boundary (tests/security, tests/unit/test_boundary_*):
+            # generated hostile documents, names and addresses find what examples miss
+            'hypothesis>=6',
         ],
     },
     entry_points={
