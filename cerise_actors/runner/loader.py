@@ -168,21 +168,29 @@ def _file_url(path: str) -> str:
 
 
 def guarded_make_tool(confinement: Confinement, make_tool: Callable, refused: Callable):
-    """`make_tool`, refusing every process but the top-level Workflow and
-    those defined in files of the installed steps."""
-    state = {'top': None}
+    """`make_tool`, refusing every process but the top-level Workflow, those
+    defined in files of the installed steps, and those inline in an installed
+    step (an installed workflow may embed its own tools). The process being
+    built is tracked: cwltool builds a workflow's steps while it builds it."""
+    state = {'top': None, 'building': []}  # building: installed? for each open level
 
     def make(toolpath_object: Any, loading_context: Any) -> Any:
         uri = str(toolpath_object.get('id', '')) if hasattr(toolpath_object, 'get') else ''
         cls = toolpath_object.get('class') if hasattr(toolpath_object, 'get') else None
-        if not confinement.is_installed(uri):
-            if state['top'] is not None or cls != 'Workflow':
+        within_installed = any(state['building'])
+        installed = within_installed or confinement.is_installed(uri)
+        if not installed:
+            if state['top'] is not None or state['building'] or cls != 'Workflow':
                 raise refused(
                     f'{uri or "an inline process"} ({cls}) is not an installed step; '
                     f'only installed steps may run'
                 )
             state['top'] = uri
-        return make_tool(toolpath_object, loading_context)
+        state['building'].append(installed)
+        try:
+            return make_tool(toolpath_object, loading_context)
+        finally:
+            state['building'].pop()
 
     return make
 

@@ -37,10 +37,10 @@ def _job(tmp_path: Path) -> Path:
     return job
 
 
-def _run(tmp_path: Path, workflow, job: Path) -> subprocess.CompletedProcess:
+def _run(tmp_path: Path, workflow, job: Path, steps=TEST_API_DIR) -> subprocess.CompletedProcess:
     text = workflow if isinstance(workflow, str) else json.dumps(workflow)
     (job / 'workflow.cwl').write_text(text)
-    args = ['--root', str(job), '--steps', str(TEST_API_DIR), '--disable-color']
+    args = ['--root', str(job), '--steps', str(steps), '--disable-color']
     args += ['--no-container', '--outdir', str(job / 'work'), '--tmpdir-prefix', f'{job}/tmp/']
     args += ['--tmp-outdir-prefix', f'{job}/tmp/', str(job / 'workflow.cwl')]
     args += [str(job / 'input.json')]
@@ -172,3 +172,40 @@ def test_an_input_object_naming_a_url_is_not_downloaded(tmp_path, attacker):
     result = _run(tmp_path, workflow, job)
     assert result.returncode != 0, result.stdout
     attacker.assert_untouched()
+
+
+def test_an_installed_workflow_may_embed_its_own_tools(tmp_path):
+    """What an installed step embeds is the specialisation's own (conformance's
+    embedded subworkflows): only the user's workflow may embed nothing."""
+    api = tmp_path / 'api'
+    steps = api / 'p' / 'steps' / 'p'
+    steps.mkdir(parents=True)
+    embedded = {
+        'cwlVersion': 'v1.0',
+        'class': 'Workflow',
+        'inputs': [],
+        'outputs': [{'id': 'output', 'type': 'File', 'outputSource': 'inner/output'}],
+        'steps': [
+            {
+                'id': 'inner',
+                'in': [],
+                'out': ['output'],
+                'run': {
+                    'class': 'CommandLineTool',
+                    'baseCommand': ['echo', 'embedded'],
+                    'inputs': [],
+                    'stdout': 'out.txt',
+                    'outputs': {'output': {'type': 'stdout'}},
+                },
+            }
+        ],
+    }
+    (steps / 'sub.cwl').write_text(json.dumps(embedded))
+    job = _job(tmp_path)
+    workflow = _workflow(
+        [_step((steps / 'sub.cwl').as_uri())],
+        requirements=[{'class': 'SubworkflowFeatureRequirement'}],
+    )
+    result = _run(tmp_path, workflow, job, steps=api)
+    assert result.returncode == 0, result.stderr
+    assert Path(json.loads(result.stdout)['out']['path']).read_text() == 'embedded\n'
