@@ -7,7 +7,7 @@ list with PROPFIND, download outputs with GET and clean up with DELETE.
 
 What we configure, and why:
 
-- One FilesystemProvider on the folder, shared at `/`; WsgiDAV's `mount_path`
+- One provider on the folder, shared at `/`; WsgiDAV's `mount_path`
   is the URL prefix the app is mounted at (the dispatcher moves that prefix
   into SCRIPT_NAME, as WSGI requires). WsgiDAV ignores SCRIPT_NAME and uses
   `mount_path` alone to build the hrefs of PROPFIND answers and to read
@@ -16,10 +16,15 @@ What we configure, and why:
   loopback or a trusted network. We leave WsgiDAV's HTTPAuthenticator out and
   mark every request anonymous ourselves: the authenticator would log a
   warning about anonymous write access each time an app is built.
-- `follow_symlinks: False`: WsgiDAV then resolves every path with realpath
-  and answers 403 for anything outside the folder, refuses a symlink as the
-  last path element (403) and leaves symlinks out of listings. A symlink in
-  the folder, even one pointing inside it, is therefore not served.
+- The provider is ours (`files_provider.py`), not WsgiDAV's
+  FilesystemProvider, which checked a path with realpath and then acted on
+  the path again: a folder swapped for a symbolic link in between made it
+  delete, overwrite, create or read files outside the folder. Every look
+  and every change (GET, PUT, DELETE, MOVE, COPY, MKCOL, PROPFIND,
+  PROPPATCH) goes through `boundary/confined.py`, one openat/O_NOFOLLOW
+  walk from the folder, or a call relative to a folder descriptor it
+  opened. A symbolic link anywhere on the way or at the end is refused
+  (403), whether it points out or not, and listings leave links out.
 - Paths are resolved before anything is checked (`_guarded`): the request
   path and a COPY/MOVE Destination are resolved once by
   `boundary.names.resolve` (dot segments, also sent as `%2e`, which the
@@ -81,7 +86,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from wsgidav import util
-from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
+from wsgidav.dav_error import HTTP_CONFLICT, DAVError
 from wsgidav.error_printer import ErrorPrinter
 from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
@@ -93,7 +98,7 @@ from ..defaults import DAV_BLOCK_SIZE
 from .files_answers import PATH_KEY, ErrorNoted, json_answers
 from .files_downloads import downloads_by_the_event_loop
 from .files_listing import listings
-from .files_uploads import AtomicUploads
+from .files_provider import ConfinedProvider, answered
 
 #: the longest path on disk, in bytes, with room for a temporary upload name
 MAX_PATH_BYTES = 4096 - 64
@@ -110,10 +115,8 @@ def make_files_app(exchange_dir: Path, mount_path: str = '/files'):
     wsgidav_logger = logging.getLogger('wsgidav')
     wsgidav_logger.setLevel(logging.WARNING)
     wsgidav_logger.propagate = True
-    fs_opts = {'follow_symlinks': False}
     config = {
-        'provider_mapping': {'/': AtomicUploads(str(root), fs_opts=fs_opts)},
-        'fs_dav_provider': fs_opts,
+        'provider_mapping': {'/': ConfinedProvider(str(root))},
         'mount_path': mount_path.rstrip('/') or None,
         'middleware_stack': [
             ErrorPrinter,
@@ -344,7 +347,7 @@ class _CreateParentsOnPut(BaseMiddleware):
     def __call__(self, environ, start_response):
         provider = environ.get('wsgidav.provider')
         if environ['REQUEST_METHOD'] == 'PUT' and provider is not None:
-            _make_parents(ConfinedRoot(provider.root_folder_path), environ['PATH_INFO'])
+            _make_parents(provider.confined, environ['PATH_INFO'])
         return self.next_app(environ, start_response)
 
 
@@ -353,8 +356,9 @@ def _make_parents(confined: ConfinedRoot, path: str) -> None:
     if not parent or not parent.strip('/'):
         return
     try:
-        confined.mkdir(parent.strip('/'))
-    except WrongKind:
-        return  # a file where a folder would be: the PUT answers 409
-    except Refused as exc:
-        raise DAVError(HTTP_FORBIDDEN, exc.reason) from None
+        with answered(parent.strip('/')):
+            confined.mkdir(parent.strip('/'))
+    except DAVError as exc:
+        if exc.value != HTTP_CONFLICT:
+            raise
+        # a file where a folder would be: the PUT answers 409

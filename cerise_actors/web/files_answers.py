@@ -31,6 +31,8 @@ from wsgiref.util import application_uri
 from wsgidav.dav_error import DAVError
 from wsgidav.mw.base_mw import BaseMiddleware
 
+from ..boundary.confined import ConfinedRoot, Refused
+
 #: where ErrorNoted leaves the exception behind an error answer
 ERROR_KEY = 'cerise_actors.files_error'
 #: where the guard of files.py leaves the request's path once resolved (`/output/.` is
@@ -171,10 +173,10 @@ class _Request:
         if self.method == 'MKCOL':
             return {'url': self.url.rstrip('/') + '/'}
         data = {'url': self.url}
-        names = [n for n in self.path_bytes.split(b'/') if n]
-        try:
-            data['size'] = os.stat(os.path.join(self.root, *names), follow_symlinks=False).st_size
-        except (OSError, TypeError):
+        name = self.path_bytes.decode('utf-8', 'surrogateescape').strip('/')
+        try:  # through boundary/confined.py: a folder swapped for a link is not followed
+            data['size'] = ConfinedRoot(os.fsdecode(self.root)).locate(name).st_size
+        except (OSError, Refused):
             pass
         return data
 

@@ -1,116 +1,93 @@
-"""Uploads over /files that appear whole or not at all.
+"""Writes to /files that appear whole or not at all, in the folder that was checked.
 
 WsgiDAV's FilesystemProvider makes an empty file when a PUT starts and
 then writes the body into it, truncating an existing file in place: a
 stager copying that file as a job's input read a half-written file (300 MB
-became 68 MB, and the job ended in Success). Here a PUT writes a hidden
-temporary file beside its target (UPLOAD_PREFIX and a random part, so the
-name is short whatever the target's) and renames it over the target once
-the whole body is written. A reader sees the old file or the new one, a new
-file does not exist until it is complete, and a failed write leaves
-nothing. Listings leave the temporary files out; one left by a killed
-service is removed with its folder.
+became 68 MB, and the job ended in Success). Here a PUT (and a COPY, see
+files_provider.py) writes a hidden temporary file beside its target
+(UPLOAD_PREFIX and a random part, so the name is short whatever the
+target's) and renames it over the target once the whole body is written. A
+reader sees the old file or the new one, a new file does not exist until
+it is complete, and a failed write leaves nothing. Listings leave the
+temporary files out; one left by a killed service is removed with its
+folder.
+
+The folder is opened once, through `boundary.confined` (no link followed on
+the way), and held as a descriptor for the whole upload: the temporary file
+is created in it (`O_CREAT | O_EXCL | O_NOFOLLOW`), and renamed in it
+(`renameat`), so a folder swapped for a link meanwhile changes nothing, and
+the target, whatever it has become, is replaced, never written through.
 """
 
+import contextlib
 import errno
 import os
 import secrets
 import stat
 
-from wsgidav import util
-from wsgidav.dav_error import HTTP_FORBIDDEN, HTTP_INSUFFICIENT_STORAGE, DAVError
-from wsgidav.dav_provider import DAVNonCollection
-from wsgidav.fs_dav_provider import FileResource, FilesystemProvider, FolderResource
+from wsgidav.dav_error import HTTP_INSUFFICIENT_STORAGE, DAVError
 
+from ..boundary.confined import ConfinedRoot, WrongKind
 from ..defaults import UPLOAD_PREFIX
 
-
-def open_for_upload(path: str):
-    """A new file at `path`, opened for writing; never an existing one."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    return os.fdopen(os.open(path, flags, 0o666), 'wb')
+_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 
 
-class AtomicUploads(FilesystemProvider):
-    """FilesystemProvider whose files are written by PUT through a temporary file."""
+def open_for_upload(name: str, dir_fd: int):
+    """A new file `name` in the folder `dir_fd`, opened for writing; never an existing one."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
+    return os.fdopen(os.open(name, flags, 0o666, dir_fd=dir_fd), 'wb')
 
-    def get_resource_inst(self, path: str, environ: dict):
-        """As FilesystemProvider's, but a FIFO, socket or device is not there (404).
 
-        WsgiDAV would open a FIFO to serve it and wait for a writer forever,
-        holding a thread; its listings already leave such entries out.
-        """
-        self._count_get_resource_inst += 1
-        file_path = self._loc_to_file_path(path, environ)
+class Replacement:
+    """A file being written under a hidden name, to be renamed over `name` below `confined`.
+
+    `stream` takes the bytes; then `commit()` puts the file in place, or
+    `abandon()` removes it. Either one closes the folder's descriptor.
+    """
+
+    def __init__(self, confined: ConfinedRoot, name: str):
+        folder, _, self._last = name.rpartition('/')
+        if not self._last:
+            raise WrongKind(name, 'is a folder, not a file', 'a folder')
+        self._held = contextlib.ExitStack()
         try:
-            mode = os.lstat(file_path).st_mode
-        except OSError:
-            return None
-        if stat.S_ISLNK(mode):  # follow_symlinks is off
-            raise DAVError(HTTP_FORBIDDEN, f'Symlink support is disabled: {file_path!r}')
-        if stat.S_ISDIR(mode):
-            return _Folder(path, environ, file_path)
-        if stat.S_ISREG(mode):
-            return _AtomicFile(path, environ, file_path)
-        return None
-
-
-class _Folder(FolderResource):
-    def get_member_names(self):
-        return [n for n in super().get_member_names() if not n.startswith(UPLOAD_PREFIX)]
-
-    def create_empty_resource(self, name):
-        """The resource of a new file, which appears only once written whole."""
-        if self.provider.readonly:
-            raise DAVError(HTTP_FORBIDDEN)
-        path = util.join_uri(self.path, name)
-        return _AtomicFile(
-            path, self.environ, self.provider._loc_to_file_path(path, self.environ), new=True
-        )
-
-
-class _AtomicFile(FileResource):
-    """A file that PUT replaces by renaming a complete temporary file over it."""
-
-    def __init__(self, path: str, environ: dict, file_path: str, new: bool = False):
-        if new:  # FileResource would stat a file that is not there yet
-            DAVNonCollection.__init__(self, path, environ)
-            self._file_path = file_path
-            self.file_stat = None
-            self.name = os.path.basename(file_path)
-        else:
-            super().__init__(path, environ, file_path)
-        self._upload = self._upload_path = None
-
-    def begin_write(self, *, content_type=None):
-        if self.provider.readonly:
-            raise DAVError(HTTP_FORBIDDEN)
-        folder = os.path.dirname(self._file_path)
-        self._upload_path = os.path.join(folder, UPLOAD_PREFIX + secrets.token_hex(8))
-        self._upload = open_for_upload(self._upload_path)
-        return _Upload(self._upload)
-
-    def end_write(self, *, with_errors):
-        """Rename the written file into place, or remove it after an error."""
-        if self._upload_path is None:
-            return
-        upload_path, self._upload_path = self._upload_path, None
-        try:
-            if with_errors:
-                raise OSError('the upload failed')
-            os.replace(upload_path, self._file_path)
-            self.file_stat = os.stat(self._file_path)
+            self._folder = self._held.enter_context(confined.folder(folder))
+            self._hidden = UPLOAD_PREFIX + secrets.token_hex(8)
+            self._file = open_for_upload(self._hidden, self._folder)
         except BaseException:
-            try:
-                self._upload.close()  # WsgiDAV does not close it after an error
-            except OSError:
-                pass
-            try:
-                os.unlink(upload_path)
-            except FileNotFoundError:
-                pass
-            if not with_errors:
-                raise
+            self._held.close()
+            raise
+        self.stream = _Upload(self._file)
+
+    def keep_times_and_mode(self, info: os.stat_result) -> None:
+        """Give the written file the permissions and times of `info` (a copy's source)."""
+        self._file.flush()
+        os.chmod(self._file.fileno(), stat.S_IMODE(info.st_mode) & 0o777)
+        os.utime(self._file.fileno(), ns=(info.st_atime_ns, info.st_mtime_ns))
+
+    def commit(self) -> os.stat_result:
+        """Rename the written file over the target; its lstat."""
+        try:
+            self.stream.close()
+            info = os.stat(self._hidden, dir_fd=self._folder, follow_symlinks=False)
+            os.rename(self._hidden, self._last, src_dir_fd=self._folder, dst_dir_fd=self._folder)
+            return info
+        except BaseException:
+            self.abandon()
+            raise
+        finally:
+            self._held.close()
+
+    def abandon(self) -> None:
+        """Remove the written file (after an error); WsgiDAV does not close it then."""
+        try:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._hidden, dir_fd=self._folder)
+        finally:
+            self._held.close()
 
 
 class _Upload:

@@ -110,7 +110,8 @@ def test_errors_are_json_with_title_and_description(service, monkeypatch):
             raise OSError(errno.ENOSPC, 'No space left on device')
 
     monkeypatch.setattr(
-        'cerise_actors.web.files_uploads.open_for_upload', lambda path: FullDisk(path, 'xb')
+        'cerise_actors.web.files_uploads.open_for_upload',
+        lambda name, dir_fd: FullDisk(os.open(name, os.O_WRONLY | os.O_CREAT, dir_fd=dir_fd), 'wb'),
     )
     status, body, _ = _error('PUT', f'{files}/input/e/big.bin', raw=b'z' * 1000)
     assert status == 507 and body == {

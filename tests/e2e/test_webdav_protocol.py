@@ -139,7 +139,7 @@ def test_webdav_errors_reach_the_log(served, caplog, monkeypatch):
     def broken(self):
         raise RuntimeError('disk on fire')
 
-    monkeypatch.setattr('wsgidav.fs_dav_provider.FileResource.get_etag', broken)
+    monkeypatch.setattr('cerise_actors.web.files_provider.ConfinedFile.get_etag', broken)
     (served.exchange / 'f.txt').write_text('x')
     with caplog.at_level(logging.DEBUG):
         assert served.request('GET', '/files/f.txt')[0] == 500

@@ -137,7 +137,10 @@ def test_a_failed_upload_leaves_no_file(service, monkeypatch):
     folder.mkdir(parents=True)
     (folder / 'old.txt').write_text('old')
     monkeypatch.setattr(
-        'cerise_actors.web.files_uploads.open_for_upload', lambda path: _FullDisk(path, 'xb')
+        'cerise_actors.web.files_uploads.open_for_upload',
+        lambda name, dir_fd: _FullDisk(
+            os.open(name, os.O_WRONLY | os.O_CREAT, dir_fd=dir_fd), 'wb'
+        ),
     )
     for name in ('new.txt', 'old.txt'):
         status, _, _ = http('PUT', f'{files}/input/job/{name}', raw=b'x' * 100_000)

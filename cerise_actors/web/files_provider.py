@@ -1,0 +1,358 @@
+"""The WsgiDAV provider of /files: every look and every change through a ConfinedRoot.
+
+WsgiDAV's FilesystemProvider checks a path with `realpath` and then acts
+on the path again (`open`, `unlink`, `shutil.rmtree`, `shutil.move`,
+`copy2`, `mkdir`, `listdir`): a user with a shell on the exchange folder
+who swaps a folder for a symbolic link in between (renameat2 with
+RENAME_EXCHANGE in a loop) made the service delete, overwrite, create or
+read files outside the exchange area. Here a resource holds a name
+relative to the exchange folder and a `boundary.confined.ConfinedRoot`, and
+every file-system call is made by that root (one `openat`/`O_NOFOLLOW` walk
+of components from the exchange folder) or relative to a folder descriptor
+it opened: `unlinkat`, `renameat`, `mkdirat`, an fd-based tree removal, an
+upload created with `O_EXCL | O_NOFOLLOW` in its folder's descriptor. A link
+met anywhere, at any moment, is refused (403), never followed; what was
+checked is what is acted on. Nothing here takes a path string that the
+kernel would resolve through links.
+
+Resources are made from an `lstat` (`ConfinedRoot.locate`) or from one scan
+of a folder's descriptor, so a PROPFIND or the walk of a DELETE or COPY never
+looks a name up twice. Like the listings (files_listing.py), members are
+regular files and folders only: no links, FIFOs, sockets or devices, no
+names that are not UTF-8 and no `.cerise-upload-*` files of uploads still
+being written.
+
+Errors of the file system become WebDAV answers (`answered`): a link on
+the way 403, a missing name 404, a file where a folder is (or one changed
+kind meanwhile) 409, a full disk 507. Anything else stays an error of the
+service (500, with its traceback in the log).
+"""
+
+import contextlib
+import errno
+import os
+import stat
+from typing import Iterator, Optional
+
+from wsgidav import util
+from wsgidav.dav_error import (
+    HTTP_CONFLICT,
+    HTTP_FORBIDDEN,
+    HTTP_INSUFFICIENT_STORAGE,
+    HTTP_METHOD_NOT_ALLOWED,
+    HTTP_NOT_FOUND,
+    DAVError,
+)
+from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
+
+from ..boundary.confined import ConfinedRoot, Outside, Refused, WrongKind
+from ..defaults import DAV_BLOCK_SIZE, UPLOAD_PREFIX
+from .files_uploads import Replacement
+
+#: errno values of a name that changed kind or place under the request: a conflict
+_CONFLICTS = (errno.ENOTDIR, errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST, errno.EINVAL)
+
+
+@contextlib.contextmanager
+def answered(name: str) -> Iterator[None]:
+    """Turn what the file system says about `name` into a WebDAV answer."""
+    try:
+        yield
+    except DAVError:
+        raise
+    except Outside as exc:
+        raise DAVError(HTTP_FORBIDDEN, f'{exc.reason}; links are not served from /files') from None
+    except WrongKind as exc:
+        raise DAVError(HTTP_CONFLICT, exc.reason) from None
+    except Refused as exc:
+        raise DAVError(HTTP_FORBIDDEN, exc.reason) from None
+    except FileNotFoundError:
+        raise DAVError(HTTP_NOT_FOUND, f'{name} is not there (any more)') from None
+    except PermissionError:
+        raise DAVError(HTTP_FORBIDDEN, f'the service may not change {name}') from None
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DAVError(
+                HTTP_INSUFFICIENT_STORAGE, 'the disk of the file exchange is full'
+            ) from None
+        if exc.errno in _CONFLICTS:
+            raise DAVError(HTTP_CONFLICT, f'{name} changed while it was worked on') from None
+        raise
+
+
+def _split(name: str):
+    """(folder, last name) of a relative name."""
+    folder, _, last = name.rpartition('/')
+    return folder, last
+
+
+def _relative(path: str) -> str:
+    """The name below the exchange folder of a WsgiDAV path (`/input/a` is `input/a`)."""
+    return path.strip('/')
+
+
+class ConfinedProvider(DAVProvider):
+    """Serves the exchange folder; its resources act only through `self.confined`."""
+
+    def __init__(self, root_folder: str):
+        super().__init__()
+        self.confined = ConfinedRoot(root_folder)
+        self.root_folder_path = self.confined.root
+        self.readonly = False
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__} for {self.confined.root!r}'
+
+    def get_resource_inst(self, path: str, environ: dict):
+        """The file or folder at `path`, or None. A link is refused (403);
+        a FIFO, socket or device is not there (WsgiDAV would open a FIFO and
+        wait for a writer forever)."""
+        self._count_get_resource_inst += 1
+        name = _relative(path)
+        try:
+            with answered(name):
+                found = self.confined.locate(name)
+        except DAVError as exc:
+            if exc.value in (HTTP_NOT_FOUND, HTTP_CONFLICT):
+                return None  # not there, or a file on the way: WsgiDAV answers 404 or 409
+            raise
+        return _resource(path, environ, found)
+
+
+def _resource(path: str, environ: dict, found: os.stat_result):
+    if stat.S_ISLNK(found.st_mode):
+        raise DAVError(
+            HTTP_FORBIDDEN,
+            f'{_relative(path)} is a symbolic link, which is never followed; '
+            'links are not served from /files',
+        )
+    if stat.S_ISDIR(found.st_mode):
+        return ConfinedFolder(path, environ, found)
+    if stat.S_ISREG(found.st_mode):
+        return ConfinedFile(path, environ, found)
+    return None
+
+
+class _Confined:
+    """What files and folders share: their name, their root, their lstat."""
+
+    file_stat: Optional[os.stat_result]
+
+    @property
+    def rel(self) -> str:
+        return _relative(self.path)
+
+    @property
+    def confined(self) -> ConfinedRoot:
+        return self.provider.confined
+
+    def get_creation_date(self):
+        return self.file_stat.st_ctime if self.file_stat else None
+
+    def get_last_modified(self):
+        return self.file_stat.st_mtime if self.file_stat else None
+
+    def get_display_name(self):
+        return self.name
+
+    def is_link(self):
+        return False  # a link is never made into a resource
+
+    def _writable(self) -> None:
+        if self.provider.readonly:
+            raise DAVError(HTTP_FORBIDDEN)
+
+    def set_last_modified(self, dest_path, time_stamp, *, dry_run):
+        """Set the time stamp of `dest_path` (PROPPATCH getlastmodified), link not followed."""
+        secs = time_stamp if isinstance(time_stamp, int) else util.parse_time_string(time_stamp)
+        if not dry_run:
+            folder, last = _split(_relative(dest_path))
+            with answered(_relative(dest_path)), self.confined.folder(folder) as fd:
+                os.utime(last, (secs, secs), dir_fd=fd, follow_symlinks=False)
+        return True
+
+    def support_recursive_move(self, dest_path):
+        return True
+
+    def move_recursive(self, dest_path):
+        """MOVE: one rename, from folder descriptor to folder descriptor."""
+        self._writable()
+        with answered(self.rel):
+            self.confined.rename(self.rel, _relative(dest_path))
+
+
+class ConfinedFile(_Confined, DAVNonCollection):
+    """A regular file below the exchange folder."""
+
+    def __init__(self, path: str, environ: dict, found: Optional[os.stat_result]):
+        super().__init__(path, environ)
+        self.file_stat = found  # None for a file a PUT is about to write
+        self.name = util.get_uri_name(path)
+        self._writing: Optional[Replacement] = None
+
+    def get_content_length(self):
+        return self.file_stat.st_size if self.file_stat else 0
+
+    def get_content_type(self):
+        return util.guess_mime_type(self.path, self.environ['wsgidav.config'])
+
+    def get_etag(self):
+        """WsgiDAV's etag (inode-mtime-size), from the lstat this resource was made of."""
+        info = self.file_stat
+        if info is None:
+            return None
+        return f'{info.st_ino}-{int(info.st_mtime)}-{info.st_size}'
+
+    def support_etag(self):
+        return True
+
+    def support_ranges(self):
+        return True
+
+    def get_content(self):
+        with answered(self.rel):
+            return self.confined.open_read(self.rel)
+
+    def begin_write(self, *, content_type=None):
+        """PUT: the body goes to a hidden file beside this one (files_uploads.py)."""
+        self._writable()
+        with answered(self.rel):
+            self._writing = Replacement(self.confined, self.rel)
+        return self._writing.stream
+
+    def end_write(self, *, with_errors):
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        if with_errors:
+            writing.abandon()
+            return
+        with answered(self.rel):
+            self.file_stat = writing.commit()
+
+    def delete(self):
+        self._writable()
+        with answered(self.rel):
+            self.confined.unlink(self.rel)
+
+    def copy_move_single(self, dest_path, *, is_move):
+        """COPY (and a MOVE WsgiDAV does piece by piece): read through the
+        root, write a hidden file in the destination's folder, rename it
+        into place; an existing destination is replaced, never written into."""
+        self._writable()
+        with answered(self.rel):
+            with self.confined.open_read(self.rel) as source:
+                writing = Replacement(self.confined, _relative(dest_path))
+                try:
+                    while True:
+                        block = source.read(DAV_BLOCK_SIZE)
+                        if not block:
+                            break
+                        writing.stream.write(block)
+                    info = os.fstat(source.fileno())
+                    writing.keep_times_and_mode(info)
+                    writing.stream.close()
+                except BaseException:
+                    writing.abandon()
+                    raise
+                writing.commit()
+
+
+class ConfinedFolder(_Confined, DAVCollection):
+    """A folder below the exchange folder (or the exchange folder itself)."""
+
+    def __init__(self, path: str, environ: dict, found: os.stat_result):
+        super().__init__(path, environ)
+        self.file_stat = found
+        self.name = util.get_uri_name(path.rstrip('/'))
+
+    def get_directory_info(self):
+        return None
+
+    def get_etag(self):
+        return None
+
+    def _statvfs(self):
+        with answered(self.rel), self.confined.folder(self.rel) as fd:
+            return os.statvfs(fd)
+
+    def get_used_bytes(self):
+        info = self._statvfs()
+        return (info.f_blocks - info.f_bfree) * info.f_frsize
+
+    def get_available_bytes(self):
+        info = self._statvfs()
+        return info.f_bavail * info.f_frsize
+
+    def get_member_list(self):
+        """The files and folders in this folder, from one scan of its descriptor."""
+        members = []
+        with answered(self.rel), self.confined.folder(self.rel) as fd:
+            with os.scandir(fd) as scan:
+                for entry in scan:
+                    found = _member(entry)
+                    if found is not None:
+                        path = util.join_uri(self.path, entry.name)
+                        members.append(_resource(path, self.environ, found))
+        return sorted(members, key=lambda member: member.name)
+
+    def get_member_names(self):
+        return [member.name for member in self.get_member_list()]
+
+    def get_member(self, name):
+        return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
+
+    def create_empty_resource(self, name):
+        """The resource of a new file, which appears only once a PUT has written it whole."""
+        self._writable()
+        return ConfinedFile(util.join_uri(self.path, name), self.environ, None)
+
+    def create_collection(self, name):
+        """MKCOL: mkdirat in this folder's descriptor."""
+        self._writable()
+        rel = _relative(util.join_uri(self.path, name))
+        with answered(rel), self.confined.folder(self.rel) as fd:
+            try:
+                os.mkdir(name, dir_fd=fd)
+            except FileExistsError:
+                raise DAVError(HTTP_METHOD_NOT_ALLOWED, f'{rel} already exists') from None
+
+    def support_recursive_delete(self):
+        return True
+
+    def delete(self):
+        """DELETE: the tree is removed through descriptors opened with O_NOFOLLOW."""
+        self._writable()
+        with answered(self.rel):
+            self.confined.remove(self.rel)
+
+    def copy_move_single(self, dest_path, *, is_move):
+        """COPY of a folder, without its members: make it (or keep the folder there)."""
+        self._writable()
+        target = _relative(dest_path)
+        folder, last = _split(target)
+        with answered(target), self.confined.folder(folder) as fd:
+            try:
+                os.mkdir(last, dir_fd=fd)
+            except FileExistsError:
+                there = os.stat(last, dir_fd=fd, follow_symlinks=False)
+                if stat.S_ISLNK(there.st_mode):
+                    raise Outside(target, f'{target} is a symbolic link, never followed') from None
+                if not stat.S_ISDIR(there.st_mode):
+                    raise
+            times = (self.file_stat.st_atime_ns, self.file_stat.st_mtime_ns)
+            os.utime(last, ns=times, dir_fd=fd, follow_symlinks=False)
+
+
+def _member(entry: os.DirEntry) -> Optional[os.stat_result]:
+    """The lstat of a folder's entry, if PROPFIND shows it (see the module's docstring)."""
+    if entry.name.startswith(UPLOAD_PREFIX):
+        return None
+    try:
+        entry.name.encode('utf-8')
+        found = entry.stat(follow_symlinks=False)
+    except (OSError, UnicodeEncodeError):
+        return None
+    if stat.S_ISDIR(found.st_mode) or stat.S_ISREG(found.st_mode):
+        return found
+    return None
