@@ -283,7 +283,13 @@ class ConfinedRoot:
     @staticmethod
     def _open(fd: int, part: str, flags: int, where: str, mode: int = 0o666, named=None) -> int:
         """openat(fd, part); a link (or a non-folder where a folder is
-        needed) comes out as Outside or WrongKind naming `where`."""
+        needed) comes out as Outside or WrongKind naming `where`.
+
+        The errno of a refused open says only "a link, or not a folder";
+        an lstat after it tells which, unless the thing was swapped back
+        meanwhile: then it was a link (or a file) at the open, and the
+        refusal says so rather than pass the bare errno on.
+        """
         named = where if named is None else named
         try:
             return os.open(part, flags, mode, dir_fd=fd)
@@ -291,17 +297,21 @@ class ConfinedRoot:
             if exc.errno not in _NOT_FOLLOWED:
                 raise
             try:
-                found = os.stat(part, dir_fd=fd, follow_symlinks=False)
+                found = os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode
             except OSError:
-                raise exc from None
-            if stat.S_ISLNK(found.st_mode):
+                found = None
+            if found is not None and stat.S_ISLNK(found):
                 raise Outside(
                     named, f'{where} is a symbolic link, which is never followed'
                 ) from None
-            if flags & os.O_DIRECTORY and not stat.S_ISDIR(found.st_mode):
-                kind = kind_of(found.st_mode)
+            if found is not None and flags & os.O_DIRECTORY and not stat.S_ISDIR(found):
+                kind = kind_of(found)
                 raise WrongKind(named, f'{where} is {kind}, not a folder', kind) from None
-            raise
+            raise Outside(
+                named,
+                f'{where} changed while it was opened: a symbolic link (never followed) '
+                f'or a file was in its place',
+            ) from None
 
 
 def _remove_at(parent: int, part: str, depth: int) -> None:
