@@ -75,6 +75,10 @@ def answered(name: str) -> Iterator[None]:
             raise DAVError(
                 HTTP_INSUFFICIENT_STORAGE, 'the disk of the file exchange is full'
             ) from None
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # a link met, then swapped back
+            raise DAVError(
+                HTTP_FORBIDDEN, f'a symbolic link was met on the way to {name}; not followed'
+            ) from None
         if exc.errno in _CONFLICTS:
             raise DAVError(HTTP_CONFLICT, f'{name} changed while it was worked on') from None
         raise

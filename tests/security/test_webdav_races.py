@@ -33,7 +33,7 @@ from ..helpers import TEST_API_DIR
 from ..service_setup import api_config_for_tests, service_config_dict
 
 #: how long the attacker swaps for each kind of request, in seconds
-SWAP_SECONDS = 3.0
+SWAP_SECONDS = 4.0
 CANARY = b'CANARY: the service account must never touch this\n'
 INSIDE = b'inside the exchange\n'
 MINE = b'an upload of my own\n'
