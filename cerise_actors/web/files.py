@@ -266,10 +266,12 @@ def _inside(confined: ConfinedRoot, root: bytes, names: tuple) -> None:
     """_Refused if root/names... is too long, or is or passes through a symbolic link.
 
     The way is walked with `boundary.confined` (openat, O_NOFOLLOW): a link
-    met anywhere is refused, whether it points out of the folder or not, as
-    WsgiDAV (follow_symlinks off) refuses one at the end. Something missing
-    on the way is left to WsgiDAV (a PUT makes the folders); a look that
-    fails otherwise refuses.
+    met anywhere is refused, whether it points out of the folder or not.
+    Something missing on the way is left to WsgiDAV (a PUT makes the
+    folders); a look that fails otherwise refuses. This answers early and
+    in words; what keeps a request inside is that the provider
+    (files_provider.py) acts through the same walk again, so a swap after
+    this check changes nothing.
     """
     name = '/'.join(names)
     if len(root) + 1 + len(name.encode('utf-8', 'surrogateescape')) > MAX_PATH_BYTES:
