@@ -164,8 +164,15 @@ def scene(files_service, tmp_path):
     made = Scene(files_service.exchange, outside)
     yield made
     made.close()
-    for name in ('moved.txt', 'copied.txt'):
-        (files_service.exchange / 'input' / name).unlink(missing_ok=True)
+    _clear_destinations(files_service.exchange)
+
+
+def _clear_destinations(exchange: Path) -> None:
+    """Remove what a MOVE or COPY made, so each probe starts afresh."""
+    for name in ('moved.txt', 'copied.txt', 'moved-sub'):
+        path = exchange / 'input' / name
+        if path.is_symlink() or path.exists():
+            _remove_tree_at(os.open(path.parent, os.O_RDONLY), name, close=True)
 
 
 class Connection:
@@ -285,11 +292,7 @@ def test_a_folder_swapped_for_a_link_leads_nowhere(files_service, scene, method)
                     problems.append(f'{request_method} {target} changed the outside folder')
                     break
                 scene.refill()
-                (scene.exchange / 'input' / 'copied.txt').unlink(missing_ok=True)
-                (scene.exchange / 'input' / 'moved.txt').unlink(missing_ok=True)
-                moved = scene.exchange / 'input' / 'moved-sub'
-                if moved.exists() and not moved.is_symlink():
-                    _remove_tree_at(os.open(moved.parent, os.O_RDONLY), moved.name, close=True)
+                _clear_destinations(scene.exchange)
     finally:
         connection.close()
         if swapper.poll() is None:
@@ -301,3 +304,5 @@ def test_a_folder_swapped_for_a_link_leads_nowhere(files_service, scene, method)
     assert not problems, f'after {sent} requests {statuses}: {(breaches + problems)[:4]}'
     assert after == scene.before, f'the outside folder changed: {sorted(after)}'
     assert sent > 20, f'only {sent} requests were sent while the folder was swapped'
+    # both sides of the swap were met: served while a folder, refused while a link
+    assert 403 in statuses and any(200 <= status < 300 for status in statuses), statuses
