@@ -195,3 +195,14 @@ def test_members_are_files_and_folders_only(scene):
     assert [m.is_collection for m in members] == [False, True]
     assert scene.resource('/input/job/fifo') is None
     assert folder.get_available_bytes() > 0
+
+
+def test_a_folder_is_deleted_without_entering_the_links_in_it(scene):
+    """Old WsgiDAV deleted a folder member by member, each by its path."""
+    (scene.folder / 'sub' / 'link').symlink_to(scene.outside, target_is_directory=True)
+    (scene.folder / 'file-link').symlink_to(scene.outside / 'data.txt')
+    os.mkfifo(scene.folder / 'sub' / 'fifo')
+    (scene.folder / (UPLOAD_PREFIX + 'left')).write_bytes(b'half')
+    scene.resource('/input/job').delete()
+    assert not scene.folder.exists() and not scene.folder.is_symlink()
+    scene.assert_untouched()
