@@ -205,8 +205,10 @@ def loading_context(args: Any, confinement: Confinement) -> Tuple[Any, Any]:
     context = LoadingContext(vars(args))
     context.fetcher_constructor = fetcher_class(confinement, ValidationException)
     context.resolver = confined_resolver(confinement)
+    # a refusal is a validation error: cwltool then says "Tool definition failed
+    # validation", which the service reports as the user's PermanentFailure
     context.construct_tool_object = guarded_make_tool(
-        confinement, default_make_tool, WorkflowException
+        confinement, default_make_tool, ValidationException
     )
     return context, WorkflowException
 

@@ -20,6 +20,12 @@ from ..helpers import TEST_API_DIR
 from .attacker import EVIL_TOOL, attacker_server
 
 REPO_DIR = Path(__file__).resolve().parents[2]
+#: what cwl/outputs.py reads as a PermanentFailure, not a SystemError
+USERS_FAILURE = (
+    'Tool definition failed validation',
+    'Workflow error',
+    'Final process status is permanentFail',
+)
 STEP = 'test/steps/test/hostname.cwl'
 
 
@@ -138,6 +144,8 @@ def test_the_runner_alone_fetches_nothing_and_runs_no_other_tool(tmp_path, attac
     result = _run(tmp_path, text.replace('MARK', str(attacker.mark)), job)
     assert result.returncode != 0, result.stdout + result.stderr
     attacker.assert_untouched()
+    # in words the service reports as the user's PermanentFailure (cwl/outputs.py)
+    assert any(words in result.stderr for words in USERS_FAILURE), result.stderr
 
 
 def _wc(file_input: dict, **top) -> dict:
