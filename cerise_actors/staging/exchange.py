@@ -107,12 +107,6 @@ class Exchange:
             return InvalidInput(f'{url}: outside the file exchange area ({exc.reason})')
         return InvalidInput(f'{url}: {exc.reason}')
 
-    def local_path(self, url: str) -> Optional[Path]:
-        """The path in the area `url` names (not resolved: open it through
-        `root` with `name_of`), None for http(s); raises as `name_of`."""
-        name = self.name_of(url)
-        return None if name is None else self.service_dir.joinpath(*name.split('/') if name else [])
-
     def _refusal(self, url: str, reason: str) -> InvalidInput:
         if reason == locations.NUL:
             return InvalidInput(f'{url!r} {reason}')

@@ -27,7 +27,7 @@ def test_layout_and_output_locations(exchange, tmp_path):
     assert exchange.output_url('j1') == 'http://files.example/cerise/output/j1'
 
 
-def test_urls_inside_the_exchange_resolve_to_files(exchange):
+def test_urls_inside_the_exchange_name_files_below_it(exchange):
     inside = exchange.service_dir / 'input' / 'job' / 'a b.txt'
     for url in (
         f'{CLIENT}input/job/a%20b.txt',
@@ -35,12 +35,15 @@ def test_urls_inside_the_exchange_resolve_to_files(exchange):
         inside.as_uri(),
         'file://localhost' + inside.as_uri()[len('file://') :],
     ):
-        assert exchange.local_path(url) == inside, url
+        assert exchange.name_of(url) == 'input/job/a b.txt', url
+        assert exchange.checked_name(url) == 'input/job/a b.txt', url
+    with exchange.root.open_read('input/job/a b.txt') as stream:
+        assert stream.read() == b'x'
 
 
 def test_http_urls_are_fetched_not_resolved(exchange):
-    assert exchange.local_path('https://example.org/data.txt') is None
-    assert exchange.local_path('http://example.org/data.txt') is None
+    assert exchange.name_of('https://example.org/data.txt') is None
+    assert exchange.name_of('http://example.org/data.txt') is None
 
 
 @pytest.mark.parametrize(
@@ -60,7 +63,7 @@ def test_http_urls_are_fetched_not_resolved(exchange):
 )
 def test_anything_else_is_refused_with_a_reason(exchange, url, problem):
     with pytest.raises(InvalidInput, match=problem) as info:
-        exchange.local_path(url)
+        exchange.name_of(url)
     assert str(info.value).startswith(url)
 
 
@@ -84,8 +87,20 @@ def test_names_are_found_as_text_with_dot_segments_resolved(exchange):
 
 
 def test_the_exchange_itself_may_be_named(exchange):
-    assert exchange.local_path(str(exchange.service_dir)) == exchange.service_dir
     assert exchange.name_of(str(exchange.service_dir)) == ''
+    assert exchange.name_of(exchange.service_dir.as_uri() + '/') == ''
+
+
+def test_a_deleted_jobs_outputs_go_without_following_a_link(exchange, tmp_path):
+    keep = tmp_path / 'keep'
+    keep.mkdir()
+    (keep / 'k.txt').write_text('k')
+    out = exchange.output_dir('j1')
+    (out / 'sub').mkdir(parents=True)
+    os.symlink(keep, out / 'sub' / 'link')
+    exchange.remove_outputs('j1')
+    assert not out.exists() and (keep / 'k.txt').read_text() == 'k'
+    exchange.remove_outputs('j1')  # gone already: quiet
 
 
 def test_the_exchange_may_be_named_as_configured_through_a_link(tmp_path):
