@@ -155,11 +155,15 @@ class Sources:
         a link while it is walked."""
         try:
             for entry in self._exchange.root.walk(name):
+                if entry.is_link:
+                    raise InvalidInput(
+                        f'{url}/{entry.name} is a symbolic link; a Directory input may hold '
+                        f'only files and folders (links are never followed)'
+                    )
                 if not (entry.is_dir or entry.is_file):
                     kind = kind_of(entry.stat.st_mode)
                     raise InvalidInput(
-                        f'{url}/{entry.name} is {kind}; a Directory input may hold only files '
-                        f'and folders (links are never followed)'
+                        f'{url}/{entry.name} is {kind}; only regular files can be inputs'
                     )
                 yield entry
         except Refused as exc:
