@@ -14,7 +14,6 @@ up at the next start.
 import contextlib
 import dataclasses
 import logging
-import shutil
 import threading
 from pathlib import Path
 from typing import Optional, Union
@@ -250,8 +249,10 @@ class CeriseService:
         return running
 
     def _remove_job_files(self, job_id: str) -> None:
-        """Published outputs first (always reachable), then the resource's folder."""
-        shutil.rmtree(self.exchange.output_dir(job_id), ignore_errors=True)
+        """Published outputs first (always reachable), then the resource's folder.
+        The outputs go through the exchange's confined root: a link planted in
+        `output/<job id>/` is removed, never what it points to."""
+        self.exchange.remove_outputs(job_id)
         self.resource.fs.remove(self.resource.layout.job(job_id).dir)
 
     # --- stop ----------------------------------------------------------
