@@ -17,10 +17,10 @@ this module, so that a location is read the same way everywhere:
   to cwltool). It answers about the file system as it is now: to read or
   write a file below a root safely, open it through
   `confined.ConfinedRoot` instead.
-- `relative_below(path, root)` and `relative_name(name)`: the same
-  question asked of the text only (dot segments resolved lexically, no
-  file system look-up). For code that then reaches the file through a
-  `ConfinedRoot`, which follows no link, so the text is all there is to
+- `relative_below(path, root)`: the same question asked of the text
+  only (dot segments resolved lexically, no file system look-up; names
+  in URLs are read by `names.py`). For code that then reaches the file
+  through a `ConfinedRoot`, which follows no link, so the text is all there is to
   check; and for paths on another machine (the runner's outputs on a
   compute resource), which no `realpath` here can see.
 
@@ -51,16 +51,6 @@ class NotLocal(ValueError):
         self.location = location
         self.reason = reason
         self.scheme = scheme
-
-
-class NotBelow(ValueError):
-    """A relative name that names nothing below its folder: it climbs out,
-    is absolute, or holds NUL (`reason` is then NUL)."""
-
-    def __init__(self, name: str, reason: str):
-        super().__init__(f'{name!r}: {reason}')
-        self.name = name
-        self.reason = reason
 
 
 def scheme_of(location: str) -> str:
@@ -142,36 +132,6 @@ def relative_below(path: str, root: str) -> Optional[str]:
         return ''
     prefix = root.rstrip('/') + '/'
     return path[len(prefix) :] if path.startswith(prefix) else None
-
-
-def relative_name(name: str, decode: bool = False) -> str:
-    """A relative name with dot segments resolved as text ('' for the
-    folder itself); `decode`: percent-decode each segment first, as for
-    the tail of a URL (so `%2e%2e` is `..`, and `%2f` is refused).
-
-    Raises NotBelow if it climbs above its start, is absolute, or holds
-    NUL.
-    """
-    segments = name.split('/')
-    if decode:
-        segments = [unquote(segment, errors='surrogateescape') for segment in segments]
-        if any('/' in segment for segment in segments):
-            raise NotBelow(name, 'holds an encoded / (%2F) inside a name')
-    if any('\x00' in segment for segment in segments):
-        raise NotBelow(name, NUL)
-    if segments and segments[0] == '' and len(segments) > 1:
-        raise NotBelow(name, 'is absolute where a relative name is needed')
-    kept = []
-    for segment in segments:
-        if segment in ('', '.'):
-            continue
-        if segment == '..':
-            if not kept:
-                raise NotBelow(name, 'climbs above the folder it is relative to')
-            kept.pop()
-            continue
-        kept.append(segment)
-    return '/'.join(kept)
 
 
 def real_roots(roots: Iterable[str]) -> tuple:

@@ -16,7 +16,7 @@ import stat
 from pathlib import Path
 from typing import Optional
 
-from ..boundary import locations
+from ..boundary import locations, names
 from ..boundary.confined import ConfinedRoot, Outside, Refused
 from ..errors import InvalidInput
 
@@ -58,10 +58,12 @@ class Exchange:
         Raises InvalidInput for anything else, with a message for the job log.
         """
         if self.client_url and url.startswith(self.client_url + '/'):
-            try:
-                return locations.relative_name(url[len(self.client_url) + 1 :], decode=True)
-            except locations.NotBelow as exc:
-                raise self._refusal(url, exc.reason) from None
+            try:  # the one lexical rule for names in URLs, as /files and WES read them
+                return '/'.join(names.resolve(url[len(self.client_url) + 1 :], decode=True))
+            except names.LeavesRoot:
+                raise self._outside(url) from None
+            except names.NameRefused as exc:
+                raise InvalidInput(f'{url!r}: the path {exc}') from None
         try:
             path = locations.local_path(url)
         except locations.NotLocal as exc:

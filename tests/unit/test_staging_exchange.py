@@ -41,6 +41,16 @@ def test_urls_inside_the_exchange_name_files_below_it(exchange):
         assert stream.read() == b'x'
 
 
+def test_names_in_urls_are_read_as_files_and_wes_read_them(exchange):
+    """One lexical rule (boundary/names.py): %2F is a separator below the area,
+    never a way to an absolute path."""
+    assert exchange.name_of(f'{CLIENT}%2Fetc/passwd') == 'etc/passwd'
+    assert exchange.name_of(f'{CLIENT}input/x/%2e%2e/job/a') == 'input/job/a'
+    for refused in (f'{CLIENT}input/%252e%252e/x', f'{CLIENT}input/a%5Cb'):
+        with pytest.raises(InvalidInput):
+            exchange.name_of(refused)
+
+
 def test_http_urls_are_fetched_not_resolved(exchange):
     assert exchange.name_of('https://example.org/data.txt') is None
     assert exchange.name_of('http://example.org/data.txt') is None
@@ -52,7 +62,7 @@ def test_http_urls_are_fetched_not_resolved(exchange):
         ('/etc/passwd', 'outside the file exchange area'),
         ('file:///etc/passwd', 'outside the file exchange area'),
         (f'{CLIENT}input/../../../etc/passwd', 'outside the file exchange area'),
-        (f'{CLIENT}%2Fetc/passwd', 'outside the file exchange area'),
+        (f'{CLIENT}input/%2e%2e/%2E%2E/etc/passwd', 'outside the file exchange area'),
         ('file://otherhost/etc/passwd', 'file URLs must not name a host'),
         ('file:///etc/passwd?x=1', 'file URLs must not name a host nor hold a query'),
         ('s3://bucket/data.txt', 'not a location this service can read'),

@@ -108,7 +108,7 @@ def test_a_fifo_is_refused_without_blocking(exchange):
 
 def test_a_nul_in_a_location_is_refused_clearly(exchange):
     for url in (f'{exchange.client_url}/input/a\x00b', f'{exchange.client_url}/input/a%00b'):
-        with pytest.raises(InvalidInput, match='contains a NUL character'):
+        with pytest.raises(InvalidInput, match='NUL character, which no file name can hold'):
             Sources(exchange).read_workflow(url)
 
 
