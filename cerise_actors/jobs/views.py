@@ -17,8 +17,9 @@ Message = Optional[Union[str, Sequence[str]]]
 
 class JobSummary(NamedTuple):
     """What GET /jobs shows of a job, straight from its row: the list of all
-    jobs is the largest answer the service gives, so its JSON fields stay text
-    and its state the stored JobState value."""
+    jobs is the largest answer the service gives (it is written page by page,
+    see JobStore.page), so its JSON fields stay text and its state the stored
+    JobState value."""
 
     id: str
     name: str
@@ -28,10 +29,22 @@ class JobSummary(NamedTuple):
     output_json: Optional[str]
 
 
+class RunSummary(NamedTuple):
+    """What GET /ga4gh/wes/v1/runs shows of a run: no input, no request, only
+    the request's tags (JSON text; None for a job submitted through /jobs)."""
+
+    id: str
+    name: str
+    state: str
+    updated_at: float
+    started_at: Optional[float]
+    tags: Optional[str]
+
+
 class RunRecord(NamedTuple):
-    """What the GA4GH WES API shows of a job (a run), straight from its row:
+    """What the GA4GH WES API shows of one job (a run), straight from its row:
     the fields of JobSummary plus the times and the WES request, so one
-    query answers a page of GET /runs or one GET /runs/{id}."""
+    query answers GET /runs/{id}."""
 
     id: str
     name: str

@@ -18,8 +18,9 @@ import pykka
 
 from ..errors import StorageFull
 from ..jobs.states import JobState
-from ..jobs.views import JobSummary, JobView, Message, RunRecord
+from ..jobs.views import JobSummary, JobView, Message, RunRecord, RunSummary
 from .job_store import JobStore
+from .pages import Key
 
 logger = logging.getLogger(__name__)
 
@@ -136,24 +137,33 @@ class StoreActor(pykka.ThreadingActor):
     ) -> Optional[JobView]:
         return self._store.get(job_id, full, include_deleted)
 
-    def list_jobs(self) -> List[JobSummary]:
-        return self._store.list()
-
     def list_jobs_page(
         self,
         states: Optional[List[str]] = None,
         name: Optional[str] = None,
         limit: Optional[int] = None,
-        after: Optional[Tuple[float, str]] = None,
-    ) -> Tuple[List[JobSummary], Optional[Tuple[float, str]]]:
-        """GET /jobs with filters or a limit: rows and the next page's cursor."""
-        return self._store.page(JobSummary, states, name, limit, after)
+        after: Optional[Key] = None,
+        **bounds,
+    ) -> Tuple[List[JobSummary], Optional[Key]]:
+        """A page of GET /jobs and the next page's cursor; `bounds` (until,
+        max_bytes, max_seconds) keep a page of large jobs small (store/pages.py)."""
+        return self._store.page(JobSummary, states, name, limit, after, **bounds)
+
+    def jobs_page_end(
+        self,
+        states: Optional[List[str]] = None,
+        name: Optional[str] = None,
+        limit: int = 1,
+        after: Optional[Key] = None,
+    ) -> Tuple[Optional[Key], Optional[Key]]:
+        """Where a page of GET /jobs?limit= ends, and the next page's cursor."""
+        return self._store.page_end(states, name, limit, after)
 
     def list_runs(
-        self, limit: int, after: Optional[Tuple[float, str]] = None
-    ) -> Tuple[List[RunRecord], Optional[Tuple[float, str]]]:
+        self, limit: int, after: Optional[Key] = None, **bounds
+    ) -> Tuple[List[RunSummary], Optional[Key]]:
         """A page of GET /ga4gh/wes/v1/runs and the next page's cursor."""
-        return self._store.page(RunRecord, limit=limit, after=after)
+        return self._store.page(RunSummary, limit=limit, after=after, **bounds)
 
     def get_run(self, job_id: str) -> Optional[RunRecord]:
         return self._store.run(job_id)

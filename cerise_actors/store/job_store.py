@@ -23,7 +23,7 @@ from playhouse.migrate import SqliteMigrator, migrate
 from ..errors import IllegalTransition
 from ..jobs.states import JobState
 from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS, JobSummary, JobView, Message, RunRecord
-from . import transitions
+from . import pages, transitions
 from .models import UPDATABLE_FIELDS, bind_models
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,8 @@ class JobStore:
         self._db.connect(reuse_if_open=True)
         self._db.create_tables([self.Job, self.LogLine])
         self._add_missing_columns()
-        # pages of GET /jobs and GET /runs walk this order
-        self._db.execute_sql('CREATE INDEX IF NOT EXISTS job_created_at_id ON job (created_at, id)')
+        self._db.execute_sql(pages.INDEX)
+        self._db.execute_sql('DROP INDEX IF EXISTS job_created_at_id')  # what it was before
         self._last_created = self._db.execute_sql('SELECT max(created_at) FROM job').fetchone()[0]
 
     def _add_missing_columns(self) -> None:
@@ -109,54 +109,29 @@ class JobStore:
         job = JobView.from_tuple(row)
         return None if job.delete_requested and not include_deleted else job
 
-    def list(self) -> List[JobSummary]:
-        """All jobs a user can see, oldest first."""
-        rows = self._db.execute_sql(
-            f'SELECT {", ".join(JobSummary._fields)} FROM job WHERE delete_requested = 0 '
-            'ORDER BY created_at'
-        ).fetchall()
-        return list(map(JobSummary._make, rows))
-
     def page(
         self,
         row_type=JobSummary,
         states: Optional[List[str]] = None,
         name: Optional[str] = None,
         limit: Optional[int] = None,
-        after: Optional[Tuple[float, str]] = None,
-    ) -> Tuple[list, Optional[Tuple[float, str]]]:
+        after: Optional[pages.Key] = None,
+        **bounds,
+    ) -> Tuple[list, Optional[pages.Key]]:
         """A page of the jobs users see, as `row_type` rows (JobSummary or
-        RunRecord), in the order of (created_at, id), with the (created_at, id)
-        cursor of its last row when more follow (else None).
+        RunSummary), and the cursor of the next page (None on the last); see
+        `pages.read` for the filters and `bounds` (until, max_bytes, max_seconds)."""
+        return pages.read(self._db, row_type, states, name, limit, after, **bounds)
 
-        `states` (stored values) and `name` filter; `after` is the cursor of
-        the previous page. Creation times only grow (see `create`), so a job
-        created while a client pages comes after every cursor handed out: each
-        job is in exactly one page.
-        """
-        where, values = ['delete_requested = 0'], []
-        if states is not None:
-            where.append(f'state IN ({", ".join("?" * len(states))})')
-            values += states
-        if name is not None:
-            where.append('name = ?')
-            values.append(name)
-        if after is not None:
-            where.append('(created_at, id) > (?, ?)')
-            values += [after[0], after[1]]
-        sql = (
-            f'SELECT {", ".join(row_type._fields)}, created_at, id FROM job '
-            f'WHERE {" AND ".join(where)} ORDER BY created_at, id'
-        )
-        if limit is not None:
-            sql += ' LIMIT ?'
-            values.append(limit + 1)
-        rows = self._db.execute_sql(sql, values).fetchall()
-        more = limit is not None and len(rows) > limit
-        rows = rows[:limit] if more else rows
-        width = len(row_type._fields)
-        cursor = tuple(rows[-1][width:]) if more else None
-        return [row_type._make(row[:width]) for row in rows], cursor
+    def page_end(
+        self,
+        states: Optional[List[str]] = None,
+        name: Optional[str] = None,
+        limit: int = 1,
+        after: Optional[pages.Key] = None,
+    ) -> Tuple[Optional[pages.Key], Optional[pages.Key]]:
+        """The last job of a page and the next page's cursor, see `pages.end`."""
+        return pages.end(self._db, states, name, limit, after)
 
     def run(self, job_id: str) -> Optional[RunRecord]:
         """The job as the WES API shows it, None if unknown or being deleted."""

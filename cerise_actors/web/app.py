@@ -16,9 +16,10 @@ import yaml
 
 from ..defaults import MAX_REQUEST_BYTES
 from ..errors import JobNotFound, ServiceUnavailable, StorageFull
-from .backend import JobsBackend, base_url_of, job_json, jobs_json_text
+from .backend import JobsBackend, base_url_of, job_json, jobs_json_chunks
 from .discovery import Index, StepList
 from .jobs_query import add_next_page, jobs_query
+from .paging import started
 from .request_body import parse_json, read_body
 from .wes import PREFIX as WES_PREFIX
 from .wes import WesSettings, install_wes
@@ -65,15 +66,14 @@ class JobCollection:
         self._body_limit = body_limit
 
     def on_get(self, req, resp):
+        """Every job, or a page with filters (jobs_query.py), written as the
+        store hands them over a few at a time (paging.py)."""
         base = base_url_of(req, self._base_url)
-        query = jobs_query(req.params)  # filters and paging, see jobs_query.py
-        if query is None:
-            jobs = self._backend.list()
-        else:
-            jobs, cursor = self._backend.list_page(*query)
-            add_next_page(resp, base, req.params, cursor)
-        resp.text = jobs_json_text(jobs, base)
+        query = jobs_query(req.params) or ()
+        pages, cursor = self._backend.list_jobs(*query)
+        add_next_page(resp, base, req.params, cursor)
         resp.content_type = falcon.MEDIA_JSON
+        resp.stream = started(jobs_json_chunks(pages, base))
 
     def on_post(self, req, resp):
         name, workflow, input_doc = _parse_job_description(req, self._body_limit)

@@ -6,15 +6,18 @@ and turns its answers into values or into exceptions the app maps to HTTP.
 
 import json
 import time
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import pykka
 
 from ..defaults import WEB_ASK_TIMEOUT
 from ..errors import JobNotFound, ServiceUnavailable
 from ..jobs.states import JobState
-from ..jobs.views import JobSummary, JobView, RunRecord
-from .paging import Cursor
+from ..jobs.views import JobSummary, JobView, RunRecord, RunSummary
+from .paging import STORE_PAGE_BYTES, STORE_PAGE_SECONDS, Cursor
+
+#: what one ask for a page of a list may hold and take (store/pages.py)
+_BOUNDS = {'max_bytes': STORE_PAGE_BYTES, 'max_seconds': STORE_PAGE_SECONDS}
 
 
 class JobsBackend:
@@ -52,24 +55,52 @@ class JobsBackend:
             raise JobNotFound(job_id)
         return job
 
-    def list(self) -> List[JobSummary]:
-        return self._ask(self._store.list_jobs())
-
-    def list_page(
+    def list_jobs(
         self,
         states: Optional[List[str]] = None,
         name: Optional[str] = None,
         limit: Optional[int] = None,
         after: Optional[Cursor] = None,
-    ) -> Tuple[List[JobSummary], Optional[Cursor]]:
-        """Jobs in `states` (stored values) named `name`, at most `limit`,
-        after the cursor `after`; and the cursor of the next page, if any."""
-        return self._ask(self._store.list_jobs_page(states, name, limit, after))
+    ) -> Tuple[Iterator[List[JobSummary]], Optional[Cursor]]:
+        """The jobs of GET /jobs, in `states` (stored values), named `name`,
+        after the cursor `after`, at most `limit`: as an iterator of lists,
+        each one short ask of the store made as it is reached (a job deleted
+        meanwhile is left out); and the cursor of the next page, if any. With
+        a `limit`, the end of the page is asked for first (its keys only), so
+        the cursor is known before any job is read."""
+        until = cursor = None
+        if limit is not None:
+            until, cursor = self._ask(self._store.jobs_page_end(states, name, limit, after))
+            if until is None:  # an empty page
+                return iter(()), None
+
+        def ask(after, _):
+            return self._store.list_jobs_page(states, name, None, after, until=until, **_BOUNDS)
+
+        return (rows for rows, _ in self._pages(ask, after)), cursor
 
     def list_runs(
         self, limit: int, after: Optional[Cursor] = None
-    ) -> Tuple[List[RunRecord], Optional[Cursor]]:
-        return self._ask(self._store.list_runs(limit, after))
+    ) -> Iterator[Tuple[List[RunSummary], Optional[Cursor]]]:
+        """The runs of a page of GET /runs, at most `limit` after `after`, as
+        (runs, cursor) pairs, each one short ask of the store made as it is
+        reached; the last cursor names the next page (None if none)."""
+
+        def ask(after, left):
+            return self._store.list_runs(left, after, **_BOUNDS)
+
+        return self._pages(ask, after, limit)
+
+    def _pages(self, ask, after, limit=None):
+        """(rows, cursor) of `ask(after, limit)` over and over, to the end
+        or to `limit` rows."""
+        while True:
+            rows, after = self._ask(ask(after, limit))
+            if limit is not None:
+                limit -= len(rows)
+            yield rows, after
+            if after is None or limit == 0:
+                return
 
     def get_run(self, job_id: str) -> RunRecord:
         run = self._ask(self._store.get_run(job_id))
@@ -124,24 +155,29 @@ def job_json(job: JobView, base_url: str) -> dict:
 _CWL_STATE = {state.value: state.cwl_state for state in JobState}
 
 
-def jobs_json_text(jobs: List[JobSummary], base_url: str) -> str:
-    """The JSON text of GET /jobs: what `job_json` gives for each job, written
-    directly. The stored input and output are JSON text the service itself
-    wrote, so they are copied rather than parsed and encoded again (four times
-    faster for 10,000 jobs)."""
+def jobs_json_chunks(pages: Iterable[List[JobSummary]], base_url: str) -> Iterator[bytes]:
+    """The JSON text of GET /jobs, a chunk per page of jobs: what `job_json`
+    gives for each job, written directly. The stored input and output are JSON
+    text the service itself wrote, so they are copied rather than parsed and
+    encoded again (four times faster for 10,000 jobs)."""
     log = json.dumps(f'{base_url}/jobs/')[:-1]  # opening quote, escaped, no closing
     dumps = json.dumps
-    return (
-        '['
-        + ', '.join(
-            f'{{"id": {dumps(job.id)}, "name": {dumps(job.name)}, '
-            f'"workflow": {dumps(job.workflow_url)}, "input": {job.input_json}, '
-            f'"state": "{_CWL_STATE[job.state]}", "output": {job.output_json or "{}"}, '
-            f'"log": {log}{dumps(job.id)[1:-1]}/log"}}'
-            for job in jobs
-        )
-        + ']'
-    )
+    opening = '['
+    for jobs in pages:
+        if not jobs:
+            continue
+        yield (
+            opening
+            + ', '.join(
+                f'{{"id": {dumps(job.id)}, "name": {dumps(job.name)}, '
+                f'"workflow": {dumps(job.workflow_url)}, "input": {job.input_json}, '
+                f'"state": "{_CWL_STATE[job.state]}", "output": {job.output_json or "{}"}, '
+                f'"log": {log}{dumps(job.id)[1:-1]}/log"}}'
+                for job in jobs
+            )
+        ).encode()
+        opening = ', '
+    yield b'[]' if opening == '[' else b']'
 
 
 def base_url_of(req, configured: Optional[str]) -> str:

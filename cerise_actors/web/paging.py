@@ -1,4 +1,4 @@
-"""Page tokens and page sizes for GET /jobs and GET /ga4gh/wes/v1/runs.
+"""Page tokens, page sizes and streamed answers for GET /jobs and GET /ga4gh/wes/v1/runs.
 
 The store pages in (created_at, id) order and hands back the (created_at, id)
 of a page's last row. Clients get it as an opaque token: URL-safe base64 of
@@ -6,14 +6,28 @@ of a page's last row. Clients get it as an opaque token: URL-safe base64 of
 round-trips) and the next page starts exactly after that row. Anything that
 does not decode to such a pair is refused with ValueError, which the
 resources answer with 400 naming the parameter.
+
+Both lists are written as they are read: the backend asks the store for one
+small page after another (at most about STORE_PAGE_BYTES of text, at most
+about STORE_PAGE_SECONDS of the store's time) and each is sent before the
+next is asked for, so the service's memory stays flat however large the
+jobs are, and the store answers others in between. `started` makes the first
+ask before the answer starts, while a store that does not answer can still
+be told as a 503; a failure later can only cut the answer short (the client
+sees the connection close before the end of the chunked body).
 """
 
 import base64
 import binascii
 import math
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 Cursor = Tuple[float, str]
+
+#: text in one page asked of the store while writing a list (plus one job)
+STORE_PAGE_BYTES = 1 << 20
+#: seconds after which the store ends such a page (after one job at least)
+STORE_PAGE_SECONDS = 0.05
 
 #: the longest job id a token may carry (ids are UUIDs, 36 characters)
 _MAX_ID = 64
@@ -58,3 +72,15 @@ def page_size(text: Optional[str], default: int, maximum: int, name: str) -> int
     if value < 1:
         raise ValueError(f'{name} must be at least 1, not {value}')
     return min(value, maximum)
+
+
+def started(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """`chunks` (which yield at least one) with the first made now, in the
+    resource, where its errors still become HTTP errors."""
+    first = next(chunks)
+
+    def all_chunks():
+        yield first
+        yield from chunks  # so that closing the answer closes `chunks`
+
+    return all_chunks()

@@ -72,7 +72,7 @@ def test_create_and_read(store):
     assert job.state is S.SUBMITTED and job.input == {'a': 1}
     assert store.get(job.id) == job
     assert store.get('no-such-id') is None
-    assert [j.id for j in store.list()] == [job.id]
+    assert [j.id for j in store.page()[0]] == [job.id]
     assert store.log_lines(job.id)[0][2].startswith('Job submitted')
 
 
@@ -191,7 +191,7 @@ def test_delete_hides_the_job(store):
     assert after.delete_requested and after.state is S.CANCELLED
     assert store.get(job.id) is None
     assert store.get(job.id, include_deleted=True) is not None
-    assert store.list() == []
+    assert store.page()[0] == []
     assert store.deletable() == [job.id]
     store.remove(job.id)
     assert store.get(job.id, include_deleted=True) is None

@@ -120,7 +120,7 @@ def test_the_asks_of_the_front_end_and_of_start_up(store):
     ask(store.add_log(second, 'three'))
     assert messages(store, second)[-3:] == ['one', 'two', 'three']
     assert job_of(store, second).exit_code == 3
-    assert [s.id for s in ask(store.list_jobs())] == [first, second]
+    assert [s.id for s in ask(store.list_jobs_page())[0]] == [first, second]
     assert [j.id for j in ask(store.jobs_in([S.FINISHED, S.WAITING]))] == [second]
     assert ask(store.job_log('no-such-job')) is None
     moved = ask(store.recover_interrupted('The service stopped'))

@@ -117,7 +117,7 @@ def test_old_jobs_survive_and_get_their_exit_code(old_db, caplog):
         store = _open(old_db)
     try:
         assert any('exit_code' in record.getMessage() for record in caplog.records)
-        assert sorted(job.id for job in store.list()) == sorted(OLD_JOBS)
+        assert sorted(job.id for job in store.page()[0]) == sorted(OLD_JOBS)
         rows = {row[0]: row for row in _old_rows()}
         for job_id, (state, _, exit_code) in OLD_JOBS.items():
             job = store.get(job_id, full=True)
@@ -168,8 +168,8 @@ def test_a_migrated_database_takes_new_jobs_and_transitions(old_db):
         assert store.cancel('old-submitted').state is S.CANCELLED
         store.update('old-garbage', exit_code=-15)
         assert store.get('old-garbage').exit_code == -15
-        assert [job.id for job in store.list()][-1] == new.id
-        assert len(store.list()) == len(OLD_JOBS) + 1
+        assert [job.id for job in store.page()[0]][-1] == new.id
+        assert len(store.page()[0]) == len(OLD_JOBS) + 1
         assert [line[2] for line in store.log_lines('old-finished-3')] == [
             'old line of old-finished-3',
             'staging out',

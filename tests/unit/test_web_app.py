@@ -72,12 +72,13 @@ class FakeBackend:
         self._enter('get', job_id)
         return self._job(job_id)
 
-    def list(self):
-        self._enter('list')
-        return [
+    def list_jobs(self, *query):
+        self._enter('list_jobs', *query)
+        rows = [
             JobSummary(j.id, j.name, j.workflow_url, j.input_json, j.state.value, j.output_json)
             for j in self.jobs.values()
         ]
+        return iter([rows[:1], rows[1:]]), None  # two pages
 
     def cancel(self, job_id):
         self._enter('cancel', job_id)
@@ -292,7 +293,7 @@ JOB_ROUTES = [
     ('GET', f'/jobs/{UNKNOWN}/log', 'log_text'),
 ]
 ALL_ROUTES = [
-    ('GET', '/jobs', 'list'),
+    ('GET', '/jobs', 'list_jobs'),
     ('POST', '/jobs', 'create'),
 ] + JOB_ROUTES
 

@@ -10,8 +10,10 @@ import pytest
 
 from cerise_actors.defaults import WEB_ASK_TIMEOUT
 from cerise_actors.errors import JobNotFound, ServiceUnavailable
+from cerise_actors.jobs.views import JobSummary
 from cerise_actors.web.app import create_app
 from cerise_actors.web.backend import JobsBackend
+from cerise_actors.web.paging import STORE_PAGE_BYTES, STORE_PAGE_SECONDS
 
 from .test_web_app import _view
 
@@ -42,9 +44,9 @@ class FakeProxy:
         self.calls = []
 
     def __getattr__(self, name):
-        def method(*args):
-            self.calls.append((name, *args))
-            return self.answer
+        def method(*args, **kwargs):
+            self.calls.append((name, *args, *([kwargs] if kwargs else [])))
+            return self.answer() if callable(self.answer) else self.answer
 
         return method
 
@@ -52,7 +54,9 @@ class FakeProxy:
 BACKEND_CALLS = [
     pytest.param(lambda b: b.create('n', 'file:///w.cwl', {'a': 1}), 'create_job', id='create'),
     pytest.param(lambda b: b.get('job-a'), 'get_job', id='get'),
-    pytest.param(lambda b: b.list(), 'list_jobs', id='list'),
+    pytest.param(lambda b: list(b.list_jobs()[0]), 'list_jobs_page', id='list'),
+    pytest.param(lambda b: b.list_jobs(limit=5), 'jobs_page_end', id='list-page'),
+    pytest.param(lambda b: list(b.list_runs(5)), 'list_runs', id='list-runs'),
     pytest.param(lambda b: b.cancel('job-a'), 'cancel_job', id='cancel'),
     pytest.param(lambda b: b.delete('job-a'), 'delete_job', id='delete'),
     pytest.param(lambda b: b.log_text('job-a'), 'job_log', id='log_text'),
@@ -136,7 +140,52 @@ def test_app_over_a_store_that_times_out_answers_503():
     client = falcon.testing.TestClient(
         create_app(JobsBackend(FakeProxy(FakeFuture(error=pykka.Timeout('slow')))), BASE)
     )
-    result = client.simulate_get('/jobs/job-a')
-    assert result.status_code == 503
-    assert result.headers['retry-after'] == '5'
-    assert result.json['description'] == 'the job store did not answer in time'
+    for path in ('/jobs/job-a', '/jobs', '/jobs?limit=2'):
+        result = client.simulate_get(path)
+        assert result.status_code == 503, path
+        assert result.headers['retry-after'] == '5'
+        assert result.json['description'] == 'the job store did not answer in time'
+
+
+# --- lists: one short ask per page, made as the answer is written ------------------
+
+
+def _summary(job_id):
+    return JobSummary(job_id, '', 'file:///w.cwl', '{}', 'Waiting', None)
+
+
+def test_a_list_asks_for_its_pages_one_by_one_as_they_are_read():
+    pages = iter([([_summary('a'), _summary('b')], (1.0, 'b')), ([_summary('c')], None)])
+    proxy = FakeProxy(lambda: FakeFuture(next(pages)))
+    rows, cursor = JobsBackend(proxy).list_jobs(['Waiting'], 'n')
+    assert cursor is None and proxy.calls == [], 'nothing is asked before the answer is written'
+    assert [row.id for row in next(rows)] == ['a', 'b']
+    assert [row.id for row in next(rows)] == ['c']
+    assert next(rows, None) is None
+    bounds = {'until': None, 'max_bytes': STORE_PAGE_BYTES, 'max_seconds': STORE_PAGE_SECONDS}
+    assert proxy.calls == [
+        ('list_jobs_page', ['Waiting'], 'n', None, None, bounds),
+        ('list_jobs_page', ['Waiting'], 'n', None, (1.0, 'b'), bounds),
+    ]
+
+
+def test_a_page_of_jobs_asks_where_it_ends_first_and_reads_up_to_there():
+    answers = iter([((2.0, 'c'), (2.0, 'c')), ([_summary('b'), _summary('c')], None)])
+    proxy = FakeProxy(lambda: FakeFuture(next(answers)))
+    rows, cursor = JobsBackend(proxy).list_jobs(None, None, 2, (1.0, 'a'))
+    assert cursor == (2.0, 'c')
+    assert [row.id for page in rows for row in page] == ['b', 'c']
+    assert proxy.calls[0] == ('jobs_page_end', None, None, 2, (1.0, 'a'))
+    assert proxy.calls[1][:5] == ('list_jobs_page', None, None, None, (1.0, 'a'))
+    assert proxy.calls[1][5]['until'] == (2.0, 'c')
+    empty = FakeProxy(FakeFuture((None, None)))
+    rows, cursor = JobsBackend(empty).list_jobs(None, None, 2, (9.0, 'z'))
+    assert (list(rows), cursor) == ([], None) and len(empty.calls) == 1
+
+
+def test_a_page_of_runs_asks_until_it_has_page_size_runs():
+    answers = iter([([_summary('a')], (1.0, 'a')), ([_summary('b')], (2.0, 'b'))])
+    proxy = FakeProxy(lambda: FakeFuture(next(answers)))
+    pages = list(JobsBackend(proxy).list_runs(2, None))
+    assert [(len(rows), cursor) for rows, cursor in pages] == [(1, (1.0, 'a')), (1, (2.0, 'b'))]
+    assert [call[1:3] for call in proxy.calls] == [(2, None), (1, (1.0, 'a'))]

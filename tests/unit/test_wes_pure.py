@@ -233,3 +233,23 @@ def test_attachments_are_never_written_through_a_link(tmp_path):
     _save(io.BytesIO(b'mine'), ConfinedRoot(run), 'wf.cwl')  # the link is replaced, not followed
     assert (run / 'wf.cwl').read_bytes() == b'mine' and not (run / 'wf.cwl').is_symlink()
     assert list(outside.iterdir()) == []
+
+
+def test_the_run_list_is_written_page_by_page_as_falcon_wrote_it_whole():
+    runs = [
+        RunSummary(f'r{i}', 'n', 'Success', 2.0, 1.5, '{"name": "n", "k": "é"}' if i else None)
+        for i in range(4)
+    ]
+    whole = {'runs': [views.run_summary(run) for run in runs], 'next_page_token': ''}
+    for pages in (
+        [(runs, None)],
+        [(runs[:1], (1.0, 'r0')), ([], (1.0, 'r0')), (runs[1:], None)],
+    ):
+        text = b''.join(views.run_list_chunks(pages)).decode()
+        assert text == json.dumps(whole, ensure_ascii=False)
+    text = b''.join(views.run_list_chunks([(runs[:2], (2.0, 'r1'))])).decode()
+    assert decode_cursor(json.loads(text)['next_page_token']) == (2.0, 'r1')
+    assert json.loads(text)['runs'] == whole['runs'][:2]
+    empty = b''.join(views.run_list_chunks([([], None)])).decode()
+    assert empty == json.dumps({'runs': [], 'next_page_token': ''})
+    assert not errors(json.loads(text), SPEC['components']['schemas']['RunListResponse'])

@@ -22,7 +22,7 @@ from falcon.app_helpers import default_serialize_error
 from ...defaults import MAX_PAGE_SIZE, WES_PAGE_SIZE
 from ...errors import JobNotFound
 from ..backend import JobsBackend, base_url_of
-from ..paging import decode_cursor, encode_cursor, page_size
+from ..paging import decode_cursor, page_size, started
 from . import views
 from .form import multipart_handler, read_run_form
 from .submission import BadRun, Place, build_submission
@@ -85,11 +85,8 @@ class Runs(_Base):
             after = decode_cursor(token) if token else None
         except ValueError as exc:
             raise _bad(str(exc)) from None
-        runs, cursor = self._backend.list_runs(size, after)
-        resp.media = {
-            'runs': [views.run_summary(run) for run in runs],
-            'next_page_token': encode_cursor(cursor) if cursor else '',
-        }
+        resp.content_type = falcon.MEDIA_JSON
+        resp.stream = started(views.run_list_chunks(self._backend.list_runs(size, after)))
 
     def on_post(self, req, resp):
         run_id = str(uuid.uuid4())

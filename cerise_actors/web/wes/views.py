@@ -1,4 +1,4 @@
-"""The WES 1.1 bodies, from the store's RunRecords: pure functions.
+"""The WES 1.1 bodies, from the store's RunRecords and RunSummaries: pure functions.
 
 A job submitted through /jobs is a run too. It has no RunRequest of its own,
 so one is made from what it has: its workflow URL and input object,
@@ -15,10 +15,11 @@ started on the resource, `end_time` when it reached its final state.
 import dataclasses
 import json
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ...jobs.states import JobState
-from ...jobs.views import RunRecord
+from ...jobs.views import RunRecord, RunSummary
+from ..paging import Cursor, encode_cursor
 from .states import state_counts, wes_state
 
 WES_VERSION = '1.1.0'
@@ -73,8 +74,27 @@ def run_status(run: RunRecord) -> dict:
     return {'run_id': run.id, 'state': wes_state(run.state)}
 
 
-def run_summary(run: RunRecord) -> dict:
-    return {**run_status(run), **_times(run), 'tags': _tags(run)}
+def run_summary(run: RunSummary) -> dict:
+    if run.tags is not None:  # made through WES: the request's tags
+        tags = json.loads(run.tags) or {}
+    else:
+        tags = {'name': run.name} if run.name else {}
+    return {**run_status(run), **_times(run), 'tags': tags}
+
+
+def run_list_chunks(pages: Iterable[Tuple[List[RunSummary], Optional[Cursor]]]) -> Iterator[bytes]:
+    """The RunListResponse of GET /runs, a chunk per page of runs as the
+    store hands them over: (runs, cursor) pairs, the last cursor naming the
+    next page. The same text as falcon's JSON of the whole answer."""
+    opening, token = '{"runs": [', ''
+    for runs, cursor in pages:
+        token = encode_cursor(cursor) if cursor else ''
+        if runs:
+            texts = (json.dumps(run_summary(run), ensure_ascii=False) for run in runs)
+            yield (opening + ', '.join(texts)).encode()
+            opening = ', '
+    closing = f'], "next_page_token": {json.dumps(token)}}}'
+    yield (closing if opening == ', ' else opening + closing).encode()
 
 
 def run_log(

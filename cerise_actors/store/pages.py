@@ -1,0 +1,142 @@
+"""Pages of the jobs users see: how GET /jobs and GET /ga4gh/wes/v1/runs read them.
+
+Lists are read in the order of (created_at, id), a page at a time: the
+front end asks the StoreActor for one page, writes it to the client and asks
+for the next, so other asks are answered in between and no list is ever
+held whole. A page ends after `limit` rows or, after at least one row, once
+its rows hold `max_bytes` of text or reading them took `max_seconds`: with
+2 MB of input in each job, 150 jobs made one GET /jobs answer of 300 MB,
+built in one ask that held the store for seconds.
+
+A cursor is the (created_at, id) of a page's last row, given only when more
+rows follow. Creation times only grow (JobStore.create), so a job created
+while a client pages comes after every cursor handed out: each job is in
+exactly one page. Functions over the store's connection, called only from
+the StoreActor's thread (through JobStore).
+"""
+
+import functools
+import math
+import time
+import typing
+from typing import List, NamedTuple, Optional, Tuple
+
+Key = Tuple[float, str]
+
+#: the index pages walk. Without it SQLite took the index of delete_requested
+#: and sorted: every page read every job whole (150 jobs of 4 MB: 600 MB a
+#: page). With it a page reads its own rows only, in order, and the keys
+#: (`end`, `_any`), the state filter and deleted jobs come from the index.
+INDEX = 'CREATE INDEX IF NOT EXISTS job_listing ON job (delete_requested, created_at, id, state)'
+
+#: the fields of page rows that are not columns, and the SQL that gives them:
+#: SQLite reads a run's tags out of its stored request (about a millisecond
+#: for 2 MB), so the workflow_params beside them never leave the store
+_COLUMNS = {'tags': "json_extract(wes_request, '$.tags')"}
+
+
+class PageKey(NamedTuple):
+    """A page row of the keys only (see `end`)."""
+
+    created_at: float
+    id: str
+
+
+def read(
+    db,
+    row_type,
+    states: Optional[List[str]] = None,
+    name: Optional[str] = None,
+    limit: Optional[int] = None,
+    after: Optional[Key] = None,
+    until: Optional[Key] = None,
+    max_bytes: Optional[int] = None,
+    max_seconds: Optional[float] = None,
+) -> Tuple[list, Optional[Key]]:
+    """A page as `row_type` rows (JobSummary, RunSummary, PageKey: their
+    fields name the columns), and the cursor of the next page (None if
+    nothing follows).
+
+    `states` (stored values) and `name` filter; `after` is the cursor of the
+    previous page and `until` the last (created_at, id) to include.
+    """
+    where, values = _where(states, name, after, until)
+    columns = ', '.join(_COLUMNS.get(field, field) for field in row_type._fields)
+    sql = f'SELECT {columns}, created_at, id FROM job WHERE {where} ORDER BY created_at, id LIMIT ?'
+    values.append(-1 if limit is None else limit)  # -1: all
+    width = len(row_type._fields)
+    result = db.execute_sql(sql, values)
+    try:
+        if max_bytes is None and max_seconds is None:
+            rows, stopped = result.fetchall(), False
+        else:
+            rows, stopped = _take(result, _text_fields(row_type), max_bytes, max_seconds)
+    finally:
+        result.close()
+    last = tuple(rows[-1][width:]) if rows else None
+    more = (stopped or len(rows) == limit) and _any(db, states, name, last, until)
+    return [row_type._make(row[:width]) for row in rows], last if more else None
+
+
+def _take(result, text: Tuple[int, ...], max_bytes, max_seconds) -> Tuple[list, bool]:
+    """Rows of `result`, one by one, until those taken hold `max_bytes` in
+    their `text` fields or `max_seconds` have passed (one row at least); and
+    whether it stopped before the end."""
+    max_bytes = math.inf if max_bytes is None else max_bytes
+    deadline = math.inf if max_seconds is None else time.monotonic() + max_seconds
+    rows, size = [], 0
+    for row in result:
+        rows.append(row)
+        for i in text:
+            if row[i]:
+                size += len(row[i])
+        if size >= max_bytes or time.monotonic() >= deadline:
+            return rows, True
+    return rows, False
+
+
+@functools.cache
+def _text_fields(row_type) -> Tuple[int, ...]:
+    """The places of the text fields of `row_type` (str or Optional[str])."""
+    hints = typing.get_type_hints(row_type)
+    return tuple(
+        i for i, field in enumerate(row_type._fields) if hints[field] in (str, Optional[str])
+    )
+
+
+def end(
+    db,
+    states: Optional[List[str]] = None,
+    name: Optional[str] = None,
+    limit: int = 1,
+    after: Optional[Key] = None,
+) -> Tuple[Optional[Key], Optional[Key]]:
+    """The (created_at, id) of the last job of the page `read` gives with
+    these arguments (None if it is empty), and the cursor of the page after
+    it: what GET /jobs?limit= names in its headers before writing the page."""
+    keys, cursor = read(db, PageKey, states, name, limit, after)
+    return (tuple(keys[-1]) if keys else None), cursor
+
+
+def _any(db, states, name, after: Key, until: Optional[Key]) -> bool:
+    """Whether a page after `after` would hold a job."""
+    where, values = _where(states, name, after, until)
+    return db.execute_sql(f'SELECT 1 FROM job WHERE {where} LIMIT 1', values).fetchone() is not None
+
+
+def _where(states, name, after: Optional[Key], until: Optional[Key]) -> Tuple[str, list]:
+    """The WHERE clause of a page of the jobs users see, and its values."""
+    where, values = ['delete_requested = 0'], []
+    if states is not None:
+        where.append(f'state IN ({", ".join("?" * len(states))})')
+        values += states
+    if name is not None:
+        where.append('name = ?')
+        values.append(name)
+    if after is not None:
+        where.append('(created_at, id) > (?, ?)')
+        values += [after[0], after[1]]
+    if until is not None:
+        where.append('(created_at, id) <= (?, ?)')
+        values += [until[0], until[1]]
+    return ' AND '.join(where), values
