@@ -9,7 +9,7 @@ them over, a small page at a time (web/paging.py, store/pages.py).
 Runs the real command (`python -m cerise_actors serve`) in a subprocess, so
 its memory is the service's alone; the jobs name an unreadable workflow and
 end PermanentFailure at stage-in, keeping their input. The memory bound is
-generous for a noisy machine (the streamed lists add about 20 MiB) and still
+generous for a noisy machine (the streamed lists add tens of MiB) and still
 far below what the old lists took.
 """
 
