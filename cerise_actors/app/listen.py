@@ -44,6 +44,18 @@ def naming_the_address(host: str, port: int):
         raise CannotListen(f'cannot listen on {address(host, port)}: {reason}') from exc
 
 
+def own_files_urls(config, listening_url: str) -> tuple:
+    """The URLs of the service's own /files: under `base-url`, under the
+    address it listens on, and for a loopback address under `localhost` too.
+    A job naming one of them names a file of the exchange folder."""
+    urls = [f'{url.rstrip("/")}/files' for url in (config.base_url, listening_url) if url]
+    for url in list(urls):
+        for here, alias in (('//127.0.0.1:', '//localhost:'), ('//localhost:', '//127.0.0.1:')):
+            if here in url:
+                urls.append(url.replace(here, alias, 1))
+    return tuple(dict.fromkeys(urls))
+
+
 def exchange_client_url(config, listening_url: str) -> str:
     """How clients address the exchange folder: `store-location-client` if
     set, else the service's own /files under `base-url` or under the address

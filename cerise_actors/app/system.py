@@ -53,7 +53,7 @@ from ..web.dispatch import mount
 from ..web.files import make_files_app
 from ..web.gate import StartGate
 from ..web.server import HttpServer
-from .listen import exchange_client_url, naming_the_address
+from .listen import exchange_client_url, naming_the_address, own_files_urls
 from .resources import build_resource
 from .wes_info import wes_settings
 
@@ -91,7 +91,11 @@ class CeriseService:
         close_http = _once(self.http.stop)
         parts.callback(close_http)  # if building fails below
         client_url = exchange_client_url(self.config, self.http.url)
-        self.exchange = Exchange(self.config.exchange_service_dir, client_url)
+        self.exchange = Exchange(
+            self.config.exchange_service_dir,
+            client_url,
+            served_at=own_files_urls(self.config, self.http.url),
+        )
         self.exchange.ensure_layout()
         self.projects = api_install.local_projects(self.api_dir)
         self.catalogue = load_step_catalogue(self.projects)

@@ -14,7 +14,7 @@ a folder for a link while it is staged.
 import contextlib
 import stat
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..boundary import locations, names
 from ..boundary.confined import ConfinedRoot, Outside, Refused
@@ -22,9 +22,17 @@ from ..errors import InvalidInput
 
 
 class Exchange:
-    def __init__(self, service_dir: Path, client_url: str):
+    """The exchange folder; `client_url` is how clients address it, and
+    `served_at` other URLs of the same folder (the service's own /files under
+    the address it listens on), so a URL of the service's own /files is read
+    from the folder, never fetched from the service by itself."""
+
+    def __init__(self, service_dir: Path, client_url: str, served_at: Sequence[str] = ()):
         self.service_dir = Path(service_dir).resolve()
         self.client_url = client_url.rstrip('/')
+        self._prefixes = tuple(
+            dict.fromkeys(f'{url.rstrip("/")}/' for url in (client_url, *served_at) if url)
+        )
         #: every file of the area is opened, created and walked through this
         self.root = ConfinedRoot(self.service_dir)
         # a path may name the folder as configured or with its links resolved
@@ -57,9 +65,10 @@ class Exchange:
 
         Raises InvalidInput for anything else, with a message for the job log.
         """
-        if self.client_url and url.startswith(self.client_url + '/'):
+        prefix = next((p for p in self._prefixes if url.startswith(p)), None)
+        if prefix is not None:
             try:  # the one lexical rule for names in URLs, as /files and WES read them
-                return '/'.join(names.resolve(url[len(self.client_url) + 1 :], decode=True))
+                return '/'.join(names.resolve(url[len(prefix) :], decode=True))
             except names.LeavesRoot:
                 raise self._outside(url) from None
             except names.NameRefused as exc:

@@ -119,3 +119,26 @@ def test_the_exchange_may_be_named_as_configured_through_a_link(tmp_path):
     made = Exchange(tmp_path / 'alias', CLIENT)
     for spelling in ('real', 'alias'):
         assert made.name_of(f'{tmp_path}/{spelling}/input/a') == 'input/a'
+
+
+def test_urls_of_the_services_own_files_are_names_never_fetches(tmp_path):
+    """The CLI uploads to the service's /files and names that URL, while
+    store-location-client may say file://: the service reads its own folder
+    rather than fetching from itself (which limits.fetch-deny refuses)."""
+    from cerise_actors.app.listen import own_files_urls
+
+    class Config:
+        base_url = None
+
+    served = own_files_urls(Config(), 'http://127.0.0.1:29593')
+    assert served == ('http://127.0.0.1:29593/files', 'http://localhost:29593/files')
+    exchange = Exchange(tmp_path / 'x', (tmp_path / 'x').as_uri(), served_at=served)
+    for url in (
+        'http://127.0.0.1:29593/files/input/j/wf.cwl',
+        'http://localhost:29593/files/input/j/wf.cwl',
+        (tmp_path / 'x' / 'input' / 'j' / 'wf.cwl').as_uri(),
+    ):
+        assert exchange.name_of(url) == 'input/j/wf.cwl', url
+    assert exchange.name_of('http://127.0.0.1:29594/files/input/j/wf.cwl') is None  # another
+    with pytest.raises(InvalidInput, match='outside the file exchange area'):
+        exchange.name_of('http://127.0.0.1:29593/files/input/../../x')
