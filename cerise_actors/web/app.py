@@ -19,7 +19,7 @@ from ..errors import JobNotFound, ServiceUnavailable, StorageFull
 from .backend import JobsBackend, base_url_of, job_json, jobs_json_chunks
 from .discovery import Index, StepList
 from .jobs_query import add_next_page, jobs_query
-from .paging import started
+from .list_slots import ListSlots
 from .request_body import parse_json, read_body
 from .wes import PREFIX as WES_PREFIX
 from .wes import WesSettings, install_wes
@@ -60,20 +60,23 @@ def _parse_job_description(req, limit: int) -> tuple:
 
 
 class JobCollection:
-    def __init__(self, backend: JobsBackend, base_url: Optional[str], body_limit: int):
+    def __init__(
+        self, backend: JobsBackend, base_url: Optional[str], body_limit: int, slots: ListSlots
+    ):
         self._backend = backend
         self._base_url = base_url
         self._body_limit = body_limit
+        self._slots = slots
 
     def on_get(self, req, resp):
         """Every job, or a page with filters (jobs_query.py), written as the
-        store hands them over a few at a time (paging.py)."""
+        store hands them over a few at a time (paging.py), in a slot (list_slots.py)."""
         base = base_url_of(req, self._base_url)
         query = jobs_query(req.params) or ()
         pages, cursor = self._backend.list_jobs(*query)
         add_next_page(resp, base, req.params, cursor)
         resp.content_type = falcon.MEDIA_JSON
-        resp.stream = started(jobs_json_chunks(pages, base))
+        resp.stream = self._slots.answer(req, jobs_json_chunks(pages, base))
 
     def on_post(self, req, resp):
         name, workflow, input_doc = _parse_job_description(req, self._body_limit)
@@ -175,7 +178,8 @@ def create_app(
     `steps` (cwl/step_info.py) is what GET /steps lists."""
     app = falcon.App()
     app.req_options.strip_url_path_trailing_slash = True
-    app.add_route('/jobs', JobCollection(backend, base_url, body_limit))
+    slots = ListSlots()  # shared by GET /jobs and GET /runs
+    app.add_route('/jobs', JobCollection(backend, base_url, body_limit, slots))
     app.add_route('/jobs/{job_id}', JobItem(backend, base_url))
     app.add_route('/jobs/{job_id}/cancel', JobCancel(backend, base_url))
     app.add_route('/jobs/{job_id}/log', JobLog(backend))
@@ -191,5 +195,5 @@ def create_app(
     app.add_error_handler(ServiceUnavailable, _unavailable)
     app.add_error_handler(StorageFull, _storage_full)
     if wes is not None:
-        install_wes(app, backend, wes, base_url, body_limit)
+        install_wes(app, backend, wes, base_url, body_limit, slots)
     return app

@@ -22,7 +22,8 @@ from falcon.app_helpers import default_serialize_error
 from ...defaults import MAX_PAGE_SIZE, WES_PAGE_SIZE
 from ...errors import JobNotFound
 from ..backend import JobsBackend, base_url_of
-from ..paging import decode_cursor, page_size, started
+from ..list_slots import ListSlots
+from ..paging import decode_cursor, page_size
 from . import views
 from .form import multipart_handler, read_run_form
 from .submission import BadRun, Place, build_submission
@@ -74,9 +75,10 @@ class ServiceInfo(_Base):
 
 
 class Runs(_Base):
-    def __init__(self, backend, settings, base_url, text_limit: int):
+    def __init__(self, backend, settings, base_url, text_limit: int, slots: ListSlots):
         super().__init__(backend, settings, base_url)
         self._text_limit = text_limit
+        self._slots = slots
 
     def on_get(self, req, resp):
         try:
@@ -86,7 +88,8 @@ class Runs(_Base):
         except ValueError as exc:
             raise _bad(str(exc)) from None
         resp.content_type = falcon.MEDIA_JSON
-        resp.stream = started(views.run_list_chunks(self._backend.list_runs(size, after)))
+        pages = self._backend.list_runs(size, after)
+        resp.stream = self._slots.answer(req, views.run_list_chunks(pages))
 
     def on_post(self, req, resp):
         run_id = str(uuid.uuid4())
@@ -197,11 +200,13 @@ def install_wes(
     settings: WesSettings,
     base_url: Optional[str],
     text_limit: int,
+    slots: ListSlots,
 ) -> None:
-    """Add the WES routes, the multipart parser and the ErrorResponse bodies to `app`."""
+    """Add the WES routes, the multipart parser and the ErrorResponse bodies to
+    `app`; GET /runs is written in the `slots` of the app's lists."""
     app.req_options.media_handlers[falcon.MEDIA_MULTIPART] = multipart_handler(text_limit)
     app.add_route(f'{PREFIX}/service-info', ServiceInfo(backend, settings, base_url))
-    app.add_route(f'{PREFIX}/runs', Runs(backend, settings, base_url, text_limit))
+    app.add_route(f'{PREFIX}/runs', Runs(backend, settings, base_url, text_limit, slots))
     app.add_route(f'{PREFIX}/runs/{{run_id}}', RunItem(backend, settings, base_url))
     app.add_route(f'{PREFIX}/runs/{{run_id}}/status', RunStatus(backend, settings, base_url))
     app.add_route(f'{PREFIX}/runs/{{run_id}}/cancel', RunCancel(backend, settings, base_url))
