@@ -6,8 +6,10 @@ gate, `check_self_contained`, looks at the workflow as the service rewrote
 it, the very document the runner will load, and refuses anything that
 names a base, a schema, a document or a step outside the installed API:
 
-- no `$` directive but `$namespaces` (prefixes only, never fetched) at the
-  top level and `$import` of a file under the installed steps;
+- no `$` directive but `$namespaces` at the top level (plain prefixes
+  naming http(s) URLs, never fetched; no prefix that is a scheme such as
+  `file`, which would change what every `file:///` of the document means)
+  and `$import` of a file under the installed steps;
 - no `id` (or key of a map of ids) that is an absolute URL or path, so no
   relative name can be resolved against an attacker's base;
 - every step's `run` is a `file://` URL below the installed steps.
@@ -57,6 +59,14 @@ HARMLESS_DIRECTIVES = ('$namespaces',)
 _ID_MAPS = ('steps', 'inputs', 'outputs', 'in', 'out', 'fields')
 #: `scheme:` at the start of a reference: an absolute URL (or a prefixed name)
 _SCHEME = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:')
+#: a namespace prefix: a plain name
+_PREFIX = re.compile(r'^[A-Za-z][A-Za-z0-9_.-]*$')
+#: prefixes a workflow may not declare: URL schemes (whose meaning a prefix of
+#: the same name would replace) and the prefixes of CWL's own schema
+RESERVED_PREFIXES = frozenset(
+    {'file', 'http', 'https', 'ftp', 'ftps', 'data', 's3', 'gs', 'keep', 'urn', 'mailto',
+     'cwl', 'sld', 'dct', 'rdf', 'rdfs', 'xsd', 'owl', 'sh', 'cwltool', 'arv'}
+)  # fmt: skip
 #: bounds of the walk, as for a submitted document (cwl/checks.py)
 MAX_NODES = 200_000
 MAX_DEPTH = 200
@@ -109,10 +119,32 @@ def _where(path: tuple) -> str:
     return "'" + '.'.join(str(part) for part in path) + "'" if path else 'the top level'
 
 
+def _check_namespaces(value: Any) -> None:
+    """A prefix is expanded wherever a name starts with it: `file:` mapped to
+    an attacker's URL turned every `run: file:///...` of the rewritten
+    workflow into that URL, though its text still read `file:///`. So a prefix
+    may be a plain name, never a scheme or one of CWL's own prefixes, and
+    expands to an http(s) URL (the name of an ontology, never fetched)."""
+    if not isinstance(value, dict):
+        raise NotSelfContained("'$namespaces' must map prefixes to URLs")
+    for prefix, url in value.items():
+        if not (isinstance(prefix, str) and _PREFIX.match(prefix)):
+            raise NotSelfContained(f'the namespace prefix {str(prefix)[:50]!r} is not a plain name')
+        if prefix.lower() in RESERVED_PREFIXES:
+            raise NotSelfContained(
+                f"the namespace prefix '{prefix}' may not be declared: it would change what "
+                f"'{prefix}:' means in the workflow (a scheme or one of CWL's own prefixes)"
+            )
+        if not (isinstance(url, str) and url.lower().startswith(('http://', 'https://'))):
+            raise NotSelfContained(
+                f"the namespace '{prefix}' must be an http(s) URL (it names, it is not fetched)"
+            )
+
+
 def _check_directive(path: tuple, key: str, value: Any, steps_prefix: str) -> None:
-    if key == '$namespaces' and path == () and isinstance(value, dict):
-        if all(isinstance(v, str) for v in value.values()):
-            return
+    if key == '$namespaces' and path == ():
+        _check_namespaces(value)
+        return
     if key == '$import' and isinstance(value, str) and below(value, steps_prefix):
         return
     raise NotSelfContained(

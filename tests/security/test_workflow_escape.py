@@ -66,6 +66,11 @@ def test_the_probe_of_the_issue_is_refused_with_the_tag_named(client, attacker):
             'not a URL',
         ),
         ('requirements: [{{$import: {url}/evil/req.yml}}]\n', None, '$import'),
+        # a prefix named like a scheme: every file:/// of the rewritten workflow
+        # would then mean the attacker's URL (found by a red-team probe)
+        ('$namespaces: {{file: "{url}/ns/"}}\n', None, "prefix 'file' may not be declared"),
+        ('$namespaces: {{cwl: "{url}/ns/"}}\n', None, "prefix 'cwl' may not be declared"),
+        ('$namespaces: {{edam: "file:///etc/"}}\n', None, 'must be an http(s) URL'),
         ('hints:\n- !!python/object:os.system x\n', None, "'!!python/object:os.system'"),
         ('hints:\n- !evil {{class: Foo}}\n', None, "'!evil'"),
     ],
@@ -78,6 +83,9 @@ def test_the_probe_of_the_issue_is_refused_with_the_tag_named(client, attacker):
         'run-url',
         'run-prefixed',
         'import',
+        'namespace-file',
+        'namespace-cwl',
+        'namespace-to-file',
         'python-tag',
         'custom-tag',
     ],

@@ -170,7 +170,10 @@ def hostile_workflows(draw):
         doc['id'] = draw(IDS)
     for directive in draw(st.lists(DIRECTIVES, max_size=2)) if sometimes(4) else []:
         doc[directive] = draw(st.sampled_from([f'{ATTACKER}/', [f'{ATTACKER}/s.rdf'],
-                                               {'evil': f'{ATTACKER}/'}, '/etc/']))  # fmt: skip
+                                               {'evil': f'{ATTACKER}/'}, '/etc/',
+                                               {'file': f'{ATTACKER}/ns/'},
+                                               {'edam': 'http://edamontology.org/'},
+                                               {'file': 'file:///etc/'}]))  # fmt: skip
     requirements = []
     if sometimes(3):
         requirements.append({'$import': draw(TARGETS)})
@@ -279,7 +282,7 @@ def service_side(world, text: str, files: dict) -> None:
     def read(wanted: str) -> bytes:
         from cerise_actors.errors import InvalidWorkflow
 
-        if world['exchange'].local_path(wanted) is None:
+        if world['exchange'].name_of(wanted) is None:
             raise InvalidWorkflow(f'{wanted}: only the exchange area')
         return sources.read_workflow(wanted)
 
@@ -294,6 +297,21 @@ def service_side(world, text: str, files: dict) -> None:
     )
     world['validator'].check(url, text.encode(), {}, read, plan.content, str(TEST_API_DIR))
     return plan.content
+
+
+def unconfined_runner(world, content: bytes) -> None:
+    """cwltool's own loader on what the service hands the runner, as a
+    configured `cwl-runner` would load it: the service's checks alone must
+    keep it from fetching or loading anything outside (a `$namespaces` that
+    redefined `file:` once did not)."""
+    from cwltool.context import LoadingContext
+    from cwltool.load_tool import load_tool
+    from cwltool.resolver import ga4gh_tool_registries
+
+    job = world['job']
+    (job / 'workflow.cwl').write_bytes(content)
+    del ga4gh_tool_registries[:]  # off unless asked for, as cwltool's main leaves it
+    load_tool(str(job / 'workflow.cwl'), LoadingContext({'disable_js_validation': True}))
 
 
 def runner_side(world, content: bytes, precheck: bool = True) -> None:
@@ -338,6 +356,15 @@ def test_no_generated_workflow_leads_the_service_or_the_runner_outside(world, ge
         event('service: accepted')
     found = escapes(WATCH.events, world['allowed'])
     assert found == [], f'{found}\n{text}'
+    if content is not None:
+        with WATCH:
+            try:
+                unconfined_runner(world, content)
+            except refusals:
+                pass
+        allowed = world['python'] + tuple(os.path.realpath(p) for p in (TEST_API_DIR, world['job']))
+        found = escapes(WATCH.events, allowed)
+        assert found == [], f'{found}\n{text}'
     documents = [content] if content is not None else []
     try:  # as if the service's checks were gone: the document itself, if JSON can hold it
         documents.append(json.dumps(__import__('yaml').safe_load(text)).encode())
