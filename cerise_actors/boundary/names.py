@@ -14,7 +14,10 @@ The rules, in the order they apply:
   will see it. (A WSGI server has already decoded PATH_INFO once, so the
   WebDAV layer passes `decode=False`.)
 - A NUL (no file name holds one) or a backslash (a separator on Windows,
-  so the name is ambiguous) is refused.
+  so the name is ambiguous) is refused, and so is any other control
+  character (C0, DEL, C1: `x\x01y`, a newline, an escape sequence): no
+  user means one in a file name, and one that reaches a log line, a
+  terminal or a listing can forge what follows it.
 - Empty and `.` segments are dropped; `..` removes the name before it,
   and a `..` with no name before it climbs above the root: `LeavesRoot`.
   This is RFC 3986's remove_dot_segments, and what WsgiDAV does.
@@ -31,6 +34,7 @@ followed here; `confined.py` opens what the names designate without
 following one.
 """
 
+import re
 import urllib.parse
 from typing import Tuple
 
@@ -41,6 +45,8 @@ MAX_NAME_BYTES = 255
 
 _DOTS = ('.', '..')
 _FORBIDDEN = ('\x00', '\\')
+#: C0 control characters, DEL and C1 control characters
+_CONTROL = re.compile('[\x00-\x1f\x7f-\x9f]')
 
 
 class NameRefused(ValueError):
@@ -68,6 +74,11 @@ def resolve(path: str, *, decode: bool = False, max_depth: int = MAX_DEPTH) -> T
         raise NameRefused('holds a NUL character, which no file name can hold')
     if '\\' in path:
         raise NameRefused('holds a backslash; separate folders with /')
+    control = _CONTROL.search(path)
+    if control is not None:
+        raise NameRefused(
+            f'holds a control character ({ord(control.group()):#04x}), which no name here may hold'
+        )
     names = []
     for segment in path.split('/'):
         if segment in ('', '.'):

@@ -7,6 +7,7 @@ every prefix so that a path that leaves its root and comes back is caught.
 """
 
 import posixpath
+import re
 import urllib.parse
 
 import pytest
@@ -24,7 +25,7 @@ from cerise_actors.boundary.names import (
 
 ROOT = '/srv/exchange'
 PIECES = ['.', '..', '%2e', '%2E', '%2e%2e', '%2E%2e', '.%2e', '%252e', '%252E%252e', '%2f', '']
-PIECES += ['%25252e', '%5c', '%00', '%2541', 'a%2fb', '%']
+PIECES += ['%25252e', '%5c', '%00', '%2541', 'a%2fb', '%', '%01', '%C2%85', '%7f', '\x1b']
 NAMES = st.text(
     alphabet=st.characters(blacklist_characters='/\\%\x00', blacklist_categories=('Cs',)),
     min_size=1,
@@ -37,8 +38,8 @@ def _model(path: str, decode: bool):
     """What a careful reader makes of `path`: a tuple of names, 'leaves' or 'refused'."""
     if decode:
         path = urllib.parse.unquote(path)
-    if '\x00' in path or '\\' in path:
-        return 'refused'
+    if '\x00' in path or '\\' in path or re.search('[\x00-\x1f\x7f-\x9f]', path):
+        return 'refused'  # NUL, backslash, or another control character
     segments = path.split('/')
     for segment in segments:  # a name that, decoded again and again, is a dot or separator
         seen = segment

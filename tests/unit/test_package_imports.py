@@ -397,8 +397,6 @@ PATH_CALLS_ALLOWED: Dict[Tuple[str, str], str] = {
         'LocalFileSystem.remove on the resource, not the exchange; rmtree removes a link, '
         'never what it points to'
     ),
-    # still to move onto boundary.confined (it removes a tree below the exchange by path)
-    ('web/wes/resources.py', 'shutil.rmtree'): "a refused WES run's attachment folder",
 }
 
 

@@ -229,8 +229,10 @@ def test_attachments_are_never_written_through_a_link(tmp_path):
     (run / 'wf.cwl').symlink_to(outside / 'wf.cwl')
     for path in ('tools/wc.cwl', 'tools/deeper/wc.cwl'):
         with pytest.raises(BadRun, match='symbolic link'):
-            _save(io.BytesIO(b'x'), ConfinedRoot(run), path)
-    _save(io.BytesIO(b'mine'), ConfinedRoot(run), 'wf.cwl')  # the link is replaced, not followed
+            _save(io.BytesIO(b'x'), ConfinedRoot(tmp_path), 'run', path)
+    _save(
+        io.BytesIO(b'mine'), ConfinedRoot(tmp_path), 'run', 'wf.cwl'
+    )  # the link is replaced, not followed
     assert (run / 'wf.cwl').read_bytes() == b'mine' and not (run / 'wf.cwl').is_symlink()
     assert list(outside.iterdir()) == []
 

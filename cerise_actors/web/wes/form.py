@@ -17,7 +17,6 @@ the caller removes what was written.
 import errno
 import json
 import urllib.parse
-from pathlib import Path
 from typing import Dict, Set, Tuple
 
 import falcon
@@ -41,11 +40,14 @@ def multipart_handler(text_limit: int) -> MultipartFormHandler:
     return handler
 
 
-def read_run_form(req, run_dir: Path, text_limit: int) -> Tuple[Dict[str, str], Set[str]]:
-    """(text fields, relative paths of the attachments written under `run_dir`)."""
+def read_run_form(
+    req, exchange: ConfinedRoot, run_name: str, text_limit: int
+) -> Tuple[Dict[str, str], Set[str]]:
+    """(text fields, relative paths of the attachments written under the
+    folder `run_name` of the exchange area `exchange`)."""
     kind = (req.content_type or '').split(';')[0].strip().lower()
     if kind == falcon.MEDIA_MULTIPART:
-        return _multipart(req, run_dir)
+        return _multipart(req, exchange, run_name)
     if kind == falcon.MEDIA_URLENCODED:
         text = _utf8(read_body(req, text_limit), 'the form')
         pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, max_num_fields=100)
@@ -81,10 +83,9 @@ def _fields(pairs) -> Dict[str, str]:
     return fields
 
 
-def _multipart(req, run_dir: Path) -> Tuple[Dict[str, str], Set[str]]:
+def _multipart(req, exchange: ConfinedRoot, run_name: str) -> Tuple[Dict[str, str], Set[str]]:
     fields: Dict[str, str] = {}
     written: Set[str] = set()
-    run = ConfinedRoot(run_dir)
     for part in req.get_media():
         name = part.name or ''
         if name in TEXT_FIELDS:
@@ -100,25 +101,26 @@ def _multipart(req, run_dir: Path) -> Tuple[Dict[str, str], Set[str]]:
                 raise BadRun(str(exc)) from None
             if path in written:
                 raise BadRun(f'attachment {path!r} is given twice')
-            _save(part.stream, run, path)
+            _save(part.stream, exchange, run_name, path)
             written.add(path)
         # other parts are skipped, as the spec's fields are all that count
     return fields, written
 
 
-def _save(stream, run: ConfinedRoot, path: str) -> None:
-    """Write one attachment below the run's folder, following no link on the way
-    (`boundary/confined.py`): someone with a shell on the exchange folder cannot
-    swap a folder of the run for a link and have an attachment written elsewhere."""
-    folder, _, _ = path.rpartition('/')
+def _save(stream, exchange: ConfinedRoot, run_name: str, path: str) -> None:
+    """Write one attachment below the run's folder `run_name`, following no link
+    on the way from the exchange folder itself (`boundary/confined.py`): someone
+    with a shell on the exchange folder cannot make `input/wes`, the run's
+    folder or one of its folders a link and have an attachment written elsewhere."""
+    folder, _, _ = f'{run_name}/{path}'.rpartition('/')
     try:
-        run.mkdir(folder)
+        exchange.mkdir(folder)
     except WrongKind:
         raise BadRun(f'attachment {path!r} lies in a folder that is also a file') from None
     except Refused as exc:
         raise BadRun(f'attachment {path!r}: {exc.reason}') from None
     try:
-        with run.create(path, 0o644) as out:
+        with exchange.create(f'{run_name}/{path}', 0o644) as out:
             while True:
                 block = stream.read(CHUNK)
                 if not block:

@@ -7,10 +7,10 @@ workflow policy) to both. Errors under /ga4gh/wes/ are WES ErrorResponse
 bodies, `{"msg": ..., "status_code": ...}`; the rest of the app keeps its own.
 """
 
+import contextlib
 import dataclasses
 import json
 import logging
-import shutil
 import uuid
 from pathlib import Path
 from typing import Optional
@@ -19,6 +19,7 @@ import falcon
 import yaml
 from falcon.app_helpers import default_serialize_error
 
+from ...boundary.confined import ConfinedRoot, Refused
 from ...defaults import MAX_PAGE_SIZE, WES_PAGE_SIZE
 from ...errors import JobNotFound
 from ..backend import JobsBackend, base_url_of
@@ -92,26 +93,41 @@ class Runs(_Base):
         resp.stream = self._slots.answer(req, views.run_list_chunks(pages))
 
     def on_post(self, req, resp):
+        """Make a run. Its attachments go to `input/wes/<run id>/`, made, written
+        and (on a refusal) removed through the exchange area's ConfinedRoot,
+        never by path: a shell user who made `input/wes` a link to a folder
+        elsewhere gets a 400, and nothing is written or removed there."""
         run_id = str(uuid.uuid4())
         settings = self._settings
-        run_dir = Path(settings.exchange_dir) / ATTACHMENTS_FOLDER / run_id
+        exchange = ConfinedRoot(settings.exchange_dir)
+        run_name = f'{ATTACHMENTS_FOLDER}/{run_id}'
         place = Place(
-            run_url=f'{settings.exchange_url.rstrip("/")}/{ATTACHMENTS_FOLDER}/{run_id}',
+            run_url=f'{settings.exchange_url.rstrip("/")}/{run_name}',
             exchange_dir=str(settings.exchange_dir),
             exchange_url=settings.exchange_url.rstrip('/'),
         )
         try:
-            fields, attachments = read_run_form(req, run_dir, self._text_limit)
+            fields, attachments = read_run_form(req, exchange, run_name, self._text_limit)
             run = build_submission(fields, attachments, place, settings.facts.engine)
             notes = [f'Submitted through GA4GH WES; attachments: {len(attachments)}.', *run.notes]
             self._backend.create(run.name, run.workflow_url, run.input, run_id, run.request, notes)
         except BadRun as exc:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            _remove(exchange, run_name)
             raise _bad(str(exc)) from None
         except BaseException:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            _remove(exchange, run_name)
             raise
         resp.media = {'run_id': run_id}
+
+
+def _remove(exchange: ConfinedRoot, run_name: str) -> None:
+    """Remove a refused run's folder through descriptors (no link followed);
+    what cannot be removed is only clutter, and is logged."""
+    with contextlib.suppress(FileNotFoundError):
+        try:
+            exchange.remove(run_name)
+        except (OSError, Refused) as exc:
+            logger.warning('could not remove the refused run folder %s: %s', run_name, exc)
 
 
 class RunItem(_Base):
