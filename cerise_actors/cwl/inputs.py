@@ -77,6 +77,8 @@ class _Planner:
     def file_object(self, obj: dict, name: str, folder: Optional[_Folder]) -> dict:
         """Stage a File/Directory (in ``folder`` if it is a secondary)."""
         cls = obj['class']
+        if 'basename' in obj:  # also of a literal: the runner writes it under that name
+            plain_basename(obj['basename'], name)
         source = self.source_of(obj, name)
         if source is None:
             return self.literal(obj, name, folder)
@@ -172,17 +174,38 @@ class _Planner:
         if basename is None:
             url_path = urlsplit(source).path
             basename = unquote(url_path.rsplit('/', 1)[-1])
-        if (
-            not isinstance(basename, str)
-            or basename in ('', '.', '..')
-            or '/' in basename
-            or '\0' in basename
-        ):
+        if not is_plain_name(basename):
             raise InvalidInput(
                 f"input '{name}': cannot use {basename!r} as a file name "
                 f"(from {source!r}); give a 'basename'"
             )
         return basename
+
+
+def is_plain_name(basename: Any) -> bool:
+    """Whether `basename` names one file in a folder: no '/', not '.' or '..', no NUL."""
+    return (
+        isinstance(basename, str)
+        and basename not in ('', '.', '..')
+        and '/' not in basename
+        and '\0' not in basename
+    )
+
+
+def plain_basename(basename: Any, name: str) -> str:
+    """A File's or Directory's `basename`, refused unless it is a plain name.
+
+    The runner writes a literal File (`contents`) and builds a literal
+    Directory (`listing`) under their basenames: an absolute or climbing one
+    made it write anywhere the service's account may (issue 18, a red-team
+    probe that overwrote an installed step and so ran its own command).
+    """
+    if not is_plain_name(basename):
+        raise InvalidInput(
+            f"input '{name}': the basename {str(basename)[:200]!r} is not a plain file "
+            f"name (no '/', not '.' or '..')"
+        )
+    return basename
 
 
 def _is_directive(key: Any) -> bool:

@@ -70,6 +70,49 @@ def _refuse(item: Any) -> JavascriptException:
     )
 
 
+def _plain_name(name: Any) -> bool:
+    return isinstance(name, str) and name not in ('', '.', '..') and not set(name) & {'/', '\0'}
+
+
+def file_object_problem(item: dict, roots: Tuple[str, ...]) -> Any:
+    """What a File or Directory object names outside `roots`, or None: a
+    location or path that is not a local file inside them, or a basename
+    that is not a plain name (cwltool writes a literal File, `contents` and
+    `basename`, under that name: an absolute one wrote anywhere)."""
+    for key in _LOCATION_KEYS:
+        location = item.get(key)
+        if location is None:
+            continue
+        try:  # a File or Directory names a local file inside the roots
+            path = _local_path(location)
+        except ValueError:  # http(s), ftp, s3, another host, NUL, not text
+            return location
+        if path is not None and not inside(path, roots):
+            return location
+    if 'basename' in item and not _plain_name(item['basename']):
+        return item['basename']
+    return None
+
+
+def check_files(value: Any, roots: Tuple[str, ...]) -> None:
+    """Refuse a document (an input object, a workflow) holding a File or
+    Directory that names something outside `roots`; raises ValueError."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if _is_file_object(item):
+                problem = file_object_problem(item, roots)
+                if problem is not None:
+                    raise ValueError(
+                        f'a {item.get("class")} names {str(problem)[:200]!r}, outside the job '
+                        f'and the installed steps'
+                    )
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def check_value(value: Any, roots: Tuple[str, ...]) -> None:
     """Refuse an expression's value that names something outside `roots`."""
     stack = [value]
@@ -77,16 +120,9 @@ def check_value(value: Any, roots: Tuple[str, ...]) -> None:
         item = stack.pop()
         if isinstance(item, dict):
             if _is_file_object(item):
-                for key in _LOCATION_KEYS:
-                    location = item.get(key)
-                    if location is None:
-                        continue
-                    try:  # a File or Directory names a local file inside the roots
-                        path = _local_path(location)
-                    except ValueError:  # http(s), ftp, s3, another host, NUL, not text
-                        raise _refuse(location) from None
-                    if path is not None and not inside(path, roots):
-                        raise _refuse(location)
+                problem = file_object_problem(item, roots)
+                if problem is not None:
+                    raise _refuse(problem)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)

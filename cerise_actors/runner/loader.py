@@ -10,7 +10,9 @@ any document whatsoever, holds the same line by itself. With `--steps DIR`
 - `check_workflow_file`: the workflow it is handed must be the service's
   rewritten JSON, self-contained (`workflow_policy.check_self_contained`:
   no absolute id, no `$base`/`$schemas`, every `run:` a `file://` URL of an
-  installed step) with only allowed requirements and hints;
+  installed step) with only allowed requirements and hints; and
+  `check_job_order`: its input object, like its defaults, may name only
+  files of the job, with plain basenames;
 - `ConfinedFetcher`: schema-salad reads documents only from `file://` URLs
   inside the installed API, or directly in the job's folder (the workflow
   and the input object), never over the network;
@@ -28,6 +30,8 @@ import os
 import urllib.parse
 import urllib.request
 from typing import Any, Callable, Optional, Sequence, Tuple
+
+from . import confine
 
 try:  # inside the service's package
     from ..boundary import locations, workflow_policy
@@ -93,11 +97,26 @@ def check_workflow_file(path: str, confinement: Confinement) -> None:
             problems.append(str(exc))
     else:
         raise Refused(problems[0] if problems else 'no installed steps were given')
+    try:  # File and Directory defaults: only the job's files, plain basenames
+        confine.check_files(doc, confinement.roots)
+    except ValueError as exc:
+        raise Refused(f'the workflow: {exc}') from None
     nodes = [doc] + _steps(doc)
     for node in nodes:
         for cls in _classes(node):
             if cls not in workflow_policy.ALLOWED_REQUIREMENTS:
                 raise Refused(f"the requirement or hint '{cls}' is not allowed")
+
+
+def check_job_order(path: str, confinement: Confinement) -> None:
+    """Refuse an input object naming a File or Directory outside the job, or
+    with a basename that is not a plain name. Fails closed."""
+    try:
+        with open(path, encoding='utf-8') as stream:
+            job = json.load(stream)
+        confine.check_files(job, confinement.roots)
+    except (OSError, ValueError) as exc:
+        raise Refused(f'the input object {path}: {exc}') from None
 
 
 def _steps(doc: dict) -> list:

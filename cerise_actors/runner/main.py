@@ -97,6 +97,9 @@ def _confined_main(args: List[str], confinement: 'loader.Confinement', executor)
     if parsed.workflow:
         try:
             loader.check_workflow_file(parsed.workflow, confinement)
+            if len(parsed.job_order) != 1:  # one input object, no inputs as options
+                raise loader.Refused(f'expected one input object, got {parsed.job_order!r}')
+            loader.check_job_order(parsed.job_order[0], confinement)
         except loader.Refused as refused:
             print(f'{NAME}: Workflow error, refused to load it: {refused}', file=sys.stderr)
             return 1

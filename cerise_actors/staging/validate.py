@@ -21,6 +21,7 @@ made this check raise once let a workflow fetch its steps from anywhere).
 """
 
 import collections
+import copy
 import hashlib
 import logging
 import os
@@ -122,7 +123,7 @@ class WorkflowValidator:
                 raise InvalidWorkflow(_tidy(str(exc), url, api_dir is None)) from None
             if not reads.others:  # imports from the exchange area may change: not kept
                 self._keep(key, tool, reads.installed)
-        job = dict(input_doc)
+        job = copy.deepcopy(input_doc)  # cwltool fills in fields: never the job's own
         try:
             fill_in_defaults(tool.tool['inputs'], job, None)
             normalizeFilesDirs(job)

@@ -217,3 +217,29 @@ def test_an_installed_workflow_may_embed_its_own_tools(tmp_path):
     result = _run(tmp_path, workflow, job, steps=api)
     assert result.returncode == 0, result.stderr
     assert Path(json.loads(result.stdout)['out']['path']).read_text() == 'embedded\n'
+
+
+@pytest.mark.parametrize(
+    'basename',
+    ['/tmp/PWNED', '../../PWNED', 'a/../../../PWNED', '..', 'sub/PWNED'],
+)
+def test_a_literal_file_cannot_be_written_outside_the_job(tmp_path, basename):
+    """A red-team probe: cwltool writes a File given as `contents` under its
+    `basename`; an absolute one overwrote an installed step, whose command then
+    ran. The runner alone refuses such an input object and such a default."""
+    job = _job(tmp_path)
+    target = tmp_path / 'PWNED'
+    name = basename.replace('/tmp/PWNED', str(target))
+    literal = {'class': 'File', 'basename': name, 'contents': 'pwned'}
+    workflow = _wc({'source': 'file'}, inputs=[{'id': 'file', 'type': 'File'}])
+    (job / 'input.json').write_text(json.dumps({'file': literal}))
+    result = _run(tmp_path, workflow, job)
+    assert result.returncode != 0 and 'outside the job' in result.stderr, result.stderr
+    job2 = tmp_path / 'jobs' / 'j2'
+    for sub in ('work', 'tmp'):
+        (job2 / sub).mkdir(parents=True)
+    (job2 / 'input.json').write_text('{}')
+    with_default = _wc({'default': literal})
+    result = _run(tmp_path, with_default, job2)
+    assert result.returncode != 0 and 'outside the job' in result.stderr, result.stderr
+    assert not target.exists() and not list(tmp_path.rglob('PWNED'))

@@ -6,6 +6,8 @@ answers, the server must never be asked for anything, the attacker's "step"
 PermanentFailure with a log line saying why, never in Success.
 """
 
+import json
+
 import pytest
 
 from .attacker import attacker_server
@@ -123,3 +125,43 @@ steps:
     assert done['state'] != 'Success', log
     assert 'expressions may only name files of the job' in log, log
     attacker.assert_untouched()
+
+
+WC_OF_FILE = """cwlVersion: v1.0
+class: Workflow
+inputs: {file: File}
+outputs: {out: {type: File, outputSource: s/output}}
+steps: {s: {run: test/wc.cwl, in: {file: file}, out: [output]}}
+"""
+
+
+@pytest.mark.parametrize('basename', ['ABS', '../../../../PWNED', 'a/../../PWNED', '..'])
+@pytest.mark.parametrize('where', ['input', 'secondary', 'listing', 'default'])
+def test_a_literal_file_is_never_written_outside_the_job(client, tmp_path, basename, where):
+    """A red-team probe: a File given as `contents` with an absolute basename
+    was written by the runner wherever it pointed (it overwrote an installed
+    step, then ran it). Every way of giving such a File is refused."""
+    target = tmp_path / 'PWNED'
+    literal = {
+        'class': 'File',
+        'basename': str(target) if basename == 'ABS' else basename,
+        'contents': 'pwned',
+    }
+    workflow, inputs = WC_OF_FILE, {}
+    if where == 'input':
+        inputs = {'file': literal}
+    elif where == 'secondary':
+        inputs = {'file': {'class': 'File', 'contents': 'x', 'secondaryFiles': [literal]}}
+    elif where == 'listing':
+        workflow = WC_OF_FILE.replace('{file: File}', '{file: File, d: Directory}')
+        inputs = {
+            'file': {'class': 'File', 'contents': 'x'},
+            'd': {'class': 'Directory', 'basename': 'd', 'listing': [literal]},
+        }
+    else:
+        workflow = WC_OF_FILE.replace(
+            '{file: File}', '{file: {type: File, default: ' + json.dumps(literal) + '}}'
+        )
+    log = _refused(client, workflow, inputs)
+    assert REFUSED in log and 'is not a plain file name' in log, log
+    assert not target.exists() and not list(tmp_path.rglob('PWNED'))

@@ -113,10 +113,17 @@ def test_basename_field_wins():
         {'class': 'File', 'location': 'http://h/%2E%2E'},
         {'class': 'File', 'location': 'http://h/a%2Fb'},
         {'class': 'File', 'location': 'http://h/x', 'basename': 3},
+        # literals too: the runner writes them under their basename (issue 18)
+        {'class': 'File', 'contents': 'x', 'basename': '/etc/cron.d/x'},
+        {'class': 'File', 'contents': 'x', 'basename': '../../x'},
+        {'class': 'Directory', 'basename': '..', 'listing': []},
+        {'class': 'Directory', 'listing': [{'class': 'File', 'contents': 'x', 'basename': '/x'}]},
     ],
 )
 def test_bad_basenames(obj):
-    with pytest.raises(InvalidInput, match="input 'f': cannot use"):
+    with pytest.raises(
+        InvalidInput, match="input 'f': (cannot use|the basename .* is not a plain)"
+    ):
         plan_inputs({'f': obj}, WORK)
 
 
