@@ -18,7 +18,14 @@ IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16) is denied
 when either form is.
 
 `redirect_refusal` is the rule for redirects: only to http or https, and
-at most a given number of them.
+at most a given number of them. `url_refusal` refuses a URL that can never
+be fetched as given, before anything is resolved or sent: one with user
+info (`http://user:password@host/`; credentials in URLs are not supported,
+and the service never sends them), or whose host is no valid name (an
+empty label, a label too long, a character no host name holds, or an IDNA
+`xn--` label that does not decode). `without_credentials` is the URL as
+every message shows it: the user info replaced by `***`, so a password
+never reaches a log.
 
 Standard library only; every check fails closed: an address that cannot
 be parsed, or a probe that fails oddly, is refused.
@@ -27,6 +34,7 @@ be parsed, or a probe that fails oddly, is refused.
 import dataclasses
 import errno
 import ipaddress
+import re
 import socket
 import urllib.parse
 from typing import Iterable, Optional, Tuple, Union
@@ -38,6 +46,11 @@ Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 REDIRECT_SCHEMES = ('http', 'https')
 
 _NAT64 = ipaddress.ip_network('64:ff9b::/96')
+
+#: one label of a host name as resolvers take it (an underscore is tolerated)
+_LABEL = re.compile(r'[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z')
+#: the user info of a URL, found as text so that even a URL that does not parse is cleaned
+_USER_INFO = re.compile(r'\A([A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*@')
 
 
 class FetchDenied(Exception):
@@ -190,13 +203,86 @@ def connect_allowed(
 def redirect_refusal(target: str, followed: int, most: int) -> Optional[str]:
     """Why a redirect to `target` is not followed, after `followed` were (at
     most `most` in all), ending a sentence "<url> ..."; None if it may be."""
+    shown = without_credentials(target)
     try:
         scheme = urllib.parse.urlsplit(target).scheme.lower()
     except ValueError:
-        return f'redirects to {target!r}, which is not a valid URL'
+        return f'redirects to {shown!r}, which is not a valid URL'
     if scheme not in REDIRECT_SCHEMES:
         allowed = ' or '.join(REDIRECT_SCHEMES)
-        return f'redirects to {target}; only redirects to {allowed} URLs are followed'
+        return f'redirects to {shown}; only redirects to {allowed} URLs are followed'
+    refusal = url_refusal(target)
+    if refusal is not None:
+        return f'redirects to {shown}, which {refusal}'
     if followed >= most:
-        return f'redirects more than {most} times (the last time to {target})'
+        return f'redirects more than {most} times (the last time to {shown})'
+    return None
+
+
+def without_credentials(url: str) -> str:
+    """`url` with its user info (`user:password@`) shown as `***@`: the form
+    of a URL in every message and log line."""
+    if not isinstance(url, str):
+        return repr(url)
+    return _USER_INFO.sub(lambda found: f'{found.group(1) or ""}//***@', url, count=1)
+
+
+def url_refusal(url: str) -> Optional[str]:
+    """Why the http(s) `url` can never be fetched as given, ending a sentence
+    "<url> ..." or "..., which ..."; None if it may be tried. Fails closed:
+    a URL this cannot take apart is refused."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        netloc = parts.netloc
+        host = urllib.parse.unquote(parts.hostname or '')
+    except ValueError as exc:
+        return f'is not a valid URL ({exc})'
+    if '@' in netloc:
+        return (
+            "holds credentials (the user info before '@'); credentials in URLs are not "
+            'supported and are never sent: make the file readable without them, or upload '
+            'it to the file exchange area'
+        )
+    if not host:
+        return 'names no host'
+    problem = host_problem(host)
+    if problem is not None:
+        return f'names the host {host!r}, which is not a valid host name ({problem})'
+    return None
+
+
+def host_problem(host: str) -> Optional[str]:
+    """What makes `host` (an IP address or a DNS name, Unicode or ASCII) no
+    name any resolver can look up; None if it may be one."""
+    try:
+        parse_address(host)
+        return None
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith('.') else host
+    if not name:
+        return 'it is empty'
+    labels = []
+    for label in name.split('.'):
+        if not label:
+            return 'it has an empty label'
+        if len(label) > 63:
+            return f'the label {label[:20]}... is longer than 63 characters'
+        try:
+            labels.append(label.encode('idna').decode('ascii'))
+        except (UnicodeError, ValueError):
+            return f'the label {label[:20]!r} cannot be written in IDNA'
+    if len('.'.join(labels)) > 253:
+        return 'it is longer than 253 characters'
+    for label in labels:
+        if len(label) > 63:
+            return f'the label {label[:20]}... is longer than 63 characters'
+        if label.lower().startswith('xn--'):
+            try:
+                label.lower().encode('ascii').decode('idna')
+            except (UnicodeError, ValueError):
+                return f'the IDNA label {label!r} does not decode'
+        if not _LABEL.match(label):
+            return f"the label {label!r} is not letters, digits and '-' (a '-' not at either end)"
     return None

@@ -23,7 +23,14 @@ import urllib.request
 from typing import Iterator, List
 
 from ..boundary.confined import Entry, Refused, WrongKind, kind_of
-from ..boundary.network import DenyList, FetchDenied, connect_allowed, redirect_refusal
+from ..boundary.network import (
+    DenyList,
+    FetchDenied,
+    connect_allowed,
+    redirect_refusal,
+    url_refusal,
+    without_credentials,
+)
 from ..defaults import MAX_REDIRECTS, MAX_WORKFLOW_BYTES
 from ..errors import InvalidInput, SourceUnavailable
 from .bounded import BoundedSource, ShouldStop, SourceLimits, Transfer, never_stop, watch
@@ -99,6 +106,13 @@ class Sources:
             yield BoundedSource(stream, transfer, opened.st_size, changed)
 
     def _open_http(self, url: str, transfer: Transfer):
+        """The response to GET `url`. A URL that can never be fetched as
+        given (credentials in it, a host that is no valid name) is refused
+        before anything is resolved or sent, naming it without its
+        credentials."""
+        refusal = url_refusal(url)
+        if refusal is not None:
+            raise InvalidInput(f'{without_credentials(url)} {refusal}')
         route = _Route(url)
         opener = _opener(transfer, route, self._limits.deny)
         try:

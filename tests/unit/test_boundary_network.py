@@ -16,6 +16,8 @@ from cerise_actors.boundary.network import (
     forms,
     is_local,
     redirect_refusal,
+    url_refusal,
+    without_credentials,
 )
 from cerise_actors.defaults import FETCH_DENY
 
@@ -203,3 +205,83 @@ def test_redirects_leave_neither_http_nor_the_count(target, followed, problem):
 def test_up_to_the_count_http_redirects_are_followed(target):
     for followed in range(5):
         assert redirect_refusal(target, followed, 5) is None
+
+
+# --- URLs that can never be fetched as given --------------------------------
+
+
+@pytest.mark.parametrize(
+    'url,shown',
+    [
+        ('http://alice:pw@host/x', 'http://***@host/x'),
+        ('http://alice:pw@@host:1/x?a@b', 'http://***@host:1/x?a@b'),
+        ('HTTPS://:pw@host/', 'HTTPS://***@host/'),
+        ('//alice:pw@host/', '//***@host/'),
+        ('http://host/a@b', 'http://host/a@b'),  # an @ in the path is no user info
+        ('http://host/', 'http://host/'),
+    ],
+)
+def test_credentials_are_never_shown(url, shown):
+    assert without_credentials(url) == shown
+
+
+@given(st.text(min_size=1, max_size=12).filter(lambda s: not set(s) & set('/?#@')))
+def test_no_password_survives_without_credentials(password):
+    shown = without_credentials(f'http://user:{password}@example.org/data')
+    assert shown == 'http://***@example.org/data'
+
+
+@pytest.mark.parametrize(
+    'url,problem',
+    [
+        ('http://u:p@example.org/x', 'credentials in URLs are not supported'),
+        ('http://u@example.org/x', 'credentials in URLs are not supported'),
+        ('http:///x', 'names no host'),
+        ('http://example.org:99999/', 'is not a valid URL'),
+        ('http://[::1/', 'is not a valid URL'),
+        ('http://xn--/x', "the IDNA label 'xn--' does not decode"),
+        ('http://xn--a.example/x', "the IDNA label 'xn--a' does not decode"),
+        ('http://a..b/x', 'it has an empty label'),
+        ('http://' + 'a' * 64 + '.org/', 'is longer than 63 characters'),
+        ('http://' + 'a.' * 127 + 'org/', 'is longer than 253 characters'),
+        ('http://a%20b/x', "the label 'a b' is not letters, digits and '-'"),
+        ('http://-a.org/', "the label '-a' is not letters"),
+    ],
+)
+def test_urls_that_can_never_be_fetched_are_refused(url, problem):
+    refusal = url_refusal(url)
+    assert refusal is not None and problem in refusal, refusal
+
+
+@pytest.mark.parametrize(
+    'url',
+    [
+        'http://example.org/x',
+        'https://example.org./x',  # a fully qualified name
+        'http://b\u00fccher.example/x',  # an internationalised name
+        'http://xn--bcher-kva.example/x',  # the same, as IDNA
+        'http://127.0.0.1:8080/x',
+        'http://2130706433/x',  # numeric spellings are for the deny list to judge
+        'http://0x7f.1/x',
+        'http://[::1]/x',
+        'http://under_score.example/x',
+        'http://%31%32%37.0.0.1/x',
+    ],
+)
+def test_urls_that_may_work_are_left_to_the_fetch(url):
+    assert url_refusal(url) is None
+
+
+def test_a_redirect_to_credentials_is_refused_without_them():
+    refusal = redirect_refusal('http://u:secret@example.org/x', 0, 5)
+    assert refusal is not None and 'credentials in URLs are not supported' in refusal
+    assert 'secret' not in refusal
+    assert refusal.startswith('redirects to http://***@example.org/x, which holds credentials')
+
+
+def test_a_redirect_to_an_invalid_host_is_refused():
+    refusal = redirect_refusal('http://xn--/x', 0, 5)
+    assert refusal == (
+        "redirects to http://xn--/x, which names the host 'xn--', which is not a valid host "
+        "name (the IDNA label 'xn--' does not decode)"
+    )
