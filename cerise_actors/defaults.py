@@ -78,8 +78,12 @@ MAX_FETCH_BYTES = 64 * 1024**3
 FETCH_DENY = ('127.0.0.0/8', '::1/128', '169.254.0.0/16', 'fe80::/10', '0.0.0.0/8', '::/128')
 #: the most redirects followed for one http(s) source
 MAX_REDIRECTS = 5
-#: the largest output JSON a runner may print
+#: the largest output JSON a runner may print; a larger one ends the job in
+#: PermanentFailure (a Directory output of very many files makes it so)
 MAX_OUTPUT_JSON = 16 * 1024 * 1024
+#: the most files and folders one job publishes as outputs; more end the job in
+#: PermanentFailure before any is copied
+MAX_OUTPUT_FILES = 100_000
 #: how much of the end of a failed runner's log is read, and shown
 STDERR_TAIL_BYTES = 64 * 1024
 STDERR_TAIL_LINES = 40

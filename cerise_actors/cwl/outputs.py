@@ -10,7 +10,11 @@ see); stage-out then reads them without following any link below the work
 dir (see `resource/filesystem.ConfinedPath`).
 
 cwltool's exit code is not reliable (3.x exits 0 even when the workflow
-fails validation), so the outcome is read from its log first.
+fails validation), so the outcome is read from its log first. The output
+object is read only up to a size (`defaults.MAX_OUTPUT_JSON`): a larger one
+comes from what the user handed in or asked for (a Directory of very many
+files, a huge string), so a run that succeeded with it ends in
+PermanentFailure saying so, never in SystemError.
 """
 
 import copy
@@ -133,39 +137,75 @@ class RunnerResult:
     state: JobState  # SUCCESS, PERMANENT_/TEMPORARY_FAILURE, SYSTEM_ERROR
     reason: str  # one sentence for the job log
     output: Optional[dict]
+    detail: str = field(default='', compare=False)  # the technical reason, for the service log
 
 
-def _parse_output(stdout: str) -> Optional[dict]:
-    """The JSON object the runner printed, tolerating text before it."""
+def _parse_output(stdout: str) -> Tuple[Optional[dict], str]:
+    """The JSON object the runner printed, tolerating text before it; or
+    None and why not, for the service log."""
     text = (stdout or '').strip()
+    if not text:
+        return None, 'stdout is empty'
     candidates = [text]
     lines = text.splitlines()
     for number, line in enumerate(lines):
         if line.startswith('{') and number > 0:
             candidates.append('\n'.join(lines[number:]))
             break
+    problem = ''
     for candidate in candidates:
         try:
             output = json.loads(candidate)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError) as exc:
+            problem = problem or f'{type(exc).__name__}: {exc}'
             continue
         if isinstance(output, dict):
-            return output
-    return None
+            return output, ''
+        problem = problem or f'a JSON {type(output).__name__}, not an object'
+    return None, f'stdout ({len(text)} characters) is not a JSON object: {problem}'
+
+
+def size_text(size: int) -> str:
+    """`size` bytes in words: '178.3 MiB', '12.0 KiB', '512 bytes'."""
+    if size >= 1 << 20:
+        return f'{size / (1 << 20):.1f} MiB'
+    if size >= 1 << 10:
+        return f'{size / (1 << 10):.1f} KiB'
+    return f'{size} bytes'
+
+
+def _too_large(size: int, limit: int) -> RunnerResult:
+    return RunnerResult(
+        JobState.PERMANENT_FAILURE,
+        f"the workflow's output object is {size_text(size)}, more than the service reads "
+        f'({size_text(limit)}): a Directory output of very many files, or a very large '
+        'string or array, makes it so; return fewer, larger files (an archive, say)',
+        None,
+        f"the runner's stdout is {size} bytes, more than MAX_OUTPUT_JSON ({limit}); not read",
+    )
 
 
 def interpret_runner_result(
-    exit_code: Optional[int], stdout: str, stderr: str, timed_out: bool = False
+    exit_code: Optional[int],
+    stdout: str,
+    stderr: str,
+    timed_out: bool = False,
+    stdout_size: Optional[int] = None,
+    max_stdout: Optional[int] = None,
 ) -> RunnerResult:
     """Decide the job's outcome from the runner's exit code and output.
 
     The last 'Final process status is X' line in stderr decides; failing
     that, validation errors mean a permanent failure; failing that, exit
-    code 0 with a JSON object on stdout is a success. A successful run with
-    unreadable output, or anything unrecognisable, is a system error.
+    code 0 with a JSON object on stdout is a success. A successful run whose
+    output object (`stdout_size` bytes in all) is larger than `max_stdout`
+    is a permanent failure that says so: its output is not read. A
+    successful run with output unreadable otherwise, or anything
+    unrecognisable, is a system error.
     """
     log = strip_ansi(stderr or '')
-    output = _parse_output(stdout)
+    oversized = None not in (stdout_size, max_stdout) and stdout_size > max_stdout
+    output, problem = (None, '') if oversized else _parse_output(stdout)
     statuses = _FINAL_STATUS.findall(log)
     status = statuses[-1] if statuses else None
 
@@ -175,11 +215,14 @@ def interpret_runner_result(
         return RunnerResult(
             JobState.PERMANENT_FAILURE, 'the job exceeded its time limit and was stopped', output
         )
+    if status == 'success' and oversized:
+        return _too_large(stdout_size, max_stdout)
     if status == 'success':
         return RunnerResult(
             JobState.SYSTEM_ERROR,
             'the workflow runner reported success, but its output could not be read',
             None,
+            problem,
         )
     if status == 'permanentFail':
         return RunnerResult(
@@ -204,9 +247,12 @@ def interpret_runner_result(
             )
     if exit_code == 0 and output is not None:
         return RunnerResult(JobState.SUCCESS, 'the workflow finished successfully', output)
+    if exit_code == 0 and oversized:
+        return _too_large(stdout_size, max_stdout)
     code = 'none' if exit_code is None else exit_code
     return RunnerResult(
         JobState.SYSTEM_ERROR,
         f'the workflow runner produced no usable result (exit code {code})',
         output,
+        problem,
     )

@@ -13,10 +13,18 @@ naming the output and the link, and none of its outputs are published
 (the runner's log still is). Whatever the configured runner does, this
 holds. Writing into the exchange goes through its confined root too, so a
 link planted in `output/<job id>/` is replaced, never written through.
+
+What one job publishes is bounded: its output object is read only up to
+`MAX_OUTPUT_JSON` bytes (a larger one is a PermanentFailure saying so, see
+`cwl/outputs.py`), and at most `MAX_OUTPUT_FILES` files and folders are
+published; outputs holding more end the job in PermanentFailure before any
+of them is copied. Both come from what the user handed in or asked for,
+so the job log says which limit was met, and the service log the sizes.
 """
 
 import contextlib
 import dataclasses
+import logging
 import posixpath
 import re
 import stat
@@ -24,7 +32,7 @@ from typing import Callable, Optional
 
 from ..boundary.confined import Refused
 from ..cwl.outputs import OutputFile, interpret_runner_result, plan_outputs, strip_ansi
-from ..defaults import MAX_OUTPUT_JSON, STDERR_TAIL_BYTES, STDERR_TAIL_LINES
+from ..defaults import MAX_OUTPUT_FILES, MAX_OUTPUT_JSON, STDERR_TAIL_BYTES, STDERR_TAIL_LINES
 from ..errors import DiskFull, InvalidOutput, PermanentResourceError, StagingAborted, StopReason
 from ..jobs.states import JobState
 from ..resource.filesystem import NO_SPACE, ConfinedPath, FileSystem, NotFollowed
@@ -32,8 +40,12 @@ from ..resource.layout import ResourceLayout
 from ..resource.scheduler import TIMEOUT_EXIT_CODE
 from .exchange import Exchange
 
+logger = logging.getLogger(__name__)
+
 #: the runner's whole log, published beside every job's outputs
 RUNNER_LOG_NAME = 'cerise-runner.log'
+#: entries counted between two looks at whether the job should stop
+_STOP_EVERY = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,10 +74,19 @@ class StageOut:
         paths = self._layout.job(job_id)
         stdout_path = ConfinedPath(paths.dir, posixpath.basename(paths.stdout))
         stderr_path = ConfinedPath(paths.dir, posixpath.basename(paths.stderr))
-        stdout = self._read_text(stdout_path, MAX_OUTPUT_JSON)
+        stdout_size = self._fs.size(stdout_path)
+        limit = MAX_OUTPUT_JSON
+        too_large = stdout_size is not None and stdout_size > limit
+        stdout = '' if too_large else self._read_text(stdout_path, limit)
         stderr = self._read_tail(stderr_path)
         timed_out = exit_code == TIMEOUT_EXIT_CODE and time_limit > 0
-        result = interpret_runner_result(exit_code, stdout, stderr, timed_out)
+        result = interpret_runner_result(
+            exit_code, stdout, stderr, timed_out, stdout_size=stdout_size, max_stdout=limit
+        )
+        if result.detail:
+            logger.warning(
+                'job %s: %s: %s (%s)', job_id, result.state.value, result.reason, result.detail
+            )
         tail = '' if result.state is JobState.SUCCESS else _tail(stderr)
         target = self._exchange.output_name(job_id)
         root = self._exchange.root
@@ -84,6 +105,15 @@ class StageOut:
                 JobState.SYSTEM_ERROR, f'unusable runner output: {exc}', None, 0, tail, log_url
             )
         published = []
+        counter = _Counter(should_stop)
+        try:
+            self._count(paths.work, files, counter)
+        except _TooMany as exc:
+            logger.warning('job %s: outputs not published: %s', job_id, exc.detail)
+            return StageOutResult(JobState.PERMANENT_FAILURE, str(exc), None, 0, tail, log_url)
+        except _LinkInOutput as exc:
+            return StageOutResult(JobState.PERMANENT_FAILURE, str(exc), None, 0, tail, log_url)
+        counter = _Counter(should_stop)
         try:
             with _publishing(self._exchange, target):
                 for item in files:
@@ -91,8 +121,8 @@ class StageOut:
                     if reason:
                         raise StagingAborted(reason)
                     published.append(item)
-                    self._fetch(paths.work, item, target)
-        except _LinkInOutput as exc:
+                    self._fetch(paths.work, item, target, counter)
+        except (_LinkInOutput, _TooMany) as exc:
             with _publishing(self._exchange, target):
                 for item in published:  # all outputs or none; the runner's log stays
                     root.remove(f'{target}/{item.relative}')
@@ -113,18 +143,34 @@ class StageOut:
                 stream.seek(size - STDERR_TAIL_BYTES)
             return stream.read().decode(errors='replace')
 
-    def _fetch(self, work: str, item: OutputFile, target: str) -> None:
+    def _count(self, work: str, files: list, counter: '_Counter') -> None:
+        """Count what `files` would publish, before anything is: _TooMany
+        as soon as it is more than MAX_OUTPUT_FILES."""
+        for item in files:
+            counter.add(item)
+            if item.is_directory:
+                try:
+                    for _ in self._fs.walk(ConfinedPath(work, item.relative)):
+                        counter.add(item)
+                except NotFollowed as exc:
+                    raise _LinkInOutput(item, exc.detail) from exc
+
+    def _fetch(self, work: str, item: OutputFile, target: str, counter: '_Counter') -> None:
         """Publish one output, reading it below the work dir without
-        following a link; a link (or a FIFO, a device) is _LinkInOutput."""
+        following a link; a link (or a FIFO, a device) is _LinkInOutput.
+        Counted again as it is copied: a folder that grew since it was
+        counted is _TooMany all the same."""
         dest = f'{target}/{item.relative}'
         self._exchange.root.mkdir(posixpath.dirname(dest))
         source = ConfinedPath(work, item.relative)
+        counter.add(item)
         try:
             if not item.is_directory:
                 self._publish_file(source, dest)
                 return
             self._exchange.root.mkdir(dest)
             for rel, is_dir, mode in self._fs.walk(source):
+                counter.add(item)
                 if is_dir:
                     self._exchange.root.mkdir(f'{dest}/{rel}')
                 elif stat.S_ISREG(mode):
@@ -161,6 +207,37 @@ class _LinkInOutput(Exception):
             f"output '{item.output}': {what}; links in outputs are not published, "
             f'so none of the outputs were'
         )
+
+
+class _TooMany(Exception):
+    """The outputs hold more files and folders than one job publishes."""
+
+    def __init__(self, item: OutputFile, limit: int):
+        super().__init__(
+            f'the outputs hold more than {limit:,} files and folders (output '
+            f"'{item.output}' reached the count), more than the service publishes for one "
+            'job, so none of them were published; return fewer, larger files (an archive, say)'
+        )
+        self.detail = f'more than MAX_OUTPUT_FILES ({limit}) entries, counting {item.relative}'
+
+
+class _Counter:
+    """Counts the entries a job publishes, up to MAX_OUTPUT_FILES, and asks
+    now and then whether the job should stop."""
+
+    def __init__(self, should_stop: Callable[[], Optional[StopReason]]):
+        self._should_stop = should_stop
+        self.count = 0
+        self.limit = MAX_OUTPUT_FILES
+
+    def add(self, item: OutputFile) -> None:
+        self.count += 1
+        if self.count > self.limit:
+            raise _TooMany(item, self.limit)
+        if self.count % _STOP_EVERY == 0:
+            reason = self._should_stop()
+            if reason:
+                raise StagingAborted(reason)
 
 
 def _kind(mode: int) -> str:

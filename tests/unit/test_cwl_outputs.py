@@ -304,3 +304,57 @@ def test_no_usable_result_is_a_system_error(exit_code, stdout, code):
 def test_none_streams_are_tolerated():
     result = interpret_runner_result(None, None, None)
     assert result.state is JobState.SYSTEM_ERROR
+
+
+# an output object larger than stage-out reads
+
+
+def test_success_with_an_output_object_too_large_is_a_permanent_failure():
+    result = interpret_runner_result(
+        0, '', 'Final process status is success\n', stdout_size=178 << 20, max_stdout=16 << 20
+    )
+    assert result.state is JobState.PERMANENT_FAILURE
+    assert result.reason.startswith(
+        "the workflow's output object is 178.0 MiB, more than the service reads (16.0 MiB)"
+    )
+    assert result.output is None
+    assert result.detail == (
+        f"the runner's stdout is {178 << 20} bytes, more than MAX_OUTPUT_JSON ({16 << 20}); "
+        'not read'
+    )
+
+
+def test_exit_0_with_an_output_object_too_large_is_a_permanent_failure():
+    result = interpret_runner_result(0, '', '', stdout_size=2049, max_stdout=2048)
+    assert result.state is JobState.PERMANENT_FAILURE
+    assert 'output object is 2.0 KiB, more than the service reads (2.0 KiB)' in result.reason
+
+
+def test_a_truncated_output_object_is_never_parsed():
+    """What the limit cut is not read, even if the part read parses."""
+    result = interpret_runner_result(
+        0, '{}', 'Final process status is success\n', stdout_size=5000, max_stdout=100
+    )
+    assert result.state is JobState.PERMANENT_FAILURE
+
+
+def test_a_failure_with_an_output_object_too_large_stays_what_the_runner_said():
+    result = interpret_runner_result(
+        1, '', 'Final process status is permanentFail\n', stdout_size=5000, max_stdout=100
+    )
+    assert result == RunnerResult(
+        JobState.PERMANENT_FAILURE, 'the workflow runner reported permanentFail', None
+    )
+
+
+def test_an_output_object_within_the_limit_is_read():
+    result = interpret_runner_result(
+        0, OUT, 'Final process status is success\n', stdout_size=len(OUT), max_stdout=len(OUT)
+    )
+    assert result.state is JobState.SUCCESS
+
+
+def test_unreadable_output_says_why_in_the_detail():
+    result = interpret_runner_result(0, '{"a": ', 'Final process status is success\n')
+    assert result.state is JobState.SYSTEM_ERROR
+    assert result.detail.startswith('stdout (5 characters) is not a JSON object: JSONDecodeError')

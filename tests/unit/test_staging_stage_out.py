@@ -151,3 +151,56 @@ def test_the_runners_whole_log_is_published_for_every_job(w):
     log = w.exchange.output_dir('j1') / 'cerise-runner.log'
     assert log.read_text() == 'INFO [step s] start\nINFO [step s] completed success\n'
     assert result.runner_log_url == f'{w.exchange.output_url("j1")}/cerise-runner.log'
+
+
+# --- what one job publishes is bounded ---------------------------------------
+
+
+def test_more_output_files_than_one_job_publishes_are_refused_before_any_is_copied(w, monkeypatch):
+    monkeypatch.setattr(stage_out, 'MAX_OUTPUT_FILES', 10)
+    files = {f'many/{n}.txt': str(n) for n in range(10)}  # 11 with the folder, 12 with one.txt
+    w.left(
+        {**files, 'one.txt': '1'},
+        {'one': w.entry('File', 'one.txt'), 'many': w.entry('Directory', 'many')},
+    )
+    result = w.run()
+    assert result.state is S.PERMANENT_FAILURE
+    assert result.reason.startswith(
+        "the outputs hold more than 10 files and folders (output 'many' reached the count)"
+    )
+    assert (result.output, result.files) == (None, 0)
+    published = w.exchange.output_dir('j1')
+    assert {p.name for p in published.iterdir()} == {'cerise-runner.log'}
+
+
+def test_as_many_output_files_as_one_job_publishes_are_published(w, monkeypatch):
+    monkeypatch.setattr(stage_out, 'MAX_OUTPUT_FILES', 11)
+    files = {f'many/{n}.txt': str(n) for n in range(9)}
+    w.left(
+        {**files, 'one.txt': '1'},
+        {'one': w.entry('File', 'one.txt'), 'many': w.entry('Directory', 'many')},
+    )
+    result = w.run()
+    assert result.state is S.SUCCESS, result.reason
+    assert w.published('many/8.txt') == '8'
+
+
+def test_counting_a_huge_output_folder_still_hears_a_stop(w, monkeypatch):
+    monkeypatch.setattr(stage_out, '_STOP_EVERY', 5)
+    w.stops = [StopReason.CANCEL]
+    w.left({f'many/{n}.txt': str(n) for n in range(20)}, {'many': w.entry('Directory', 'many')})
+    with pytest.raises(StagingAborted):
+        w.run()
+    assert not (w.exchange.output_dir('j1') / 'many').exists()
+
+
+def test_an_output_object_larger_than_is_read_is_a_permanent_failure(w, monkeypatch):
+    monkeypatch.setattr(stage_out, 'MAX_OUTPUT_JSON', 100)
+    listing = [w.entry('File', f'many/{n}.txt') for n in range(10)]
+    report = {'many': {**w.entry('Directory', 'many'), 'listing': listing}}
+    w.left({f'many/{n}.txt': str(n) for n in range(10)}, report)
+    result = w.run()
+    assert result.state is S.PERMANENT_FAILURE
+    assert "the workflow's output object is " in result.reason
+    assert 'more than the service reads (100 bytes)' in result.reason
+    assert not (w.exchange.output_dir('j1') / 'many').exists()
