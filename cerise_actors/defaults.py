@@ -110,3 +110,7 @@ WES_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
 #: the most workflow_attachment files in one POST /ga4gh/wes/v1/runs
 MAX_WES_ATTACHMENTS = 10_000
+#: the most files and folders one /files listing shows (PROPFIND, GET of a
+#: folder, and all that one COPY of a folder walks); a folder with more is
+#: refused with 403 (a listing of 200,000 files took 1 GB of memory)
+MAX_LISTING_ENTRIES = 10_000

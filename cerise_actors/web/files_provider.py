@@ -16,11 +16,12 @@ checked is what is acted on. Nothing here takes a path string that the
 kernel would resolve through links.
 
 Resources are made from an `lstat` (`ConfinedRoot.locate`) or from one scan
-of a folder's descriptor, so a PROPFIND or the walk of a DELETE or COPY never
-looks a name up twice. Like the listings (files_listing.py), members are
-regular files and folders only: no links, FIFOs, sockets or devices, no
-names that are not UTF-8 and no `.cerise-upload-*` files of uploads still
-being written.
+of a folder's descriptor, so a PROPFIND or the walk of a COPY never looks a
+name up twice. Like the listings (files_listing.py), members are what
+`files_members.py` shows: regular files and folders only, at most
+MAX_LISTING_ENTRIES of them in one PROPFIND or COPY (more is a 403), as
+WsgiDAV holds every resource it walks in memory at once. DELETE and MOVE of
+a folder are done without WsgiDAV's walk of the whole tree first.
 
 Errors of the file system become WebDAV answers (`answered`): a link on
 the way 403, a missing name 404, a file where a folder is (or one changed
@@ -46,7 +47,8 @@ from wsgidav.dav_error import (
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
 
 from ..boundary.confined import ConfinedRoot, Outside, Refused, WrongKind
-from ..defaults import DAV_BLOCK_SIZE, UPLOAD_PREFIX
+from ..defaults import DAV_BLOCK_SIZE, MAX_LISTING_ENTRIES
+from .files_members import TooManyEntries, members
 from .files_uploads import Replacement
 
 #: errno values of a name that changed kind or place under the request: a conflict
@@ -289,16 +291,62 @@ class ConfinedFolder(_Confined, DAVCollection):
         return info.f_bavail * info.f_frsize
 
     def get_member_list(self):
-        """The files and folders in this folder, from one scan of its descriptor."""
-        members = []
+        """The files and folders in this folder, from one scan of its descriptor;
+        more than MAX_LISTING_ENTRIES is refused (files_members.py)."""
         with answered(self.rel), self.confined.folder(self.rel) as fd:
-            with os.scandir(fd) as scan:
-                for entry in scan:
-                    found = _member(entry)
-                    if found is not None:
-                        path = util.join_uri(self.path, entry.name)
-                        members.append(_resource(path, self.environ, found))
-        return sorted(members, key=lambda member: member.name)
+            found = _bounded(members, fd, self.rel)
+        found.sort(key=lambda member: member[0])
+        return [
+            _resource(util.join_uri(self.path, name), self.environ, info) for name, info in found
+        ]
+
+    def get_descendants(
+        self,
+        *,
+        collections=True,
+        resources=True,
+        depth_first=False,
+        depth='infinity',
+        add_self=False,
+    ):
+        """WsgiDAV's walk (PROPFIND, COPY), held to MAX_LISTING_ENTRIES resources in all:
+        a PROPFIND answer or a COPY holds every resource it walks in memory at once.
+
+        A MOVE asks for the whole source tree only to check If headers on each
+        member (there are no locks here) before one rename (`move_recursive`):
+        it is given this folder alone, so a large folder moves without a walk.
+        """
+        if self.environ.get('REQUEST_METHOD') == 'MOVE' and depth == 'infinity':
+            return [self] if add_self else []
+        found = []
+        budget = [MAX_LISTING_ENTRIES]
+        self._descend(found, budget, (collections, resources), depth_first, depth, add_self)
+        return found
+
+    def _descend(self, found, budget, wanted, depth_first, depth, add_self):
+        collections, resources = wanted
+        if add_self and not depth_first:
+            found.append(self)
+        if depth != '0':
+            for child in self.get_member_list():
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise DAVError(HTTP_FORBIDDEN, str(TooManyEntries(self.rel)))
+                want = collections if child.is_collection else resources
+                if want and not depth_first:
+                    found.append(child)
+                if child.is_collection and depth == 'infinity':
+                    child._descend(found, budget, wanted, depth_first, depth, False)
+                if want and depth_first:
+                    found.append(child)
+        if add_self and depth_first:
+            found.append(self)
+
+    def handle_delete(self):
+        """DELETE of a folder, done here: WsgiDAV would first list the whole tree
+        (every resource in memory at once) only to check locks, which /files has not."""
+        self.delete()
+        return True
 
     def get_member_names(self):
         return [member.name for member in self.get_member_list()]
@@ -348,15 +396,9 @@ class ConfinedFolder(_Confined, DAVCollection):
             os.utime(last, ns=times, dir_fd=fd, follow_symlinks=False)
 
 
-def _member(entry: os.DirEntry) -> Optional[os.stat_result]:
-    """The lstat of a folder's entry, if PROPFIND shows it (see the module's docstring)."""
-    if entry.name.startswith(UPLOAD_PREFIX):
-        return None
+def _bounded(scan, fd: int, name: str):
+    """`scan(fd, name)`, a folder too large to list answered 403."""
     try:
-        entry.name.encode('utf-8')
-        found = entry.stat(follow_symlinks=False)
-    except (OSError, UnicodeEncodeError):
-        return None
-    if stat.S_ISDIR(found.st_mode) or stat.S_ISREG(found.st_mode):
-        return found
-    return None
+        return scan(fd, name)
+    except TooManyEntries as exc:
+        raise DAVError(HTTP_FORBIDDEN, str(exc)) from None
