@@ -46,6 +46,9 @@ What we configure, and why:
   propfind-finite-depth): one such request over 50,000 files took 12 s and
   240 MB. A PROPFIND without Depth, which RFC 4918 reads as infinity, is
   served as Depth 1 (see `_finite_depth`).
+- Bounded listings: one PROPFIND, GET of a folder or COPY shows (or walks)
+  at most MAX_LISTING_ENTRIES files and folders; a folder with more is a
+  403 (`files_members.py`, which says why it is refused, not cut short).
 - PUT creates missing parent folders: WsgiDAV answers 409 for a PUT whose
   parent does not exist, but clients upload to `input/<job name>/a/b.txt` on
   an empty tree. Each missing folder is made by `boundary/confined.py`, one

@@ -4,8 +4,9 @@ The spec's body is multipart/form-data. A client without attachments (say
 `requests` with only `data=`) sends application/x-www-form-urlencoded
 instead, and curl users like JSON, so both are read too. Attachments are
 streamed to the run's folder in the exchange area as they arrive (no whole
-file in memory), each written through `boundary/confined.py` (no link
-followed on the way, none written through); a name given twice or both as a
+file in memory), each written through the exchange area's ConfinedRoot
+(`boundary/confined.py`: no link followed on the way from the exchange
+folder itself, `input/wes` included, none written through); a name given twice or both as a
 file and a folder is refused.
 
 Limits: text fields as a POST /jobs body (limits.request-bytes), at most

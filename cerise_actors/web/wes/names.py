@@ -6,7 +6,7 @@ under `input/wes/<run id>/` in the exchange area, so a name is refused (the
 request answered 400, nothing stored) if it is absolute or has a `..`
 segment anywhere (`a/../b` too: a name that needs undoing is not a name a
 client meant), and otherwise by the rules every user-given path follows
-(`boundary/names.py`): no NUL, no backslash (a Windows path, ambiguous
+(`boundary/names.py`): no NUL or other control character, no backslash (a Windows path, ambiguous
 here), no name longer than a file system allows, no more folders than
 /files accepts, nothing that percent-decodes once more to a dot segment.
 `.` and empty segments are dropped, so `./a//b` is `a/b`.
