@@ -154,6 +154,7 @@ class CeriseService:
                 deny=limits.fetch_deny.with_own_port(self.http.port),  # never its own API
             ),
             WorkflowValidator(self.projects),
+            javascript=choice.configured is None,  # only our runner sandboxes it
         )
         stage_out = StageOut(res.fs, layout, self.exchange)
         self.stagers = StagerPool(

@@ -173,3 +173,28 @@ def check_content(doc: Any) -> None:
                     f"the {node['class']} at {describe(path)} has a '{key}'; "
                     f'only objects of class File or Directory may name files'
                 )
+
+
+def check_no_javascript(doc: Any) -> None:
+    """Refuse JavaScript of the workflow's own (InlineJavascriptRequirement, as
+    a requirement or a hint, anywhere): a configured cwl-runner such as
+    cwltool evaluates it in node, whose `vm` is no sandbox, so an expression
+    could run any command there. Parameter references (`$(inputs.x)`) need no
+    JavaScript and stay allowed; installed steps keep their own."""
+    for path, node in iter_nodes(doc):
+        if (
+            isinstance(node, Mapping)
+            and node.get('class') == 'InlineJavascriptRequirement'
+            or (
+                isinstance(node, Mapping)
+                and path
+                and path[-1] in ('requirements', 'hints')
+                and 'InlineJavascriptRequirement' in node
+            )
+        ):
+            raise InvalidWorkflow(
+                f'the workflow uses JavaScript (InlineJavascriptRequirement at {describe(path)}); '
+                f'this service runs its jobs with a configured cwl-runner, which cannot '
+                f'evaluate JavaScript safely, so workflows may use parameter references '
+                f'($(inputs.x)) but no JavaScript of their own'
+            )

@@ -19,7 +19,14 @@ from typing import Callable, Optional
 
 from ..boundary.workflow_policy import NotSelfContained, check_self_contained
 from ..errors import ApiInstallError, InvalidInput, InvalidWorkflow
-from .checks import check_content, check_directives, check_requirements, drop_hints, iter_nodes
+from .checks import (
+    check_content,
+    check_directives,
+    check_no_javascript,
+    check_requirements,
+    drop_hints,
+    iter_nodes,
+)
 from .imports import Reader, expand_references
 from .inputs import plan_defaults
 from .parse import parse_cwl
@@ -232,6 +239,7 @@ def plan_workflow(
     work_dir: str = '',
     exists: Optional[Callable[[str], bool]] = None,
     installed_files: Mapping[str, Optional[str]] = _NO_FILES,
+    javascript: bool = True,
 ) -> WorkflowPlan:
     """Check a submitted workflow and rewrite it to use the installed steps.
 
@@ -243,6 +251,8 @@ def plan_workflow(
     be staged beside a File default (without it, none is looked for).
     `installed_files` are the names (`<project>/<path>`) of the files that
     the specialisation installed with its steps, which a workflow may import.
+    Without `javascript` (a configured cwl-runner, whose JavaScript the service
+    cannot sandbox) a workflow may hold no JavaScript of its own.
     Raises InvalidWorkflow, with a message naming the step or key at fault,
     if the workflow could do anything other than run installed steps.
     """
@@ -260,6 +270,8 @@ def plan_workflow(
         pass  # size and depth limits
     _check_class(doc)
     check_directives(doc, frozenset(kept))
+    if not javascript:
+        check_no_javascript(doc)
     check_requirements(doc, 'the workflow')
     steps = _workflow_steps(doc)
     for step_id, step in steps:

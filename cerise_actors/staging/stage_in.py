@@ -61,10 +61,13 @@ class StageIn:
         installed_files: Mapping[str, Optional[str]] = MappingProxyType({}),
         limits: SourceLimits = SourceLimits(),
         validator: Optional[WorkflowValidator] = None,
+        javascript: bool = True,
     ):
         """`installed_files`: the non-step files installed with the steps, which
         workflows may import (see cwl/imports.py); `limits` bound each source;
-        `validator` checks the workflow and input with cwltool's loader."""
+        `validator` checks the workflow and input with cwltool's loader;
+        `javascript`: whether workflows may hold JavaScript (only where the
+        service's own runner evaluates it, in its sandbox)."""
         self._fs = fs
         self._layout = layout
         self._exchange = exchange
@@ -72,6 +75,7 @@ class StageIn:
         self._installed_files = installed_files
         self._limits = limits
         self._validator = validator
+        self._javascript = javascript
 
     def run(
         self,
@@ -92,6 +96,7 @@ class StageIn:
             work_dir=paths.work,
             exists=self._exists,
             installed_files=self._installed_files,
+            javascript=self._javascript,
         )
         try:
             input_doc = json.loads(input_json)

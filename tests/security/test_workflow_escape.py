@@ -165,3 +165,86 @@ def test_a_literal_file_is_never_written_outside_the_job(client, tmp_path, basen
     log = _refused(client, workflow, inputs)
     assert REFUSED in log and 'is not a plain file name' in log, log
     assert not target.exists() and not list(tmp_path.rglob('PWNED'))
+
+
+JS_ESCAPE = """cwlVersion: v1.2
+class: Workflow
+requirements: {InlineJavascriptRequirement: {}, StepInputExpressionRequirement: {}}
+inputs: {text: string}
+outputs: {out: {type: File, outputSource: s/output}}
+steps:
+  s:
+    run: test/echo.cwl
+    in:
+      text:
+        source: text
+        valueFrom: |
+          ${ var p = globalThis.constructor.constructor('return process')();
+             p.getBuiltinModule('child_process').execSync('touch MARK'); return 'ok'; }
+    out: [output]
+"""
+
+
+@pytest.fixture
+def configured_runner_service(tmp_path):
+    """A service whose specialisation configures cwl-runner: plain cwltool,
+    which evaluates JavaScript in node (no sandbox)."""
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    from cerise_actors.app import running_service
+    from cerise_actors.config import service_config_from_dict
+
+    from ..helpers import TEST_API_DIR, Client
+    from ..service_setup import api_config_for_tests, service_config_dict
+
+    root = tmp_path / 'svc'
+    root.mkdir()
+    api = api_config_for_tests(root)
+    cwltool = Path(sys.executable).with_name('cwltool')
+    api = dataclasses.replace(api, jobs=dataclasses.replace(api.jobs, cwl_runner=str(cwltool)))
+    config = service_config_from_dict(service_config_dict(root), env={})
+    with running_service(config, TEST_API_DIR, api_config=api) as service:
+        service.client = Client(service.base_url, config.exchange_service_dir)
+        yield service
+
+
+@pytest.mark.parametrize('where', ['requirements', 'hints', 'step'])
+def test_no_javascript_of_the_users_own_where_a_configured_runner_runs_it(
+    configured_runner_service, tmp_path, where
+):
+    """A second red-team probe: cwltool's node `vm` is no sandbox, so with a
+    configured cwl-runner an expression ran a command. There a workflow may
+    hold parameter references, but no JavaScript of its own."""
+    mark = tmp_path / 'MARK'
+    workflow = JS_ESCAPE.replace('MARK', str(mark))
+    if where == 'hints':
+        workflow = workflow.replace('requirements: {Inline', 'hints: {Inline').replace(
+            ', StepInputExpressionRequirement: {}}',
+            '}\nrequirements: {StepInputExpressionRequirement: {}}',
+        )
+    elif where == 'step':
+        workflow = workflow.replace(
+            'requirements: {InlineJavascriptRequirement: {}, ', 'requirements: {'
+        )
+        workflow = workflow.replace(
+            '    out: [output]',
+            '    requirements: [{class: InlineJavascriptRequirement}]\n    out: [output]',
+        )
+    log = _refused(configured_runner_service.client, workflow, {'text': 'hi'})
+    assert REFUSED in log and 'the workflow uses JavaScript' in log, log
+    assert not mark.exists()
+
+
+def test_parameter_references_still_run_under_a_configured_runner(configured_runner_service):
+    workflow = (
+        JS_ESCAPE.replace(
+            'requirements: {InlineJavascriptRequirement: {}, ', 'requirements: {'
+        ).split('        valueFrom:')[0]
+        + '        valueFrom: say $(self)\n    out: [output]\n'
+    )
+    client = configured_runner_service.client
+    done = client.wait_final(client.submit(workflow, {'text': 'hi'}, name='ref')['id'], 180)
+    assert done['state'] == 'Success', client.log(done['id'])
+    assert client.output_text(done, 'out') == 'say hi\n'
