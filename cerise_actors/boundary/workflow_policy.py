@@ -10,8 +10,9 @@ names a base, a schema, a document or a step outside the installed API:
   naming http(s) URLs, never fetched; no prefix that is a scheme such as
   `file`, which would change what every `file:///` of the document means)
   and `$import` of a file under the installed steps;
-- no `id` (or key of a map of ids) that is an absolute URL or path, so no
-  relative name can be resolved against an attacker's base;
+- no `id` (or key of a map of ids), and no `name` of a type or field,
+  that is an absolute URL or path, so no relative name can be resolved
+  against an attacker's base, and no type can stand for an installed one;
 - every step's `run` is a `file://` URL below the installed steps.
 
 A document this check cannot walk (an unexpected type, a cycle, anything
@@ -204,6 +205,16 @@ def _check(doc: Any, steps_prefix: str) -> None:
                 )
             elif key == 'id' and not isinstance(value, str):
                 raise NotSelfContained(f'the id at {_where(path)} is not a string')
+            elif (
+                key == 'name'
+                and 'type' in node
+                and isinstance(value, str)
+                and is_absolute_reference(value)
+            ):  # a type's name as a URL could stand for an installed step's own type
+                raise NotSelfContained(
+                    f'the name {value[:200]!r} at {_where(path)} is an absolute URL or path; '
+                    f'type and field names must be plain'
+                )
         for field in _ID_MAPS:
             names = node.get(field)
             if isinstance(names, dict):

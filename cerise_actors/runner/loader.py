@@ -114,9 +114,29 @@ def check_job_order(path: str, confinement: Confinement) -> None:
     try:
         with open(path, encoding='utf-8') as stream:
             job = json.load(stream)
+        _check_keys(job)
         confine.check_files(job, confinement.roots)
     except (OSError, ValueError) as exc:
         raise Refused(f'the input object {path}: {exc}') from None
+
+
+def _check_keys(job: Any) -> None:
+    """No key starting with '$' or holding ':' at any depth: `cwltool:overrides`
+    or `cwl:requirements` in an input object add requirements (an environment
+    variable, say) that no allow-list ever saw, and `$import` loads a file."""
+    stack = [job]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not isinstance(key, str) or key.startswith('$') or ':' in key:
+                    raise ValueError(
+                        f'the key {str(key)[:100]!r} is a directive or extension for the '
+                        f'runner, which an input object may not hold'
+                    )
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _steps(doc: dict) -> list:
@@ -222,6 +242,7 @@ def loading_context(args: Any, confinement: Confinement) -> Tuple[Any, Any]:
     from schema_salad.exceptions import ValidationException
 
     context = LoadingContext(vars(args))
+    context.overrides_list = []  # never from the command line nor the input object
     context.fetcher_constructor = fetcher_class(confinement, ValidationException)
     context.resolver = confined_resolver(confinement)
     # a refusal is a validation error: cwltool then says "Tool definition failed

@@ -49,7 +49,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cores, roots, steps = 0, [], []
     while args[:1] in (['--cores'], ['--root'], ['--steps']) and len(args) > 1:
         if args[0] == '--cores' and args[1].isdigit():
-            cores = int(args[1])
+            # no more side by side than this machine has cores: a workflow asking
+            # for 100,000 made cwltool start as many threads, and fail
+            cores = min(int(args[1]), os.cpu_count() or 1)
         elif args[0] == '--root':
             roots.append(os.path.realpath(args[1]))
         elif args[0] == '--steps':

@@ -243,3 +243,44 @@ def test_a_literal_file_cannot_be_written_outside_the_job(tmp_path, basename):
     result = _run(tmp_path, with_default, job2)
     assert result.returncode != 0 and 'outside the job' in result.stderr, result.stderr
     assert not target.exists() and not list(tmp_path.rglob('PWNED'))
+
+
+@pytest.mark.parametrize('key', ['cwltool:overrides', 'cwl:requirements', '$import'])
+def test_an_input_object_adds_no_requirement_and_loads_nothing(tmp_path, key):
+    """A second red-team probe: cwltool:overrides in the input object gave an
+    installed step an EnvVarRequirement (BASH_ENV), which ran a file of the
+    attacker's. The runner alone refuses directives and extensions there."""
+    job = _job(tmp_path)
+    mark = tmp_path / 'MARK'
+    evil = job / 'evil.sh'
+    evil.write_text(f'touch {mark}\n')
+    step = (TEST_API_DIR / 'test/steps/test/show_env.cwl').as_uri()
+    env = {'class': 'EnvVarRequirement', 'envDef': {'BASH_ENV': str(evil)}}
+    value = {step: {'requirements': [env]}} if key != '$import' else str(evil)
+    workflow = _workflow([_step(step)])
+    workflow['outputs'] = [{'id': 'out', 'type': 'File', 'outputSource': 's/output'}]
+    (job / 'input.json').write_text(json.dumps({key: value}))
+    result = _run(tmp_path, workflow, job)
+    assert result.returncode != 0 and 'directive or extension' in result.stderr, result.stderr
+    assert not mark.exists()
+
+
+def test_a_workflow_asking_for_more_cores_than_there_are_still_runs(tmp_path):
+    """A second red-team probe: --cores 100000 made cwltool start 100,000
+    threads and die (SystemError); the runner uses at most the machine's."""
+    job = _job(tmp_path)
+    (job / 'workflow.cwl').write_text(
+        json.dumps(_workflow([_step((TEST_API_DIR / STEP).as_uri())]))
+    )
+    args = ['--cores', '100000', '--root', str(job), '--steps', str(TEST_API_DIR)]
+    args += ['--no-container', '--outdir', str(job / 'work'), '--tmpdir-prefix', f'{job}/tmp/']
+    args += [str(job / 'workflow.cwl'), str(job / 'input.json')]
+    result = subprocess.run(
+        [sys.executable, '-m', 'cerise_actors.runner', *args],
+        cwd=job / 'work',
+        env=dict(os.environ, PYTHONPATH=str(REPO_DIR)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr

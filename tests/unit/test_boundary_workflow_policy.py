@@ -32,6 +32,11 @@ def test_a_rewritten_workflow_of_installed_steps_passes():
     check_self_contained(workflow(id='main'), API)
     check_self_contained(workflow(**{'$namespaces': {'edam': 'http://edamontology.org/'}}), API)
     check_self_contained(workflow(requirements=[{'$import': API + 'p/steps/p/types.yml'}]), API)
+    types = [{'name': 'T', 'type': 'record', 'fields': [{'name': 'a', 'type': 'int'}]}]
+    check_self_contained(
+        workflow(requirements=[{'class': 'SchemaDefRequirement', 'types': types}]), API
+    )
+    check_self_contained(workflow(inputs={'x': {'type': 'Any', 'default': {'name': '/data'}}}), API)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +55,23 @@ def test_a_rewritten_workflow_of_installed_steps_passes():
         ({'$namespaces': ['edam']}, 'must map prefixes'),
         ({'requirements': [{'$import': 'http://127.0.0.1/r.yml'}]}, "'$import'"),
         ({'inputs': {'/x': 'string'}}, 'absolute URL or path'),
+        (  # a type named as an installed step's own type would stand for it
+            {
+                'requirements': [
+                    {
+                        'class': 'SchemaDefRequirement',
+                        'types': [
+                            {
+                                'name': API + 'p/steps/p/types.yml#T',
+                                'type': 'enum',
+                                'symbols': ['a'],
+                            }
+                        ],
+                    }
+                ]
+            },
+            'type and field names must be plain',
+        ),
         ({'class': 'CommandLineTool'}, 'not a Workflow'),
         ({'steps': 'x'}, 'neither a list nor a map'),
     ],
