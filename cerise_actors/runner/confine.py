@@ -23,7 +23,7 @@ else of cerise_actors.
 
 import os
 import re
-from typing import Any, Iterable, Tuple
+from typing import Any, Iterable, Iterator, Tuple
 
 from cwl_utils.errors import JavascriptException
 
@@ -94,47 +94,57 @@ def file_object_problem(item: dict, roots: Tuple[str, ...]) -> Any:
     return None
 
 
-def check_files(value: Any, roots: Tuple[str, ...]) -> None:
-    """Refuse a document (an input object, a workflow) holding a File or
-    Directory that names something outside `roots`; raises ValueError."""
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every dict, and every string, in a JSON value; iterative."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            if _is_file_object(item):
-                problem = file_object_problem(item, roots)
-                if problem is not None:
-                    raise ValueError(
-                        f'a {item.get("class")} names {str(problem)[:200]!r}, outside the job '
-                        f'and the installed steps'
-                    )
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-def check_value(value: Any, roots: Tuple[str, ...]) -> None:
-    """Refuse an expression's value that names something outside `roots`."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if _is_file_object(item):
-                problem = file_object_problem(item, roots)
-                if problem is not None:
-                    raise _refuse(problem)
+            yield item
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str):
-            try:
-                path = _local_path(item)
-            except ValueError:  # a URL of another scheme in a plain string: data, not a file
-                path = None
-            if _CLIMB.search(item.split('://', 1)[-1]) or (
-                path is not None and not inside(path, roots)
-            ):
-                raise _refuse(item)
+            yield item
+
+
+def _file_problem(item: Any, roots: Tuple[str, ...]) -> Any:
+    """file_object_problem of a File or Directory; None for anything else."""
+    if isinstance(item, dict) and _is_file_object(item):
+        return file_object_problem(item, roots)
+    return None
+
+
+def check_files(value: Any, roots: Tuple[str, ...]) -> None:
+    """Refuse a document (an input object, a workflow) holding a File or
+    Directory that names something outside `roots`; raises ValueError."""
+    for item in _leaves(value):
+        problem = _file_problem(item, roots)
+        if problem is not None:
+            raise ValueError(
+                f'a {item.get("class")} names {str(problem)[:200]!r}, outside the job '
+                f'and the installed steps'
+            )
+
+
+def check_value(value: Any, roots: Tuple[str, ...]) -> None:
+    """Refuse an expression's value that names something outside `roots`:
+    a File or Directory (see file_object_problem), or a string that climbs
+    with `..` or names an absolute path outside them."""
+    for item in _leaves(value):
+        if isinstance(item, dict):
+            problem = _file_problem(item, roots)
+            if problem is not None:
+                raise _refuse(problem)
+            continue
+        try:
+            path = _local_path(item)
+        except ValueError:  # a URL of another scheme in a plain string: data, not a file
+            path = None
+        if _CLIMB.search(item.split('://', 1)[-1]) or (
+            path is not None and not inside(path, roots)
+        ):
+            raise _refuse(item)
 
 
 def confine_file_access(roots: Tuple[str, ...]) -> None:
