@@ -3,7 +3,7 @@
     python -m tests.conformance.run [--cwl-repo DIR] [-k SUBSTRING] [--jobs N]
                                     [--timeout S] [--out FILE] [--workdir DIR]
 
-Steps: unpack `<repository>/../shared/cwl-v1.2-551d58d.tar.gz` (or use
+Steps: unpack `tests/conformance/data/cwl-v1.2-551d58d.tar.gz` (or use
 `--cwl-repo`), select the eligible tests (suite.py), rewrite each into a
 workflow of installed steps of the project `conformance` (rewrite.py), start
 the service in this process (SQLite file, local resource, a free port, the

@@ -18,7 +18,9 @@ from . import documents
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 TARBALL_NAME = 'cwl-v1.2-551d58d.tar.gz'
-DEFAULT_TARBALL = REPO_DIR.parent / 'shared' / TARBALL_NAME
+#: the CWL v1.2 spec repository at commit 551d58d (Apache-2.0, its LICENSE.txt inside),
+#: shipped with the tests so a clone of this repository alone runs them
+DEFAULT_TARBALL = Path(__file__).resolve().parent / 'data' / TARBALL_NAME
 INDEX = 'conformance_tests.yaml'
 
 
@@ -48,14 +50,14 @@ def unpack(tarball: Path, dest: Path) -> Path:
     if not Path(tarball).is_file():
         raise FileNotFoundError(
             f'{tarball} not found: the CWL v1.2 repository is expected at '
-            f'<repository>/../shared/{TARBALL_NAME}; give --cwl-repo DIR or --tarball FILE'
+            f'tests/conformance/data/{TARBALL_NAME}; give --cwl-repo DIR or --tarball FILE'
         )
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(tarball) as archive:
         if hasattr(tarfile, 'data_filter'):
             archive.extractall(dest, filter='data')
         else:  # Python < 3.11.4
-            archive.extractall(dest)  # noqa: S202 (our own shared file)
+            archive.extractall(dest)  # noqa: S202 (our own file, shipped with the tests)
     return find_checkout(dest)
 
 

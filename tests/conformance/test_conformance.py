@@ -37,7 +37,7 @@ def test_cwl_conformance(tmp_path):
     if not cwl_repo and not suite.DEFAULT_TARBALL.is_file():
         pytest.fail(
             f'{suite.DEFAULT_TARBALL} is missing: the CWL v1.2 spec repository is expected '
-            f'at <repository>/../shared/{suite.TARBALL_NAME}; or set CERISE_CWL_REPO to a checkout'
+            f'at tests/conformance/data/{suite.TARBALL_NAME}; or set CERISE_CWL_REPO to a checkout'
         )
     data = run_conformance(
         tmp_path / 'run',
