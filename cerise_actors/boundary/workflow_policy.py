@@ -83,6 +83,24 @@ def is_absolute_reference(text: str) -> bool:
     return bool(_SCHEME.match(text)) or text.startswith('/') or text.startswith('\\')
 
 
+def is_plain_reference(text: str) -> bool:
+    """Whether an id or name is plain, and so resolved below the document's
+    own base and nowhere else: an allow-list, not a list of what is refused.
+    No `:` (no scheme, no prefix), no `..` segment, no leading `/` or
+    backslash, and no white space or control character at either end or
+    within (URL parsers strip leading white space: `\thttp://...` is a URL
+    to them, though its text does not start with a scheme)."""
+    return (
+        isinstance(text, str)
+        and ':' not in text
+        and '\\' not in text
+        and not text.startswith('/')
+        and text == text.strip()
+        and all(char.isprintable() for char in text)
+        and '..' not in re.split('[/#]', text)
+    )
+
+
 def below(url: str, prefix: str) -> bool:
     """Whether `url` lies below the URL folder `prefix` (ending in '/'), with
     no dot segment, encoded dot, backslash, query or fragment to lead it out."""
@@ -198,18 +216,25 @@ def _check(doc: Any, steps_prefix: str) -> None:
         for key, value in node.items():
             if key.startswith('$'):
                 _check_directive(path, key, value, steps_prefix)
-            elif key == 'id' and isinstance(value, str) and is_absolute_reference(value):
+            elif ':' in key and path != ('$namespaces',):
+                # cwl:tool with cwltool:overrides made cwltool read the workflow as a
+                # job order and give an installed step an EnvVarRequirement
                 raise NotSelfContained(
-                    f'the id {value[:200]!r} at {_where(path)} is an absolute URL or path; '
-                    f'ids must be plain names'
+                    f'the key {key[:100]!r} at {_where(path)} is an extension or directive '
+                    f'for the runner; namespaced keys are not allowed'
                 )
             elif key == 'id' and not isinstance(value, str):
                 raise NotSelfContained(f'the id at {_where(path)} is not a string')
+            elif key == 'id' and not is_plain_reference(value):
+                raise NotSelfContained(
+                    f'the id {value[:200]!r} at {_where(path)} is an absolute URL or path; '
+                    f'ids must be plain names (no scheme or prefix, no .., no white space)'
+                )
             elif (
                 key == 'name'
                 and 'type' in node
                 and isinstance(value, str)
-                and is_absolute_reference(value)
+                and not is_plain_reference(value)
             ):  # a type's name as a URL could stand for an installed step's own type
                 raise NotSelfContained(
                     f'the name {value[:200]!r} at {_where(path)} is an absolute URL or path; '
@@ -219,7 +244,7 @@ def _check(doc: Any, steps_prefix: str) -> None:
             names = node.get(field)
             if isinstance(names, dict):
                 for name in names:
-                    if is_absolute_reference(name):
+                    if not is_plain_reference(name):
                         raise NotSelfContained(
                             f"the name {name[:200]!r} in '{field}' at {_where(path)} is an "
                             f'absolute URL or path; names must be plain'

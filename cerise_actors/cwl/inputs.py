@@ -79,6 +79,7 @@ class _Planner:
         cls = obj['class']
         if 'basename' in obj:  # also of a literal: the runner writes it under that name
             plain_basename(obj['basename'], name)
+        _no_hidden_files(obj, name)
         source = self.source_of(obj, name)
         if source is None:
             return self.literal(obj, name, folder)
@@ -116,6 +117,8 @@ class _Planner:
             # staged as a primary of its own.
             result = copy.deepcopy(obj)
             result['listing'] = [self.entry(item, name) for item in obj['listing']]
+            if 'secondaryFiles' in obj:
+                result['secondaryFiles'] = self.secondaries(obj, name, folder or _Folder(self))
             return result
         raise InvalidInput(
             f"input '{name}': a {cls} needs a 'location' (or 'path')"
@@ -180,6 +183,32 @@ class _Planner:
                 f"(from {source!r}); give a 'basename'"
             )
         return basename
+
+
+def _holds_file_object(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get('class') in _FILE_CLASSES:
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _no_hidden_files(obj: dict, name: str) -> None:
+    """A File or Directory holds others only in `secondaryFiles` and `listing`,
+    which are staged; one under any other key would reach the runner as given,
+    naming any file at all (a review found `extra: {class: File, location:
+    file:///etc/passwd}` passed along unchecked)."""
+    for key, value in obj.items():
+        if key not in ('secondaryFiles', 'listing') and _holds_file_object(value):
+            raise InvalidInput(
+                f"input '{name}': a {obj['class']} may hold File and Directory objects only "
+                f"in 'secondaryFiles' and 'listing', not in {str(key)[:100]!r}"
+            )
 
 
 def is_plain_name(basename: Any) -> bool:

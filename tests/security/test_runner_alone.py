@@ -284,3 +284,19 @@ def test_a_workflow_asking_for_more_cores_than_there_are_still_runs(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_workflow_file_cannot_carry_a_job_order_with_overrides(tmp_path):
+    """A review: cwl:tool in the workflow made cwltool read it as a job order and
+    apply its cwltool:overrides (an EnvVarRequirement for an installed step)."""
+    job = _job(tmp_path)
+    step = (TEST_API_DIR / 'test/steps/test/show_env.cwl').as_uri()
+    env = {'EnvVarRequirement': {'envDef': {'GREETING': 'pwned'}}}
+    workflow = _workflow([], outputs=[])
+    workflow['outputs'] = []
+    workflow.update({'cwl:tool': step, 'cwltool:overrides': {step: {'requirements': env}}})
+    result = _run(tmp_path, workflow, job)
+    assert result.returncode != 0 and 'namespaced keys are not allowed' in result.stderr, (
+        result.stdout + result.stderr
+    )
+    assert 'pwned' not in result.stdout

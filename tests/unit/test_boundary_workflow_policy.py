@@ -55,6 +55,16 @@ def test_a_rewritten_workflow_of_installed_steps_passes():
         ({'$namespaces': ['edam']}, 'must map prefixes'),
         ({'requirements': [{'$import': 'http://127.0.0.1/r.yml'}]}, "'$import'"),
         ({'inputs': {'/x': 'string'}}, 'absolute URL or path'),
+        # a review: URL parsers strip leading white space, and .. climbs to the API
+        ({'id': '\thttp://127.0.0.1/wf.cwl'}, 'ids must be plain names'),
+        ({'id': ' http://127.0.0.1/wf.cwl'}, 'ids must be plain names'),
+        ({'id': '../../api/p/steps/p/tool.cwl#T'}, 'ids must be plain names'),
+        ({'id': 'main\n'}, 'ids must be plain names'),
+        ({'inputs': {'../x': 'string'}}, 'names must be plain'),
+        (  # cwl:tool made cwltool read the workflow as a job order with overrides
+            {'cwl:tool': STEP, 'cwltool:overrides': {STEP: {'requirements': {}}}},
+            'namespaced keys are not allowed',
+        ),
         (  # a type named as an installed step's own type would stand for it
             {
                 'requirements': [
