@@ -3,7 +3,7 @@
 The web package may not reach the staging or cwl packages, so the
 composition root gathers the facts service-info tells (the runner, the
 installed projects and steps) and where a run's attachments go (the exchange
-area), once, at start-up.
+area, and which URLs name it: the Exchange's own rule), once, at start-up.
 """
 
 from .. import __version__
@@ -26,4 +26,5 @@ def wes_settings(exchange, projects, catalogue, choice) -> WesSettings:
         projects=api_install.project_versions(projects),
         steps=tuple(sorted(catalogue)),
     )
-    return WesSettings(facts, exchange.service_dir, exchange.client_url)
+    # the same prefixes and folder spellings stage-in reads by, so POST refuses what it would
+    return WesSettings(facts, exchange.service_dir, exchange.client_url, exchange.names)

@@ -4,8 +4,8 @@ Users put inputs under `input/<job name>/` and find outputs under
 `output/<job id>/`, addressing them with `store-location-client` URLs; the
 service sees the same folder at `store-location-service`. A location a
 user gives is turned into a name relative to that folder as text only
-(`boundary/locations.py`: dot segments resolved, climbs refused), or is an
-http(s) URL; anything else is refused. The file is then reached through
+(`boundary/exchange_names.py`, the rule WES POST applies too: dot segments
+resolved, climbs refused), or is an http(s) URL; anything else is refused. The file is then reached through
 `Exchange.root`, a `boundary.confined.ConfinedRoot`, which follows no link:
 no job can read /etc/passwd by naming it, by linking to it, or by swapping
 a folder for a link while it is staged.
@@ -16,7 +16,7 @@ import stat
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..boundary import locations, names
+from ..boundary import exchange_names, locations
 from ..boundary.confined import ConfinedRoot, Outside, Refused
 from ..errors import InvalidInput
 
@@ -30,13 +30,13 @@ class Exchange:
     def __init__(self, service_dir: Path, client_url: str, served_at: Sequence[str] = ()):
         self.service_dir = Path(service_dir).resolve()
         self.client_url = client_url.rstrip('/')
-        self._prefixes = tuple(
-            dict.fromkeys(f'{url.rstrip("/")}/' for url in (client_url, *served_at) if url)
-        )
         #: every file of the area is opened, created and walked through this
         self.root = ConfinedRoot(self.service_dir)
-        # a path may name the folder as configured or with its links resolved
-        self._spellings = tuple(dict.fromkeys([str(self.service_dir), str(Path(service_dir))]))
+        #: which name a URL or path names: the client URL and `served_at`, and
+        #: the folder as configured or with its links resolved (WES POST asks it too)
+        self.names = exchange_names.ExchangeNames(
+            (client_url, *served_at), (str(self.service_dir), str(Path(service_dir).absolute()))
+        )
 
     def ensure_layout(self) -> None:
         for sub in ('input', 'output'):
@@ -65,33 +65,18 @@ class Exchange:
 
         Raises InvalidInput for anything else, with a message for the job log.
         """
-        prefix = next((p for p in self._prefixes if url.startswith(p)), None)
-        if prefix is not None:
-            try:  # the one lexical rule for names in URLs, as /files and WES read them
-                return '/'.join(names.resolve(url[len(prefix) :], decode=True))
-            except names.LeavesRoot:
-                raise self._outside(url) from None
-            except names.NameRefused as exc:
-                raise InvalidInput(f'{url!r}: the path {exc}') from None
         try:
-            path = locations.local_path(url)
-        except locations.NotLocal as exc:
-            if exc.scheme in ('http', 'https'):
-                return None
-            if exc.reason == locations.NUL:
-                raise self._refusal(url, exc.reason) from None
-            if exc.scheme == 'file':
-                raise InvalidInput(
-                    f'{url}: file URLs must not name a host nor hold a query'
-                ) from None
+            return self.names.name_of(url)
+        except exchange_names.OutsideArea:
+            raise self._outside(url) from None
+        except exchange_names.BadName as exc:
+            raise InvalidInput(f'{url!r}: the path {exc.detail}') from None
+        except exchange_names.NotLocalFile as exc:
+            if exc.nul:
+                raise InvalidInput(f'{url!r} {locations.NUL}') from None
+            raise InvalidInput(f'{url}: file URLs must not name a host nor hold a query') from None
+        except exchange_names.Unreadable:
             raise self._unreadable(url) from None
-        if path is None:
-            raise self._unreadable(url)
-        for root in self._spellings:
-            name = locations.relative_below(path, root)
-            if name is not None:
-                return name
-        raise self._outside(url)
 
     def checked_name(self, url: str) -> Optional[str]:
         """`name_of`, and a look (without following links) that the way to
@@ -117,11 +102,6 @@ class Exchange:
         if isinstance(exc, Outside):
             return InvalidInput(f'{url}: outside the file exchange area ({exc.reason})')
         return InvalidInput(f'{url}: {exc.reason}')
-
-    def _refusal(self, url: str, reason: str) -> InvalidInput:
-        if reason == locations.NUL:
-            return InvalidInput(f'{url!r} {reason}')
-        return self._outside(url)
 
     def _outside(self, url: str) -> InvalidInput:
         return InvalidInput(

@@ -172,3 +172,80 @@ def test_inside_spellings_are_still_accepted_and_run(make_service):
         job = service.client.wait_final(run)
         assert job['state'] == 'Success', service.client.log(run)
         assert service.client.output_text(job, 'output').strip() == 'in'
+
+
+def test_the_services_own_files_url_leaving_the_area_is_400(wes_service):
+    """The service's /files URLs name the area as its client URL does (stage-in reads
+    them from the folder); leaving it with encoded dot segments is 400 at POST, not a
+    failed job later."""
+    port = urllib.parse.urlsplit(wes_service.base_url).port
+    for host in ('127.0.0.1', 'localhost'):
+        files = f'http://{host}:{port}/files'
+        for url in (f'{files}/input/%2e%2e/%2e%2e/cerise.db', f'{files}/input/../../cerise.db'):
+            status, answer = _post(wes_service, url)
+            assert status == 400, answer
+            assert 'is outside the file exchange area: its .. segments leave' in answer['msg']
+            params = {'file': {'class': 'File', 'location': url}}
+            status, answer = _post(wes_service, 'https://example.org/wc.cwl', params=params)
+            assert status == 400, answer
+            assert answer['msg'].startswith('workflow_params: location'), answer
+            assert 'outside the file exchange area' in answer['msg'], answer
+        status, answer = _post(wes_service, f'{files}/input/a%01b.cwl')
+        assert status == 400 and 'control character' in answer['msg'], answer
+    _nothing_stored(wes_service)
+
+
+@pytest.mark.parametrize(
+    'location', ['file://{ex}/../cerise.db', '{ex}/input/../../cerise.db', '{ex}/../cerise.db']
+)
+@pytest.mark.parametrize('key', ['location', 'path'])
+def test_a_params_location_leaving_the_exchange_by_its_folder_is_400(wes_service, location, key):
+    location = location.format(ex=wes_service.exchange)
+    params = {'file': {'class': 'File', key: location}}
+    status, answer = _post(wes_service, 'https://example.org/wc.cwl', params=params)
+    assert status == 400, answer
+    assert answer['msg'].startswith('workflow_params: location'), answer
+    assert 'is outside the file exchange area: its .. segments leave' in answer['msg'], answer
+    _nothing_stored(wes_service)
+
+
+def test_a_params_path_no_stage_in_could_read_is_400(wes_service):
+    ex = wes_service.exchange
+    for location, words in (
+        ('/etc/passwd', 'no attachment ends its path'),
+        (f'{ex}/input/a\x1b[2Jb', 'control character'),
+        (f'{ex}/input/%252e%252e/x', 'encode names once'),
+        ('s3://bucket/x', 's3: URLs are not read'),
+    ):
+        params = {'file': {'class': 'File', 'location': location}}
+        status, answer = _post(wes_service, 'https://example.org/wc.cwl', params=params)
+        assert status == 400, answer
+        assert words in answer['msg'], answer
+    _nothing_stored(wes_service)
+
+
+def test_the_exchange_folder_as_configured_through_a_link_is_read(tmp_path):
+    """store-location-service may be a link: a file URL in its configured spelling is
+    what stage-in reads, so WES accepts it at POST, as it accepts the resolved one."""
+    root = tmp_path / 'svc'
+    (root / 'real').mkdir(parents=True)
+    (root / 'alias').symlink_to(root / 'real')
+    settings = service_config_dict(root)
+    settings['client-file-exchange'] = {
+        'store-location-service': str(root / 'alias'),
+        'store-location-client': (root / 'alias').as_uri(),
+    }
+    config = service_config_from_dict(settings, env={})
+    with running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root)) as service:
+        service.exchange = root / 'real'
+        client = Client(service.base_url, root / 'alias')
+        client.put_input('wes-link', 'echo.cwl', wf.ECHO)
+        for spelling in ('alias', 'real'):
+            url = (root / spelling / 'input' / 'wes-link' / 'echo.cwl').as_uri()
+            status, answer = _post(service, url, params={'text': spelling})
+            assert status == 200, answer
+            job = client.wait_final(answer['run_id'])
+            assert job['state'] == 'Success', client.log(answer['run_id'])
+            assert client.output_text(job, 'output').strip() == spelling
+        status, answer = _post(service, (root / 'alias').as_uri() + '/../cerise.db')
+        assert status == 400 and 'its .. segments leave' in answer['msg'], answer

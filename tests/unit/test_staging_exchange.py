@@ -142,3 +142,34 @@ def test_urls_of_the_services_own_files_are_names_never_fetches(tmp_path):
     assert exchange.name_of('http://127.0.0.1:29594/files/input/j/wf.cwl') is None  # another
     with pytest.raises(InvalidInput, match='outside the file exchange area'):
         exchange.name_of('http://127.0.0.1:29593/files/input/../../x')
+
+
+def test_a_file_url_may_name_the_exchange_as_configured_through_a_link(tmp_path):
+    """The folder as configured (a link) and as resolved, in file URLs too: WES POST
+    asks the same `Exchange.names`, so it accepts what stage-in reads."""
+    (tmp_path / 'real').mkdir()
+    os.symlink(tmp_path / 'real', tmp_path / 'alias')
+    made = Exchange(tmp_path / 'alias', CLIENT)
+    for spelling in ('real', 'alias'):
+        assert made.name_of((tmp_path / spelling / 'input' / 'a').as_uri()) == 'input/a'
+        with pytest.raises(InvalidInput, match='outside the file exchange area'):
+            made.name_of(f'{tmp_path}/{spelling}/input/../../cerise.db')
+
+
+@pytest.mark.parametrize('name', ['a\x01b', 'a\nb', '%252e%252e', 'a\\b'])
+def test_paths_are_held_to_the_rules_of_names_in_urls(exchange, name):
+    """Control characters and names that would decode twice are refused in paths
+    and file URLs as they are in the area's URLs (`boundary/names.py`)."""
+    path = f'{exchange.service_dir}/input/{name}/x'
+    for url in (path, 'file://' + path.replace('%', '%25')):
+        with pytest.raises(InvalidInput, match='the path holds') as info:
+            exchange.name_of(url)
+        assert str(info.value).startswith(repr(url))
+
+
+def test_names_of_the_exchange_are_one_rule_shared_with_wes(exchange):
+    from cerise_actors.boundary.exchange_names import ExchangeNames
+
+    assert isinstance(exchange.names, ExchangeNames)
+    assert exchange.names.prefixes == (CLIENT,)
+    assert str(exchange.service_dir) in exchange.names.folders

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from cerise_actors.boundary.confined import ConfinedRoot
+from cerise_actors.boundary.exchange_names import ExchangeNames
 from cerise_actors.jobs.states import JobState
 from cerise_actors.jobs.views import RunRecord, RunSummary
 from cerise_actors.web.paging import decode_cursor, encode_cursor, page_size
@@ -17,7 +18,11 @@ from cerise_actors.web.wes.submission import BadRun, Place, build_submission
 
 from ..wes_schema import SPEC, errors
 
-PLACE = Place('file:///ex/input/wes/r1', '/ex', 'file:///ex')
+PLACE = Place(
+    'file:///ex/input/wes/r1',
+    'file:///ex',
+    ExchangeNames(['file:///ex', 'http://127.0.0.1:8/files'], ['/ex', '/link/ex']),
+)
 
 
 @pytest.mark.parametrize(
@@ -81,7 +86,7 @@ def test_workflow_url_and_locations_point_at_the_attachments():
         'c': {'class': 'Directory', 'location': 'file:///home/me/project/data'},
         'd': {'class': 'File', 'location': 'https://example.org/f'},
         'e': {'class': 'File', 'location': 'file:///ex/input/mine/f'},
-        'f': [{'class': 'File', 'location': 'file:///elsewhere/f'}],
+        'f': [{'class': 'File', 'location': 'http://127.0.0.1:8/files/input/mine/f'}],
         'g': {'location': 'not/a/file/object'},
     }
     run = _submit(
@@ -134,10 +139,56 @@ def test_workflow_urls_no_stage_in_could_read_are_refused(url, words):
         _submit(workflow_url=url)
 
 
-def test_params_locations_leaving_the_exchange_by_its_url_are_refused():
-    params = {'f': {'class': 'File', 'location': 'file:///ex/input/../../etc/passwd'}}
-    with pytest.raises(BadRun, match='workflow_params: location'):
+@pytest.mark.parametrize(
+    'location, words',
+    [
+        ('file:///ex/input/../../etc/passwd', 'its .. segments leave'),
+        ('/ex/input/../../cerise.db', 'its .. segments leave'),
+        ('/link/ex/../cerise.db', 'its .. segments leave'),
+        ('http://127.0.0.1:8/files/input/%2e%2e/%2e%2e/cerise.db', 'its .. segments leave'),
+        ('/ex/input/a\x01b', 'control character'),
+        ('/ex/input/%252e%252e/x', 'encode names once'),
+        ('file:///elsewhere/f', 'no attachment ends its path'),
+        ('file://host/ex/input/f', 'naming another host'),
+        ('s3://bucket/f', 's3: URLs are not read'),
+        ('http:///f', 'names no host'),
+    ],
+)
+def test_params_locations_no_stage_in_could_read_are_refused(location, words):
+    """What stage-in (`Exchange.name_of`, the same ExchangeNames) refuses is 400 at POST."""
+    params = {'f': {'class': 'File', 'location': location}}
+    with pytest.raises(BadRun, match=f'workflow_params: location .*{words}'):
         _submit(workflow_url='https://x/a.cwl', workflow_params=json.dumps(params))
+
+
+@pytest.mark.parametrize(
+    'location',
+    ['/link/ex/input/f', 'file:///link/ex/input/./f', 'http://127.0.0.1:8/files/input/f'],
+)
+def test_params_locations_in_any_spelling_of_the_area_are_kept(location):
+    params = {'f': {'class': 'Directory', 'path': location}}
+    run = _submit(workflow_url='https://x/a.cwl', workflow_params=params)
+    assert run.input['f']['path'] == location
+
+
+@pytest.mark.parametrize(
+    'url, words',
+    [
+        ('http://127.0.0.1:8/files/input/%2e%2e/%2e%2e/cerise.db', 'its .. segments leave'),
+        ('http://127.0.0.1:8/files/input/a%01b', 'control character'),
+        ('/link/ex/../cerise.db', 'its .. segments leave'),
+    ],
+)
+def test_workflow_urls_of_the_areas_other_names_are_refused_as_stage_in_would(url, words):
+    with pytest.raises(BadRun, match=words):
+        _submit(workflow_url=url)
+
+
+@pytest.mark.parametrize(
+    'url', ['http://127.0.0.1:8/files/input/a.cwl', 'file:///link/ex/input/a.cwl']
+)
+def test_workflow_urls_of_the_areas_other_names_are_kept(url):
+    assert _submit(workflow_url=url).workflow_url == url
 
 
 def test_engine_parameters_are_noted_and_versions_checked():

@@ -20,6 +20,7 @@ import yaml
 from falcon.app_helpers import default_serialize_error
 
 from ...boundary.confined import ConfinedRoot, Refused
+from ...boundary.exchange_names import ExchangeNames
 from ...defaults import MAX_PAGE_SIZE, WES_PAGE_SIZE
 from ...errors import JobNotFound
 from ..backend import JobsBackend, base_url_of
@@ -43,6 +44,13 @@ class WesSettings:
     facts: views.ServiceFacts
     exchange_dir: Path  # store-location-service
     exchange_url: str  # store-location-client
+    #: which URLs and paths name the area, as stage-in reads them (the Exchange's own)
+    exchange_names: Optional[ExchangeNames] = None
+
+    def names(self) -> ExchangeNames:
+        if self.exchange_names is not None:
+            return self.exchange_names
+        return ExchangeNames((self.exchange_url,), (str(self.exchange_dir),))
 
 
 def _bad(message: str) -> falcon.HTTPBadRequest:
@@ -103,8 +111,8 @@ class Runs(_Base):
         run_name = f'{ATTACHMENTS_FOLDER}/{run_id}'
         place = Place(
             run_url=f'{settings.exchange_url.rstrip("/")}/{run_name}',
-            exchange_dir=str(settings.exchange_dir),
             exchange_url=settings.exchange_url.rstrip('/'),
+            names=settings.names(),
         )
         try:
             fields, attachments = read_run_form(req, exchange, run_name, self._text_limit)

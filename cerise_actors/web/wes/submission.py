@@ -6,19 +6,24 @@ What is translated here:
 
 - `workflow_url`: http(s) URLs with a host and URLs of the exchange area are
   kept; a relative URL must name an attachment and becomes that attachment's
-  exchange URL. Anything else is 400 now rather than a failed job later: a
-  file URL or path outside the exchange area (`file:///etc/passwd`, and
-  `file:///<exchange>/../cerise.db`, since paths are resolved lexically by
-  `boundary/names.py` before they are compared), a file URL with a host or
-  a query (read by `boundary/locations.py`, the parser stage-in uses),
-  another scheme, a NUL, a name percent-encoded twice.
+  exchange URL. Which URLs are the exchange area's, and which name below it
+  each gives, is `boundary/exchange_names.py`, the rule stage-in reads files
+  by (the client URL, the service's own /files URLs, the folder as
+  configured and resolved). Anything it refuses is 400 now rather than a
+  failed job later: a file URL or path outside the exchange area
+  (`file:///etc/passwd`, and `file:///<exchange>/../cerise.db` or
+  `http://127.0.0.1:<port>/files/input/%2e%2e/%2e%2e/cerise.db`, since names
+  are resolved lexically before they are compared), a file URL with a host
+  or a query, another scheme, a NUL or another control character, a name
+  percent-encoded twice.
 - `workflow_params` locations (`location` or `path` of File and Directory
-  objects): relative ones are resolved in the run's attachment folder; one
-  that names the exchange area but leaves it with `..`, or holds a NUL, is
-  400; an absolute path or file URL outside the exchange area whose last
-  segments are an attached file or folder is taken to mean that attachment
-  (wes-client sends the client's own absolute paths alongside the files they
-  name); everything else is kept and judged at stage-in as for /jobs.
+  objects): relative ones are resolved in the run's attachment folder; an
+  absolute path or file URL outside the exchange area (not leaving it with
+  `..`) whose last segments are an attached file or folder is taken to mean
+  that attachment (wes-client sends the client's own absolute paths
+  alongside the files they name); http(s) URLs with a host and locations
+  inside the exchange area are kept; everything else, which no stage-in
+  could read, is 400, as for `workflow_url`.
 - `workflow_type` must be CWL and `workflow_type_version` v1.0, v1.1 or v1.2.
 - `tags`: an object of strings; the tag `name` becomes the job's name.
 - `workflow_engine_parameters`, `workflow_engine`, `workflow_engine_version`:
@@ -30,12 +35,17 @@ Problems raise BadRun with a message for the client (the answer is 400).
 import dataclasses
 import json
 import urllib.parse
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set
 
 import falcon
 
 from ...boundary import locations
-from ...boundary.names import LeavesRoot, NameRefused, resolve, resolve_below
+from ...boundary.exchange_names import (
+    ExchangeNames,
+    LocationRefused,
+    OutsideArea,
+    Unreadable,
+)
 from ..request_body import check_storable
 from .names import attachment_path, parents
 
@@ -62,8 +72,8 @@ class Place:
     """Where a run's files are: its attachment folder's URL and the exchange area."""
 
     run_url: str  # the exchange URL of input/wes/<run id>, no trailing slash
-    exchange_dir: str  # the exchange folder as the service sees it
-    exchange_url: str  # store-location-client
+    exchange_url: str  # store-location-client, for messages
+    names: ExchangeNames  # the exchange area as stage-in reads it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,51 +167,47 @@ def _with_folders(attachments: Set[str]) -> Set[str]:
 
 
 def _join(place: Place, path: str) -> str:
-    return f'{place.run_url}/{urllib.parse.quote(path)}'
-
-
-def _exchange_names(location: str, place: Place, what: str) -> Optional[Tuple[str, ...]]:
-    """The names below the exchange folder that `location` designates, or None if it
-    names no place there; BadRun if it names one that no stage-in could read.
-
-    Resolved lexically (`boundary/names.py`) before it is compared, so
-    `file:///<exchange>/../cerise.db` is not inside, whatever its text starts with.
-    """
+    """The exchange URL of the attachment `path`; BadRun if stage-in could not read it."""
+    url = f'{place.run_url}/{urllib.parse.quote(path)}'
     try:
-        if place.exchange_url and location.startswith(place.exchange_url + '/'):
-            return resolve(location[len(place.exchange_url) + 1 :], decode=True)
-        path = _local_path(location, what)
-        if path is None:
-            return None
+        place.names.name_of(url)
+    except LocationRefused as exc:
+        raise BadRun(f'attachment {path[:200]!r}: {exc}') from None
+    return url
+
+
+def _name_of(location: str, place: Place, what: str) -> Optional[str]:
+    """The name below the exchange area `location` names, None for an http(s)
+    URL of another place (with a host: BadRun without one), as stage-in reads
+    it (`boundary/exchange_names.py`). BadRun for what no stage-in reads, but
+    OutsideArea (not climbing) and Unreadable are left to the caller."""
+    try:
+        name = place.names.name_of(location)
+    except OutsideArea as exc:
+        if exc.climbs:
+            raise BadRun(
+                f'{what} {location[:200]!r} is outside the file exchange area: its .. '
+                f'segments leave {place.exchange_url}/'
+            ) from None
+        raise
+    except Unreadable:
+        raise
+    except LocationRefused as exc:
+        raise BadRun(f'{what} {exc}') from None
+    if name is None:
         try:
-            return resolve_below(path, place.exchange_dir)
-        except LeavesRoot:
-            return None  # outside: the caller decides
-    except LeavesRoot:
-        raise BadRun(
-            f'{what} {location[:200]!r} is outside the file exchange area: its .. '
-            f'segments leave {place.exchange_url}/'
-        ) from None
-    except NameRefused as exc:
-        raise BadRun(f'{what} {location[:200]!r} {exc}') from None
-
-
-def _local_path(location: str, what: str) -> Optional[str]:
-    """The local path of an absolute path or a file URL, as stage-in reads it (the
-    one parser, `boundary/locations.py`); None for a relative name or another scheme.
-    BadRun for a file URL no stage-in reads: another host, a query, a NUL."""
-    try:
-        return locations.local_path(location)
-    except locations.NotLocal as exc:
-        if exc.scheme in ('', 'file'):
-            raise BadRun(f'{what} {location[:200]!r} {exc.reason}') from None
-        return None
+            host = urllib.parse.urlsplit(location).hostname
+        except ValueError as exc:  # e.g. an unbalanced [ in the host
+            raise BadRun(f'{what} {location[:200]!r} is not a valid URL ({exc})') from None
+        if not host:
+            raise BadRun(f'{what} {location[:200]!r} names no host')
+    return name
 
 
 def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
     """The URL stage-in reads the workflow from; BadRun if it could never read one.
 
-    Kept: a URL below the exchange area that stays inside it, and an http(s)
+    Kept: a URL of the exchange area that stays inside it, and an http(s)
     URL with a host. Translated: the name of an attachment. Refused: any
     other file URL or absolute path (`file:///etc/passwd`, a file URL with a
     host), any other scheme, a NUL, a name encoded twice, a fragment.
@@ -212,24 +218,21 @@ def resolve_workflow_url(url: str, attachments: Set[str], place: Place) -> str:
             f'workflow_url {shown!r}: a #fragment (a process inside a packed $graph '
             'document) is not supported; give the workflow file itself'
         )
-    if _exchange_names(url, place, 'workflow_url') is not None:
+    try:
+        _name_of(url, place, 'workflow_url')
         return url
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ('http', 'https'):
-        if not parts.hostname:
-            raise BadRun(f'workflow_url {shown!r} names no host')
-        return url
-    if parts.scheme == 'file' or url.startswith('/'):
+    except OutsideArea:
         raise BadRun(
             f'workflow_url {shown!r} names a file outside the file exchange area; the '
             f'service reads files only under {place.exchange_url}/ (attach the workflow, '
             f'or upload it under {place.exchange_url}/input/)'
-        )
-    if parts.scheme:
-        raise BadRun(
-            f'workflow_url {shown!r}: {parts.scheme}: URLs are not read; give an attachment, '
-            f'an http(s) URL or a URL under {place.exchange_url}/ (the file exchange area)'
-        )
+        ) from None
+    except Unreadable as exc:
+        if exc.scheme:
+            raise BadRun(
+                f'workflow_url {shown!r}: {exc.scheme}: URLs are not read; give an attachment, '
+                f'an http(s) URL or a URL under {place.exchange_url}/ (the file exchange area)'
+            ) from None
     try:
         path = attachment_path(urllib.parse.unquote(url))
     except ValueError as exc:
@@ -262,22 +265,32 @@ def rewrite_locations(params: dict, files: Set[str], place: Place) -> dict:
 
 
 def _location(location: str, files: Set[str], place: Place) -> str:
-    if _exchange_names(location, place, 'workflow_params: location') is not None:
-        return location
-    parts = urllib.parse.urlsplit(location)
-    if parts.scheme in ('http', 'https'):
-        return location
-    local = _local_path(location, 'workflow_params: location')
-    if local is not None:  # the client's own path: an attachment if one ends it
-        segments = [s for s in local.split('/') if s]
-        for start in range(len(segments)):
-            candidate = '/'.join(segments[start:])
-            if candidate in files:
-                return _join(place, candidate)
-        return location
-    if parts.scheme:
-        return location
+    what = 'workflow_params: location'
     try:
-        return _join(place, attachment_path(urllib.parse.unquote(location)))
-    except ValueError as exc:
-        raise BadRun(f'workflow_params: {exc}'.replace('attachment name', 'location')) from None
+        _name_of(location, place, what)
+        return location  # inside the exchange area, or http(s) with a host
+    except OutsideArea:
+        pass
+    except Unreadable as exc:
+        if exc.scheme:
+            raise BadRun(
+                f'{what} {location[:200]!r}: {exc.scheme}: URLs are not read; attach the '
+                f'file, or give an http(s) URL or a URL under {place.exchange_url}/'
+            ) from None
+        try:
+            path = attachment_path(urllib.parse.unquote(location))
+        except ValueError as refused:
+            message = f'workflow_params: {refused}'.replace('attachment name', 'location')
+            raise BadRun(message) from None
+        return _join(place, path)
+    # the client's own path, outside the area: an attachment if one ends it
+    local = locations.local_path(location) or ''
+    segments = [s for s in local.split('/') if s]
+    for start in range(len(segments)):
+        candidate = '/'.join(segments[start:])
+        if candidate in files:
+            return _join(place, candidate)
+    raise BadRun(
+        f'{what} {location[:200]!r} names a file outside the file exchange area and no '
+        f'attachment ends its path; attach the file, or put it under {place.exchange_url}/input/'
+    )
