@@ -12,6 +12,8 @@ on the resource) enforces it the same way:
   symlink between a check and its use cannot lead outside.
 - `names.py`: relative names as users write them in URLs (dot segments,
   literal or percent-encoded, resolved lexically; NUL refused).
+- `exchange_names.py`: which name below the exchange area a URL or path
+  names, one rule for stage-in and for WES at POST.
 - `locations.py`: the one parser of a location (a URL or a path) into the
   local path it names, and the rule that Files and Directories named by a
   workflow may only be local files inside given roots. The runner ships a
