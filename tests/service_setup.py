@@ -4,11 +4,12 @@ Shared by the fixtures in tests/conftest.py and by tests that start a
 service themselves (reinstalls, WebDAV streaming, the remote test bed).
 """
 
+import contextlib
 import dataclasses
 
 from cerise_actors.config import ApiConfig, load_api_config
 
-from .helpers import TEST_API_DIR
+from .helpers import TEST_API_DIR, Client
 
 
 def service_config_dict(root) -> dict:
@@ -33,3 +34,18 @@ def api_config_for_tests(root, max_running=None, refresh=None) -> ApiConfig:
     files = dataclasses.replace(api.files, path=str(root / 'resource'))
     jobs = dataclasses.replace(api.jobs, max_running=max_running or api.jobs.max_running)
     return dataclasses.replace(api, files=files, jobs=jobs, refresh=refresh or api.refresh)
+
+
+@contextlib.contextmanager
+def serving_under(root):
+    """A running service with its files under `root`, and `root`, `exchange`
+    (the folder) and `client` set on it: for module-scoped fixtures."""
+    from cerise_actors.app import running_service
+    from cerise_actors.config import service_config_from_dict
+
+    config = service_config_from_dict(service_config_dict(root), env={})
+    with running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root)) as service:
+        service.root = root
+        service.exchange = config.exchange_service_dir
+        service.client = Client(service.base_url, config.exchange_service_dir)
+        yield service

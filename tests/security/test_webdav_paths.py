@@ -17,12 +17,8 @@ import urllib.parse
 
 import pytest
 
-from cerise_actors.app import running_service
-from cerise_actors.config import service_config_from_dict
-
 from .. import workflows as wf
-from ..helpers import TEST_API_DIR, Client
-from ..service_setup import api_config_for_tests, service_config_dict
+from ..service_setup import serving_under
 
 #: spellings of /files, /files/input and /files/output (the name is filled in)
 SPELLINGS = [
@@ -80,12 +76,7 @@ TARGETS = _targets()
 @pytest.fixture(scope='module')
 def files_service(tmp_path_factory):
     """One real service for this module: each test lays out the folders it checks."""
-    root = tmp_path_factory.mktemp('webdav-paths')
-    config = service_config_from_dict(service_config_dict(root), env={})
-    with running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root)) as service:
-        service.root = root
-        service.exchange = config.exchange_service_dir
-        service.client = Client(service.base_url, config.exchange_service_dir)
+    with serving_under(tmp_path_factory.mktemp('webdav-paths')) as service:
         yield service
 
 

@@ -10,7 +10,6 @@ job, no run folder. Sent over real HTTP to a real service on loopback.
 
 import json
 import urllib.parse
-import uuid
 
 import pytest
 
@@ -18,42 +17,17 @@ from cerise_actors.app import running_service
 from cerise_actors.config import service_config_from_dict
 
 from .. import workflows as wf
+from ..e2e.test_wes_api import multipart
 from ..helpers import TEST_API_DIR, Client, http
-from ..service_setup import api_config_for_tests, service_config_dict
+from ..service_setup import api_config_for_tests, service_config_dict, serving_under
 
 RUNS = '/ga4gh/wes/v1/runs'
 
 
 @pytest.fixture(scope='module')
 def wes_service(tmp_path_factory):
-    root = tmp_path_factory.mktemp('wes-post')
-    config = service_config_from_dict(service_config_dict(root), env={})
-    with running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root)) as service:
-        service.root = root
-        service.exchange = config.exchange_service_dir
-        service.client = Client(service.base_url, config.exchange_service_dir)
+    with serving_under(tmp_path_factory.mktemp('wes-post')) as service:
         yield service
-
-
-def _multipart(fields, files):
-    boundary = uuid.uuid4().hex
-    chunks = []
-    for name, value in fields.items():
-        chunks.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-            + value.encode()
-            + b'\r\n'
-        )
-    for filename, content in files:
-        quoted = filename.replace('"', '%22')
-        chunks.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="workflow_attachment"; '
-            f'filename="{quoted}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
-            + content
-            + b'\r\n'
-        )
-    body = b''.join(chunks) + f'--{boundary}--\r\n'.encode()
-    return body, {'Content-Type': f'multipart/form-data; boundary={boundary}'}
 
 
 def _post(service, workflow_url, files=(), params=None):
@@ -63,7 +37,7 @@ def _post(service, workflow_url, files=(), params=None):
         'workflow_type_version': 'v1.0',
         'workflow_params': json.dumps(params or {}),
     }
-    body, headers = _multipart(fields, files)
+    body, headers = multipart(fields.items(), files)
     status, answer, _ = http('POST', service.base_url + RUNS, raw=body, headers=headers)
     return status, answer
 
