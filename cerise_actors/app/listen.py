@@ -44,15 +44,27 @@ def naming_the_address(host: str, port: int):
         raise CannotListen(f'cannot listen on {address(host, port)}: {reason}') from exc
 
 
+#: how a client on this machine may name the host of a service listening on it
+_LOCAL_SPELLINGS = {
+    '//127.0.0.1:': ('//localhost:',),
+    '//localhost:': ('//127.0.0.1:',),
+    # every address: a client here names it as loopback
+    '//0.0.0.0:': ('//127.0.0.1:', '//localhost:'),
+    '//[::]:': ('//[::1]:', '//127.0.0.1:', '//localhost:'),
+}
+
+
 def own_files_urls(config, listening_url: str) -> tuple:
     """The URLs of the service's own /files: under `base-url`, under the
-    address it listens on, and for a loopback address under `localhost` too.
-    A job naming one of them names a file of the exchange folder."""
+    address it listens on, and the names a client on this machine gives that
+    address (`localhost` for 127.0.0.1, loopback for 0.0.0.0). A job naming
+    one of them names a file of the exchange folder; without this, such a
+    job would be fetched from the service itself, which it never does."""
     urls = [f'{url.rstrip("/")}/files' for url in (config.base_url, listening_url) if url]
     for url in list(urls):
-        for here, alias in (('//127.0.0.1:', '//localhost:'), ('//localhost:', '//127.0.0.1:')):
+        for here, aliases in _LOCAL_SPELLINGS.items():
             if here in url:
-                urls.append(url.replace(here, alias, 1))
+                urls.extend(url.replace(here, alias, 1) for alias in aliases)
     return tuple(dict.fromkeys(urls))
 
 

@@ -140,6 +140,10 @@ def test_urls_of_the_services_own_files_are_names_never_fetches(tmp_path):
     ):
         assert exchange.name_of(url) == 'input/j/wf.cwl', url
     assert exchange.name_of('http://127.0.0.1:29594/files/input/j/wf.cwl') is None  # another
+    # a service listening on every address is named by its clients here as loopback
+    everywhere = own_files_urls(Config(), 'http://0.0.0.0:29593')
+    assert 'http://127.0.0.1:29593/files' in everywhere
+    assert 'http://localhost:29593/files' in everywhere
     with pytest.raises(InvalidInput, match='outside the file exchange area'):
         exchange.name_of('http://127.0.0.1:29593/files/input/../../x')
 
