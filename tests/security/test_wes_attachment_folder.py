@@ -19,8 +19,9 @@ import urllib.parse
 import pytest
 
 from .. import workflows as wf
+from ..e2e.test_wes_api import multipart
 from ..helpers import http
-from .test_wes_post import _multipart, _post, wes_service  # noqa: F401 - a fixture
+from .test_wes_post import _post, wes_service  # noqa: F401 - a fixture
 
 RUNS = '/ga4gh/wes/v1/runs'
 
@@ -61,8 +62,8 @@ def test_a_refused_run_removes_nothing_through_the_link(wes_linked):
     """A run refused after its attachments (a bad workflow_type): its folder
     is removed through descriptors, never through the link."""
     service, victim = wes_linked
-    body, headers = _multipart(
-        {'workflow_url': 'wf.cwl', 'workflow_type': 'WDL', 'workflow_type_version': '1.0'},
+    body, headers = multipart(
+        {'workflow_url': 'wf.cwl', 'workflow_type': 'WDL', 'workflow_type_version': '1.0'}.items(),
         [('wf.cwl', wf.ECHO.encode())],
     )
     status, answer, _ = http('POST', service.base_url + RUNS, raw=body, headers=headers)
