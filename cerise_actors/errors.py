@@ -21,6 +21,7 @@ between a retry and a final failure.
     ├── AlreadyRunning               another service uses the same pid file
     ├── IllegalTransition            a state change not in the table (a bug)
     ├── JobNotFound                  no such job (or it is being deleted)
+    ├── TooManyActiveJobs            temporary: the user has the most unfinished jobs allowed
     └── ServiceUnavailable           temporary: the job store did not answer
         └── StorageFull              the job database's disk is full
 
@@ -140,6 +141,28 @@ class JobNotFound(CeriseError):
     def __init__(self, job_id: str):
         super().__init__(job_id)
         self.job_id = job_id
+
+
+class TooManyActiveJobs(CeriseError):
+    """The user already has `limit` jobs that are not finished, the most
+    `limits.active-jobs-per-user` allows; nothing was created. Temporary: a
+    place frees up once one of them finishes or is deleted. The front ends
+    answer 429. `owner` and `limit` are passed to ``Exception`` as args, so
+    the error survives pickling."""
+
+    temporary = True
+
+    def __init__(self, owner: str, limit: int):
+        super().__init__(owner, limit)
+        self.owner = owner
+        self.limit = limit
+
+    def __str__(self) -> str:
+        who = f'user {self.owner!r} already has' if self.owner else 'you already have'
+        return (
+            f'{who} {self.limit} unfinished jobs, the most allowed '
+            '(limits.active-jobs-per-user); wait until some finish or delete some'
+        )
 
 
 class ServiceUnavailable(CeriseError):

@@ -79,6 +79,9 @@ class JobView:
     updated_at: float
     workflow_content: Optional[bytes] = None
     staged_input_json: Optional[str] = None
+    #: the user who submitted the job ('' when the service has no users):
+    #: the store shows a job only to its owner, the runner takes turns by it
+    owner: str = ''
 
     @classmethod
     def from_tuple(cls, row: tuple) -> 'JobView':
@@ -86,9 +89,10 @@ class JobView:
         row = list(row)
         row[4] = JobState(row[4])
         row[11] = bool(row[11])
+        owner = row.pop(14)
         if len(row) > 14 and row[14] is not None:
             row[14] = bytes(row[14])
-        return cls(*row)
+        return cls(*row, owner=owner)
 
     @property
     def input(self) -> dict:
@@ -100,6 +104,7 @@ class JobView:
 
 
 _FIELDS = tuple(field.name for field in dataclasses.fields(JobView))
-#: columns of a JobView, in the order of its fields; FULL_COLUMNS follow for full views
-JOB_COLUMNS = _FIELDS[:14]
-FULL_COLUMNS = _FIELDS[14:]
+#: columns of a JobView: its first fields, in order, and its owner; FULL_COLUMNS
+#: (the large ones) follow for full views
+JOB_COLUMNS = _FIELDS[:14] + ('owner',)
+FULL_COLUMNS = _FIELDS[14:16]

@@ -5,6 +5,10 @@ anyone. After a change it *tells* the actors that subscribed to the new state
 (a stager for SUBMITTED and FINISHED, the runner for WAITING, the remote
 `_CR` states and jobs that left the resource, the cleaner for deletable
 jobs), so nothing polls the table.
+
+The asks that serve a user's request take `owner`: with one given, another
+owner's job is answered as a job that does not exist; None (the internal
+actors') is any owner.
 """
 
 import functools
@@ -44,7 +48,8 @@ def _disk_full(exc: BaseException) -> bool:
 def _storage_errors(cls):
     """Wrap every public method of `cls` so that SQLite's "database or disk is
     full" reaches callers as StorageFull (the API answers 507 with a reason)
-    rather than as a driver error (a bare 500)."""
+    rather than as a driver error (a bare 500). Every other error, such as
+    TooManyActiveJobs (a 429), reaches the asker as it is."""
 
     def translating(method):
         @functools.wraps(method)
@@ -127,15 +132,27 @@ class StoreActor(pykka.ThreadingActor):
         job_id: Optional[str] = None,
         wes_request: Optional[str] = None,
         notes: Iterable[str] = (),
+        owner: str = '',
+        max_active: Optional[int] = None,
     ) -> JobView:
-        job = self._store.create(name, workflow_url, input_json, job_id, wes_request, notes)
+        """A new job of `owner`; with `max_active`, TooManyActiveJobs (and no
+        job) if the owner has that many unfinished jobs already. Counted and
+        made in one transaction of this one thread, so the limit holds
+        however many requests race for the last place."""
+        job = self._store.create(
+            name, workflow_url, input_json, job_id, wes_request, notes, owner, max_active
+        )
         self._publish(JobState.SUBMITTED, job.id)
         return job
 
     def get_job(
-        self, job_id: str, full: bool = False, include_deleted: bool = False
+        self,
+        job_id: str,
+        full: bool = False,
+        include_deleted: bool = False,
+        owner: Optional[str] = None,
     ) -> Optional[JobView]:
-        return self._store.get(job_id, full, include_deleted)
+        return self._store.get(job_id, full, include_deleted, owner)
 
     def list_jobs_page(
         self,
@@ -143,11 +160,12 @@ class StoreActor(pykka.ThreadingActor):
         name: Optional[str] = None,
         limit: Optional[int] = None,
         after: Optional[Key] = None,
+        owner: Optional[str] = None,
         **bounds,
     ) -> Tuple[List[JobSummary], Optional[Key]]:
         """A page of GET /jobs and the next page's cursor; `bounds` (until,
         max_bytes, max_seconds) keep a page of large jobs small (store/pages.py)."""
-        return self._store.page(JobSummary, states, name, limit, after, **bounds)
+        return self._store.page(JobSummary, states, name, limit, after, owner, **bounds)
 
     def jobs_page_end(
         self,
@@ -155,27 +173,28 @@ class StoreActor(pykka.ThreadingActor):
         name: Optional[str] = None,
         limit: int = 1,
         after: Optional[Key] = None,
+        owner: Optional[str] = None,
     ) -> Tuple[Optional[Key], Optional[Key]]:
         """Where a page of GET /jobs?limit= ends, and the next page's cursor."""
-        return self._store.page_end(states, name, limit, after)
+        return self._store.page_end(states, name, limit, after, owner)
 
     def list_runs(
-        self, limit: int, after: Optional[Key] = None, **bounds
+        self, limit: int, after: Optional[Key] = None, owner: Optional[str] = None, **bounds
     ) -> Tuple[List[RunSummary], Optional[Key]]:
         """A page of GET /ga4gh/wes/v1/runs and the next page's cursor."""
-        return self._store.page(RunSummary, limit=limit, after=after, **bounds)
+        return self._store.page(RunSummary, limit=limit, after=after, owner=owner, **bounds)
 
-    def get_run(self, job_id: str) -> Optional[RunRecord]:
-        return self._store.run(job_id)
+    def get_run(self, job_id: str, owner: Optional[str] = None) -> Optional[RunRecord]:
+        return self._store.run(job_id, owner)
 
-    def state_counts(self) -> Dict[str, int]:
-        return self._store.state_counts()
+    def state_counts(self, owner: Optional[str] = None) -> Dict[str, int]:
+        return self._store.state_counts(owner)
 
     def jobs_in(self, states) -> List[JobView]:
         return self._store.in_states(states)
 
-    def job_log(self, job_id: str):
-        return self._store.log_lines(job_id)
+    def job_log(self, job_id: str, owner: Optional[str] = None):
+        return self._store.log_lines(job_id, owner)
 
     def transition(
         self,
@@ -211,21 +230,21 @@ class StoreActor(pykka.ThreadingActor):
             return None
         return self._store.get(job_id, include_deleted=True)
 
-    def cancel_job(self, job_id: str) -> Optional[JobView]:
-        before = self._store.get(job_id)
+    def cancel_job(self, job_id: str, owner: Optional[str] = None) -> Optional[JobView]:
+        before = self._store.get(job_id, owner=owner)
         if before is None:
             return None
-        after = self._store.cancel(job_id)
+        after = self._store.cancel(job_id, owner)
         if after.state is not before.state:
             self._after_change(job_id, after.state)
         return after
 
-    def delete_job(self, job_id: str) -> bool:
+    def delete_job(self, job_id: str, owner: Optional[str] = None) -> bool:
         """Cancel, mark for deletion, and hand a final job to the cleaner."""
-        before = self._store.get(job_id)
+        before = self._store.get(job_id, owner=owner)
         if before is None:
             return False
-        after = self._store.request_delete(job_id)
+        after = self._store.request_delete(job_id, owner)
         if after.state is not before.state:
             self._publish(after.state, job_id)
         if after.state.is_final:

@@ -5,9 +5,16 @@ change is one compare-and-swap UPDATE inside a transaction together with the
 job-log line that explains it, so a crash never leaves a state without its
 reason, and two callers racing for the same transition cannot both win.
 
-peewee owns the schema and its migration; the statements every job runs
+peewee owns the schema and its migration (schema.py); the statements every job runs
 many times (read, transition, update, log) are fixed SQL strings, because
 building them through the query builder cost more than SQLite's own work.
+
+Each job has an owner. The reads and changes a user's request makes take
+`owner`: with one given, another owner's job is answered exactly as a job
+that does not exist (None, or left out of lists and counts); None is any
+owner, for the internal actors. `create` enforces the per-user limit of
+unfinished jobs in the same transaction as the insert, so two requests
+racing for the last place cannot both have it.
 """
 
 import logging
@@ -18,12 +25,11 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
 import peewee
-from playhouse.migrate import SqliteMigrator, migrate
 
-from ..errors import IllegalTransition
-from ..jobs.states import JobState
+from ..errors import IllegalTransition, TooManyActiveJobs
+from ..jobs.states import FINAL_STATES, JobState
 from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS, JobSummary, JobView, Message, RunRecord
-from . import pages, transitions
+from . import pages, schema, transitions
 from .models import UPDATABLE_FIELDS, bind_models
 
 logger = logging.getLogger(__name__)
@@ -33,6 +39,15 @@ _SELECT_FULL = f'SELECT {", ".join(JOB_COLUMNS + FULL_COLUMNS)} FROM job'
 _INSERT_LOG = 'INSERT INTO logline (job_id, time, level, message) VALUES (?, ?, ?, ?)'
 #: entering these states means the job has started on the resource (WES start_time)
 _STARTED = frozenset({JobState.RUNNING, JobState.FINISHED})
+#: the stored values of the states of jobs that are not finished
+_UNFINISHED = tuple(s.value for s in JobState if s not in FINAL_STATES)
+#: how many unfinished jobs a user has, on the index of schema.ACTIVE_INDEX and
+#: only as far as the limit (a user's finished jobs are never read)
+_COUNT_ACTIVE = (
+    'SELECT count(*) FROM (SELECT 1 FROM job INDEXED BY job_owner_state '
+    f'WHERE owner = ? AND state IN ({", ".join("?" * len(_UNFINISHED))}) '
+    'AND delete_requested = 0 LIMIT ?)'
+)
 
 
 class JobStore:
@@ -52,45 +67,8 @@ class JobStore:
         )
         self.Job, self.LogLine = bind_models(self._db)
         self._db.connect(reuse_if_open=True)
-        self._db.create_tables([self.Job, self.LogLine])
-        self._add_missing_columns()
-        self._db.execute_sql(pages.INDEX)
-        self._db.execute_sql('DROP INDEX IF EXISTS job_created_at_id')  # what it was before
+        schema.prepare(self._db, self.Job, self.LogLine)
         self._last_created = self._db.execute_sql('SELECT max(created_at) FROM job').fetchone()[0]
-
-    def _add_missing_columns(self) -> None:
-        """Bring a database made by an older version up to date.
-
-        Columns are only ever added (nullable or with a default), so an older
-        database keeps its jobs and gains the new fields.
-        """
-        migrator = SqliteMigrator(self._db)
-        for model in (self.Job, self.LogLine):
-            table = model._meta.table_name
-            present = {column.name for column in self._db.get_columns(table)}
-            missing = [
-                field for field in model._meta.sorted_fields if field.column_name not in present
-            ]
-            for field in missing:
-                logger.warning(
-                    'database %s: adding column %s.%s', self._db.database, table, field.column_name
-                )
-                migrate(migrator.add_column(table, field.column_name, field))
-            if model is self.Job and 'runner_result' in present:
-                self._copy_runner_results()
-
-    def _copy_runner_results(self) -> None:
-        """Earlier versions kept the runner's exit code as text in
-        `runner_result`; carry it over to the integer column. The old column
-        stays, so an older service can still open the file, and what it
-        writes there is carried over at every start."""
-        with self._db.atomic():
-            self._db.execute_sql(
-                'UPDATE job SET exit_code = CAST(runner_result AS INTEGER) '
-                "WHERE exit_code IS NULL AND runner_result GLOB '*[0-9]*' "
-                "AND ltrim(runner_result, '-') NOT GLOB '*[^0-9]*' "
-                "AND length(runner_result) - length(ltrim(runner_result, '-')) <= 1"
-            )
 
     def close(self) -> None:
         if not self._db.is_closed():
@@ -98,15 +76,22 @@ class JobStore:
 
     # --- reading -------------------------------------------------------
     def get(
-        self, job_id: str, full: bool = False, include_deleted: bool = False
+        self,
+        job_id: str,
+        full: bool = False,
+        include_deleted: bool = False,
+        owner: Optional[str] = None,
     ) -> Optional[JobView]:
-        """The job, or None if unknown (or being deleted, unless asked)."""
+        """The job, or None if unknown (or being deleted, unless asked, or
+        not `owner`'s)."""
         row = self._db.execute_sql(
             f'{_SELECT_FULL if full else _SELECT} WHERE id = ?', (job_id,)
         ).fetchone()
         if row is None:
             return None
         job = JobView.from_tuple(row)
+        if owner is not None and job.owner != owner:
+            return None
         return None if job.delete_requested and not include_deleted else job
 
     def page(
@@ -116,12 +101,14 @@ class JobStore:
         name: Optional[str] = None,
         limit: Optional[int] = None,
         after: Optional[pages.Key] = None,
+        owner: Optional[str] = None,
         **bounds,
     ) -> Tuple[list, Optional[pages.Key]]:
-        """A page of the jobs users see, as `row_type` rows (JobSummary or
-        RunSummary), and the cursor of the next page (None on the last); see
-        `pages.read` for the filters and `bounds` (until, max_bytes, max_seconds)."""
-        return pages.read(self._db, row_type, states, name, limit, after, **bounds)
+        """A page of the jobs users see (`owner`'s only, if given), as
+        `row_type` rows (JobSummary or RunSummary), and the cursor of the next
+        page (None on the last); see `pages.read` for the filters and `bounds`
+        (until, max_bytes, max_seconds)."""
+        return pages.read(self._db, row_type, states, name, limit, after, owner=owner, **bounds)
 
     def page_end(
         self,
@@ -129,25 +116,34 @@ class JobStore:
         name: Optional[str] = None,
         limit: int = 1,
         after: Optional[pages.Key] = None,
+        owner: Optional[str] = None,
     ) -> Tuple[Optional[pages.Key], Optional[pages.Key]]:
         """The last job of a page and the next page's cursor, see `pages.end`."""
-        return pages.end(self._db, states, name, limit, after)
+        return pages.end(self._db, states, name, limit, after, owner)
 
-    def run(self, job_id: str) -> Optional[RunRecord]:
-        """The job as the WES API shows it, None if unknown or being deleted."""
+    def run(self, job_id: str, owner: Optional[str] = None) -> Optional[RunRecord]:
+        """The job as the WES API shows it, None if unknown, being deleted or
+        not `owner`'s."""
+        where, values = _owned('id = ? AND delete_requested = 0', [job_id], owner)
         row = self._db.execute_sql(
-            f'SELECT {", ".join(RunRecord._fields)} FROM job WHERE id = ? AND delete_requested = 0',
-            (job_id,),
+            f'SELECT {", ".join(RunRecord._fields)} FROM job WHERE {where}', values
         ).fetchone()
         return None if row is None else RunRecord._make(row)
 
-    def state_counts(self) -> dict:
-        """Stored state value -> how many jobs users see are in it."""
+    def state_counts(self, owner: Optional[str] = None) -> dict:
+        """Stored state value -> how many jobs users see (`owner`'s, if given) are in it."""
+        where, values = _owned('delete_requested = 0', [], owner)
         return dict(
             self._db.execute_sql(
-                'SELECT state, count(*) FROM job WHERE delete_requested = 0 GROUP BY state'
+                f'SELECT state, count(*) FROM job WHERE {where} GROUP BY state', values
             ).fetchall()
         )
+
+    def active_count(self, owner: str, most: int) -> int:
+        """How many of `owner`'s jobs are unfinished and not being deleted,
+        counted up to `most` (no further: that is all the limit needs)."""
+        values = [owner, *_UNFINISHED, most]
+        return self._db.execute_sql(_COUNT_ACTIVE, values).fetchone()[0]
 
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
         """Jobs in any of `states` (deleted ones too: workers must finish them)."""
@@ -166,8 +162,11 @@ class JobStore:
         )
         return [row.id for row in query]
 
-    def log_lines(self, job_id: str) -> Optional[List[Tuple[float, str, str]]]:
-        if self.get(job_id) is None:
+    def log_lines(
+        self, job_id: str, owner: Optional[str] = None
+    ) -> Optional[List[Tuple[float, str, str]]]:
+        """The job log, None if the job is unknown, being deleted or not `owner`'s."""
+        if self.get(job_id, owner=owner) is None:
             return None
         return self._db.execute_sql(
             'SELECT time, level, message FROM logline WHERE job_id = ? ORDER BY id', (job_id,)
@@ -182,10 +181,31 @@ class JobStore:
         job_id: Optional[str] = None,
         wes_request: Optional[str] = None,
         notes: Iterable[str] = (),
+        owner: str = '',
+        max_active: Optional[int] = None,
     ) -> JobView:
-        """A new job in SUBMITTED. `job_id` is given by a front end that had
-        to name the job's files before creating it (WES attachments);
-        `notes` are added to its log after the first line."""
+        """A new job of `owner` in SUBMITTED. `job_id` is given by a front end
+        that had to name the job's files before creating it (WES attachments);
+        `notes` are added to its log after the first line.
+
+        With `max_active`, an owner who already has that many unfinished jobs
+        gets TooManyActiveJobs and nothing is made; the count and the insert
+        are one transaction. An id that exists already is refused by the
+        database as before (IntegrityError), never counted as a new job."""
+        with self._db.atomic():
+            if max_active is not None and not (job_id and self._exists(job_id)):
+                if self.active_count(owner, max_active) >= max_active:
+                    logger.info('user %r: refused a job, at the limit of %d', owner, max_active)
+                    raise TooManyActiveJobs(owner, max_active)
+            return self._insert(name, workflow_url, input_json, job_id, wes_request, notes, owner)
+
+    def _exists(self, job_id: str) -> bool:
+        return (
+            self._db.execute_sql('SELECT 1 FROM job WHERE id = ?', (job_id,)).fetchone() is not None
+        )
+
+    def _insert(self, name, workflow_url, input_json, job_id, wes_request, notes, owner) -> JobView:
+        """Insert the job and its first log lines (inside create's transaction)."""
         job_id = job_id or str(uuid.uuid4())
         now = time.time()
         # creation times only grow, also when the clock steps back, so pages
@@ -208,18 +228,19 @@ class JobStore:
             delete_requested=False,
             created_at=now,
             updated_at=now,
+            owner=owner,
         )
-        with self._db.atomic():
-            self._db.execute_sql(
-                'INSERT INTO job (id, name, workflow_url, input_json, state, cores, time_limit, '
-                'delete_requested, created_at, updated_at, wes_request) '
-                'VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?)',
-                (job_id, name, workflow_url, input_json, job.state.value, now, now, wes_request),
-            )
-            self._db.execute_sql(
-                _INSERT_LOG, (job_id, now, 'INFO', 'Job submitted; waiting to be staged in.')
-            )
-            self._log(job_id, now, 'INFO', list(notes))
+        values = (job_id, name, workflow_url, input_json, job.state.value, now, now, wes_request)
+        self._db.execute_sql(
+            'INSERT INTO job (id, name, workflow_url, input_json, state, cores, time_limit, '
+            'delete_requested, created_at, updated_at, wes_request, owner) '
+            'VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)',
+            (*values, owner),
+        )
+        self._db.execute_sql(
+            _INSERT_LOG, (job_id, now, 'INFO', 'Job submitted; waiting to be staged in.')
+        )
+        self._log(job_id, now, 'INFO', list(notes))
         logger.info('job %s: created in %s', job_id, JobState.SUBMITTED.name)
         return job
 
@@ -271,13 +292,14 @@ class JobStore:
                 logger.info('job %s: %s -> %s', job_id, from_state.name, to_state.name)
         return bool(changed)
 
-    def cancel(self, job_id: str) -> Optional[JobView]:
-        """Apply a user's cancel request; returns the job afterwards.
+    def cancel(self, job_id: str, owner: Optional[str] = None) -> Optional[JobView]:
+        """Apply a user's cancel request; returns the job afterwards (None if
+        unknown or not `owner`'s).
 
         The store has one thread, so the job cannot move between the read and
         the compare-and-swap: the transition always takes.
         """
-        job = self.get(job_id, include_deleted=True)
+        job = self.get(job_id, include_deleted=True, owner=owner)
         if job is None:
             return None
         target = transitions.cancel_target(job.state)
@@ -290,9 +312,10 @@ class JobStore:
             )
         return self.get(job_id, include_deleted=True)
 
-    def request_delete(self, job_id: str) -> Optional[JobView]:
-        """Cancel the job and mark it for deletion; hides it from users."""
-        if self.get(job_id) is None:
+    def request_delete(self, job_id: str, owner: Optional[str] = None) -> Optional[JobView]:
+        """Cancel the job and mark it for deletion; hides it from users. None
+        if unknown, being deleted already, or not `owner`'s."""
+        if self.get(job_id, owner=owner) is None:
             return None
         self._db.execute_sql('UPDATE job SET delete_requested = 1 WHERE id = ?', (job_id,))
         logger.info('job %s: deletion requested', job_id)
@@ -338,6 +361,13 @@ class JobStore:
             if self.transition(job.id, job.state, target, message):
                 moved.append((job.id, job.state, target))
         return moved
+
+
+def _owned(where: str, values: list, owner: Optional[str]) -> Tuple[str, list]:
+    """`where` narrowed to `owner`'s jobs, unless `owner` is None (any)."""
+    if owner is None:
+        return where, values
+    return f'{where} AND owner = ?', [*values, owner]
 
 
 def _assignments(fields: dict, **fixed):

@@ -35,6 +35,10 @@ class Job(_Base):
     started_at = peewee.FloatField(null=True)
     #: the GA4GH WES RunRequest as submitted (JSON), for runs made through WES
     wes_request = peewee.TextField(null=True)
+    #: the user who submitted the job ('' without users). Its indexes are
+    #: composite and made by schema.prepare once an older file has the column:
+    #: an index declared here would be made before that, and fail
+    owner = peewee.CharField(max_length=64, default='')
 
 
 class LogLine(_Base):

@@ -206,3 +206,82 @@ def test_a_new_database_has_exit_code_and_no_runner_result(tmp_path):
     before = _snapshot(path)
     _open(path).close()
     assert _snapshot(path) == before
+
+
+# --- the owner column (per-user jobs) ------------------------------------------
+def _index_names(path):
+    db = sqlite3.connect(path)
+    try:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    finally:
+        db.close()
+
+
+def _owner_column(path):
+    """(type, notnull, default) of job.owner as the file declares it."""
+    db = sqlite3.connect(path)
+    try:
+        rows = [row for row in db.execute('PRAGMA table_info("job")') if row[1] == 'owner']
+    finally:
+        db.close()
+    return rows[0][2:5] if rows else None
+
+
+@pytest.fixture
+def ownerless_db(tmp_path):
+    """A file as the version before owners left it: today's schema without
+    job.owner and its indexes, with a job in each of two states."""
+    path = tmp_path / 'ownerless.db'
+    store = JobStore(path)
+    running = store.create('running', 'file:///w.cwl', '{}').id
+    store.transition(running, S.SUBMITTED, S.STAGING_IN)
+    store.create('submitted', 'file:///w.cwl', '{}', job_id='submitted')
+    store.close()
+    db = sqlite3.connect(path)
+    with db:
+        db.execute('DROP INDEX job_owner_listing')
+        db.execute('DROP INDEX job_owner_state')
+        db.execute('ALTER TABLE job DROP COLUMN owner')
+    db.close()
+    assert _owner_column(path) is None
+    return path
+
+
+@pytest.mark.parametrize('made_by', ['old_db', 'ownerless_db'])
+def test_an_older_file_gains_the_owner_column_and_its_indexes(made_by, request, caplog):
+    path = request.getfixturevalue(made_by)
+    old_columns = ', '.join(f'"{name}"' for name in _columns(path, 'job') if name != 'exit_code')
+    with caplog.at_level(logging.WARNING):
+        store = _open(path)
+    try:
+        assert any('job.owner' in record.getMessage() for record in caplog.records)
+        ids = [job.id for job in store.page()[0]]
+        assert ids and all(store.get(job_id).owner == '' for job_id in ids)
+        # the jobs made before users are the owner '' jobs, nobody else's
+        assert [job.id for job in store.page(owner='')[0]] == ids
+        assert store.page(owner='alice')[0] == [] and store.get(ids[0], owner='alice') is None
+        assert sum(store.state_counts(owner='').values()) == len(ids)
+        mine = store.create('new', 'file:///new.cwl', '{}', owner='alice', max_active=1)
+        assert [job.id for job in store.page(owner='alice')[0]] == [mine.id]
+        assert store.get(mine.id, owner='alice').owner == 'alice'
+    finally:
+        store.close()
+    assert _owner_column(path) == ('VARCHAR(64)', 1, "''")
+    assert {'job_owner_listing', 'job_owner_state'} <= _index_names(path)
+    db = sqlite3.connect(path)
+    try:
+        # every old row reads '' in the new column (exit_code is carried over, above)
+        old = db.execute(f"SELECT {old_columns} FROM job WHERE owner = '' ORDER BY id").fetchall()
+        assert len(old) == len(ids)
+    finally:
+        db.close()
+
+
+def test_opening_a_file_with_owners_again_changes_nothing(ownerless_db, caplog):
+    _open(ownerless_db).close()
+    before = _snapshot(ownerless_db)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        _open(ownerless_db).close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert _snapshot(ownerless_db) == before
