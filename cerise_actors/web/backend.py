@@ -2,6 +2,10 @@
 
 The falcon resources call this facade; it asks the StoreActor with a time-out
 and turns its answers into values or into exceptions the app maps to HTTP.
+
+Every call takes the requesting user as `owner`, keyword-only and without a
+default, so a resource cannot forget it: the store answers another user's
+job exactly as a job that does not exist (JobNotFound, left out of lists).
 """
 
 import json
@@ -40,17 +44,26 @@ class JobsBackend:
         job_id: Optional[str] = None,
         wes_request: Optional[dict] = None,
         notes: Iterable[str] = (),
+        *,
+        owner: str,
+        max_active: Optional[int] = None,
     ) -> JobView:
-        """A new job; `job_id`, `wes_request` and `notes` for runs made through WES."""
+        """A new job of `owner`; `job_id`, `wes_request` and `notes` for runs
+        made through WES. With `max_active`, TooManyActiveJobs if the owner
+        has that many unfinished jobs already (checked in the store, with the
+        insert)."""
         extra = {'job_id': job_id} if job_id else {}
         if wes_request is not None:
             extra['wes_request'] = json.dumps(wes_request)
         if notes:
             extra['notes'] = list(notes)
-        return self._ask(self._store.create_job(name, workflow, json.dumps(input_doc), **extra))
+        if max_active is not None:
+            extra['max_active'] = max_active
+        future = self._store.create_job(name, workflow, json.dumps(input_doc), owner=owner, **extra)
+        return self._ask(future)
 
-    def get(self, job_id: str) -> JobView:
-        job = self._ask(self._store.get_job(job_id))
+    def get(self, job_id: str, *, owner: str) -> JobView:
+        job = self._ask(self._store.get_job(job_id, owner=owner))
         if job is None:
             raise JobNotFound(job_id)
         return job
@@ -61,6 +74,8 @@ class JobsBackend:
         name: Optional[str] = None,
         limit: Optional[int] = None,
         after: Optional[Cursor] = None,
+        *,
+        owner: str,
     ) -> Tuple[Iterator[List[JobSummary]], Optional[Cursor]]:
         """The jobs of GET /jobs, in `states` (stored values), named `name`,
         after the cursor `after`, at most `limit`: as an iterator of lists,
@@ -70,24 +85,27 @@ class JobsBackend:
         the cursor is known before any job is read."""
         until = cursor = None
         if limit is not None:
-            until, cursor = self._ask(self._store.jobs_page_end(states, name, limit, after))
+            ends = self._store.jobs_page_end(states, name, limit, after, owner=owner)
+            until, cursor = self._ask(ends)
             if until is None:  # an empty page
                 return iter(()), None
 
         def ask(after, _):
-            return self._store.list_jobs_page(states, name, None, after, until=until, **_BOUNDS)
+            return self._store.list_jobs_page(
+                states, name, None, after, owner=owner, until=until, **_BOUNDS
+            )
 
         return (rows for rows, _ in self._pages(ask, after)), cursor
 
     def list_runs(
-        self, limit: int, after: Optional[Cursor] = None
+        self, limit: int, after: Optional[Cursor] = None, *, owner: str
     ) -> Iterator[Tuple[List[RunSummary], Optional[Cursor]]]:
         """The runs of a page of GET /runs, at most `limit` after `after`, as
         (runs, cursor) pairs, each one short ask of the store made as it is
         reached; the last cursor names the next page (None if none)."""
 
         def ask(after, left):
-            return self._store.list_runs(left, after, **_BOUNDS)
+            return self._store.list_runs(left, after, owner=owner, **_BOUNDS)
 
         return self._pages(ask, after, limit)
 
@@ -102,32 +120,32 @@ class JobsBackend:
             if after is None or limit == 0:
                 return
 
-    def get_run(self, job_id: str) -> RunRecord:
-        run = self._ask(self._store.get_run(job_id))
+    def get_run(self, job_id: str, *, owner: str) -> RunRecord:
+        run = self._ask(self._store.get_run(job_id, owner=owner))
         if run is None:
             raise JobNotFound(job_id)
         return run
 
-    def state_counts(self) -> Dict[str, int]:
-        """Stored state value -> number of jobs users see in it."""
-        return self._ask(self._store.state_counts())
+    def state_counts(self, *, owner: str) -> Dict[str, int]:
+        """Stored state value -> number of `owner`'s jobs in it."""
+        return self._ask(self._store.state_counts(owner=owner))
 
-    def cancel(self, job_id: str) -> JobView:
-        job = self._ask(self._store.cancel_job(job_id))
+    def cancel(self, job_id: str, *, owner: str) -> JobView:
+        job = self._ask(self._store.cancel_job(job_id, owner=owner))
         if job is None:
             raise JobNotFound(job_id)
         return job
 
-    def delete(self, job_id: str) -> None:
-        if not self._ask(self._store.delete_job(job_id)):
+    def delete(self, job_id: str, *, owner: str) -> None:
+        if not self._ask(self._store.delete_job(job_id, owner=owner)):
             raise JobNotFound(job_id)
 
-    def log_text(self, job_id: str) -> str:
-        return ''.join(format_log_line(*line) for line in self.log_lines(job_id))
+    def log_text(self, job_id: str, *, owner: str) -> str:
+        return ''.join(format_log_line(*line) for line in self.log_lines(job_id, owner=owner))
 
-    def log_lines(self, job_id: str) -> List[Tuple[float, str, str]]:
+    def log_lines(self, job_id: str, *, owner: str) -> List[Tuple[float, str, str]]:
         """The job log as (time, level, message) lines."""
-        lines = self._ask(self._store.job_log(job_id))
+        lines = self._ask(self._store.job_log(job_id, owner=owner))
         if lines is None:
             raise JobNotFound(job_id)
         return lines
