@@ -16,8 +16,11 @@ so they work against any reachable service, local or remote.
 
 ID may be the start of a job id, if no other job's id starts the same way.
 Every command takes `--service URL` (default: $CERISE_SERVICE_URL, else
-http://127.0.0.1:29593) and `--files URL` (the service's file area; default:
-$CERISE_FILES_URL, else <service>/files).
+http://127.0.0.1:29593), `--files URL` (the service's file area; default:
+$CERISE_FILES_URL, else <service>/files) and `--token-file FILE`. The token
+is found as the Python client finds it (credentials.py): --token-file, the
+URL's password, $CERISE_TOKEN, $CERISE_TOKEN_FILE, ./run/token. There is
+no option taking the token itself: `ps` would show it to every user.
 
 Exit codes (scripts can branch on the job's outcome):
 
@@ -27,8 +30,9 @@ Exit codes (scripts can branch on the job's outcome):
        (missing workflow or input file, unreadable inputs file, job refused,
        an id prefix that matches several jobs)
     3  the job ended Cancelled
-    4  the service is unreachable, the job was not found, or the service failed
-       a request (an upload or download included)
+    4  the service is unreachable, refused the token (or needs one), the job
+       was not found, or the service failed a request (an upload or download
+       included)
     5  --timeout reached while waiting; the job goes on
     130 interrupted (Ctrl-C) while waiting; the job goes on
 """
@@ -39,12 +43,14 @@ import os
 import sys
 from pathlib import Path
 
+from .credentials import ENV_TOKEN, ENV_TOKEN_FILE, how_to_give
 from .errors import (
     AmbiguousJobId,
     ClientError,
     InputError,
     InvalidJob,
     JobNotFound,
+    NotAuthorized,
     ServiceError,
     ServiceUnreachable,
     TransferError,
@@ -82,6 +88,14 @@ def add_client_commands(subparsers) -> None:
         '--files',
         metavar='URL',
         help=f'its file area (default: ${ENV_FILES}, else <service>/files)',
+    )
+    common.add_argument(
+        '--token-file',
+        metavar='FILE',
+        help=f"a file holding the service's token (default: the service URL's password, "
+        f'${ENV_TOKEN}, the file named by ${ENV_TOKEN_FILE}, else ./run/token for a local '
+        f'service); there is no option for the token itself, as ps shows command lines '
+        f'to every user',
     )
 
     submit = subparsers.add_parser(
@@ -205,6 +219,8 @@ def run_client_command(args: argparse.Namespace) -> int:
         return fail(
             f'{exc} (is the service running? set --service or ${ENV_SERVICE})', EXIT_SERVICE
         )
+    except NotAuthorized as exc:
+        return fail(f'{exc.reason}; {how_to_give(cli=True)}', EXIT_SERVICE)
     except (JobNotFound, ServiceError, TransferError) as exc:
         return fail(str(exc), EXIT_SERVICE)
     except WaitTimeout as exc:
@@ -217,8 +233,8 @@ def _service(args) -> Service:
     url = args.service or os.environ.get(ENV_SERVICE) or DEFAULT_URL
     files = args.files or os.environ.get(ENV_FILES) or None
     try:
-        return Service(url, files_url=files)
-    except ValueError as exc:
+        return Service(url, files_url=files, token_file=getattr(args, 'token_file', None))
+    except ValueError as exc:  # a bad URL, or a token file that cannot be read
         raise UsageError(str(exc)) from None
 
 

@@ -7,8 +7,10 @@ all of them; each message says what went wrong in words a user can act on
     ClientError
     ├── ServiceUnreachable      no connection, or no answer in time
     ├── ServiceError            the service answered with an error status
+    │   ├── NotAuthorized       401: no token, or one the service refused
     │   ├── JobNotFound         no job with that id (404 on /jobs/<id>)
     │   └── InvalidJob          the service refused the job description (400)
+    ├── TokenError              a token given or named cannot be used (also ValueError)
     ├── AmbiguousJobId          an id prefix matches several jobs (.candidates)
     ├── TransferError           a file could not be moved to or from the file area
     │   ├── UploadFailed        PUT of a workflow or input file failed
@@ -60,6 +62,24 @@ class ServiceError(ClientError):
         self.url = url
         self.title = title
         self.description = description
+
+
+class NotAuthorized(ServiceError):
+    """The service answered 401: it needs a token and got none, or refused the one sent.
+
+    `reason` says which (and where the refused token came from,
+    `token_source`, never the token); str() adds how to give a token.
+    """
+
+    def __init__(self, reason: str, hint: str, token_source: Optional[str] = None, **kwargs):
+        super().__init__(f'{reason}; {hint}', **kwargs)
+        self.reason = reason
+        self.token_source = token_source
+
+
+class TokenError(ClientError, ValueError):
+    """A token given, or a token file named, cannot be used; the message says
+    why and where it came from, never the token."""
 
 
 class JobNotFound(ServiceError):

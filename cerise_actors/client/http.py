@@ -10,7 +10,13 @@ This layer knows nothing about jobs. HTTP error statuses come back as a
 `Response` for the caller to interpret (a 404 means "job not found" on
 /jobs/<id> but "no such file" on /files); only failures to talk to the
 server at all become exceptions here (`ServiceUnreachable`, or
-`DownloadFailed` for a file:// URL that cannot be read).
+`DownloadFailed` for a file:// URL that cannot be read), and a 401 from the
+service itself (`NotAuthorized`), which means the same on every path.
+
+It is also the one place the token is added: to requests for the service's
+own origins only (`credentials.Origins`), as a header that urllib does not
+copy when it follows a redirect; a redirect gets it again only if it stays
+on those origins. Output or input URLs elsewhere never see it.
 """
 
 import http.client as http_client
@@ -26,7 +32,8 @@ import urllib.request
 from typing import IO, Any, Dict, Iterator, Optional, Union
 
 from .. import __version__
-from .errors import DownloadFailed, ServiceUnreachable
+from .credentials import Credential, Origins, how_to_give
+from .errors import DownloadFailed, NotAuthorized, ServiceUnreachable
 
 DEFAULT_TIMEOUT = 30.0
 CHUNK_SIZE = 1024 * 1024
@@ -143,15 +150,58 @@ def _is_loopback(host: Optional[str]) -> bool:
         return False
 
 
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does, giving the token again only to the
+    service's own origins (urllib drops unredirected headers on the way)."""
+
+    def __init__(self, http: 'Http'):
+        self._http = http
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None:
+            self._http._authorize(new)
+        return new
+
+
 class Http:
     """Makes requests with a time-out; proxies from the environment are used
     except for loopback addresses (a local service must never go through a
-    proxy, whatever `http_proxy` says)."""
+    proxy, whatever `http_proxy` says). With a `credential`, requests to
+    `origins` (and only those) carry it."""
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        timeout: float = DEFAULT_TIMEOUT,
+        credential: Optional[Credential] = None,
+        origins: Optional[Origins] = None,
+    ):
         self.timeout = timeout
-        self._direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        self._proxied = urllib.request.build_opener()
+        self.credential = credential
+        self.origins = origins or Origins(())
+        redirects = _Redirects(self)
+        self._direct = urllib.request.build_opener(urllib.request.ProxyHandler({}), redirects)
+        self._proxied = urllib.request.build_opener(redirects)
+
+    def _authorize(self, request: urllib.request.Request) -> None:
+        if self.credential is not None and self.origins.covers(request.full_url):
+            request.add_unredirected_header('Authorization', self.credential.authorization)
+
+    def _not_authorized(self, url: str, response: 'Response') -> NotAuthorized:
+        where = f'the service at {_origin(url)}'
+        if self.credential is None:
+            reason = f'{where} needs a token, and none was found'
+        else:
+            reason = f'{where} refused the token from {self.credential.source}'
+        return NotAuthorized(
+            reason,
+            how_to_give(),
+            token_source=self.credential.source if self.credential else None,
+            status=401,
+            url=url,
+            title=response.error_fields()[0],
+            description=response.error_fields()[1],
+        )
 
     def _opener(self, url: str):
         host = urllib.parse.urlsplit(url).hostname
@@ -170,6 +220,7 @@ class Http:
         request.add_header('User-Agent', USER_AGENT)
         for key, value in (headers or {}).items():
             request.add_header(key, value)
+        self._authorize(request)
         try:
             return self._opener(url).open(request, timeout=timeout or self.timeout)
         except urllib.error.HTTPError as exc:
@@ -179,7 +230,10 @@ class Http:
                 body = b''
             finally:
                 exc.close()
-            return Response(exc.code, exc.reason or '', exc.headers, body, url)
+            answer = Response(exc.code, exc.reason or '', exc.headers, body, url)
+            if exc.code == 401 and self.origins.covers(exc.geturl() or url):
+                raise self._not_authorized(url, answer) from None
+            return answer
         except urllib.error.URLError as exc:
             raise self._failure(url, exc.reason) from exc
         except (socket.timeout, TimeoutError) as exc:

@@ -13,6 +13,11 @@ its own file-area URL, `http://127.0.0.1:<port>/files`, as its
 `store-location-client`. On leaving the block, unfinished jobs are
 cancelled (so no workflow outlives the folder it runs in), the service is
 stopped with SIGTERM, and the folder is removed unless asked to keep it.
+
+The service makes its token at start (`run/token` in the folder) and wants
+it on every request; the yielded service reads it from there once the
+service has started, so the caller never handles it. CERISE_AUTH is not
+passed on: a private service keeps its token whatever the environment says.
 """
 
 import contextlib
@@ -39,6 +44,7 @@ _OVERRIDING_ENV = (
     'CERISE_STORE_LOCATION_CLIENT',
     'CERISE_CONFIG',
     'CERISE_API_DIR',
+    'CERISE_AUTH',
 )
 STOP_TIMEOUT = 60.0
 CANCEL_TIMEOUT = 30.0
@@ -48,7 +54,9 @@ class LocalService(Service):
     """A Service started by local_service(); also knows its folder and process."""
 
     def __init__(self, url: str, workdir: Path, process: subprocess.Popen):
-        super().__init__(url)
+        token_file = workdir / 'run' / 'token'
+        # the service writes its token before it listens, so before cerise.url
+        super().__init__(url, token_file=token_file if token_file.is_file() else None)
         self.workdir = workdir
         self.process = process
         self.log_file = workdir / 'run' / 'cerise.log'

@@ -4,11 +4,16 @@
 `<url>/files` (or `files_url`, for a service whose `store-location-client`
 is served elsewhere). This is the one place where HTTP answers of the job
 API become exceptions, so every call reports errors the same way.
+
+The service's token is found here, once (`credentials.find_credential`:
+token=, token_file=, the URL's password, $CERISE_TOKEN, $CERISE_TOKEN_FILE,
+./run/token), and sent by `Http` to the service's own origins only.
 """
 
 import urllib.parse
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from .credentials import Origins, find_credential, split_url
 from .errors import AmbiguousJobId, ClientError, InvalidJob, JobNotFound, ServiceError
 from .files import FileArea
 from .http import DEFAULT_TIMEOUT, Http, Response
@@ -20,20 +25,41 @@ NEXT_CURSOR_HEADER = 'Cerise-Next-Cursor'
 
 
 class Service:
-    """A cerise-actors service at `url` (e.g. http://127.0.0.1:29593)."""
+    """A cerise-actors service at `url` (e.g. http://127.0.0.1:29593).
+
+    `token` (or a file holding it, `token_file`) is the service's token; without
+    either it is looked up (`credentials`): the URL's password
+    (http://cerise:TOKEN@host:port), $CERISE_TOKEN, the file named by
+    $CERISE_TOKEN_FILE, else ./run/token for a service on this machine.
+    """
 
     def __init__(
         self,
         url: str = DEFAULT_URL,
         files_url: Optional[str] = None,
         timeout: float = DEFAULT_TIMEOUT,
+        token: Optional[str] = None,
+        token_file=None,
     ):
-        parts = urllib.parse.urlsplit(url)
+        clean, password = split_url(url)  # never put a password in an error message
+        parts = urllib.parse.urlsplit(clean)
         if parts.scheme not in ('http', 'https') or not parts.netloc:
-            raise ValueError(f'not a service URL: {url!r} (expected http://host:port)')
+            raise ValueError(f'not a service URL: {clean!r} (expected http://host:port)')
+        if files_url is not None:
+            files_url, files_password = split_url(files_url)
+            if token is None and token_file is None and not password and files_password:
+                token = files_password  # the password of the files URL is the token too
+        url, credential = find_credential(url, token, token_file)
         self.url = url.rstrip('/')
-        self.http = Http(timeout)
-        self.files = FileArea(self.http, files_url or f'{self.url}/files')
+        files_url = files_url or f'{self.url}/files'
+        self.http = Http(timeout, credential, Origins([self.url, files_url]))
+        self.files = FileArea(self.http, files_url)
+
+    @property
+    def token_source(self) -> Optional[str]:
+        """Where the token sent came from (e.g. 'CERISE_TOKEN'), None if none is sent."""
+        credential = self.http.credential
+        return credential.source if credential is not None else None
 
     def __repr__(self) -> str:
         return f'Service({self.url!r})'
