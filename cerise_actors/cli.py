@@ -4,6 +4,11 @@
 defaults are `conf/config.yml` and `api/`, or the CERISE_CONFIG and
 CERISE_API_DIR environment variables. Configuration mistakes end the
 command with exit code 2 and one line naming the file and the key.
+
+`cerise-actors add-user NAME [--users FILE] [--replace]` adds a user to the
+users file (`rest-service.users` of the same configuration) and prints
+their token, the one time it is ever shown: only the token on stdout, so a
+script can capture it, and the explanation on stderr.
 """
 
 import argparse
@@ -16,6 +21,15 @@ from . import __version__
 from .client.cli_commands import CLIENT_COMMANDS, add_client_commands, run_client_command
 
 
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--config',
+        type=Path,
+        default=Path(os.environ.get('CERISE_CONFIG', 'conf/config.yml')),
+        help='main configuration file (default: $CERISE_CONFIG or conf/config.yml)',
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='cerise-actors',
@@ -24,12 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     sub = parser.add_subparsers(dest='command', required=True)
     serve = sub.add_parser('serve', help='run the REST service until SIGTERM/SIGINT')
-    serve.add_argument(
-        '--config',
-        type=Path,
-        default=Path(os.environ.get('CERISE_CONFIG', 'conf/config.yml')),
-        help='main configuration file (default: $CERISE_CONFIG or conf/config.yml)',
-    )
+    _config_option(serve)
     serve.add_argument(
         '--api',
         type=Path,
@@ -54,6 +63,26 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help='folder to fill (default: $CERISE_WHEELHOUSE or ./wheelhouse)',
     )
+    add_user = sub.add_parser(
+        'add-user',
+        help='add a user to the users file and print their token (once)',
+        description='Add user NAME to the users file and print their new token on stdout; '
+        'it is shown this once and kept nowhere in clear. A running service reads the '
+        'changed file within a second, without a restart.',
+    )
+    add_user.add_argument('name', metavar='NAME', help='the user name')
+    add_user.add_argument(
+        '--users',
+        type=Path,
+        metavar='FILE',
+        help='the users file (default: rest-service.users of the configuration file)',
+    )
+    add_user.add_argument(
+        '--replace',
+        action='store_true',
+        help='give an existing user a new token; their old one stops working',
+    )
+    _config_option(add_user)
     add_client_commands(sub)
     return parser
 
@@ -64,6 +93,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _serve(args)
     if args.command == 'wheelhouse':
         return _wheelhouse(args)
+    if args.command == 'add-user':
+        return _add_user(args)
     if args.command in CLIENT_COMMANDS:
         return run_client_command(args)
     return 2
@@ -106,6 +137,61 @@ def _serve(args) -> int:
     except OSError as exc:  # the port is taken, a folder cannot be made, ...
         print(f'cerise-actors: cannot start: {exc}', file=sys.stderr)
         return 1
+
+
+def _add_user(args) -> int:
+    from .auth.users import UsersFileError, add_user, read_users
+
+    users = args.users or _users_file_of(args.config)
+    if users is None:
+        return 2
+    try:
+        known = read_users(users).hashes if users.exists() else {}
+        token = add_user(users, args.name, replace=args.replace)
+    except UsersFileError as exc:
+        print(f'cerise-actors: {exc}', file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f'cerise-actors: cannot write the users file {users}: {exc}', file=sys.stderr)
+        return 1
+    if args.name in known:
+        done = f'gave user {args.name} a new token in {users} (the old one no longer works)'
+    else:
+        done = f'added user {args.name} to {users}'
+    print(
+        f'cerise-actors: {done}.\n'
+        f'Their token is on stdout, shown this once and kept nowhere: hand it to them '
+        f'(they give it as $CERISE_TOKEN, with --token-file FILE, or in the URL as '
+        f'http://{args.name}:<token>@host:port).\n'
+        f'A running service picks up the change within a second, without a restart.',
+        file=sys.stderr,
+    )
+    print(token, flush=True)
+    return 0
+
+
+def _users_file_of(config_file: Path) -> Optional[Path]:
+    """`rest-service.users` of the configuration `serve` would read; None
+    (after saying why on stderr) if there is none."""
+    from .config import load_service_config
+    from .errors import CeriseError
+
+    hint = f'set rest-service.users in {config_file} or pass --users FILE'
+    if not config_file.is_file():
+        print(
+            f'cerise-actors: no users file: configuration file {config_file} not found '
+            f'(use --config or CERISE_CONFIG); {hint}',
+            file=sys.stderr,
+        )
+        return None
+    try:
+        config = load_service_config(config_file)
+    except CeriseError as exc:
+        print(f'cerise-actors: {exc}', file=sys.stderr)
+        return None
+    if config.users_file is None:
+        print(f'cerise-actors: {config_file} names no users file; {hint}', file=sys.stderr)
+    return config.users_file
 
 
 def _wheelhouse(args) -> int:
