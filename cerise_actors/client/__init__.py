@@ -12,8 +12,10 @@
     job.delete()                                 # the job and its uploaded inputs
 
 It uses the standard library only and imports nothing of the service, so it
-works wherever the package is installed. Every error is a ClientError (see
-`errors` for the tree). `local_service()` starts a private service for a
+works wherever the package is installed. It finds the service's token by
+itself (`credentials`: token=, the URL's password, $CERISE_TOKEN,
+$CERISE_TOKEN_FILE, ./run/token) and sends it to that service only. Every
+error is a ClientError (see `errors` for the tree). `local_service()` starts a private service for a
 script or notebook. The `cerise-actors submit/list/status/log/wait/cancel/delete`
 commands are built on it (`cli_commands`).
 """
@@ -28,8 +30,10 @@ from .errors import (
     JobNotFound,
     JobStateError,
     LocalServiceError,
+    NotAuthorized,
     ServiceError,
     ServiceUnreachable,
+    TokenError,
     TransferError,
     UploadFailed,
     WaitTimeout,
@@ -51,6 +55,8 @@ __all__ = [
     'ClientError',
     'ServiceUnreachable',
     'ServiceError',
+    'NotAuthorized',
+    'TokenError',
     'JobNotFound',
     'AmbiguousJobId',
     'InvalidJob',
