@@ -114,3 +114,13 @@ MAX_WES_ATTACHMENTS = 10_000
 #: folder, and all that one COPY of a folder walks); a folder with more is
 #: refused with 403 (a listing of 200,000 files took 1 GB of memory)
 MAX_LISTING_ENTRIES = 10_000
+
+# --- who may use the service (rest-service.auth, docs/security.md) -------------
+#: unfinished jobs one user may have at once (limits.active-jobs-per-user)
+ACTIVE_JOBS_PER_USER = 1000
+#: seconds a signed output URL handed out by GET /jobs/{id} or WES stays valid
+SIGNED_URL_SECONDS = 24 * 3600
+#: the token of `auth: token`, in the run folder (the database file's folder)
+TOKEN_FILE = 'token'
+#: the key that signs output URLs, beside it
+URL_KEY_FILE = 'url-key'

@@ -12,8 +12,13 @@ from cerise_actors.config import ApiConfig, load_api_config
 from .helpers import TEST_API_DIR, Client
 
 
-def service_config_dict(root) -> dict:
-    """conf/config.yml for a service whose files all live under `root`, on a free port."""
+def service_config_dict(root, auth: str = 'none', users=None) -> dict:
+    """conf/config.yml for a service whose files all live under `root`, on a free
+    port; with `auth='token'` its token is made in `root/token`, with `users`
+    (a users file) each user has their own jobs and files."""
+    rest = {'hostname': '127.0.0.1', 'port': 0, 'auth': auth}
+    if users is not None:
+        rest['users'] = str(users)
     return {
         'database': {'file': str(root / 'cerise.db')},
         # clients on this machine, sharing the folder: inputs and outputs as file:// URLs
@@ -21,7 +26,8 @@ def service_config_dict(root) -> dict:
             'store-location-service': str(root / 'files'),
             'store-location-client': (root / 'files').as_uri(),
         },
-        'rest-service': {'hostname': '127.0.0.1', 'port': 0},
+        # authentication is tested in tests/auth; elsewhere requests carry no token
+        'rest-service': rest,
         'pidfile': str(root / 'cerise.pid'),
         # tests serve http inputs from loopback; the rest of the default stays denied
         'limits': {'fetch-deny': ['169.254.0.0/16', 'fe80::/10', '0.0.0.0/8', '::/128']},

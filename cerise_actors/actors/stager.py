@@ -42,12 +42,12 @@ class StagerActor(pykka.ThreadingActor):
         store_proxy,
         stage_in: StageIn,
         stage_out: StageOut,
-        cleaner: Callable[[str], None],
+        cleaner: Callable[[str, str], None],
         shutting_down: threading.Event,
         on_done: Callable[[], None],
         retry_later: Callable[[Callable], None],
     ):
-        """`cleaner(job_id)` removes a job's files; `on_done()` tells the pool a
+        """`cleaner(job_id, owner)` removes a job's files; `on_done()` tells the pool a
         job is done with; `retry_later(fn)` calls fn at the poller's next round
         (the only timer)."""
         super().__init__()
@@ -95,6 +95,7 @@ class StagerActor(pykka.ThreadingActor):
                 job.workflow_url,
                 job.input_json,
                 lambda: self._stop_reason(job_id, S.STAGING_IN_CR),
+                owner=job.owner,
             )
         except StagingAborted as exc:
             self._aborted(job_id, exc.reason, S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
@@ -146,6 +147,7 @@ class StagerActor(pykka.ThreadingActor):
                 job.exit_code,
                 job.time_limit,
                 lambda: self._stop_reason(job_id, S.STAGING_OUT_CR),
+                owner=job.owner,
             )
         except StagingAborted as exc:
             self._aborted(job_id, exc.reason, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
@@ -233,7 +235,7 @@ class StagerActor(pykka.ThreadingActor):
         if job is None or not job.delete_requested or not job.state.is_final:
             return
         try:
-            self._cleaner(job_id)
+            self._cleaner(job_id, job.owner)
         except ResourceError as exc:
             if exc.temporary:
                 logger.warning(

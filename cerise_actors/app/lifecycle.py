@@ -21,6 +21,7 @@ from typing import Optional
 
 from ..config import ApiConfig, ServiceConfig
 from ..errors import AlreadyRunning
+from .access import url_with_token
 from .listen import CannotListen
 from .system import CeriseService
 
@@ -147,6 +148,7 @@ def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path])
                 f'stop with Ctrl-C',
                 flush=True,
             )
+            _print_access(service)
             while not stop.wait(1.0):
                 pass
         finally:
@@ -155,3 +157,18 @@ def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path])
         release_pid_file(config.pid_file)
         logger.info('cerise-actors stopped')
     return 0
+
+
+def _print_access(service: CeriseService) -> None:
+    """How to get in, on the terminal (as Jupyter does); the log file gets
+    where the token is, never the token."""
+    access = service.access
+    logger.info('access: %s', access.description)
+    if access.token is not None:
+        print(
+            f'  with its token: {url_with_token(service.http.url, access.token)}\n'
+            f'  ({access.description}; the cerise-actors client commands beside it find it)',
+            flush=True,
+        )
+    else:
+        print(f'  {access.description}', flush=True)

@@ -48,11 +48,15 @@ from ..staging.stage_out import StageOut
 from ..staging.validate import WorkflowValidator
 from ..store.actor import DELETABLE, LEFT_RESOURCE, StoreActor
 from ..web.app import create_app
+from ..web.auth_gate import AuthGate
 from ..web.backend import JobsBackend
 from ..web.dispatch import mount
 from ..web.files import make_files_app
+from ..web.files_users import FilesPerUser
 from ..web.gate import StartGate
 from ..web.server import HttpServer
+from ..web.signed_outputs import Downloads
+from .access import build_access
 from .listen import exchange_client_url, naming_the_address, own_files_urls
 from .resources import build_resource
 from .wes_info import wes_settings
@@ -83,10 +87,13 @@ class CeriseService:
         # the port is bound first, so a taken port is reported before any folder,
         # actor or installation is made; it is served from start() on, answering
         # 503 until start-up is done, and the jobs API is plugged in at the end
+        self.access = access = build_access(self.config)
         self._gate = StartGate(lambda environ, start_response: self._api(environ, start_response))
+        # every request passes the auth gate first, the start gate after it
+        front = AuthGate(self._gate, access.who, access.signer)
         with naming_the_address(self.config.hostname, self.config.port):
             self.http = HttpServer(
-                self._gate, self.config.hostname, self.config.port, limits=self.config.limits
+                front, self.config.hostname, self.config.port, limits=self.config.limits
             )
         close_http = _once(self.http.stop)
         parts.callback(close_http)  # if building fails below
@@ -95,6 +102,7 @@ class CeriseService:
             self.config.exchange_service_dir,
             client_url,
             served_at=own_files_urls(self.config, self.http.url),
+            per_user=access.per_user,
         )
         self.exchange.ensure_layout()
         self.projects = api_install.local_projects(self.api_dir)
@@ -194,10 +202,19 @@ class CeriseService:
         wes = wes_settings(self.exchange, self.projects, self.catalogue, choice)
         steps = describe_steps(self.catalogue, api_install.project_versions(self.projects))
         app = create_app(
-            JobsBackend(store), self.config.base_url, self.config.limits.request_bytes, wes, steps
+            JobsBackend(store),
+            self.config.base_url,
+            self.config.limits.request_bytes,
+            wes,
+            steps,
+            Downloads(self.exchange.client_url, access.signer),
+            self.config.limits.active_jobs_per_user,
         )
-        # the file exchange over WebDAV, on the same port as the jobs API
-        app = mount(app, '/files', make_files_app(self.exchange.service_dir))
+        # the file exchange over WebDAV, on the same port as the jobs API; each
+        # user's own folder of it, chosen by the user the auth gate let in
+        exchange = self.exchange
+        files = FilesPerUser(lambda user: make_files_app(exchange.for_user(user).service_dir))
+        app = mount(app, '/files', files)
         self._api = app
         parts.callback(close_http)  # on stop: before the parts that requests use
         # first of all on stop: staging aborts between files
@@ -253,11 +270,11 @@ class CeriseService:
             poller.poll_now()
         return running
 
-    def _remove_job_files(self, job_id: str) -> None:
+    def _remove_job_files(self, job_id: str, owner: str = '') -> None:
         """Published outputs first (always reachable), then the resource's folder.
-        The outputs go through the exchange's confined root: a link planted in
+        The outputs go through the owner's area's confined root: a link planted in
         `output/<job id>/` is removed, never what it points to."""
-        self.exchange.remove_outputs(job_id)
+        self.exchange.for_user(owner).remove_outputs(job_id)
         self.resource.fs.remove(self.resource.layout.job(job_id).dir)
 
     # --- stop ----------------------------------------------------------

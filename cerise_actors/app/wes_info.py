@@ -27,4 +27,11 @@ def wes_settings(exchange, projects, catalogue, choice) -> WesSettings:
         steps=tuple(sorted(catalogue)),
     )
     # the same prefixes and folder spellings stage-in reads by, so POST refuses what it would
-    return WesSettings(facts, exchange.service_dir, exchange.client_url, exchange.names)
+    area_of = None
+    if exchange.per_user:  # each user's attachments go to their own area
+
+        def area_of(user):
+            area = exchange.for_user(user)
+            return area.service_dir, area.client_url, area.names
+
+    return WesSettings(facts, exchange.service_dir, exchange.client_url, exchange.names, area_of)

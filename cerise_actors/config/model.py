@@ -68,6 +68,8 @@ class Limits:
     http_threads: int = defaults.HTTP_THREADS
     #: seconds an idle HTTP connection is kept open
     http_idle_seconds: float = defaults.HTTP_IDLE_TIMEOUT
+    #: unfinished jobs one user may have at once
+    active_jobs_per_user: int = defaults.ACTIVE_JOBS_PER_USER
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,15 @@ class ServiceConfig:
     port: int
     base_url: Optional[str]
     limits: Limits = Limits()
+    #: 'token' (the default: a token, or the users of `users_file`) or 'none'
+    auth: str = 'token'
+    #: rest-service.users: the users file; None: the one token in the run folder
+    users_file: Optional[Path] = None
+
+    @property
+    def run_dir(self) -> Path:
+        """Where the service keeps its token and URL key: the database's folder."""
+        return self.database_file.parent
 
 
 @dataclass(frozen=True)

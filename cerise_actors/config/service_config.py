@@ -7,7 +7,8 @@ defaults (those of the shipped ``conf/config.yml``, in FILE_DEFAULTS); the
 rest is filled in. Where the service listens and keeps its files can also be
 set from the environment, so that one image runs as many containers:
 ``CERISE_HOSTNAME``, ``CERISE_PORT``, ``CERISE_STORE_LOCATION_SERVICE``,
-``CERISE_STORE_LOCATION_CLIENT`` and ``CERISE_BASE_URL`` win over the file.
+``CERISE_STORE_LOCATION_CLIENT``, ``CERISE_BASE_URL`` and ``CERISE_AUTH`` win
+over the file.
 Without ``store-location-client``, clients reach the exchange folder through
 the service's own ``/files``, whatever port it listens on.
 
@@ -33,6 +34,7 @@ ENV_STORE_LOCATION_SERVICE = 'CERISE_STORE_LOCATION_SERVICE'
 ENV_BASE_URL = 'CERISE_BASE_URL'
 ENV_HOSTNAME = 'CERISE_HOSTNAME'
 ENV_PORT = 'CERISE_PORT'
+ENV_AUTH = 'CERISE_AUTH'
 
 #: what a configuration file does not say: the shipped conf/config.yml
 FILE_DEFAULTS = {
@@ -120,11 +122,12 @@ def service_config_from_dict(
     service_dir = _service_store(exchange, env)
     client_url = _client_store(exchange, env)
 
-    rest = top.section('rest-service', known=('base-url', 'hostname', 'port'))
+    rest = top.section('rest-service', known=('base-url', 'hostname', 'port', 'auth', 'users'))
     hostname = env_value(env, ENV_HOSTNAME) or rest.string('hostname', default=defaults.HOSTNAME)
     port = _port(rest, env)
     base_url = _base_url(rest, env)
     limits = _limits(top.section('limits', known=_LIMIT_KEYS))
+    auth, users_file = _auth(rest, env)
 
     return ServiceConfig(
         source=source,
@@ -138,6 +141,8 @@ def service_config_from_dict(
         port=port,
         base_url=base_url,
         limits=limits,
+        auth=auth,
+        users_file=users_file,
     )
 
 
@@ -149,6 +154,7 @@ _LIMIT_KEYS = (
     'http-connections',
     'http-threads',
     'http-idle-seconds',
+    'active-jobs-per-user',
 )
 
 
@@ -162,7 +168,35 @@ def _limits(section: Section) -> Limits:
         http_connections=section.integer('http-connections', defaults.HTTP_CONNECTIONS, minimum=10),
         http_threads=section.integer('http-threads', defaults.HTTP_THREADS, minimum=2),
         http_idle_seconds=section.positive_number('http-idle-seconds', defaults.HTTP_IDLE_TIMEOUT),
+        active_jobs_per_user=section.integer(
+            'active-jobs-per-user', defaults.ACTIVE_JOBS_PER_USER, minimum=1
+        ),
     )
+
+
+def _auth(section: Section, env: Mapping[str, str]):
+    """`rest-service.auth` ('token' or 'none', CERISE_AUTH overrides it)
+    and `rest-service.users` (a users file, which needs `auth: token`)."""
+    override = env_value(env, ENV_AUTH)
+    value = override if override is not None else section.raw('auth')
+    if value is None:
+        value = 'token'
+    if value is False:  # YAML 1.1 reads `auth: off` (or `no`) as false
+        value = 'none'
+    if not isinstance(value, str) or value.strip().lower() not in ('token', 'none'):
+        source = f' (from {ENV_AUTH})' if override is not None else ''
+        raise section.error(
+            'auth',
+            f"expected 'token' (the default: every request needs a token) or 'none' "
+            f'(no authentication at all), got {value!r}{source}',
+        )
+    auth = value.strip().lower()
+    users = _local_path(section, 'users')
+    if users is not None and auth == 'none':
+        raise section.error(
+            'users', "a users file needs authentication: remove 'auth: none' or the users file"
+        )
+    return auth, users
 
 
 def _fetch_deny(section: Section) -> DenyList:

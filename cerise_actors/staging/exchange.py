@@ -13,9 +13,11 @@ a folder for a link while it is staged.
 
 import contextlib
 import stat
+import threading
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
+from ..auth.users import valid_name
 from ..boundary import exchange_names, locations
 from ..boundary.confined import ConfinedRoot, Outside, Refused
 from ..errors import InvalidInput
@@ -27,9 +29,20 @@ class Exchange:
     the address it listens on), so a URL of the service's own /files is read
     from the folder, never fetched from the service by itself."""
 
-    def __init__(self, service_dir: Path, client_url: str, served_at: Sequence[str] = ()):
+    def __init__(
+        self,
+        service_dir: Path,
+        client_url: str,
+        served_at: Sequence[str] = (),
+        per_user: bool = False,
+    ):
         self.service_dir = Path(service_dir).resolve()
         self.client_url = client_url.rstrip('/')
+        self._served_at = tuple(served_at)
+        #: with a users file: each user's files are in `users/<name>/` (`for_user`)
+        self.per_user = per_user
+        self._users: Dict[str, Exchange] = {}
+        self._users_lock = threading.Lock()
         #: every file of the area is opened, created and walked through this
         self.root = ConfinedRoot(self.service_dir)
         #: which name a URL or path names: the client URL and `served_at`, and
@@ -37,6 +50,29 @@ class Exchange:
         self.names = exchange_names.ExchangeNames(
             (client_url, *served_at), (str(self.service_dir), str(Path(service_dir).absolute()))
         )
+
+    def for_user(self, user: str) -> 'Exchange':
+        """The area of `user`'s files. With one user (no users file) that is
+        this whole area. With a users file it is `users/<name>/` of it, an
+        Exchange of its own: its URLs name files below that folder only, and
+        its root opens nothing above it, so by construction one user's job
+        never reads another's inputs, and outputs are published where only
+        their owner finds them. Clients address it by the same URLs
+        (`/files/input/...`); a file:// client URL gains `/users/<name>`."""
+        if not self.per_user:
+            return self
+        if not valid_name(user):  # '' (no user) or anything odd: no area at all
+            raise ValueError(f'no file area for user {user!r}')
+        with self._users_lock:
+            area = self._users.get(user)
+            if area is None:
+                client = self.client_url
+                if client.lower().startswith('file:'):
+                    client = f'{client}/users/{user}'
+                area = Exchange(self.service_dir / 'users' / user, client, self._served_at)
+                area.ensure_layout()
+                self._users[user] = area
+            return area
 
     def ensure_layout(self) -> None:
         for sub in ('input', 'output'):

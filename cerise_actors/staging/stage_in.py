@@ -8,6 +8,7 @@ files and, while a file is read, by a watchdog (see sources.py), so that a
 cancel or shutdown aborts promptly even when a source has gone silent.
 """
 
+import copy
 import dataclasses
 import json
 import posixpath
@@ -83,7 +84,14 @@ class StageIn:
         workflow_url: str,
         input_json: str,
         should_stop: Callable[[], Optional[StopReason]],
+        owner: str = '',
     ) -> StageInResult:
+        """Stage the job in from `owner`'s file area (`Exchange.for_user`)."""
+        exchange = self._exchange.for_user(owner)
+        if exchange is not self._exchange:  # this object is shared by the stagers
+            twin = copy.copy(self)
+            twin._exchange = exchange
+            return twin.run(job_id, workflow_url, input_json, should_stop)
         sources = Sources(self._exchange, self._limits, should_stop)
         raw = sources.read_workflow(workflow_url)
         paths = self._layout.job(job_id)

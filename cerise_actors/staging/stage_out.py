@@ -23,6 +23,7 @@ so the job log says which limit was met, and the service log the sizes.
 """
 
 import contextlib
+import copy
 import dataclasses
 import logging
 import posixpath
@@ -70,7 +71,14 @@ class StageOut:
         exit_code: Optional[int],
         time_limit: int,
         should_stop: Callable[[], Optional[StopReason]],
+        owner: str = '',
     ) -> StageOutResult:
+        """Publish the job's outputs in `owner`'s file area (`Exchange.for_user`)."""
+        exchange = self._exchange.for_user(owner)
+        if exchange is not self._exchange:  # this object is shared by the stagers
+            twin = copy.copy(self)
+            twin._exchange = exchange
+            return twin.run(job_id, exit_code, time_limit, should_stop)
         paths = self._layout.job(job_id)
         stdout_path = ConfinedPath(paths.dir, posixpath.basename(paths.stdout))
         stderr_path = ConfinedPath(paths.dir, posixpath.basename(paths.stderr))

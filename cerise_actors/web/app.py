@@ -15,12 +15,14 @@ import falcon
 import yaml
 
 from ..defaults import MAX_REQUEST_BYTES
-from ..errors import JobNotFound, ServiceUnavailable, StorageFull
+from ..errors import JobNotFound, ServiceUnavailable, StorageFull, TooManyActiveJobs
 from .backend import JobsBackend, base_url_of, job_json, jobs_json_chunks
 from .discovery import Index, StepList
+from .identity import user_of
 from .jobs_query import add_next_page, jobs_query
 from .list_slots import ListSlots
 from .request_body import parse_json, read_body
+from .signed_outputs import Downloads
 from .wes import PREFIX as WES_PREFIX
 from .wes import WesSettings, install_wes
 
@@ -61,26 +63,34 @@ def _parse_job_description(req, limit: int) -> tuple:
 
 class JobCollection:
     def __init__(
-        self, backend: JobsBackend, base_url: Optional[str], body_limit: int, slots: ListSlots
+        self,
+        backend: JobsBackend,
+        base_url: Optional[str],
+        body_limit: int,
+        slots: ListSlots,
+        max_active: Optional[int] = None,
     ):
         self._backend = backend
         self._base_url = base_url
         self._body_limit = body_limit
         self._slots = slots
+        self._max_active = max_active
 
     def on_get(self, req, resp):
         """Every job, or a page with filters (jobs_query.py), written as the
         store hands them over a few at a time (paging.py), in a slot (list_slots.py)."""
         base = base_url_of(req, self._base_url)
         query = jobs_query(req.params) or ()
-        pages, cursor = self._backend.list_jobs(*query)
+        pages, cursor = self._backend.list_jobs(*query, owner=user_of(req))
         add_next_page(resp, base, req.params, cursor)
         resp.content_type = falcon.MEDIA_JSON
         resp.stream = self._slots.answer(req, jobs_json_chunks(pages, base))
 
     def on_post(self, req, resp):
         name, workflow, input_doc = _parse_job_description(req, self._body_limit)
-        job = self._backend.create(name, workflow, input_doc)
+        job = self._backend.create(
+            name, workflow, input_doc, owner=user_of(req), max_active=self._max_active
+        )
         base = base_url_of(req, self._base_url)
         resp.status = falcon.HTTP_201
         resp.location = f'{base}/jobs/{job.id}'
@@ -88,15 +98,19 @@ class JobCollection:
 
 
 class JobItem:
-    def __init__(self, backend: JobsBackend, base_url: Optional[str]):
+    def __init__(self, backend: JobsBackend, base_url: Optional[str], downloads: Downloads):
         self._backend = backend
         self._base_url = base_url
+        self._downloads = downloads
 
     def on_get(self, req, resp, job_id):
-        resp.media = job_json(self._backend.get(job_id), base_url_of(req, self._base_url))
+        user = user_of(req)
+        answer = job_json(self._backend.get(job_id, owner=user), base_url_of(req, self._base_url))
+        answer['output'] = self._downloads.signed(answer['output'], job_id, user)
+        resp.media = answer
 
     def on_delete(self, req, resp, job_id):
-        self._backend.delete(job_id)
+        self._backend.delete(job_id, owner=user_of(req))
         resp.status = falcon.HTTP_204
 
 
@@ -107,7 +121,7 @@ class JobCancel:
 
     def on_post(self, req, resp, job_id):
         base = base_url_of(req, self._base_url)
-        resp.media = job_json(self._backend.cancel(job_id), base)
+        resp.media = job_json(self._backend.cancel(job_id, owner=user_of(req)), base)
         resp.location = f'{base}/jobs/{job_id}'
 
 
@@ -117,7 +131,7 @@ class JobLog:
 
     def on_get(self, req, resp, job_id):
         resp.content_type = falcon.MEDIA_TEXT
-        resp.text = self._backend.log_text(job_id)
+        resp.text = self._backend.log_text(job_id, owner=user_of(req))
 
 
 class OpenApiDocument:
@@ -161,6 +175,12 @@ def _unavailable(req, resp, ex, params):
     )
 
 
+def _too_many(req, resp, ex, params):
+    raise falcon.HTTPTooManyRequests(
+        title='Too many unfinished jobs', description=str(ex), retry_after=60
+    )
+
+
 def _storage_full(req, resp, ex, params):
     raise falcon.HTTPInsufficientStorage(title='Storage full', description=str(ex))
 
@@ -171,16 +191,21 @@ def create_app(
     body_limit: int = MAX_REQUEST_BYTES,
     wes: Optional[WesSettings] = None,
     steps: Sequence[dict] = (),
+    downloads: Optional[Downloads] = None,
+    max_active: Optional[int] = None,
 ):
     """The WSGI app of the Cerise REST API (/files is mounted beside it);
     `body_limit` bounds POST /jobs bodies (limits.request-bytes). With `wes`,
     GA4GH WES 1.1 is served on the same jobs at /ga4gh/wes/v1 (web/wes/).
-    `steps` (cwl/step_info.py) is what GET /steps lists."""
+    `steps` (cwl/step_info.py) is what GET /steps lists. Every route takes
+    the user from the auth gate in front (`auth_gate.py`); `downloads` signs
+    output URLs for them, `max_active` is limits.active-jobs-per-user."""
+    downloads = downloads or Downloads(None, None)
     app = falcon.App()
     app.req_options.strip_url_path_trailing_slash = True
     slots = ListSlots()  # shared by GET /jobs and GET /runs
-    app.add_route('/jobs', JobCollection(backend, base_url, body_limit, slots))
-    app.add_route('/jobs/{job_id}', JobItem(backend, base_url))
+    app.add_route('/jobs', JobCollection(backend, base_url, body_limit, slots, max_active))
+    app.add_route('/jobs/{job_id}', JobItem(backend, base_url, downloads))
     app.add_route('/jobs/{job_id}/cancel', JobCancel(backend, base_url))
     app.add_route('/jobs/{job_id}/log', JobLog(backend))
     wes_link = {'wes': f'{WES_PREFIX}/service-info'} if wes is not None else None
@@ -194,6 +219,7 @@ def create_app(
     app.add_error_handler(falcon.HTTPRouteNotFound, _no_route)
     app.add_error_handler(ServiceUnavailable, _unavailable)
     app.add_error_handler(StorageFull, _storage_full)
+    app.add_error_handler(TooManyActiveJobs, _too_many)
     if wes is not None:
-        install_wes(app, backend, wes, base_url, body_limit, slots)
+        install_wes(app, backend, wes, base_url, body_limit, slots, downloads, max_active)
     return app

@@ -94,7 +94,7 @@ def stager_world(store, tmp_path):
     catalogue = load_step_catalogue({'test': TEST_API_DIR / 'test'})
     shutting_down, done, cleaned = threading.Event(), Recorder(), []
 
-    def cleaner(job_id):
+    def cleaner(job_id, owner):
         cleaned.append(job_id)
         fs.remove(layout.job(job_id).dir)
 

@@ -23,6 +23,8 @@ _ELSEWHERE = {RUNNER, CLIENT}
 #: boundary/ (confined.ConfinedRoot, locations), which no link can lead out of.
 PATH_CALLS_ALLOWED: Dict[Tuple[str, str], str] = {
     ('cli.py', 'glob'): 'counts the wheels `cerise-actors wheels` downloaded',
+    ('auth/secret_files.py', 'os.open'): 'the token and URL key in the run folder, O_NOFOLLOW',
+    ('auth/users.py', 'os.open'): 'the users file named in the config, O_NOFOLLOW',
     ('cwl/steps.py', 'rglob'): 'the installed steps of the specialisation, not the exchange',
     ('staging/api_install.py', 'rglob'): 'the specialisation being installed',
     ('staging/api_install.py', 'iterdir'): 'the projects of the specialisation',

@@ -25,7 +25,7 @@ RUNNER = 'runner'
 
 #: the layers, bottom first: a package may import the packages of lower layers
 LAYERS: List[Set[str]] = [
-    {'boundary'},  # the trust boundary: standard library only, imports nothing of ours
+    {'boundary', 'auth'},  # the trust boundary and who is asking: standard library only
     {ROOT, 'errors', 'defaults'},
     {'jobs'},
     {'config', 'cwl', 'resource', 'store'},

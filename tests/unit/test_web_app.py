@@ -15,6 +15,7 @@ from cerise_actors.errors import JobNotFound, ServiceUnavailable
 from cerise_actors.jobs.states import JobState
 from cerise_actors.jobs.views import JobSummary, JobView
 from cerise_actors.web.app import create_app
+from cerise_actors.web.auth_gate import AuthGate
 from cerise_actors.web.backend import format_log_line
 
 BASE = 'http://cerise.example:8080/api'
@@ -60,7 +61,7 @@ class FakeBackend:
             raise JobNotFound(job_id)
         return self.jobs[job_id]
 
-    def create(self, name, workflow, input_doc):
+    def create(self, name, workflow, input_doc, *, owner, **_):
         self._enter('create', name, workflow, input_doc)
         self.created.append((name, workflow, input_doc))
         job = _view(f'job-{len(self.created)}', name, workflow, json.dumps(input_doc))
@@ -68,11 +69,11 @@ class FakeBackend:
         self.logs[job.id] = [(0.0, 'INFO', 'Job submitted.')]
         return job
 
-    def get(self, job_id):
+    def get(self, job_id, *, owner, **_):
         self._enter('get', job_id)
         return self._job(job_id)
 
-    def list_jobs(self, *query):
+    def list_jobs(self, *query, owner, **_):
         self._enter('list_jobs', *query)
         rows = [
             JobSummary(j.id, j.name, j.workflow_url, j.input_json, j.state.value, j.output_json)
@@ -80,7 +81,7 @@ class FakeBackend:
         ]
         return iter([rows[:1], rows[1:]]), None  # two pages
 
-    def cancel(self, job_id):
+    def cancel(self, job_id, *, owner, **_):
         self._enter('cancel', job_id)
         job = self._job(job_id)
         self.jobs[job_id] = _view(
@@ -88,12 +89,12 @@ class FakeBackend:
         )
         return self.jobs[job_id]
 
-    def delete(self, job_id):
+    def delete(self, job_id, *, owner, **_):
         self._enter('delete', job_id)
         self._job(job_id)
         del self.jobs[job_id]
 
-    def log_text(self, job_id):
+    def log_text(self, job_id, *, owner, **_):
         self._enter('log_text', job_id)
         self._job(job_id)
         return ''.join(format_log_line(*line) for line in self.logs[job_id])
@@ -106,7 +107,7 @@ def backend():
 
 @pytest.fixture
 def client(backend):
-    return falcon.testing.TestClient(create_app(backend, BASE))
+    return falcon.testing.TestClient(AuthGate(create_app(backend, BASE), None))
 
 
 def _add_job(backend, job_id='job-a', **kwargs):
@@ -203,7 +204,7 @@ def test_a_good_job_is_created_with_201_and_a_location(client, backend):
 
 
 def test_without_a_configured_base_url_links_use_the_request_host(backend):
-    client = falcon.testing.TestClient(create_app(backend))
+    client = falcon.testing.TestClient(AuthGate(create_app(backend), None))
     result = client.simulate_post(
         '/jobs', json={'workflow': 'file:///w.cwl'}, host='h.example', protocol='https'
     )

@@ -12,6 +12,7 @@ from cerise_actors.defaults import WEB_ASK_TIMEOUT
 from cerise_actors.errors import JobNotFound, ServiceUnavailable, TooManyActiveJobs
 from cerise_actors.jobs.views import JobSummary
 from cerise_actors.web.app import create_app
+from cerise_actors.web.auth_gate import AuthGate
 from cerise_actors.web.backend import JobsBackend
 from cerise_actors.web.paging import STORE_PAGE_BYTES, STORE_PAGE_SECONDS
 
@@ -189,7 +190,9 @@ def test_backend_passes_answers_on():
 
 def test_app_over_a_store_that_times_out_answers_503():
     client = falcon.testing.TestClient(
-        create_app(JobsBackend(FakeProxy(FakeFuture(error=pykka.Timeout('slow')))), BASE)
+        AuthGate(
+            create_app(JobsBackend(FakeProxy(FakeFuture(error=pykka.Timeout('slow')))), BASE), None
+        )
     )
     for path in ('/jobs/job-a', '/jobs', '/jobs?limit=2'):
         result = client.simulate_get(path)

@@ -13,7 +13,7 @@ import json
 import logging
 import uuid
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, Tuple
 
 import falcon
 import yaml
@@ -24,8 +24,10 @@ from ...boundary.exchange_names import ExchangeNames
 from ...defaults import MAX_PAGE_SIZE, WES_PAGE_SIZE
 from ...errors import JobNotFound
 from ..backend import JobsBackend, base_url_of
+from ..identity import maybe_user_of, user_of
 from ..list_slots import ListSlots
 from ..paging import decode_cursor, page_size
+from ..signed_outputs import Downloads
 from . import views
 from .form import multipart_handler, read_run_form
 from .submission import BadRun, Place, build_submission
@@ -46,6 +48,18 @@ class WesSettings:
     exchange_url: str  # store-location-client
     #: which URLs and paths name the area, as stage-in reads them (the Exchange's own)
     exchange_names: Optional[ExchangeNames] = None
+    #: with a users file: a user's area as (folder, client URL, names) (Exchange.for_user)
+    area_of: Optional[Callable[[str], Tuple[Path, str, ExchangeNames]]] = None
+
+    def for_user(self, user: str) -> 'WesSettings':
+        """These settings with `user`'s own file area, where their run's
+        attachments go and their URLs are read from."""
+        if self.area_of is None:
+            return self
+        folder, url, names = self.area_of(user)
+        return dataclasses.replace(
+            self, exchange_dir=folder, exchange_url=url, exchange_names=names, area_of=None
+        )
 
     def names(self) -> ExchangeNames:
         if self.exchange_names is not None:
@@ -70,24 +84,40 @@ class _Base:
     def _base(self, req) -> str:
         return base_url_of(req, self._base_url)
 
-    def _run(self, run_id: str):
+    def _run(self, req, run_id: str):
         try:
-            return self._backend.get_run(run_id)
+            return self._backend.get_run(run_id, owner=user_of(req))
+        except JobNotFound:
+            raise _no_run(run_id) from None
+
+    def _log_lines(self, req, run_id: str):
+        try:
+            return self._backend.log_lines(run_id, owner=user_of(req))
         except JobNotFound:
             raise _no_run(run_id) from None
 
 
 class ServiceInfo(_Base):
     def on_get(self, req, resp):
-        counts = self._backend.state_counts()
+        user = maybe_user_of(req)  # public: without credentials, no counts
+        counts = {} if user is None else self._backend.state_counts(owner=user)
         resp.media = views.service_info(self._settings.facts, counts, self._base(req))
 
 
 class Runs(_Base):
-    def __init__(self, backend, settings, base_url, text_limit: int, slots: ListSlots):
+    def __init__(
+        self,
+        backend,
+        settings,
+        base_url,
+        text_limit: int,
+        slots: ListSlots,
+        max_active: Optional[int] = None,
+    ):
         super().__init__(backend, settings, base_url)
         self._text_limit = text_limit
         self._slots = slots
+        self._max_active = max_active
 
     def on_get(self, req, resp):
         try:
@@ -97,7 +127,7 @@ class Runs(_Base):
         except ValueError as exc:
             raise _bad(str(exc)) from None
         resp.content_type = falcon.MEDIA_JSON
-        pages = self._backend.list_runs(size, after)
+        pages = self._backend.list_runs(size, after, owner=user_of(req))
         resp.stream = self._slots.answer(req, views.run_list_chunks(pages))
 
     def on_post(self, req, resp):
@@ -106,7 +136,8 @@ class Runs(_Base):
         never by path: a shell user who made `input/wes` a link to a folder
         elsewhere gets a 400, and nothing is written or removed there."""
         run_id = str(uuid.uuid4())
-        settings = self._settings
+        user = user_of(req)
+        settings = self._settings.for_user(user)
         exchange = ConfinedRoot(settings.exchange_dir)
         run_name = f'{ATTACHMENTS_FOLDER}/{run_id}'
         place = Place(
@@ -118,7 +149,16 @@ class Runs(_Base):
             fields, attachments = read_run_form(req, exchange, run_name, self._text_limit)
             run = build_submission(fields, attachments, place, settings.facts.engine)
             notes = [f'Submitted through GA4GH WES; attachments: {len(attachments)}.', *run.notes]
-            self._backend.create(run.name, run.workflow_url, run.input, run_id, run.request, notes)
+            self._backend.create(
+                run.name,
+                run.workflow_url,
+                run.input,
+                run_id,
+                run.request,
+                notes,
+                owner=user,
+                max_active=self._max_active,
+            )
         except BadRun as exc:
             _remove(exchange, run_name)
             raise _bad(str(exc)) from None
@@ -139,25 +179,28 @@ def _remove(exchange: ConfinedRoot, run_name: str) -> None:
 
 
 class RunItem(_Base):
+    def __init__(self, backend, settings, base_url, downloads: Downloads):
+        super().__init__(backend, settings, base_url)
+        self._downloads = downloads
+
     def on_get(self, req, resp, run_id):
-        run = self._run(run_id)
-        try:
-            lines = self._backend.log_lines(run_id)
-        except JobNotFound:
-            raise _no_run(run_id) from None
+        run = self._run(req, run_id)
+        lines = self._log_lines(req, run_id)
         base = self._base(req)
-        resp.media = views.run_log(run, base, base + PREFIX, lines)
+        answer = views.run_log(run, base, base + PREFIX, lines)
+        answer['outputs'] = self._downloads.signed(answer['outputs'], run_id, user_of(req))
+        resp.media = answer
 
 
 class RunStatus(_Base):
     def on_get(self, req, resp, run_id):
-        resp.media = views.run_status(self._run(run_id))
+        resp.media = views.run_status(self._run(req, run_id))
 
 
 class RunCancel(_Base):
     def on_post(self, req, resp, run_id):
         try:
-            self._backend.cancel(run_id)
+            self._backend.cancel(run_id, owner=user_of(req))
         except JobNotFound:
             raise _no_run(run_id) from None
         resp.media = {'run_id': run_id}
@@ -185,11 +228,8 @@ class RunTasks(_Base):
         )
 
     def _tasks(self, req, run_id) -> list:
-        self._run(run_id)
-        try:
-            lines = self._backend.log_lines(run_id)
-        except JobNotFound:
-            raise _no_run(run_id) from None
+        self._run(req, run_id)
+        lines = self._log_lines(req, run_id)
         log_url = f'{self._base(req)}/jobs/{run_id}/log'
         return task_logs(lines, log_url, runner_log_url(lines))
 
@@ -225,13 +265,17 @@ def install_wes(
     base_url: Optional[str],
     text_limit: int,
     slots: ListSlots,
+    downloads: Optional[Downloads] = None,
+    max_active: Optional[int] = None,
 ) -> None:
     """Add the WES routes, the multipart parser and the ErrorResponse bodies to
     `app`; GET /runs is written in the `slots` of the app's lists."""
     app.req_options.media_handlers[falcon.MEDIA_MULTIPART] = multipart_handler(text_limit)
     app.add_route(f'{PREFIX}/service-info', ServiceInfo(backend, settings, base_url))
-    app.add_route(f'{PREFIX}/runs', Runs(backend, settings, base_url, text_limit, slots))
-    app.add_route(f'{PREFIX}/runs/{{run_id}}', RunItem(backend, settings, base_url))
+    runs = Runs(backend, settings, base_url, text_limit, slots, max_active)
+    app.add_route(f'{PREFIX}/runs', runs)
+    run_item = RunItem(backend, settings, base_url, downloads or Downloads(None, None))
+    app.add_route(f'{PREFIX}/runs/{{run_id}}', run_item)
     app.add_route(f'{PREFIX}/runs/{{run_id}}/status', RunStatus(backend, settings, base_url))
     app.add_route(f'{PREFIX}/runs/{{run_id}}/cancel', RunCancel(backend, settings, base_url))
     tasks = RunTasks(backend, settings, base_url)
