@@ -2,13 +2,14 @@
 
 Jobs reach it in WAITING (told by the store). Without a batch scheduler the
 service is the scheduler: at most `max_running` jobs run at once and the
-others wait their turn, in order, so a burst of a thousand jobs never
-starts a thousand processes. Nothing starts until the ApiInstallerActor says
+others wait their turn, so a burst of a thousand jobs never starts a
+thousand processes. Turns are taken by owner (fair_queue.py): one user's
+burst does not hold back another user's first job, which starts at the
+next free slot; one user's jobs start in the order they were staged. Nothing starts until the ApiInstallerActor says
 the specialisation is installed; a `.dev` reinstall waits until running
 jobs are done (`install_when_idle`).
 """
 
-import collections
 import logging
 from typing import Callable, List, Optional
 
@@ -21,6 +22,7 @@ from ..resource.filesystem import FileSystem
 from ..resource.layout import JobPaths, ResourceLayout
 from ..resource.scheduler import Scheduler, SubmitRequest
 from .base import ControlFlow, StoreClient, fail_job, job_guard
+from .fair_queue import FairQueue
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ class RunnerActor(pykka.ThreadingActor):
         self._runner_argv = runner_argv
         self._runner_name = runner_name
         self._max_running = max_running
-        self._queue = collections.OrderedDict()
+        self._queue = FairQueue()
         self._running = set()
         self._api_ready = False
         self._api_error: Optional[str] = None
@@ -72,8 +74,7 @@ class RunnerActor(pykka.ThreadingActor):
     def api_failed(self, message: str) -> None:
         self._api_ready = False
         self._api_error = message
-        for job_id in list(self._queue):
-            self._queue.pop(job_id)
+        for job_id in self._queue.drain():
             fail_job(
                 self._store,
                 job_id,
@@ -106,10 +107,20 @@ class RunnerActor(pykka.ThreadingActor):
                 f'The specialisation could not be installed: {self._api_error}',
             )
             return
-        self._queue[job_id] = None
+        if job_id not in self._queue:
+            if not self._queue and self._can_start():
+                self._queue.push_front(job_id)  # starts now: its owner's turn needs no asking
+            else:
+                self._queue.add(job_id, self._owner_of(job_id))
         self._start_queued()
         if job_id in self._queue and job_id not in self._postponed:
             self._store.add_log(job_id, self._why_waiting())
+
+    def _owner_of(self, job_id: str) -> str:
+        """Whose turn a queued job waits for; a job gone meanwhile is nobody's
+        ('') and is skipped when its turn comes."""
+        job = self._store.get_job(job_id, include_deleted=True)
+        return '' if job is None else job.owner
 
     def _why_waiting(self) -> str:
         if self._retry_pending:
@@ -137,11 +148,15 @@ class RunnerActor(pykka.ThreadingActor):
     def _has_slot(self) -> bool:
         return self._max_running is None or len(self._running) < self._max_running
 
+    def _can_start(self) -> bool:
+        """Whether a job taken from the queue now would be started now."""
+        return self._api_ready and not self._retry_pending and self._has_slot()
+
     def _start_queued(self) -> None:
         if self._retry_pending:
             return  # the resource is unreachable: wait for the poller's next round
         while self._api_ready and self._queue and self._has_slot():
-            job_id, _ = self._queue.popitem(last=False)
+            job_id = self._queue.pop()
             try:
                 self._start(job_id)
             except _Postpone:
@@ -157,6 +172,7 @@ class RunnerActor(pykka.ThreadingActor):
         job = self._store.get_job(job_id, include_deleted=True)
         if job is None or job.state is not S.WAITING or job.remote_job_id:
             return
+        self._queue.mark_served(job.owner)
         paths = self._layout.job(job_id)
         argv = self._runner_argv(paths, job.cores)
         req = SubmitRequest(job_id, paths, argv, job.cores, job.time_limit)
@@ -169,8 +185,7 @@ class RunnerActor(pykka.ThreadingActor):
         except ResourceError as exc:
             if exc.temporary:
                 # submission is idempotent (jobid file / adoption by name): try again later
-                self._queue[job_id] = None
-                self._queue.move_to_end(job_id, last=False)
+                self._queue.push_front(job_id)
                 if job_id not in self._postponed:  # one line per job, not one per try
                     self._postponed.add(job_id)
                     self._store.add_log(
@@ -218,7 +233,7 @@ class RunnerActor(pykka.ThreadingActor):
         if job is None or job.state not in (S.WAITING_CR, S.RUNNING_CR):
             return
         if not job.remote_job_id:
-            self._queue.pop(job_id, None)
+            self._queue.remove(job_id)
             self._store.transition(
                 job_id, S.WAITING_CR, S.CANCELLED, 'Cancelled before it started.'
             )
