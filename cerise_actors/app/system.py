@@ -209,6 +209,7 @@ class CeriseService:
             steps,
             Downloads(self.exchange.client_url, access.signer),
             self.config.limits.active_jobs_per_user,
+            self.exchange.names,
         )
         # the file exchange over WebDAV, on the same port as the jobs API; each
         # user's own folder of it, chosen by the user the auth gate let in

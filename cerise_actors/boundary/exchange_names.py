@@ -25,6 +25,7 @@ which follows no link. Standard library only.
 """
 
 import re
+import urllib.parse
 from typing import Iterable, Optional, Tuple
 
 from . import locations, names
@@ -138,6 +139,28 @@ class ExchangeNames:
                 return self._below(location, resolved[len(start) :], decode=False)
         climbs = any(path.startswith(folder.rstrip('/') + '/') for folder in self.folders)
         raise OutsideArea(location, climbs)
+
+    def without_own_credentials(self, location: str) -> str:
+        """`location` without its user info if, without it, it names the area
+        by one of its URL prefixes: clients that know nothing of tokens send
+        the service's own /files URLs with the token in them
+        (`http://cerise:<token>@host:port/files/input/...`, cerise-client
+        0.3.1), and the token must be neither stored nor shown with the job.
+        Any other location is returned as it is."""
+        if not isinstance(location, str) or '@' not in location:
+            return location
+        try:
+            parts = urllib.parse.urlsplit(location)
+        except ValueError:
+            return location
+        if parts.scheme.lower() not in ('http', 'https') or '@' not in parts.netloc:
+            return location
+        host = parts.netloc.rpartition('@')[2]
+        bare = urllib.parse.urlunsplit(parts._replace(netloc=host))
+        for prefix in self.prefixes:
+            if bare.startswith(prefix) or bare + '/' == prefix:
+                return bare
+        return location
 
     @staticmethod
     def _below(location: str, rest: str, decode: bool) -> str:

@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 import falcon
 import yaml
 
+from ..boundary.exchange_names import ExchangeNames
 from ..defaults import MAX_REQUEST_BYTES
 from ..errors import JobNotFound, ServiceUnavailable, StorageFull, TooManyActiveJobs
 from .backend import JobsBackend, base_url_of, job_json, jobs_json_chunks
@@ -21,6 +22,7 @@ from .discovery import Index, StepList
 from .identity import user_of
 from .jobs_query import add_next_page, jobs_query
 from .list_slots import ListSlots
+from .own_urls import without_own_credentials
 from .request_body import parse_json, read_body
 from .signed_outputs import Downloads
 from .wes import PREFIX as WES_PREFIX
@@ -69,12 +71,14 @@ class JobCollection:
         body_limit: int,
         slots: ListSlots,
         max_active: Optional[int] = None,
+        own_names: Optional[ExchangeNames] = None,
     ):
         self._backend = backend
         self._base_url = base_url
         self._body_limit = body_limit
         self._slots = slots
         self._max_active = max_active
+        self._own_names = own_names
 
     def on_get(self, req, resp):
         """Every job, or a page with filters (jobs_query.py), written as the
@@ -88,6 +92,8 @@ class JobCollection:
 
     def on_post(self, req, resp):
         name, workflow, input_doc = _parse_job_description(req, self._body_limit)
+        if self._own_names is not None:  # the token a client put in our own URLs
+            workflow, input_doc = without_own_credentials(workflow, input_doc, self._own_names)
         job = self._backend.create(
             name, workflow, input_doc, owner=user_of(req), max_active=self._max_active
         )
@@ -193,18 +199,22 @@ def create_app(
     steps: Sequence[dict] = (),
     downloads: Optional[Downloads] = None,
     max_active: Optional[int] = None,
+    own_names: Optional[ExchangeNames] = None,
 ):
     """The WSGI app of the Cerise REST API (/files is mounted beside it);
     `body_limit` bounds POST /jobs bodies (limits.request-bytes). With `wes`,
     GA4GH WES 1.1 is served on the same jobs at /ga4gh/wes/v1 (web/wes/).
     `steps` (cwl/step_info.py) is what GET /steps lists. Every route takes
     the user from the auth gate in front (`auth_gate.py`); `downloads` signs
-    output URLs for them, `max_active` is limits.active-jobs-per-user."""
+    output URLs for them, `max_active` is limits.active-jobs-per-user;
+    `own_names` (the exchange's) lets POST /jobs drop the credentials
+    clients put in the service's own /files URLs (`own_urls.py`)."""
     downloads = downloads or Downloads(None, None)
     app = falcon.App()
     app.req_options.strip_url_path_trailing_slash = True
     slots = ListSlots()  # shared by GET /jobs and GET /runs
-    app.add_route('/jobs', JobCollection(backend, base_url, body_limit, slots, max_active))
+    jobs = JobCollection(backend, base_url, body_limit, slots, max_active, own_names)
+    app.add_route('/jobs', jobs)
     app.add_route('/jobs/{job_id}', JobItem(backend, base_url, downloads))
     app.add_route('/jobs/{job_id}/cancel', JobCancel(backend, base_url))
     app.add_route('/jobs/{job_id}/log', JobLog(backend))
