@@ -40,7 +40,8 @@ class ServeProcess:
         url_file = self.root / 'run' / 'cerise.url'
         if url_file.exists():
             url_file.unlink()
-        env = dict(os.environ, CERISE_API_DIR=str(self.api_dir))
+        # authentication is tested in tests/auth
+        env = dict(os.environ, CERISE_API_DIR=str(self.api_dir), CERISE_AUTH='none')
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'cerise_actors', 'serve', '--config', str(self.config)],
             cwd=self.root,

@@ -41,7 +41,7 @@ def start(tmp_path):
             cwd=tmp_path,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, 'CERISE_AUTH': 'none', **(env or {})},  # auth: tests/auth
         )
         out.close()
         procs.append(proc)

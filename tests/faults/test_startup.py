@@ -58,7 +58,8 @@ class Serve:
                     'logging': {'file': 'run/cerise.log', 'level': 'INFO'},
                     'pidfile': pidfile,
                     'client-file-exchange': {'store-location-service': 'run/files'},
-                    'rest-service': {'hostname': '127.0.0.1', 'port': port},
+                    # authentication is tested in tests/auth
+                    'rest-service': {'hostname': '127.0.0.1', 'port': port, 'auth': 'none'},
                 }
             )
         )

@@ -69,7 +69,7 @@ class Serve:
             cwd=root,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=dict(os.environ, PYTHONPATH=str(REPO_DIR)),
+            env=dict(os.environ, PYTHONPATH=str(REPO_DIR), CERISE_AUTH='none'),  # tests/auth
         )
         out.close()
         url_file = root / 'run' / 'cerise.url'
