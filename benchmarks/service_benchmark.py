@@ -39,11 +39,40 @@ RUNNER_ARGV = [sys.executable, '-I', '-S', str(FAST_RUNNER)]
 FINAL = {'Success', 'Cancelled', 'PermanentFailure', 'TemporaryFailure', 'SystemError'}
 
 
+class _TokenConnection(http.client.HTTPConnection):
+    """An HTTP connection that sends `token` with every request, as clients do."""
+
+    def __init__(self, *args, token: Optional[str] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._token = token
+
+    def request(self, method, url, body=None, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if self._token:
+            headers['Authorization'] = f'Bearer {self._token}'
+        super().request(method, url, body, headers, **kwargs)
+
+
 class Service:
-    def __init__(self, root: Path, runner: Optional[str], warm_runner: Optional[bool] = None):
+    def __init__(
+        self,
+        root: Path,
+        runner: Optional[str],
+        warm_runner: Optional[bool] = None,
+        auth: str = 'token',
+        users: Optional[Path] = None,
+    ):
         """`runner`: the `cwl-runner` setting; None for the default, cwltool.
-        `warm_runner`: the `jobs.warm-runner` setting; None for the default."""
+        `warm_runner`: the `jobs.warm-runner` setting; None for the default.
+        `auth`, `users`: rest-service.auth and .users (default: a token, as
+        a default install); every request sends the token (`self.token`,
+        set for `users` by the caller)."""
         self.root = root
+        self.auth = auth
+        self.token: Optional[str] = None
+        rest = {'hostname': '127.0.0.1', 'port': 0, 'auth': auth}
+        if users is not None:
+            rest['users'] = str(users)
         jobs = {'protocol': 'local'}
         if runner:
             jobs['cwl-runner'] = runner
@@ -68,7 +97,9 @@ class Service:
                     'logging': {'file': str(root / 'cerise.log'), 'level': 'WARNING'},
                     'pidfile': str(root / 'cerise.pid'),
                     'client-file-exchange': {'store-location-service': str(root / 'files')},
-                    'rest-service': {'hostname': '127.0.0.1', 'port': 0},
+                    'rest-service': rest,
+                    # the benchmarks submit thousands of jobs as one user
+                    'limits': {'active-jobs-per-user': 1_000_000},
                 }
             )
         )
@@ -103,6 +134,10 @@ class Service:
         elapsed = time.perf_counter() - started
         host, port = url_file.read_text().strip().rsplit(':', 1)
         self.port = int(port)
+        if self.auth == 'token' and self.token is None:
+            token_file = self.root / 'token'
+            if token_file.exists():  # not with a users file
+                self.token = token_file.read_text().strip()
         return elapsed
 
     def stop(self) -> None:
@@ -122,7 +157,7 @@ class Service:
         return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
     def connection(self):
-        return http.client.HTTPConnection('127.0.0.1', self.port, timeout=60)
+        return _TokenConnection('127.0.0.1', self.port, timeout=60, token=self.token)
 
     def body(self) -> bytes:
         return json.dumps({'name': 'bench', 'workflow': self.workflow.as_uri()}).encode()

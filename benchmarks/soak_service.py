@@ -98,7 +98,9 @@ class Service:
                     'logging': {'file': 'run/cerise.log', 'level': 'WARNING'},
                     'pidfile': 'run/cerise.pid',
                     'client-file-exchange': {'store-location-service': 'run/files'},
-                    'rest-service': {'hostname': '127.0.0.1', 'port': self.port},
+                    # robustness and memory under load, not authentication
+                    # (benchmarks/auth_benchmark.py compares that side by side)
+                    'rest-service': {'hostname': '127.0.0.1', 'port': self.port, 'auth': 'none'},
                 }
             )
         )
