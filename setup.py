@@ -42,6 +42,9 @@ setup(
             # property tests of the trust boundary (tests/security, tests/unit/test_boundary_*):
             # generated hostile documents, names and addresses find what examples miss
             'hypothesis>=6',
+            # the Cerise client users have (it imports docker undeclared): tests/auth/test_cerise_client.py
+            'cerise-client==0.3.1',
+            'docker',
         ],
     },
     entry_points={
