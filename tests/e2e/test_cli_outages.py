@@ -37,7 +37,7 @@ class Restartable:
                     'store-location-service': str(root / 'files'),
                     'store-location-client': f'{self.url}/files',
                 },
-                'rest-service': {'hostname': '127.0.0.1', 'port': port},
+                'rest-service': {'hostname': '127.0.0.1', 'port': port, 'auth': 'none'},
             },
             env={},
         )

@@ -52,13 +52,15 @@ def test_the_docs_show_the_output_locations_the_shipped_config_gives(tmp_path):
     )
     with running_service(service_config_from_dict(config, env={}), EXAMPLE_API, api_config=api):
         url = f'http://127.0.0.1:{port}'
+        token = ['--token-file', tmp_path / 'token']  # the shipped config's token, beside the db
         code, out, err = cli(
-            'submit', EXAMPLE_WORKFLOW, '--wait', '--no-download', '--service', url
+            'submit', EXAMPLE_WORKFLOW, '--wait', '--no-download', '--service', url, *token
         )
         assert code == 0, err
-    location = json.loads(out)['output']['location']
+    location, _, signature = json.loads(out)['output']['location'].partition('?')
     job_id = location.split('/')[-2]
     assert location == f'{url}/files/output/{job_id}/output.txt'
+    assert signature.startswith('cerise-sig=')  # a download capability, not the token
     for doc in ('cli.md', 'rest-api.md'):
         shown = re.findall(
             r'"location": "([^"]*/output/[^"]*)"', (REPO_DIR / 'docs' / doc).read_text()

@@ -26,6 +26,7 @@ from cerise_actors.client import (
     JobNotFound,
     JobStateError,
     LocalServiceError,
+    NotAuthorized,
     OutputFile,
     Service,
     ServiceUnreachable,
@@ -88,7 +89,8 @@ def start_service(tmp_path):
                     'store-location-service': str(root / 'files'),
                     'store-location-client': f'http://127.0.0.1:{port}/files',
                 },
-                'rest-service': {'hostname': '127.0.0.1', 'port': port},
+                # authentication is tested in tests/auth (and local_service below)
+                'rest-service': {'hostname': '127.0.0.1', 'port': port, 'auth': 'none'},
             },
             env={},
         )
@@ -279,6 +281,10 @@ def test_local_service_starts_and_stops(tmp_path):
     with local_service(TEST_API_DIR, workdir=tmp_path / 'work') as service:
         assert service.list_jobs() == []
         assert service.url.startswith('http://127.0.0.1:')
+        # the service made a token, and the yielded Service sends it
+        assert service.token_source == f'the token file {tmp_path / "work" / "run" / "token"}'
+        with pytest.raises(NotAuthorized):
+            Service(service.url, token='not-the-token').list_jobs()
         process = service.process
         assert (tmp_path / 'work' / 'run' / 'cerise.pid').exists()
     assert process.poll() == 0
