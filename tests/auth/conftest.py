@@ -7,6 +7,7 @@ HTTP with the token.
 """
 
 import contextlib
+import json
 import time
 import urllib.parse
 import uuid
@@ -58,35 +59,97 @@ class TokenClient:
             message=f'job {job_id} to finish',
         )
 
+    def post_run(self, files=(), **fields):
+        """WES POST /runs as multipart/form-data; `files` are (name, bytes)
+        attachments, `fields` JSON-encoded unless strings."""
+        fields.setdefault('workflow_type', 'CWL')
+        fields.setdefault('workflow_type_version', 'v1.0')
+        texts = [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in fields.items()]
+        body, headers = multipart(texts, files)
+        return self.call('POST', f'{WES}/runs', raw=body, headers=headers)
+
+
+WES = '/ga4gh/wes/v1'
+
+
+def multipart(fields=(), files=()):
+    """(body, headers) of a multipart/form-data request; `files` are
+    (name, bytes) workflow attachments."""
+    boundary = uuid.uuid4().hex
+    chunks = []
+    for name, value in fields:
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode()
+            + b'\r\n'
+        )
+    for filename, content in files:
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="workflow_attachment"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + content
+            + b'\r\n'
+        )
+    body = b''.join(chunks) + f'--{boundary}--\r\n'.encode()
+    return body, {'Content-Type': f'multipart/form-data; boundary={boundary}'}
+
+
+def start_auth_service(services, root, users=None, limits=None, auth='token'):
+    """Start a service under `root` (a new folder) in `services` (an ExitStack):
+    with `users` a users file of those users, with `limits` a dict merged into
+    the config's `limits` (e.g. {'active-jobs-per-user': 2}), `auth` 'token'
+    or 'none'. The service has `root`, `exchange` (its folder of files),
+    `tokens` (user -> token), `token` (the one token without users) and
+    `client(token)`."""
+    root.mkdir(parents=True)
+    users_file, tokens = None, {}
+    if users is not None:
+        users_file = root / 'users'
+        tokens = {name: add_user(users_file, name) for name in users}
+    data = service_config_dict(root, auth=auth, users=users_file)
+    del data['client-file-exchange']['store-location-client']  # its own /files
+    data['limits'].update(limits or {})
+    config = service_config_from_dict(data, env={})
+    service = services.enter_context(
+        running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root))
+    )
+    service.root = root
+    service.exchange = config.exchange_service_dir
+    service.tokens = tokens
+    token_file = root / 'token'
+    with_one_token = users is None and auth != 'none'
+    service.token = token_file.read_text().strip() if with_one_token else None
+    service.client = lambda token: TokenClient(service.base_url, token)
+    return service
+
 
 @pytest.fixture
 def auth_service(tmp_path):
     """Start a service with authentication: `auth_service()` has one token
     (`service.token`); `auth_service(users=['alice', 'bob'])` a users file
-    (`service.tokens[name]`). `service.client(token)` is a TokenClient."""
+    (`service.tokens[name]`). `service.client(token)` is a TokenClient.
+    `limits={'active-jobs-per-user': 2}` goes into the config's limits;
+    `auth='none'` turns authentication off."""
     count = 0
     with contextlib.ExitStack() as services:
 
-        def make(users=None):
+        def make(users=None, limits=None, auth='token'):
             nonlocal count
             root = tmp_path / f'auth{count}'
             count += 1
-            root.mkdir()
-            users_file, tokens = None, {}
-            if users is not None:
-                users_file = root / 'users'
-                tokens = {name: add_user(users_file, name) for name in users}
-            data = service_config_dict(root, auth='token', users=users_file)
-            del data['client-file-exchange']['store-location-client']  # its own /files
-            config = service_config_from_dict(data, env={})
-            service = services.enter_context(
-                running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root))
-            )
-            service.root = root
-            service.tokens = tokens
-            service.token = None if users is not None else (root / 'token').read_text().strip()
-            service.client = lambda token: TokenClient(service.base_url, token)
-            return service
+            return start_auth_service(services, root, users, limits, auth)
+
+        yield make
+
+
+@pytest.fixture(scope='module')
+def module_auth_service(tmp_path_factory):
+    """Like `auth_service`, for services shared by the tests of one module."""
+    with contextlib.ExitStack() as services:
+
+        def make(users=None, limits=None, auth='token'):
+            root = tmp_path_factory.mktemp('auth-module') / 'service'
+            return start_auth_service(services, root, users, limits, auth)
 
         yield make
 
