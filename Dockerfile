@@ -3,6 +3,12 @@
 # as the unprivileged user `cerise`. Specialisations build FROM it and copy
 # their api/ folder to /home/cerise/api (see specialisation_examples/example).
 #
+# Every request needs a token: made at the first start in
+# /home/cerise/data/token (kept with the volume) and printed on stdout with
+# the URL (docker logs). To give one beforehand, mount a users file and a
+# configuration naming it (rest-service.users); CERISE_AUTH=none only behind
+# an authenticating proxy. See docs/operations.md, "Tokens in a container".
+#
 # Build (wheels are built on the host first, so the image installs offline and
 # reproducibly; the wheelhouse holds the CWL runner's wheels for the Pythons of
 # compute resources, 3.10 to 3.13, installed there without internet):
