@@ -2,8 +2,8 @@
 # Builds the base image (Dockerfile) and the example specialisation's image
 # with podman, then tries the example image: runs the service from the image's
 # own file system (chroot as user cerise; there is no Docker engine here and
-# `podman run` is not permitted, see docs/testing.md), checks GET /jobs,
-# runs the example workflow to Success through /files with the Python client,
+# `podman run` is not permitted, see docs/testing.md), checks that GET /jobs
+# needs the token the service made in its volume, runs the example workflow to Success through /files with the Python client,
 # and stops the service with SIGTERM. Run as root from anywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,21 +58,27 @@ chroot --userspec=cerise:cerise "$root" /usr/bin/env -i HOME=/home/cerise \
     /bin/sh -c 'cd /home/cerise && exec cerise-actors serve' &
 pid=$!
 
-python3 - "$PORT" <<'EOF'
-import sys, time, urllib.request
+python3 - "$PORT" "$root/home/cerise/data/token" <<'EOF'
+import sys, time, urllib.error, urllib.request
 from pathlib import Path
 from cerise_actors.client import Service
 url = f'http://127.0.0.1:{sys.argv[1]}'
+token_file = Path(sys.argv[2])  # made by the service in the image's volume
 deadline = time.monotonic() + 300
 while True:
     try:
         urllib.request.urlopen(url + '/jobs', timeout=5).read()
-        break
+        sys.exit('the service in the image answered GET /jobs without a token')
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401 and token_file.exists():
+            break  # started, and it wants its token
+        if time.monotonic() > deadline:
+            sys.exit(f'the service in the image answered GET /jobs with {exc.code}')
     except OSError:
         if time.monotonic() > deadline:
             sys.exit('the service in the image did not answer GET /jobs')
-        time.sleep(0.5)
-service = Service(url)
+    time.sleep(0.5)
+service = Service(url, token_file=token_file)
 job = service.create_job('docker-check', workflow=Path(
     'specialisation_examples/example/test_workflow.cwl'))
 job.run()

@@ -65,7 +65,8 @@ def build_access(config: ServiceConfig) -> Access:
         token_file = config.run_dir / TOKEN_FILE
         token = read_or_make(token_file)
     except (SecretFileError, UsersFileError) as exc:
-        raise ConfigError(f'authentication: {exc}') from None
+        key = 'rest-service.users' if isinstance(exc, UsersFileError) else 'rest-service.auth'
+        raise ConfigError(config.source, key, str(exc)) from None
     return Access(SingleToken(token).who, signer, token, False, f'token in {token_file}')
 
 

@@ -199,7 +199,9 @@ class CeriseService:
         ):
             store.subscribe(topic, callback).get(timeout=ASK_TIMEOUT)
 
-        wes = wes_settings(self.exchange, self.projects, self.catalogue, choice)
+        wes = wes_settings(
+            self.exchange, self.projects, self.catalogue, choice, open_to_all=access.who is None
+        )
         steps = describe_steps(self.catalogue, api_install.project_versions(self.projects))
         app = create_app(
             JobsBackend(store),

@@ -11,8 +11,9 @@ from ..staging import api_install
 from ..web.wes import ServiceFacts, WesSettings
 
 
-def wes_settings(exchange, projects, catalogue, choice) -> WesSettings:
-    """From the service's Exchange, projects, step catalogue and RunnerChoice."""
+def wes_settings(exchange, projects, catalogue, choice, open_to_all: bool = False) -> WesSettings:
+    """From the service's Exchange, projects, step catalogue and RunnerChoice;
+    `open_to_all`: authentication is off (rest-service.auth: none)."""
     if choice.configured is not None:
         engine = (choice.configured.split() or ['cwl-runner'])[0]
         engine_version = 'as configured'
@@ -25,6 +26,11 @@ def wes_settings(exchange, projects, catalogue, choice) -> WesSettings:
         runner=choice.description,
         projects=api_install.project_versions(projects),
         steps=tuple(sorted(catalogue)),
+        authentication=(
+            'none (rest-service.auth: none)'
+            if open_to_all
+            else 'a token: Authorization: Bearer <token>, or as HTTP Basic password'
+        ),
     )
     # the same prefixes and folder spellings stage-in reads by, so POST refuses what it would
     area_of = None

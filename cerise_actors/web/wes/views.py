@@ -37,6 +37,8 @@ class ServiceFacts:
     projects: Dict[str, str]  # installed project -> its version
     steps: Tuple[str, ...]  # the installed steps a workflow may run
     cerise_api: str = '0.2.4'  # the Cerise REST API version served at /jobs
+    #: how to authenticate, for the `authentication` tag (app/access.py says it)
+    authentication: str = 'a token: Authorization: Bearer <token>, or as HTTP Basic password'
 
 
 def iso(stamp: Optional[float]) -> Optional[str]:
@@ -137,14 +139,14 @@ def service_info(facts: ServiceFacts, stored_counts: Dict[str, int], base_url: s
         },
         'default_workflow_engine_parameters': [],
         'system_state_counts': state_counts(stored_counts),
-        'auth_instructions_url': f'{base_url}/',
+        'auth_instructions_url': f'{base_url}/openapi.json',
         'tags': {
             'runner': facts.runner,
             'steps': json.dumps(list(facts.steps)),
             'projects': json.dumps(facts.projects, sort_keys=True),
             'cerise_api_version': facts.cerise_api,
             'cerise_api_url': f'{base_url}/jobs',
-            'authentication': 'none; serve on loopback or behind an authenticating proxy',
+            'authentication': facts.authentication,
             'workflow_engine_parameters': 'accepted and ignored (noted in the run log)',
         },
     }
