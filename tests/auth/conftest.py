@@ -94,13 +94,13 @@ def multipart(fields=(), files=()):
     return body, {'Content-Type': f'multipart/form-data; boundary={boundary}'}
 
 
-def start_auth_service(services, root, users=None, limits=None, auth='token'):
+def start_auth_service(services, root, users=None, limits=None, auth='token', max_running=None):
     """Start a service under `root` (a new folder) in `services` (an ExitStack):
     with `users` a users file of those users, with `limits` a dict merged into
     the config's `limits` (e.g. {'active-jobs-per-user': 2}), `auth` 'token'
-    or 'none'. The service has `root`, `exchange` (its folder of files),
-    `tokens` (user -> token), `token` (the one token without users) and
-    `client(token)`."""
+    or 'none', `max_running` jobs at once at most (else one per core). The
+    service has `root`, `exchange` (its folder of files), `tokens` (user ->
+    token), `token` (the one token without users) and `client(token)`."""
     root.mkdir(parents=True)
     users_file, tokens = None, {}
     if users is not None:
@@ -111,7 +111,7 @@ def start_auth_service(services, root, users=None, limits=None, auth='token'):
     data['limits'].update(limits or {})
     config = service_config_from_dict(data, env={})
     service = services.enter_context(
-        running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root))
+        running_service(config, TEST_API_DIR, api_config=api_config_for_tests(root, max_running))
     )
     service.root = root
     service.exchange = config.exchange_service_dir
@@ -133,11 +133,11 @@ def auth_service(tmp_path):
     count = 0
     with contextlib.ExitStack() as services:
 
-        def make(users=None, limits=None, auth='token'):
+        def make(users=None, limits=None, auth='token', max_running=None):
             nonlocal count
             root = tmp_path / f'auth{count}'
             count += 1
-            return start_auth_service(services, root, users, limits, auth)
+            return start_auth_service(services, root, users, limits, auth, max_running)
 
         yield make
 
@@ -147,9 +147,9 @@ def module_auth_service(tmp_path_factory):
     """Like `auth_service`, for services shared by the tests of one module."""
     with contextlib.ExitStack() as services:
 
-        def make(users=None, limits=None, auth='token'):
+        def make(users=None, limits=None, auth='token', max_running=None):
             root = tmp_path_factory.mktemp('auth-module') / 'service'
-            return start_auth_service(services, root, users, limits, auth)
+            return start_auth_service(services, root, users, limits, auth, max_running)
 
         yield make
 
