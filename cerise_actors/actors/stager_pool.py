@@ -1,22 +1,24 @@
-"""A pool of StagerActors that never queues a job behind a stuck one.
+"""A pool of StagerActors that never queues a job behind a stuck one, nor one user behind another.
 
-The StoreActor calls the pool's methods as its subscriber callbacks; they
-only queue and `tell`, never block. Work waits in one queue and goes to an
-idle stager, so a stager busy with a slow source holds up nobody while
-another is free. When every stager has been busy on its current job for
+The StoreActor calls the pool's methods as its subscriber callbacks, with
+the job's owner; they only queue and `tell`, never block. Work waits in a
+`FairQueue` (one lane per user, taken in turns) and goes to an idle
+stager, so a burst of one user's submissions does not hold another user's
+first job back behind all of it, and a stager busy with a slow source holds
+up nobody while another is free. When every stager has been busy on its current job for
 `slow_after` seconds (slow sources, large uploads), the pool starts one
 more, up to `max_size`: a few stuck transfers cannot stop other jobs'
 staging or deletion, while a burst of quick jobs still shares the usual
 few stagers.
 """
 
-import collections
 import dataclasses
 import threading
 import time
-from typing import Any, Deque, List, Optional, Tuple
+from typing import Any, List, Optional
 
 from ..defaults import ASK_TIMEOUT, STAGER_MAX, STAGER_SLOW_AFTER
+from .fair_queue import FairQueue
 
 
 @dataclasses.dataclass
@@ -40,7 +42,8 @@ class StagerPool:
         self._slow_after = slow_after
         self._lock = threading.Lock()
         self._slots: List[_Slot] = []
-        self._queue: Deque[Tuple[str, str]] = collections.deque()
+        #: work items `<method> <job id>`, one lane per owner
+        self._queue = FairQueue()
         self._timer: Optional[threading.Timer] = None
         self._stopped = False
         with self._lock:
@@ -52,20 +55,20 @@ class StagerPool:
         """How many stagers the pool has started."""
         return len(self._slots)
 
-    def stage_in(self, job_id: str) -> None:
-        self._submit('stage_in', job_id)
+    def stage_in(self, job_id: str, owner: str = '') -> None:
+        self._submit('stage_in', job_id, owner)
 
-    def stage_out(self, job_id: str) -> None:
-        self._submit('stage_out', job_id)
+    def stage_out(self, job_id: str, owner: str = '') -> None:
+        self._submit('stage_out', job_id, owner)
 
-    def delete(self, job_id: str) -> None:
-        self._submit('delete', job_id)
+    def delete(self, job_id: str, owner: str = '') -> None:
+        self._submit('delete', job_id, owner)
 
-    def _submit(self, method: str, job_id: str) -> None:
+    def _submit(self, method: str, job_id: str, owner: str) -> None:
         with self._lock:
             if self._stopped:
                 return  # the job stays in its rest state; the next start resumes it
-            self._queue.append((method, job_id))
+            self._queue.add(f'{method} {job_id}', owner)
             self._dispatch()
 
     # --- with the lock held --------------------------------------------
@@ -85,7 +88,7 @@ class StagerPool:
             if slot is None:
                 self._look_again_later(now)
                 return
-            method, job_id = self._queue.popleft()
+            method, job_id = self._queue.pop().split(' ', 1)
             slot.busy_since = now
             getattr(slot.proxy, method)(job_id)
 
@@ -123,7 +126,7 @@ class StagerPool:
         rest states in the store, and the next start hands them out again."""
         with self._lock:
             self._stopped = True
-            self._queue.clear()
+            self._queue = FairQueue()
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None

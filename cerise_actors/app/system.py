@@ -188,10 +188,13 @@ class CeriseService:
         parts.callback(_stop_actor, installer_ref)
         self.installer = installer_ref.proxy()
 
-        for topic, callback in (
+        for topic, callback in (  # the stagers share their work out between users
             (S.SUBMITTED, self.stagers.stage_in),
             (S.FINISHED, self.stagers.stage_out),
             (DELETABLE, self.stagers.delete),
+        ):
+            store.subscribe(topic, callback, with_owner=True).get(timeout=ASK_TIMEOUT)
+        for topic, callback in (
             (S.WAITING, runner.enqueue),
             (S.WAITING_CR, runner.cancel),
             (S.RUNNING_CR, runner.cancel),
@@ -264,9 +267,9 @@ class CeriseService:
             else:
                 runner.enqueue(job.id)
         for job in store.jobs_in((S.SUBMITTED,)).get(timeout=ASK_TIMEOUT):
-            self.stagers.stage_in(job.id)
+            self.stagers.stage_in(job.id, job.owner)
         for job in store.jobs_in((S.FINISHED,)).get(timeout=ASK_TIMEOUT):
-            self.stagers.stage_out(job.id)
+            self.stagers.stage_out(job.id, job.owner)
         for job_id in store.deletable_jobs().get(timeout=ASK_TIMEOUT):
             self.stagers.delete(job_id)
         if running:

@@ -81,7 +81,7 @@ class StoreActor(pykka.ThreadingActor):
         super().__init__()
         self._db_file = Path(db_file)
         self._store: Optional[JobStore] = None
-        self._subscribers: Dict[object, List[Callable[[str], None]]] = defaultdict(list)
+        self._subscribers: Dict[object, List[Tuple[Callable[..., None], bool]]] = defaultdict(list)
 
     def on_start(self) -> None:
         # the SQLite connection must be made in the thread that uses it
@@ -101,18 +101,26 @@ class StoreActor(pykka.ThreadingActor):
             self._store = None
 
     # --- subscriptions ---------------------------------------------------
-    def subscribe(self, topic, callback: Callable[[str], None]) -> None:
-        """Call `callback(job_id)` whenever a job enters `topic`.
+    def subscribe(self, topic, callback: Callable[..., None], with_owner: bool = False) -> None:
+        """Call `callback(job_id)` whenever a job enters `topic`; with
+        `with_owner`, `callback(job_id, owner)`, for a subscriber that shares
+        its work out fairly between users (the stager pool).
 
         `topic` is a JobState or DELETABLE. Callbacks must be tells (proxy
         calls whose futures are ignored), never blocking work.
         """
-        self._subscribers[topic].append(callback)
+        self._subscribers[topic].append((callback, with_owner))
 
-    def _publish(self, topic, job_id: str) -> None:
-        for callback in self._subscribers.get(topic, ()):
+    def _publish(self, topic, job_id: str, owner: Optional[str] = None) -> None:
+        for callback, with_owner in self._subscribers.get(topic, ()):
             try:
-                callback(job_id)
+                if with_owner:
+                    if owner is None:
+                        job = self._store.get(job_id, include_deleted=True)
+                        owner = job.owner if job is not None else ''
+                    callback(job_id, owner)
+                else:
+                    callback(job_id)
             except Exception:  # a dead subscriber must not take the store down
                 logger.exception('job %s: could not notify about %s', job_id, topic)
 
@@ -142,7 +150,7 @@ class StoreActor(pykka.ThreadingActor):
         job = self._store.create(
             name, workflow_url, input_json, job_id, wes_request, notes, owner, max_active
         )
-        self._publish(JobState.SUBMITTED, job.id)
+        self._publish(JobState.SUBMITTED, job.id, job.owner)
         return job
 
     def get_job(

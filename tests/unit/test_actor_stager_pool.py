@@ -100,3 +100,18 @@ def test_a_pool_of_any_size_hands_out_every_job(size):
         index = p.log[count - size][0]
         p.finish(index)
     assert sorted(job_id for _, job_id in p.wait(10)) == sorted(map(str, range(10)))
+
+
+def test_one_users_burst_does_not_hold_another_users_first_job_behind_it():
+    p = Pool(1)
+    for n in range(5):
+        p.pool.stage_in(f'alice-{n}', 'alice')  # the first runs, four wait
+    p.pool.stage_in('bob-0', 'bob')
+    p.pool.delete('bob-1', 'bob')
+    assert p.wait(1) == [(0, 'alice-0')]
+    order = []
+    for count in range(2, 8):
+        p.finish(0)
+        order.append(p.wait(count)[-1][1])
+    # bob, never served, goes first; then the two take turns
+    assert order == ['bob-0', 'alice-1', 'bob-1', 'alice-2', 'alice-3', 'alice-4']

@@ -240,6 +240,27 @@ def test_actor_notifies_subscribers(tmp_path):
         ref.stop()
 
 
+def test_subscribers_that_share_work_between_users_are_told_the_owner(tmp_path):
+    ref = StoreActor.start(tmp_path / 'notify.db')
+    seen = []
+    try:
+        store = ref.proxy()
+        for topic in (S.SUBMITTED, S.STAGING_IN, DELETABLE):
+            store.subscribe(
+                topic, lambda job_id, owner, t=topic: seen.append((t, job_id, owner)), True
+            ).get(timeout=10)
+        job = store.create_job('', 'u', '{}', owner='alice').get(timeout=10)
+        store.transition(job.id, S.SUBMITTED, S.STAGING_IN).get(timeout=10)
+        store.republish(job.id).get(timeout=10)
+        assert seen == [
+            (S.SUBMITTED, job.id, 'alice'),
+            (S.STAGING_IN, job.id, 'alice'),
+            (S.STAGING_IN, job.id, 'alice'),
+        ]
+    finally:
+        ref.stop()
+
+
 def test_database_of_an_older_version_gains_new_columns(tmp_path):
     import sqlite3
 
