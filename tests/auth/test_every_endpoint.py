@@ -272,6 +272,11 @@ def test_the_public_paths_answer_without_credentials(any_service, path):
     assert isinstance(body, dict) and body
 
 
+def test_anonymous_service_info_counts_no_one_s_jobs(any_service):
+    status, info, _ = any_service.client(None).call('GET', f'{WES}/service-info')
+    assert status == 200 and set(info['system_state_counts'].values()) == {0}, info
+
+
 def test_health_answers_without_and_with_wrong_credentials(any_service):
     for credentials in (None, WRONG['wrong-bearer']):
         headers = {} if credentials is None else {'Authorization': credentials}
@@ -327,6 +332,12 @@ def test_bobs_lists_leave_alices_jobs_out(users):
     assert status == 200 and [run['run_id'] for run in runs['runs']] == [mine]
     status, runs, _ = bob.call('GET', f'{WES}/runs?page_size=1')
     assert status == 200 and users.done not in json.dumps(runs)
+    # the user name of Basic is not who one is: the token decides
+    as_alice = users.client(None)
+    headers = {'Authorization': basic('alice', users.tokens['bob'])}
+    status, jobs, _ = as_alice.call('GET', '/jobs', headers=headers)
+    assert status == 200 and [job['id'] for job in jobs] == [mine]
+    assert as_alice.call('GET', f'/jobs/{users.done}', headers=headers)[0] == 404
     status, info, _ = bob.call('GET', f'{WES}/service-info')
     assert status == 200 and sum(info['system_state_counts'].values()) == 1, info
     assert bob.wait_final(mine)['state'] == 'Success'

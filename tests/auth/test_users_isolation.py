@@ -8,9 +8,13 @@ URLs open her one file without credentials, and nothing else.
 """
 
 import json
+import time
 import urllib.parse
 
 import pytest
+
+from cerise_actors.auth.signing import UrlSigner
+from cerise_actors.auth.users import add_user
 
 from .. import workflows as wf
 from ..helpers import wait_for
@@ -231,6 +235,19 @@ def test_a_job_of_bobs_cannot_run_alices_workflow(pair):
         workflow.unlink()
 
 
+def test_a_wes_run_of_bobs_cannot_run_alices_workflow(pair):
+    workflow = pair.alice_area / 'input' / 'same' / 'alices-wes-workflow.cwl'
+    workflow.write_text(wf.HOSTNAME)
+    try:
+        status, answer, _ = pair.bob.post_run(workflow_url=workflow.as_uri(), workflow_params={})
+        if status == 200:
+            assert wait_wes(pair.bob, answer['run_id']) != 'COMPLETE'
+        else:
+            assert 400 <= status < 500 and status != 401, (status, answer)
+    finally:
+        workflow.unlink()
+
+
 def test_a_wes_run_of_bobs_never_reads_alices_file(pair):
     for kind in ('file-url', 'http-with-alices-token'):
         url = alices_area_as_urls(pair)[kind]
@@ -291,6 +308,15 @@ def test_a_signed_url_opens_alices_one_file_and_nothing_else(pair):
     assert (
         downloaded(pair, signed(f'/files/output/{alice_id}/output.txt', bob_signature[0]))[0] == 401
     )
+    # made with the service's own key, but expired: refused
+    signer = UrlSigner((pair.root / 'url-key').read_text().strip(), 60)
+    name = f'output/{alice_id}/output.txt'
+    expired = signer.signature('alice', name, now=time.time() - 120)
+    assert downloaded(pair, signed(f'/files/{name}', expired))[0] == 401
+    assert downloaded(pair, signed(f'/files/{name}', signer.signature('alice', name))) == (
+        200,
+        expected,
+    )
     # a signature lets one read, nothing else
     for method in ('PUT', 'DELETE', 'PROPFIND', 'MOVE', 'COPY', 'MKCOL'):
         headers = {'Destination': '/files/input/moved.txt'} if method in ('MOVE', 'COPY') else {}
@@ -348,3 +374,48 @@ def test_alices_wes_run_is_invisible_to_bob_and_its_outputs_download_signed(pair
     status, text = downloaded(pair, location)
     assert status == 200 and text.split()[:2] == ['3', '4'], text
     assert downloaded(pair, location.partition('?')[0])[0] == 401
+
+
+@pytest.mark.parametrize(
+    'filename',
+    [
+        '../../../alice/input/same/hello.txt',
+        '../../../../users/alice/input/same/hello.txt',
+        '..%2f..%2f..%2falice%2finput%2fsame%2fhello.txt',
+        'ATTACHMENT_ABSOLUTE',
+    ],
+)
+def test_bobs_wes_attachments_cannot_land_in_alices_folder(pair, filename):
+    if filename == 'ATTACHMENT_ABSOLUTE':
+        filename = str(pair.alice_area / 'input' / 'same' / 'hello.txt')
+    status, answer, _ = pair.bob.post_run(
+        [('wf/wc.cwl', wf.WC.encode()), (filename, b'overwritten by bob\n')],
+        workflow_url='wf/wc.cwl',
+        workflow_params={'file': {'class': 'File', 'location': filename}},
+    )
+    if status == 200:
+        wait_wes(pair.bob, answer['run_id'])
+    else:
+        assert 400 <= status < 500 and status != 401, (status, answer)
+    now = snapshot(pair.alice_area)  # alice's own run has added files since
+    assert {name: now.get(name) for name in pair.alice_files} == pair.alice_files
+    assert not [name for name, content in now.items() if b'by bob' in content]
+
+
+def test_a_replaced_or_removed_users_token_stops_working(auth_service):
+    service = auth_service(users=['alice', 'bob'])
+    users_file = service.root / 'users'
+    old = service.client(service.tokens['alice'])
+    assert old.call('GET', '/jobs')[0] == 200  # verified, and remembered
+    new = service.client(add_user(users_file, 'alice', replace=True))
+    wait_for(lambda: old.call('GET', '/jobs')[0] == 401, 10, message='the old token refused')
+    assert new.call('GET', '/jobs')[0] == 200
+    bob = service.client(service.tokens['bob'])
+    assert bob.call('GET', '/jobs')[0] == 200
+    kept = [line for line in users_file.read_text().splitlines() if not line.startswith('bob:')]
+    aside = users_file.with_name('users.new')
+    aside.write_text('\n'.join(kept) + '\n')
+    aside.chmod(0o600)
+    aside.replace(users_file)
+    wait_for(lambda: bob.call('GET', '/jobs')[0] == 401, 10, message="bob's token refused")
+    assert new.call('GET', '/jobs')[0] == 200
