@@ -1,8 +1,9 @@
 """The `cerise-actors` command.
 
-`cerise-actors serve [--config FILE] [--api DIR]` runs the service; the
-defaults are `conf/config.yml` and `api/`, or the CERISE_CONFIG and
-CERISE_API_DIR environment variables. Configuration mistakes end the
+`cerise-actors serve [--config FILE] [--api DIR] [--port PORT] [--host ADDRESS]`
+runs the service; the defaults are `conf/config.yml` and `api/`, or the
+CERISE_CONFIG and CERISE_API_DIR environment variables; `--port` and
+`--host` win over CERISE_PORT, CERISE_HOSTNAME and the file. Configuration mistakes end the
 command with exit code 2 and one line naming the file and the key.
 
 `cerise-actors add-user NAME [--users FILE] [--replace]` adds a user to the
@@ -30,6 +31,12 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f'expected a port from 0 to 65535, got {text!r}')
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='cerise-actors',
@@ -45,6 +52,19 @@ def _parser() -> argparse.ArgumentParser:
         default=Path(os.environ.get('CERISE_API_DIR', 'api')),
         help='specialisation folder with config.yml and projects '
         '(default: $CERISE_API_DIR or api/)',
+    )
+    serve.add_argument(
+        '--port',
+        type=_port,
+        metavar='PORT',
+        help='port to listen on, 0 for a free one (default: $CERISE_PORT, else '
+        'rest-service.port of the configuration, else 29593)',
+    )
+    serve.add_argument(
+        '--host',
+        metavar='ADDRESS',
+        help='address to listen on, e.g. 0.0.0.0 for all (default: $CERISE_HOSTNAME, '
+        'else rest-service.hostname, else 127.0.0.1)',
     )
     wheels = sub.add_parser(
         'wheelhouse',
@@ -122,7 +142,12 @@ def _serve(args) -> int:
         )
         return 2
     try:
-        config = load_service_config(args.config)
+        env = dict(os.environ)  # the command line wins over the environment and the file
+        if args.port is not None:
+            env['CERISE_PORT'] = str(args.port)
+        if args.host:
+            env['CERISE_HOSTNAME'] = args.host
+        config = load_service_config(args.config, env=env)
         api_config = load_api_config(args.api)
         return serve(config, api_config, args.api)
     except ResourceError as exc:

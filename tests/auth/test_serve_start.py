@@ -8,6 +8,7 @@ that names only its port, as a user's first start does; the token lands in
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -26,11 +27,12 @@ def folder(tmp_path):
         os.kill(pid, 9)
 
 
-def serve(folder, **env):
+def serve(folder, *options, **env):
     out = open(folder / 'serve.out', 'wb')
     environment = {k: v for k, v in os.environ.items() if not k.startswith('CERISE_')}
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'cerise_actors', 'serve', '--config', 'config.yml', '--api', 'api'],
+        [sys.executable, '-m', 'cerise_actors', 'serve', '--config', 'config.yml', '--api', 'api']
+        + list(options),
         cwd=folder,
         stdout=out,
         stderr=subprocess.STDOUT,
@@ -111,3 +113,28 @@ def test_auth_none_from_the_environment_opens_it_with_a_warning(folder):
     finally:
         proc.terminate()
         proc.wait(60)
+
+
+def test_port_and_host_on_the_command_line_win_over_the_environment_and_the_file(folder):
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    proc = serve(folder, '--port', str(port), '--host', '127.0.0.1', CERISE_PORT='1')
+    try:
+        url_file = folder / 'run' / 'cerise.url'
+        wait_for(lambda: url_file.exists() or proc.poll() is not None, 120, message='start')
+        assert url_file.read_text().strip() == f'http://127.0.0.1:{port}'
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def test_a_port_that_is_no_port_is_refused_by_the_command_line(folder):
+    result = subprocess.run(
+        [sys.executable, '-m', 'cerise_actors', 'serve', '--port', '70000'],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and 'expected a port from 0 to 65535' in result.stderr
