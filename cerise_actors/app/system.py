@@ -59,6 +59,7 @@ from ..web.signed_outputs import Downloads
 from .access import build_access
 from .listen import exchange_client_url, naming_the_address, own_files_urls
 from .resources import build_resource
+from .retention import RetentionSweep
 from .wes_info import wes_settings
 
 logger = logging.getLogger(__name__)
@@ -274,6 +275,8 @@ class CeriseService:
             self.stagers.delete(job_id)
         if running:
             poller.poll_now()
+        if self.config.retention is not None:
+            RetentionSweep(store, self.config.retention, poller.call_later).start()
         return running
 
     def _remove_job_files(self, job_id: str, owner: str = '') -> None:

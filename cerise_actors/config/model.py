@@ -92,6 +92,8 @@ class ServiceConfig:
     auth: str = 'token'
     #: rest-service.users: the users file; None: the one token in the run folder
     users_file: Optional[Path] = None
+    #: jobs.retention: seconds after which a finished job is deleted; None: kept
+    retention: Optional[float] = None
 
     @property
     def run_dir(self) -> Path:

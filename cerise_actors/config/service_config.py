@@ -52,6 +52,7 @@ _TOP_KEYS = (
     'client-file-exchange',
     'rest-service',
     'limits',
+    'jobs',
 )
 
 # Spelled out rather than taken from the logging module: its name table is
@@ -128,6 +129,7 @@ def service_config_from_dict(
     base_url = _base_url(rest, env)
     limits = _limits(top.section('limits', known=_LIMIT_KEYS))
     auth, users_file = _auth(rest, env)
+    retention = _duration(top.section('jobs', known=('retention',)), 'retention')
 
     return ServiceConfig(
         source=source,
@@ -143,6 +145,7 @@ def service_config_from_dict(
         limits=limits,
         auth=auth,
         users_file=users_file,
+        retention=retention,
     )
 
 
@@ -172,6 +175,35 @@ def _limits(section: Section) -> Limits:
             'active-jobs-per-user', defaults.ACTIVE_JOBS_PER_USER, minimum=1
         ),
     )
+
+
+_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 7 * 86400}
+
+
+def _duration(section: Section, key: str) -> Optional[float]:
+    """A time span: seconds as a number, or a number and a unit (`90m`,
+    `12h`, `30d`, `2w`); unset, null or `off`: None."""
+    value = section.raw(key)
+    if value is None or value is False or (isinstance(value, str) and value.strip() == 'off'):
+        return None
+    seconds = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        number, unit = text[:-1].strip(), text[-1:]
+        if unit in _UNITS:
+            try:
+                seconds = float(number) * _UNITS[unit]
+            except ValueError:
+                seconds = None
+    if seconds is None or not seconds > 0 or seconds == float('inf'):
+        raise section.error(
+            key,
+            f"expected a time span such as 3600 (seconds), '90m', '12h', '30d' or '2w', "
+            f"or 'off', got {value!r}",
+        )
+    return seconds
 
 
 def _auth(section: Section, env: Mapping[str, str]):

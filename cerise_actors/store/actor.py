@@ -259,6 +259,16 @@ class StoreActor(pykka.ThreadingActor):
             self._publish(DELETABLE, job_id)
         return True
 
+    def delete_expired(self, before: float, why: str, limit: int = 1000) -> int:
+        """Delete, as DELETE /jobs/{id} does, the finished jobs last changed
+        before `before` (at most `limit` at a time); one service-log line per
+        job saying `why`. How many were deleted."""
+        expired = self._store.expired(before, limit)
+        for job_id in expired:
+            logger.info('job %s: deleted with its files: %s', job_id, why)
+            self.delete_job(job_id)
+        return len(expired)
+
     def republish(self, job_id: str) -> None:
         """Tell the job's current state to its subscribers again: how a worker
         that put a job back, or a cancel that did not take, tries once more."""

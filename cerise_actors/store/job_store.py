@@ -162,6 +162,22 @@ class JobStore:
         )
         return [row.id for row in query]
 
+    def expired(self, before: float, limit: int) -> List[str]:
+        """Ids of at most `limit` finished jobs last changed before `before`
+        (jobs.retention), oldest first; jobs being deleted are left out."""
+        finals = [s.value for s in JobState if s.is_final]
+        query = (
+            self.Job.select(self.Job.id)
+            .where(
+                (self.Job.delete_requested == False)  # noqa: E712 (peewee builds SQL from ==)
+                & self.Job.state.in_(finals)
+                & (self.Job.updated_at < before)
+            )
+            .order_by(self.Job.updated_at)
+            .limit(limit)
+        )
+        return [row.id for row in query]
+
     def log_lines(
         self, job_id: str, owner: Optional[str] = None
     ) -> Optional[List[Tuple[float, str, str]]]:
