@@ -52,7 +52,24 @@ class ApiInstallerActor(pykka.ThreadingActor):
             remote = api_install.remote_version(self._fs, self._layout, name)
             if api_install.needs_install(local, remote):
                 outdated.append(name)
+            else:
+                self._warn_if_changed(name, local_dir, local)
         return outdated
+
+    def _warn_if_changed(self, name: str, local_dir: Path, version: str) -> None:
+        """One warning for a project edited without raising its version: its
+        installed copy, not the edited one, is what runs."""
+        changed = api_install.changed_since_install(self._fs, self._layout, name, local_dir)
+        if changed:
+            logger.warning(
+                'project %s %s: %s changed since it was installed with the same version, so '
+                'the installed copy runs, not the changed one; raise the version in %s (or '
+                'make it a .dev version, installed again at every start) to install the change',
+                name,
+                version,
+                ', '.join(changed),
+                local_dir / 'version',
+            )
 
     def start_up(self, jobs_running: int) -> str:
         """Install what is needed now, or once running jobs are done.

@@ -11,11 +11,12 @@ versions. The package ships a `cerise` project with test steps, used unless
 the specialisation brings its own.
 """
 
+import hashlib
 import json
 import re
 import shlex
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -27,6 +28,8 @@ from ..resource.layout import ResourceLayout
 from ..resource.shell import Shell
 
 BUILTIN_API_DIR = Path(__file__).resolve().parent.parent / 'builtin_api'
+#: beside the installed version: the SHA-256 of each file the project was installed from
+FINGERPRINTS = 'fingerprints.json'
 
 
 def local_projects(api_dir: Optional[Path]) -> Dict[str, Path]:
@@ -121,8 +124,55 @@ def install_project(
                 f'install.sh of project {project!r} failed with exit code '
                 f'{result.exit_code}: {output[-2000:]}'
             )
+    fingerprints = json.dumps(local_fingerprints(local_dir), indent=1, sort_keys=True)
+    fs.write_bytes(f'{target}/{FINGERPRINTS}', fingerprints.encode())
     fs.write_bytes(f'{target}/version', (version + '\n').encode())
     return output
+
+
+def local_fingerprints(local_dir: Path) -> Dict[str, str]:
+    """Name below the project folder -> SHA-256 of the file, for what is
+    installed from it (steps/, files/, install.sh, version)."""
+    found = {}
+    for sub in ('steps', 'files'):
+        base = local_dir / sub
+        if base.is_dir():
+            for path in sorted(base.rglob('*')):
+                if path.is_file():
+                    found[path.relative_to(local_dir).as_posix()] = _sha256(path)
+    for name in ('install.sh', 'version'):
+        if (local_dir / name).is_file():
+            found[name] = _sha256(local_dir / name)
+    return found
+
+
+def changed_since_install(
+    fs: FileSystem, layout: ResourceLayout, project: str, local_dir: Path
+) -> Optional[List[str]]:
+    """The files of the local project that differ from those the installed
+    copy was made from (changed, added or removed), [] if none; None if the
+    installed copy does not say (installed by an older version)."""
+    path = f'{layout.project_dir(project)}/{FINGERPRINTS}'
+    if fs.size(path) is None:
+        return None
+    try:
+        installed = json.loads(fs.read_bytes(path).decode())
+    except ValueError:
+        return None
+    if not isinstance(installed, dict):
+        return None
+    local = local_fingerprints(local_dir)
+    return sorted(
+        name for name in set(local) | set(installed) if local.get(name) != installed.get(name)
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as source:
+        for block in iter(lambda: source.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _upload_tree(fs: FileSystem, local: Path, remote: str) -> None:

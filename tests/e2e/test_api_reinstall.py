@@ -56,3 +56,36 @@ def test_released_version_is_not_reinstalled(tmp_path):
         client = Client(service.base_url, config.exchange_service_dir)
         assert client.wait_final(client.submit(wf.HOSTNAME)['id'])['state'] == 'Success'
     assert heading.stat().st_mtime_ns == installed
+
+
+def test_a_step_edited_without_a_version_bump_is_named_in_one_warning(tmp_path, caplog):
+    api = api_config_for_tests(tmp_path)
+    config = service_config_from_dict(service_config_dict(tmp_path), env={})
+    project = tmp_path / 'api'
+    shutil.copytree(TEST_API_DIR, project)
+    (project / 'test' / 'version').write_text('2.0.0\n')
+    with running_service(config, project, api_config=api):
+        pass
+    step = project / 'test' / 'steps' / 'test' / 'hostname.cwl'
+    step.write_text(step.read_text() + '\n# edited\n')
+
+    def warnings():
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if 'changed since it was installed' in r.getMessage()
+        ]
+
+    caplog.clear()
+    with running_service(config, project, api_config=api):
+        pass
+    assert len(warnings()) == 1, warnings()
+    assert 'project test 2.0.0: steps/test/hostname.cwl changed' in warnings()[0]
+    assert 'raise the version in' in warnings()[0]
+    (project / 'test' / 'version').write_text('2.0.1\n')
+    caplog.clear()
+    with running_service(config, project, api_config=api):  # reinstalled: nothing to say
+        pass
+    with running_service(config, project, api_config=api):
+        pass
+    assert warnings() == []
