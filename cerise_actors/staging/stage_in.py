@@ -110,8 +110,9 @@ class StageIn:
             input_doc = json.loads(input_json)
         except ValueError as exc:
             raise InvalidInput(f'the input is not valid JSON: {exc}') from exc
+        warnings: tuple = ()  # cwltool's about the input object, for the job log
         if self._validator is not None:  # types, required inputs, step wiring: now, not queued
-            self._validator.check(
+            warnings = self._validator.check(
                 workflow_url,
                 raw,
                 input_doc,
@@ -144,7 +145,7 @@ class StageIn:
             plan.steps,
             raw,
             staged_input,
-            plan.notes,
+            tuple(plan.notes) + tuple(warnings),
         )
 
     def _read_reference(self, sources: Sources, url: str) -> bytes:

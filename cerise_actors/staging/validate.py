@@ -18,6 +18,15 @@ Loads are serialised: cwltool keeps process-wide caches. If the checker
 itself fails (a bug, or a document it cannot handle), the job is refused:
 a check that cannot decide never lets a job through (issue 18: a hint that
 made this check raise once let a workflow fetch its steps from anywhere).
+
+A wrong input is explained in the user's terms (input_mistakes.py: the
+input, the value given, the declared type, the shape of a File), with
+cwltool's own explanation after it. cwltool's warnings about the input
+object (`invalid field 'fiel'`, a misspelt optional input it ignores) are
+collected by a logger made for the one call, never the shared `salad`
+logger, so several stagers checking at once cannot mix their jobs' warnings
+and none reaches the service's terminal; `check` returns them for the job
+log.
 """
 
 import collections
@@ -29,9 +38,10 @@ import re
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import Callable, Mapping, Optional
+from typing import Callable, List, Mapping, Optional, Tuple
 
 from ..errors import InvalidInput, InvalidWorkflow
+from . import input_mistakes
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +73,10 @@ class WorkflowValidator:
         read: Callable[[str], bytes],
         rewritten: Optional[bytes] = None,
         remote_api_dir: Optional[str] = None,
-    ) -> None:
+    ) -> Tuple[str, ...]:
         """Raise InvalidWorkflow or InvalidInput with cwltool's explanation;
-        `read(url)` reads an imported document (exchange area only).
+        `read(url)` reads an imported document (exchange area only). Returns
+        cwltool's warnings about the input object, for the job log.
 
         The user's own text is checked first, for messages with their lines.
         If cwltool refuses it, the workflow as the service rewrote it
@@ -76,12 +87,12 @@ class WorkflowValidator:
         try:
             with _lock:
                 try:
-                    self._check(workflow_url, raw, input_doc, read, None)
+                    return self._check(workflow_url, raw, input_doc, read, None)
                 except InvalidWorkflow as first:
                     if rewritten is None:
                         raise
                     try:
-                        self._check(workflow_url, rewritten, input_doc, read, remote_api_dir)
+                        return self._check(workflow_url, rewritten, input_doc, read, remote_api_dir)
                     except InvalidInput:  # (without lines: they would be the rewritten JSON's)
                         raise
                     except InvalidWorkflow:
@@ -95,7 +106,7 @@ class WorkflowValidator:
                 f'{str(exc)[:300]}); if it is a valid workflow, please report this'
             ) from None
 
-    def _check(self, url: str, raw: bytes, input_doc: dict, read, api_dir) -> None:
+    def _check(self, url: str, raw: bytes, input_doc: dict, read, api_dir) -> Tuple[str, ...]:
         from cwltool.context import LoadingContext
         from cwltool.errors import WorkflowException
         from cwltool.load_tool import load_tool
@@ -124,14 +135,30 @@ class WorkflowValidator:
             if not reads.others:  # imports from the exchange area may change: not kept
                 self._keep(key, tool, reads.installed)
         job = copy.deepcopy(input_doc)  # cwltool fills in fields: never the job's own
+        warnings = _Warnings()
         try:
             fill_in_defaults(tool.tool['inputs'], job, None)
             normalizeFilesDirs(job)
             schema = tool.names.get_name('input_record_schema', None)
-            validate_ex(schema, job, strict=False, raise_ex=True, vocab=INPUT_OBJ_VOCAB)
+            validate_ex(
+                schema,
+                job,
+                strict=False,
+                raise_ex=True,
+                vocab=INPUT_OBJ_VOCAB,
+                logger=warnings.logger,
+            )
         except (ValidationException, WorkflowException) as exc:
             problem = _tidy(str(exc), url, api_dir is None)
+            explained = input_mistakes.explain(tool.tool['inputs'], input_doc, url)
+            if explained:
+                problem = '\n'.join(explained + [f"cwltool's explanation: {problem}"])
             raise InvalidInput(f'the input object does not fit the workflow: {problem}') from None
+        names = [input_mistakes.short_name(str(i.get('id', ''))) for i in tool.tool['inputs']]
+        return tuple(
+            f'Warning about the input object: {input_mistakes.suggest(line, names)}'
+            for line in warnings.lines(url, api_dir is None)
+        )
 
     def _cached(self, key):
         entry = self._tools.get(key)
@@ -176,6 +203,39 @@ class WorkflowValidator:
         path = (folder / 'steps' / relative).resolve()
         inside = folder / 'steps' in path.parents
         return path if inside and path.is_file() else None
+
+
+class _Warnings:
+    """A logger of its own for one check: what cwltool warns about the input
+    object, kept for that job only. It is made, not fetched with
+    logging.getLogger, so it is in no registry and no other thread logs to it."""
+
+    def __init__(self):
+        self.records: List[str] = []
+        self.logger = logging.Logger('cerise_actors.staging.validate.input')
+        self.logger.propagate = False
+        self.logger.addHandler(_Collect(self.records))
+
+    def lines(self, url: str, with_lines: bool) -> List[str]:
+        lines = []
+        for record in self.records[:MAX_LINES]:
+            text = _tidy(record, url, with_lines).replace('\n', ' ')
+            text = re.sub(r'^Warning:\s*', '', text)
+            if text and text not in lines:
+                lines.append(text)
+        return lines
+
+
+class _Collect(logging.Handler):
+    def __init__(self, records: List[str]):
+        super().__init__(logging.WARNING)
+        self._records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._records.append(record.getMessage())
+        except Exception:  # noqa: BLE001 - a bad format string: keep the template
+            self._records.append(str(record.msg))
 
 
 class _Reads:

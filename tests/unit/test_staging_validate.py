@@ -96,7 +96,8 @@ def test_what_only_the_service_understands_is_checked_as_the_service_rewrote_it(
         validator.check(URL, raw, {'seconds': 1}, refuse)  # the user's text alone
     validator.check(URL, raw, {'seconds': 1}, refuse, plan.content, '/remote/api')
     with pytest.raises(
-        InvalidInput, match="^the input object does not fit the workflow: the 'seconds'"
+        InvalidInput,
+        match="^the input object does not fit the workflow: input 'seconds': got the string",
     ):
         validator.check(URL, raw, {'seconds': 'one'}, refuse, plan.content, '/remote/api')
 
