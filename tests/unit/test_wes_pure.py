@@ -98,7 +98,7 @@ def test_workflow_url_and_locations_point_at_the_attachments():
     assert run.workflow_url == 'file:///ex/input/wes/r1/wf/main.cwl'
     assert run.name == 'n' and run.notes == []
     assert run.input['a']['location'] == 'file:///ex/input/wes/r1/data/x%20y.txt'
-    assert run.input['b']['path'] == 'file:///ex/input/wes/r1/data/x%20y.txt'
+    assert run.input['b'] == {'class': 'File', 'location': 'file:///ex/input/wes/r1/data/x%20y.txt'}
     assert run.input['c']['location'] == 'file:///ex/input/wes/r1/data'
     assert run.input['d'] == params['d'] and run.input['e'] == params['e']
     assert run.input['f'] == params['f'] and run.input['g'] == params['g']
@@ -168,7 +168,7 @@ def test_params_locations_no_stage_in_could_read_are_refused(location, words):
 def test_params_locations_in_any_spelling_of_the_area_are_kept(location):
     params = {'f': {'class': 'Directory', 'path': location}}
     run = _submit(workflow_url='https://x/a.cwl', workflow_params=params)
-    assert run.input['f']['path'] == location
+    assert run.input['f'] == {'class': 'Directory', 'location': location}
 
 
 @pytest.mark.parametrize(

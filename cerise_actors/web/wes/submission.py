@@ -17,7 +17,8 @@ What is translated here:
   or a query, another scheme, a NUL or another control character, a name
   percent-encoded twice.
 - `workflow_params` locations (`location` or `path` of File and Directory
-  objects): relative ones are resolved in the run's attachment folder; an
+  objects; a `path` without a `location` becomes the `location`, as on
+  cwltool's command line): relative ones are resolved in the run's attachment folder; an
   absolute path or file URL outside the exchange area (not leaving it with
   `..`) whose last segments are an attached file or folder is taken to mean
   that attachment (wes-client sends the client's own absolute paths
@@ -259,6 +260,10 @@ def rewrite_locations(params: dict, files: Set[str], place: Place) -> dict:
             for key in ('location', 'path'):
                 if isinstance(result.get(key), str):
                     result[key] = _location(result[key], files, place)
+            if 'location' not in result and isinstance(result.get('path'), str):
+                # cwltool's command line turns `path` into `location`; staging reads
+                # only `location` (a File with neither is a literal needing contents)
+                result['location'] = result.pop('path')
         return result
 
     return walk(params)
