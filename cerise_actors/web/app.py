@@ -25,6 +25,7 @@ from .list_slots import ListSlots
 from .own_urls import without_own_credentials
 from .request_body import parse_json, read_body
 from .signed_outputs import Downloads
+from .ui import install_ui
 from .wes import PREFIX as WES_PREFIX
 from .wes import WesSettings, install_wes
 
@@ -218,9 +219,12 @@ def create_app(
     app.add_route('/jobs/{job_id}', JobItem(backend, base_url, downloads))
     app.add_route('/jobs/{job_id}/cancel', JobCancel(backend, base_url))
     app.add_route('/jobs/{job_id}/log', JobLog(backend))
-    wes_link = {'wes': f'{WES_PREFIX}/service-info'} if wes is not None else None
-    app.add_route('/', Index(base_url, wes_link))
+    links = {'ui': '/ui'}  # the jobs page for browsers (ui.py)
+    if wes is not None:
+        links['wes'] = f'{WES_PREFIX}/service-info'
+    app.add_route('/', Index(base_url, links))
     app.add_route('/steps', StepList(steps))
+    install_ui(app, backend, base_url, steps, downloads)
     openapi = OpenApiDocument()
     app.add_route('/openapi.json', openapi)
     app.add_route('/swagger.json', openapi)
