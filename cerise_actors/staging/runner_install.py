@@ -11,7 +11,8 @@ a remote resource gets, under the installed API folder:
 
 Wheels come from a wheelhouse the service carries (`cerise-actors
 wheelhouse` builds one; clusters often have no internet), one folder per
-Python version (`cp311/`). The venv is made without pip and pip runs from
+Python version (`cp311/`). A Python without a folder gets one built on
+first need when the service reaches a package index (wheelhouse.py). The venv is made without pip and pip runs from
 its own wheel, so the resource needs no python3-venv/ensurepip. A new
 runner or wheelhouse is installed again; an install that stopped half-way
 has no `installed` file and is done again.
@@ -29,13 +30,12 @@ from ..errors import ApiInstallError
 from ..resource.filesystem import FileSystem
 from ..resource.layout import ResourceLayout
 from ..resource.shell import Shell
+from .wheelhouse import REQUIREMENTS, WheelsUnavailable, first_need_folder, python_tag
 
 #: the runner package, copied as it is: it imports nothing else of the service
 RUNNER_PACKAGE = Path(__file__).resolve().parent.parent / 'runner'
 #: the oldest Python the runner's dependencies support (cwltool 3.3, mini-racer 0.14)
 MIN_PYTHON = (3, 10)
-#: what the venv needs, from the wheelhouse
-REQUIREMENTS = ('cwltool', 'mini-racer')
 WHEELHOUSE_ENV = 'CERISE_WHEELHOUSE'
 DEFAULT_WHEELHOUSE = 'wheelhouse'
 
@@ -86,12 +86,21 @@ class RunnerInstaller:
     """Installs the runner on one resource; idempotent and safe to repeat."""
 
     def __init__(
-        self, fs: FileSystem, shell: Shell, layout: ResourceLayout, wheelhouse: Path
+        self,
+        fs: FileSystem,
+        shell: Shell,
+        layout: ResourceLayout,
+        wheelhouse: Path,
+        spare_wheelhouse: Optional[Path] = None,
     ) -> None:
+        """With `spare_wheelhouse` (the service's run folder's `wheelhouse`), a
+        Python the wheelhouse lacks gets its wheels built on first need, there
+        if the wheelhouse is not writable; without it, that stops the install."""
         self._fs = fs
         self._shell = shell
         self._layout = layout
         self._wheelhouse = Path(wheelhouse)
+        self._spare = None if spare_wheelhouse is None else Path(spare_wheelhouse)
         self._dir = runner_dir(layout)
 
     def _run(self, command: str, what: str) -> str:
@@ -124,13 +133,21 @@ class RunnerInstaller:
         return version
 
     def _wheels(self, version: tuple) -> List[Path]:
-        tag = f'cp{version[0]}{version[1]}'
-        folder = self._wheelhouse / tag
+        python = f'{version[0]}.{version[1]}'
+        folder = self._wheelhouse / python_tag(python)
         wheels = sorted(folder.glob('*.whl')) if folder.is_dir() else []
+        why = ''
+        if not any(w.name.startswith('pip-') for w in wheels) and self._spare is not None:
+            try:
+                built = first_need_folder(self._wheelhouse, self._spare, python)
+            except WheelsUnavailable as exc:
+                why = f', and none could be built here: {exc}'
+            else:
+                wheels = sorted(built.glob('*.whl'))
         if not any(w.name.startswith('pip-') for w in wheels):
             raise ApiInstallError(
-                f'no wheels for Python {version[0]}.{version[1]} in {folder}: build them '
-                f'with `cerise-actors wheelhouse --python {version[0]}.{version[1]}` '
+                f'no wheels for Python {python} in {folder}{why}: build them '
+                f'with `cerise-actors wheelhouse --python {python}` '
                 f'(or set {WHEELHOUSE_ENV}), or configure cwl-runner'
             )
         return wheels
