@@ -45,6 +45,8 @@ setup(
             # the Cerise client users have (it imports docker undeclared): tests/auth/test_cerise_client.py
             'cerise-client==0.3.1',
             'docker',
+            # drives Debian's chromium (.ci/run installs it) in tests/auth/test_ui_browser.py
+            'selenium>=4.10',
         ],
     },
     entry_points={
