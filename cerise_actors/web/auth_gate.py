@@ -10,6 +10,7 @@ there (`identity.py`): a route that does not find it fails, it does not
 serve everyone.
 
 Open without a credential: `/health` (answered here, with no details),
+`/ready` (answered behind it, app/readiness.py: ready or not, nothing more),
 the OpenAPI documents and WES service-info, as WES allows. Everything else
 without a valid credential answers 401 with a JSON body (WES's
 ErrorResponse under /ga4gh/wes/v1) and `WWW-Authenticate`, the same answer
@@ -29,9 +30,10 @@ from .wes import PREFIX as WES_PREFIX
 
 logger = logging.getLogger(__name__)
 
-#: paths anyone may read: the API descriptions and WES service-info
+#: paths anyone may read: the readiness probe, the API descriptions and WES service-info
 PUBLIC = frozenset(
     {
+        '/ready',
         '/openapi.json',
         '/swagger.json',
         f'{WES_PREFIX}/service-info',
@@ -41,7 +43,9 @@ PUBLIC = frozenset(
 )
 HEALTH = '/health'
 FILES = '/files/'
-CHALLENGE = 'Bearer realm="cerise-actors", Basic realm="cerise-actors", charset="UTF-8"'
+#: Basic first: browsers (Chromium) answer only the first challenge of the header,
+#: and only Basic's, with a login dialog or the credentials of the URL
+CHALLENGE = 'Basic realm="cerise-actors", charset="UTF-8", Bearer realm="cerise-actors"'
 _HINT = (
     'send the token as "Authorization: Bearer <token>", or in the URL as '
     'http://cerise:<token>@host:port/ (the service prints it when it starts and '
@@ -59,10 +63,13 @@ class AuthGate:
         app,
         who: Optional[Callable[[str], Optional[str]]],
         signer: Optional[UrlSigner] = None,
+        on_refused: Optional[Callable[[str], None]] = None,
     ):
+        """`on_refused('unauthorized')` is told of each 401 (the metrics)."""
         self._app = app
         self._who = who
         self._signer = signer
+        self._on_refused = on_refused
 
     def __call__(self, environ, start_response):
         path = environ.get('PATH_INFO', '')
@@ -118,6 +125,8 @@ class AuthGate:
             environ.get('REMOTE_ADDR', '?'),
             problem,
         )
+        if self._on_refused is not None:
+            self._on_refused('unauthorized')
         description = f'this service needs a token ({problem}): {_HINT}'
         if path == WES_PREFIX or path.startswith(WES_PREFIX + '/'):
             body = {'msg': description, 'status_code': 401}

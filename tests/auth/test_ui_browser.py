@@ -4,8 +4,9 @@ Chromium from Debian's packages, driven by selenium through the packaged
 chromedriver (nothing is downloaded): the browser sends the token (set
 through the driver), sees the job it submitted with its progress, opens the
 job's page and, without the token, downloads the output by its signed link.
-Logging in with the token in the URL (`http://cerise:<token>@host/ui`) is
-the docs' way, and does not work in Chromium yet: see the xfail below. Without chromium, its driver or selenium the test is skipped with how
+Logging in with the token in the URL (`http://cerise:<token>@host/ui`), the
+docs' way, works because the 401 names Basic first. Without chromium, its
+driver or selenium the test is skipped with how
 to install them, except under CI=true, where it fails (as tests/remote do).
 
 The HTTP tests below it need no browser: one user's page never shows or
@@ -144,13 +145,6 @@ def test_another_users_job_is_a_404_page_in_the_browser(auth_service, browser):
     assert 'alices secret job' not in browser.page_source
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='the auth gate sends "Bearer ..., Basic ..." in one WWW-Authenticate header and '
-    'Chromium reads only the first challenge of a header, so it never answers with Basic: '
-    'neither the token in the URL nor its login dialog works until Basic comes first or '
-    'in a header of its own (web/auth_gate.py CHALLENGE)',
-)
 def test_the_token_in_the_url_logs_the_browser_in(auth_service, browser):
     from selenium.webdriver.common.by import By
 
