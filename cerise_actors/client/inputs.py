@@ -301,13 +301,14 @@ def _check_basename(basename: Any, input_name: str) -> None:
 
 def check_input(
     name: str, value: Any, strings_as_paths: bool = True, string_hint: bool = False
-) -> None:
-    """Raise InputFileMissing/InputError for `value` without uploading anything.
+) -> Any:
+    """Raise InputFileMissing/InputError for `value` without uploading anything;
+    the CWL value it would become, without locations (for its type check).
 
     With `string_hint`, a missing file named by a str says to use set_input()
     if the str is text.
     """
-    _Walker(name, None, None, string_hint).value(value, strings_as_paths)
+    return _Walker(name, None, None, string_hint).value(value, strings_as_paths)
 
 
 def convert_input(

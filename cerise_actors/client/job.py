@@ -21,6 +21,7 @@ from .errors import (
     JobNotFound,
     JobStateError,
 )
+from .input_checks import problem, undeclared
 from .inputs import Layout, Uploader, check_input, convert_input, is_file_object, is_url, safe_name
 from .outputs import wrap_outputs
 from .waiting import FINAL_STATES, wait_for_job
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .service import Service
 
 UPLOAD_ROOT = 'input'
+_NAME_ONLY = object()
 
 
 def _peek(source: Any) -> Optional[bytes]:
@@ -244,11 +246,18 @@ class Job:
         `False` decides instead (with False only Paths, bytes, file objects and
         File/Directory dicts are files). Every local file is checked before
         anything is uploaded. Returns the CWL value.
+
+        If the workflow's declarations were read, a name it does not declare
+        and a value that cannot have the declared type (42 for a File) raise
+        InputError before anything is uploaded (see input_checks.py).
         """
         self._not_submitted('add inputs')
+        self._check_declared(name)
         known = kind_of(self.input_types[name]) if name in self.input_types else None
         if strings_as_paths is None:
             strings_as_paths = known != TEXT
+        shaped = check_input(name, value, strings_as_paths, string_hint=known is None)
+        self._check_declared(name, shaped)
         self._input[name] = convert_input(
             name, value, self._uploads(), self._layout, strings_as_paths, string_hint=known is None
         )
@@ -263,7 +272,18 @@ class Job:
             raise InputError(
                 f"input '{name}' is not plain JSON ({exc}); use add_input for files"
             ) from exc
+        self._check_declared(name, value)
         self._input[name] = value
+
+    def _check_declared(self, name: str, value: Any = _NAME_ONLY) -> None:
+        """InputError if the workflow does not declare `name`, or declares a type
+        the CWL value `value` cannot have (not judged without declarations)."""
+        if value is _NAME_ONLY:
+            reason = undeclared(name, self.input_types) if self.input_types else None
+        else:
+            reason = problem(name, value, self.input_types)
+        if reason:
+            raise InputError(reason)
 
     @staticmethod
     def check_input(name: str, value: Any, strings_as_paths: bool = True) -> None:

@@ -30,6 +30,7 @@ from .inputs import FILE_CLASSES, check_input, is_url, safe_name
 from .job import Job
 from .outputs import output_files, wrap_outputs
 from .service import Service
+from .workflow_check import check_workflow
 from .workflow_types import MAX_BYTES, declared_input_types
 
 
@@ -39,6 +40,7 @@ def submit(service: Service, args) -> int:
         workflow = Path(workflow).expanduser()
         if not workflow.is_file():
             raise UsageError(f'workflow file not found: {workflow}')
+        check_workflow(workflow, service.steps)  # valid YAML, offered steps: before uploading
     inputs, base = read_inputs(args.inputs)
     missing: List[Tuple[Path, str]] = []
     resolved = {

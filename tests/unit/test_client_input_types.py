@@ -24,15 +24,32 @@ def test_plain_mismatches_are_named_with_their_line(tmp_path):
 
 def test_what_cannot_be_judged_for_sure_is_left_to_the_service(tmp_path):
     declared = {
-        'file': 'File',
         'record': {'type': 'record', 'fields': []},
-        'either': ['int', 'string'],
+        'anything': 'Any',
+        'named': 'types.yml#Colour',
+        'either': ['int', 'types.yml#Colour'],
     }
-    values = {'file': 'x.txt', 'record': 5, 'either': 1.5, 'undeclared': 1}
+    values = {'record': 5, 'anything': [1], 'named': 'red', 'either': 'x'}
     assert type_problems(values, declared, None) == []
+    assert type_problems({'whatever': 1}, {}, None) == []  # declarations unknown
     assert type_problems({'flag': 1}, {'flag': 'boolean'}, None) == [
         "input 'flag' is the number 1, but the workflow declares it boolean"
     ]
     assert type_problems({'n': True}, {'n': 'int'}, None) == [
         "input 'n' is the boolean true, but the workflow declares it int"
+    ]
+
+
+def test_files_unions_and_undeclared_names_are_named_with_their_line(tmp_path):
+    inputs = tmp_path / 'in.yml'
+    inputs.write_text('file: x.txt\neither: 1.5\nfiel:\n  class: File\nok: {class: File}\n')
+    declared = {'file': 'File', 'either': ['int', 'string'], 'ok': 'File?'}
+    values = {'file': 'x.txt', 'either': 1.5, 'fiel': {'class': 'File'}, 'ok': {'class': 'File'}}
+    assert type_problems(values, declared, inputs) == [
+        "in.yml:1: input 'file' is the text 'x.txt', but the workflow declares it File; "
+        'write {class: File, location: x.txt}',
+        "in.yml:2: input 'either' is the number 1.5, but the workflow declares it "
+        '["int", "string"]',
+        "in.yml:3: input 'fiel' is not an input of the workflow (its inputs: 'either', "
+        "'file', 'ok'); did you mean 'file'?",
     ]
