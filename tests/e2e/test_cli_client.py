@@ -132,13 +132,13 @@ def test_list_status_log_cancel_delete(start_service, tmp_path):
 
 def test_a_failed_job_exits_1_and_shows_its_log(start_service, tmp_path):
     running = start_service(TEST_API_DIR)
-    (tmp_path / 'fail.cwl').write_text(wf.UNKNOWN_STEP)
+    (tmp_path / 'fail.cwl').write_text(wf.FAIL)  # (an unknown step is refused before upload)
     code, out, err = cli(
         'submit', tmp_path / 'fail.cwl', '--wait', *running.cli_args(), cwd=tmp_path
     )
     assert code == 1
     assert json.loads(out) == {}
-    assert 'PermanentFailure' in err and 'no_such_step' in err
+    assert 'PermanentFailure' in err and 'The workflow failed' in err, err
 
 
 def test_service_unreachable_and_job_not_found(start_service):
