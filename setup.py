@@ -26,6 +26,8 @@ setup(
         'cwltool>=3.1',
         'wsgidav>=4.3.5,<5',
         'mini-racer>=0.12',
+        # /metrics in the Prometheus text format (app/metrics.py, its only importer)
+        'prometheus-client>=0.16',
     ],
     extras_require={
         # ruff is pinned: another version may format the tree differently

@@ -13,6 +13,7 @@ actors') is any owner.
 
 import functools
 import logging
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
@@ -77,11 +78,16 @@ class StoreActor(pykka.ThreadingActor):
     #: a stuck call (a hung transfer or command) must not keep the process alive
     use_daemon_thread = True
 
-    def __init__(self, db_file: Path):
+    def __init__(self, db_file: Path, on_move: Optional[Callable[..., None]] = None):
+        """`on_move(from_state, to_state, seconds in from_state)` is told of each
+        transition whose start this actor saw (the metrics' durations): every
+        state change passes here, so no worker has to time its own."""
         super().__init__()
         self._db_file = Path(db_file)
         self._store: Optional[JobStore] = None
         self._subscribers: Dict[object, List[Tuple[Callable[..., None], bool]]] = defaultdict(list)
+        self._on_move = on_move
+        self._entered: Dict[str, Tuple[JobState, float]] = {}  # unfinished jobs, for on_move
 
     def on_start(self) -> None:
         # the SQLite connection must be made in the thread that uses it
@@ -218,11 +224,26 @@ class StoreActor(pykka.ThreadingActor):
         for a worker putting a job back to try later itself (a notification
         would hand it straight back to a worker, in a loop)."""
         done = self._store.transition(job_id, from_state, to_state, message, level, **fields)
+        if done and self._on_move is not None:
+            self._timed(job_id, from_state, to_state)
         if done and notify:
             self._after_change(job_id, to_state)
             if from_state.is_remote and not to_state.is_remote:
                 self._publish(LEFT_RESOURCE, job_id)
         return done
+
+    def _timed(self, job_id: str, from_state: JobState, to_state: JobState) -> None:
+        """Tell `on_move` how long the job was in `from_state`, if this actor saw
+        it enter (not before a restart); an observer's failure stays here."""
+        now = time.monotonic()
+        state, since = self._entered.pop(job_id, (None, now))
+        if not to_state.is_final:
+            self._entered[job_id] = (to_state, now)
+        if state is from_state:
+            try:
+                self._on_move(from_state, to_state, now - since)
+            except Exception:
+                logger.exception('job %s: the transition observer failed', job_id)
 
     def claim(
         self,
@@ -295,3 +316,7 @@ class StoreActor(pykka.ThreadingActor):
 
     def deletable_jobs(self) -> List[str]:
         return self._store.deletable()
+
+    def ping(self) -> bool:
+        """Whether the job database is open: the readiness probe's short ask."""
+        return self._store is not None
