@@ -33,9 +33,12 @@ class ApiInstallerActor(pykka.ThreadingActor):
         projects: Dict[str, Path],
         runner_proxy,
         runner_installer: Optional[RunnerInstaller] = None,
+        metrics=None,
     ):
-        """`runner_installer` deploys the service's CWL runner, where it is used."""
+        """`runner_installer` deploys the service's CWL runner, where it is used;
+        `metrics` (app/metrics.py, or None) counts what is deployed."""
         super().__init__()
+        self._metrics = metrics
         self._fs = fs
         self._shell = shell
         self._layout = layout
@@ -108,10 +111,12 @@ class ApiInstallerActor(pykka.ThreadingActor):
         for name in projects:
             if name == RUNNER:
                 logger.info('%s', self._runner_installer.install())
+                self._deployed('runner')
                 continue
             output = api_install.install_project(
                 self._fs, self._shell, self._layout, name, self._projects[name]
             )
+            self._deployed('project')
             logger.info(
                 'installed project %s %s at %s%s',
                 name,
@@ -119,6 +124,10 @@ class ApiInstallerActor(pykka.ThreadingActor):
                 self._layout.project_dir(name),
                 f'; install.sh said: {output}' if output else '',
             )
+
+    def _deployed(self, what: str) -> None:
+        if self._metrics is not None:
+            self._metrics.deployed(what)
 
     def _describe(self, names=None) -> str:
         names = names or list(self._projects)

@@ -47,9 +47,12 @@ class PollerActor(pykka.ThreadingActor):
         watch_local_exits: bool = False,
         contact_timeout: float = CONTACT_TIMEOUT,
         progress: Optional[ProgressReader] = None,
+        metrics=None,
     ):
-        """`progress` turns running jobs' step lines into job-log lines."""
+        """`progress` turns running jobs' step lines into job-log lines;
+        `metrics` (app/metrics.py, or None) hears round times and failed queries."""
         super().__init__()
+        self._metrics = metrics
         self._progress = progress
         self._store = StoreClient(store_proxy)
         self._scheduler = scheduler
@@ -143,6 +146,10 @@ class PollerActor(pykka.ThreadingActor):
     def tracked_count(self) -> int:
         return len(self._tracked)
 
+    def reachable(self) -> bool:
+        """Whether the last status query reached the resource (readiness)."""
+        return self._failing_since is None
+
     def call_later(self, callback) -> None:
         """Run `callback()` (a tell) at the next round: how work that could not
         reach the resource is tried again without timers of its own."""
@@ -158,6 +165,14 @@ class PollerActor(pykka.ThreadingActor):
                 logger.exception('a delayed retry failed')
         if not self._tracked:
             return
+        started = time.monotonic()
+        try:
+            self._poll_tracked()
+        finally:
+            if self._metrics is not None:
+                self._metrics.poll_round(time.monotonic() - started)
+
+    def _poll_tracked(self) -> None:
         requests = [
             PollRequest(job_id, remote_id, self._layout.job(job_id))
             for job_id, remote_id in self._tracked.items()
@@ -165,6 +180,8 @@ class PollerActor(pykka.ThreadingActor):
         try:
             statuses = self._scheduler.poll(requests)
         except ResourceError as exc:
+            if self._metrics is not None:
+                self._metrics.resource_error(type(exc).__name__)
             self._delay = min(self._delay * 2, max(MAX_BACKOFF, self._refresh))
             logger.warning('status query failed (%s); asking again in %.1f s', exc, self._delay)
             self._lost_contact(exc)

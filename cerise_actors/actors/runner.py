@@ -82,6 +82,10 @@ class RunnerActor(pykka.ThreadingActor):
                 f'The specialisation could not be installed: {message}',
             )
 
+    def installed(self) -> bool:
+        """Whether the installation gate is open (readiness)."""
+        return self._api_ready
+
     def install_when_idle(self, install: Callable[[], None]) -> None:
         """Hold new jobs; call `install` once no job of ours is running."""
         self._api_ready = False

@@ -46,11 +46,13 @@ class StagerActor(pykka.ThreadingActor):
         shutting_down: threading.Event,
         on_done: Callable[[], None],
         retry_later: Callable[[Callable], None],
+        metrics=None,
     ):
         """`cleaner(job_id, owner)` removes a job's files; `on_done()` tells the pool a
         job is done with; `retry_later(fn)` calls fn at the poller's next round
-        (the only timer)."""
+        (the only timer); `metrics` (app/metrics.py, or None) counts resource errors."""
         super().__init__()
+        self._metrics = metrics
         self._store = StoreClient(store_proxy)
         self._in = stage_in
         self._out = stage_out
@@ -107,10 +109,13 @@ class StagerActor(pykka.ThreadingActor):
             fail_job(store, job_id, S.TEMPORARY_FAILURE, f'An input is not available: {exc}')
             return
         except ResourceError as exc:
+            self._count(exc)
             if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_IN, S.SUBMITTED):
                 return
             self._resource_failure(job_id, 'Staging in failed', exc)
             return
+        for warning in result.warnings:
+            store.add_log(job_id, warning, 'WARNING')
         staged = dict(
             cores=result.cores,
             time_limit=result.time_limit,
@@ -153,6 +158,7 @@ class StagerActor(pykka.ThreadingActor):
             self._aborted(job_id, exc.reason, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
             return
         except ResourceError as exc:
+            self._count(exc)
             if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_OUT, S.FINISHED):
                 return
             self._resource_failure(job_id, 'Staging out failed', exc)
@@ -183,6 +189,10 @@ class StagerActor(pykka.ThreadingActor):
             self._aborted(job_id, StopReason.CANCEL, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
 
     # --- helpers -------------------------------------------------------
+    def _count(self, exc: ResourceError) -> None:
+        if self._metrics is not None:
+            self._metrics.resource_error(type(exc).__name__)
+
     def _wait_for_resource(self, job_id: str, exc: ResourceError, active: S, rest: S) -> bool:
         """The resource is unreachable: put the job back and try again later.
 
@@ -237,6 +247,7 @@ class StagerActor(pykka.ThreadingActor):
         try:
             self._cleaner(job_id, job.owner)
         except ResourceError as exc:
+            self._count(exc)
             if exc.temporary:
                 logger.warning(
                     'job %s: cannot remove its files yet (%s); will try again', job_id, exc

@@ -89,8 +89,9 @@ DOCUMENTED = documented_operations()
 WEBDAV = {(method, path) for method in WEBDAV_METHODS for path in WEBDAV_PATHS}
 EXTRA = {('GET', path) for path in PUBLIC}  # the WES document's own addresses are in no document
 TABLE = sorted(DOCUMENTED | WEBDAV | EXTRA, key=lambda op: (op[1], op[0]))
-#: what answers without credentials: the public paths and /health
-OPEN = PUBLIC | {'/health'}
+#: what answers without credentials: the public paths, /health and /ready
+#: (ready or not: tested in tests/e2e/test_ready.py)
+OPEN = PUBLIC | {'/health', '/ready'}
 GUARDED = [op for op in TABLE if op[1] not in OPEN]
 #: the operations naming a job: bob's token there answers as for no job at all
 ON_A_JOB = [op for op in GUARDED if '{' in op[1]]
