@@ -41,6 +41,7 @@ class StageInResult:
     workflow_content: bytes  # as the user submitted it, kept with the job
     staged_input: str  # the input description with locations on the resource
     notes: tuple = ()  # job-log lines about the workflow (hints ignored)
+    warnings: tuple = ()  # cwltool's warnings about the input object, for the job log
 
     @property
     def summary(self) -> str:
@@ -145,7 +146,8 @@ class StageIn:
             plan.steps,
             raw,
             staged_input,
-            tuple(plan.notes) + tuple(warnings),
+            tuple(plan.notes),
+            tuple(warnings),
         )
 
     def _read_reference(self, sources: Sources, url: str) -> bytes:

@@ -46,7 +46,7 @@ def test_cwltools_warning_about_a_misspelt_input_is_in_the_job_log(service, capf
     job = service.client.submit(OPTIONAL_TEXT, {'txet': 'hello'})
     assert service.client.wait_final(job['id'])['state'] == 'Success'
     log = service.client.log(job['id'])
-    assert "Warning about the input object: invalid field 'txet'" in log, log
+    assert "WARNING Warning about the input object: invalid field 'txet'" in log, log
     assert "did you mean 'text'?" in log
     out, err = capfd.readouterr()
     assert "invalid field 'txet'" not in out + err  # not on the service's terminal
