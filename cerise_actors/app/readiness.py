@@ -14,6 +14,11 @@ Both sit behind the auth gate (`/ready` is among its public paths,
 so while the service starts `/ready` answers its own 503 and `/metrics` is
 already scraped. The answer tells nothing but ready or not: the reason goes
 to the service log, once per change.
+
+The metrics count every user's jobs, so with a users file only the user
+`metrics` (made for the scraper with `cerise-actors add-user metrics`) may
+read them: any other user would learn of other users' jobs, which no other
+route tells. With the one token (user '') its holder, the operator, may.
 """
 
 import json
@@ -22,13 +27,24 @@ import threading
 import time
 from typing import Optional
 
+from ..web.identity import USER_KEY
+
 logger = logging.getLogger(__name__)
 
 READY = '/ready'
 METRICS = '/metrics'
 #: all of a probe's asks together, in seconds
 READY_TIMEOUT = 2.0
-RETRY_AFTER = '5'
+#: with a users file, the one user who may read /metrics (the one token's user is '')
+METRICS_USER = 'metrics'
+RETRY = [('Retry-After', '5')]
+ALLOW = [('Allow', 'GET, HEAD')]
+
+
+_FORBIDDEN = (
+    "the metrics count every user's jobs: with a users file only the user "
+    f'"{METRICS_USER}" may read them (cerise-actors add-user {METRICS_USER})'
+)
 
 
 class Readiness:
@@ -93,24 +109,28 @@ class Probes:
         if path not in (READY, METRICS):
             return self._app(environ, start_response)
         if environ.get('REQUEST_METHOD') not in ('GET', 'HEAD'):
-            return _json(environ, start_response, '405 Method Not Allowed', 'method not allowed')
+            body = {'title': 'Method not allowed', 'description': 'only GET and HEAD'}
+            return _answer(environ, start_response, '405 Method Not Allowed', body, ALLOW)
         if path == METRICS:
+            if environ.get(USER_KEY) not in ('', METRICS_USER):  # unset: refused too
+                body = {'title': 'Forbidden', 'description': _FORBIDDEN}
+                return _answer(environ, start_response, '403 Forbidden', body)
             return self._metrics(environ, start_response)
         if self._readiness.is_ready():
-            return _json(environ, start_response, '200 OK', 'ready')
-        return _json(environ, start_response, '503 Service Unavailable', 'not ready')
+            return _answer(environ, start_response, '200 OK', {'status': 'ready'})
+        body = {'status': 'not ready'}
+        return _answer(environ, start_response, '503 Service Unavailable', body, RETRY)
 
 
-def _json(environ, start_response, status: str, word: str):
-    body = json.dumps({'status': word}).encode()
-    headers = [
-        ('Content-Type', 'application/json'),
-        ('Content-Length', str(len(body))),
-        ('Cache-Control', 'no-store'),
-    ]
-    if status.startswith('503'):
-        headers.append(('Retry-After', RETRY_AFTER))
-    elif status.startswith('405'):
-        headers.append(('Allow', 'GET, HEAD'))
-    start_response(status, headers)
-    return [] if environ.get('REQUEST_METHOD') == 'HEAD' else [body]
+def _answer(environ, start_response, status: str, body: dict, headers=()):
+    data = json.dumps(body).encode()
+    start_response(
+        status,
+        [
+            ('Content-Type', 'application/json'),
+            ('Content-Length', str(len(data))),
+            ('Cache-Control', 'no-store'),
+            *headers,
+        ],
+    )
+    return [] if environ.get('REQUEST_METHOD') == 'HEAD' else [data]

@@ -28,6 +28,7 @@ from cerise_actors.staging.exchange import Exchange
 from cerise_actors.staging.stage_in import StageIn
 from cerise_actors.staging.stage_out import StageOut
 from cerise_actors.web.auth_gate import AuthGate
+from cerise_actors.web.identity import USER_KEY
 
 from ..fakes import FakePoller, FakeRunner, FakeShell, FaultyFileSystem, Recorder, ScriptedScheduler
 from ..helpers import TEST_API_DIR
@@ -155,7 +156,7 @@ class _Actor:
         return ask
 
 
-def probe(readiness, path='/ready', method='GET'):
+def probe(readiness, path='/ready', method='GET', user=''):
     answer = {}
 
     def start_response(status, headers):
@@ -166,7 +167,10 @@ def probe(readiness, path='/ready', method='GET'):
         return [b'cerise_jobs 0\n']
 
     app = Probes(lambda e, s: pytest.fail('passed on'), readiness, metrics)
-    body = b''.join(app({'PATH_INFO': path, 'REQUEST_METHOD': method}, start_response))
+    environ = {'PATH_INFO': path, 'REQUEST_METHOD': method}
+    if user is not None:  # as the auth gate sets it
+        environ[USER_KEY] = user
+    body = b''.join(app(environ, start_response))
     return int(answer['status'].split()[0]), answer['headers'], body
 
 
@@ -223,6 +227,15 @@ def test_probes_take_only_get_and_head():
     assert probe(_ready(), method='HEAD')[2] == b''
     assert probe(_ready(), path='/metrics')[2] == b'cerise_jobs 0\n'
     assert probe(_ready(), path='/metrics', method='DELETE')[0] == 405
+
+
+def test_with_a_users_file_only_the_metrics_user_reads_the_metrics():
+    """They count every user's jobs: alice must not learn of bob's."""
+    assert probe(_ready(), path='/metrics', user='metrics')[0] == 200
+    assert probe(_ready(), path='/metrics', user='')[0] == 200, 'the one token, or no auth'
+    for user in ('alice', 'Metrics', None):  # None: the gate set no user
+        status, _, body = probe(_ready(), path='/metrics', user=user)
+        assert status == 403 and b'add-user metrics' in body, user
 
 
 def test_readiness_with_the_real_actors(store, tmp_path):
