@@ -6,7 +6,7 @@ the rules of who may use the service are read in one sitting:
 - `secret_files.py`: the random secrets the service keeps in its run folder
   (the token of `auth: token`, the key that signs download URLs), made at
   the first start with mode 0600 and reused at the next.
-- `hashing.py`: tokens as the users file keeps them (scrypt), and
+- `hashing.py`: tokens as the users file keeps them (salted SHA-256), and
   timing-safe comparison.
 - `users.py`: the users file (`rest-service.users`): user names and their
   token hashes, and adding a user.

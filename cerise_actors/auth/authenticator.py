@@ -13,11 +13,10 @@ Where the tokens come from:
 - `SingleToken`: `auth: token`, the one token in the run folder; its user
   is '' (the service has one user, whose jobs and files are the service's).
 - `UsersFile`: `rest-service.users`; a token `<name>.<secret>` is checked
-  against that user's scrypt hash, once: a verified token is remembered (by
-  its SHA-256, never the token) until the file changes, so requests after
-  the first cost a hash, not an scrypt. The file is read again when it
-  changes (looked at no more than once a second), so adding, replacing or
-  removing a user needs no restart.
+  against that user's salted hash (a microsecond, the same for a name that
+  is not in the file). The file is read again when it changes (looked at
+  no more than once a second), so adding, replacing or removing a user
+  needs no restart.
 
 Each answers `who(token)`: the user's name, or None. Anything that goes
 wrong while checking (a file that cannot be read any more) refuses.
@@ -29,15 +28,13 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Dict, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 from . import users as users_file
-from .hashing import fingerprint, same_secret
+from .hashing import same_secret
 
 logger = logging.getLogger(__name__)
 
-#: verified tokens remembered at most (then forgotten all at once)
-REMEMBERED = 10_000
 #: seconds between looks at the users file for changes
 RECHECK_SECONDS = 1.0
 
@@ -87,7 +84,6 @@ class UsersFile:
         self._path = Path(path)
         self._lock = threading.Lock()
         self._users = users_file.read_users(self._path)  # a bad file stops the start
-        self._verified: Dict[bytes, str] = {}
         self._looked = time.monotonic()
 
     @property
@@ -98,19 +94,7 @@ class UsersFile:
         users = self._current()
         if users is None:
             return None
-        key = fingerprint(token)
-        name = self._verified.get(key)
-        if name is not None:
-            return name
-        name = users_file.check_token(users, token)
-        if not name:
-            return None
-        with self._lock:
-            if self._users is users:  # not replaced meanwhile
-                if len(self._verified) >= REMEMBERED:
-                    self._verified.clear()
-                self._verified[key] = name
-        return name
+        return users_file.check_token(users, token) or None
 
     def _current(self) -> Optional[users_file.Users]:
         """The users, read again if the file changed; None (every token
@@ -127,9 +111,7 @@ class UsersFile:
             except (OSError, users_file.UsersFileError) as exc:
                 logger.error('auth: refusing every token: %s', exc)
                 self._users = users_file.Users({}, (0, 0, 0))
-                self._verified = {}
                 return None
             logger.info('auth: read %s again: %d users', self._path, len(fresh.hashes))
             self._users = fresh
-            self._verified = {}
             return fresh

@@ -1,11 +1,12 @@
 """The users file (`rest-service.users`): who may use a shared service.
 
-One line per user, `<name>:<token hash>` (`hashing.hash_token`); blank
+One line per user, `<name>:<token hash>` (`hashing.hash_token`,
+`sha256$<salt>$<hash>`); blank
 lines and lines starting with `#` are ignored. It is written by
 `cerise-actors add-user NAME`, which prints the new token once; nothing
 else ever shows it. A user's token is `<name>.<secret>`, so a token names
-the one hash it is checked against (one scrypt per new token, however many
-users there are), whatever user name a Basic client sends with it.
+the one hash it is checked against, however many users there are, whatever
+user name a Basic client sends with it.
 
 A file that other users may write is refused: whoever can write it can add
 themselves.
@@ -17,7 +18,7 @@ import stat
 from pathlib import Path
 from typing import Dict, NamedTuple, Tuple
 
-from .hashing import BadHash, hash_token, verify_token
+from .hashing import BadHash, hash_token, verify_nobody, verify_token
 from .secret_files import new_secret
 
 #: a user name: also the name of the user's folder of the file exchange
@@ -54,7 +55,8 @@ def check_token(users: Users, token: str) -> str:
     no match: it fails closed)."""
     name, _ = split_token(token)
     stored = users.hashes.get(name) if name else None
-    if stored is None:
+    if stored is None:  # as much work as for a user who exists: no hint who does
+        verify_nobody(token)
         return ''
     try:
         return name if verify_token(token, stored) else ''
@@ -98,7 +100,7 @@ def parse_users(text: str, source: str = '<users>') -> Dict[str, str]:
         if not line or line.startswith('#'):
             continue
         name, colon, stored = line.partition(':')
-        if not colon or not valid_name(name) or not stored.startswith('scrypt$'):
+        if not colon or not valid_name(name) or not stored.startswith('sha256$'):
             raise UsersFileError(
                 f'{source}, line {number}: expected <name>:<hash> as written by '
                 f'`cerise-actors add-user`, with a name of {NAME_RULE} characters'

@@ -44,7 +44,7 @@ def test_an_empty_secret_is_refused(tmp_path):
 
 def test_a_hash_verifies_its_token_only():
     stored = hashing.hash_token('alice.secret')
-    assert stored.startswith('scrypt$')
+    assert stored.startswith('sha256$')
     assert 'secret' not in stored
     assert hashing.verify_token('alice.secret', stored)
     assert not hashing.verify_token('alice.secreT', stored)
@@ -55,9 +55,11 @@ def test_a_hash_verifies_its_token_only():
     [
         '',
         'plain',
-        'scrypt$1$8$1$AAAA$AAAA',
-        'scrypt$16384$8$1$!!$AAAA',
-        'scrypt$3$8$1$AAAAAA$' + 'A' * 43,
+        'scrypt$16384$8$1$AAAA$AAAA',
+        'sha256$!!$' + 'A' * 43,
+        'sha256$AAAA$' + 'A' * 43,
+        'sha256$' + 'A' * 22 + '$AAAA',
+        'sha256$' + 'A' * 22,
     ],
 )
 def test_a_hash_that_cannot_be_read_is_refused(stored):
@@ -77,7 +79,8 @@ def test_tokens_are_compared_in_constant_time(monkeypatch):
     monkeypatch.setattr(hashing.hmac, 'compare_digest', recording)
     assert hashing.same_secret('abc', 'abc') and not hashing.same_secret('abc', 'abd')
     assert hashing.verify_token('t', hashing.hash_token('t'))
-    assert len(calls) == 3
+    assert not hashing.verify_nobody('t')
+    assert len(calls) == 4
 
 
 def test_add_user_writes_a_private_file_and_shows_the_token_once(tmp_path):
@@ -126,9 +129,9 @@ def test_a_users_file_others_may_write_is_refused(tmp_path):
     'text, problem',
     [
         ('alice', 'expected <name>:<hash>'),
-        ('Alice:scrypt$1', 'expected <name>:<hash>'),
+        ('Alice:sha256$1', 'expected <name>:<hash>'),
         ('alice:plain', 'expected <name>:<hash>'),
-        ('alice:scrypt$x\nalice:scrypt$y', 'twice'),
+        ('alice:sha256$x\nalice:sha256$y', 'twice'),
     ],
 )
 def test_a_users_file_line_it_cannot_read_is_named(text, problem):
@@ -137,9 +140,21 @@ def test_a_users_file_line_it_cannot_read_is_named(text, problem):
 
 
 def test_comments_and_blank_lines_are_ignored():
-    assert users.parse_users('# who\n\nalice:scrypt$x\n') == {'alice': 'scrypt$x'}
+    assert users.parse_users('# who\n\nalice:sha256$x\n') == {'alice': 'sha256$x'}
 
 
 def test_a_stored_hash_that_is_broken_matches_nothing():
-    found = users.Users({'alice': 'scrypt$broken'}, (0, 0, 0))
+    found = users.Users({'alice': 'sha256$broken'}, (0, 0, 0))
     assert users.check_token(found, 'alice.anything') == ''
+
+
+def test_a_token_of_an_unknown_user_costs_the_same_check(monkeypatch):
+    """No hint in the time of a 401 whether a user name exists: the same
+    HMAC and comparison run for a name that is not in the file."""
+    found = users.Users({'alice': hashing.hash_token('alice.x')}, (0, 0, 0))
+    calls = []
+    real = hashing._digest
+    monkeypatch.setattr(hashing, '_digest', lambda *a: calls.append(a) or real(*a))
+    assert users.check_token(found, 'alice.wrong') == ''
+    assert users.check_token(found, 'zoe.wrong') == ''
+    assert len(calls) == 2
