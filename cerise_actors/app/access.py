@@ -18,6 +18,8 @@ token (`url-key`), so clients that download without credentials can.
 
 import dataclasses
 import logging
+import os
+from pathlib import Path
 from typing import Callable, Optional
 
 from ..auth.authenticator import SingleToken, UsersFile
@@ -42,6 +44,26 @@ class Access:
     per_user: bool
     #: one line for the start-up message, without any secret
     description: str
+
+    def keep_private(self, config: ServiceConfig, exchange_dir: Path) -> None:
+        """With authentication on, other accounts of the machine must not read
+        around it on disk: the exchange folder becomes 0700 (every user's
+        inputs and outputs are below it) and the job database 0600 (with its
+        -wal and -shm files; it holds every job's inputs and outputs). `serve`
+        also sets the umask to 077, so what the service makes later is private
+        too. With `auth: none` the modes are left to the operator."""
+        if self.who is None:
+            return
+        paths = [(exchange_dir, 0o700)] + [
+            (Path(f'{config.database_file}{suffix}'), 0o600) for suffix in ('', '-wal', '-shm')
+        ]
+        for path, mode in paths:
+            try:
+                os.chmod(path, mode, follow_symlinks=False)
+            except FileNotFoundError:
+                pass
+            except (NotImplementedError, OSError) as exc:
+                logger.warning('could not make %s private (mode %o): %s', path, mode, exc)
 
 
 def build_access(config: ServiceConfig) -> Access:

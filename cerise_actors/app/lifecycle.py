@@ -121,6 +121,8 @@ def release_pid_file(pid_file: Optional[Path]) -> None:
 
 def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path]) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
+    if config.auth != 'none':  # what the service makes is its own (Access.keep_private)
+        os.umask(0o077)
     setup_logging(config)
     claim_pid_file(config.pid_file)
     stop = threading.Event()

@@ -58,6 +58,8 @@ from ..web.server import HttpServer
 from ..web.signed_outputs import Downloads
 from .access import build_access
 from .listen import exchange_client_url, naming_the_address, own_files_urls
+from .metrics import ServiceMetrics, SubmissionCounter
+from .readiness import Probes, Readiness
 from .resources import build_resource
 from .retention import RetentionSweep
 from .wes_info import wes_settings
@@ -89,9 +91,13 @@ class CeriseService:
         # actor or installation is made; it is served from start() on, answering
         # 503 until start-up is done, and the jobs API is plugged in at the end
         self.access = access = build_access(self.config)
+        self.metrics = metrics = ServiceMetrics()  # handed to each part that reports
         self._gate = StartGate(lambda environ, start_response: self._api(environ, start_response))
-        # every request passes the auth gate first, the start gate after it
-        front = AuthGate(self._gate, access.who, access.signer)
+        # every request passes the auth gate first, then /ready and /metrics
+        # (answered also while starting), then the start gate
+        self.readiness = Readiness()
+        probes = Probes(self._gate, self.readiness, metrics)
+        front = AuthGate(probes, access.who, access.signer, on_refused=metrics.refused)
         with naming_the_address(self.config.hostname, self.config.port):
             self.http = HttpServer(
                 front, self.config.hostname, self.config.port, limits=self.config.limits
@@ -112,9 +118,10 @@ class CeriseService:
         parts.callback(res.close)
         res.fs.mkdir(res.layout.jobs_dir)
 
-        store_ref = StoreActor.start(self.config.database_file)
+        store_ref = StoreActor.start(self.config.database_file, on_move=metrics.job_moved)
         parts.callback(self._stop_store, store_ref)
         self.store = store = store_ref.proxy()
+        metrics.count_jobs(store)
 
         poller_ref = PollerActor.start(
             store,
@@ -124,6 +131,7 @@ class CeriseService:
             watch_local_exits=res.is_local,
             contact_timeout=self.api_config.contact_timeout,
             progress=ProgressReader(res.fs, res.layout),
+            metrics=metrics,
         )
         parts.callback(_stop_actor, poller_ref)
         self.poller = poller = poller_ref.proxy()
@@ -176,15 +184,18 @@ class CeriseService:
                 self._shutting_down,
                 on_done,
                 poller.call_later,
+                metrics,
             ),
         )
         parts.callback(self.stagers.stop)
 
         runner_installer = None
         if choice.deployed:
-            runner_installer = RunnerInstaller(res.fs, res.shell, layout, wheelhouse_dir())
+            runner_installer = RunnerInstaller(  # builds a missing wheels folder on first need
+                res.fs, res.shell, layout, wheelhouse_dir(), self.config.run_dir / 'wheelhouse'
+            )
         installer_ref = ApiInstallerActor.start(
-            res.fs, res.shell, layout, self.projects, runner, runner_installer
+            res.fs, res.shell, layout, self.projects, runner, runner_installer, metrics
         )
         parts.callback(_stop_actor, installer_ref)
         self.installer = installer_ref.proxy()
@@ -217,6 +228,7 @@ class CeriseService:
             self.config.limits.active_jobs_per_user,
             self.exchange.names,
         )
+        app.add_middleware(SubmissionCounter(metrics))  # counts POST /jobs and /runs
         # the file exchange over WebDAV, on the same port as the jobs API; each
         # user's own folder of it, chosen by the user the auth gate let in
         exchange = self.exchange
@@ -224,8 +236,10 @@ class CeriseService:
         app = mount(app, '/files', files)
         self._api = app
         parts.callback(close_http)  # on stop: before the parts that requests use
-        # first of all on stop: staging aborts between files
+        # first of all on stop: staging aborts between files, probes say not ready
         parts.callback(self._shutting_down.set)
+        parts.callback(self.readiness.close)
+        self.readiness.watch(store, runner, poller)
 
     # --- start ---------------------------------------------------------
     def start(self) -> 'CeriseService':
@@ -239,6 +253,7 @@ class CeriseService:
 
     def _start(self) -> None:
         store = self.store
+        self.access.keep_private(self.config, self.exchange.service_dir)
         moved = store.recover_interrupted('The service stopped').get(timeout=ASK_TIMEOUT)
         for job_id, before, after in moved:
             logger.info('job %s: recovered from %s to %s', job_id, before.name, after.name)
@@ -247,6 +262,7 @@ class CeriseService:
         message = self.installer.start_up(running).get(timeout=INSTALL_TIMEOUT)
         logger.info('%s', message)
         self._gate.open()
+        self.readiness.open()
         self.base_url = self.config.base_url or self.http.url
         logger.info('cerise-actors listening on %s (base URL %s)', self.http.url, self.base_url)
 

@@ -87,6 +87,17 @@ class Unreadable(LocationRefused):
         self.scheme = scheme
 
 
+def has_user_info(location: object) -> bool:
+    """Whether `location` is a URL with a user name or password in it."""
+    if not isinstance(location, str) or '@' not in location:
+        return False
+    try:
+        parts = urllib.parse.urlsplit(location)
+    except ValueError:
+        return True  # cannot tell: treat as holding credentials (refused)
+    return '@' in parts.netloc
+
+
 class ExchangeNames:
     """The exchange area as URLs and paths name it.
 
@@ -141,25 +152,32 @@ class ExchangeNames:
         raise OutsideArea(location, climbs)
 
     def without_own_credentials(self, location: str) -> str:
-        """`location` without its user info if, without it, it names the area
-        by one of its URL prefixes: clients that know nothing of tokens send
-        the service's own /files URLs with the token in them
-        (`http://cerise:<token>@host:port/files/input/...`, cerise-client
-        0.3.1), and the token must be neither stored nor shown with the job.
-        Any other location is returned as it is."""
-        if not isinstance(location, str) or '@' not in location:
+        """`location` without its user info, spelled as the area's own URL
+        prefix, if it names the area by one of its URL prefixes: clients that
+        know nothing of tokens send the service's own /files URLs with the
+        token in them (`http://cerise:<token>@host:port/files/input/...`,
+        cerise-client 0.3.1), and the token must be neither stored nor shown
+        with the job. Scheme and host are compared without regard to case.
+        Any other location is returned as it is (`has_user_info` tells
+        whether it still holds credentials)."""
+        if not has_user_info(location):
             return location
         try:
             parts = urllib.parse.urlsplit(location)
+            host, port = parts.hostname, parts.port
         except ValueError:
             return location
-        if parts.scheme.lower() not in ('http', 'https') or '@' not in parts.netloc:
-            return location
-        host = parts.netloc.rpartition('@')[2]
-        bare = urllib.parse.urlunsplit(parts._replace(netloc=host))
         for prefix in self.prefixes:
-            if bare.startswith(prefix) or bare + '/' == prefix:
-                return bare
+            own = urllib.parse.urlsplit(prefix)
+            if (
+                own.scheme.lower() == parts.scheme.lower()
+                and (own.hostname or '') == (host or '')
+                and own.port == port
+                and (parts.path + '/').startswith(own.path)
+                and not parts.query
+                and not parts.fragment
+            ):
+                return prefix + parts.path[len(own.path) :]
         return location
 
     @staticmethod

@@ -22,7 +22,7 @@ from .discovery import Index, StepList
 from .identity import user_of
 from .jobs_query import add_next_page, jobs_query
 from .list_slots import ListSlots
-from .own_urls import without_own_credentials
+from .own_urls import CredentialsInUrl, without_own_credentials
 from .request_body import parse_json, read_body
 from .signed_outputs import Downloads
 from .ui import install_ui
@@ -94,7 +94,12 @@ class JobCollection:
     def on_post(self, req, resp):
         name, workflow, input_doc = _parse_job_description(req, self._body_limit)
         if self._own_names is not None:  # the token a client put in our own URLs
-            workflow, input_doc = without_own_credentials(workflow, input_doc, self._own_names)
+            try:
+                workflow, input_doc = without_own_credentials(workflow, input_doc, self._own_names)
+            except CredentialsInUrl as exc:
+                raise falcon.HTTPBadRequest(
+                    title='Invalid job description', description=str(exc)
+                ) from None
         job = self._backend.create(
             name, workflow, input_doc, owner=user_of(req), max_active=self._max_active
         )

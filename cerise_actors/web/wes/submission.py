@@ -47,6 +47,7 @@ from ...boundary.exchange_names import (
     OutsideArea,
     Unreadable,
 )
+from ..own_urls import CredentialsInUrl, without_own_credentials
 from ..request_body import check_storable
 from .names import attachment_path, parents
 
@@ -132,6 +133,10 @@ def build_submission(
     if not url.strip():
         raise BadRun('workflow_url is required: the workflow, or the name of an attachment')
     params = _json_object(fields, 'workflow_params')
+    try:  # before anything is kept: the token a client put in our own URLs
+        url, params = without_own_credentials(url, params, place.names)
+    except CredentialsInUrl as exc:
+        raise BadRun(str(exc)) from None
     tags = _string_map(_json_object(fields, 'tags'), 'tags')
     engine_params = _json_object(fields, 'workflow_engine_parameters')
     request: Dict[str, Any] = {
