@@ -78,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
         help='Python versions of the resources (default: 3.10 to 3.13)',
     )
     wheels.add_argument(
+        '--platform',
+        nargs='+',
+        default=None,
+        choices=('x86_64', 'aarch64'),
+        metavar='MACHINE',
+        help='machines of the resources, as `uname -m` names them: x86_64, aarch64 '
+        '(default: x86_64); one folder cpXY-MACHINE per Python and machine',
+    )
+    wheels.add_argument(
         '--dest',
         type=Path,
         default=None,
@@ -223,11 +232,11 @@ def _wheelhouse(args) -> int:
     import subprocess
 
     from .staging.runner_install import wheelhouse_dir
-    from .staging.wheelhouse import PYTHONS, build_wheelhouse
+    from .staging.wheelhouse import MACHINES, PYTHONS, build_wheelhouse
 
     dest = args.dest or wheelhouse_dir()
     try:
-        folders = build_wheelhouse(dest, args.python or PYTHONS)
+        folders = build_wheelhouse(dest, args.python or PYTHONS, args.platform or MACHINES[:1])
     except subprocess.CalledProcessError as exc:
         print(f'cerise-actors: pip could not download the wheels ({exc})', file=sys.stderr)
         return 1

@@ -9,10 +9,15 @@ with the defaults. Credentials are merged with the environment here (see
 Of the file protocols in the Cerise documentation only ``local`` (alias
 ``file``) and ``sftp`` are implemented; ``ftp`` and ``webdav`` are refused
 with a clear message instead of failing later, at the first job.
+
+``jobs.prelude`` and ``jobs.python`` say where the runner's Python is on a
+resource whose ``python3`` is too old; they are checked here for what would
+break every command on the resource (a NUL byte, a non-string), not for
+what the shell there makes of them.
 """
 
 import os
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Tuple, Union
 
 from .. import defaults
 from .credentials import API_TOP_KEY, combine_credentials, credential_section
@@ -21,6 +26,8 @@ from .model import ApiConfig, FilesConfig, JobsConfig, SshConfig
 from .reader import Section, load_yaml_file
 
 API_CONFIG_NAME = 'config.yml'
+#: the interpreter of jobs.python when it is not set
+DEFAULT_PYTHON = 'python3'
 
 FILES_PROTOCOLS = ('local', 'sftp')
 FILES_PROTOCOL_ALIASES = {'file': 'local'}
@@ -43,6 +50,8 @@ _JOBS_KEYS = (
     'cwl-runner',
     'max-running',
     'warm-runner',
+    'prelude',
+    'python',
 )
 
 
@@ -146,7 +155,37 @@ def _jobs_config(section: Section, generic: Section, env: Mapping[str, str]) -> 
         max_running=section.integer('max-running', minimum=1),
         credentials=credentials,
         warm_runner=section.boolean('warm-runner', default=True),
+        prelude=_prelude(section),
+        python=_python(section),
     )
+
+
+def _prelude(section: Section) -> Tuple[str, ...]:
+    """Shell lines: one string (which may hold several lines) or a list of strings."""
+    value = section.raw('prelude')
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise section.error(
+            'prelude',
+            'expected shell lines: a string or a list of strings, such as '
+            "'module load python/3.11'",
+        )
+    lines = tuple(line for item in items for line in item.splitlines() if line.strip())
+    if any('\0' in line for line in lines):
+        raise section.error('prelude', 'contains a NUL character')
+    return lines
+
+
+def _python(section: Section) -> str:
+    """An interpreter: a name found on the PATH after the prelude, or a full path."""
+    python = (section.string('python') or DEFAULT_PYTHON).strip()
+    if not python or any(char in python for char in '\0\n\r'):
+        raise section.error(
+            'python', f'expected one interpreter, a name or a full path, got {python!r}'
+        )
+    return python
 
 
 def _host_port(section: Section, protocol: str):

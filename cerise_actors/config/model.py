@@ -9,7 +9,7 @@ freely between actors because they are frozen.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from .. import defaults
 from ..boundary.network import DenyList
@@ -129,6 +129,10 @@ class JobsConfig:
     credentials: Credentials
     #: local jobs fork from a long-lived runner that has cwltool loaded (ours only)
     warm_runner: bool = True
+    #: shell lines run on the resource before the runner's Python (`module load ...`)
+    prelude: Tuple[str, ...] = ()
+    #: the Python the deployed runner is installed with: a name on the PATH or a full path
+    python: str = 'python3'
 
 
 @dataclass(frozen=True)

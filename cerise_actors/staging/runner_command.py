@@ -8,6 +8,11 @@ with colour off, no containers, parallel steps within the job's cores,
 outputs into the job's work/ and temporary files under the job folder, so
 cancelling and deleting a job leaves nothing behind.
 
+On the resource (not for the service's own runner on this machine) the
+runner starts after compute-resource.jobs.prelude, which may load the
+Python the deployed runner was installed with (its shared libraries) or
+what a configured runner needs: `module load python/3.11`.
+
 A configured `cwl-runner` is used as it is; `$CERISE_API_FILES` stands for
 the installed API folder. Cerise's own `$CERISE_API_FILES/cerise/cwltiny.py`
 names Cerise's bundled runner, which this service replaces by its own, so
@@ -23,13 +28,13 @@ import dataclasses
 import logging
 import shlex
 import sys
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 from .. import __version__
 from ..config import JobsConfig
 from ..resource.layout import JobPaths, ResourceLayout
 from ..resource.warm import CLIENT_SCRIPT, WarmRunner
-from .runner_install import runner_python
+from .runner_install import argv_after_prelude, runner_python
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ class RunnerChoice:
     configured: Optional[str]  # the cwl-runner setting, used as it is
     local: bool  # jobs run on this machine
     warm_socket: Optional[str] = None  # the warm runner's socket, if jobs use it
+    prelude: Tuple[str, ...] = ()  # compute-resource.jobs.prelude, run before the runner
 
     @property
     def deployed(self) -> bool:
@@ -69,7 +75,12 @@ class RunnerChoice:
         if self.configured is not None:
             text = self.configured.replace('${CERISE_API_FILES}', layout.api_dir)
             text = text.replace('$CERISE_API_FILES', layout.api_dir)
-            return shlex.split(text)
+            return argv_after_prelude(self.prelude, shlex.split(text))
+        if not self.local:
+            return argv_after_prelude(self.prelude, self._own_argv(layout, paths, cores))
+        return self._own_argv(layout, paths, cores)  # the service's own Python: no prelude
+
+    def _own_argv(self, layout: ResourceLayout, paths: JobPaths, cores: int) -> List[str]:
         if self.local and self.warm_socket:
             # -I -S: no site-packages, the client needs only the standard library
             base = [sys.executable, '-I', '-S', CLIENT_SCRIPT, '--socket', self.warm_socket]
@@ -94,8 +105,11 @@ class RunnerChoice:
         ]
 
 
-def choose_runner(configured: Optional[str], local: bool) -> RunnerChoice:
-    """The runner for a `cwl-runner` setting (None or empty: ours)."""
+def choose_runner(
+    configured: Optional[str], local: bool, prelude: Sequence[str] = ()
+) -> RunnerChoice:
+    """The runner for a `cwl-runner` setting (None or empty: ours), started
+    after `prelude` (compute-resource.jobs.prelude) on the resource."""
     if configured and CERISE_RUNNER_MARK in configured:
         logger.warning(
             "cwl-runner '%s' names Cerise's bundled runner; cerise-actors runs its own "
@@ -103,7 +117,7 @@ def choose_runner(configured: Optional[str], local: bool) -> RunnerChoice:
             configured,
         )
         configured = None
-    return RunnerChoice(configured or None, local)
+    return RunnerChoice(configured or None, local, prelude=tuple(prelude))
 
 
 def start_warm_runner(

@@ -14,13 +14,13 @@ from cerise_actors.staging import wheelhouse
 
 from ..fakes import FakeShell, FaultyFileSystem
 
-PY311 = ShellResult(0, '3 11 4\n', '')
+PY311 = ShellResult(0, '3 11 4 x86_64\n', '')
 
 
 class World:
     def __init__(self, root: Path):
         self.layout = ResourceLayout(str(root / 'resource'))
-        self.wheels = root / 'wheelhouse' / 'cp311'
+        self.wheels = root / 'wheelhouse' / 'cp311'  # the older layout: read as x86_64
         self.wheels.mkdir(parents=True)
         for name in ('pip-24.0-py3-none-any.whl', 'cwltool-3.3-py3-none-any.whl'):
             (self.wheels / name).write_bytes(name.encode())
@@ -45,7 +45,10 @@ def w(tmp_path):
 @pytest.mark.parametrize(
     'result,problem',
     [
-        (ShellResult(0, '3 9 18\n', ''), 'has Python 3.9.18 as python3; .* needs Python 3.10'),
+        (
+            ShellResult(0, '3 9 18 x86_64\n', ''),
+            'has Python 3.9.18 as python3; .* needs Python 3.10',
+        ),
         (ShellResult(0, 'garbage\n', ''), "python3 said 'garbage'"),
         (
             ShellResult(127, '', 'bash: python3: command not found\n'),
@@ -60,8 +63,10 @@ def test_a_resource_without_a_usable_python3_is_refused(w, result, problem):
 
 
 def test_a_python_without_wheels_is_refused_with_what_to_do(w):
-    w.answers(ShellResult(0, '3 12 1\n', ''))
-    with pytest.raises(ApiInstallError, match=r'no wheels for Python 3\.12 in .*cp312: build'):
+    w.answers(ShellResult(0, '3 12 1 x86_64\n', ''))
+    with pytest.raises(
+        ApiInstallError, match=r'no wheels for Python 3\.12 on x86_64 in .*cp312-x86_64: build'
+    ):
         w.installer.install()
     assert not w.dir.exists()
 
@@ -141,20 +146,22 @@ def test_the_wheelhouse_holds_the_versions_this_service_runs(tmp_path, monkeypat
     pinned = wheelhouse.pinned_requirements()
     assert pinned[-1] == 'pip'
     assert [p.split('==')[0] for p in pinned[:-1]] == list(ri.REQUIREMENTS)
-    command = wheelhouse.pip_download_command('3.11', tmp_path, platforms=['manylinux_2_28_x86_64'])
+    command = wheelhouse.pip_download_command('3.11', tmp_path, 'aarch64')
     assert command[1:4] == ['-m', 'pip', 'download']
     for option, value in (
         ('--python-version', '3.11'),
         ('--abi', 'cp311'),
         ('--dest', str(tmp_path)),
-        ('--platform', 'manylinux_2_28_x86_64'),
     ):
         assert command[command.index(option) + 1] == value
+    platforms = [command[i + 1] for i, word in enumerate(command) if word == '--platform']
+    assert 'manylinux_2_28_aarch64' in platforms and 'manylinux2014_aarch64' in platforms
+    assert not [p for p in platforms if 'x86_64' in p]
     assert command[-len(pinned) :] == pinned
 
     ran = []
     monkeypatch.setattr(subprocess, 'run', lambda command, check: ran.append(command))
     folders = wheelhouse.build_wheelhouse(tmp_path / 'wh', pythons=['3.9', '3.12.1'])
-    assert folders == [tmp_path / 'wh' / 'cp39', tmp_path / 'wh' / 'cp312']
+    assert folders == [tmp_path / 'wh' / 'cp39-x86_64', tmp_path / 'wh' / 'cp312-x86_64']
     assert all(folder.is_dir() for folder in folders)
     assert [c[c.index('--abi') + 1] for c in ran] == ['cp39', 'cp312']

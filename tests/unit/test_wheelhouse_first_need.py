@@ -20,7 +20,7 @@ from cerise_actors.staging import wheelhouse as wh
 
 from ..fakes import FakeShell, FaultyFileSystem
 
-PY311 = ShellResult(0, '3 11 4\n', '')
+PY311 = ShellResult(0, '3 11 4 x86_64\n', '')
 WHEELS = ('pip-24.0-py3-none-any.whl', 'cwltool-3.3-py3-none-any.whl')
 
 
@@ -31,11 +31,11 @@ class Builder:
         self.calls = []
         self.fail = fail
 
-    def __call__(self, root: Path, python: str) -> Path:
-        self.calls.append((Path(root), python))
+    def __call__(self, root: Path, python: str, machine: str) -> Path:
+        self.calls.append((Path(root), python, machine))
         if self.fail:
             raise self.fail
-        folder = Path(root) / wh.python_tag(python)
+        folder = Path(root) / wh.folder_name(python, machine)
         folder.mkdir(parents=True)
         for name in WHEELS:
             (folder / name).write_bytes(name.encode())
@@ -55,8 +55,8 @@ def builder(monkeypatch):
 
 
 def _with_defaults(function, build, probe):
-    def call(wheelhouse, spare, python):
-        return function(wheelhouse, spare, python, build=build, probe=probe, environ={})
+    def call(wheelhouse, spare, python, machine='x86_64'):
+        return function(wheelhouse, spare, python, machine, build=build, probe=probe, environ={})
 
     return call
 
@@ -77,8 +77,8 @@ def test_a_missing_folder_is_built_when_the_index_answers(tmp_path, caplog):
         folder = wh.first_need_folder(
             tmp_path / 'wheelhouse', tmp_path / 'spare', '3.11', build=build, probe=lambda u: None
         )
-    assert build.calls == [(tmp_path / 'wheelhouse', '3.11')]
-    assert folder == tmp_path / 'wheelhouse' / 'cp311' and wh.is_complete(folder)
+    assert build.calls == [(tmp_path / 'wheelhouse', '3.11', 'x86_64')]
+    assert folder == tmp_path / 'wheelhouse' / 'cp311-x86_64' and wh.is_complete(folder)
     [line] = [r.getMessage() for r in caplog.records]
     assert line.startswith('built the CWL runner wheels for Python 3.11 on first need in ')
     assert f' s: 2 wheels from https://pypi.org/simple/ in {folder}' in line
@@ -95,7 +95,7 @@ def test_an_unwritable_wheelhouse_builds_in_the_spare_folder(tmp_path, monkeypat
             build=build,
             probe=lambda u: None,
         )
-    assert folder == tmp_path / 'data' / 'wheelhouse' / 'cp312'
+    assert folder == tmp_path / 'data' / 'wheelhouse' / 'cp312-x86_64'
     assert f'({tmp_path / "opt"} is not writable)' in caplog.records[0].getMessage()
     # a later start finds it there without asking the index again
     again = wh.first_need_folder(
@@ -123,7 +123,7 @@ def test_no_index_means_no_build_and_says_which_index(tmp_path):
             probe=lambda url: 'Connection refused',
             environ={'PIP_INDEX_URL': 'http://mirror.example/simple'},
         )
-    assert build.calls == [] and not (tmp_path / 'wheelhouse' / 'cp311').exists()
+    assert build.calls == [] and not (tmp_path / 'wheelhouse' / 'cp311-x86_64').exists()
 
 
 def test_a_failing_pip_is_reported(tmp_path):
@@ -137,7 +137,7 @@ def test_a_failing_pip_is_reported(tmp_path):
 def test_the_installer_builds_a_missing_folder_and_installs_from_it(tmp_path, builder):
     runner = installer(tmp_path)
     assert runner.install() == 'installed the CWL runner: its Python 3.11 environment and its code'
-    assert builder.calls == [(tmp_path / 'wheelhouse', '3.11')]
+    assert builder.calls == [(tmp_path / 'wheelhouse', '3.11', 'x86_64')]
     sent = sorted(p.name for p in (Path(ri.runner_dir(runner._layout)) / 'wheels').iterdir())
     assert sent == sorted(WHEELS)
 
@@ -152,14 +152,16 @@ def test_the_installer_offline_keeps_the_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ApiInstallError) as raised:
         installer(tmp_path).install()
     message = str(raised.value)
-    assert message.startswith(f'no wheels for Python 3.11 in {tmp_path}/wheelhouse/cp311, ')
+    assert message.startswith(
+        f'no wheels for Python 3.11 on x86_64 in {tmp_path}/wheelhouse/cp311-x86_64, '
+    )
     assert 'no package index answered at https://pypi.org/simple/ ([Errno -3]' in message
-    assert 'build them with `cerise-actors wheelhouse --python 3.11`' in message
+    assert 'build them with `cerise-actors wheelhouse --python 3.11 --platform x86_64`' in message
     assert stub.calls == []
 
 
 def test_without_a_spare_folder_nothing_is_built(tmp_path, builder):
-    with pytest.raises(ApiInstallError, match=r'in .*cp311: build them with `cerise-actors'):
+    with pytest.raises(ApiInstallError, match=r'in .*cp311-x86_64: build them with `cerise-actors'):
         installer(tmp_path, spare=False).install()
     assert builder.calls == []
 
@@ -169,14 +171,14 @@ def test_the_cli_and_the_service_build_with_the_same_function(tmp_path, monkeypa
     monkeypatch.setattr(
         subprocess, 'run', lambda command, check: ran.append(command) or _fill(command)
     )
-    assert wh.build_wheelhouse(tmp_path, ['3.11']) == [tmp_path / 'cp311']
-    assert wh.is_complete(tmp_path / 'cp311')
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['cp311']  # no partial folder left
+    assert wh.build_wheelhouse(tmp_path, ['3.11']) == [tmp_path / 'cp311-x86_64']
+    assert wh.is_complete(tmp_path / 'cp311-x86_64')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['cp311-x86_64']  # no partial folder left
     monkeypatch.setattr(subprocess, 'run', _fail)
     with pytest.raises(subprocess.CalledProcessError):
         wh.build_python_folder(tmp_path, '3.11')
-    assert wh.is_complete(tmp_path / 'cp311'), 'a failed rebuild kept the folder it had'
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['cp311']
+    assert wh.is_complete(tmp_path / 'cp311-x86_64'), 'a failed rebuild kept the folder it had'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['cp311-x86_64']
 
 
 def _fill(command):
