@@ -13,6 +13,14 @@ On the local resource a finished job is also noticed at once: between
 rounds the timer thread sleeps in an ExitWatch over the tracked job scripts
 and polls as soon as one ends, so short jobs do not wait for the next
 `refresh`.
+
+On a remote resource a completion watcher (`resource/completion_watch.py`,
+`hints`) reports from the resource when a job starts or ends. Each report
+is only a hint: the timer thread wakes and the poller polls the hinted jobs
+at once through the scheduler's normal poll, which judges by the files as
+every round does, so a lost or repeated report changes nothing. The
+`refresh` rounds go on as before (the fall-back, and for the scheduler's
+own states); each time the watcher's channel opens, one full round follows.
 """
 
 import logging
@@ -48,9 +56,11 @@ class PollerActor(pykka.ThreadingActor):
         contact_timeout: float = CONTACT_TIMEOUT,
         progress: Optional[ProgressReader] = None,
         metrics=None,
+        hints=None,
     ):
         """`progress` turns running jobs' step lines into job-log lines;
-        `metrics` (app/metrics.py, or None) hears round times and failed queries."""
+        `metrics` (app/metrics.py, or None) hears round times and failed queries;
+        `hints` (a CompletionWatch, or None) reports jobs that started or ended."""
         super().__init__()
         self._metrics = metrics
         self._progress = progress
@@ -73,6 +83,9 @@ class PollerActor(pykka.ThreadingActor):
         self._contact_timeout = contact_timeout
         self._failing_since = None  # monotonic time of the first failed query
         self._outage_reported = False
+        self._hints = hints
+        self._hint_lock = threading.Lock()
+        self._hinted = set()  # jobs reported by the watcher, polled at the next hint round
 
     def on_start(self) -> None:
         me = self.actor_ref.proxy()
@@ -80,15 +93,38 @@ class PollerActor(pykka.ThreadingActor):
             target=self._timer_loop, args=(me,), name='cerise-poll-timer', daemon=True
         )
         self._timer.start()
+        if self._hints is not None:
+            self._hints.start(self._hint, self._request_poll)
 
     def on_stop(self) -> None:
         self._stopping.set()
+        self._watch.wake()
+        if self._hints is not None:
+            self._hints.stop()
+
+    def _hint(self, kind: str, job_id: str) -> None:
+        """From the watcher's thread: poll this job soon (coalesced with others);
+        a start the poller already saw (direct scheduler) needs no poll."""
+        if kind == 'started' and job_id in self._seen_running:
+            return
+        with self._hint_lock:
+            self._hinted.add(job_id)
+        self._watch.wake()
+
+    def _request_poll(self) -> None:
+        """From the watcher's thread: one full round now (as `poll_now`)."""
+        self._poll_requested = True
         self._watch.wake()
 
     def _timer_loop(self, me) -> None:
         try:
             while not self._stopping.is_set():
-                self._wait_for_next_round()
+                deadline = time.monotonic() + self._delay
+                while self._wait_for_next_round(deadline) == 'hints':
+                    try:
+                        me.poll_hinted()  # the full round keeps its deadline
+                    except pykka.ActorDeadError:
+                        return
                 if self._stopping.is_set():
                     return
                 if (self._tracked or self._next_round) and not self._tick_pending.is_set():
@@ -100,20 +136,23 @@ class PollerActor(pykka.ThreadingActor):
         finally:
             self._watch.close()
 
-    def _wait_for_next_round(self) -> None:
-        """Sleep until `refresh` passed, a poll was asked for, or (local) a job ended."""
-        deadline = time.monotonic() + self._delay
+    def _wait_for_next_round(self, deadline: float) -> Optional[str]:
+        """Sleep until `deadline`, a poll was asked for, or (local) a job ended;
+        'hints' when the watcher reported jobs (only those are polled)."""
         while not self._stopping.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
-                return
+                return None
             woke = self._watch.wait(left, self._watched)
             if woke == ENDED:
-                return
+                return None
             if woke == WOKEN and (self._poll_requested or self._stopping.is_set()):
                 self._poll_requested = False
-                return
+                return None
+            if woke == WOKEN and self._hinted:
+                return 'hints'
             # else a job was tracked: watch it too
+        return None
 
     def track(
         self, job_id: str, remote_id: str, running: bool = False, resumed: bool = False
@@ -122,6 +161,8 @@ class PollerActor(pykka.ThreadingActor):
         `resumed`: it was started before the service restarted (its steps so
         far are not logged again)."""
         self._tracked[job_id] = remote_id
+        if self._hints is not None:
+            self._hints.watch(job_id)
         if running:
             self._seen_running.add(job_id)
         if self._progress is not None:
@@ -172,11 +213,25 @@ class PollerActor(pykka.ThreadingActor):
             if self._metrics is not None:
                 self._metrics.poll_round(time.monotonic() - started)
 
+    def poll_hinted(self) -> None:
+        """Poll the jobs the watcher reported (the normal poll: it confirms)."""
+        with self._hint_lock:
+            hinted, self._hinted = self._hinted, set()
+        requests = [self._request(job_id) for job_id in hinted if job_id in self._tracked]
+        if not requests:
+            return
+        try:
+            statuses = self._scheduler.poll(requests)
+        except ResourceError as exc:  # the next full round counts and reports failures
+            logger.info('status query after a hint failed (%s)', exc)
+            return
+        self._apply_all(statuses)
+
+    def _request(self, job_id: str) -> PollRequest:
+        return PollRequest(job_id, self._tracked[job_id], self._layout.job(job_id))
+
     def _poll_tracked(self) -> None:
-        requests = [
-            PollRequest(job_id, remote_id, self._layout.job(job_id))
-            for job_id, remote_id in self._tracked.items()
-        ]
+        requests = [self._request(job_id) for job_id in self._tracked]
         try:
             statuses = self._scheduler.poll(requests)
         except ResourceError as exc:
@@ -188,6 +243,9 @@ class PollerActor(pykka.ThreadingActor):
             return
         self._delay = self._refresh
         self._contact_restored()
+        self._apply_all(statuses)
+
+    def _apply_all(self, statuses: Dict[str, RemoteStatus]) -> None:
         for job_id, status in statuses.items():
             try:
                 self._apply(job_id, status)
@@ -319,6 +377,8 @@ class PollerActor(pykka.ThreadingActor):
         if self._progress is not None:
             self._progress.forget(job_id)
         if self._tracked.pop(job_id, None) is not None:
+            if self._hints is not None:
+                self._hints.forget(job_id)
             self._snapshot()
             self._cancel_seen.pop(job_id, None)
 
