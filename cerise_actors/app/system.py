@@ -42,7 +42,7 @@ from ..staging.bounded import SourceLimits
 from ..staging.exchange import Exchange
 from ..staging.progress import ProgressReader
 from ..staging.runner_command import choose_runner, start_warm_runner
-from ..staging.runner_install import RunnerInstaller, wheelhouse_dir
+from ..staging.runner_install import RunnerInstaller, runner_python, wheelhouse_dir
 from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
 from ..staging.validate import WorkflowValidator
@@ -123,6 +123,9 @@ class CeriseService:
         self.store = store = store_ref.proxy()
         metrics.count_jobs(store)
 
+        jobs = self.api_config.jobs
+        choice = choose_runner(jobs.cwl_runner, res.is_local, prelude=jobs.prelude)
+        self.hints = _completion_watch(res, self.api_config, choice)  # None for local jobs
         poller_ref = PollerActor.start(
             store,
             res.scheduler,
@@ -132,6 +135,7 @@ class CeriseService:
             contact_timeout=self.api_config.contact_timeout,
             progress=ProgressReader(res.fs, res.layout),
             metrics=metrics,
+            hints=self.hints,
         )
         parts.callback(_stop_actor, poller_ref)
         self.poller = poller = poller_ref.proxy()
@@ -140,8 +144,6 @@ class CeriseService:
         if max_running is None and isinstance(res.scheduler, DirectScheduler):
             max_running = _core_count(res.shell)
         layout = res.layout
-        jobs = self.api_config.jobs
-        choice = choose_runner(jobs.cwl_runner, res.is_local, prelude=jobs.prelude)
         self.warm_runner = start_warm_runner(choice, self.api_config.jobs, layout)
         if self.warm_runner is not None:  # stopped after the runner actor (jobs run on)
             parts.callback(self.warm_runner.close)
@@ -268,6 +270,8 @@ class CeriseService:
         running = self._resume_jobs()
         message = self.installer.start_up(running).get(timeout=INSTALL_TIMEOUT)
         logger.info('%s', message)
+        if self.hints is not None:  # its program is installed now: no back-off
+            self.hints.retry_now()
         self._gate.open()
         self.readiness.open()
         self.base_url = self.config.base_url or self.http.url
@@ -330,6 +334,20 @@ class CeriseService:
             )
         finally:
             _stop_actor(store_ref)
+
+
+def _completion_watch(res, api_config, choice):
+    """The completion watcher of jobs run over SSH (resource/completion_watch.py),
+    run by the deployed runner's Python where the service deploys its runner."""
+    jobs = api_config.jobs
+    if jobs.protocol != 'ssh':
+        return None
+    from ..resource.completion_watch import CompletionWatch, watcher_command
+
+    python = runner_python(res.layout) if choice.deployed else None
+    connection = res.pool.get(jobs.host, jobs.port, jobs.credentials)
+    command = watcher_command(res.layout.jobs_dir, python)
+    return CompletionWatch(connection.open_session, command, name=jobs.host)
 
 
 def _once(function):
