@@ -35,14 +35,15 @@ from ..cwl.step_info import describe_steps
 from ..cwl.steps import installed_file_names, load_step_catalogue
 from ..defaults import ASK_TIMEOUT, INSTALL_TIMEOUT, NPROC_TIMEOUT, STAGER_THREADS
 from ..jobs.states import JobState as S
+from ..resource.completion_watch import CompletionWatch, bash_command, watcher_argv
 from ..resource.scheduler import DirectScheduler
 from ..resource.shell import Shell
-from ..staging import api_install
+from ..staging import api_install, runner_install
 from ..staging.bounded import SourceLimits
 from ..staging.exchange import Exchange
 from ..staging.progress import ProgressReader
 from ..staging.runner_command import choose_runner, start_warm_runner
-from ..staging.runner_install import RunnerInstaller, runner_python, wheelhouse_dir
+from ..staging.runner_install import RunnerInstaller, wheelhouse_dir
 from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
 from ..staging.validate import WorkflowValidator
@@ -125,7 +126,7 @@ class CeriseService:
 
         jobs = self.api_config.jobs
         choice = choose_runner(jobs.cwl_runner, res.is_local, prelude=jobs.prelude)
-        self.hints = _completion_watch(res, self.api_config, choice)  # None for local jobs
+        self.hints = _completion_watch(res, jobs, choice) if jobs.protocol == 'ssh' else None
         poller_ref = PollerActor.start(
             store,
             res.scheduler,
@@ -336,18 +337,13 @@ class CeriseService:
             _stop_actor(store_ref)
 
 
-def _completion_watch(res, api_config, choice):
-    """The completion watcher of jobs run over SSH (resource/completion_watch.py),
-    run by the deployed runner's Python where the service deploys its runner."""
-    jobs = api_config.jobs
-    if jobs.protocol != 'ssh':
-        return None
-    from ..resource.completion_watch import CompletionWatch, watcher_command
-
-    python = runner_python(res.layout) if choice.deployed else None
-    connection = res.pool.get(jobs.host, jobs.port, jobs.credentials)
-    command = watcher_command(res.layout.jobs_dir, python)
-    return CompletionWatch(connection.open_session, command, name=jobs.host)
+def _completion_watch(res, jobs, choice) -> CompletionWatch:
+    """The watcher of jobs over SSH, started as the runner is (after jobs.prelude), exec'd."""
+    python = runner_install.runner_python(res.layout) if choice.deployed else jobs.python
+    argv = watcher_argv(res.layout.jobs_dir, python, choice.deployed)
+    script = runner_install.resource_python_command(jobs.prelude, 'exec', argv)
+    open_channel = res.pool.get(jobs.host, jobs.port, jobs.credentials).open_session
+    return CompletionWatch(open_channel, bash_command(script), name=jobs.host)
 
 
 def _once(function):

@@ -44,15 +44,18 @@ MAX_BACKOFF = 30.0
 Event = Callable[[str, str], None]
 
 
-def watcher_command(jobs_dir: str, deployed_python: Optional[str] = None) -> str:
-    """The command that starts the watcher on the resource: the deployed
-    runner's Python and module where the runner is deployed, else python3
-    with the watcher's source (standard library only) as `-c`."""
-    if deployed_python:
-        argv = [deployed_python, '-m', WATCHER_MODULE, jobs_dir]
-    else:
-        argv = ['python3', '-c', WATCHER_SOURCE.read_text(), jobs_dir]
-    return 'exec ' + ' '.join(shlex.quote(arg) for arg in argv)
+def watcher_argv(jobs_dir: str, python: str, deployed: bool) -> List[str]:
+    """The watcher's argv on the resource: the deployed runner's module where
+    the runner is deployed, else `python` with the watcher's source (standard
+    library only) as `-c`, whose first line names it in `ps`."""
+    if deployed:
+        return [python, '-m', WATCHER_MODULE, jobs_dir]
+    return [python, '-c', WATCHER_SOURCE.read_text(), jobs_dir]
+
+
+def bash_command(script: str) -> str:
+    """`script` run by bash whatever the login shell (stdin stays the channel)."""
+    return 'bash -c ' + shlex.quote(script)
 
 
 class CompletionWatch:

@@ -17,7 +17,7 @@ import pytest
 
 from cerise_actors.actors.poller import PollerActor
 from cerise_actors.jobs.states import JobState as S
-from cerise_actors.resource.completion_watch import CompletionWatch, watcher_command
+from cerise_actors.resource.completion_watch import CompletionWatch, bash_command, watcher_argv
 from cerise_actors.resource.layout import ResourceLayout
 from cerise_actors.runner.watcher import Watcher
 
@@ -79,13 +79,18 @@ def test_the_program_speaks_json_lines_and_leaves_when_its_input_closes(tmp_path
         proc.wait()
 
 
-def test_the_command_uses_the_deployed_python_or_python3_with_the_source():
-    assert watcher_command('/b/jobs', '/b/api/.cerise-runner/venv/bin/python') == (
-        'exec /b/api/.cerise-runner/venv/bin/python -m cerise_runner.watcher /b/jobs'
-    )
-    command = watcher_command('/b/jobs')
-    assert command.startswith("exec python3 -c '# cerise-actors completion watcher")
-    assert command.endswith(' /b/jobs')
+def test_the_watcher_runs_from_the_deployed_runner_or_as_source_in_bash():
+    python = '/b/api/.cerise-runner/venv/bin/python'
+    assert watcher_argv('/b/jobs', python, deployed=True) == [
+        python,
+        '-m',
+        'cerise_runner.watcher',
+        '/b/jobs',
+    ]
+    argv = watcher_argv('/b/jobs', 'python3', deployed=False)
+    assert argv[:2] == ['python3', '-c'] and argv[3] == '/b/jobs'
+    assert argv[2].startswith('# cerise-actors completion watcher')
+    assert bash_command("exec python3 -c 'x'") == "bash -c 'exec python3 -c '\"'\"'x'\"'\"''"
 
 
 class SocketChannel:
