@@ -93,6 +93,7 @@ class CompletionWatch:
         self._on_ready: Callable[[], None] = lambda: None
         self.opened = 0  # channels that reached the watcher's hello (for tests and logs)
         self.remote_pid: Optional[int] = None  # the current watcher's pid on the resource
+        self._last_end = ''
 
     # --- the caller's side ------------------------------------------------
     def start(self, on_event: Event, on_ready: Optional[Callable[[], None]] = None):
@@ -200,7 +201,7 @@ class CompletionWatch:
                 data = channel.recv(65536)
                 if not data:
                     why = errors.decode(errors='replace').strip() or 'its channel closed'
-                    logger.warning('completion watcher on %s ended: %s', self._name, why)
+                    self._ended(why)
                     return greeted
                 heard = now
                 *lines, buffered = (buffered + data).split(b'\n')
@@ -218,6 +219,13 @@ class CompletionWatch:
                 )
                 return greeted
         return greeted
+
+    def _ended(self, why: str) -> None:
+        """Log a watcher's end; the same reason again (e.g. not installed yet,
+        while the back-off retries) only at INFO, so the log is not flooded."""
+        level = logging.INFO if why == self._last_end else logging.WARNING
+        self._last_end = why
+        logger.log(level, 'completion watcher on %s ended: %s', self._name, why)
 
     def _heard(self, line: bytes) -> Optional[str]:
         try:
