@@ -15,6 +15,14 @@ deploys (the test bed's bare user: python3 and bash only), it measures:
 
 What a warm runner could save per job is the cold runner's time minus a fork
 (about 0.1 s locally); the share of that in the job's latency is the answer.
+
+    python benchmarks/remote_runner_benchmark.py --table [--jobs 5]
+
+prints instead, in one run, the table of issue 21: for ssh + no scheduler and
+ssh + Slurm, a trivial job's POST -> Success through the service with its
+default settings (`refresh` 10 s), against the same deployed runner started
+by hand on the same job (its command line from run.sh): one `ssh` command
+from here, wall time, under `srun` for Slurm. Medians of --jobs runs.
 """
 
 import argparse
@@ -97,15 +105,84 @@ def job_figures(testbed, scheduler, refresh, runs, with_resource):
         service.cleanup()
 
 
+def _runner_command(service, job_id) -> str:
+    """The job's own runner command line (from run.sh), its output thrown away."""
+    user = service.api_config.jobs.credentials.username
+    run_sh = service.testbed.ssh('none', f'cat {service.base}/jobs/{job_id}/run.sh', user=user)
+    line = next(x for x in run_sh.splitlines() if 'cerise_runner' in x)
+    return re.sub(r' >\S+ 2>\S+ </dev/null &$', ' >/dev/null </dev/null', line)
+
+
+def by_hand(service, job_id, runs, srun=False) -> list:
+    """Wall times of the job's runner started by one `ssh` command from here."""
+    user = service.api_config.jobs.credentials.username
+    command = _runner_command(service, job_id)
+    if srun:  # the same command line as a Slurm job step, waited for
+        command = 'srun --quiet ' + command
+    script = f'cd {service.base}/jobs/{job_id}/work && {command}'
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        service.testbed.ssh('none', script, user=user)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def side_by_side(testbed, scheduler, runs) -> dict:
+    """POST -> Success through the service (default settings) and by hand, one run."""
+    from cerise_actors import defaults
+
+    root = Path(tempfile.mkdtemp(prefix=f'cerise-remote-{scheduler}-'))
+    service = RemoteService(testbed, scheduler, root, user=testbed.bare_user, cwl_runner=None)
+    service.api_config = dataclasses.replace(service.api_config, refresh=defaults.REFRESH)
+    service.start()
+    try:
+        client = service.client
+        first = client.submit(wf.HOSTNAME)['id']  # installs the runner: not counted
+        assert client.wait_final(first, timeout=900)['state'] == 'Success', client.log(first)
+        through = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            job = client.submit(wf.HOSTNAME)['id']
+            done = client.wait_final(job, timeout=300)
+            through.append(time.perf_counter() - start)
+            assert done['state'] == 'Success', client.log(job)
+        hand = by_hand(service, first, runs, srun=scheduler == 'slurm')
+        return {'service_s': through, 'by_hand_s': hand}
+    finally:
+        service.cleanup()
+
+
+def print_table(results: dict) -> None:
+    print('| trivial one-step job, POST -> Success | the service | by hand | ratio |')
+    print('| --- | --- | --- | --- |')
+    for name, figures in results.items():
+        service = statistics.median(figures['service_s'])
+        hand = statistics.median(figures['by_hand_s'])
+        print(f'| {name} | {service:.2f} s | {hand:.2f} s | {service / hand:.1f} |')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--jobs', type=int, default=5)
     parser.add_argument('--out', default='remote-runner.json')
+    parser.add_argument('--table', action='store_true', help='the side-by-side table only')
     args = parser.parse_args()
     import os
 
     os.environ.setdefault('CERISE_WHEELHOUSE', '/tmp/cerise-wheelhouse')
     testbed = Testbed(_read_env(STATE_DIR / 'env.sh'))
+    if args.table:
+        import cerise_actors
+
+        print('code under test:', cerise_actors.__file__, flush=True)
+        results = {}
+        for scheduler, name in (('none', 'ssh + no scheduler'), ('slurm', 'ssh + Slurm')):
+            results[name] = side_by_side(testbed, scheduler, args.jobs)
+            print(name, json.dumps(results[name]), flush=True)
+        print_table(results)
+        Path(args.out).write_text(json.dumps(results, indent=2))
+        return
     results = {}
     for scheduler, refresh, with_resource in (
         ('none', 0.5, True),
