@@ -8,6 +8,8 @@
 #   testbed.sh stop  [STATE_DIR]  stop the daemons that `start` started (by PID)
 #   testbed.sh status [STATE_DIR] show what runs
 #   testbed.sh check [STATE_DIR]  smoke-test it over SSH (ssh, sftp, 3 schedulers)
+#   testbed.sh rhel-user [STATE_DIR]  (re)make the RHEL-9-like user only, without
+#                                 touching the daemons (`start` does it too)
 #
 # STATE_DIR defaults to /tmp/cerise-testbed. Every subcommand is idempotent:
 # running it twice does no work the second time. See README.md beside this file.
@@ -21,6 +23,9 @@ USER_MAIN=cerise             # ssh + none, Slurm and Grid Engine tests
 USER_TORQUE=cerise-torque    # sees the Torque wrappers first in PATH
 USER_BARE=cerise-bare        # a resource with only python3 and bash: no cwltool, no node
 BARE_BIN=/opt/cerise-testbed-bare-bin   # $USER_BARE's whole PATH
+USER_RHEL=cerise-rhel        # like a RHEL 9 account: python3 is 3.9, `module load python/3.11`
+RHEL_ROOT=/opt/cerise-testbed-rhel      # its PATH (bin/), Pythons (python/X.Y/) and modulefiles/
+RHEL_PYTHONS=(3.9 3.11)      # copied from root's pyenv; 3.9 is its python3
 PASSWORD=cerisepw            # password of $USER_MAIN (password-login tests)
 PASSPHRASE=testpass          # passphrase of the key id_ed25519_pass
 VENV=/opt/cerise-testbed-venv        # cwltool for the jobs
@@ -37,7 +42,7 @@ BASHRC_MARK="# cerise-testbed: keep this line first (non-interactive shells retu
 
 APT_PACKAGES=(openssh-server slurm-wlm munge gridengine-master gridengine-exec
     gridengine-client libslurm-perl libslurmdb-perl libswitch-perl procps
-    python3 python3-venv bc)
+    python3 python3-venv bc patchelf)
 
 log() { printf '[testbed] %s\n' "$*" >&2; }
 die() { printf '[testbed] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -221,6 +226,78 @@ put_bare_path() {
     put_first_line "$USER_BARE" "export PATH=$BARE_BIN"
 }
 
+# Newest pyenv Python X.Y of root (or $PYENV_ROOT); root's home is private,
+# so the RHEL user gets copies.
+pyenv_python() {
+    local root=${PYENV_ROOT:-/root/.pyenv} found
+    found=$(ls -d "$root"/versions/"$1".* 2>/dev/null | sort -V | tail -n 1)
+    [[ -n $found && -x $found/bin/python$1 ]] || die "no Python $1 in $root/versions (pyenv install $1)"
+    echo "$found"
+}
+
+# $RHEL_ROOT/python/X.Y: a copy of pyenv's Python X.Y without its site-packages,
+# its libpython found beside it ($ORIGIN), as a cluster's /sw/python would be.
+copy_rhel_python() {
+    local version=$1 src dest=$RHEL_ROOT/python/$1
+    if "$dest/bin/python$version" -c 'import venv, ssl' 2>/dev/null; then return; fi
+    src=$(pyenv_python "$version")
+    log "copying $src to $dest"
+    rm -rf "$dest.new" && mkdir -p "$dest.new"
+    tar -C "$src" --exclude="./lib/python$version/site-packages/*" -cf - . | tar -C "$dest.new" -xf -
+    patchelf --set-rpath '$ORIGIN/../lib' "$dest.new/bin/python$version"
+    chmod -R a+rX "$dest.new"
+    rm -rf "$dest" && mv "$dest.new" "$dest"
+    "$dest/bin/python$version" -c 'import venv, ssl' || die "$dest/bin/python$version does not run"
+}
+
+# $USER_RHEL's PATH, as on RHEL 9: the system's programs (links to /usr/bin and
+# /usr/sbin, without Debian's Pythons, node or the CWL runners), python3 = 3.9.
+# A modulefile per Python (shell lines that `module load` sources).
+make_rhel_tree() {
+    local version dir tool bin=$RHEL_ROOT/bin
+    for version in "${RHEL_PYTHONS[@]}"; do copy_rhel_python "$version"; done
+    rm -rf "$bin.new" && mkdir -p "$bin.new"
+    for dir in /usr/sbin /usr/bin; do
+        for tool in "$dir"/*; do
+            case ${tool##*/} in
+                python* | pydoc* | pip* | 2to3* | idle* | node | nodejs | npm | npx | cwltool | cwl-runner) continue ;;
+            esac
+            ln -sf "$tool" "$bin.new/${tool##*/}"
+        done
+    done
+    ln -s "$RHEL_ROOT/python/3.9/bin/python3.9" "$bin.new/python3"
+    ln -s "$RHEL_ROOT/python/3.9/bin/python3.9" "$bin.new/python3.9"
+    rm -rf "$bin" && mv "$bin.new" "$bin"
+    mkdir -p "$RHEL_ROOT/modulefiles/python"
+    for version in "${RHEL_PYTHONS[@]}"; do
+        dir=$RHEL_ROOT/python/$version
+        printf '%s\n' "# module python/$version (cerise test bed)" \
+            "export PATH=$dir/bin:\$PATH" \
+            "export LD_LIBRARY_PATH=$dir/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" \
+            >"$RHEL_ROOT/modulefiles/python/$version"
+    done
+    chmod -R a+rX "$RHEL_ROOT"
+}
+
+# The first line of $USER_RHEL's ~/.bashrc sets its PATH and defines `module`,
+# exported (as Environment Modules and Lmod do) so that the bash of each
+# command and job script started from that shell has it too.
+put_rhel_bashrc() {
+    local files=$RHEL_ROOT/modulefiles
+    put_first_line "$USER_RHEL" "export PATH=$RHEL_ROOT/bin; module() { if [ \"\$1\" = load ] && [ -n \"\$2\" ] && [ -f $files/\"\$2\" ]; then . $files/\"\$2\"; else echo \"ERROR: Unable to locate a modulefile for '\$2'\" >&2; return 1; fi; }; export -f module;"
+}
+
+# The RHEL-9-like user, complete; safe to run while the daemons run (it needs
+# them only to be reached: sshd's AllowUsers lists it from the next `start`).
+start_rhel_user() {
+    command -v patchelf >/dev/null || die "patchelf missing: run '$0 install' first"
+    ensure_user "$USER_RHEL"
+    make_rhel_tree
+    put_rhel_bashrc
+    [[ -s $STATE_DIR/id_ed25519 ]] || die "no keys in $STATE_DIR: run '$0 start' first"
+    authorize_keys "$USER_RHEL"
+}
+
 start_users_and_keys() {
     ensure_user "$USER_MAIN"
     ensure_user "$USER_TORQUE"
@@ -245,6 +322,7 @@ start_users_and_keys() {
     authorize_keys "$USER_MAIN"
     authorize_keys "$USER_TORQUE"
     authorize_keys "$USER_BARE"
+    start_rhel_user
 }
 
 start_sshd() {
@@ -261,7 +339,7 @@ PasswordAuthentication yes
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 PermitRootLogin no
-AllowUsers $USER_MAIN $USER_TORQUE $USER_BARE
+AllowUsers $USER_MAIN $USER_TORQUE $USER_BARE $USER_RHEL
 Subsystem sftp internal-sftp
 MaxStartups 100
 MaxSessions 100
@@ -269,6 +347,15 @@ LogLevel INFO
 EOF
     echo "[$SSH_ADDR]:$SSH_PORT $(cut -d' ' -f1,2 "$key.pub")" >"$STATE_DIR/known_hosts"
     if pidfile_alive "$STATE_DIR/sshd.pid" sshd; then
+        if ! cmp -s "$conf" "$conf.running"; then
+            # a new user, say: SIGHUP makes sshd read its config again; open
+            # connections carry on
+            /usr/sbin/sshd -t -f "$conf" || die "bad sshd config $conf"
+            log "sshd config changed: reloading sshd (pid $(cat "$STATE_DIR/sshd.pid"))"
+            kill -HUP "$(cat "$STATE_DIR/sshd.pid")"
+            cp "$conf" "$conf.running"
+            wait_for 10 pidfile_alive "$STATE_DIR/sshd.pid" sshd || die "sshd did not come back"
+        fi
         log "sshd already runs (pid $(cat "$STATE_DIR/sshd.pid"))"
         return
     fi
@@ -277,6 +364,7 @@ EOF
     /usr/sbin/sshd -t -f "$conf" || die "bad sshd config $conf"
     log "starting sshd on $SSH_ADDR:$SSH_PORT"
     /usr/sbin/sshd -f "$conf" -E "$STATE_DIR/sshd.log"
+    cp "$conf" "$conf.running"
     wait_for 10 pidfile_alive "$STATE_DIR/sshd.pid" sshd || die "sshd did not start, see $STATE_DIR/sshd.log"
 }
 
@@ -555,6 +643,8 @@ export CERISE_TESTBED_SSH_PORT=$SSH_PORT
 export CERISE_TESTBED_USER=$USER_MAIN
 export CERISE_TESTBED_TORQUE_USER=$USER_TORQUE
 export CERISE_TESTBED_BARE_USER=$USER_BARE
+export CERISE_TESTBED_RHEL_USER=$USER_RHEL
+export CERISE_TESTBED_RHEL_PYTHON=$RHEL_ROOT/python/3.11/bin/python3.11
 export CERISE_TESTBED_KEY=$STATE_DIR/id_ed25519
 export CERISE_TESTBED_KEY_PASS=$STATE_DIR/id_ed25519_pass
 export CERISE_TESTBED_PASSPHRASE=$PASSPHRASE
@@ -616,12 +706,12 @@ cmd_stop() {
     # daemons (slurmstepd and sge_shepherd would otherwise go on running).
     local u
     if pidfile_alive "$STATE_DIR/slurmctld.pid" slurmctld; then
-        for u in "$USER_MAIN" "$USER_TORQUE" "$USER_BARE"; do
+        for u in "$USER_MAIN" "$USER_TORQUE" "$USER_BARE" "$USER_RHEL"; do
             timeout 10 scancel -u "$u" >/dev/null 2>&1 || true
         done
     fi
     if pidfile_alive "$STATE_DIR/sge_qmaster.pid" sge_qmaster; then
-        for u in "$USER_MAIN" "$USER_TORQUE" "$USER_BARE"; do
+        for u in "$USER_MAIN" "$USER_TORQUE" "$USER_BARE" "$USER_RHEL"; do
             timeout 10 env SGE_ROOT="$SGE_ROOT" SGE_CELL="$SGE_CELL" qdel -u "$u" >/dev/null 2>&1 || true
         done
         # wait (a little) for the jobs to leave before the daemons go
@@ -765,7 +855,7 @@ cmd_check() {
 
 # ==================================================================== main ==
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -779,6 +869,7 @@ case $cmd in
     stop) cmd_stop ;;
     status) cmd_status ;;
     check) cmd_check ;;
+    rhel-user) [[ $(id -u) -eq 0 ]] || die "rhel-user must run as root"; start_rhel_user; write_env ;;
     -h | --help | help) usage 0 ;;
     *) usage 2 ;;
 esac

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from cerise_actors.staging.wheelhouse import find_folder
+
 from .. import workflows as wf
 from .conftest import RemoteService
 
@@ -90,14 +92,15 @@ def bare_ssh(testbed, command: str, check=True) -> str:
 @pytest.fixture(scope='session')
 def wheelhouse(testbed):
     """A wheelhouse with wheels for the test bed's python3: /tmp/cerise-wheelhouse, built once."""
-    out = bare_ssh(testbed, 'python3 -c "import sys; print(*sys.version_info[:2])"')
-    major, minor = out.split()[:2]
-    folder = WHEELHOUSE / f'cp{major}{minor}'
-    if not any(folder.glob('pip-*.whl')):
+    out = bare_ssh(testbed, 'python3 -c "import sys; print(*sys.version_info[:2])"; uname -m')
+    major, minor, machine = out.split()[:3]
+    python = f'{major}.{minor}'
+    if find_folder(WHEELHOUSE, python, machine) is None:  # cpXY-<machine>/, or the older cpXY/
         command = [sys.executable, '-m', 'cerise_actors', 'wheelhouse']
-        command += ['--python', f'{major}.{minor}', '--dest', str(WHEELHOUSE)]
+        command += ['--python', python, '--platform', machine, '--dest', str(WHEELHOUSE)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, f'{command}: {result.stdout}{result.stderr}'
+    folder = find_folder(WHEELHOUSE, python, machine)
     assert any(folder.glob('cwltool-*.whl')) and any(folder.glob('mini_racer-*.whl'))
     return WHEELHOUSE
 
