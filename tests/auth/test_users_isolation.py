@@ -19,62 +19,22 @@ from cerise_actors.auth.users import add_user
 from .. import workflows as wf
 from ..helpers import wait_for
 from .conftest import WES
-
-ALICE_TEXT = 'alice-secret-text one\n'  # 1 line
-BOB_TEXT = 'bob\nbob bob\nbob\n'  # 3 lines
-WES_TEXT = b'alice-wes-secret\none two\nthree\n'  # 3 lines
-WES_FINAL = {'COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'}
-HELLO = '/files/input/same/hello.txt'
-
-
-def wc_job(client, location, name='same'):
-    status, job, _ = client.submit(wf.WC, {'file': {'class': 'File', 'location': location}}, name)
-    assert status == 201, job
-    return client.wait_final(job['id'])
-
-
-def downloaded(pair, url):
-    """An anonymous GET of `url`: (status, text)."""
-    status, text, _ = pair.anonymous.call('GET', url)
-    return status, text
+from .isolation_setup import (
+    ALICE_TEXT,
+    BOB_TEXT,
+    HELLO,
+    URL_KINDS,
+    alices_area_as_urls,
+    count_of,
+    downloaded,
+    make_pair,
+    snapshot,
+)
 
 
 @pytest.fixture(scope='module')
 def pair(module_auth_service):
-    """alice and bob, each with hello.txt uploaded and a finished WC job on it."""
-    service = module_auth_service(users=['alice', 'bob'])
-    service.alice = service.client(service.tokens['alice'])
-    service.bob = service.client(service.tokens['bob'])
-    service.anonymous = service.client(None)
-    service.alice_url = service.alice.put_input('same', 'hello.txt', ALICE_TEXT)
-    service.alice.put_input('onlyalice', 'hello.txt', ALICE_TEXT)  # bob has no file there
-    service.bob_url = service.bob.put_input('same', 'hello.txt', BOB_TEXT)
-    assert service.alice_url == service.bob_url  # the same URL, each their own file
-    service.alice_job = wc_job(service.alice, service.alice_url)
-    service.bob_job = wc_job(service.bob, service.bob_url)
-    service.alice_area = service.exchange / 'users' / 'alice'
-    service.bob_area = service.exchange / 'users' / 'bob'
-    service.alice_files = snapshot(service.alice_area)
-    return service
-
-
-def snapshot(folder):
-    """{relative path: bytes} of every file below `folder`."""
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob('*'))
-        if path.is_file()
-    }
-
-
-def count_of(pair, job):
-    """The line count in a WC job's output, downloaded by its signed URL without credentials."""
-    assert job['state'] == 'Success', job
-    location = job['output']['output']['location']
-    assert '?cerise-sig=' in location, location
-    status, text = downloaded(pair, location)
-    assert status == 200, text
-    return int(text.split()[0])
+    return make_pair(module_auth_service)
 
 
 def test_each_reads_back_only_their_own_upload(pair):
@@ -164,38 +124,6 @@ def test_bob_cannot_move_or_copy_into_alices_folder(pair, method):
     assert snapshot(pair.alice_area) == pair.alice_files
 
 
-def alices_area_as_urls(pair, folder='same'):
-    """URLs of alice's `input/<folder>/hello.txt` a job of bob's might name."""
-    path = pair.alice_area / 'input' / folder / 'hello.txt'
-    bob_side = pair.bob_area / 'input' / '..' / '..' / 'alice' / 'input' / folder / 'hello.txt'
-    hello = f'/files/input/{folder}/hello.txt'
-    base = urllib.parse.urlsplit(pair.base_url)
-    token = pair.tokens['alice']
-    return {
-        'file-url': path.as_uri(),
-        'file-url-through-bobs-folder': 'file://' + urllib.parse.quote(str(bob_side)),
-        'file-url-from-the-top': (pair.exchange / 'users' / 'alice').as_uri()
-        + f'/input/{folder}/hello.txt',
-        'http-with-alices-token': f'http://cerise:{token}@{base.netloc}{hello}',
-        'http-with-alices-name': f'http://alice:{token}@{base.netloc}{hello}',
-        'http-dot-dot': f'{pair.base_url}/files/../users/alice/input/{folder}/hello.txt',
-        'http-encoded-dot-dot': f'{pair.base_url}/files/%2e%2e/users/alice/input/{folder}/hello.txt',
-        'http-users-folder': f'{pair.base_url}/files/users/alice/input/{folder}/hello.txt',
-    }
-
-
-URL_KINDS = [
-    'file-url',
-    'file-url-through-bobs-folder',
-    'file-url-from-the-top',
-    'http-with-alices-token',
-    'http-with-alices-name',
-    'http-dot-dot',
-    'http-encoded-dot-dot',
-    'http-users-folder',
-]
-
-
 @pytest.mark.parametrize('folder', ['onlyalice', 'same'])
 @pytest.mark.parametrize('kind', URL_KINDS)
 def test_a_job_of_bobs_never_reads_alices_file(pair, kind, folder):
@@ -233,36 +161,6 @@ def test_a_job_of_bobs_cannot_run_alices_workflow(pair):
                 assert 400 <= status < 500 and status != 401, (url, status, job)
     finally:
         workflow.unlink()
-
-
-def test_a_wes_run_of_bobs_cannot_run_alices_workflow(pair):
-    workflow = pair.alice_area / 'input' / 'same' / 'alices-wes-workflow.cwl'
-    workflow.write_text(wf.HOSTNAME)
-    try:
-        status, answer, _ = pair.bob.post_run(workflow_url=workflow.as_uri(), workflow_params={})
-        if status == 200:
-            assert wait_wes(pair.bob, answer['run_id']) != 'COMPLETE'
-        else:
-            assert 400 <= status < 500 and status != 401, (status, answer)
-    finally:
-        workflow.unlink()
-
-
-def test_a_wes_run_of_bobs_never_reads_alices_file(pair):
-    for kind in ('file-url', 'http-with-alices-token'):
-        url = alices_area_as_urls(pair)[kind]
-        status, answer, _ = pair.bob.post_run(
-            [('wf/wc.cwl', wf.WC.encode())],
-            workflow_url='wf/wc.cwl',
-            workflow_params={'file': {'class': 'File', 'location': url}},
-        )
-        if status == 200:
-            run_id = answer['run_id']
-            assert wait_wes(pair.bob, run_id) == 'EXECUTOR_ERROR', kind
-            status, log, _ = pair.bob.call('GET', f'{WES}/runs/{run_id}')
-            assert 'alice-secret' not in json.dumps(log) and log['outputs'] == {}, kind
-        else:
-            assert 400 <= status < 500 and status != 401, (kind, status, answer)
 
 
 def test_a_signed_url_opens_alices_one_file_and_nothing_else(pair):
@@ -324,82 +222,6 @@ def test_a_signed_url_opens_alices_one_file_and_nothing_else(pair):
         status, _, _ = pair.anonymous.call(method, location, raw=raw, headers=headers)
         assert status == 401, (method, status)
     assert downloaded(pair, location) == (200, expected)
-
-
-def wait_wes(client, run_id):
-    def reached():
-        status, answer, _ = client.call('GET', f'{WES}/runs/{run_id}/status')
-        return status == 200 and answer['state'] in WES_FINAL and answer['state']
-
-    return wait_for(reached, 120, message=f'run {run_id} to finish')
-
-
-def test_alices_wes_run_is_invisible_to_bob_and_its_outputs_download_signed(pair):
-    status, answer, _ = pair.alice.post_run(
-        [('wf/wc.cwl', wf.WC.encode()), ('data/hello.txt', WES_TEXT)],
-        workflow_url='wf/wc.cwl',
-        workflow_params={'file': {'class': 'File', 'location': 'data/hello.txt'}},
-        tags={'name': 'alices-run'},
-    )
-    assert status == 200, answer
-    run_id = answer['run_id']
-    assert wait_wes(pair.alice, run_id) == 'COMPLETE'
-    folder = pair.alice_area / 'input' / 'wes' / run_id
-    assert (folder / 'data' / 'hello.txt').read_bytes() == WES_TEXT
-    assert not (pair.bob_area / 'input' / 'wes' / run_id).exists()
-
-    status, runs, _ = pair.bob.call('GET', f'{WES}/runs')
-    assert status == 200 and run_id not in json.dumps(runs)
-    for method, path in (
-        ('GET', f'{WES}/runs/{run_id}'),
-        ('GET', f'{WES}/runs/{run_id}/status'),
-        ('POST', f'{WES}/runs/{run_id}/cancel'),
-        ('GET', f'{WES}/runs/{run_id}/tasks'),
-        ('GET', f'{WES}/runs/{run_id}/tasks/s'),
-        ('GET', f'/jobs/{run_id}'),
-        ('GET', f'/jobs/{run_id}/log'),
-        ('GET', f'/files/input/wes/{run_id}/data/hello.txt'),
-        ('GET', f'/files/output/{run_id}/output.txt'),
-    ):
-        status, body, _ = pair.bob.call(method, path)
-        assert status == 404, (method, path, status, body)
-        assert 'alice-wes-secret' not in json.dumps(body)
-
-    status, runs, _ = pair.alice.call('GET', f'{WES}/runs')
-    assert run_id in [run['run_id'] for run in runs['runs']]
-    status, log, _ = pair.alice.call('GET', f'{WES}/runs/{run_id}')
-    assert status == 200 and log['state'] == 'COMPLETE'
-    location = log['outputs']['output']['location']
-    assert '?cerise-sig=' in location and pair.tokens['alice'] not in location
-    status, text = downloaded(pair, location)
-    assert status == 200 and text.split()[:2] == ['3', '4'], text
-    assert downloaded(pair, location.partition('?')[0])[0] == 401
-
-
-@pytest.mark.parametrize(
-    'filename',
-    [
-        '../../../alice/input/same/hello.txt',
-        '../../../../users/alice/input/same/hello.txt',
-        '..%2f..%2f..%2falice%2finput%2fsame%2fhello.txt',
-        'ATTACHMENT_ABSOLUTE',
-    ],
-)
-def test_bobs_wes_attachments_cannot_land_in_alices_folder(pair, filename):
-    if filename == 'ATTACHMENT_ABSOLUTE':
-        filename = str(pair.alice_area / 'input' / 'same' / 'hello.txt')
-    status, answer, _ = pair.bob.post_run(
-        [('wf/wc.cwl', wf.WC.encode()), (filename, b'overwritten by bob\n')],
-        workflow_url='wf/wc.cwl',
-        workflow_params={'file': {'class': 'File', 'location': filename}},
-    )
-    if status == 200:
-        wait_wes(pair.bob, answer['run_id'])
-    else:
-        assert 400 <= status < 500 and status != 401, (status, answer)
-    now = snapshot(pair.alice_area)  # alice's own run has added files since
-    assert {name: now.get(name) for name in pair.alice_files} == pair.alice_files
-    assert not [name for name, content in now.items() if b'by bob' in content]
 
 
 def test_a_replaced_or_removed_users_token_stops_working(auth_service):
