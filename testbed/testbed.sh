@@ -810,6 +810,9 @@ cmd_check() {
     out=$(ssh_as "$USER_TORQUE" -i "$key" -- 'which qsub cwltool' 2>&1) &&
         [[ $out == *"$TORQUE_BIN/qsub"* && $out == *cwltool* ]] && ok "$USER_TORQUE sees Torque's qsub and cwltool" ||
         bad "$USER_TORQUE PATH: $out"
+    out=$(ssh_as "$USER_RHEL" -i "$key" -- 'python3 -V; bash -c "module load python/3.11 && python3 -V"' 2>&1) &&
+        [[ $out == $'Python 3.9.'*$'\nPython 3.11.'* ]] && ok "$USER_RHEL: python3 is 3.9, module load python/3.11 gives 3.11" ||
+        bad "$USER_RHEL: $out"
     local tmp
     tmp=$(mktemp -d)
     echo "hello sftp $$" >"$tmp/put.txt"
