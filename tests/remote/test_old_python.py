@@ -118,3 +118,22 @@ def test_a_module_or_a_full_path_runs_jobs_to_success(
         assert ('module load python/3.11' in script) == (how == 'prelude')
     finally:
         service.cleanup()
+
+
+def test_a_prelude_that_fails_stops_the_service_with_what_the_resource_said(
+    testbed, rhel, wheelhouse, tmp_path, monkeypatch
+):
+    settings = {'prelude': ('module load python/3.99',)}
+    service = rhel_service(testbed, rhel, wheelhouse, 'none', tmp_path, monkeypatch, **settings)
+    try:
+        with pytest.raises(ApiInstallError) as raised:
+            service.start()
+        service._context = None  # it never started
+    finally:
+        service.cleanup()
+    message = str(raised.value)
+    assert message.startswith(
+        'installing the CWL runner: finding python3 on the compute resource failed (exit code 97): '
+    )
+    assert "ERROR: Unable to locate a modulefile for 'python/3.99'" in message
+    assert message.endswith('cerise: compute-resource.jobs.prelude failed (exit code 1)')
