@@ -1,17 +1,21 @@
 """http(s) inputs that can never work as given, as an attacker or a careless
 user submits them through the REST API (issue 18): a URL with user info
 (`http://user:password@host/...`) and a host name that is not a valid
-(IDNA) name. Each ends in PermanentFailure with a message saying why, sent
-nowhere, and a password in the URL appears neither in the job log nor in
-the service log.
+(IDNA) name. A URL with user info is refused at POST (400, issue 19: no
+credential is ever stored with a job), a bad host name ends the job in
+PermanentFailure; each with a message saying why, sent nowhere, and a
+password in the URL appears neither in the answer, the job log nor the
+service log.
 """
 
+import json
 import logging
 import re
 
 import pytest
 
 from .. import workflows as wf
+from ..helpers import http
 from .attacker import attacker_server
 
 PASSWORD = 'hunter2-s3cret'
@@ -28,18 +32,25 @@ def _run(client, location):
 )
 def test_credentials_in_an_input_url_are_refused_and_not_echoed(client, tmp_path, caplog, userinfo):
     caplog.set_level(logging.DEBUG, logger='cerise_actors')
+    workflow = client.put_input('creds', 'wc.cwl', wf.WC)
     with attacker_server(tmp_path) as attacker:
         url = f'http://{userinfo}127.0.0.1:{attacker.port}/data'
-        done, log = _run(client, url)
+        body = {
+            'name': 'creds',
+            'workflow': workflow,
+            'input': {'file': {'class': 'File', 'location': url}},
+        }
+        status, answer, _ = http('POST', f'{client.base}/jobs', body)
         attacker.assert_untouched()
-    assert done['state'] == 'PermanentFailure', log
+    assert status == 400, answer
     assert re.search(
-        rf"input 'file': http://\*\*\*@127.0.0.1:{attacker.port}/data holds credentials "
-        r'.*credentials in URLs are not supported',
-        log,
-    ), log
-    assert PASSWORD not in log
+        rf'http://\*\*\*@127.0.0.1:{attacker.port}/data: URLs with a user name or password are '
+        r'not supported',
+        answer['description'],
+    ), answer
+    assert PASSWORD not in json.dumps(answer)
     assert PASSWORD not in caplog.text
+    assert http('GET', f'{client.base}/jobs')[1] == []  # nothing was kept
 
 
 @pytest.mark.parametrize(
