@@ -127,7 +127,7 @@ class AuthGate:
         )
         if self._on_refused is not None:
             self._on_refused('unauthorized')
-        description = f'this service needs a token ({problem}): {_HINT}'
+        description = f'this service needs a token, and the request had {problem}: {_HINT}'
         if path == WES_PREFIX or path.startswith(WES_PREFIX + '/'):
             body = {'msg': description, 'status_code': 401}
         else:
