@@ -38,6 +38,7 @@ PATH_CALLS_ALLOWED: Dict[Tuple[str, str], str] = {
     ('staging/validate.py', 'resolve'): 'the installed steps (the API folder), not the exchange',
     ('staging/exchange.py', 'resolve'): "the exchange's root itself, configured, resolved once",
     ('web/app.py', 'resolve'): 'the OpenAPI document next to the module',
+    ('resource/completion_watch.py', 'resolve'): 'the watcher program next to the package',
     ('web/wes/resources.py', 'resolve'): 'the OpenAPI document next to the module',
     ('web/files.py', 'realpath'): 'the WebDAV root itself, configured, resolved once',
     ('resource/filesystem.py', 'shutil.rmtree'): (
