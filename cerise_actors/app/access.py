@@ -19,6 +19,7 @@ token (`url-key`), so clients that download without credentials can.
 import dataclasses
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -59,10 +60,11 @@ class Access:
         ]
         for path, mode in paths:
             try:
-                os.chmod(path, mode, follow_symlinks=False)
+                if not stat.S_ISLNK(os.lstat(path).st_mode):  # a link is left alone
+                    os.chmod(path, mode)
             except FileNotFoundError:
                 pass
-            except (NotImplementedError, OSError) as exc:
+            except OSError as exc:
                 logger.warning('could not make %s private (mode %o): %s', path, mode, exc)
 
 
