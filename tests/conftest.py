@@ -16,6 +16,10 @@ from cerise_actors.config import service_config_from_dict
 from .helpers import TEST_API_DIR, Client, processes_mentioning
 from .service_setup import api_config_for_tests, service_config_dict
 
+#: fixture modules, registered by name so that tests use their fixtures
+#: without importing them (pytest reads this only in the top conftest)
+pytest_plugins = ['tests.unit.actor_fixtures', 'tests.unit.stager_fixtures']
+
 
 @pytest.fixture
 def make_service(tmp_path):

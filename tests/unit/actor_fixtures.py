@@ -4,7 +4,7 @@ The store is the real one on a SQLite file under tmp_path; it is stopped,
 with every other actor, by the autouse `stop_all_actors` fixture in
 conftest.py. Jobs are walked into the state a test needs with
 `notify=False`, so no subscriber hears of the set-up moves. The `store`
-fixture is registered in conftest.py, so test modules need not import it.
+fixture is registered in tests/conftest.py (pytest_plugins), so test modules need not import it.
 """
 
 import pytest

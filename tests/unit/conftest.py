@@ -4,10 +4,9 @@ test_config_* modules; every test ends with no actor left running)."""
 import pykka
 import pytest
 
-# Fixtures of the actor tests, registered here so that modules use them by
-# name without importing them (an import only a fixture uses looks unused).
-from .actor_fixtures import store  # noqa: F401
-from .stager_fixtures import stager_world  # noqa: F401
+# The fixtures of the actor tests (`store`, `stager_world`) are registered
+# as plugins in tests/conftest.py: pytest only takes `pytest_plugins` from the
+# top conftest.
 
 #: seconds an actor may take to finish its current message when a test ends
 STOP_TIMEOUT = 60

@@ -6,7 +6,7 @@ the local file system under tmp_path/resource (faults injected through
 FaultyFileSystem). Stand-ins: the poller (its `call_later` is the stager's
 `retry_later`) and the pool's `on_done`. The store tells the stager of
 FINISHED and DELETABLE jobs; submitted jobs are handed over by `submit`.
-The `store` fixture is actor_fixtures.store; both are registered in conftest.py.
+The `store` fixture is actor_fixtures.store; both are registered in tests/conftest.py (pytest_plugins).
 """
 
 import dataclasses
