@@ -10,7 +10,8 @@ import ast
 from collections import defaultdict
 from typing import Dict, Tuple
 
-from .test_package_imports import CLIENT, PACKAGE_DIR, RUNNER, all_modules, group_of
+from ..import_graph import PACKAGE_DIR, all_modules, group_of
+from .test_package_imports import CLIENT, RUNNER
 
 #: calls that open, list, resolve or remove a file by its path
 _OS_PATH_CALLS = {'open', 'walk', 'fwalk', 'scandir', 'listdir'}

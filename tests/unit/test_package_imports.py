@@ -8,17 +8,19 @@ checked on those package edges. Whether the client can run without the
 service's dependencies is checked at run time in test_client_standalone.py.
 """
 
-import ast
 from collections import defaultdict
-from pathlib import Path
-from typing import Dict, List, NamedTuple, Set, Tuple
+from typing import Dict, List, Set, Tuple
 
-import cerise_actors
+from ..import_graph import (
+    ROOT,
+    Import,
+    all_modules,
+    collect_imports,
+    group_of,
+    imports_in,
+    package_edges,
+)
 
-PACKAGE_DIR = Path(cerise_actors.__file__).resolve().parent
-TOP = 'cerise_actors'
-#: the package's own __init__ (it only holds __version__)
-ROOT = TOP
 CLIENT = 'client'
 #: the CWL runner: copied alone to compute resources, so it imports nothing of the service
 RUNNER = 'runner'
@@ -55,114 +57,8 @@ ALLOWED: Dict[Tuple[str, str], str] = {
 RUNNER_SHIPS = {'cerise_actors.boundary.locations', 'cerise_actors.boundary.workflow_policy'}
 
 
-class Import(NamedTuple):
-    """One import statement of one module, reduced to the module it reaches."""
-
-    path: str  # the importing file, relative to the repository
-    line: int
-    source: str  # the statement as written (ast.unparse)
-    importer: str  # the importing module, e.g. cerise_actors.web.app
-    target: str  # the module reached, e.g. cerise_actors.errors
-
-    def __str__(self):
-        return (
-            f'{self.path}:{self.line}: {self.source}  '
-            f'({group_of(self.importer)} -> {group_of(self.target)})'
-        )
-
-
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix('').parts)
-    if parts[-1] == '__init__':
-        parts.pop()
-    return '.'.join(parts)
-
-
-def all_modules() -> Dict[str, Path]:
-    return {module_name(path): path for path in sorted(PACKAGE_DIR.rglob('*.py'))}
-
-
-def group_of(module: str) -> str:
-    """The package of the layering a module belongs to."""
-    parts = module.split('.')
-    if len(parts) == 1:
-        return ROOT
-    if parts[1] in ('cli', '__main__'):
-        return 'cli'
-    return parts[1]
-
-
-def _is_ours(module: str) -> bool:
-    return module == TOP or module.startswith(TOP + '.')
-
-
-def imports_in(source: str, module: str, is_package: bool, known: Set[str], path: str = '?'):
-    """Every cerise_actors module that `source` (module `module`) imports."""
-    tree = ast.parse(source, filename=path)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                package = module.split('.') if is_package else module.split('.')[:-1]
-                if node.level - 1 > len(package) - 1:
-                    raise AssertionError(f'{path}:{node.lineno}: relative import beyond {TOP}')
-                base = '.'.join(package[: len(package) - (node.level - 1)])
-                base = f'{base}.{node.module}' if node.module else base
-            else:
-                base = node.module
-            # `from x import y` reaches x.y if that is a module, else x
-            targets = [
-                f'{base}.{alias.name}' if f'{base}.{alias.name}' in known else base
-                for alias in node.names
-            ]
-        elif (
-            isinstance(node, ast.Call)
-            and getattr(node.func, 'attr', getattr(node.func, 'id', None))
-            in ('import_module', '__import__')
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            targets = [node.args[0].value]
-        else:
-            continue
-        for target in dict.fromkeys(targets):
-            if _is_ours(target):
-                yield Import(path, node.lineno, ast.unparse(node), module, target)
-
-
-def collect_imports() -> List[Import]:
-    modules = all_modules()
-    known = set(modules)
-    found = []
-    for module, path in modules.items():
-        found.extend(
-            imports_in(
-                path.read_text(encoding='utf-8'),
-                module,
-                path.name == '__init__.py',
-                known,
-                str(path.relative_to(PACKAGE_DIR.parent)),
-            )
-        )
-    return found
-
-
 IMPORTS = collect_imports()
-
-
-def package_edges() -> Dict[Tuple[str, str], List[Import]]:
-    """(importer package, imported package) -> the imports that make the edge."""
-    edges = defaultdict(list)
-    for imp in IMPORTS:
-        a, b = group_of(imp.importer), group_of(imp.target)
-        if a != b:
-            edges[(a, b)].append(imp)
-    return dict(edges)
-
-
-EDGES = package_edges()
+EDGES = package_edges(IMPORTS)
 
 
 def _show(imports: List[Import]) -> str:
