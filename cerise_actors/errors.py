@@ -2,15 +2,16 @@
 
 Errors are translated where they arise (YAML, paramiko, subprocess, OSError
 never leave their layer); above that, code and tests see only these. Each
-says whether trying again later may help (`temporary`), which decides
-between a retry and a final failure.
+says whether trying again later may help (`temporary`). What each leads to
+(a job's state, waiting for the resource, an HTTP status) is one table,
+`jobs/outcomes.py`, looked up along the class's MRO.
 
     CeriseError                      base of all; `temporary` is False
     ├── ConfigError                  a configuration file or value is wrong
     ├── JobRefused                   what a user submitted cannot be run
     │   ├── InvalidWorkflow          the workflow may not or cannot run
-    │   ├── InvalidInput             the input object cannot be staged
-    │   └── InvalidOutput            the runner's output cannot be published safely
+    │   └── InvalidInput             the input object cannot be staged
+    ├── InvalidOutput                the runner's output cannot be published safely
     ├── ResourceError                something failed on the compute resource
     │   ├── TemporaryResourceError   temporary: connection lost, time-out, busy
     │   ├── PermanentResourceError   missing file, permission denied, bad command
@@ -37,6 +38,10 @@ class CeriseError(Exception):
     """Base of every error the service raises on purpose."""
 
     temporary = False
+
+    def words(self) -> str:
+        """What a user is told: the message, unless a class says it better."""
+        return str(self)
 
 
 class ConfigError(CeriseError):
@@ -77,8 +82,10 @@ class InvalidInput(JobRefused):
     """The submitted input object cannot be staged."""
 
 
-class InvalidOutput(JobRefused):
-    """The workflow runner's output cannot be published safely."""
+class InvalidOutput(CeriseError):
+    """The workflow runner's output cannot be published safely. Not a
+    `JobRefused`: the user's submission was accepted and ran; it is the
+    runner's answer that is wrong, so the job ends in SystemError."""
 
 
 class ResourceError(CeriseError):
@@ -141,6 +148,9 @@ class JobNotFound(CeriseError):
     def __init__(self, job_id: str):
         super().__init__(job_id)
         self.job_id = job_id
+
+    def words(self) -> str:
+        return f'there is no job with id {self.job_id}'
 
 
 class TooManyActiveJobs(CeriseError):

@@ -15,7 +15,8 @@ from typing import Callable, List, Optional
 
 import pykka
 
-from ..errors import DiskFull, ResourceError
+from ..errors import CeriseError, ResourceError
+from ..jobs.outcomes import outcome_of
 from ..jobs.states import JobState as S
 from ..resource.batch import FINISHED_ID
 from ..resource.filesystem import FileSystem
@@ -183,11 +184,11 @@ class RunnerActor(pykka.ThreadingActor):
         try:
             self._fs.write_bytes(paths.script, self._scheduler.script(req).encode(), 0o755)
             remote_id = self._scheduler.submit(req)
-        except DiskFull as exc:  # one line; retrying on a full disk only adds log lines
-            fail_job(self._store, job_id, S.TEMPORARY_FAILURE, f'Could not start the job: {exc}')
-            return
-        except ResourceError as exc:
-            if exc.temporary:
+        except CeriseError as exc:
+            outcome = outcome_of(exc)  # jobs/outcomes.py decides what follows
+            if outcome.job_state is None:
+                raise  # no job's outcome: the job guard records a SystemError
+            if outcome.waits:
                 # submission is idempotent (jobid file / adoption by name): try again later
                 self._queue.push_front(job_id)
                 if job_id not in self._postponed:  # one line per job, not one per try
@@ -202,7 +203,8 @@ class RunnerActor(pykka.ThreadingActor):
                     self._retry_pending = True
                     self._poller.call_later(self.actor_ref.proxy().retry_queued)
                 raise _Postpone() from exc
-            fail_job(self._store, job_id, S.PERMANENT_FAILURE, f'Could not start the job: {exc}')
+            words = outcome.explained_as or 'Could not start the job'
+            fail_job(self._store, job_id, outcome.job_state, f'{words}: {exc}')
             return
         self._postponed.discard(job_id)
         if remote_id == FINISHED_ID:

@@ -16,15 +16,11 @@ import pykka
 
 from ..errors import (
     CeriseError,
-    DiskFull,
-    InvalidInput,
-    InvalidOutput,
-    InvalidWorkflow,
     ResourceError,
-    SourceUnavailable,
     StagingAborted,
     StopReason,
 )
+from ..jobs.outcomes import outcome_of
 from ..jobs.states import JobState as S
 from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
@@ -102,17 +98,8 @@ class StagerActor(pykka.ThreadingActor):
         except StagingAborted as exc:
             self._aborted(job_id, exc.reason, S.STAGING_IN, S.STAGING_IN_CR, S.SUBMITTED)
             return
-        except (InvalidWorkflow, InvalidInput) as exc:
-            fail_job(store, job_id, S.PERMANENT_FAILURE, f'Cannot run this job: {exc}')
-            return
-        except SourceUnavailable as exc:
-            fail_job(store, job_id, S.TEMPORARY_FAILURE, f'An input is not available: {exc}')
-            return
-        except ResourceError as exc:
-            self._count(exc)
-            if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_IN, S.SUBMITTED):
-                return
-            self._resource_failure(job_id, 'Staging in failed', exc)
+        except CeriseError as exc:
+            self._failed(job_id, exc, 'Staging in failed', S.STAGING_IN, S.SUBMITTED)
             return
         for warning in result.warnings:
             store.add_log(job_id, warning, 'WARNING')
@@ -157,14 +144,8 @@ class StagerActor(pykka.ThreadingActor):
         except StagingAborted as exc:
             self._aborted(job_id, exc.reason, S.STAGING_OUT, S.STAGING_OUT_CR, S.FINISHED)
             return
-        except ResourceError as exc:
-            self._count(exc)
-            if exc.temporary and self._wait_for_resource(job_id, exc, S.STAGING_OUT, S.FINISHED):
-                return
-            self._resource_failure(job_id, 'Staging out failed', exc)
-            return
-        except InvalidOutput as exc:
-            self._resource_failure(job_id, 'Staging out failed', exc)
+        except CeriseError as exc:
+            self._failed(job_id, exc, 'Staging out failed', S.STAGING_OUT, S.FINISHED)
             return
         if result.runner_log_tail:
             store.add_log(
@@ -193,7 +174,7 @@ class StagerActor(pykka.ThreadingActor):
         if self._metrics is not None:
             self._metrics.resource_error(type(exc).__name__)
 
-    def _wait_for_resource(self, job_id: str, exc: ResourceError, active: S, rest: S) -> bool:
+    def _wait_for_resource(self, job_id: str, exc: CeriseError, active: S, rest: S) -> bool:
         """The resource is unreachable: put the job back and try again later.
 
         Returns False if the job could not be put back (e.g. it was cancelled).
@@ -223,14 +204,18 @@ class StagerActor(pykka.ThreadingActor):
         else:
             store.transition(job_id, cancel_twin, S.CANCELLED, 'Cancelled.')
 
-    def _resource_failure(self, job_id: str, what: str, exc: CeriseError) -> None:
-        if isinstance(exc, InvalidOutput):
-            state = S.SYSTEM_ERROR
-        elif isinstance(exc, DiskFull):  # may work once space is freed; never looped
-            state = S.TEMPORARY_FAILURE
-        else:
-            state = S.TEMPORARY_FAILURE if exc.temporary else S.PERMANENT_FAILURE
-        fail_job(self._store, job_id, state, f'{what}: {exc}')
+    def _failed(self, job_id: str, exc: CeriseError, what: str, active: S, rest: S) -> None:
+        """Do what `exc` leads to (jobs/outcomes.py): wait for the resource, or end
+        the job in the outcome's state with `what` (or the outcome's words) before
+        the message. An error that is no job's outcome goes on to the job guard."""
+        outcome = outcome_of(exc)
+        if outcome.job_state is None:
+            raise exc
+        if isinstance(exc, ResourceError):
+            self._count(exc)
+        if outcome.waits and self._wait_for_resource(job_id, exc, active, rest):
+            return
+        fail_job(self._store, job_id, outcome.job_state, f'{outcome.explained_as or what}: {exc}')
 
     # --- deletion ------------------------------------------------------
     def delete(self, job_id: str) -> None:

@@ -16,7 +16,8 @@ import yaml
 
 from ..boundary.exchange_names import ExchangeNames
 from ..defaults import MAX_REQUEST_BYTES
-from ..errors import JobNotFound, ServiceUnavailable, StorageFull, TooManyActiveJobs
+from ..errors import CeriseError
+from ..jobs.outcomes import outcome_of
 from .backend import JobsBackend, base_url_of, job_json, jobs_json_chunks
 from .discovery import Index, StepList
 from .identity import user_of
@@ -158,12 +159,6 @@ class OpenApiDocument:
         resp.text = self._text
 
 
-def _not_found(req, resp, ex, params):
-    raise falcon.HTTPNotFound(
-        title='Job not found', description=f'there is no job with id {ex.job_id}'
-    )
-
-
 def _no_route(req, resp, ex, params):
     raise falcon.HTTPNotFound(
         title='Not found',
@@ -181,20 +176,19 @@ def _internal_error(req, resp, ex, params):
     )
 
 
-def _unavailable(req, resp, ex, params):
-    raise falcon.HTTPServiceUnavailable(
-        title='Service unavailable', description=str(ex), retry_after=5
+def _cerise_error(req, resp, ex, params):
+    """An error of errors.py: the answer its outcome names (jobs/outcomes.py, looked
+    up along its MRO), with the error's own words; without one, a 500."""
+    outcome = outcome_of(ex)
+    if outcome.http_status is None:
+        _internal_error(req, resp, ex, params)
+    headers = {} if outcome.retry_after is None else {'Retry-After': str(outcome.retry_after)}
+    raise falcon.HTTPError(
+        falcon.code_to_http_status(outcome.http_status),
+        title=outcome.http_title,
+        description=ex.words(),
+        headers=headers,
     )
-
-
-def _too_many(req, resp, ex, params):
-    raise falcon.HTTPTooManyRequests(
-        title='Too many unfinished jobs', description=str(ex), retry_after=60
-    )
-
-
-def _storage_full(req, resp, ex, params):
-    raise falcon.HTTPInsufficientStorage(title='Storage full', description=str(ex))
 
 
 def create_app(
@@ -234,11 +228,8 @@ def create_app(
     app.add_route('/openapi.json', openapi)
     app.add_route('/swagger.json', openapi)
     app.add_error_handler(Exception, _internal_error)  # falcon's HTTPErrors keep theirs
-    app.add_error_handler(JobNotFound, _not_found)
+    app.add_error_handler(CeriseError, _cerise_error)
     app.add_error_handler(falcon.HTTPRouteNotFound, _no_route)
-    app.add_error_handler(ServiceUnavailable, _unavailable)
-    app.add_error_handler(StorageFull, _storage_full)
-    app.add_error_handler(TooManyActiveJobs, _too_many)
     if wes is not None:
         install_wes(app, backend, wes, base_url, body_limit, slots, downloads, max_active)
     return app
