@@ -39,8 +39,9 @@ class CeriseError(Exception):
 
     temporary = False
 
-    def words(self) -> str:
-        """What a user is told: the message, unless a class says it better."""
+    def words(self, noun: str = 'job') -> str:
+        """What a user is told: the message, unless a class says it better
+        (`noun`: what the front end calls a job: 'run' in WES)."""
         return str(self)
 
 
@@ -149,8 +150,8 @@ class JobNotFound(CeriseError):
         super().__init__(job_id)
         self.job_id = job_id
 
-    def words(self) -> str:
-        return f'there is no job with id {self.job_id}'
+    def words(self, noun: str = 'job') -> str:
+        return f'there is no {noun} with id {self.job_id}'
 
 
 class TooManyActiveJobs(CeriseError):

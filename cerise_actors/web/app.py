@@ -176,6 +176,10 @@ def _internal_error(req, resp, ex, params):
     )
 
 
+def _under_wes(path: str) -> bool:
+    return path == WES_PREFIX or path.startswith(WES_PREFIX + '/')
+
+
 def _cerise_error(req, resp, ex, params):
     """An error of errors.py: the answer its outcome names (jobs/outcomes.py, looked
     up along its MRO), with the error's own words; without one, a 500."""
@@ -186,7 +190,7 @@ def _cerise_error(req, resp, ex, params):
     raise falcon.HTTPError(
         falcon.code_to_http_status(outcome.http_status),
         title=outcome.http_title,
-        description=ex.words(),
+        description=ex.words('run' if _under_wes(req.path) else 'job'),
         headers=headers,
     )
 

@@ -22,7 +22,6 @@ from falcon.app_helpers import default_serialize_error
 from ...boundary.confined import ConfinedRoot, Refused
 from ...boundary.exchange_names import ExchangeNames
 from ...defaults import MAX_PAGE_SIZE, WES_PAGE_SIZE
-from ...errors import JobNotFound
 from ..backend import JobsBackend, base_url_of
 from ..identity import maybe_user_of, user_of
 from ..list_slots import ListSlots
@@ -71,10 +70,6 @@ def _bad(message: str) -> falcon.HTTPBadRequest:
     return falcon.HTTPBadRequest(title='Bad request', description=message)
 
 
-def _no_run(run_id: str) -> falcon.HTTPNotFound:
-    return falcon.HTTPNotFound(title='Run not found', description=f'there is no run {run_id}')
-
-
 class _Base:
     def __init__(self, backend: JobsBackend, settings: WesSettings, base_url: Optional[str]):
         self._backend = backend
@@ -84,17 +79,13 @@ class _Base:
     def _base(self, req) -> str:
         return base_url_of(req, self._base_url)
 
+    # a missing run raises JobNotFound, answered by the app's one handler of
+    # errors (web/app.py, from jobs/outcomes.py) as a 404 ErrorResponse
     def _run(self, req, run_id: str):
-        try:
-            return self._backend.get_run(run_id, owner=user_of(req))
-        except JobNotFound:
-            raise _no_run(run_id) from None
+        return self._backend.get_run(run_id, owner=user_of(req))
 
     def _log_lines(self, req, run_id: str):
-        try:
-            return self._backend.log_lines(run_id, owner=user_of(req))
-        except JobNotFound:
-            raise _no_run(run_id) from None
+        return self._backend.log_lines(run_id, owner=user_of(req))
 
 
 class ServiceInfo(_Base):
@@ -199,10 +190,7 @@ class RunStatus(_Base):
 
 class RunCancel(_Base):
     def on_post(self, req, resp, run_id):
-        try:
-            self._backend.cancel(run_id, owner=user_of(req))
-        except JobNotFound:
-            raise _no_run(run_id) from None
+        self._backend.cancel(run_id, owner=user_of(req))
         resp.media = {'run_id': run_id}
 
 
