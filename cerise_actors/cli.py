@@ -44,7 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     sub = parser.add_subparsers(dest='command', required=True)
-    serve = sub.add_parser('serve', help='run the REST service until SIGTERM/SIGINT')
+    _add_serve(sub)
+    _add_wheelhouse(sub)
+    _add_add_user(sub)
+    add_client_commands(sub)
+    return parser
+
+
+def _add_serve(subparsers) -> None:
+    """`serve`: run the service."""
+    serve = subparsers.add_parser('serve', help='run the REST service until SIGTERM/SIGINT')
     _config_option(serve)
     serve.add_argument(
         '--api',
@@ -66,7 +75,11 @@ def _parser() -> argparse.ArgumentParser:
         help='address to listen on, e.g. 0.0.0.0 for all (default: $CERISE_HOSTNAME, '
         'else rest-service.hostname, else 127.0.0.1)',
     )
-    wheels = sub.add_parser(
+
+
+def _add_wheelhouse(subparsers) -> None:
+    """`wheelhouse`: fill a folder with the runner's wheels for offline resources."""
+    wheels = subparsers.add_parser(
         'wheelhouse',
         help='download the wheels the CWL runner is installed from on compute resources',
     )
@@ -92,7 +105,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help='folder to fill (default: $CERISE_WHEELHOUSE or ./wheelhouse)',
     )
-    add_user = sub.add_parser(
+
+
+def _add_add_user(subparsers) -> None:
+    """`add-user`: a new user in the users file, and their token printed once."""
+    add_user = subparsers.add_parser(
         'add-user',
         help='add a user to the users file and print their token (once)',
         description='Add user NAME to the users file and print their new token on stdout; '
@@ -112,8 +129,6 @@ def _parser() -> argparse.ArgumentParser:
         help='give an existing user a new token; their old one stops working',
     )
     _config_option(add_user)
-    add_client_commands(sub)
-    return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:

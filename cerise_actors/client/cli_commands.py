@@ -77,7 +77,21 @@ CLIENT_COMMANDS = ('submit', 'list', 'status', 'log', 'wait', 'cancel', 'delete'
 
 
 def add_client_commands(subparsers) -> None:
-    """Add the client commands to an argparse sub-parsers object."""
+    """Add the client commands to an argparse sub-parsers object, in the order
+    `--help` lists them; each `_add_<command>` sets up one."""
+    common = _common_options()
+    _add_submit(subparsers, common)
+    add_steps_command(subparsers, common)
+    _add_list(subparsers, common)
+    _add_status(subparsers, common)
+    _add_log(subparsers, common)
+    _add_wait(subparsers, common)
+    _add_cancel(subparsers, common)
+    _add_delete(subparsers, common)
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """The options every client command takes: where the service is, and its token."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         '--service',
@@ -97,7 +111,10 @@ def add_client_commands(subparsers) -> None:
         f'service); there is no option for the token itself, as ps shows command lines '
         f'to every user',
     )
+    return common
 
+
+def _add_submit(subparsers, common: argparse.ArgumentParser) -> None:
     submit = subparsers.add_parser(
         'submit',
         parents=[common],
@@ -138,7 +155,8 @@ def add_client_commands(subparsers) -> None:
         help='with --wait, stop waiting after this long (exit code 5)',
     )
 
-    add_steps_command(subparsers, common)
+
+def _add_list(subparsers, common: argparse.ArgumentParser) -> None:
     listing = subparsers.add_parser('list', parents=[common], help='list the jobs')
     listing.add_argument('--json', action='store_true', help='print the jobs as JSON')
     listing.add_argument(
@@ -155,13 +173,19 @@ def add_client_commands(subparsers) -> None:
         help='fetch the list in pages of N jobs (for services with very many jobs)',
     )
 
+
+def _add_status(subparsers, common: argparse.ArgumentParser) -> None:
     status = subparsers.add_parser('status', parents=[common], help="show a job's state")
     status.add_argument('job_id', metavar='ID')
     status.add_argument('--json', action='store_true', help='print the whole job as JSON')
 
+
+def _add_log(subparsers, common: argparse.ArgumentParser) -> None:
     log = subparsers.add_parser('log', parents=[common], help="print a job's log")
     log.add_argument('job_id', metavar='ID')
 
+
+def _add_wait(subparsers, common: argparse.ArgumentParser) -> None:
     wait = subparsers.add_parser(
         'wait',
         parents=[common],
@@ -186,10 +210,14 @@ def add_client_commands(subparsers) -> None:
         help='stop waiting after this long (exit code 5)',
     )
 
+
+def _add_cancel(subparsers, common: argparse.ArgumentParser) -> None:
     cancel = subparsers.add_parser('cancel', parents=[common], help='cancel a job')
     cancel.add_argument('job_id', metavar='ID')
     cancel.add_argument('--wait', action='store_true', help='wait until the job has stopped')
 
+
+def _add_delete(subparsers, common: argparse.ArgumentParser) -> None:
     delete = subparsers.add_parser(
         'delete', parents=[common], help='delete a job, its outputs and its uploaded inputs'
     )
