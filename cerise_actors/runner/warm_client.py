@@ -1,9 +1,11 @@
 """The job script's end of the warm runner: hands the job to it, or runs the runner cold.
 
-    python -I -S warm_client.py --socket PATH --python PYTHON -- <runner arguments>
+    python -I -S warm_client.py --socket PATH --python PYTHON [--module NAME] -- <runner arguments>
 
-A job script runs this where it would run `PYTHON -m cerise_actors.runner
-<runner arguments>`. It is started without site-packages (`-I -S`, some 15 ms)
+A job script runs this where it would run `PYTHON -m NAME <runner
+arguments>`: NAME is `cerise_actors.runner` on the service's own machine
+(the default) and `cerise_runner` where the service deployed the runner to
+a resource reached over SSH (resource/remote_warm.py). It is started without site-packages (`-I -S`, some 15 ms)
 and imports only the standard library, because it exists to save start-up
 time. It connects to the warm server's unix socket and sends one request,
 the job's argv, working directory, environment, umask and resource limits,
@@ -40,6 +42,8 @@ CONNECT_TIMEOUT = 5.0
 #: seconds to wait for the server's answer (the job's pid) once it has the job; if
 #: none comes, closing the connection makes the server kill whatever it started
 ANSWER_TIMEOUT = 60.0
+#: the cold runner's module, unless --module names another
+COLD_MODULE = 'cerise_actors.runner'
 #: signals passed on to the job; KILL cannot be caught (the server sees us die)
 FORWARDED = (
     signal.SIGTERM,
@@ -146,14 +150,14 @@ def job_request(runner_args):
     }
 
 
-def run_cold(python, runner_args, reason):
-    """Replace this process by the cold runner."""
+def run_cold(python, runner_args, reason, module=COLD_MODULE):
+    """Replace this process by the cold runner, `python -m module runner_args...`."""
     print(
         f'cerise-runner: the warm runner is not available ({reason}); starting cold',
         file=sys.stderr,
         flush=True,
     )
-    argv = [python, '-m', 'cerise_actors.runner'] + list(runner_args)
+    argv = [python, '-m', module] + list(runner_args)
     os.execv(python, argv)
 
 
@@ -233,12 +237,16 @@ def main(argv):
         options, runner_args = argv[:split], argv[split + 1 :]
         path = options[options.index('--socket') + 1]
         python = options[options.index('--python') + 1]
+        module = options[options.index('--module') + 1] if '--module' in options else COLD_MODULE
     except (ValueError, IndexError):
-        print('usage: warm_client.py --socket PATH --python PYTHON -- ARGS...', file=sys.stderr)
+        print(
+            'usage: warm_client.py --socket PATH --python PYTHON [--module NAME] -- ARGS...',
+            file=sys.stderr,
+        )
         return 2
     sock, reader, problem = hand_over(path, runner_args)
     if sock is None:
-        run_cold(python, runner_args, problem)
+        run_cold(python, runner_args, problem, module)
     return follow(sock, reader)
 
 
