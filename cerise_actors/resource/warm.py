@@ -20,7 +20,12 @@ class only has to keep one running:
   failures (1 s to 60 s). Meanwhile jobs start cold;
 - a reinstalled specialisation needs nothing from here: jobs read the
   installed steps from disk, and the server validates them again when it
-  sees the projects' version files change.
+  sees the projects' version files change;
+- it is started with `--idle-exit` (IDLE_EXIT): a server no job has used
+  for that long leaves (saying `idle`), which is no failure: nothing is
+  restarted then, and the next job (`wake`, called as each job starts,
+  see `waking`) starts it again. That job runs cold, as every job does
+  while a server loads, and an unused service keeps only its own memory.
 
 This module imports nothing of the runner: it starts it by module name.
 """
@@ -32,7 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from .shell import scrubbed_environment
 
@@ -50,6 +55,8 @@ RESTART_PAUSES = (1.0, 2.0, 5.0, 15.0, 60.0)
 STABLE_SECONDS = 60.0
 #: seconds a stopped server gets to leave before it is killed
 STOP_GRACE = 5.0
+#: seconds without a job after which the server leaves, until the next job
+IDLE_EXIT = 300.0
 
 
 def private_folder(base: str) -> str:
@@ -73,13 +80,16 @@ class WarmRunner:
         step_folders: List[str],
         python: str = sys.executable,
         entry: Optional[str] = None,
+        idle_exit: float = IDLE_EXIT,
     ):
         """The socket goes in a private folder under `base` (the resource's files
-        path); `entry` (module:function) replaces the runner, for tests."""
+        path); `entry` (module:function) replaces the runner, for tests; the
+        server leaves after `idle_exit` seconds without a job (0: never)."""
         self.folder = folder = private_folder(base)
         self.socket_path = os.path.join(folder, 'runner.sock')
         self.log_path = os.path.join(folder, 'warm-runner.log')
         self._argv = [python, '-m', SERVER_MODULE, '--socket', self.socket_path]
+        self._argv += ['--idle-exit', f'{idle_exit:g}']
         for steps in step_folders:
             self._argv += ['--steps', steps]
         if entry:
@@ -88,6 +98,7 @@ class WarmRunner:
         self._proc: Optional[subprocess.Popen] = None
         self._ready = False
         self._closed = False
+        self._asleep = False  # the server left unused; the next job starts it
         self._failures = 0
         self.starts = 0  # servers started so far (tests and the benchmark read it)
 
@@ -105,6 +116,20 @@ class WarmRunner:
             self._lock.notify_all()
         if proc is not None:
             _stop(proc)
+
+    def wake(self) -> None:
+        """Start the server again if it left unused (a job is starting); does
+        nothing while it runs, or waits to be restarted after a failure."""
+        with self._lock:
+            if self._asleep and not self._closed:
+                self._asleep = False
+                self._spawn()
+
+    @property
+    def asleep(self) -> bool:
+        """Whether the server left unused and waits for the next job."""
+        with self._lock:
+            return self._asleep
 
     def wait_ready(self, timeout: float) -> bool:
         """Whether a server is ready (its socket in place) within `timeout` s."""
@@ -156,14 +181,17 @@ class WarmRunner:
 
     def _follow(self, proc: subprocess.Popen) -> None:
         """Wait for `proc` to say it is ready, then to end; restart it if it
-        ended while it was still the service's server."""
+        ended while it was still the service's server, unless it left unused."""
         started = time.monotonic()
+        idle = False
         for line in proc.stdout:
             if line.strip() == b'ready':
                 with self._lock:
                     if self._proc is proc:
                         self._ready = True
                         self._lock.notify_all()
+            elif line.strip() == b'idle':
+                idle = True
                 break
         code = proc.wait()  # not the pipe's end: jobs' supervisors do not hold it, but
         proc.stdout.close()  # whether it ended is the process's to say
@@ -172,6 +200,10 @@ class WarmRunner:
             if self._proc is not proc or self._closed:
                 return
             self._ready = False
+            if idle and code == 0:
+                self._proc, self._asleep, self._failures = None, True, 0
+                logger.info('the warm runner left unused; the next job starts it again')
+                return
             self._failures = 1 if lived > STABLE_SECONDS else self._failures + 1
             pause = RESTART_PAUSES[min(self._failures, len(RESTART_PAUSES)) - 1]
             logger.warning(
@@ -185,6 +217,19 @@ class WarmRunner:
             if self._lock.wait_for(lambda: self._closed or self._proc is not proc, pause):
                 return
             self._spawn()
+
+
+def waking(warm, job_argv: Callable[..., List[str]]) -> Callable[..., List[str]]:
+    """`job_argv(paths, cores)`, the runner's command line of a job that is
+    starting, first waking `warm` if it is a WarmRunner that left unused."""
+    if not isinstance(warm, WarmRunner):
+        return job_argv
+
+    def argv(*args):
+        warm.wake()
+        return job_argv(*args)
+
+    return argv
 
 
 def _stop(proc: subprocess.Popen) -> None:

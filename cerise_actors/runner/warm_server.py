@@ -1,6 +1,6 @@
 """The warm runner: a long-lived process with cwltool loaded, from which jobs are forked.
 
-    python -m cerise_actors.runner.warm_server --socket PATH [--steps DIR]...
+    python -m cerise_actors.runner.warm_server --socket PATH [--steps DIR]... [--idle-exit S]
 
 A cold runner spends most of a short job starting: importing cwltool (about
 0.2-0.3 s) and loading the CWL schemas with schema-salad (about 0.3 s per
@@ -28,6 +28,13 @@ served stale. The server notices a reinstall (the projects' version files
 changed) at the next connection and validates the steps again, in a forked
 process so that no job waits for it.
 
+With `--idle-exit S` (0, the default: never) the server leaves once no job
+has been handed to it for S seconds: it takes its socket away first, starts
+the jobs already waiting in its backlog, prints `idle` on stdout and exits
+with 0, so that its owner can tell this from a crash and start it again when
+the next job comes (resource/warm.py). Jobs it started run on; a job that
+finds no socket runs cold.
+
 This package imports nothing of cerise_actors outside cerise_actors.runner.
 """
 
@@ -49,6 +56,8 @@ from .schemas import keep_standard_schemas, load_cache, load_schemas, save_cache
 PRELOADED_VERSIONS = ('v1.0', 'v1.1', 'v1.2')
 #: what the server prints on stdout once the socket is in place
 READY = 'ready'
+#: what it prints before it leaves, unused for --idle-exit seconds
+IDLE = 'idle'
 _PEERCRED = struct.Struct('3i')
 
 
@@ -133,10 +142,17 @@ def same_user(conn: socket.socket) -> bool:
 class WarmServer:
     """Preloads once, then forks a supervisor per connection until the service goes."""
 
-    def __init__(self, path: str, steps: Sequence[str], entry: Callable[[List[str]], int]):
+    def __init__(
+        self,
+        path: str,
+        steps: Sequence[str],
+        entry: Callable[[List[str]], int],
+        idle_exit: float = 0.0,
+    ):
         self.path = path
         self.steps = list(steps)
         self.entry = entry
+        self.idle_exit = idle_exit  # seconds without a job before leaving; 0: never
         self.fingerprint = steps_fingerprint(self.steps)
 
     def log(self, text: str) -> None:
@@ -167,34 +183,47 @@ class WarmServer:
         listener, inode = bind(self.path)
         print(READY, flush=True)
         try:
-            self._loop(listener)
+            if self._loop(listener, inode):
+                print(IDLE, flush=True)
         finally:
             listener.close()
-            name = os.path.basename(self.path)  # in the folder bind() went to
-            try:  # unless a newer server has put its socket there
-                if os.stat(name).st_ino == inode:
-                    os.unlink(name)
-            except OSError:
-                pass
+            _unlink_own(self.path, inode)
 
-    def _loop(self, listener: socket.socket) -> None:
+    def _loop(self, listener: socket.socket, inode: int) -> bool:
+        """Serve until the service goes (False) or, with idle_exit, until no
+        job came for that long (True)."""
         control = sys.stdin.fileno()
+        last_job = time.monotonic()
         while True:
             ready = select.select([listener, control], [], [], 1.0)[0]
             _reap()
             if control in ready and not os.read(control, 4096):
-                return  # the service has gone: stop serving; jobs run on
+                return False  # the service has gone: stop serving; jobs run on
             if listener in ready:
-                try:
-                    conn, _ = listener.accept()
-                except OSError:
-                    continue
-                with conn:
-                    try:
-                        if same_user(conn):
-                            self._start(conn, listener)
-                    except OSError as exc:  # that client runs cold; the server goes on
-                        self.log(f'could not take a job: {exc}')
+                self._take(listener)
+                last_job = time.monotonic()
+            elif self.idle_exit and time.monotonic() - last_job >= self.idle_exit:
+                self.log(f'no job for {self.idle_exit:g} s; leaving until the next one')
+                _unlink_own(self.path, inode)  # new jobs run cold from now on
+                listener.setblocking(False)
+                while self._take(listener):  # those that connected meanwhile
+                    pass
+                return True
+
+    def _take(self, listener: socket.socket) -> bool:
+        """Accept one connection and start its job; whether there was one."""
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return False
+        with conn:
+            conn.setblocking(True)
+            try:
+                if same_user(conn):
+                    self._start(conn, listener)
+            except OSError as exc:  # that client runs cold; the server goes on
+                self.log(f'could not take a job: {exc}')
+        return True
 
     def _start(self, conn: socket.socket, listener: socket.socket) -> None:
         now = steps_fingerprint(self.steps)
@@ -235,6 +264,17 @@ class WarmServer:
                 os._exit(0)
 
 
+def _unlink_own(path: str, inode: int) -> None:
+    """Remove the socket, unless a newer server has put its own there (the
+    name is relative: bind() went to its folder)."""
+    name = os.path.basename(path)
+    try:
+        if os.stat(name).st_ino == inode:
+            os.unlink(name)
+    except OSError:
+        pass
+
+
 def _detach_from_service() -> None:
     """In a supervisor: let go of the service's pipes (the control pipe, and
     stdout, which the service reads until the server ends); stderr stays the log."""
@@ -260,11 +300,18 @@ def main(argv=None) -> int:
     parser.add_argument('--socket', required=True)
     parser.add_argument('--steps', action='append', default=[])
     parser.add_argument('--entry', default='cerise_actors.runner.main:main')
+    parser.add_argument(
+        '--idle-exit',
+        type=float,
+        default=0.0,
+        metavar='SECONDS',
+        help='leave once no job came for this long (prints "idle"); 0: never (default)',
+    )
     args = parser.parse_args(argv)
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    server = WarmServer(args.socket, args.steps, load_entry(args.entry))
+    server = WarmServer(args.socket, args.steps, load_entry(args.entry), args.idle_exit)
     server.preload()
     server.serve()
     return 0
