@@ -62,7 +62,14 @@ _PEERCRED = struct.Struct('3i')
 
 
 def step_files(folders: Sequence[str]) -> List[Path]:
-    return sorted(p for folder in folders for p in Path(folder).rglob('*.cwl') if p.is_file())
+    """The .cwl files under the folders, but for hidden folders: the runner deployed
+    under the API folder (`.cerise-runner`) holds packages' own test documents."""
+    return sorted(
+        p
+        for folder in folders
+        for p in Path(folder).rglob('*.cwl')
+        if p.is_file() and not any(part.startswith('.') for part in p.relative_to(folder).parts)
+    )
 
 
 def validate_steps(folders: Sequence[str]) -> Tuple[int, List[str]]:

@@ -299,3 +299,13 @@ def test_the_remote_warm_runner_is_only_for_our_deployed_runner_over_ssh_without
     finally:
         warm.close()
     rc.after_runner_install(None)  # nothing to start: no error
+
+
+def test_the_server_validates_the_projects_steps_not_the_deployed_runners_files(tmp_path):
+    from cerise_actors.runner.warm_server import step_files
+
+    api = tmp_path / 'api'
+    for path in ('test/steps/test/hostname.cwl', '.cerise-runner/venv/lib/pkg/tests/t.cwl'):
+        (api / path).parent.mkdir(parents=True, exist_ok=True)
+        (api / path).write_text('cwlVersion: v1.0\n')
+    assert step_files([str(api)]) == [api / 'test' / 'steps' / 'test' / 'hostname.cwl']
