@@ -22,7 +22,11 @@ prints instead, in one run, the table of issue 21: for ssh + no scheduler and
 ssh + Slurm, a trivial job's POST -> Success through the service with its
 default settings (`refresh` 10 s), against the same deployed runner started
 by hand on the same job (its command line from run.sh): one `ssh` command
-from here, wall time, under `srun` for Slurm. Medians of --jobs runs.
+from here, wall time, under `srun` for Slurm. Medians of --jobs runs. For
+ssh + no scheduler the service runs its jobs through the remote warm runner
+(`jobs.warm-runner`, on by default; issue 21, item 2), timed once it is
+ready, and again with `warm-runner: false`; the bare runner by hand is the
+cold runner either way, and the table says how many timed jobs ran warm.
 """
 
 import argparse
@@ -67,7 +71,7 @@ def resource_figures(service, job_id, runs):
     python = f'{service.base}/api/.cerise-runner/venv/bin/python'
     figures = {name: _timed(testbed, user, python, code, runs) for name, code in STEPS.items()}
     run_sh = testbed.ssh('none', f'cat {service.base}/jobs/{job_id}/run.sh', user=user)
-    line = next(x for x in run_sh.splitlines() if '-m cerise_runner' in x)
+    line = cold_command_line(next(x for x in run_sh.splitlines() if 'cerise_runner' in x))
     # the job's own command line, its output thrown away; a failed run stops the measure
     command = re.sub(r' >\S+ 2>\S+ </dev/null &$', ' >/dev/null 2>/tmp/cerise-bench.err', line)
     command += ' </dev/null || { cat /tmp/cerise-bench.err >&2; exit 1; }'
@@ -105,12 +109,36 @@ def job_figures(testbed, scheduler, refresh, runs, with_resource):
         service.cleanup()
 
 
+#: what the warm client says on the job's stderr when it runs the runner cold
+COLD_NOTE = 'the warm runner is not available'
+
+
+def cold_command_line(line: str) -> str:
+    """The bare runner's command line of a run.sh runner line: a warm job's
+    `P -I -S .../warm_client.py --socket S --python P --module M -- ARGS` is
+    `P -m M ARGS` cold (what the client runs when no server is there)."""
+    return re.sub(
+        r'(\S+) -I -S \S+/warm_client\.py --socket \S+ --python \S+ --module (\S+) -- ',
+        r'\1 -m \2 ',
+        line,
+    )
+
+
 def _runner_command(service, job_id) -> str:
-    """The job's own runner command line (from run.sh), its output thrown away."""
+    """The job's own runner command line (from run.sh), cold, its output thrown away."""
     user = service.api_config.jobs.credentials.username
     run_sh = service.testbed.ssh('none', f'cat {service.base}/jobs/{job_id}/run.sh', user=user)
     line = next(x for x in run_sh.splitlines() if 'cerise_runner' in x)
+    line = cold_command_line(line)
+    assert 'warm_client' not in line, line
     return re.sub(r' >\S+ 2>\S+ </dev/null &$', ' >/dev/null </dev/null', line)
+
+
+def _ran_warm(service, job_id) -> bool:
+    user = service.api_config.jobs.credentials.username
+    job_dir = f'{service.base}/jobs/{job_id}'
+    out = service.testbed.ssh('none', f'cat {job_dir}/run.sh {job_dir}/stderr.txt', user=user)
+    return 'warm_client.py' in out and COLD_NOTE not in out
 
 
 def by_hand(service, job_id, runs, srun=False) -> list:
@@ -128,38 +156,56 @@ def by_hand(service, job_id, runs, srun=False) -> list:
     return times
 
 
-def side_by_side(testbed, scheduler, runs) -> dict:
-    """POST -> Success through the service (default settings) and by hand, one run."""
+def side_by_side(testbed, scheduler, runs, warm_runner=True) -> dict:
+    """POST -> Success through the service (default settings, but for
+    `warm_runner`) and by hand, one run."""
     from cerise_actors import defaults
 
     root = Path(tempfile.mkdtemp(prefix=f'cerise-remote-{scheduler}-'))
     service = RemoteService(testbed, scheduler, root, user=testbed.bare_user, cwl_runner=None)
-    service.api_config = dataclasses.replace(service.api_config, refresh=defaults.REFRESH)
+    jobs = dataclasses.replace(service.api_config.jobs, warm_runner=warm_runner)
+    service.api_config = dataclasses.replace(
+        service.api_config, refresh=defaults.REFRESH, jobs=jobs
+    )
     service.start()
     try:
         client = service.client
         first = client.submit(wf.HOSTNAME)['id']  # installs the runner: not counted
         assert client.wait_final(first, timeout=900)['state'] == 'Success', client.log(first)
-        through = []
+        warm = service.service.warm_runner
+        if warm is not None:  # it starts once the runner is installed
+            assert warm.wait_ready(180), 'the remote warm runner did not start'
+        through, job_ids = [], []
         for _ in range(runs):
             start = time.perf_counter()
             job = client.submit(wf.HOSTNAME)['id']
             done = client.wait_final(job, timeout=300)
             through.append(time.perf_counter() - start)
+            job_ids.append(job)
             assert done['state'] == 'Success', client.log(job)
         hand = by_hand(service, first, runs, srun=scheduler == 'slurm')
-        return {'service_s': through, 'by_hand_s': hand}
+        ran_warm = sum(_ran_warm(service, job) for job in job_ids)
+        return {'service_s': through, 'by_hand_s': hand, 'ran_warm': ran_warm}
     finally:
         service.cleanup()
 
 
 def print_table(results: dict) -> None:
-    print('| trivial one-step job, POST -> Success | the service | by hand | ratio |')
-    print('| --- | --- | --- | --- |')
+    print('| trivial one-step job, POST -> Success | the service | ran warm | by hand | ratio |')
+    print('| --- | --- | --- | --- | --- |')
     for name, figures in results.items():
         service = statistics.median(figures['service_s'])
         hand = statistics.median(figures['by_hand_s'])
-        print(f'| {name} | {service:.2f} s | {hand:.2f} s | {service / hand:.1f} |')
+        warm = f'{figures["ran_warm"]} of {len(figures["service_s"])}'
+        print(f'| {name} | {service:.2f} s | {warm} | {hand:.2f} s | {service / hand:.2f} |')
+
+
+#: the rows of --table: (scheduler, jobs.warm-runner, name)
+TABLE_ROWS = (
+    ('none', True, 'ssh + no scheduler, remote warm runner (default)'),
+    ('none', False, 'ssh + no scheduler, warm-runner: false'),
+    ('slurm', True, 'ssh + Slurm (default; no warm runner there)'),
+)
 
 
 def main():
@@ -177,8 +223,8 @@ def main():
 
         print('code under test:', cerise_actors.__file__, flush=True)
         results = {}
-        for scheduler, name in (('none', 'ssh + no scheduler'), ('slurm', 'ssh + Slurm')):
-            results[name] = side_by_side(testbed, scheduler, args.jobs)
+        for scheduler, warm_runner, name in TABLE_ROWS:
+            results[name] = side_by_side(testbed, scheduler, args.jobs, warm_runner)
             print(name, json.dumps(results[name]), flush=True)
         print_table(results)
         Path(args.out).write_text(json.dumps(results, indent=2))
