@@ -15,26 +15,28 @@ sftp-server sends for a folder listing) and never enters a link. That
 leaves the moment between the look and the open to whoever else writes in
 the job's folder on the resource; the job's own steps have finished by the
 time its outputs are read.
+
+Requests that do not wait for each other's answers go together (see
+sftp_pipeline.py and sftp_batch.py): the folders and small files of a job
+are sent in three round trips, its small outputs read in three, a tree
+listed a level per two round trips and removed in one more, the lstats of a
+`ConfinedPath`'s way in one.
 """
 
 import contextlib
-import errno
 import posixpath
 import stat
 import threading
-from typing import BinaryIO, List, Optional
+from typing import BinaryIO, Dict, List, Optional, Sequence
 
 import paramiko
+from paramiko.sftp import CMD_ATTRS
 
 from ..defaults import CHUNK, SFTP_CHANNELS
-from ..errors import (
-    CeriseError,
-    DiskFull,
-    PermanentResourceError,
-    ResourceError,
-    TemporaryResourceError,
-)
-from .filesystem import ConfinedPath, FileSystem, NotFollowed
+from ..errors import CeriseError, PermanentResourceError, TemporaryResourceError
+from . import sftp_batch as batch
+from .filesystem import ConfinedPath, FileSystem, SmallFile, go_on
+from .sftp_pipeline import Pipeline, chunks, close, list_folders, translate, walk_listing
 from .ssh_connection import SshConnection
 
 
@@ -63,7 +65,7 @@ class SftpFileSystem(FileSystem):
                 self._connection.drop()
                 raise TemporaryResourceError(f'{what}: connection lost ({exc})') from exc
             self._give_back(client)
-            raise _translate(exc, what) from exc
+            raise translate(exc, what) from exc
         else:
             self._give_back(client)
 
@@ -76,38 +78,88 @@ class SftpFileSystem(FileSystem):
 
     def mkdir(self, path: str) -> None:
         with self._client(f'cannot create folder {path}') as sftp:
-            _makedirs(sftp, path)
+            if not batch.make_folders(Pipeline(sftp), [path]):
+                _makedirs(sftp, path)
+
+    def put_small_files(
+        self, folders: Sequence[str], files: Sequence[SmallFile], check=go_on
+    ) -> int:
+        """All in three round trips (sftp_batch.put_files); `check` is not
+        called: there is nothing to stop between them."""
+        what = f'cannot write {files[0].path}' if files else 'cannot create folders'
+        with self._client(what) as sftp:
+            sent = batch.put_files(Pipeline(sftp), folders, files)
+        if sent is None:  # a folder could not simply be made: the careful way says why
+            for folder in folders:
+                self.mkdir(folder)
+            with self._client(what) as sftp:
+                sent = batch.put_files(Pipeline(sftp), (), files)
+        return sent
+
+    def write_bytes(self, path: str, data: bytes, mode: Optional[int] = None) -> None:
+        self.put_small_files((), [SmallFile(path, data, mode)])
 
     def put_stream(self, stream: BinaryIO, path: str, mode: Optional[int] = None) -> int:
-        tmp = f'{path}.part'
+        """Open, then the writes and the close in a window of requests as the
+        source is read, then (all acknowledged) the mode and the rename."""
+        tmp = batch.part(path)
         with self._client(f'cannot write {path}') as sftp:
-            written = 0
+            pipe = Pipeline(sftp)
+            handle = pipe.run([batch.open_file(tmp, batch.WRITE)])[0].handle
+            written = [0]
+
+            def requests():
+                while True:
+                    chunk = stream.read(CHUNK)
+                    if not chunk:
+                        break
+                    for offset, length in chunks(len(chunk)):
+                        data = chunk[offset : offset + length]
+                        yield batch.write(handle, written[0], data)
+                        written[0] += length
+                yield close(handle)
+
             try:
-                with sftp.open(tmp, 'wb') as out:
-                    out.set_pipelined(True)
-                    while True:
-                        chunk = stream.read(CHUNK)
-                        if not chunk:
-                            break
-                        out.write(chunk)
-                        written += len(chunk)
+                refused = pipe.first_refusal(requests())
             except CeriseError:  # the source failed or was stopped: leave nothing behind
                 with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
-                    sftp.remove(tmp)
+                    pipe.run([close(handle), batch.remove(tmp)])
                 raise
-            if mode is not None:
-                sftp.chmod(tmp, mode & 0o7777)
-            sftp.posix_rename(tmp, path)
-            return written
+            except BaseException:
+                with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
+                    pipe.forget(close(handle))
+                raise
+            if refused is not None:
+                raise refused
+            last = [batch.chmod(tmp, mode)] if mode is not None else []
+            for answer in pipe.run(last + [batch.rename(tmp, path)]):
+                answer.check()
+            return written[0]
 
     @contextlib.contextmanager
     def open_read(self, path: str):
+        """The lstats of the way (a ConfinedPath) or a stat beside the open
+        give the size, so reading starts a prefetch of exactly what is left
+        from where it starts (after a seek: only the tail) without asking."""
         with self._client(f'cannot read {path}') as sftp:
+            pipe = Pipeline(sftp)
             if isinstance(path, ConfinedPath):
-                _check_way(sftp, path, regular=True)
-            with sftp.open(path, 'rb') as stream:
-                stream.prefetch()
-                yield stream
+                attrs = batch.check_way(pipe, path, regular=True)
+                size = attrs.st_size if attrs is not None else None
+                handle = pipe.run([batch.open_file(path)])[0].handle
+            else:
+                opened, looked = pipe.run([batch.open_file(path), batch.look(path)])
+                handle = opened.handle
+                size = looked.value.st_size if looked.kind == CMD_ATTRS else None
+            stream = paramiko.SFTPFile(sftp, handle, 'rb')
+            try:
+                yield _Prefetching(stream, size)
+            finally:
+                stream._close(async_=True)  # paramiko's own way not to wait for the answer
+
+    def read_small_files(self, paths: Sequence[str], limit: int) -> Dict[str, bytes]:
+        with self._client('cannot read the small files of a job') as sftp:
+            return batch.read_files(Pipeline(sftp), paths, limit)
 
     def size(self, path: str) -> Optional[int]:
         with self._client(f'cannot look at {path}') as sftp:
@@ -126,14 +178,16 @@ class SftpFileSystem(FileSystem):
 
     def walk(self, path: str):
         with self._client(f'cannot list {path}') as sftp:
+            pipe = Pipeline(sftp)
             if isinstance(path, ConfinedPath):
-                _check_way(sftp, path, regular=False)
-            entries = list(_walk(sftp, path, ''))
-        yield from entries
+                batch.check_way(pipe, path, regular=False)
+            listing = list_folders(pipe, path)
+        for rel, attrs in walk_listing(listing):
+            yield rel, stat.S_ISDIR(attrs.st_mode), attrs.st_mode
 
     def remove(self, path: str) -> None:
         with self._client(f'cannot remove {path}') as sftp:
-            _remove_tree(sftp, path)
+            batch.remove_tree(Pipeline(sftp), path)
 
     def close(self) -> None:
         with self._lock:
@@ -147,21 +201,6 @@ def _close(client) -> None:
         client.close()
     except Exception:  # closing a broken client may raise anything
         pass
-
-
-def _translate(exc: Exception, what: str) -> ResourceError:
-    """An SFTP error on a live connection: missing or forbidden is permanent.
-    A full disk is DiskFull where the server says so with an errno; OpenSSH's
-    sftp-server says only "Failure", which stays a temporary error."""
-    if getattr(exc, 'errno', None) in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFull(f"the compute resource's disk is full: {what}")
-    if isinstance(exc, (FileNotFoundError, PermissionError)) or getattr(exc, 'errno', None) in (
-        errno.ENOENT,
-        errno.EACCES,
-        errno.EPERM,
-    ):
-        return PermanentResourceError(f'{what}: {getattr(exc, "strerror", None) or exc}')
-    return TemporaryResourceError(f'{what}: {exc}')
 
 
 def _makedirs(sftp, path: str) -> None:
@@ -178,55 +217,34 @@ def _makedirs(sftp, path: str) -> None:
     for folder in reversed(missing):
         try:
             sftp.mkdir(folder)
-        except OSError:
-            if not stat.S_ISDIR(sftp.stat(folder).st_mode):  # raced with another mkdir
-                raise
+        except OSError as refused:
+            try:
+                made = stat.S_ISDIR(sftp.stat(folder).st_mode)  # raced with another mkdir
+            except OSError:
+                made = False
+            if not made:
+                raise refused from None
 
 
-def _check_way(sftp, path: ConfinedPath, regular: bool) -> None:
-    """Raise NotFollowed unless every component of `path` below its root is
-    a folder (the last: a regular file if `regular`), looked at with lstat."""
-    parts = [part for part in path.name.split('/') if part not in ('', '.')]
-    if '..' in parts:
-        raise NotFollowed(f'{path.name} climbs out of {path.root} with ..', f'cannot read {path}')
-    current = path.root
-    for number, part in enumerate(parts):
-        current = posixpath.join(current, part)
-        mode = sftp.lstat(current).st_mode
-        where = '/'.join(parts[: number + 1])
-        if stat.S_ISLNK(mode):
-            raise NotFollowed(
-                f'{where} is a symbolic link, which is never followed', f'cannot read {path}'
-            )
-        last = number == len(parts) - 1
-        wanted = stat.S_ISREG(mode) if last and regular else stat.S_ISDIR(mode)
-        if not wanted:
-            kind = 'not a regular file' if last and regular else 'not a folder'
-            raise NotFollowed(f'{where} is {kind}', f'cannot read {path}')
+class _Prefetching:
+    """An SFTP file that starts paramiko's prefetch at its first read, from
+    where it is then (all of the file, or the tail after a seek) to the size
+    known when it was opened; a file grown since is read on without it."""
 
+    def __init__(self, stream: paramiko.SFTPFile, size: Optional[int]):
+        self._stream = stream
+        self._size = size
+        self._started = False
 
-def _walk(sftp, root: str, prefix: str):
-    """Folder listings carry lstat attributes, so a link is listed as a
-    link (with its own st_mode) and never entered."""
-    for attrs in sorted(
-        sftp.listdir_attr(posixpath.join(root, prefix) if prefix else root),
-        key=lambda a: a.filename,
-    ):
-        rel = f'{prefix}/{attrs.filename}' if prefix else attrs.filename
-        is_dir = stat.S_ISDIR(attrs.st_mode)
-        yield rel, is_dir, attrs.st_mode
-        if is_dir:
-            yield from _walk(sftp, root, rel)
+    def read(self, n: int = -1) -> bytes:
+        if not self._started:
+            self._started = True
+            if self._size is not None and self._stream.tell() < self._size:
+                self._stream.prefetch(self._size)
+        return self._stream.read(n if n is not None and n >= 0 else None)
 
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._stream.seek(offset, whence)
 
-def _remove_tree(sftp, path: str) -> None:
-    try:
-        attrs = sftp.lstat(path)
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(attrs.st_mode):
-        for entry in sftp.listdir_attr(path):
-            _remove_tree(sftp, posixpath.join(path, entry.filename))
-        sftp.rmdir(path)
-    else:
-        sftp.remove(path)
+    def tell(self) -> int:
+        return self._stream.tell()

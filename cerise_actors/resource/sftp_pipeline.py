@@ -1,0 +1,321 @@
+"""SFTP requests sent together: a job's folders, small files and listings in a few round trips.
+
+paramiko's SFTPClient sends one request and waits for its answer, so every
+stat, mkdir, open, close and rename of a job costs a round trip to the
+resource: a trivial job took about a hundred of them from stage-in to
+clean-up. The SFTP protocol lets a client send many requests before reading
+any answer, and an SFTP server must give the same results as if each had
+been sent after the answer to the one before (draft-ietf-secsh-filexfer-02,
+section 6: requests are processed in order). So a mkdir and the open of a
+file in that folder may go together, and what needs no answer of another
+request (a handle) costs no round trip of its own.
+
+`Pipeline.run` sends requests (a window of them at a time, so that answers
+waiting to be read never fill the channel's window) and returns each one's
+answer or error in order; nothing is raised for a refused request, the
+caller decides. It uses paramiko's request layer (`_async_request`,
+`_read_response`, `_convert_status`), which paramiko's own files use for
+their pipelined writes and prefetch; the client is used by one thread at a
+time (SftpFileSystem lends it out). The tree operations built on it are in
+sftp_batch.py.
+"""
+
+import dataclasses
+import errno
+import posixpath
+import stat
+from typing import Iterable, List, Optional, Tuple
+
+from paramiko import SFTPAttributes
+from paramiko.sftp import (
+    CMD_ATTRS,
+    CMD_CLOSE,
+    CMD_DATA,
+    CMD_HANDLE,
+    CMD_LSTAT,
+    CMD_MKDIR,
+    CMD_NAME,
+    CMD_OPENDIR,
+    CMD_READ,
+    CMD_READDIR,
+    CMD_STATUS,
+    int64,
+)
+
+from ..errors import DiskFull, PermanentResourceError, ResourceError, TemporaryResourceError
+
+#: requests in flight at once; answers to them must fit the channel's window
+MAX_IN_FLIGHT = 64
+#: bytes of answers (file data) in flight at once, well below paramiko's 2 MiB window
+MAX_ANSWER_BYTES = 1 << 20
+#: bytes per read or write request (the size every SFTP server accepts)
+REQUEST_BYTES = 32768
+#: a folder read answers at most this many names here (OpenSSH: 100); two are asked at once
+_READDIRS = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    command: int
+    args: tuple
+    answer_bytes: int = 0  # how much data the answer carries (a read's length)
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """What the server said to one request: a handle, attributes, data,
+    a folder's entries (with lstat attributes, as OpenSSH sends them; `.`
+    and `..` left out), nothing (a plain "OK"), or an `error`."""
+
+    kind: int = CMD_STATUS
+    value: object = None
+    error: Optional[BaseException] = None  # the server said no (OSError, EOFError)
+
+    @property
+    def handle(self) -> bytes:
+        return self._value(CMD_HANDLE)
+
+    @property
+    def attrs(self) -> SFTPAttributes:
+        return self._value(CMD_ATTRS)
+
+    @property
+    def data(self) -> bytes:
+        return self._value(CMD_DATA)
+
+    @property
+    def names(self) -> List[SFTPAttributes]:
+        return self._value(CMD_NAME)
+
+    def _value(self, kind: int):
+        self.check()
+        if self.kind != kind:
+            raise OSError(f'unexpected SFTP answer {self.kind} where {kind} was due')
+        return self.value
+
+    def check(self) -> 'Answer':
+        """This answer, or its error raised."""
+        if self.error is not None:
+            raise self.error
+        return self
+
+
+def _parse(kind: int, message):
+    if kind == CMD_HANDLE:
+        return message.get_binary()
+    if kind == CMD_ATTRS:
+        return SFTPAttributes._from_msg(message)
+    if kind == CMD_DATA:
+        return message.get_string()
+    if kind == CMD_NAME:
+        found = []
+        for _ in range(message.get_int()):
+            name = message.get_text()
+            longname = message.get_text()
+            attrs = SFTPAttributes._from_msg(message, name, longname)
+            if name not in ('.', '..'):
+                found.append(attrs)
+        return found
+    return None
+
+
+class _Collector:
+    """Where paramiko hands the answers to this pipeline's requests."""
+
+    def __init__(self):
+        self.arrived = {}
+
+    def _async_response(self, kind, message, number) -> None:
+        self.arrived[number] = (kind, message)
+
+
+class Pipeline:
+    def __init__(self, sftp):
+        self._sftp = sftp
+
+    def run(self, requests: Iterable[Request]) -> List[Answer]:
+        """Each request's answer, in order. `requests` is consumed as the
+        window allows, so a generator may read its data as it goes."""
+        answers: List[Optional[Answer]] = []
+
+        def keep(index: int, answer: Answer) -> None:
+            answers[index] = answer
+
+        self._drive(requests, keep, lambda: answers.append(None))
+        return answers
+
+    def first_refusal(self, requests: Iterable[Request]) -> Optional[BaseException]:
+        """The error of the first refused request, if any, keeping no other
+        answer (for the thousands of writes of a large file)."""
+        refusals = {}
+
+        def keep(index: int, answer: Answer) -> None:
+            if answer.error is not None:
+                refusals[index] = answer.error
+
+        self._drive(requests, keep, lambda: None)
+        return refusals[min(refusals)] if refusals else None
+
+    def _drive(self, requests: Iterable[Request], take, sent) -> None:
+        """Send `requests` a window at a time; `take(index, answer)` for each."""
+        sftp, collector = self._sftp, _Collector()
+        waiting = {}  # request number -> (index, answer bytes)
+        count = in_flight_bytes = 0
+        pending = iter(requests)
+        nxt = next(pending, None)
+        while nxt is not None or waiting:
+            while (
+                nxt is not None
+                and len(waiting) < MAX_IN_FLIGHT
+                and (not waiting or in_flight_bytes + nxt.answer_bytes <= MAX_ANSWER_BYTES)
+            ):
+                number = sftp._async_request(collector, nxt.command, *nxt.args)
+                waiting[number] = (count, nxt.answer_bytes)
+                count += 1
+                sent()
+                in_flight_bytes += nxt.answer_bytes
+                nxt = next(pending, None)
+            # a full window is read half empty before more is sent: on a far
+            # link each refill then costs one round trip, not one per answer
+            while waiting and (
+                nxt is None
+                or len(waiting) > MAX_IN_FLIGHT // 2
+                or in_flight_bytes + nxt.answer_bytes > MAX_ANSWER_BYTES // 2
+            ):
+                sftp._read_response()  # one packet, handed to the collector
+                for number, (kind, message) in list(collector.arrived.items()):
+                    del collector.arrived[number]
+                    index, size = waiting.pop(number)
+                    in_flight_bytes -= size
+                    take(index, self._answer(kind, message))
+
+    def forget(self, request: Request) -> None:
+        """Send a request whose answer nobody reads (closing a handle)."""
+        self._sftp._async_request(type(None), request.command, *request.args)
+
+    def _answer(self, kind, message) -> Answer:
+        if kind != CMD_STATUS:
+            return Answer(kind, _parse(kind, message))
+        try:
+            self._sftp._convert_status(message)
+        except (OSError, EOFError) as exc:
+            return Answer(kind, None, exc)
+        return Answer(kind)
+
+
+def translate(exc: Exception, what: str) -> ResourceError:
+    """An SFTP error on a live connection: missing or forbidden is permanent.
+    A full disk is DiskFull where the server says so with an errno; OpenSSH's
+    sftp-server says only "Failure", which stays a temporary error."""
+    if getattr(exc, 'errno', None) in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"the compute resource's disk is full: {what}")
+    if isinstance(exc, (FileNotFoundError, PermissionError)) or getattr(exc, 'errno', None) in (
+        errno.ENOENT,
+        errno.EACCES,
+        errno.EPERM,
+    ):
+        return PermanentResourceError(f'{what}: {getattr(exc, "strerror", None) or exc}')
+    return TemporaryResourceError(f'{what}: {exc}')
+
+
+# --- requests ---------------------------------------------------------------
+
+
+def lstat(path: str) -> Request:
+    return Request(CMD_LSTAT, (path,))
+
+
+def folder_mode(mode: int = 0o777) -> SFTPAttributes:
+    attrs = SFTPAttributes()
+    attrs.st_mode = mode
+    return attrs
+
+
+def mkdir(path: str) -> Request:
+    return Request(CMD_MKDIR, (path, folder_mode()))
+
+
+def close(handle: bytes) -> Request:
+    return Request(CMD_CLOSE, (handle,))
+
+
+def read(handle: bytes, offset: int, length: int) -> Request:
+    return Request(CMD_READ, (handle, int64(offset), length), length)
+
+
+def chunks(size: int) -> Iterable[Tuple[int, int]]:
+    """(offset, length) of the requests that read or write `size` bytes."""
+    return ((offset, min(REQUEST_BYTES, size - offset)) for offset in range(0, size, REQUEST_BYTES))
+
+
+def ancestors(path: str) -> List[str]:
+    """`path` and the folders above it, top first, without `/` itself."""
+    path = posixpath.normpath(path)
+    found = []
+    while path not in ('/', '', '.'):
+        found.append(path)
+        path = posixpath.dirname(path)
+    return found[::-1]
+
+
+def list_folders(pipe: Pipeline, root: str) -> dict:
+    """The whole tree below the folder `root`: relative folder ('' for
+    `root`) -> its entries (lstat attributes, sorted by name). One level of
+    folders at a time: opened together, read together, closed unanswered.
+    A link is listed, never entered. Errors are raised."""
+    listing = {}
+    level = ['']
+    while level:
+        paths = [posixpath.join(root, rel) if rel else root for rel in level]
+        opened = pipe.run(Request(CMD_OPENDIR, (path,)) for path in paths)
+        open_ = {
+            rel: a.value
+            for rel, a in zip(level, opened)
+            if a.error is None and a.kind == CMD_HANDLE
+        }
+        try:
+            for answer in opened:
+                answer.handle  # noqa: B018 (raises the first refusal)
+            entries = _read_folders(pipe, open_)
+        finally:
+            for handle in open_.values():  # those not read to their end
+                pipe.forget(close(handle))
+        level = []
+        for rel, found in entries.items():
+            found.sort(key=lambda a: a.filename)
+            listing[rel] = found
+            level += [
+                f'{rel}/{a.filename}' if rel else a.filename
+                for a in found
+                if stat.S_ISDIR(a.st_mode)
+            ]
+    return listing
+
+
+def _read_folders(pipe: Pipeline, open_: dict) -> dict:
+    """Read the open folders (relative name -> handle) to their ends, a few
+    reads of each at a time; a folder read to its end is closed and taken out
+    of `open_`."""
+    entries = {rel: [] for rel in open_}
+    while open_:
+        asked = [(rel, handle) for rel, handle in open_.items() for _ in range(_READDIRS)]
+        answers = pipe.run(Request(CMD_READDIR, (handle,)) for _, handle in asked)
+        for (rel, handle), answer in zip(asked, answers):
+            if rel not in open_:
+                continue  # read to its end by an earlier answer
+            if isinstance(answer.error, EOFError):
+                del open_[rel]
+                pipe.forget(close(handle))
+            else:
+                entries[rel] += answer.names
+    return entries
+
+
+def walk_listing(listing: dict, rel: str = ''):
+    """(relative path, attrs) of everything in `listing`, parents first, as a
+    depth-first walk sorted by name."""
+    for attrs in listing.get(rel, ()):
+        name = f'{rel}/{attrs.filename}' if rel else attrs.filename
+        yield name, attrs
+        if stat.S_ISDIR(attrs.st_mode):
+            yield from walk_listing(listing, name)
