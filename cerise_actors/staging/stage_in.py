@@ -3,7 +3,10 @@
 Plain code, no actors: the StagerActor calls `StageIn.run` and turns what it
 returns or raises into a state transition. Copies are idempotent (a file of
 the same size already on the resource is not sent again), so a job put back
-into SUBMITTED by a restart resumes cheaply. `should_stop` is asked between
+into SUBMITTED by a restart resumes cheaply. Small files (most inputs, the
+workflow and the input description) are read first and then sent together
+with the job's folders (`FileSystem.put_small_files`: over SFTP, three round
+trips for a whole job); larger ones are streamed one by one. `should_stop` is asked between
 files and, while a file is read, by a watchdog (see sources.py), so that a
 cancel or shutdown aborts promptly even when a source has gone silent.
 """
@@ -22,7 +25,7 @@ from ..cwl.secondary import add_secondary_files
 from ..cwl.workflow import plan_workflow
 from ..defaults import UPLOAD_PREFIX
 from ..errors import InvalidInput, InvalidWorkflow, SourceUnavailable, StagingAborted, StopReason
-from ..resource.filesystem import FileSystem
+from ..resource.filesystem import SMALL_FILE, FileSystem, SmallFile
 from ..resource.layout import ResourceLayout
 from .bounded import SourceLimits
 from .exchange import Exchange
@@ -126,17 +129,17 @@ class StageIn:
         self._check_defaults(plan.files)
         self._check_sources(files)
         files = list(plan.files) + files
-        self._fs.mkdir(paths.work)
-        self._fs.mkdir(paths.tmp)
+        batch = _Batch(self._fs, should_stop, [paths.work, paths.tmp])
         sent = 0
         for item in files:
             reason = should_stop()
             if reason:
                 raise StagingAborted(reason)
-            sent += self._copy(sources, item, posixpath.join(paths.work, item.target))
-        self._fs.write_bytes(paths.workflow, plan.content)
+            sent += self._copy(sources, item, posixpath.join(paths.work, item.target), batch)
         staged_input = json.dumps(staged_doc, indent=2)
-        self._fs.write_bytes(paths.input, staged_input.encode())
+        sent += batch.send(
+            [SmallFile(paths.workflow, plan.content), SmallFile(paths.input, staged_input.encode())]
+        )
         return StageInResult(
             plan.cores,
             plan.time_limit,
@@ -193,34 +196,98 @@ class StageIn:
             except InvalidInput as exc:
                 raise InvalidInput(f"input '{item.name}': {exc}") from exc
 
-    def _copy(self, sources: Sources, item: InputFile, target: str) -> int:
+    def _copy(self, sources: Sources, item: InputFile, target: str, batch: '_Batch') -> int:
+        """Stream `item` to `target`, or read it into `batch` if it is small;
+        the bytes streamed."""
         try:
             if item.is_directory:
                 folder = sources.directory(item.source)
-                return self._copy_tree(sources, folder, item.source, target)
-            self._fs.mkdir(posixpath.dirname(target))
+                return self._copy_tree(sources, folder, item.source, target, batch)
             with sources.open(item.source) as stream:
+                if stream.size is not None and stream.size <= SMALL_FILE:
+                    batch.add(SmallFile(target, _read_all(stream), keep_same_size=True))
+                    return 0
+                self._fs.mkdir(posixpath.dirname(target))
                 if stream.size is not None and self._fs.size(target) == stream.size:
                     return 0
                 return self._fs.put_stream(stream, target)
         except (InvalidInput, SourceUnavailable) as exc:
             raise type(exc)(f"input '{item.name}': {exc}") from exc
 
-    def _copy_tree(self, sources: Sources, folder: str, url: str, target: str) -> int:
+    def _copy_tree(
+        self, sources: Sources, folder: str, url: str, target: str, batch: '_Batch'
+    ) -> int:
         """Copy the exchange folder `folder` (a name relative to the area) to
         `target`: walked and read through the area's confined root, so no link
         is followed, inside the folder or on the way to it; a link is refused."""
         sent = 0
-        self._fs.mkdir(target)
+        batch.folders.append(target)
         for entry in sources.walk(folder, url):
             if posixpath.basename(entry.name).startswith(UPLOAD_PREFIX):
                 continue  # an upload over /files still being written
             dest = posixpath.join(target, entry.name)
             if entry.is_dir:
-                self._fs.mkdir(dest)
+                batch.folders.append(dest)
                 continue
             name = f'{folder}/{entry.name}' if folder else entry.name
+            mode = entry.stat.st_mode
             with sources.open_file(name, f'{url}/{entry.name}') as stream:
+                if stream.size <= SMALL_FILE:
+                    batch.add(SmallFile(dest, _read_all(stream), mode, keep_same_size=True))
+                    continue
+                self._fs.mkdir(posixpath.dirname(dest))
                 if self._fs.size(dest) != stream.size:
-                    sent += self._fs.put_stream(stream, dest, entry.stat.st_mode)
+                    sent += self._fs.put_stream(stream, dest, mode)
         return sent
+
+
+#: the most bytes of small files held before they are sent
+_BATCH_BYTES = 8 * SMALL_FILE
+
+
+class _Batch:
+    """A job's folders and small files, sent together when they reach
+    _BATCH_BYTES and at the end."""
+
+    def __init__(self, fs: FileSystem, should_stop, folders: List[str]):
+        self._fs = fs
+        self._should_stop = should_stop
+        self.folders = list(folders)
+        self._files: List[SmallFile] = []
+        self._bytes = 0
+        self.sent = 0  # bytes of inputs sent by earlier sends
+
+    def _check(self) -> None:
+        """Raises StagingAborted if the job should stop (asked as files are written)."""
+        reason = self._should_stop()
+        if reason:
+            raise StagingAborted(reason)
+
+    def add(self, small: SmallFile) -> None:
+        if self._bytes + len(small.data) > _BATCH_BYTES:
+            self.sent += self._send([])
+        self.folders.append(posixpath.dirname(small.path))
+        self._files.append(small)
+        self._bytes += len(small.data)
+
+    def send(self, last: List[SmallFile]) -> int:
+        """Send what is left with the `last` files (always written, never
+        counted): the bytes of inputs sent, by this and earlier sends."""
+        written = self._send(last) - sum(len(small.data) for small in last)
+        return self.sent + written
+
+    def _send(self, extra: List[SmallFile]) -> int:
+        folders = list(dict.fromkeys(self.folders))
+        sent = self._fs.put_small_files(folders, self._files + extra, self._check)
+        self.folders, self._files, self._bytes = [], [], 0
+        return sent
+
+
+def _read_all(stream) -> bytes:
+    """A bounded source to its end (where it is checked for a change)."""
+    parts = []
+    while True:
+        chunk = stream.read(SMALL_FILE)
+        if not chunk:
+            return b''.join(parts)
+        parts.append(chunk)

@@ -20,6 +20,11 @@ What one job publishes is bounded: its output object is read only up to
 published; outputs holding more end the job in PermanentFailure before any
 of them is copied. Both come from what the user handed in or asked for,
 so the job log says which limit was met, and the service log the sizes.
+
+The runner's two files, and the small outputs a batch at a time, are read
+with `FileSystem.read_small_files` (over SFTP: a few round trips for many
+files); what that leaves out is read one by one as before, which is also
+what says why a file cannot be read.
 """
 
 import contextlib
@@ -36,7 +41,7 @@ from ..cwl.outputs import OutputFile, interpret_runner_result, plan_outputs, str
 from ..defaults import MAX_OUTPUT_FILES, MAX_OUTPUT_JSON, STDERR_TAIL_BYTES, STDERR_TAIL_LINES
 from ..errors import DiskFull, InvalidOutput, PermanentResourceError, StagingAborted, StopReason
 from ..jobs.states import JobState
-from ..resource.filesystem import NO_SPACE, ConfinedPath, FileSystem, NotFollowed
+from ..resource.filesystem import NO_SPACE, SMALL_FILE, ConfinedPath, FileSystem, NotFollowed
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import TIMEOUT_EXIT_CODE
 from .exchange import Exchange
@@ -47,6 +52,8 @@ logger = logging.getLogger(__name__)
 RUNNER_LOG_NAME = 'cerise-runner.log'
 #: entries counted between two looks at whether the job should stop
 _STOP_EVERY = 1000
+#: outputs read ahead together, and the largest one read so
+_READ_AHEAD, _READ_AHEAD_BYTES = 32, 256 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,11 +89,19 @@ class StageOut:
         paths = self._layout.job(job_id)
         stdout_path = ConfinedPath(paths.dir, posixpath.basename(paths.stdout))
         stderr_path = ConfinedPath(paths.dir, posixpath.basename(paths.stderr))
-        stdout_size = self._fs.size(stdout_path)
+        read = self._fs.read_small_files([stdout_path, stderr_path], SMALL_FILE)
         limit = MAX_OUTPUT_JSON
-        too_large = stdout_size is not None and stdout_size > limit
-        stdout = '' if too_large else self._read_text(stdout_path, limit)
-        stderr = self._read_tail(stderr_path)
+        if stdout_path in read:
+            stdout_size = len(read[stdout_path])
+            stdout = '' if stdout_size > limit else read[stdout_path].decode(errors='replace')
+        else:
+            stdout_size = self._fs.size(stdout_path)
+            too_large = stdout_size is not None and stdout_size > limit
+            stdout = '' if too_large else self._read_text(stdout_path, limit)
+        if stderr_path in read:
+            stderr = read[stderr_path][-STDERR_TAIL_BYTES:].decode(errors='replace')
+        else:
+            stderr = self._read_tail(stderr_path)
         timed_out = exit_code == TIMEOUT_EXIT_CODE and time_limit > 0
         result = interpret_runner_result(
             exit_code, stdout, stderr, timed_out, stdout_size=stdout_size, max_stdout=limit
@@ -101,8 +116,9 @@ class StageOut:
         with _publishing(self._exchange, target):
             root.mkdir(target)
             log_url = None
-            if self._fs.size(stderr_path) is not None:  # for every job, success too
-                self._publish_file(stderr_path, f'{target}/{RUNNER_LOG_NAME}')
+            log = read.get(stderr_path)
+            if log is not None or self._fs.size(stderr_path) is not None:  # every job's
+                self._publish_file(stderr_path, f'{target}/{RUNNER_LOG_NAME}', log)
                 log_url = f'{self._exchange.output_url(job_id)}/{RUNNER_LOG_NAME}'
         if result.output is None:
             return StageOutResult(result.state, result.reason, None, 0, tail, log_url)
@@ -122,6 +138,9 @@ class StageOut:
         except _LinkInOutput as exc:
             return StageOutResult(JobState.PERMANENT_FAILURE, str(exc), None, 0, tail, log_url)
         counter = _Counter(should_stop)
+        ahead = _ReadAhead(
+            self._fs, [ConfinedPath(paths.work, i.relative) for i in files if not i.is_directory]
+        )
         try:
             with _publishing(self._exchange, target):
                 for item in files:
@@ -129,7 +148,7 @@ class StageOut:
                     if reason:
                         raise StagingAborted(reason)
                     published.append(item)
-                    self._fetch(paths.work, item, target, counter)
+                    self._fetch(paths.work, item, target, counter, ahead)
         except (_LinkInOutput, _TooMany) as exc:
             with _publishing(self._exchange, target):
                 for item in published:  # all outputs or none; the runner's log stays
@@ -163,7 +182,9 @@ class StageOut:
                 except NotFollowed as exc:
                     raise _LinkInOutput(item, exc.detail) from exc
 
-    def _fetch(self, work: str, item: OutputFile, target: str, counter: '_Counter') -> None:
+    def _fetch(
+        self, work: str, item: OutputFile, target: str, counter: '_Counter', ahead: '_ReadAhead'
+    ) -> None:
         """Publish one output, reading it below the work dir without
         following a link; a link (or a FIFO, a device) is _LinkInOutput.
         Counted again as it is copied: a folder that grew since it was
@@ -174,37 +195,72 @@ class StageOut:
         counter.add(item)
         try:
             if not item.is_directory:
-                self._publish_file(source, dest)
+                self._publish_file(source, dest, ahead.take(source))
                 return
             self._exchange.root.mkdir(dest)
-            for rel, is_dir, mode in self._fs.walk(source):
+            entries = list(self._fs.walk(source))
+            inside = _ReadAhead(
+                self._fs,
+                [
+                    ConfinedPath(work, f'{item.relative}/{rel}')
+                    for rel, _, m in entries
+                    if stat.S_ISREG(m)
+                ],
+            )
+            for rel, is_dir, mode in entries:
                 counter.add(item)
                 if is_dir:
                     self._exchange.root.mkdir(f'{dest}/{rel}')
                 elif stat.S_ISREG(mode):
-                    self._publish_file(
-                        ConfinedPath(work, f'{item.relative}/{rel}'), f'{dest}/{rel}'
-                    )
+                    name = ConfinedPath(work, f'{item.relative}/{rel}')
+                    self._publish_file(name, f'{dest}/{rel}', inside.take(name))
                 else:
                     raise _LinkInOutput(item, f'{item.relative}/{rel} is {_kind(mode)}')
         except NotFollowed as exc:
             raise _LinkInOutput(item, exc.detail) from exc
 
-    def _publish_file(self, source: str, target: str) -> None:
+    def _publish_file(self, source: str, target: str, data: Optional[bytes] = None) -> None:
         """Copy to a temporary name beside `target` (a name in the exchange),
         then rename: a client never sees a half-written output, and a failed
-        copy leaves none."""
+        copy leaves none. `data`: the source's bytes, read ahead."""
         root = self._exchange.root
         folder, name = posixpath.split(target)
         part = posixpath.join(folder, f'.{name}.part')
         try:
-            with self._fs.open_read(source) as stream, root.create(part) as out:
-                _copy(stream, out)
+            if data is not None:
+                with root.create(part) as out:
+                    out.write(data)
+            else:
+                with self._fs.open_read(source) as stream, root.create(part) as out:
+                    _copy(stream, out)
             root.rename(part, target)
         except BaseException:
             with contextlib.suppress(OSError, Refused):
                 root.unlink(part)
             raise
+
+
+class _ReadAhead:
+    """The small regular files among `sources` (in the order they are
+    published), read _READ_AHEAD at a time with `read_small_files`; `take`
+    gives one's bytes, or None for the ordinary way."""
+
+    def __init__(self, fs: FileSystem, sources: list):
+        self._fs = fs
+        self._sources = sources
+        self._index = {source: n for n, source in enumerate(sources)}
+        self._read: dict = {}
+        self._end = 0  # sources before this were read ahead (or passed)
+
+    def take(self, source: str) -> Optional[bytes]:
+        where = self._index.get(source)
+        if where is None:
+            return None
+        if where >= self._end:
+            self._end = where + _READ_AHEAD
+            batch = self._sources[where : self._end]
+            self._read = self._fs.read_small_files(batch, _READ_AHEAD_BYTES)
+        return self._read.pop(source, None)
 
 
 class _LinkInOutput(Exception):
