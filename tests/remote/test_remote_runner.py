@@ -174,7 +174,8 @@ def test_hostname_and_javascript_run_to_success(bare):
         assert re.search(
             r'Started on the compute resource \(id [^)]+\), running cerise-runner ', log
         )
-        assert 'on the resource.' in log
+        warm = ', forked from the warm runner' if bare.scheduler == 'none' else '.'
+        assert f'on the resource{warm}' in log  # the remote warm runner: ssh + none only
         script = bare.testbed.ssh(
             bare.scheduler, f'cat {bare.base}/jobs/{job["id"]}/run.sh', user=bare.testbed.bare_user
         )
