@@ -99,6 +99,10 @@ class SshConnection:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
             raise TemporaryResourceError(f'cannot connect to {where}: {exc}') from exc
+        # SSH's messages are small and each waits for an answer: without this,
+        # Nagle's algorithm holds one back until the other side's delayed ACK
+        # (40 ms on Linux), on every channel open and every short command
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = paramiko.Transport(sock)
         transport.banner_timeout = self.timeout
         transport.auth_timeout = self.timeout

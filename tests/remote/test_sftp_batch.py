@@ -221,3 +221,12 @@ def test_a_large_stream_is_written_whole_and_a_failing_one_leaves_nothing(remote
     with pytest.raises(SourceUnavailable):
         remote.fs.put_stream(Failing(data), remote.path('broken'))
     assert 'broken' not in _listing(remote) and 'broken.part' not in _listing(remote)
+
+
+def test_the_connection_sends_each_message_at_once(remote):
+    """Nagle's algorithm would hold a small SSH message back until the other
+    side's delayed ACK (40 ms): a short command took 97 ms here, 5 ms without."""
+    import socket
+
+    transport = remote.resource.shell._connection.transport()
+    assert transport.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
