@@ -9,7 +9,7 @@ actor carries on with its next message.
 
 import functools
 import logging
-from typing import Optional
+from typing import Mapping, Optional
 
 import pykka
 
@@ -64,6 +64,15 @@ class StoreClient:
 
     def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
         return self._store.add_log(job_id, message, level).get(timeout=ASK_TIMEOUT)
+
+    def note(self, job_id: str, message: Message, level: str = 'INFO') -> None:
+        """add_log without waiting (a tell); this worker's later asks are
+        answered after it, so the job log keeps its order."""
+        self._store.note(job_id, message, level)
+
+    def stopping_view(self) -> Mapping[str, JobState]:
+        """The store's live view of jobs whose staging must stop (a cancel)."""
+        return self._store.stopping_view().get(timeout=ASK_TIMEOUT)
 
     def remove_job(self, job_id: str) -> None:
         return self._store.remove_job(job_id).get(timeout=ASK_TIMEOUT)

@@ -10,10 +10,9 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import pykka
-
 from ..staging import api_install
 from ..staging.runner_install import RunnerInstaller
+from ..store.mailbox import LeanActor
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +20,7 @@ logger = logging.getLogger(__name__)
 RUNNER = 'the CWL runner'
 
 
-class ApiInstallerActor(pykka.ThreadingActor):
+class ApiInstallerActor(LeanActor):
     #: a stuck call (a hung transfer or command) must not keep the process alive
     use_daemon_thread = True
 

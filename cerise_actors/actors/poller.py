@@ -37,12 +37,13 @@ from ..resource.exit_watch import ENDED, WOKEN, ExitWatch
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import PollRequest, RemoteState, RemoteStatus, Scheduler
 from ..staging.progress import ProgressReader
+from ..store.mailbox import LeanActor
 from .base import StoreClient
 
 logger = logging.getLogger(__name__)
 
 
-class PollerActor(pykka.ThreadingActor):
+class PollerActor(LeanActor):
     #: a stuck call (a hung transfer or command) must not keep the process alive
     use_daemon_thread = True
 
@@ -257,7 +258,7 @@ class PollerActor(pykka.ThreadingActor):
             done = status.state is RemoteState.DONE
             steps = self._progress.read(job_id, final=done)  # before FINISHED: last steps first
             if steps:
-                self._store.add_log(job_id, steps)
+                self._store.note(job_id, steps)  # before FINISHED all the same: told first
         if status.claimant and status.claimant != self._tracked.get(job_id):
             self._follow_claimant(job_id, status.claimant)
         if status.state is RemoteState.DONE and self._finish(

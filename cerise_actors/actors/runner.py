@@ -13,8 +13,6 @@ jobs are done (`install_when_idle`).
 import logging
 from typing import Callable, List, Optional
 
-import pykka
-
 from ..errors import CeriseError, ResourceError
 from ..jobs.outcomes import outcome_of
 from ..jobs.states import JobState as S
@@ -22,6 +20,7 @@ from ..resource.batch import FINISHED_ID
 from ..resource.filesystem import FileSystem
 from ..resource.layout import JobPaths, ResourceLayout
 from ..resource.scheduler import Scheduler, SubmitRequest
+from ..store.mailbox import LeanActor
 from .base import ControlFlow, StoreClient, fail_job, job_guard
 from .fair_queue import FairQueue
 
@@ -32,7 +31,7 @@ class _Postpone(ControlFlow):
     """Starting jobs must wait: the resource could not be reached."""
 
 
-class RunnerActor(pykka.ThreadingActor):
+class RunnerActor(LeanActor):
     #: a stuck call (a hung transfer or command) must not keep the process alive
     use_daemon_thread = True
 
@@ -103,7 +102,9 @@ class RunnerActor(pykka.ThreadingActor):
         """A job already on the resource (found at start-up) counts as running."""
         self._running.add(job_id)
 
-    def enqueue(self, job_id: str) -> None:
+    def enqueue(self, job_id: str, owner: Optional[str] = None) -> None:
+        """Told by the store when a job is staged (WAITING), with its `owner`
+        (else it is asked for, if the job has to wait its owner's turn)."""
         if self._api_error is not None:
             fail_job(
                 self._store,
@@ -116,10 +117,10 @@ class RunnerActor(pykka.ThreadingActor):
             if not self._queue and self._can_start():
                 self._queue.push_front(job_id)  # starts now: its owner's turn needs no asking
             else:
-                self._queue.add(job_id, self._owner_of(job_id))
+                self._queue.add(job_id, self._owner_of(job_id) if owner is None else owner)
         self._start_queued()
         if job_id in self._queue and job_id not in self._postponed:
-            self._store.add_log(job_id, self._why_waiting())
+            self._store.note(job_id, self._why_waiting())
 
     def _owner_of(self, job_id: str) -> str:
         """Whose turn a queued job waits for; a job gone meanwhile is nobody's

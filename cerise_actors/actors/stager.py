@@ -12,8 +12,6 @@ import logging
 import threading
 from typing import Callable, Optional
 
-import pykka
-
 from ..errors import (
     CeriseError,
     ResourceError,
@@ -24,12 +22,13 @@ from ..jobs.outcomes import outcome_of
 from ..jobs.states import JobState as S
 from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
+from ..store.mailbox import LeanActor
 from .base import StoreClient, fail_job, job_guard
 
 logger = logging.getLogger(__name__)
 
 
-class StagerActor(pykka.ThreadingActor):
+class StagerActor(LeanActor):
     #: a stuck call (a hung transfer or command) must not keep the process alive
     use_daemon_thread = True
 
@@ -56,10 +55,19 @@ class StagerActor(pykka.ThreadingActor):
         self._shutting_down = shutting_down
         self._on_done = on_done
         self._retry_later = retry_later
+        self._stopping = None  # the store's view of cancelled jobs (on_start)
+
+    def on_start(self) -> None:
+        try:  # read between files, instead of an ask for the job each time
+            self._stopping = self._store.stopping_view()
+        except Exception:  # noqa: BLE001 - a store without it: ask each time
+            logger.warning('the job store gave no view of cancelled jobs; asking instead')
 
     def _stop_reason(self, job_id: str, cancel_state: S) -> Optional[StopReason]:
         if self._shutting_down.is_set():
             return StopReason.SHUTDOWN
+        if self._stopping is not None:  # the store's own, changed as it answers a cancel
+            return StopReason.CANCEL if self._stopping.get(job_id) is cancel_state else None
         job = self._store.get_job(job_id, include_deleted=True)
         if job is None or job.state is cancel_state:
             return StopReason.CANCEL
@@ -102,7 +110,7 @@ class StagerActor(pykka.ThreadingActor):
             self._failed(job_id, exc, 'Staging in failed', S.STAGING_IN, S.SUBMITTED)
             return
         for warning in result.warnings:
-            store.add_log(job_id, warning, 'WARNING')
+            store.note(job_id, warning, 'WARNING')
         staged = dict(
             cores=result.cores,
             time_limit=result.time_limit,
@@ -148,13 +156,13 @@ class StagerActor(pykka.ThreadingActor):
             self._failed(job_id, exc, 'Staging out failed', S.STAGING_OUT, S.FINISHED)
             return
         if result.runner_log_tail:
-            store.add_log(
+            store.note(
                 job_id,
                 "Last lines of the workflow runner's log:\n" + result.runner_log_tail,
                 'WARNING',
             )
         if result.runner_log_url:
-            store.add_log(job_id, f"The workflow runner's whole log: {result.runner_log_url}")
+            store.note(job_id, f"The workflow runner's whole log: {result.runner_log_url}")
         output = None if result.output is None else json.dumps(result.output)
         if result.state is S.SUCCESS:
             message = f'Success: {result.files} output file(s) published.'

@@ -16,15 +16,17 @@ import logging
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from types import MappingProxyType
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import peewee
-import pykka
 
 from ..errors import StorageFull
 from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView, Message, RunRecord, RunSummary
+from .group_commit import GroupCommit, StoreFuture
 from .job_store import JobStore
+from .mailbox import LeanActor
 from .pages import Key
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 DELETABLE = 'deletable'
 #: topic for "this job has left the resource's states" (a slot is free again)
 LEFT_RESOURCE = 'left-resource'
+#: the states in which a stager stops staging its job: a cancel was asked
+STOP_STAGING = frozenset({JobState.STAGING_IN_CR, JobState.STAGING_OUT_CR})
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -46,22 +50,47 @@ def _disk_full(exc: BaseException) -> bool:
     return False
 
 
+#: what a full disk under the job database is told as
+_FULL = 'the job database cannot be written: its disk is full'
+
+
+def _translated(exc: BaseException) -> BaseException:
+    """What the held asks of a batch get for `exc` (see _storage_errors)."""
+    if isinstance(exc, peewee.OperationalError) and _disk_full(exc):
+        full = StorageFull(_FULL)
+        full.__cause__ = exc
+        return full
+    return exc
+
+
 def _storage_errors(cls):
-    """Wrap every public method of `cls` so that SQLite's "database or disk is
-    full" reaches callers as StorageFull (the API answers 507 with a reason)
-    rather than as a driver error (a bare 500). Every other error, such as
+    """Wrap every public method of `cls` so that it runs in the store's group
+    commit (group_commit.py), and so that SQLite's "database or disk is full"
+    reaches callers as StorageFull (the API answers 507 with a reason) rather
+    than as a driver error (a bare 500). Every other error, such as
     TooManyActiveJobs (a 429), reaches the asker as it is."""
 
     def translating(method):
         @functools.wraps(method)
-        def wrapper(*args, **kwargs):
+        def wrapper(self, *args, **kwargs):
+            group = self._group
             try:
-                return method(*args, **kwargs)
+                if group is not None:
+                    group.begin()
+                try:
+                    return method(self, *args, **kwargs)
+                except peewee.OperationalError as exc:  # the transaction may be gone
+                    if group is not None:
+                        group.abort(_translated(exc))
+                    raise
+                finally:
+                    if group is not None:
+                        group.after()
             except peewee.OperationalError as exc:
                 if not _disk_full(exc):
                     raise
                 logger.error('the job database cannot be written: %s', exc)
-                raise StorageFull('the job database cannot be written: its disk is full') from exc
+                raise StorageFull(_FULL) from exc
 
         return wrapper
 
@@ -72,11 +101,13 @@ def _storage_errors(cls):
 
 
 @_storage_errors
-class StoreActor(pykka.ThreadingActor):
+class StoreActor(LeanActor):
     """Wraps a JobStore in one thread and publishes transitions."""
 
     #: a stuck call (a hung transfer or command) must not keep the process alive
     use_daemon_thread = True
+    #: answers are given once the change is committed (group_commit.py)
+    _create_future = staticmethod(StoreFuture)
 
     def __init__(self, db_file: Path, on_move: Optional[Callable[..., None]] = None):
         """`on_move(from_state, to_state, seconds in from_state)` is told of each
@@ -88,12 +119,22 @@ class StoreActor(pykka.ThreadingActor):
         self._subscribers: Dict[object, List[Tuple[Callable[..., None], bool]]] = defaultdict(list)
         self._on_move = on_move
         self._entered: Dict[str, Tuple[JobState, float]] = {}  # unfinished jobs, for on_move
+        self._stopping: Dict[str, JobState] = {}  # jobs in STOP_STAGING (stopping_view)
+        self._stopping_view = MappingProxyType(self._stopping)
+        self._group: Optional[GroupCommit] = None
 
     def on_start(self) -> None:
         # the SQLite connection must be made in the thread that uses it
         self._store = JobStore(self._db_file)
+        self._group = GroupCommit(self._store.transaction, self.actor_inbox, translate=_translated)
 
     def on_stop(self) -> None:
+        group, self._group = self._group, None
+        if group is not None and group.open:
+            try:
+                group.commit()
+            except Exception:  # noqa: BLE001 - its asks have the error
+                logger.exception('the job store could not commit its last changes')
         self._close()
 
     def on_failure(self, exc_type, exc_value, traceback) -> None:
@@ -118,17 +159,20 @@ class StoreActor(pykka.ThreadingActor):
         self._subscribers[topic].append((callback, with_owner))
 
     def _publish(self, topic, job_id: str, owner: Optional[str] = None) -> None:
+        """Tell the subscribers of `topic`, once the change is committed."""
         for callback, with_owner in self._subscribers.get(topic, ()):
-            try:
-                if with_owner:
-                    if owner is None:
-                        job = self._store.get(job_id, include_deleted=True)
-                        owner = job.owner if job is not None else ''
-                    callback(job_id, owner)
-                else:
-                    callback(job_id)
-            except Exception:  # a dead subscriber must not take the store down
-                logger.exception('job %s: could not notify about %s', job_id, topic)
+            if with_owner and owner is None:
+                job = self._store.get(job_id, include_deleted=True)
+                owner = job.owner if job is not None else ''
+            args = (job_id, owner) if with_owner else (job_id,)
+            self._later(_notify, callback, args, topic)
+
+    def _later(self, action: Callable, *args) -> None:
+        """`action(*args)` once the current change is committed."""
+        if self._group is None:
+            action(*args)
+        else:
+            self._group.later(action, *args)
 
     def _after_change(self, job_id: str, state: JobState) -> None:
         self._publish(state, job_id)
@@ -136,6 +180,22 @@ class StoreActor(pykka.ThreadingActor):
             job = self._store.get(job_id, include_deleted=True)
             if job is not None and job.delete_requested:
                 self._publish(DELETABLE, job_id)
+
+    def _note(self, job_id: str, state: Optional[JobState]) -> None:
+        """Keep `stopping_view` up to date with a job's new state (None: gone),
+        once the change is committed."""
+        if state in STOP_STAGING:
+            self._later(self._stopping.__setitem__, job_id, state)
+        else:
+            self._later(self._stopping.pop, job_id, None)
+
+    def stopping_view(self) -> Mapping[str, JobState]:
+        """The jobs in STOP_STAGING, with that state: a live, read-only view,
+        changed only by this actor's thread as it makes the change, that
+        stagers read between files instead of asking for their job each time
+        (an ask per file was most of a quick job's staging). A cancel that
+        has been answered is in it; nothing else needs it."""
+        return self._stopping_view
 
     # --- the API -------------------------------------------------------
     def create_job(
@@ -224,6 +284,8 @@ class StoreActor(pykka.ThreadingActor):
         for a worker putting a job back to try later itself (a notification
         would hand it straight back to a worker, in a loop)."""
         done = self._store.transition(job_id, from_state, to_state, message, level, **fields)
+        if done:
+            self._note(job_id, to_state)
         if done and self._on_move is not None:
             self._timed(job_id, from_state, to_state)
         if done and notify:
@@ -265,6 +327,7 @@ class StoreActor(pykka.ThreadingActor):
             return None
         after = self._store.cancel(job_id, owner)
         if after.state is not before.state:
+            self._note(job_id, after.state)
             self._after_change(job_id, after.state)
         return after
 
@@ -275,6 +338,7 @@ class StoreActor(pykka.ThreadingActor):
             return False
         after = self._store.request_delete(job_id, owner)
         if after.state is not before.state:
+            self._note(job_id, after.state)
             self._publish(after.state, job_id)
         if after.state.is_final:
             self._publish(DELETABLE, job_id)
@@ -306,13 +370,26 @@ class StoreActor(pykka.ThreadingActor):
     def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
         self._store.add_log(job_id, message, level)
 
+    def note(self, job_id: str, message: Message, level: str = 'INFO') -> None:
+        """add_log for a worker that does not wait (a tell: its later asks are
+        answered after it all the same); a line that cannot be written is
+        logged here, since no one reads the error."""
+        try:
+            self._store.add_log(job_id, message, level)
+        except Exception:  # noqa: BLE001 - told, not asked: the service log has it
+            logger.exception('job %s: could not add to its log: %.200s', job_id, message)
+
     def remove_job(self, job_id: str) -> None:
         self._store.remove(job_id)
+        self._note(job_id, None)
 
     def recover_interrupted(self, why: str):
         """Shutdown/start-up recovery. Publishes nothing: at start-up the
         service hands every unfinished job to its actor itself."""
-        return self._store.recover_interrupted(why)
+        moved = self._store.recover_interrupted(why)
+        for job_id, _, after in moved:
+            self._note(job_id, after)
+        return moved
 
     def deletable_jobs(self) -> List[str]:
         return self._store.deletable()
@@ -320,3 +397,10 @@ class StoreActor(pykka.ThreadingActor):
     def ping(self) -> bool:
         """Whether the job database is open: the readiness probe's short ask."""
         return self._store is not None
+
+
+def _notify(callback: Callable[..., None], args: tuple, topic) -> None:
+    try:
+        callback(*args)
+    except Exception:  # a dead subscriber must not take the store down
+        logger.exception('job %s: could not notify about %s', args[0], topic)

@@ -74,6 +74,11 @@ class JobStore:
         if not self._db.is_closed():
             self._db.close()
 
+    def transaction(self):
+        """A transaction context (the StoreActor's group commit): JobStore's own
+        `atomic()` blocks inside it are savepoints."""
+        return self._db.transaction()
+
     # --- reading -------------------------------------------------------
     def get(
         self,

@@ -1,0 +1,133 @@
+"""Group commit: the StoreActor's changes, made while more asks wait, committed together.
+
+In a burst every job makes some ten changes to the job database, each its
+own transaction: the same few pages (the job's row, the listing indexes,
+the log) are written to the WAL again for each, and every write and lock
+is a system call that hands the interpreter's lock to another thread and
+back. Here the StoreActor opens one transaction when it takes a message
+and commits it once its inbox is empty (or after `most` messages): while
+askers wait, their changes share one commit.
+
+Nothing changes for those who ask. Each change is still made, with its log
+line, by one compare-and-swap in the store's one thread, in order; nested
+`atomic()` blocks become savepoints, so a change that fails (a refused
+transition, a user at their limit) is undone alone. And nobody learns of a
+change before it is committed: the answers to the asks of a batch (their
+futures, `StoreFuture`) and what the store tells others (its publications,
+`later`) are held until the commit and then given in the order they were
+made, publications of a change before its answer, as before. If the commit
+fails (a full disk), no change of the batch is kept and each of its asks
+gets that error, as a single failed commit gave its one ask before.
+"""
+
+import threading
+from typing import Callable, List, Optional, Tuple
+
+from .mailbox import LockFuture
+
+#: the batch of the store thread that is handling a message, if any
+_local = threading.local()
+
+
+class GroupCommit:
+    """One open transaction over the messages the store handles in a row."""
+
+    def __init__(
+        self, transaction: Callable, inbox, most: int = 64, translate: Callable = lambda e: e
+    ):
+        """`transaction()` makes a peewee transaction context; `inbox` is the
+        store's (its emptiness ends a batch); `translate(exc)` is what the
+        held asks get when the commit fails with `exc`."""
+        self._transaction = transaction
+        self._translate = translate
+        self._inbox = inbox
+        self._most = most
+        self._open = None
+        self._held: List[Tuple[Callable, tuple, Optional[LockFuture]]] = []
+        self._messages = 0
+
+    @property
+    def open(self) -> bool:
+        return self._open is not None
+
+    def begin(self) -> None:
+        """Before a message: join the open batch, or open one."""
+        if self._open is None:
+            self._open = self._transaction()
+            self._open.__enter__()
+            _local.batch = self
+        self._messages += 1
+
+    def later(self, action: Callable, *args) -> None:
+        """Run `action(*args)` once the batch is committed (now if none is open)."""
+        if self._open is None:
+            action(*args)
+        else:
+            self._held.append((action, args, None))
+
+    def hold(self, future: LockFuture, complete: Callable, result) -> None:
+        """Complete `future` with `result` once the batch is committed."""
+        self._held.append((complete, (result,), future))
+
+    def after(self) -> None:
+        """After a message: commit if no other waits, or the batch is long."""
+        if self._open is not None and (self._inbox.empty() or self._messages >= self._most):
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit, then give what was held; on failure, fail the held answers."""
+        transaction, self._open = self._open, None
+        held, self._held, self._messages = self._held, [], 0
+        _local.batch = None
+        try:
+            transaction.__exit__(None, None, None)
+        except Exception as exc:
+            _fail(held, self._translate(exc))
+            raise
+        for action, args, _ in held:
+            action(*args)
+
+    def abort(self, exc: BaseException) -> None:
+        """Roll the batch back (a statement failed in a way that may have ended
+        the transaction): none of its changes is kept, its asks get `exc`."""
+        if self._open is None:
+            return
+        transaction, self._open = self._open, None
+        held, self._held, self._messages = self._held, [], 0
+        _local.batch = None
+        try:
+            transaction.__exit__(type(exc), exc, exc.__traceback__)
+        except Exception:  # noqa: BLE001 - already rolled back by SQLite
+            pass
+        _fail(held, exc)
+
+
+def _fail(held, exc: BaseException) -> None:
+    """Held answers get `exc`; held publications are dropped (nothing happened)."""
+    for _, _, future in held:
+        if future is not None:
+            LockFuture.set_exception(future, (type(exc), exc, exc.__traceback__))
+
+
+class StoreFuture(LockFuture):
+    """A LockFuture whose value, set in the store's thread during a batch, is
+    given only once the batch is committed."""
+
+    def set(self, value=None) -> None:
+        batch = getattr(_local, 'batch', None)
+        if batch is None:
+            LockFuture.set(self, value)
+        else:
+            batch.hold(self, lambda v: LockFuture.set(self, v), value)
+            batch.after()
+
+    def set_exception(self, exc_info=None) -> None:
+        import sys
+
+        exc_info = exc_info or sys.exc_info()
+        batch = getattr(_local, 'batch', None)
+        if batch is None:
+            LockFuture.set_exception(self, exc_info)
+        else:
+            batch.hold(self, lambda e: LockFuture.set_exception(self, e), exc_info)
+            batch.after()
