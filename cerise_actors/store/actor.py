@@ -11,7 +11,6 @@ owner's job is answered as a job that does not exist; None (the internal
 actors') is any owner.
 """
 
-import functools
 import logging
 import time
 from collections import defaultdict
@@ -19,12 +18,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
-import peewee
-
-from ..errors import StorageFull
 from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView, Message, RunRecord, RunSummary
-from .group_commit import GroupCommit, StoreFuture
+from .group_commit import GroupCommit, StoreFuture, in_group_commit, translated
 from .job_store import JobStore
 from .mailbox import LeanActor
 from .pages import Key
@@ -39,68 +35,7 @@ LEFT_RESOURCE = 'left-resource'
 STOP_STAGING = frozenset({JobState.STAGING_IN_CR, JobState.STAGING_OUT_CR})
 
 
-def _disk_full(exc: BaseException) -> bool:
-    """Whether SQLite said "database or disk is full", also when peewee's
-    rollback afterwards failed and hid it ("no transaction is active")."""
-    seen = 0
-    while exc is not None and seen < 5:
-        if 'disk is full' in str(exc):
-            return True
-        exc, seen = exc.__context__, seen + 1
-    return False
-
-
-#: what a full disk under the job database is told as
-_FULL = 'the job database cannot be written: its disk is full'
-
-
-def _translated(exc: BaseException) -> BaseException:
-    """What the held asks of a batch get for `exc` (see _storage_errors)."""
-    if isinstance(exc, peewee.OperationalError) and _disk_full(exc):
-        full = StorageFull(_FULL)
-        full.__cause__ = exc
-        return full
-    return exc
-
-
-def _storage_errors(cls):
-    """Wrap every public method of `cls` so that it runs in the store's group
-    commit (group_commit.py), and so that SQLite's "database or disk is full"
-    reaches callers as StorageFull (the API answers 507 with a reason) rather
-    than as a driver error (a bare 500). Every other error, such as
-    TooManyActiveJobs (a 429), reaches the asker as it is."""
-
-    def translating(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            group = self._group
-            try:
-                if group is not None:
-                    group.begin()
-                try:
-                    return method(self, *args, **kwargs)
-                except peewee.OperationalError as exc:  # the transaction may be gone
-                    if group is not None:
-                        group.abort(_translated(exc))
-                    raise
-                finally:
-                    if group is not None:
-                        group.after()
-            except peewee.OperationalError as exc:
-                if not _disk_full(exc):
-                    raise
-                logger.error('the job database cannot be written: %s', exc)
-                raise StorageFull(_FULL) from exc
-
-        return wrapper
-
-    for name, value in list(vars(cls).items()):
-        if callable(value) and not name.startswith('_') and not name.startswith('on_'):
-            setattr(cls, name, translating(value))
-    return cls
-
-
-@_storage_errors
+@in_group_commit
 class StoreActor(LeanActor):
     """Wraps a JobStore in one thread and publishes transitions."""
 
@@ -126,7 +61,7 @@ class StoreActor(LeanActor):
     def on_start(self) -> None:
         # the SQLite connection must be made in the thread that uses it
         self._store = JobStore(self._db_file)
-        self._group = GroupCommit(self._store.transaction, self.actor_inbox, translate=_translated)
+        self._group = GroupCommit(self._store.transaction, self.actor_inbox, translate=translated)
 
     def on_stop(self) -> None:
         group, self._group = self._group, None

@@ -20,10 +20,17 @@ fails (a full disk), no change of the batch is kept and each of its asks
 gets that error, as a single failed commit gave its one ask before.
 """
 
+import functools
+import logging
 import threading
 from typing import Callable, List, Optional, Tuple
 
+import peewee
+
+from ..errors import StorageFull
 from .mailbox import LockFuture
+
+logger = logging.getLogger(__name__)
 
 #: the batch of the store thread that is handling a message, if any
 _local = threading.local()
@@ -131,3 +138,64 @@ class StoreFuture(LockFuture):
         else:
             batch.hold(self, lambda e: LockFuture.set_exception(self, e), exc_info)
             batch.after()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether SQLite said "database or disk is full", also when peewee's
+    rollback afterwards failed and hid it ("no transaction is active")."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if 'disk is full' in str(exc):
+            return True
+        exc, seen = exc.__context__, seen + 1
+    return False
+
+
+#: what a full disk under the job database is told as
+_FULL = 'the job database cannot be written: its disk is full'
+
+
+def translated(exc: BaseException) -> BaseException:
+    """What the held asks of a batch get for `exc` (see in_group_commit)."""
+    if isinstance(exc, peewee.OperationalError) and _disk_full(exc):
+        full = StorageFull(_FULL)
+        full.__cause__ = exc
+        return full
+    return exc
+
+
+def in_group_commit(cls):
+    """Wrap every public method of `cls` so that it runs in the store's group
+    commit (`self._group`), and so that SQLite's "database or disk is full"
+    reaches callers as StorageFull (the API answers 507 with a reason) rather
+    than as a driver error (a bare 500). Every other error, such as
+    TooManyActiveJobs (a 429), reaches the asker as it is."""
+
+    def translating(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            group = self._group
+            try:
+                if group is not None:
+                    group.begin()
+                try:
+                    return method(self, *args, **kwargs)
+                except peewee.OperationalError as exc:  # the transaction may be gone
+                    if group is not None:
+                        group.abort(translated(exc))
+                    raise
+                finally:
+                    if group is not None:
+                        group.after()
+            except peewee.OperationalError as exc:
+                if not _disk_full(exc):
+                    raise
+                logger.error('the job database cannot be written: %s', exc)
+                raise StorageFull(_FULL) from exc
+
+        return wrapper
+
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith('_') and not name.startswith('on_'):
+            setattr(cls, name, translating(value))
+    return cls
