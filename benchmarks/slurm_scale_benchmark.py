@@ -14,7 +14,8 @@ and take none of the test bed's few CPU slots from other users. Measured:
   command, then applying what it says), with a round asked for every
   --poll-every seconds besides the `refresh` rounds;
 - meanwhile GET /jobs/{id} of random jobs, from another process (so the
-  client does not share this one's GIL), one request at a time: p50/p99;
+  client does not share this one's GIL), one due every 10 ms, each timed
+  from when it was due: p50/p99, in all and for those due during a round;
 - the completion watcher on the resource: its CPU time over the window
   (/proc/PID/stat) and, measured apart on the same job folders, the CPU of
   one round of `Watcher.scan` over all the jobs.
@@ -42,15 +43,22 @@ sys.path.insert(0, str(REPO))
 from tests import workflows as wf  # noqa: E402
 from tests.remote.conftest import STATE_DIR, RemoteService, Testbed, _read_env  # noqa: E402
 
-#: a GET prober, run apart: prints one latency in ms a line until its time is up
-PROBE = """
-import random, sys, time, urllib.request
+#: a GET prober, run apart at a higher priority (this machine's two cores also run the
+#: resource's side: sshd, bash, squeue): a GET every PERIOD s on a fixed schedule, each
+#: timed from when it was due, so a stall is counted in full however few GETs it lets
+#: out; prints `due-time latency-ms` a line until its time is up
+PERIOD = 0.01
+PROBE = f"""
+import os, random, sys, time, urllib.request
+os.nice(-10)
 base, ids, until = sys.argv[1], sys.argv[2].split(','), time.time() + float(sys.argv[3])
-while time.time() < until:
-    start = time.perf_counter()
-    with urllib.request.urlopen(f'{base}/jobs/{random.choice(ids)}', timeout=30) as answer:
+due = time.time()
+while due < until:
+    time.sleep(max(0.0, due - time.time()))
+    with urllib.request.urlopen(f'{{base}}/jobs/{{random.choice(ids)}}', timeout=30) as answer:
         answer.read()
-    print(f'{time.time():.3f} {(time.perf_counter() - start) * 1000:.2f}', flush=True)
+    print(f'{{due:.3f}} {{(time.time() - due) * 1000:.2f}}', flush=True)
+    due = max(due + {PERIOD}, time.time() - 1.0)
 """
 
 
