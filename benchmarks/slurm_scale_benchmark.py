@@ -109,16 +109,21 @@ class Rounds:
 
 
 def probe(base: str, ids: list, seconds: float) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, '-c', PROBE, base, ','.join(ids), str(seconds)],
-        stdout=subprocess.PIPE,
-        text=True,
+    """The prober, writing to a file of its own (a pipe read only at the end
+    would fill up and stop it)."""
+    out = tempfile.TemporaryFile(mode='w+')
+    process = subprocess.Popen(
+        [sys.executable, '-c', PROBE, base, ','.join(ids), str(seconds)], stdout=out, text=True
     )
+    process.out = out
+    return process
 
 
 def latencies(process: subprocess.Popen) -> list:
-    out, _ = process.communicate(timeout=3600)
-    return [tuple(map(float, line.split())) for line in out.splitlines() if line.strip()]
+    process.wait(timeout=3600)
+    process.out.seek(0)
+    lines = process.out.read().splitlines()
+    return [tuple(map(float, line.split())) for line in lines if len(line.split()) == 2]
 
 
 def percentiles(samples: list) -> dict:
@@ -245,7 +250,7 @@ def main():
                 raise AssertionError('not all jobs were submitted within an hour')
             time.sleep(1)
         ramp = time.perf_counter() - start
-        ramp_probe.terminate()
+        ramp_probe.terminate()  # its last line may be cut: latencies() skips it
         figures['ramp'] = {
             'post_s': posted,
             'all_queued_s': ramp,
