@@ -23,6 +23,7 @@ from ..config import ApiConfig, ServiceConfig
 from ..errors import AlreadyRunning
 from .access import url_with_token
 from .listen import CannotListen
+from .memory import keep_malloc_lean
 from .system import CeriseService
 
 logger = logging.getLogger('cerise_actors')
@@ -121,6 +122,7 @@ def release_pid_file(pid_file: Optional[Path]) -> None:
 
 def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path]) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
+    keep_malloc_lean()  # before any thread: freed memory goes back (app/memory.py)
     if config.auth != 'none':  # what the service makes is its own (Access.keep_private)
         os.umask(0o077)
     setup_logging(config)
