@@ -298,8 +298,11 @@ def serve(requests, answers) -> int:
         request = read_frame(requests)
         if request is None:
             return 0
-        if request.get('cwd') and request['cwd'] != os.getcwd():
-            os.chdir(request['cwd'])  # messages name files relative to it, as in the service
+        try:  # messages name files relative to it, as in the service
+            if request.get('cwd') and request['cwd'] != os.getcwd():
+                os.chdir(request['cwd'])
+        except OSError:  # gone: the messages name them from here instead
+            pass
         try:
             answer = checker.check(request)
         except _ServiceFailed as exc:
