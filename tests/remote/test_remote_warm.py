@@ -201,9 +201,11 @@ def test_a_killed_server_costs_no_job_and_comes_back(warm):
 def test_a_dropped_connection_costs_no_job_and_the_server_comes_back(warm):
     client, keeper = warm.client, warm.service.warm_runner
     starts = keeper.starts
-    jobs = [client.submit(wf.SLEEP, {'seconds': 4})['id'] for _ in range(2)]
-    for job_id in jobs:
+    seconds = random.sample(range(4, 10), 2)
+    jobs = [client.submit(wf.SLEEP, {'seconds': n})['id'] for n in seconds]
+    for job_id, n in zip(jobs, seconds):
         client.wait_state(job_id, 'Running', timeout=120)
+        assert warm.base in _step_parent(warm, n), 'it runs warm'
     sshd = _sshd_of(keeper.pid, warm.testbed.bare_user)
     assert sshd, 'the server runs under its own sshd'
     for pid in sshd:
@@ -218,8 +220,10 @@ def test_a_dropped_connection_costs_no_job_and_the_server_comes_back(warm):
 
 def test_a_restarted_service_finishes_its_warm_jobs_once(warm):
     client = warm.client
-    job_id = client.submit(wf.SLEEP, {'seconds': 5})['id']
+    seconds = random.randint(5, 9)
+    job_id = client.submit(wf.SLEEP, {'seconds': seconds})['id']
     client.wait_state(job_id, 'Running', timeout=120)
+    assert warm.base in _step_parent(warm, seconds), 'it runs warm'
     warm.stop()
     wait_for(lambda: not _servers(warm), timeout=30, message='the server to leave with the service')
     _start(warm)
