@@ -17,6 +17,7 @@ import posixpath
 import shlex
 from typing import Dict, List, Optional
 
+from ..defaults import COMMAND_TIMEOUT, CORES_PER_NODE
 from ..errors import PermanentResourceError, TemporaryResourceError
 from .layout import JobPaths
 from .scheduler import (
@@ -134,11 +135,11 @@ class BatchScheduler(Scheduler, abc.ABC):
     def __init__(
         self,
         shell: Shell,
-        cores_per_node: int = 32,
+        cores_per_node: int = CORES_PER_NODE,
         slots_per_node: Optional[int] = None,
         queue_name: Optional[str] = None,
         scheduler_options: Optional[str] = None,
-        command_timeout: float = 120.0,
+        command_timeout: float = COMMAND_TIMEOUT,
     ):
         super().__init__(shell, command_timeout)
         self.cores_per_node = cores_per_node
