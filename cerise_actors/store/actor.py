@@ -18,6 +18,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
+import peewee
+
 from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView, Message, RunRecord, RunSummary
 from .group_commit import GroupCommit, StoreFuture, in_group_commit, translated
@@ -61,7 +63,12 @@ class StoreActor(LeanActor):
     def on_start(self) -> None:
         # the SQLite connection must be made in the thread that uses it
         self._store = JobStore(self._db_file)
-        self._group = GroupCommit(self._store.transaction, self.actor_inbox, translate=translated)
+        self._group = GroupCommit(
+            self._store.transaction,
+            self.actor_inbox,
+            translate=translated,
+            in_transaction=self._store.in_transaction,
+        )
 
     def on_stop(self) -> None:
         group, self._group = self._group, None
@@ -311,6 +318,10 @@ class StoreActor(LeanActor):
         logged here, since no one reads the error."""
         try:
             self._store.add_log(job_id, message, level)
+        except peewee.OperationalError as exc:  # SQLite may have ended the batch's transaction
+            if self._group is not None:
+                self._group.abort(translated(exc))  # its asks get the error, nothing is kept
+            logger.exception('job %s: could not add to its log: %.200s', job_id, message)
         except Exception:  # noqa: BLE001 - told, not asked: the service log has it
             logger.exception('job %s: could not add to its log: %.200s', job_id, message)
 

@@ -40,11 +40,20 @@ class GroupCommit:
     """One open transaction over the messages the store handles in a row."""
 
     def __init__(
-        self, transaction: Callable, inbox, most: int = 64, translate: Callable = lambda e: e
+        self,
+        transaction: Callable,
+        inbox,
+        most: int = 64,
+        translate: Callable = lambda e: e,
+        in_transaction: Callable[[], bool] = lambda: True,
     ):
         """`transaction()` makes a peewee transaction context; `inbox` is the
         store's (its emptiness ends a batch); `translate(exc)` is what the
-        held asks get when the commit fails with `exc`."""
+        held asks get when the commit fails with `exc`; `in_transaction()`
+        says whether SQLite still holds the batch's transaction (it rolls
+        back on its own after some errors: then the batch is aborted, so no
+        later change runs outside it and no rolled-back change is answered)."""
+        self._in_transaction = in_transaction
         self._transaction = transaction
         self._translate = translate
         self._inbox = inbox
@@ -77,8 +86,14 @@ class GroupCommit:
         self._held.append((complete, (result,), future))
 
     def after(self) -> None:
-        """After a message: commit if no other waits, or the batch is long."""
-        if self._open is not None and (self._inbox.empty() or self._messages >= self._most):
+        """After a message: commit if no other waits, or the batch is long; abort
+        if SQLite has left the batch's transaction (fail closed)."""
+        if self._open is None:
+            return
+        if not self._in_transaction():
+            self.abort(RolledBack(_ROLLED_BACK))
+            logger.error('the job database: %s', _ROLLED_BACK)
+        elif self._inbox.empty() or self._messages >= self._most:
             self.commit()
 
     def commit(self) -> None:
@@ -107,6 +122,14 @@ class GroupCommit:
         except Exception:  # noqa: BLE001 - already rolled back by SQLite
             pass
         _fail(held, exc)
+
+
+class RolledBack(peewee.OperationalError):
+    """SQLite rolled the batch's transaction back on its own (after an error
+    that was handled where it happened): none of the batch's changes is kept."""
+
+
+_ROLLED_BACK = 'SQLite rolled back the open transaction; these changes were not kept'
 
 
 def _fail(held, exc: BaseException) -> None:

@@ -79,6 +79,12 @@ class JobStore:
         `atomic()` blocks inside it are savepoints."""
         return self._db.transaction()
 
+    def in_transaction(self) -> bool:
+        """Whether SQLite itself holds a transaction open: after SQLITE_FULL or an
+        I/O error it may have rolled the whole transaction back on its own,
+        whatever peewee's count of open blocks says."""
+        return self._db.connection().in_transaction
+
     # --- reading -------------------------------------------------------
     def get(
         self,
