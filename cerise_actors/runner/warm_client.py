@@ -57,6 +57,8 @@ FORWARDED = (
 MAX_ADDRESS = 100
 #: the request's length prefix
 HEADER = struct.Struct('>I')
+#: struct ucred: pid, uid, gid
+PEERCRED = struct.Struct('3i')
 #: the largest request accepted (the job's environment is most of it)
 MAX_REQUEST = 4 * 1024 * 1024
 #: exit code when the warm runner lost the job after starting it
@@ -176,6 +178,16 @@ def connect(sock, path):
         os.close(here)
 
 
+def served_by_me(sock):
+    """Whether the process at the other end runs as this user (SO_PEERCRED), on
+    top of the socket folder's permissions: a folder another user made first
+    must not receive a job's environment and file descriptors."""
+    _, uid, _ = PEERCRED.unpack(
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEERCRED.size)
+    )
+    return uid == os.getuid()
+
+
 def hand_over(path, runner_args):
     """The connected socket once the server has started the job, or the reason it did not."""
     request = job_request(runner_args)
@@ -183,6 +195,9 @@ def hand_over(path, runner_args):
     sock.settimeout(CONNECT_TIMEOUT)
     try:
         connect(sock, path)
+        if not served_by_me(sock):  # never hand a job's descriptors to another user
+            sock.close()
+            return None, None, 'refused: the socket is served by another user'
         send_request(sock, request, [0, 1, 2])
         sock.settimeout(ANSWER_TIMEOUT)
         reader = LineReader(sock)

@@ -192,3 +192,50 @@ def _connect_as_nobody(path):
         finally:
             os._exit(status)
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def _listener_as(uid, path):
+    """A process of user `uid` listening on the unix socket `path` (and reading
+    whatever comes), until killed."""
+    code = (
+        'import socket,sys\n'
+        's=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print("ready", flush=True)\n'
+        'while True:\n c,_=s.accept(); c.recv(65536)\n'
+    )
+    # another user may not reach this venv's Python (under /root): Debian's then
+    python = sys.executable if uid == os.getuid() else '/usr/bin/python3'
+    proc = subprocess.Popen(
+        [python, '-I', '-c', code, path],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=(lambda: os.setuid(uid)) if uid != os.getuid() else None,
+    )
+    assert proc.stdout.readline().strip() == 'ready'
+    return proc
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason='needs root to act as another user')
+def test_the_client_hands_no_job_to_a_socket_of_another_user():
+    """A socket folder another user made first must not receive a job's
+    environment and descriptors: the client checks who serves (SO_PEERCRED)
+    and runs the job cold instead."""
+    from cerise_actors.runner.warm_client import hand_over
+
+    base = tempfile.mkdtemp(prefix='cerise-warm-peer-')
+    os.chmod(base, 0o777)
+    try:
+        theirs = _listener_as(65534, os.path.join(base, 'theirs.sock'))
+        mine = _listener_as(os.getuid(), os.path.join(base, 'mine.sock'))
+        try:
+            sock, _, reason = hand_over(os.path.join(base, 'theirs.sock'), ['job.cwl'])
+            assert sock is None and 'another user' in reason
+            # the same client with its own user's listener gets as far as the answer
+            sock, _, reason = hand_over(os.path.join(base, 'mine.sock'), ['job.cwl'])
+            assert 'another user' not in (reason or '')
+        finally:
+            theirs.kill()
+            mine.kill()
+            theirs.wait()
+            mine.wait()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
