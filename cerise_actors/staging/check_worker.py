@@ -95,7 +95,7 @@ class CheckWorker:
             proc = self._running()
             reader = _Deadline(proc.stdout, self._answer)
             try:
-                write_frame(proc.stdin, request)
+                self._write(proc, request)
                 while True:
                     message = read_frame(reader)
                     if message is None:
@@ -103,7 +103,7 @@ class CheckWorker:
                     if 'fetch' not in message:
                         return message
                     answer = answer_fetch(str(message['fetch']))
-                    write_frame(proc.stdin, answer)
+                    self._write(proc, answer)
                     reader.restart()  # the time spent reading is the caller's, bounded there
             except WorkerFailed:
                 self._discard(proc)
@@ -118,6 +118,18 @@ class CheckWorker:
             finally:
                 self._last_used = time.monotonic()
                 self._lock.notify_all()
+
+    def _write(self, proc: subprocess.Popen, message: dict) -> None:
+        """`write_frame` with the answer's deadline: a worker that stops reading
+        (hung, or a request over the pipe's buffer) is killed, so the write
+        fails (OSError: it ended) instead of holding every check forever."""
+        watchdog = threading.Timer(self._answer, proc.kill)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            write_frame(proc.stdin, message)
+        finally:
+            watchdog.cancel()
 
     def close(self) -> None:
         """Tell the worker to leave now (the next check starts another)."""

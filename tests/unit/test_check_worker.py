@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -161,6 +162,30 @@ def test_a_worker_that_does_not_answer_is_killed_and_the_job_refused():
         assert silent.pid is None
     finally:
         silent.close()
+
+
+def test_a_worker_that_stops_reading_is_killed_and_the_job_refused():
+    """A request larger than the pipe's buffer to a worker that reads nothing
+    would block the write, and every check behind the lock, forever."""
+    deaf = fake_worker('import time; time.sleep(120)', answer_seconds=1)
+    big = ECHO.encode() + b'\n# ' + b'x' * 1_000_000 + b'\n'
+    outcome = []
+
+    def check():
+        try:
+            checker(deaf).check(URL, big, {'text': 'x'}, refuse)
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=check, daemon=True)
+    thread.start()
+    thread.join(60)
+    try:
+        assert not thread.is_alive(), 'the check still waits on a worker that reads nothing'
+        assert isinstance(outcome[0], InvalidWorkflow)
+        assert 'could not be checked' in str(outcome[0])
+    finally:
+        deaf.close()
 
 
 def test_a_worker_killed_during_a_load_refuses_that_job_only(worker):
