@@ -7,6 +7,9 @@ writes JSON. Sizes default to the issue's; smaller ones give a quick look:
 
     python benchmarks/service_benchmark.py [--submissions 2000] [--burst 1000]
                                           [--store-jobs 10000] [--out service.json]
+
+With `--against OTHER_CHECKOUT` it prints instead the service's own cost
+beside that checkout's, in one run (issue 21, item 4: benchmarks/service_cost.py).
 """
 
 import argparse
@@ -23,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import service_cost
 import yaml
 from runner_figures import runner_figures
 from service_table import runner_table, table
@@ -61,16 +65,23 @@ class Service:
         warm_runner: Optional[bool] = None,
         auth: str = 'token',
         users: Optional[Path] = None,
+        repo: Path = REPO,
     ):
         """`runner`: the `cwl-runner` setting; None for the default, cwltool.
         `warm_runner`: the `jobs.warm-runner` setting; None for the default.
         `auth`, `users`: rest-service.auth and .users (default: a token, as
         a default install); every request sends the token (`self.token`,
-        set for `users` by the caller)."""
+        set for `users` by the caller). `repo`: the checkout whose service
+        is started (another one's for --against)."""
         self.root = root
+        self.repo = repo
+        # a checkout from before users (issue 19) knows no auth or per-user limit
+        legacy = not (repo / 'cerise_actors' / 'auth').is_dir()
         self.auth = auth
         self.token: Optional[str] = None
-        rest = {'hostname': '127.0.0.1', 'port': 0, 'auth': auth}
+        rest = {'hostname': '127.0.0.1', 'port': 0}
+        if not legacy:
+            rest['auth'] = auth
         if users is not None:
             rest['users'] = str(users)
         jobs = {'protocol': 'local'}
@@ -99,7 +110,7 @@ class Service:
                     'client-file-exchange': {'store-location-service': str(root / 'files')},
                     'rest-service': rest,
                     # the benchmarks submit thousands of jobs as one user
-                    'limits': {'active-jobs-per-user': 1_000_000},
+                    **({} if legacy else {'limits': {'active-jobs-per-user': 1_000_000}}),
                 }
             )
         )
@@ -125,7 +136,8 @@ class Service:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            cwd=REPO,
+            cwd=self.repo,
+            env=dict(os.environ, PYTHONPATH=str(self.repo)),
         )
         while not url_file.exists():
             if self.proc.poll() is not None:
@@ -273,7 +285,21 @@ def main():
         '--wes-submissions', type=int, default=500, help='runs posted through WES (0: skip)'
     )
     parser.add_argument('--out', default='service-benchmark.json')
+    parser.add_argument('--against', type=Path, help='another checkout: its cost beside ours')
+    parser.add_argument('--drain', type=int, default=2000, help='jobs of each drain (--against)')
+    parser.add_argument('--rounds', type=int, default=2, help='rounds of 4 drains (--against)')
+    parser.add_argument(
+        '--idle-wait', type=float, default=330, help='seconds unused before idle memory (--against)'
+    )
     args = parser.parse_args()
+    if args.against:
+        result = service_cost.compare(
+            sys.modules[__name__], args.against, args.drain, args.rounds, args.idle_wait
+        )
+        Path(args.out).write_text(json.dumps(result, indent=2))
+        print(service_cost.table(result))
+        print(f'(all figures in {args.out})')
+        return
     if args.runner_only:
         results = {'runner': runner_figures(sys.modules[__name__], args.cwltool_jobs)}
         Path(args.out).write_text(json.dumps(results, indent=2))
