@@ -31,39 +31,30 @@ from ..config import (
     load_service_config,
     service_config_from_dict,
 )
-from ..cwl.step_info import describe_steps
-from ..cwl.steps import installed_file_names, load_step_catalogue
+from ..cwl.steps import load_step_catalogue
 from ..defaults import ASK_TIMEOUT, INSTALL_TIMEOUT, NPROC_TIMEOUT, STAGER_THREADS
 from ..jobs.states import JobState as S
 from ..resource.completion_watch import CompletionWatch, bash_command, watcher_argv
 from ..resource.scheduler import DirectScheduler
 from ..resource.shell import Shell
+from ..resource.warm import waking
 from ..staging import api_install, runner_install
-from ..staging.bounded import SourceLimits
 from ..staging.exchange import Exchange
 from ..staging.progress import ProgressReader
-from ..staging.runner_command import choose_runner, start_warm_runner
+from ..staging.runner_command import after_runner_install, choose_runner, start_warm_runner
 from ..staging.runner_install import RunnerInstaller, wheelhouse_dir
-from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
-from ..staging.validate import WorkflowValidator
-from ..store.actor import DELETABLE, LEFT_RESOURCE, StoreActor
-from ..web.app import create_app
+from ..store.actor import StoreActor
 from ..web.auth_gate import AuthGate
-from ..web.backend import JobsBackend
-from ..web.dispatch import mount
-from ..web.files import make_files_app
-from ..web.files_users import FilesPerUser
 from ..web.gate import StartGate
 from ..web.server import HttpServer
-from ..web.signed_outputs import Downloads
 from .access import build_access
+from .assembly import build_api, build_stage_in, subscribe_workers
 from .listen import exchange_client_url, naming_the_address, own_files_urls
-from .metrics import ServiceMetrics, SubmissionCounter
+from .metrics import ServiceMetrics
 from .readiness import Probes, Readiness
 from .resources import build_resource
 from .retention import RetentionSweep
-from .wes_info import wes_settings
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +136,7 @@ class CeriseService:
         if max_running is None and isinstance(res.scheduler, DirectScheduler):
             max_running = _core_count(res.shell)
         layout = res.layout
-        self.warm_runner = start_warm_runner(choice, self.api_config.jobs, layout)
+        self.warm_runner = start_warm_runner(choice, self.api_config.jobs, layout, res)
         if self.warm_runner is not None:  # stopped after the runner actor (jobs run on)
             parts.callback(self.warm_runner.close)
             choice = dataclasses.replace(choice, warm_socket=self.warm_runner.socket_path)
@@ -154,7 +145,7 @@ class CeriseService:
             res.scheduler,
             res.fs,
             layout,
-            lambda paths, cores: choice.argv(layout, paths, cores),
+            waking(self.warm_runner, lambda paths, cores: choice.argv(layout, paths, cores)),
             max_running,
             poller,
             runner_name=choice.description,
@@ -162,20 +153,14 @@ class CeriseService:
         parts.callback(_stop_actor, runner_ref)
         self.runner = runner = runner_ref.proxy()
 
-        limits = self.config.limits
-        stage_in = StageIn(
-            res.fs,
-            layout,
+        stage_in = build_stage_in(
+            res,
             self.exchange,
+            self.projects,
             self.catalogue,
-            installed_file_names(self.projects),
-            SourceLimits(
-                seconds=limits.fetch_seconds,
-                max_bytes=limits.fetch_bytes,
-                deny=limits.fetch_deny.with_own_port(self.http.port),  # never its own API
-            ),
-            WorkflowValidator(self.projects),
-            javascript=choice.configured is None,  # only our runner sandboxes it
+            self.config.limits,
+            self.http.port,
+            choice,
         )
         stage_out = StageOut(res.fs, layout, self.exchange)
         self.stagers = StagerPool(
@@ -210,40 +195,18 @@ class CeriseService:
         parts.callback(_stop_actor, installer_ref)
         self.installer = installer_ref.proxy()
 
-        for topic, callback in (  # the stagers share their work out between users
-            (S.SUBMITTED, self.stagers.stage_in),
-            (S.FINISHED, self.stagers.stage_out),
-            (DELETABLE, self.stagers.delete),
-        ):
-            store.subscribe(topic, callback, with_owner=True).get(timeout=ASK_TIMEOUT)
-        for topic, callback in (
-            (S.WAITING, runner.enqueue),
-            (S.WAITING_CR, runner.cancel),
-            (S.RUNNING_CR, runner.cancel),
-            (LEFT_RESOURCE, runner.job_ended),
-        ):
-            store.subscribe(topic, callback).get(timeout=ASK_TIMEOUT)
+        subscribe_workers(store, self.stagers, runner)
 
-        wes = wes_settings(
-            self.exchange, self.projects, self.catalogue, choice, open_to_all=access.who is None
+        app = build_api(
+            store,
+            self.exchange,
+            self.projects,
+            self.catalogue,
+            choice,
+            access,
+            self.config,
+            metrics,
         )
-        steps = describe_steps(self.catalogue, api_install.project_versions(self.projects))
-        app = create_app(
-            JobsBackend(store),
-            self.config.base_url,
-            self.config.limits.request_bytes,
-            wes,
-            steps,
-            Downloads(self.exchange.client_url, access.signer),
-            self.config.limits.active_jobs_per_user,
-            self.exchange.names,
-        )
-        app.add_middleware(SubmissionCounter(metrics))  # counts POST /jobs and /runs
-        # the file exchange over WebDAV, on the same port as the jobs API; each
-        # user's own folder of it, chosen by the user the auth gate let in
-        exchange = self.exchange
-        files = FilesPerUser(lambda user: make_files_app(exchange.for_user(user).service_dir))
-        app = mount(app, '/files', files)
         self._api = app
         parts.callback(close_http)  # on stop: before the parts that requests use
         # first of all on stop: staging aborts between files, probes say not ready
@@ -273,6 +236,7 @@ class CeriseService:
         logger.info('%s', message)
         if self.hints is not None:  # its program is installed now: no back-off
             self.hints.retry_now()
+        after_runner_install(self.warm_runner)  # over SSH, its server starts now
         self._gate.open()
         self.readiness.open()
         self.base_url = self.config.base_url or self.http.url
