@@ -27,27 +27,22 @@ from typing import Iterable, List, Optional, Tuple
 import peewee
 
 from ..errors import IllegalTransition, TooManyActiveJobs
-from ..jobs.states import FINAL_STATES, JobState
-from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS, JobSummary, JobView, Message, RunRecord
+from ..jobs.states import JobState
+from ..jobs.views import JobSummary, JobView, Message, RunRecord
 from . import pages, schema, transitions
-from .models import UPDATABLE_FIELDS, bind_models
+from .models import bind_models
+from .sql import (
+    COUNT_ACTIVE,
+    INSERT_LOG,
+    SELECT,
+    SELECT_FULL,
+    STARTED,
+    UNFINISHED,
+    owned,
+    set_clause,
+)
 
 logger = logging.getLogger(__name__)
-
-_SELECT = f'SELECT {", ".join(JOB_COLUMNS)} FROM job'
-_SELECT_FULL = f'SELECT {", ".join(JOB_COLUMNS + FULL_COLUMNS)} FROM job'
-_INSERT_LOG = 'INSERT INTO logline (job_id, time, level, message) VALUES (?, ?, ?, ?)'
-#: entering these states means the job has started on the resource (WES start_time)
-_STARTED = frozenset({JobState.RUNNING, JobState.FINISHED})
-#: the stored values of the states of jobs that are not finished
-_UNFINISHED = tuple(s.value for s in JobState if s not in FINAL_STATES)
-#: how many unfinished jobs a user has, on the index of schema.ACTIVE_INDEX and
-#: only as far as the limit (a user's finished jobs are never read)
-_COUNT_ACTIVE = (
-    'SELECT count(*) FROM (SELECT 1 FROM job INDEXED BY job_owner_state '
-    f'WHERE owner = ? AND state IN ({", ".join("?" * len(_UNFINISHED))}) '
-    'AND delete_requested = 0 LIMIT ?)'
-)
 
 
 class JobStore:
@@ -96,7 +91,7 @@ class JobStore:
         """The job, or None if unknown (or being deleted, unless asked, or
         not `owner`'s)."""
         row = self._db.execute_sql(
-            f'{_SELECT_FULL if full else _SELECT} WHERE id = ?', (job_id,)
+            f'{SELECT_FULL if full else SELECT} WHERE id = ?', (job_id,)
         ).fetchone()
         if row is None:
             return None
@@ -135,7 +130,7 @@ class JobStore:
     def run(self, job_id: str, owner: Optional[str] = None) -> Optional[RunRecord]:
         """The job as the WES API shows it, None if unknown, being deleted or
         not `owner`'s."""
-        where, values = _owned('id = ? AND delete_requested = 0', [job_id], owner)
+        where, values = owned('id = ? AND delete_requested = 0', [job_id], owner)
         row = self._db.execute_sql(
             f'SELECT {", ".join(RunRecord._fields)} FROM job WHERE {where}', values
         ).fetchone()
@@ -143,7 +138,7 @@ class JobStore:
 
     def state_counts(self, owner: Optional[str] = None) -> dict:
         """Stored state value -> how many jobs users see (`owner`'s, if given) are in it."""
-        where, values = _owned('delete_requested = 0', [], owner)
+        where, values = owned('delete_requested = 0', [], owner)
         return dict(
             self._db.execute_sql(
                 f'SELECT state, count(*) FROM job WHERE {where} GROUP BY state', values
@@ -153,14 +148,14 @@ class JobStore:
     def active_count(self, owner: str, most: int) -> int:
         """How many of `owner`'s jobs are unfinished and not being deleted,
         counted up to `most` (no further: that is all the limit needs)."""
-        values = [owner, *_UNFINISHED, most]
-        return self._db.execute_sql(_COUNT_ACTIVE, values).fetchone()[0]
+        values = [owner, *UNFINISHED, most]
+        return self._db.execute_sql(COUNT_ACTIVE, values).fetchone()[0]
 
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
         """Jobs in any of `states` (deleted ones too: workers must finish them)."""
         values = [s.value for s in states]
         rows = self._db.execute_sql(
-            f'{_SELECT} WHERE state IN ({", ".join("?" * len(values))}) ORDER BY created_at', values
+            f'{SELECT} WHERE state IN ({", ".join("?" * len(values))}) ORDER BY created_at', values
         ).fetchall()
         return [JobView.from_tuple(row) for row in rows]
 
@@ -265,7 +260,7 @@ class JobStore:
             (*values, owner),
         )
         self._db.execute_sql(
-            _INSERT_LOG, (job_id, now, 'INFO', 'Job submitted; waiting to be staged in.')
+            INSERT_LOG, (job_id, now, 'INFO', 'Job submitted; waiting to be staged in.')
         )
         self._log(job_id, now, 'INFO', list(notes))
         logger.info('job %s: created in %s', job_id, JobState.SUBMITTED.name)
@@ -295,8 +290,8 @@ class JobStore:
             )
             raise IllegalTransition(f'{from_state.name} -> {to_state.name}')
         now = time.time()
-        assignments, values = _assignments(fields, state=to_state.value, updated_at=now)
-        if to_state in _STARTED:
+        assignments, values = set_clause(fields, state=to_state.value, updated_at=now)
+        if to_state in STARTED:
             assignments += ', started_at = COALESCE(started_at, ?)'
             values.append(now)
         with self._db.atomic():
@@ -351,7 +346,7 @@ class JobStore:
     def update(self, job_id: str, message: Message = None, level: str = 'INFO', **fields) -> None:
         """Set `fields` (see UPDATABLE_FIELDS) and add `message` to the log, at once."""
         now = time.time()
-        assignments, values = _assignments(fields, updated_at=now)
+        assignments, values = set_clause(fields, updated_at=now)
         with self._db.atomic():
             self._db.execute_sql(f'UPDATE job SET {assignments} WHERE id = ?', values + [job_id])
             self._log(job_id, now, level, message)
@@ -364,7 +359,7 @@ class JobStore:
         if not message:
             return
         for line in [message] if isinstance(message, str) else message:
-            self._db.execute_sql(_INSERT_LOG, (job_id, now, level, line))
+            self._db.execute_sql(INSERT_LOG, (job_id, now, level, line))
 
     def remove(self, job_id: str) -> None:
         with self._db.atomic():
@@ -388,21 +383,3 @@ class JobStore:
             if self.transition(job.id, job.state, target, message):
                 moved.append((job.id, job.state, target))
         return moved
-
-
-def _owned(where: str, values: list, owner: Optional[str]) -> Tuple[str, list]:
-    """`where` narrowed to `owner`'s jobs, unless `owner` is None (any)."""
-    if owner is None:
-        return where, values
-    return f'{where} AND owner = ?', [*values, owner]
-
-
-def _assignments(fields: dict, **fixed):
-    """`a = ?, b = ?` and the values for `fields` a worker may set (UPDATABLE_FIELDS)
-    plus the store's own `fixed` ones (state, updated_at)."""
-    unknown = set(fields) - UPDATABLE_FIELDS
-    if unknown:
-        raise ValueError(f'cannot update job fields {sorted(unknown)}')
-    fields = dict(fields, **fixed)
-    names = sorted(fields)
-    return ', '.join(f'{name} = ?' for name in names), [fields[name] for name in names]
