@@ -115,7 +115,7 @@ class WarmRunner:
             proc, self._proc = self._proc, None
             self._lock.notify_all()
         if proc is not None:
-            _stop(proc)
+            stop_child(proc)
 
     def wake(self) -> None:
         """Start the server again if it left unused (a job is starting); does
@@ -232,14 +232,15 @@ def waking(warm, job_argv: Callable[..., List[str]]) -> Callable[..., List[str]]
     return argv
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Close the server's pipe (it leaves at once), kill it if it does not."""
+def stop_child(proc: subprocess.Popen, grace: float = STOP_GRACE) -> None:
+    """Close the stdin of a child that leaves when it closes (the warm server,
+    the workflow check's worker), and kill it if it has not left after `grace`."""
     try:
         proc.stdin.close()
     except OSError:
         pass
     try:
-        proc.wait(timeout=STOP_GRACE)
+        proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

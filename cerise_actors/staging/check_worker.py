@@ -26,6 +26,7 @@ import time
 from typing import Callable, Optional
 
 from ..resource.shell import scrubbed_environment
+from ..resource.warm import stop_child
 from .validate_worker import read_frame, write_frame
 
 logger = logging.getLogger(__name__)
@@ -195,13 +196,5 @@ def _ended(proc: subprocess.Popen) -> str:
 
 def _stop(proc: subprocess.Popen) -> None:
     """Close the worker's stdin (it leaves at once), kill it if it does not."""
-    try:
-        proc.stdin.close()
-    except OSError:
-        pass
-    try:
-        proc.wait(timeout=STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_child(proc, STOP_GRACE)
     proc.stdout.close()
