@@ -49,6 +49,11 @@ setup(
             'docker',
             # drives Debian's chromium (.ci/run installs it) in tests/auth/test_ui_browser.py
             'selenium>=4.10',
+            # the type check of the whole package (mypy.ini, run by .ci/run), with
+            # the stubs of the two dependencies that ship none
+            'mypy>=1.11',
+            'types-PyYAML',
+            'types-paramiko',
         ],
     },
     entry_points={
