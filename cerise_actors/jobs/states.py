@@ -6,6 +6,7 @@ is data in :mod:`cerise_actors.store.transitions`, owned by the StoreActor.
 """
 
 import enum
+from typing import Optional
 
 
 class JobState(enum.Enum):
@@ -49,7 +50,7 @@ class JobState(enum.Enum):
         """The state as the REST API shows it."""
         return _CWL[self]
 
-    def cancel_twin(self):
+    def cancel_twin(self) -> Optional['JobState']:
         """The `_CR` state of an active or remote state, else None."""
         return _CANCEL_TWIN.get(self)
 

@@ -7,7 +7,7 @@ thread ever holds a live row, and the front end needs nothing of the store.
 
 import dataclasses
 import json
-from typing import NamedTuple, Optional, Sequence, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .states import JobState
 
@@ -84,23 +84,28 @@ class JobView:
     owner: str = ''
 
     @classmethod
-    def from_tuple(cls, row: tuple) -> 'JobView':
-        """From a row of JOB_COLUMNS (+ FULL_COLUMNS), as the store selects them."""
-        row = list(row)
-        row[4] = JobState(row[4])
-        row[11] = bool(row[11])
-        owner = row.pop(14)
-        if len(row) > 14 and row[14] is not None:
-            row[14] = bytes(row[14])
-        return cls(*row, owner=owner)
+    def from_tuple(cls, row: Tuple[Any, ...]) -> 'JobView':
+        """From a row of JOB_COLUMNS (+ FULL_COLUMNS), as the store selects them
+        (sqlite3's values of the columns' types, hence Any)."""
+        values: List[Any] = list(row)
+        values[4] = JobState(values[4])
+        values[11] = bool(values[11])
+        owner = values.pop(14)
+        if len(values) > 14 and values[14] is not None:
+            values[14] = bytes(values[14])
+        return cls(*values, owner=owner)  # type: ignore[misc]  # 14 or 16 values: never up to owner
 
     @property
-    def input(self) -> dict:
-        return json.loads(self.input_json)
+    def input(self) -> Dict[str, Any]:
+        """The job's input document (JSON: its values are of any JSON type)."""
+        document: Dict[str, Any] = json.loads(self.input_json)
+        return document
 
     @property
-    def output(self) -> dict:
-        return json.loads(self.output_json) if self.output_json else {}
+    def output(self) -> Dict[str, Any]:
+        """The job's output document ({} before it has one)."""
+        document: Dict[str, Any] = json.loads(self.output_json) if self.output_json else {}
+        return document
 
 
 _FIELDS = tuple(field.name for field in dataclasses.fields(JobView))
