@@ -1,9 +1,9 @@
 """Parts of the service that CeriseService._build wires from what it already built.
 
 Each function makes one part from the parts it needs, passed explicitly, and
-registers nothing to undo: none of them starts a thread or opens a file, so
-`_build`'s ExitStack keeps only the parts that do (the HTTP server, the
-actors, the resource). Kept apart so `_build` reads as the order things
+registers nothing to undo: none of them starts a thread or opens a file (those
+that do, the HTTP server, the actors and the resource, are in parts.py, each
+with its own undo). Kept apart so `_build` reads as the order things
 start and stop in, and each part's set-up reads in one place.
 """
 

@@ -12,17 +12,11 @@ up at the next start.
 """
 
 import contextlib
-import dataclasses
 import logging
 import threading
 from pathlib import Path
 from typing import Optional, Union
 
-from ..actors.installer import ApiInstallerActor
-from ..actors.poller import PollerActor
-from ..actors.runner import RunnerActor
-from ..actors.stager import StagerActor
-from ..actors.stager_pool import StagerPool
 from ..config import (
     ApiConfig,
     ServiceConfig,
@@ -32,28 +26,30 @@ from ..config import (
     service_config_from_dict,
 )
 from ..cwl.steps import load_step_catalogue
-from ..defaults import ASK_TIMEOUT, INSTALL_TIMEOUT, NPROC_TIMEOUT, STAGER_THREADS
+from ..defaults import ASK_TIMEOUT, INSTALL_TIMEOUT
 from ..jobs.states import JobState as S
-from ..resource.completion_watch import CompletionWatch, bash_command, watcher_argv
-from ..resource.scheduler import DirectScheduler
-from ..resource.shell import Shell
-from ..resource.warm import waking
-from ..staging import api_install, runner_install
+from ..staging import api_install
 from ..staging.exchange import Exchange
-from ..staging.progress import ProgressReader
-from ..staging.runner_command import after_runner_install, choose_runner, start_warm_runner
-from ..staging.runner_install import RunnerInstaller, wheelhouse_dir
+from ..staging.runner_command import after_runner_install, choose_runner
 from ..staging.stage_out import StageOut
-from ..store.actor import StoreActor
 from ..web.auth_gate import AuthGate
 from ..web.gate import StartGate
-from ..web.server import HttpServer
 from .access import build_access
 from .assembly import build_api, build_stage_in, subscribe_workers
-from .listen import exchange_client_url, naming_the_address, own_files_urls
+from .listen import exchange_client_url, own_files_urls
 from .metrics import ServiceMetrics
+from .parts import (
+    completion_watch,
+    open_http,
+    open_resource,
+    start_installer,
+    start_poller,
+    start_runner,
+    start_stagers,
+    start_store,
+    start_warm,
+)
 from .readiness import Probes, Readiness
-from .resources import build_resource
 from .retention import RetentionSweep
 
 logger = logging.getLogger(__name__)
@@ -78,136 +74,59 @@ class CeriseService:
 
     # --- build ---------------------------------------------------------
     def _build(self) -> None:
-        parts = self._parts
-        # the port is bound first, so a taken port is reported before any folder,
-        # actor or installation is made; it is served from start() on, answering
-        # 503 until start-up is done, and the jobs API is plugged in at the end
-        self.access = access = build_access(self.config)
+        """Build every part in the order they start; each part registers its
+        own undo on `self._parts` (parts.py), so stop() undoes them in reverse."""
+        parts, config, api_config = self._parts, self.config, self.api_config
+        self.access = access = build_access(config)
         self.metrics = metrics = ServiceMetrics()  # handed to each part that reports
-        self._gate = StartGate(lambda environ, start_response: self._api(environ, start_response))
         # every request passes the auth gate first, then /ready and /metrics
-        # (answered also while starting), then the start gate
+        # (answered also while starting), then the start gate, which answers
+        # 503 until start-up is done; the jobs API is plugged in at the end
+        self._gate = StartGate(lambda environ, start_response: self._api(environ, start_response))
         self.readiness = Readiness()
         probes = Probes(self._gate, self.readiness, metrics)
         front = AuthGate(probes, access.who, access.signer, on_refused=metrics.refused)
-        with naming_the_address(self.config.hostname, self.config.port):
-            self.http = HttpServer(
-                front, self.config.hostname, self.config.port, limits=self.config.limits
-            )
-        close_http = _once(self.http.stop)
-        parts.callback(close_http)  # if building fails below
-        client_url = exchange_client_url(self.config, self.http.url)
+        self.http, close_http = open_http(parts, config, front)
         self.exchange = Exchange(
-            self.config.exchange_service_dir,
-            client_url,
-            served_at=own_files_urls(self.config, self.http.url),
+            config.exchange_service_dir,
+            exchange_client_url(config, self.http.url),
+            served_at=own_files_urls(config, self.http.url),
             per_user=access.per_user,
         )
         self.exchange.ensure_layout()
         self.projects = api_install.local_projects(self.api_dir)
         self.catalogue = load_step_catalogue(self.projects)
-        self.resource = res = build_resource(self.api_config)
-        parts.callback(res.close)
-        res.fs.mkdir(res.layout.jobs_dir)
+        self.resource = res = open_resource(parts, api_config)
 
-        store_ref = StoreActor.start(self.config.database_file, on_move=metrics.job_moved)
-        parts.callback(self._stop_store, store_ref)
-        self.store = store = store_ref.proxy()
+        self.store = store = start_store(parts, config.database_file, metrics)
         metrics.count_jobs(store)
-
-        jobs = self.api_config.jobs
+        jobs = api_config.jobs
         choice = choose_runner(jobs.cwl_runner, res.is_local, prelude=jobs.prelude)
-        self.hints = _completion_watch(res, jobs, choice) if jobs.protocol == 'ssh' else None
-        poller_ref = PollerActor.start(
-            store,
-            res.scheduler,
-            res.layout,
-            self.api_config.refresh,
-            watch_local_exits=res.is_local,
-            contact_timeout=self.api_config.contact_timeout,
-            progress=ProgressReader(res.fs, res.layout),
-            metrics=metrics,
-            hints=self.hints,
-        )
-        parts.callback(_stop_actor, poller_ref)
-        self.poller = poller = poller_ref.proxy()
-
-        max_running = res.max_running
-        if max_running is None and isinstance(res.scheduler, DirectScheduler):
-            max_running = _core_count(res.shell)
-        layout = res.layout
-        self.warm_runner = start_warm_runner(choice, self.api_config.jobs, layout, res)
-        if self.warm_runner is not None:  # stopped after the runner actor (jobs run on)
-            parts.callback(self.warm_runner.close)
-            choice = dataclasses.replace(choice, warm_socket=self.warm_runner.socket_path)
-        runner_ref = RunnerActor.start(
-            store,
-            res.scheduler,
-            res.fs,
-            layout,
-            waking(self.warm_runner, lambda paths, cores: choice.argv(layout, paths, cores)),
-            max_running,
-            poller,
-            runner_name=choice.description,
-        )
-        parts.callback(_stop_actor, runner_ref)
-        self.runner = runner = runner_ref.proxy()
-
+        self.hints = completion_watch(res, jobs, choice) if jobs.protocol == 'ssh' else None
+        self.poller = poller = start_poller(parts, store, res, api_config, metrics, self.hints)
+        self.warm_runner, choice = start_warm(parts, choice, jobs, res)
+        self.runner = runner = start_runner(parts, store, res, choice, self.warm_runner, poller)
         stage_in = build_stage_in(
-            res,
-            self.exchange,
-            self.projects,
-            self.catalogue,
-            self.config.limits,
-            self.http.port,
-            choice,
+            res, self.exchange, self.projects, self.catalogue, config.limits, self.http.port, choice
         )
-        stage_out = StageOut(res.fs, layout, self.exchange)
-        self.stagers = StagerPool(
-            STAGER_THREADS,
-            lambda on_done: StagerActor.start(
-                store,
-                stage_in,
-                stage_out,
-                self._remove_job_files,
-                self._shutting_down,
-                on_done,
-                poller.call_later,
-                metrics,
-            ),
-        )
-        parts.callback(self.stagers.stop)
-
-        runner_installer = None
-        if choice.deployed:
-            runner_installer = RunnerInstaller(  # builds a missing wheels folder on first need
-                res.fs,
-                res.shell,
-                layout,
-                wheelhouse_dir(),
-                self.config.run_dir / 'wheelhouse',
-                prelude=jobs.prelude,  # where the runner's Python is (issue 22)
-                python=jobs.python,
-            )
-        installer_ref = ApiInstallerActor.start(
-            res.fs, res.shell, layout, self.projects, runner, runner_installer, metrics
-        )
-        parts.callback(_stop_actor, installer_ref)
-        self.installer = installer_ref.proxy()
-
-        subscribe_workers(store, self.stagers, runner)
-
-        app = build_api(
+        self.stagers = start_stagers(
+            parts,
             store,
-            self.exchange,
-            self.projects,
-            self.catalogue,
-            choice,
-            access,
-            self.config,
+            stage_in,
+            StageOut(res.fs, res.layout, self.exchange),
+            self._remove_job_files,
+            self._shutting_down,
+            poller,
             metrics,
         )
-        self._api = app
+        self.installer = start_installer(
+            parts, res, self.projects, runner, choice, jobs, config.run_dir, metrics
+        )
+        subscribe_workers(store, self.stagers, runner)
+
+        self._api = build_api(
+            store, self.exchange, self.projects, self.catalogue, choice, access, config, metrics
+        )
         parts.callback(close_http)  # on stop: before the parts that requests use
         # first of all on stop: staging aborts between files, probes say not ready
         parts.callback(self._shutting_down.set)
@@ -288,50 +207,6 @@ class CeriseService:
         Calling it again does nothing.
         """
         self._parts.close()
-
-    @staticmethod
-    def _stop_store(store_ref) -> None:
-        if not store_ref.is_alive():
-            return
-        try:
-            store_ref.proxy().recover_interrupted('The service was shut down').get(
-                timeout=ASK_TIMEOUT
-            )
-        finally:
-            _stop_actor(store_ref)
-
-
-def _completion_watch(res, jobs, choice) -> CompletionWatch:
-    """The watcher of jobs over SSH, started as the runner is (after jobs.prelude), exec'd."""
-    python = runner_install.runner_python(res.layout) if choice.deployed else jobs.python
-    argv = watcher_argv(res.layout.jobs_dir, python, choice.deployed)
-    script = runner_install.resource_python_command(jobs.prelude, 'exec', argv)
-    open_channel = res.pool.get(jobs.host, jobs.port, jobs.credentials).open_session
-    return CompletionWatch(open_channel, bash_command(script), name=jobs.host)
-
-
-def _once(function):
-    """`function` made safe to register twice: only the first call runs it."""
-    called = threading.Event()
-
-    def call() -> None:
-        if not called.is_set():
-            called.set()
-            function()
-
-    return call
-
-
-def _stop_actor(ref) -> None:
-    if ref.is_alive():
-        ref.stop(block=True, timeout=ASK_TIMEOUT)
-
-
-def _core_count(shell: Shell) -> int:
-    """The resource's core count: at most this many direct jobs run at once."""
-    result = shell.run('nproc', timeout=NPROC_TIMEOUT)
-    text = result.stdout.strip()
-    return int(text) if result.exit_code == 0 and text.isdigit() and int(text) > 0 else 1
 
 
 @contextlib.contextmanager
