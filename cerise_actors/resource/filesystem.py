@@ -24,7 +24,17 @@ import errno
 import io
 import os
 import shutil
-from typing import BinaryIO, Callable, Dict, Iterator, Optional, Sequence, Tuple
+from typing import (
+    BinaryIO,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterator,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+)
 
 from ..boundary.confined import ConfinedRoot, Refused
 from ..defaults import CHUNK
@@ -56,11 +66,31 @@ class ConfinedPath(str):
     whole path, so messages, logs and code that only looks at the text
     see the usual path."""
 
-    def __new__(cls, root: str, name: str):
+    root: str
+    name: str
+
+    def __new__(cls, root: str, name: str) -> 'ConfinedPath':
         path = super().__new__(cls, f'{root.rstrip("/")}/{name}' if name else root)
         path.root = root
         path.name = name
         return path
+
+
+class ByteSource(Protocol):
+    """What `FileSystem.put_stream` sends: anything read in chunks (a file,
+    bytes in memory, staging's size-bounded and cancellable sources)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class ReadStream(ByteSource, Protocol):
+    """What `FileSystem.open_read` yields: a local file, or over SFTP a
+    paramiko file that prefetches. Nobody uses what `seek` returns (the
+    SFTP file returns nothing), so that is left open."""
+
+    def seek(self, offset: int, whence: int = 0, /) -> object: ...
+
+    def tell(self) -> int: ...
 
 
 class NotFollowed(PermanentResourceError):
@@ -82,12 +112,12 @@ class FileSystem(abc.ABC):
         ...
 
     @abc.abstractmethod
-    def put_stream(self, stream: BinaryIO, path: str, mode: Optional[int] = None) -> int:
+    def put_stream(self, stream: ByteSource, path: str, mode: Optional[int] = None) -> int:
         """Write `stream` to `path` (replacing it); returns bytes written."""
         ...
 
     @abc.abstractmethod
-    def open_read(self, path: str):
+    def open_read(self, path: str) -> ContextManager[ReadStream]:
         """A context manager yielding a binary stream of the file; for a
         ConfinedPath, reached without following a link below its root
         (else NotFollowed), and only a regular file."""
@@ -195,7 +225,7 @@ class LocalFileSystem(FileSystem):
         except OSError as exc:
             raise translate_os_error(exc, f'cannot create folder {path}') from exc
 
-    def put_stream(self, stream: BinaryIO, path: str, mode: Optional[int] = None) -> int:
+    def put_stream(self, stream: ByteSource, path: str, mode: Optional[int] = None) -> int:
         tmp = f'{path}.part'
         try:
             with open(tmp, 'wb') as out:
@@ -215,7 +245,8 @@ class LocalFileSystem(FileSystem):
             raise
 
     @contextlib.contextmanager
-    def open_read(self, path: str):
+    def open_read(self, path: str) -> Iterator[ReadStream]:
+        stream: BinaryIO
         try:
             if isinstance(path, ConfinedPath):
                 stream = ConfinedRoot(path.root).open_read(path.name)
@@ -237,7 +268,7 @@ class LocalFileSystem(FileSystem):
     def is_dir(self, path: str) -> bool:
         return os.path.isdir(path)
 
-    def walk(self, path: str):
+    def walk(self, path: str) -> Iterator[Tuple[str, bool, int]]:
         if isinstance(path, ConfinedPath):
             confined, name = ConfinedRoot(path.root), path.name
         else:

@@ -9,7 +9,7 @@ import abc
 import dataclasses
 import os
 import subprocess
-from typing import Mapping, Optional
+from typing import Dict, Mapping, Optional
 
 from ..defaults import SHELL_TIMEOUT
 from ..errors import TemporaryResourceError
@@ -49,7 +49,7 @@ _SECRET_SUFFIXES = ('PASSWORD', 'PASSPHRASE', 'CERTFILE')
 BASH_FROM_STDIN = ['bash', '-c', 'script=$(cat); exec </dev/null; eval "$script"']
 
 
-def scrubbed_environment() -> dict:
+def scrubbed_environment() -> Dict[str, str]:
     """The service's environment without the CERISE_* credentials.
 
     Jobs and install scripts inherit the environment of the shell that
