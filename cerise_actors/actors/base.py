@@ -9,7 +9,7 @@ actor carries on with its next message.
 
 import functools
 import logging
-from typing import Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol, TypeVar, cast
 
 import pykka
 
@@ -17,7 +17,13 @@ from ..defaults import ASK_TIMEOUT
 from ..jobs.states import FINAL_STATES, JobState
 from ..jobs.views import JobView, Message
 
+if TYPE_CHECKING:  # proxies.py imports the actors, which import this module
+    from .proxies import StoreProxy
+
 logger = logging.getLogger(__name__)
+
+#: a guarded method: `job_guard` keeps its signature
+Guarded = TypeVar('Guarded', bound=Callable[..., Optional[Any]])
 
 
 class ControlFlow(Exception):
@@ -27,6 +33,17 @@ class ControlFlow(Exception):
 RETHROWN = (ControlFlow,)
 
 
+class WorkerMetrics(Protocol):
+    """What the workers report to the service's metrics (app/metrics.ServiceMetrics,
+    which the actors may not import: app builds them)."""
+
+    def resource_error(self, kind: str) -> None: ...
+
+    def poll_round(self, seconds: float) -> None: ...
+
+    def deployed(self, what: str) -> None: ...
+
+
 class StoreClient:
     """Blocking asks to the StoreActor, always with a time-out.
 
@@ -34,7 +51,7 @@ class StoreClient:
     method of the same name (see store/actor.py) and waits for its answer.
     """
 
-    def __init__(self, store_proxy):
+    def __init__(self, store_proxy: 'StoreProxy') -> None:
         self._store = store_proxy
 
     def get_job(self, job_id: str, include_deleted: bool = False) -> Optional[JobView]:
@@ -48,7 +65,7 @@ class StoreClient:
         message: Message = None,
         level: str = 'INFO',
         notify: bool = True,
-        **fields,
+        **fields: Any,
     ) -> bool:
         return self._store.transition(
             job_id, from_state, to_state, message, level, notify, **fields
@@ -59,7 +76,9 @@ class StoreClient:
     ) -> Optional[JobView]:
         return self._store.claim(job_id, from_state, to_state, message).get(timeout=ASK_TIMEOUT)
 
-    def update_job(self, job_id: str, message: Message = None, level: str = 'INFO', **fields):
+    def update_job(
+        self, job_id: str, message: Message = None, level: str = 'INFO', **fields: Any
+    ) -> None:
         return self._store.update_job(job_id, message, level, **fields).get(timeout=ASK_TIMEOUT)
 
     def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
@@ -97,11 +116,13 @@ def fail_job(store: StoreClient, job_id: str, state: JobState, message: str) -> 
         store.add_log(job_id, message, 'ERROR')
 
 
-def job_guard(method):
-    """Decorate `method(self, job_id, ...)` of an actor with a `_store` StoreClient."""
+def job_guard(method: Guarded) -> Guarded:
+    """Decorate `method(self, job_id, ...)` of an actor with a `_store` StoreClient.
+    The guarded method keeps its signature (what callers of the actor's proxy see);
+    on an error it answers None, as every guarded method does anyway."""
 
     @functools.wraps(method)
-    def wrapper(self, job_id, *args, **kwargs):
+    def wrapper(self: Any, job_id: str, *args: Any, **kwargs: Any) -> Optional[Any]:
         try:
             return method(self, job_id, *args, **kwargs)
         except RETHROWN:
@@ -122,4 +143,4 @@ def job_guard(method):
                 logger.exception('job %s: could not record the internal error', job_id)
         return None
 
-    return wrapper
+    return cast(Guarded, wrapper)  # the same call: `method`'s, or None after an error

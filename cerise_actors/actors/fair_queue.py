@@ -20,15 +20,15 @@ remembers (when each was last served) are the service's users, a few.
 
 import collections
 import itertools
-from typing import Dict, List
+from typing import Dict, List, OrderedDict, Tuple
 
 
 class FairQueue:
     """Job ids waiting for a slot, taken round-robin over their owners."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._front: Dict[str, None] = {}  # insertion-ordered: first in, first out
-        self._lanes: Dict[str, Dict[str, None]] = {}  # owner -> their job ids, in order
+        self._lanes: Dict[str, OrderedDict[str, None]] = {}  # owner -> their job ids, in order
         self._owner_of: Dict[str, str] = {}  # job id -> owner, for jobs in a lane
         self._queued_since: Dict[str, int] = {}  # owner -> when their lane was opened
         self._served: Dict[str, int] = {}  # owner -> when a job of theirs was last taken
@@ -72,7 +72,7 @@ class FairQueue:
         """A job of `owner` is being started: their turn was now."""
         self._served[owner] = next(self._clock)
 
-    def _turn(self, owner: str):
+    def _turn(self, owner: str) -> Tuple[int, int]:
         """Sorts the owner whose turn it is first: least recently served, then
         (among those never served) the one who queued first."""
         return self._served.get(owner, 0), self._queued_since[owner]

@@ -8,11 +8,18 @@ spec says, so a running job never sees its steps change under it.
 
 import logging
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, cast
 
+from ..resource.filesystem import FileSystem
+from ..resource.layout import ResourceLayout
+from ..resource.shell import Shell
 from ..staging import api_install
 from ..staging.runner_install import RunnerInstaller
 from ..store.mailbox import LeanActor
+from .base import WorkerMetrics
+
+if TYPE_CHECKING:  # proxies.py imports this module
+    from .proxies import ApiInstallerProxy, RunnerProxy
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +33,14 @@ class ApiInstallerActor(LeanActor):
 
     def __init__(
         self,
-        fs,
-        shell,
-        layout,
+        fs: FileSystem,
+        shell: Shell,
+        layout: ResourceLayout,
         projects: Dict[str, Path],
-        runner_proxy,
+        runner_proxy: 'RunnerProxy',
         runner_installer: Optional[RunnerInstaller] = None,
-        metrics=None,
-    ):
+        metrics: Optional[WorkerMetrics] = None,
+    ) -> None:
         """`runner_installer` deploys the service's CWL runner, where it is used;
         `metrics` (app/metrics.py, or None) counts what is deployed."""
         super().__init__()
@@ -46,7 +53,7 @@ class ApiInstallerActor(LeanActor):
         self._runner_installer = runner_installer
 
     def outdated_projects(self) -> List[str]:
-        outdated = []
+        outdated: List[str] = []
         if self._runner_installer is not None and self._runner_installer.needs_install():
             outdated.append(RUNNER)
         for name, local_dir in self._projects.items():
@@ -85,7 +92,7 @@ class ApiInstallerActor(LeanActor):
             runner = ', and the CWL runner' if self._runner_installer is not None else ''
             return 'specialisation up to date: ' + self._describe() + runner
         if jobs_running:
-            me = self.actor_ref.proxy()
+            me = cast('ApiInstallerProxy', self.actor_ref.proxy())  # see proxies.py
             self._runner.install_when_idle(lambda: me.install_now(outdated))
             return (
                 f'will reinstall {", ".join(outdated)} once the {jobs_running} '
@@ -109,7 +116,10 @@ class ApiInstallerActor(LeanActor):
         self._fs.mkdir(self._layout.jobs_dir)
         for name in projects:
             if name == RUNNER:
-                logger.info('%s', self._runner_installer.install())
+                installer = self._runner_installer
+                if installer is None:  # listed only by outdated_projects, which has one
+                    raise ValueError('there is no CWL runner of ours to install here')
+                logger.info('%s', installer.install())
                 self._deployed('runner')
                 continue
             output = api_install.install_project(
@@ -128,7 +138,7 @@ class ApiInstallerActor(LeanActor):
         if self._metrics is not None:
             self._metrics.deployed(what)
 
-    def _describe(self, names=None) -> str:
+    def _describe(self, names: Optional[List[str]] = None) -> str:
         names = names or list(self._projects)
         return ', '.join(
             n if n == RUNNER else f'{n} {api_install.read_version(self._projects[n])}'

@@ -26,19 +26,23 @@ own states); each time the watcher's channel opens, one full round follows.
 import logging
 import threading
 import time
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple, cast
 
 import pykka
 
 from ..defaults import CONTACT_TIMEOUT, MAX_BACKOFF, RECANCEL_AFTER
 from ..errors import ResourceError
 from ..jobs.states import JobState as S
+from ..resource.completion_watch import CompletionWatch
 from ..resource.exit_watch import ENDED, WOKEN, ExitWatch
 from ..resource.layout import ResourceLayout
 from ..resource.scheduler import PollRequest, RemoteState, RemoteStatus, Scheduler
 from ..staging.progress import ProgressReader
 from ..store.mailbox import LeanActor
-from .base import StoreClient
+from .base import StoreClient, WorkerMetrics
+
+if TYPE_CHECKING:  # proxies.py imports this module
+    from .proxies import PollerProxy, StoreProxy
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +53,16 @@ class PollerActor(LeanActor):
 
     def __init__(
         self,
-        store_proxy,
+        store_proxy: 'StoreProxy',
         scheduler: Scheduler,
         layout: ResourceLayout,
         refresh: float,
         watch_local_exits: bool = False,
         contact_timeout: float = CONTACT_TIMEOUT,
         progress: Optional[ProgressReader] = None,
-        metrics=None,
-        hints=None,
-    ):
+        metrics: Optional[WorkerMetrics] = None,
+        hints: Optional[CompletionWatch] = None,
+    ) -> None:
         """`progress` turns running jobs' step lines into job-log lines;
         `metrics` (app/metrics.py, or None) hears round times and failed queries;
         `hints` (a CompletionWatch, or None) reports jobs that started or ended."""
@@ -71,29 +75,29 @@ class PollerActor(LeanActor):
         self._refresh = refresh
         self._tracked: Dict[str, str] = {}
         self._cancel_seen: Dict[str, float] = {}
-        self._seen_running = set()  # jobs this poller moved to RUNNING
+        self._seen_running: Set[str] = set()  # jobs this poller moved to RUNNING
         self._delay = refresh
         self._watch = ExitWatch()
         self._stopping = threading.Event()
         self._tick_pending = threading.Event()
-        self._timer = None
+        self._timer: Optional[threading.Thread] = None
         self._watch_exits = watch_local_exits
-        self._watched = ()  # snapshot read by the timer thread: (pid, exit file)
-        self._next_round = []  # callables to run at the next round
+        self._watched: Tuple[Tuple[Optional[int], str], ...] = ()  # for the timer: (pid, exit file)
+        self._next_round: List[Callable[[], object]] = []  # callables to run at the next round
         self._poll_requested = False  # poll_now() (not track()) woke the timer
         self._contact_timeout = contact_timeout
-        self._failing_since = None  # monotonic time of the first failed query
+        self._failing_since: Optional[float] = None  # monotonic time of the first failed query
         self._outage_reported = False
         self._hints = hints
         self._hint_lock = threading.Lock()
-        self._hinted = set()  # jobs reported by the watcher, polled at the next hint round
+        self._hinted: Set[str] = set()  # reported by the watcher, polled at the next hint round
 
     def on_start(self) -> None:
-        me = self.actor_ref.proxy()
-        self._timer = threading.Thread(
+        me = cast('PollerProxy', self.actor_ref.proxy())  # see proxies.py
+        self._timer = timer = threading.Thread(
             target=self._timer_loop, args=(me,), name='cerise-poll-timer', daemon=True
         )
-        self._timer.start()
+        timer.start()
         if self._hints is not None:
             self._hints.start(self._hint, self._request_poll)
 
@@ -117,7 +121,7 @@ class PollerActor(LeanActor):
         self._poll_requested = True
         self._watch.wake()
 
-    def _timer_loop(self, me) -> None:
+    def _timer_loop(self, me: 'PollerProxy') -> None:
         try:
             while not self._stopping.is_set():
                 deadline = time.monotonic() + self._delay
@@ -192,7 +196,7 @@ class PollerActor(LeanActor):
         """Whether the last status query reached the resource (readiness)."""
         return self._failing_since is None
 
-    def call_later(self, callback) -> None:
+    def call_later(self, callback: Callable[[], object]) -> None:
         """Run `callback()` (a tell) at the next round: how work that could not
         reach the resource is tried again without timers of its own."""
         self._next_round.append(callback)
@@ -309,7 +313,13 @@ class PollerActor(LeanActor):
         if moved:
             self._untrack(job_id)
 
-    def _finish(self, job_id: str, exit_code: int, state=None, disk_full=False) -> bool:
+    def _finish(
+        self,
+        job_id: str,
+        exit_code: Optional[int],
+        state: Optional[S] = None,
+        disk_full: bool = False,
+    ) -> bool:
         """Move a job that ended to FINISHED. Without `state`, guess it (RUNNING if
         we moved it there, else WAITING): one ask in the common case; a wrong
         guess (e.g. a cancel came) moves nothing and `_apply` reads the job.
@@ -349,7 +359,7 @@ class PollerActor(LeanActor):
             remote_job_id=claimant,
         )
 
-    def _lost_contact(self, exc) -> None:
+    def _lost_contact(self, exc: ResourceError) -> None:
         """Jobs are never failed for a lost connection; after `contact-timeout`
         their logs say what is going on, once per outage."""
         now = time.monotonic()
@@ -390,7 +400,7 @@ class PollerActor(LeanActor):
             self._store.republish(job_id)  # the runner is told to cancel again
 
 
-def _pid_of(remote_id: str):
+def _pid_of(remote_id: str) -> Optional[int]:
     """The PID in a direct scheduler's `PID:STARTTIME` id, or None."""
     pid = remote_id.partition(':')[0]
     return int(pid) if pid.isdigit() else None

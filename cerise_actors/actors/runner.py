@@ -11,7 +11,7 @@ jobs are done (`install_when_idle`).
 """
 
 import logging
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional, Set, cast
 
 from ..errors import CeriseError, ResourceError
 from ..jobs.outcomes import outcome_of
@@ -23,6 +23,9 @@ from ..resource.scheduler import Scheduler, SubmitRequest
 from ..store.mailbox import LeanActor
 from .base import ControlFlow, StoreClient, fail_job, job_guard
 from .fair_queue import FairQueue
+
+if TYPE_CHECKING:  # proxies.py imports this module
+    from .proxies import PollerProxy, RunnerProxy, StoreProxy
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +40,15 @@ class RunnerActor(LeanActor):
 
     def __init__(
         self,
-        store_proxy,
+        store_proxy: 'StoreProxy',
         scheduler: Scheduler,
         fs: FileSystem,
         layout: ResourceLayout,
         runner_argv: Callable[[JobPaths, int], List[str]],
         max_running: Optional[int],
-        poller_proxy,
+        poller_proxy: 'PollerProxy',
         runner_name: str = '',
-    ):
+    ) -> None:
         """`runner_argv(paths, cores)` is the CWL runner's command line for a
         job; `runner_name` says in the job log which runner that is."""
         super().__init__()
@@ -57,12 +60,12 @@ class RunnerActor(LeanActor):
         self._runner_name = runner_name
         self._max_running = max_running
         self._queue = FairQueue()
-        self._running = set()
+        self._running: Set[str] = set()
         self._api_ready = False
         self._api_error: Optional[str] = None
-        self._install_when_idle = None
+        self._install_when_idle: Optional[Callable[[], object]] = None
         self._retry_pending = False  # a retry_queued is asked of the poller's timer
-        self._postponed = set()  # jobs whose log says the resource could not be reached
+        self._postponed: Set[str] = set()  # jobs whose log says the resource could not be reached
         self._poller = poller_proxy  # track(), poll_now(), call_later()
 
     # --- installation gate ---------------------------------------------
@@ -86,7 +89,7 @@ class RunnerActor(LeanActor):
         """Whether the installation gate is open (readiness)."""
         return self._api_ready
 
-    def install_when_idle(self, install: Callable[[], None]) -> None:
+    def install_when_idle(self, install: Callable[[], object]) -> None:
         """Hold new jobs; call `install` once no job of ours is running."""
         self._api_ready = False
         self._install_when_idle = install
@@ -202,7 +205,8 @@ class RunnerActor(LeanActor):
                     )
                 if not self._retry_pending:  # one retry per round, however many jobs wait
                     self._retry_pending = True
-                    self._poller.call_later(self.actor_ref.proxy().retry_queued)
+                    me = cast('RunnerProxy', self.actor_ref.proxy())  # see proxies.py
+                    self._poller.call_later(me.retry_queued)
                 raise _Postpone() from exc
             words = outcome.explained_as or 'Could not start the job'
             fail_job(self._store, job_id, outcome.job_state, f'{words}: {exc}')

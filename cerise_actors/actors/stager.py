@@ -10,7 +10,7 @@ promptly, leaving the job in the state the spec prescribes.
 import json
 import logging
 import threading
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
 
 from ..errors import (
     CeriseError,
@@ -23,7 +23,10 @@ from ..jobs.states import JobState as S
 from ..staging.stage_in import StageIn
 from ..staging.stage_out import StageOut
 from ..store.mailbox import LeanActor
-from .base import StoreClient, fail_job, job_guard
+from .base import StoreClient, WorkerMetrics, fail_job, job_guard
+
+if TYPE_CHECKING:  # proxies.py imports this module
+    from .proxies import StoreProxy
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +37,15 @@ class StagerActor(LeanActor):
 
     def __init__(
         self,
-        store_proxy,
+        store_proxy: 'StoreProxy',
         stage_in: StageIn,
         stage_out: StageOut,
         cleaner: Callable[[str, str], None],
         shutting_down: threading.Event,
         on_done: Callable[[], None],
-        retry_later: Callable[[Callable], None],
-        metrics=None,
-    ):
+        retry_later: Callable[[Callable[[], object]], object],
+        metrics: Optional[WorkerMetrics] = None,
+    ) -> None:
         """`cleaner(job_id, owner)` removes a job's files; `on_done()` tells the pool a
         job is done with; `retry_later(fn)` calls fn at the poller's next round
         (the only timer); `metrics` (app/metrics.py, or None) counts resource errors."""
@@ -55,7 +58,7 @@ class StagerActor(LeanActor):
         self._shutting_down = shutting_down
         self._on_done = on_done
         self._retry_later = retry_later
-        self._stopping = None  # the store's view of cancelled jobs (on_start)
+        self._stopping: Optional[Mapping[str, S]] = None  # the store's view of cancelled jobs
 
     def on_start(self) -> None:
         try:  # read between files, instead of an ask for the job each time
@@ -111,7 +114,7 @@ class StagerActor(LeanActor):
             return
         for warning in result.warnings:
             store.note(job_id, warning, 'WARNING')
-        staged = dict(
+        staged: Dict[str, Any] = dict(  # the job's fields the move sets
             cores=result.cores,
             time_limit=result.time_limit,
             remote_dir=result.remote_dir,

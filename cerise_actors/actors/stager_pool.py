@@ -15,16 +15,23 @@ few stagers.
 import dataclasses
 import threading
 import time
-from typing import Any, List, Optional
+from typing import Callable, List, Optional
+
+import pykka
 
 from ..defaults import ASK_TIMEOUT, STAGER_MAX, STAGER_SLOW_AFTER
 from .fair_queue import FairQueue
+from .proxies import StagerProxy, stager_proxy
+from .stager import StagerActor
+
+#: `make_stager(on_done)` starts one StagerActor, which calls `on_done()` after each job
+MakeStager = Callable[[Callable[[], None]], 'pykka.ActorRef[StagerActor]']
 
 
 @dataclasses.dataclass
 class _Slot:
-    ref: Any
-    proxy: Any
+    ref: 'pykka.ActorRef[StagerActor]'
+    proxy: StagerProxy
     busy_since: Optional[float] = None
 
 
@@ -32,10 +39,10 @@ class StagerPool:
     def __init__(
         self,
         size: int,
-        make_stager,
+        make_stager: MakeStager,
         max_size: int = STAGER_MAX,
         slow_after: float = STAGER_SLOW_AFTER,
-    ):
+    ) -> None:
         """`make_stager(on_done)` starts one StagerActor and returns its ref."""
         self._make_stager = make_stager
         self._max_size = max(size, max_size)
@@ -75,7 +82,7 @@ class StagerPool:
     def _add_slot(self) -> _Slot:
         index = len(self._slots)
         ref = self._make_stager(self._done_callback(index))
-        slot = _Slot(ref, ref.proxy())
+        slot = _Slot(ref, stager_proxy(ref))
         self._slots.append(slot)
         return slot
 
@@ -93,13 +100,16 @@ class StagerPool:
             getattr(slot.proxy, method)(job_id)
 
     def _all_slow(self, now: float) -> bool:
-        return all(now - s.busy_since >= self._slow_after for s in self._slots)
+        # asked when no stager is idle: every busy_since is set
+        return all(
+            s.busy_since is not None and now - s.busy_since >= self._slow_after for s in self._slots
+        )
 
     def _look_again_later(self, now: float) -> None:
         """Jobs wait: when the youngest busy job turns slow, maybe grow."""
         if self._timer is not None or len(self._slots) >= self._max_size:
             return
-        youngest = max(s.busy_since for s in self._slots)
+        youngest = max(s.busy_since for s in self._slots if s.busy_since is not None)
         delay = max(0.05, youngest + self._slow_after - now)
         self._timer = threading.Timer(delay, self._timer_fired)
         self._timer.daemon = True
@@ -112,8 +122,8 @@ class StagerPool:
             if not self._stopped:
                 self._dispatch()
 
-    def _done_callback(self, index: int):
-        def done():
+    def _done_callback(self, index: int) -> Callable[[], None]:
+        def done() -> None:
             with self._lock:
                 self._slots[index].busy_since = None
                 if not self._stopped:
