@@ -19,7 +19,7 @@ as before.
 
 import posixpath
 import stat
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from paramiko import SFTPAttributes
 from paramiko.sftp import (
@@ -45,6 +45,8 @@ from paramiko.sftp import (
 from ..errors import PermanentResourceError
 from .filesystem import ConfinedPath, NotFollowed, SmallFile
 from .sftp_pipeline import (
+    Answer,
+    Listing,
     Pipeline,
     Request,
     ancestors,
@@ -54,7 +56,9 @@ from .sftp_pipeline import (
     list_folders,
     lstat,
     mkdir,
+    mode_of,
     read,
+    size_of,
     translate,
 )
 
@@ -102,14 +106,14 @@ def folder_requests(folders: Iterable[str]) -> List[str]:
     return list(wanted)
 
 
-def made(folders: List[str], answers: list) -> bool:
+def made(folders: List[str], answers: Sequence[Answer]) -> bool:
     """Judge [mkdir, stat] answers of `folders`: True if all are folders now,
     False if one is missing (the careful way then says why); something else
     in the way is an error."""
     for folder, looked in zip(folders, answers[1::2]):
         if looked.error is not None:
             return False
-        if not stat.S_ISDIR(looked.attrs.st_mode):
+        if not stat.S_ISDIR(mode_of(looked.attrs)):
             raise PermanentResourceError(f'{folder} exists and is not a folder')
     return True
 
@@ -140,20 +144,22 @@ def put_files(pipe: Pipeline, folders: Sequence[str], files: Sequence[SmallFile]
         first.append(open_file(part(small.path), WRITE))
     answers = pipe.run(first)
     rest = iter(answers[2 * len(wanted) :])
-    opened, keep = [], []
+    opened: List[Answer] = []
+    keep: List[bool] = []
     for small in files:
         looked = next(rest) if small.keep_same_size else None
         keep.append(_same_size(looked, len(small.data)))
         opened.append(next(rest))
-    handles = [a.value if a.error is None and a.kind == CMD_HANDLE else None for a in opened]
+    handles = [a.handle if a.error is None and a.kind == CMD_HANDLE else None for a in opened]
     try:
         if not made(wanted, answers[: 2 * len(wanted)]):
             return None
         for small, answer in zip(files, opened):
             if answer.error is not None or answer.kind != CMD_HANDLE:
                 raise translate(answer.error or OSError('no handle'), f'cannot write {small.path}')
-        second = []  # (file, request)
-        for small, handle, kept in zip(files, handles, keep):
+        second: List[Tuple[SmallFile, Request]] = []
+        for small, answer, kept in zip(files, opened, keep):
+            handle = answer.handle  # each was checked above
             if not kept:
                 second += [
                     (small, write(handle, off, small.data[off : off + n]))
@@ -165,10 +171,10 @@ def put_files(pipe: Pipeline, folders: Sequence[str], files: Sequence[SmallFile]
         handles = []  # closed by the second round, whatever it answers
         _raise_first(second, pipe.run(r for _, r in second))
     finally:
-        for handle in handles:
-            if handle is not None:
-                pipe.forget(close(handle))
-    third = []
+        for left in handles:
+            if left is not None:
+                pipe.forget(close(left))
+    third: List[Tuple[SmallFile, Request]] = []
     for small, kept in zip(files, keep):
         if not kept:
             if small.mode is not None:
@@ -178,17 +184,17 @@ def put_files(pipe: Pipeline, folders: Sequence[str], files: Sequence[SmallFile]
     return sum(len(small.data) for small, kept in zip(files, keep) if not kept)
 
 
-def _same_size(looked, size: int) -> bool:
+def _same_size(looked: Optional[Answer], size: int) -> bool:
     return (
         looked is not None
         and looked.error is None
         and looked.kind == CMD_ATTRS
-        and stat.S_ISREG(looked.value.st_mode)
-        and looked.value.st_size == size
+        and stat.S_ISREG(mode_of(looked.attrs))
+        and looked.attrs.st_size == size
     )
 
 
-def _raise_first(asked: list, answers: list) -> None:
+def _raise_first(asked: Sequence[Tuple[SmallFile, Request]], answers: Sequence[Answer]) -> None:
     """Raise the first refusal among the answers to `asked` ((file, request)
     pairs), naming its file."""
     for (small, _), answer in zip(asked, answers):
@@ -205,7 +211,9 @@ def way_requests(path: ConfinedPath) -> List[str]:
     return [posixpath.join(path.root, *parts[: n + 1]) for n in range(len(parts))]
 
 
-def judge_way(path: ConfinedPath, answers: list, regular: bool) -> Optional[SFTPAttributes]:
+def judge_way(
+    path: ConfinedPath, answers: Sequence[Answer], regular: bool
+) -> Optional[SFTPAttributes]:
     """The lstat attributes of `path` itself (None for its root), after the
     lstat answers of its components said: folders, then (`regular`) a regular
     file or (else) a folder. A refusal is raised as the server said it; a
@@ -213,16 +221,17 @@ def judge_way(path: ConfinedPath, answers: list, regular: bool) -> Optional[SFTP
     parts = [part for part in path.name.split('/') if part not in ('', '.')]
     if '..' in parts:
         raise NotFollowed(f'{path.name} climbs out of {path.root} with ..', f'cannot read {path}')
-    attrs = None
+    attrs: Optional[SFTPAttributes] = None
     for number, answer in enumerate(answers):
         attrs = answer.check().attrs
+        mode = mode_of(attrs)
         where = '/'.join(parts[: number + 1])
-        if stat.S_ISLNK(attrs.st_mode):
+        if stat.S_ISLNK(mode):
             raise NotFollowed(
                 f'{where} is a symbolic link, which is never followed', f'cannot read {path}'
             )
         last = number == len(parts) - 1
-        wanted = stat.S_ISREG(attrs.st_mode) if last and regular else stat.S_ISDIR(attrs.st_mode)
+        wanted = stat.S_ISREG(mode) if last and regular else stat.S_ISDIR(mode)
         if not wanted:
             kind = 'not a regular file' if last and regular else 'not a folder'
             raise NotFollowed(f'{where} is {kind}', f'cannot read {path}')
@@ -234,40 +243,42 @@ def check_way(pipe: Pipeline, path: ConfinedPath, regular: bool) -> Optional[SFT
     return judge_way(path, pipe.run(lstat(p) for p in way_requests(path)), regular)
 
 
-def read_files(pipe: Pipeline, paths: Sequence[ConfinedPath], limit: int) -> Dict[str, bytes]:
-    """The whole bytes of each of `paths` that is plainly a regular file of at
-    most `limit` bytes reached without a link, in three round trips: the
-    lstats of the ways, the opens, the reads (with an fstat: a file that
-    changed size meanwhile is left out) and closes. Anything else is left
-    out, unread and unopened if it is no regular file."""
+def read_files(pipe: Pipeline, paths: Sequence[str], limit: int) -> Dict[str, bytes]:
+    """The whole bytes of each of `paths` (ConfinedPaths; a plain path is
+    left out) that is plainly a regular file of at most `limit` bytes reached
+    without a link, in three round trips: the lstats of the ways, the opens,
+    the reads (with an fstat: a file that changed size meanwhile is left out)
+    and closes. Anything else is left out, unread and unopened if it is no
+    regular file."""
     ways = {p: way_requests(p) for p in paths if isinstance(p, ConfinedPath)}
     components = list(dict.fromkeys(c for way in ways.values() for c in way))
     looked = dict(zip(components, pipe.run(lstat(c) for c in components)))
-    sizes = {}
+    sizes: Dict[ConfinedPath, int] = {}
     for path, way in ways.items():
         try:
             attrs = judge_way(path, [looked[c] for c in way], regular=True)
         except (NotFollowed, OSError, EOFError):
             continue
-        if attrs is not None and attrs.st_size <= limit:
-            sizes[path] = attrs.st_size
+        size = None if attrs is None else size_of(attrs)
+        if size is not None and size <= limit:
+            sizes[path] = size
     candidates = list(sizes)
     opened = pipe.run(open_file(str(p)) for p in candidates)
-    handles = {p: a.value for p, a in zip(candidates, opened) if a.kind == CMD_HANDLE}
-    asked = []
+    handles = {p: a.handle for p, a in zip(candidates, opened) if a.kind == CMD_HANDLE}
+    asked: List[Tuple[ConfinedPath, Request]] = []
     for path, handle in handles.items():
         asked += [(path, read(handle, off, n)) for off, n in chunks(sizes[path])]
         asked += [(path, Request(CMD_FSTAT, (handle,))), (path, close(handle))]
-    found: Dict[str, list] = {path: [] for path in handles}
+    found: Dict[str, List[bytes]] = {path: [] for path in handles}
     for (path, request), answer in zip(asked, pipe.run(r for _, r in asked)):
         if path not in found or request.command == CMD_CLOSE:
             continue
         if request.command == CMD_FSTAT:
-            whole = answer.kind == CMD_ATTRS and answer.value.st_size == sizes[path]
+            whole = answer.kind == CMD_ATTRS and answer.attrs.st_size == sizes[path]
         else:  # a read: all of what was asked, or the file is left out
-            whole = answer.kind == CMD_DATA and len(answer.value) == request.answer_bytes
+            whole = answer.kind == CMD_DATA and len(answer.data) == request.answer_bytes
             if whole:
-                found[path].append(answer.value)
+                found[path].append(answer.data)
         if answer.error is not None or not whole:
             del found[path]
     return {path: b''.join(parts) for path, parts in found.items()}
@@ -283,7 +294,7 @@ def remove_tree(pipe: Pipeline, path: str) -> None:
     [looked] = pipe.run([lstat(path)])
     if isinstance(looked.error, FileNotFoundError):
         return
-    if not stat.S_ISDIR(looked.attrs.st_mode):
+    if not stat.S_ISDIR(mode_of(looked.attrs)):
         pipe.run([remove(path)])[0].check()
         return
     listing = list_folders(pipe, path)
@@ -293,13 +304,13 @@ def remove_tree(pipe: Pipeline, path: str) -> None:
             raise answer.error
 
 
-def _removals(listing: dict, root: str, rel: str):
+def _removals(listing: Listing, root: str, rel: str) -> Iterator[Request]:
     """What removes the folder `rel` of `listing`: its subfolders first
     (deepest first), then its other entries, then itself."""
     folder = posixpath.join(root, rel) if rel else root
     for attrs in listing.get(rel, ()):
         name = f'{rel}/{attrs.filename}' if rel else attrs.filename
-        if stat.S_ISDIR(attrs.st_mode):
+        if stat.S_ISDIR(mode_of(attrs)):
             yield from _removals(listing, root, name)
         else:
             yield remove(posixpath.join(root, name))

@@ -27,7 +27,7 @@ import contextlib
 import posixpath
 import stat
 import threading
-from typing import BinaryIO, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, cast
 
 import paramiko
 from paramiko.sftp import CMD_ATTRS
@@ -35,8 +35,17 @@ from paramiko.sftp import CMD_ATTRS
 from ..defaults import CHUNK, SFTP_CHANNELS
 from ..errors import CeriseError, PermanentResourceError, TemporaryResourceError
 from . import sftp_batch as batch
-from .filesystem import ConfinedPath, FileSystem, SmallFile, go_on
-from .sftp_pipeline import Pipeline, chunks, close, list_folders, translate, walk_listing
+from .filesystem import ByteSource, ConfinedPath, FileSystem, ReadStream, SmallFile, go_on
+from .sftp_pipeline import (
+    Pipeline,
+    Request,
+    chunks,
+    close,
+    list_folders,
+    mode_of,
+    translate,
+    walk_listing,
+)
 from .ssh_connection import SshConnection
 
 
@@ -48,10 +57,10 @@ class SftpFileSystem(FileSystem):
         self._pool_size = pool_size
 
     @contextlib.contextmanager
-    def _client(self, what: str):
+    def _client(self, what: str) -> Iterator[paramiko.SFTPClient]:
         with self._lock:
             client = self._free.pop() if self._free else None
-        if client is None or client.get_channel().closed:
+        if client is None or _channel(client).closed:
             client = self._connection.open_sftp()
         try:
             yield client
@@ -59,7 +68,7 @@ class SftpFileSystem(FileSystem):
             self._give_back(client)
             raise
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            channel = client.get_channel()
+            channel = _channel(client)
             if channel.closed or not channel.get_transport().is_active():
                 _close(client)
                 self._connection.drop()
@@ -69,7 +78,7 @@ class SftpFileSystem(FileSystem):
         else:
             self._give_back(client)
 
-    def _give_back(self, client) -> None:
+    def _give_back(self, client: paramiko.SFTPClient) -> None:
         with self._lock:
             if len(self._free) < self._pool_size:
                 self._free.append(client)
@@ -82,7 +91,10 @@ class SftpFileSystem(FileSystem):
                 _makedirs(sftp, path)
 
     def put_small_files(
-        self, folders: Sequence[str], files: Sequence[SmallFile], check=go_on
+        self,
+        folders: Sequence[str],
+        files: Sequence[SmallFile],
+        check: Callable[[], None] = go_on,
     ) -> int:
         """All in three round trips (sftp_batch.put_files); `check` is not
         called: there is nothing to stop between them."""
@@ -94,12 +106,14 @@ class SftpFileSystem(FileSystem):
                 self.mkdir(folder)
             with self._client(what) as sftp:
                 sent = batch.put_files(Pipeline(sftp), (), files)
+            if sent is None:  # never: only a folder to make can fail that way, and none was asked
+                raise PermanentResourceError(f'{what}: no folder asked, yet one failed')
         return sent
 
     def write_bytes(self, path: str, data: bytes, mode: Optional[int] = None) -> None:
         self.put_small_files((), [SmallFile(path, data, mode)])
 
-    def put_stream(self, stream: BinaryIO, path: str, mode: Optional[int] = None) -> int:
+    def put_stream(self, stream: ByteSource, path: str, mode: Optional[int] = None) -> int:
         """Open, then the writes and the close in a window of requests as the
         source is read, then (all acknowledged) the mode and the rename."""
         tmp = batch.part(path)
@@ -108,7 +122,7 @@ class SftpFileSystem(FileSystem):
             handle = pipe.run([batch.open_file(tmp, batch.WRITE)])[0].handle
             written = [0]
 
-            def requests():
+            def requests() -> Iterator[Request]:
                 while True:
                     chunk = stream.read(CHUNK)
                     if not chunk:
@@ -137,7 +151,7 @@ class SftpFileSystem(FileSystem):
             return written[0]
 
     @contextlib.contextmanager
-    def open_read(self, path: str):
+    def open_read(self, path: str) -> Iterator[ReadStream]:
         """The lstats of the way (a ConfinedPath) or a stat beside the open
         give the size, so reading starts a prefetch of exactly what is left
         from where it starts (after a seek: only the tail) without asking."""
@@ -150,12 +164,14 @@ class SftpFileSystem(FileSystem):
             else:
                 opened, looked = pipe.run([batch.open_file(path), batch.look(path)])
                 handle = opened.handle
-                size = looked.value.st_size if looked.kind == CMD_ATTRS else None
+                size = looked.attrs.st_size if looked.kind == CMD_ATTRS else None
             stream = paramiko.SFTPFile(sftp, handle, 'rb')
             try:
                 yield _Prefetching(stream, size)
             finally:
-                stream._close(async_=True)  # paramiko's own way not to wait for the answer
+                # paramiko's own way not to wait for the answer; private, so not in its
+                # stubs: by construction an SFTPFile has it (see _ClosesUnanswered)
+                cast(_ClosesUnanswered, stream)._close(async_=True)
 
     def read_small_files(self, paths: Sequence[str], limit: int) -> Dict[str, bytes]:
         with self._client('cannot read the small files of a job') as sftp:
@@ -167,23 +183,24 @@ class SftpFileSystem(FileSystem):
                 attrs = sftp.stat(path)
             except FileNotFoundError:
                 return None
-            return attrs.st_size if stat.S_ISREG(attrs.st_mode) else None
+            return attrs.st_size if stat.S_ISREG(mode_of(attrs)) else None
 
     def is_dir(self, path: str) -> bool:
         with self._client(f'cannot look at {path}') as sftp:
             try:
-                return stat.S_ISDIR(sftp.stat(path).st_mode)
+                return stat.S_ISDIR(mode_of(sftp.stat(path)))
             except FileNotFoundError:
                 return False
 
-    def walk(self, path: str):
+    def walk(self, path: str) -> Iterator[Tuple[str, bool, int]]:
         with self._client(f'cannot list {path}') as sftp:
             pipe = Pipeline(sftp)
             if isinstance(path, ConfinedPath):
                 batch.check_way(pipe, path, regular=False)
             listing = list_folders(pipe, path)
         for rel, attrs in walk_listing(listing):
-            yield rel, stat.S_ISDIR(attrs.st_mode), attrs.st_mode
+            mode = mode_of(attrs)
+            yield rel, stat.S_ISDIR(mode), mode
 
     def remove(self, path: str) -> None:
         with self._client(f'cannot remove {path}') as sftp:
@@ -196,19 +213,28 @@ class SftpFileSystem(FileSystem):
             _close(client)
 
 
-def _close(client) -> None:
+def _channel(client: paramiko.SFTPClient) -> paramiko.Channel:
+    """The client's channel: open_sftp's clients always have one (paramiko's
+    stubs allow None, for a client made otherwise)."""
+    channel = client.get_channel()
+    if channel is None:
+        raise TemporaryResourceError('an SFTP client without a channel')
+    return channel
+
+
+def _close(client: paramiko.SFTPClient) -> None:
     try:
         client.close()
     except Exception:  # closing a broken client may raise anything
         pass
 
 
-def _makedirs(sftp, path: str) -> None:
-    missing = []
+def _makedirs(sftp: paramiko.SFTPClient, path: str) -> None:
+    missing: List[str] = []
     current = posixpath.normpath(path)
     while current not in ('/', ''):
         try:
-            if stat.S_ISDIR(sftp.stat(current).st_mode):
+            if stat.S_ISDIR(mode_of(sftp.stat(current))):
                 break
             raise PermanentResourceError(f'{current} exists and is not a folder')
         except FileNotFoundError:
@@ -219,11 +245,18 @@ def _makedirs(sftp, path: str) -> None:
             sftp.mkdir(folder)
         except OSError as refused:
             try:
-                made = stat.S_ISDIR(sftp.stat(folder).st_mode)  # raced with another mkdir
+                made = stat.S_ISDIR(mode_of(sftp.stat(folder)))  # raced with another mkdir
             except OSError:
                 made = False
             if not made:
                 raise refused from None
+
+
+class _ClosesUnanswered(Protocol):
+    """paramiko.SFTPFile's private close (sftp_file.py), which with `async_`
+    sends the close without waiting for its answer."""
+
+    def _close(self, async_: bool = False) -> None: ...
 
 
 class _Prefetching:
@@ -243,8 +276,8 @@ class _Prefetching:
                 self._stream.prefetch(self._size)
         return self._stream.read(n if n is not None and n >= 0 else None)
 
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._stream.seek(offset, whence)
+    def seek(self, offset: int, whence: int = 0) -> None:
+        self._stream.seek(offset, whence)
 
     def tell(self) -> int:
         return self._stream.tell()

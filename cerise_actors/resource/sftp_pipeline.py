@@ -24,9 +24,9 @@ import dataclasses
 import errno
 import posixpath
 import stat
-from typing import Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Protocol, Tuple, cast
 
-from paramiko import SFTPAttributes
+from paramiko import Message, SFTPAttributes, SFTPClient
 from paramiko.sftp import (
     CMD_ATTRS,
     CMD_CLOSE,
@@ -53,11 +53,39 @@ REQUEST_BYTES = 32768
 #: a folder read answers at most this many names here (OpenSSH: 100); two are asked at once
 _READDIRS = 2
 
+#: a folder tree as `list_folders` gives it: relative folder -> its entries
+Listing = Dict[str, List[SFTPAttributes]]
+
+
+class _RequestLayer(Protocol):
+    """The private part of paramiko's SFTPClient this module uses (see above);
+    types-paramiko leaves it out, so its signatures are written here, as in
+    paramiko's sftp_client.py."""
+
+    def _async_request(self, fileobj: object, t: int, *args: object) -> int: ...
+
+    def _read_response(self) -> object: ...
+
+    def _convert_status(self, msg: Message) -> None: ...
+
+
+class _FromMessage(Protocol):
+    """SFTPAttributes' private reader of an answer (paramiko's sftp_attr.py)."""
+
+    def _from_msg(
+        self, msg: Message, filename: Optional[str] = None, longname: Optional[str] = None
+    ) -> SFTPAttributes: ...
+
+
+#: SFTPAttributes as the reader of answers it is at run time
+_ATTRIBUTES = cast(_FromMessage, SFTPAttributes)
+
 
 @dataclasses.dataclass(frozen=True)
 class Request:
     command: int
-    args: tuple
+    #: strings, handles, int64s, ints or SFTPAttributes, as paramiko packs them
+    args: Tuple[object, ...]
     answer_bytes: int = 0  # how much data the answer carries (a read's length)
 
 
@@ -68,26 +96,28 @@ class Answer:
     and `..` left out), nothing (a plain "OK"), or an `error`."""
 
     kind: int = CMD_STATUS
-    value: object = None
-    error: Optional[BaseException] = None  # the server said no (OSError, EOFError)
+    value: object = None  # what `_parse` made of it: its type follows `kind`
+    error: Optional[Exception] = None  # the server said no (OSError, EOFError)
 
+    # each cast below is known by construction: `_value` checked the kind, and
+    # `_parse` makes that type of that kind
     @property
     def handle(self) -> bytes:
-        return self._value(CMD_HANDLE)
+        return cast(bytes, self._value(CMD_HANDLE))
 
     @property
     def attrs(self) -> SFTPAttributes:
-        return self._value(CMD_ATTRS)
+        return cast(SFTPAttributes, self._value(CMD_ATTRS))
 
     @property
     def data(self) -> bytes:
-        return self._value(CMD_DATA)
+        return cast(bytes, self._value(CMD_DATA))
 
     @property
     def names(self) -> List[SFTPAttributes]:
-        return self._value(CMD_NAME)
+        return cast(List[SFTPAttributes], self._value(CMD_NAME))
 
-    def _value(self, kind: int):
+    def _value(self, kind: int) -> object:
         self.check()
         if self.kind != kind:
             raise OSError(f'unexpected SFTP answer {self.kind} where {kind} was due')
@@ -100,19 +130,19 @@ class Answer:
         return self
 
 
-def _parse(kind: int, message):
+def _parse(kind: int, message: Message) -> object:
     if kind == CMD_HANDLE:
         return message.get_binary()
     if kind == CMD_ATTRS:
-        return SFTPAttributes._from_msg(message)
+        return _ATTRIBUTES._from_msg(message)
     if kind == CMD_DATA:
         return message.get_string()
     if kind == CMD_NAME:
-        found = []
+        found: List[SFTPAttributes] = []
         for _ in range(message.get_int()):
             name = message.get_text()
             longname = message.get_text()
-            attrs = SFTPAttributes._from_msg(message, name, longname)
+            attrs = _ATTRIBUTES._from_msg(message, name, longname)
             if name not in ('.', '..'):
                 found.append(attrs)
         return found
@@ -122,16 +152,17 @@ def _parse(kind: int, message):
 class _Collector:
     """Where paramiko hands the answers to this pipeline's requests."""
 
-    def __init__(self):
-        self.arrived = {}
+    def __init__(self) -> None:
+        self.arrived: Dict[int, Tuple[int, Message]] = {}
 
-    def _async_response(self, kind, message, number) -> None:
+    def _async_response(self, kind: int, message: Message, number: int) -> None:
         self.arrived[number] = (kind, message)
 
 
 class Pipeline:
-    def __init__(self, sftp):
-        self._sftp = sftp
+    def __init__(self, sftp: SFTPClient):
+        # by construction: every SFTPClient has the request layer (see _RequestLayer)
+        self._sftp = cast(_RequestLayer, sftp)
 
     def run(self, requests: Iterable[Request]) -> List[Answer]:
         """Each request's answer, in order. `requests` is consumed as the
@@ -142,12 +173,12 @@ class Pipeline:
             answers[index] = answer
 
         self._drive(requests, keep, lambda: answers.append(None))
-        return answers
+        return cast(List[Answer], answers)  # by construction: _drive answered each request
 
-    def first_refusal(self, requests: Iterable[Request]) -> Optional[BaseException]:
+    def first_refusal(self, requests: Iterable[Request]) -> Optional[Exception]:
         """The error of the first refused request, if any, keeping no other
         answer (for the thousands of writes of a large file)."""
-        refusals = {}
+        refusals: Dict[int, Exception] = {}
 
         def keep(index: int, answer: Answer) -> None:
             if answer.error is not None:
@@ -156,10 +187,15 @@ class Pipeline:
         self._drive(requests, keep, lambda: None)
         return refusals[min(refusals)] if refusals else None
 
-    def _drive(self, requests: Iterable[Request], take, sent) -> None:
+    def _drive(
+        self,
+        requests: Iterable[Request],
+        take: Callable[[int, Answer], None],
+        sent: Callable[[], None],
+    ) -> None:
         """Send `requests` a window at a time; `take(index, answer)` for each."""
         sftp, collector = self._sftp, _Collector()
-        waiting = {}  # request number -> (index, answer bytes)
+        waiting: Dict[int, Tuple[int, int]] = {}  # request number -> (index, answer bytes)
         count = in_flight_bytes = 0
         pending = iter(requests)
         nxt = next(pending, None)
@@ -193,7 +229,7 @@ class Pipeline:
         """Send a request whose answer nobody reads (closing a handle)."""
         self._sftp._async_request(type(None), request.command, *request.args)
 
-    def _answer(self, kind, message) -> Answer:
+    def _answer(self, kind: int, message: Message) -> Answer:
         if kind != CMD_STATUS:
             return Answer(kind, _parse(kind, message))
         try:
@@ -248,28 +284,45 @@ def chunks(size: int) -> Iterable[Tuple[int, int]]:
     return ((offset, min(REQUEST_BYTES, size - offset)) for offset in range(0, size, REQUEST_BYTES))
 
 
+def mode_of(attrs: SFTPAttributes) -> int:
+    """The st_mode of an answer's attributes. SFTP makes it optional, but
+    servers send it (OpenSSH's sftp-server always does); one that left it out
+    gets the TypeError that `stat.S_ISDIR(None)` raised here before."""
+    if attrs.st_mode is None:
+        raise TypeError('the SFTP server sent attributes without a file mode')
+    return attrs.st_mode
+
+
+def size_of(attrs: SFTPAttributes) -> int:
+    """The st_size of an answer's attributes; like `mode_of`, a server that
+    left it out gets the TypeError that comparing None raised here before."""
+    if attrs.st_size is None:
+        raise TypeError('the SFTP server sent attributes without a file size')
+    return attrs.st_size
+
+
 def ancestors(path: str) -> List[str]:
     """`path` and the folders above it, top first, without `/` itself."""
     path = posixpath.normpath(path)
-    found = []
+    found: List[str] = []
     while path not in ('/', '', '.'):
         found.append(path)
         path = posixpath.dirname(path)
     return found[::-1]
 
 
-def list_folders(pipe: Pipeline, root: str) -> dict:
+def list_folders(pipe: Pipeline, root: str) -> Listing:
     """The whole tree below the folder `root`: relative folder ('' for
     `root`) -> its entries (lstat attributes, sorted by name). One level of
     folders at a time: opened together, read together, closed unanswered.
     A link is listed, never entered. Errors are raised."""
-    listing = {}
+    listing: Listing = {}
     level = ['']
     while level:
         paths = [posixpath.join(root, rel) if rel else root for rel in level]
         opened = pipe.run(Request(CMD_OPENDIR, (path,)) for path in paths)
         open_ = {
-            rel: a.value
+            rel: a.handle
             for rel, a in zip(level, opened)
             if a.error is None and a.kind == CMD_HANDLE
         }
@@ -287,16 +340,16 @@ def list_folders(pipe: Pipeline, root: str) -> dict:
             level += [
                 f'{rel}/{a.filename}' if rel else a.filename
                 for a in found
-                if stat.S_ISDIR(a.st_mode)
+                if stat.S_ISDIR(mode_of(a))
             ]
     return listing
 
 
-def _read_folders(pipe: Pipeline, open_: dict) -> dict:
+def _read_folders(pipe: Pipeline, open_: Dict[str, bytes]) -> Listing:
     """Read the open folders (relative name -> handle) to their ends, a few
     reads of each at a time; a folder read to its end is closed and taken out
     of `open_`."""
-    entries = {rel: [] for rel in open_}
+    entries: Listing = {rel: [] for rel in open_}
     while open_:
         asked = [(rel, handle) for rel, handle in open_.items() for _ in range(_READDIRS)]
         answers = pipe.run(Request(CMD_READDIR, (handle,)) for _, handle in asked)
@@ -311,11 +364,11 @@ def _read_folders(pipe: Pipeline, open_: dict) -> dict:
     return entries
 
 
-def walk_listing(listing: dict, rel: str = ''):
+def walk_listing(listing: Listing, rel: str = '') -> Iterator[Tuple[str, SFTPAttributes]]:
     """(relative path, attrs) of everything in `listing`, parents first, as a
     depth-first walk sorted by name."""
     for attrs in listing.get(rel, ()):
         name = f'{rel}/{attrs.filename}' if rel else attrs.filename
         yield name, attrs
-        if stat.S_ISDIR(attrs.st_mode):
+        if stat.S_ISDIR(mode_of(attrs)):
             yield from walk_listing(listing, name)
