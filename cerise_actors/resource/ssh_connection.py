@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import threading
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import paramiko
 
@@ -89,7 +89,10 @@ class SshConnection:
             raise TemporaryResourceError(f'{self}: cannot start SFTP: {exc}') from exc
         if client is None:
             raise TemporaryResourceError(f'{self}: the server refused the SFTP subsystem')
-        client.get_channel().settimeout(self.command_timeout)
+        channel = client.get_channel()
+        if channel is None:  # never: from_transport opens one (the stubs allow None)
+            raise TemporaryResourceError(f'{self}: SFTP started without a channel')
+        channel.settimeout(self.command_timeout)
         return client
 
     # --- connecting ------------------------------------------------------
@@ -177,7 +180,7 @@ class SshConnection:
         elif creds.password:
             transport.auth_password(user, creds.password)
         else:
-            errors = []
+            errors: List[str] = []
             for label, key in _agent_and_default_keys(errors):
                 try:
                     transport.auth_publickey(user, key)
@@ -196,7 +199,9 @@ def _load_key(path: str, passphrase: Optional[str]) -> paramiko.PKey:
     path = os.path.expanduser(path)
     secret = passphrase.encode() if passphrase else None
     try:
-        return paramiko.PKey.from_path(path, secret)  # positional: renamed in paramiko 5
+        # positional: renamed in paramiko 5. bytes: cryptography, which reads the key,
+        # refuses a str ("password must be bytes"), though types-paramiko says str
+        return paramiko.PKey.from_path(path, secret)  # type: ignore[arg-type]  # needs bytes
     except (paramiko.PasswordRequiredException, TypeError) as exc:
         if isinstance(exc, TypeError) and 'password' not in str(exc):
             raise
@@ -207,7 +212,7 @@ def _load_key(path: str, passphrase: Optional[str]) -> paramiko.PKey:
         raise PermanentResourceError(f'cannot load key file {path}: {exc}') from exc
 
 
-def _agent_and_default_keys(errors: List[str]):
+def _agent_and_default_keys(errors: List[str]) -> Iterator[Tuple[str, paramiko.PKey]]:
     try:
         for key in paramiko.Agent().get_keys():
             yield 'agent key', key

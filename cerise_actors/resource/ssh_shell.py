@@ -11,7 +11,7 @@ submission whose reply was lost must not start a second copy.
 import select
 import shlex
 import time
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 import paramiko
 
@@ -63,7 +63,7 @@ class SshShell(Shell):
         finally:
             channel.close()
 
-    def _drain(self, channel: paramiko.Channel, timeout: float):
+    def _drain(self, channel: paramiko.Channel, timeout: float) -> Tuple[bytes, bytes]:
         out, err = bytearray(), bytearray()
         transport = channel.get_transport()
         deadline = time.monotonic() + timeout
