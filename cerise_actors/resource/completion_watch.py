@@ -27,7 +27,7 @@ import shlex
 import threading
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Protocol, Set, Union
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,29 @@ DEAD_AFTER = 3 * HEARTBEAT
 MAX_BACKOFF = 30.0
 
 Event = Callable[[str, str], None]
+#: a message to the watcher, as JSON: {'op': ..., 'jobs': [...]}
+Message = Dict[str, object]
+
+
+class WatchChannel(Protocol):
+    """What `CompletionWatch` needs of a channel: paramiko's session Channel
+    has it all (tests pass fakes)."""
+
+    def settimeout(self, timeout: Optional[float], /) -> None: ...
+
+    def exec_command(self, command: str, /) -> None: ...
+
+    def fileno(self) -> int: ...
+
+    def recv(self, nbytes: int, /) -> bytes: ...
+
+    def recv_stderr_ready(self) -> bool: ...
+
+    def recv_stderr(self, nbytes: int, /) -> bytes: ...
+
+    def sendall(self, data: bytes, /) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def watcher_argv(jobs_dir: str, python: str, deployed: bool) -> List[str]:
@@ -68,7 +91,7 @@ class CompletionWatch:
 
     def __init__(
         self,
-        open_channel: Callable[[], object],
+        open_channel: Callable[[], WatchChannel],
         command: str,
         name: str = 'the compute resource',
         heartbeat: float = HEARTBEAT,
@@ -82,8 +105,8 @@ class CompletionWatch:
         self._dead_after = dead_after
         self._max_backoff = max_backoff
         self._lock = threading.Lock()
-        self._jobs = set()  # the watched jobs, sent whole to every new channel
-        self._outbox: List[dict] = []  # watch/forget since the current channel got the set
+        self._jobs: Set[str] = set()  # the watched jobs, sent whole to every new channel
+        self._outbox: List[Message] = []  # watch/forget since the current channel got the set
         self._stopping = threading.Event()
         self._retry = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
@@ -96,7 +119,9 @@ class CompletionWatch:
         self._last_end = ''
 
     # --- the caller's side ------------------------------------------------
-    def start(self, on_event: Event, on_ready: Optional[Callable[[], None]] = None):
+    def start(
+        self, on_event: Event, on_ready: Optional[Callable[[], None]] = None
+    ) -> 'CompletionWatch':
         """Start keeping the channel; `on_event(kind, job_id)` with kind
         'started' or 'ended', `on_ready()` after each channel opens. Both are
         called from this object's thread and must not block."""
@@ -151,7 +176,7 @@ class CompletionWatch:
     def _keep(self) -> None:
         delay = 1.0
         while not self._stopping.is_set():
-            channel = None
+            channel: Optional[WatchChannel] = None
             try:
                 channel = self._open_channel()
                 channel.settimeout(self._dead_after)  # no read or write hangs for longer
@@ -174,7 +199,7 @@ class CompletionWatch:
             self._retry.wait(delay)
             delay = min(delay * 2, self._max_backoff)
 
-    def _serve(self, channel) -> bool:
+    def _serve(self, channel: WatchChannel) -> bool:
         """Talk to one watcher until its channel dies; True if it said hello."""
         with self._lock:
             jobs, self._outbox = sorted(self._jobs), []
@@ -182,8 +207,9 @@ class CompletionWatch:
         buffered, errors = b'', b''
         greeted = False
         heard = sent = time.monotonic()
+        readable: List[Union[WatchChannel, int]] = [channel, self._wake_r]
         while not self._stopping.is_set():
-            ready, _, _ = select.select([channel, self._wake_r], [], [], 1.0)
+            ready, _, _ = select.select(readable, [], [], 1.0)
             now = time.monotonic()
             if self._wake_r in ready:
                 self._drain_wake()
@@ -241,10 +267,11 @@ class CompletionWatch:
                 self._on_event(event, message['job'])
             except Exception:
                 logger.exception('completion watcher: handling %s failed', message)
-        return event
+        # the caller only looks for 'hello': an event that is no string is none
+        return event if isinstance(event, str) else None
 
     @staticmethod
-    def _send(channel, message: dict) -> None:
+    def _send(channel: WatchChannel, message: Message) -> None:
         channel.sendall((json.dumps(message, separators=(',', ':')) + '\n').encode())
 
     def _drain_wake(self) -> None:

@@ -38,7 +38,7 @@ import os
 import select
 import threading
 import time
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Protocol, Union
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,29 @@ STABLE_SECONDS = 60.0
 EXEC_TIMEOUT = 30.0
 
 
+class ServerChannel(Protocol):
+    """What `RemoteWarmRunner` needs of a channel: paramiko's session Channel
+    has it all (tests pass fakes)."""
+
+    def settimeout(self, timeout: Optional[float], /) -> None: ...
+
+    def exec_command(self, command: str, /) -> None: ...
+
+    def fileno(self) -> int: ...
+
+    def recv(self, nbytes: int, /) -> bytes: ...
+
+    def recv_stderr_ready(self) -> bool: ...
+
+    def recv_stderr(self, nbytes: int, /) -> bytes: ...
+
+    def exit_status_ready(self) -> bool: ...
+
+    def recv_exit_status(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class RemoteWarmRunner:
     """Keeps one warm server running on the resource for the service's lifetime.
 
@@ -71,7 +94,7 @@ class RemoteWarmRunner:
 
     def __init__(
         self,
-        open_channel: Callable[[], object],
+        open_channel: Callable[[], ServerChannel],
         command: str,
         socket_path: str,
         log_path: str,
@@ -143,7 +166,8 @@ class RemoteWarmRunner:
         self._go.wait()
         pause = FIRST_PAUSE
         while not self._closing.is_set():
-            channel, lived = None, 0.0
+            channel: Optional[ServerChannel] = None
+            lived = 0.0
             try:
                 channel = self._open_channel()
                 channel.settimeout(EXEC_TIMEOUT)
@@ -172,12 +196,13 @@ class RemoteWarmRunner:
             self._go.wait(pause)
             pause = min(pause * 2, self._max_backoff)
 
-    def _serve(self, channel) -> float:
+    def _serve(self, channel: ServerChannel) -> float:
         """Follow one server until its channel ends; seconds it was ready."""
         buffered, errors = b'', b''
         ready_at = None
+        readable: List[Union[ServerChannel, int]] = [channel, self._wake_r]
         while not self._closing.is_set():
-            ready, _, _ = select.select([channel, self._wake_r], [], [], 1.0)
+            ready, _, _ = select.select(readable, [], [], 1.0)
             if self._wake_r in ready:
                 self._drain_wake()
             while channel.recv_stderr_ready():
@@ -211,9 +236,9 @@ class RemoteWarmRunner:
                     )
         return 0.0 if ready_at is None else time.monotonic() - ready_at
 
-    def _why(self, channel, errors: bytes) -> str:
+    def _why(self, channel: ServerChannel, errors: bytes) -> str:
         text = errors.decode(errors='replace').strip()
-        status = None
+        status: Optional[int] = None
         try:
             if channel.exit_status_ready():
                 status = channel.recv_exit_status()
