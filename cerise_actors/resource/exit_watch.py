@@ -16,7 +16,7 @@ import errno
 import os
 import select
 import threading
-from typing import Dict, Iterable, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from ..defaults import QUICK_CHECK
 
@@ -63,16 +63,17 @@ class ExitWatch:
         watched = set(watched)
         self._reported &= watched
         pending = watched - self._reported
-        by_fd, by_file = {}, []
+        by_fd: Dict[int, Watched] = {}
+        by_file: List[Watched] = []
         for item in pending:
             fd = self._pidfd(item) if self._use_pidfds and item[0] is not None else None
             if fd is ENDED:  # no such process: it ended before we looked
                 self._reported.add(item)
                 return ENDED
-            if fd is None:
-                by_file.append(item)
-            else:
+            if isinstance(fd, int):
                 by_fd[fd] = item
+            else:  # None
+                by_file.append(item)
         self._close_unwatched(set(by_fd.values()))
         if by_file:
             timeout = min(timeout, QUICK_CHECK)
@@ -90,11 +91,14 @@ class ExitWatch:
         # an end outranks a wake-up: a wake-up only asks to look again
         return ENDED if ended else WOKEN if woken else TIMED_OUT
 
-    def _pidfd(self, item: Watched):
+    def _pidfd(self, item: Watched) -> Union[int, str, None]:
         """The item's pidfd; ENDED if the process is gone; None to use its file."""
         if item not in self._fds:
+            pid = item[0]
+            if pid is None:  # never: `wait` asks only for items with a pid
+                raise ValueError(f'no pid to watch for {item[1]}')
             try:
-                self._fds[item] = os.pidfd_open(item[0])
+                self._fds[item] = os.pidfd_open(pid)
             except OSError as exc:
                 return ENDED if exc.errno == errno.ESRCH else None
         return self._fds[item]

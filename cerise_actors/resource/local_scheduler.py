@@ -32,7 +32,7 @@ from .scheduler import (
     SubmitRequest,
     fault_submit_delay,
 )
-from .shell import scrubbed_environment
+from .shell import Shell, scrubbed_environment
 
 
 def proc_start_time(pid: int) -> Optional[str]:
@@ -60,9 +60,9 @@ def read_exit_code(path: str) -> Optional[int]:
 class LocalScheduler(DirectScheduler):
     """DirectScheduler for the local resource: submit and poll from Python."""
 
-    def __init__(self, shell, command_timeout: float = SHELL_TIMEOUT):
+    def __init__(self, shell: Shell, command_timeout: float = SHELL_TIMEOUT):
         super().__init__(shell, command_timeout)
-        self._children: Dict[int, Tuple[subprocess.Popen, str]] = {}  # pid: (child, start)
+        self._children: Dict[int, Tuple[subprocess.Popen[bytes], str]] = {}  # pid: (child, start)
         self._lock = threading.Lock()  # the runner submits, the poller polls
 
     def submit(self, req: SubmitRequest) -> str:
@@ -171,7 +171,7 @@ class LocalScheduler(DirectScheduler):
 _SHORTAGES = {errno.EAGAIN, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     """Kill a job script we could not record, and what it started (its group)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -180,7 +180,7 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _wait_briefly(proc: subprocess.Popen) -> None:
+def _wait_briefly(proc: subprocess.Popen[bytes]) -> None:
     """The job script writes its exit code as its last command; wait for it to
     exit (it will within milliseconds) so it is reaped rather than left a zombie
     until the next poll, which an idle service may not make for a long time."""

@@ -37,7 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from .shell import scrubbed_environment
 
@@ -95,7 +95,7 @@ class WarmRunner:
         if entry:
             self._argv += ['--entry', entry]
         self._lock = threading.Condition()
-        self._proc: Optional[subprocess.Popen] = None
+        self._proc: Optional[subprocess.Popen[bytes]] = None
         self._ready = False
         self._closed = False
         self._asleep = False  # the server left unused; the next job starts it
@@ -143,12 +143,12 @@ class WarmRunner:
         with self._lock:
             return self._proc.pid if self._proc is not None and self._ready else None
 
-    def memory(self) -> dict:
+    def memory(self) -> Dict[str, int]:
         """The server's resident and proportional set size in bytes ({} if not running)."""
         pid = self.pid
         if pid is None:
             return {}
-        figures = {}
+        figures: Dict[str, int] = {}
         for name, key in (('status', 'VmRSS:'), ('smaps_rollup', 'Pss:')):
             try:
                 with open(f'/proc/{pid}/{name}') as f:
@@ -179,12 +179,15 @@ class WarmRunner:
             target=self._follow, args=(proc,), name='cerise-warm-runner', daemon=True
         ).start()
 
-    def _follow(self, proc: subprocess.Popen) -> None:
+    def _follow(self, proc: subprocess.Popen[bytes]) -> None:
         """Wait for `proc` to say it is ready, then to end; restart it if it
         ended while it was still the service's server, unless it left unused."""
         started = time.monotonic()
         idle = False
-        for line in proc.stdout:
+        stdout = proc.stdout
+        if stdout is None:  # never: _spawn gives it a pipe
+            raise ValueError('the warm runner was started without a pipe for its stdout')
+        for line in stdout:
             if line.strip() == b'ready':
                 with self._lock:
                     if self._proc is proc:
@@ -194,7 +197,7 @@ class WarmRunner:
                 idle = True
                 break
         code = proc.wait()  # not the pipe's end: jobs' supervisors do not hold it, but
-        proc.stdout.close()  # whether it ended is the process's to say
+        stdout.close()  # whether it ended is the process's to say
         lived = time.monotonic() - started
         with self._lock:
             if self._proc is not proc or self._closed:
@@ -219,22 +222,24 @@ class WarmRunner:
             self._spawn()
 
 
-def waking(warm, job_argv: Callable[..., List[str]]) -> Callable[..., List[str]]:
+def waking(warm: object, job_argv: Callable[..., List[str]]) -> Callable[..., List[str]]:
     """`job_argv(paths, cores)`, the runner's command line of a job that is
     starting, first waking `warm` if it is a WarmRunner that left unused."""
     if not isinstance(warm, WarmRunner):
         return job_argv
 
-    def argv(*args):
+    def argv(*args: object) -> List[str]:
         warm.wake()
         return job_argv(*args)
 
     return argv
 
 
-def stop_child(proc: subprocess.Popen, grace: float = STOP_GRACE) -> None:
+def stop_child(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
     """Close the stdin of a child that leaves when it closes (the warm server,
     the workflow check's worker), and kill it if it has not left after `grace`."""
+    if proc.stdin is None:  # never: both are started with a pipe for it
+        raise ValueError('stop_child needs a child started with stdin=PIPE')
     try:
         proc.stdin.close()
     except OSError:
