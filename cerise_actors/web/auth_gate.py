@@ -20,13 +20,16 @@ refusal is one log line with the method, path and peer, never a credential.
 
 import json
 import logging
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qs
 
 from ..auth.authenticator import presented_token
 from ..auth.signing import PARAMETER, UrlSigner
 from .identity import USER_KEY
 from .wes import PREFIX as WES_PREFIX
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -60,27 +63,30 @@ class AuthGate:
 
     def __init__(
         self,
-        app,
+        app: 'WSGIApplication',
         who: Optional[Callable[[str], Optional[str]]],
         signer: Optional[UrlSigner] = None,
         on_refused: Optional[Callable[[str], None]] = None,
-    ):
+    ) -> None:
         """`on_refused('unauthorized')` is told of each 401 (the metrics)."""
         self._app = app
         self._who = who
         self._signer = signer
         self._on_refused = on_refused
 
-    def __call__(self, environ, start_response):
+    def __call__(
+        self, environ: 'WSGIEnvironment', start_response: 'StartResponse'
+    ) -> Iterable[bytes]:
         path = environ.get('PATH_INFO', '')
         if path == HEALTH:
             return _answer(start_response, '200 OK', {'status': 'ok'})
         environ.pop(USER_KEY, None)  # only this gate sets it
-        if self._who is None:
+        who = self._who
+        if who is None:
             environ[USER_KEY] = ''
             return self._app(environ, start_response)
         try:
-            user, problem = self._user_of(environ, path)
+            user, problem = self._user_of(who, environ, path)
         except Exception:  # a check that fails refuses
             logger.exception('auth: checking credentials failed; refused')
             user, problem = None, 'credentials that could not be checked'
@@ -90,11 +96,13 @@ class AuthGate:
             return self._refuse(environ, start_response, path, problem)
         return self._app(environ, start_response)
 
-    def _user_of(self, environ, path: str):
-        """(user, '') if let in, else (None, what is wrong)."""
+    def _user_of(
+        self, who: Callable[[str], Optional[str]], environ: 'WSGIEnvironment', path: str
+    ) -> Tuple[Optional[str], str]:
+        """(user, '') if `who` or the signer lets it in, else (None, what is wrong)."""
         token, problem = presented_token(environ.get('HTTP_AUTHORIZATION'))
         if token:
-            user = self._who(token)
+            user = who(token)
             if user is not None:
                 return user, ''
             problem = 'a token this service does not know'
@@ -103,7 +111,7 @@ class AuthGate:
             return signed, ''
         return None, problem
 
-    def _signed_user(self, environ, path: str) -> Optional[str]:
+    def _signed_user(self, environ: 'WSGIEnvironment', path: str) -> Optional[str]:
         if self._signer is None or not path.startswith(FILES):
             return None
         if environ.get('REQUEST_METHOD') not in ('GET', 'HEAD'):
@@ -117,7 +125,9 @@ class AuthGate:
             return None
         return self._signer.user_of(values[0], name)
 
-    def _refuse(self, environ, start_response, path: str, problem: str):
+    def _refuse(
+        self, environ: 'WSGIEnvironment', start_response: 'StartResponse', path: str, problem: str
+    ) -> List[bytes]:
         logger.warning(
             'auth: refused %s %r from %s: %s',
             environ.get('REQUEST_METHOD', '?'),
@@ -135,7 +145,12 @@ class AuthGate:
         return _answer(start_response, '401 Unauthorized', body, [('WWW-Authenticate', CHALLENGE)])
 
 
-def _answer(start_response, status: str, body: dict, headers=()):
+def _answer(
+    start_response: 'StartResponse',
+    status: str,
+    body: dict,
+    headers: Sequence[Tuple[str, str]] = (),
+) -> List[bytes]:
     data = json.dumps(body).encode()
     start_response(
         status,

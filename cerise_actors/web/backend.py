@@ -10,8 +10,20 @@ job exactly as a job that does not exist (JobNotFound, left out of lists).
 
 import json
 import time
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    TypedDict,
+    TypeVar,
+)
 
+import falcon
 import pykka
 
 from ..defaults import WEB_ASK_TIMEOUT
@@ -20,15 +32,31 @@ from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView, RunRecord, RunSummary
 from .paging import STORE_PAGE_BYTES, STORE_PAGE_SECONDS, Cursor
 
+if TYPE_CHECKING:  # the actors are started by app/, which hands the proxy in
+    from ..actors.proxies import StoreProxy
+
 #: what one ask for a page of a list may hold and take (store/pages.py)
 _BOUNDS = {'max_bytes': STORE_PAGE_BYTES, 'max_seconds': STORE_PAGE_SECONDS}
 
+T = TypeVar('T')
+#: a page of rows and the cursor of the next page (None: the last page)
+Page = Tuple[List[T], Optional[Cursor]]
+
+
+class _NewJobExtras(TypedDict, total=False):
+    """The arguments of StoreActor.create_job given only when set."""
+
+    job_id: str
+    wes_request: str
+    notes: List[str]
+    max_active: int
+
 
 class JobsBackend:
-    def __init__(self, store_proxy):
+    def __init__(self, store_proxy: 'StoreProxy') -> None:
         self._store = store_proxy
 
-    def _ask(self, future):
+    def _ask(self, future: 'pykka.Future[T]') -> T:
         try:
             return future.get(timeout=WEB_ASK_TIMEOUT)
         except pykka.Timeout as exc:
@@ -52,7 +80,7 @@ class JobsBackend:
         made through WES. With `max_active`, TooManyActiveJobs if the owner
         has that many unfinished jobs already (checked in the store, with the
         insert)."""
-        extra = {'job_id': job_id} if job_id else {}
+        extra: _NewJobExtras = {'job_id': job_id} if job_id else {}
         if wes_request is not None:
             extra['wes_request'] = json.dumps(wes_request)
         if notes:
@@ -90,7 +118,7 @@ class JobsBackend:
             if until is None:  # an empty page
                 return iter(()), None
 
-        def ask(after, _):
+        def ask(after: Optional[Cursor], _: Optional[int]) -> 'pykka.Future[Page[JobSummary]]':
             return self._store.list_jobs_page(
                 states, name, None, after, owner=owner, until=until, **_BOUNDS
             )
@@ -104,12 +132,19 @@ class JobsBackend:
         (runs, cursor) pairs, each one short ask of the store made as it is
         reached; the last cursor names the next page (None if none)."""
 
-        def ask(after, left):
+        def ask(after: Optional[Cursor], left: Optional[int]) -> 'pykka.Future[Page[RunSummary]]':
+            if left is None:  # _pages counts down the `limit` given it below
+                raise ValueError('a page of runs is asked for with a limit')
             return self._store.list_runs(left, after, owner=owner, **_BOUNDS)
 
         return self._pages(ask, after, limit)
 
-    def _pages(self, ask, after, limit=None):
+    def _pages(
+        self,
+        ask: Callable[[Optional[Cursor], Optional[int]], 'pykka.Future[Page[T]]'],
+        after: Optional[Cursor],
+        limit: Optional[int] = None,
+    ) -> Iterator[Page[T]]:
         """(rows, cursor) of `ask(after, limit)` over and over, to the end
         or to `limit` rows."""
         while True:
@@ -198,5 +233,5 @@ def jobs_json_chunks(pages: Iterable[List[JobSummary]], base_url: str) -> Iterat
     yield b'[]' if opening == '[' else b']'
 
 
-def base_url_of(req, configured: Optional[str]) -> str:
+def base_url_of(req: falcon.Request, configured: Optional[str]) -> str:
     return configured or req.prefix

@@ -7,7 +7,7 @@ workflow may use (before, the list appeared only in the error for an
 unknown step). Both answers are built from values fixed at start-up.
 """
 
-from typing import List, Optional
+from typing import Optional, Sequence
 
 import falcon
 
@@ -16,11 +16,11 @@ from .backend import base_url_of
 
 
 class Index:
-    def __init__(self, base_url: Optional[str], extra_links: Optional[dict] = None):
+    def __init__(self, base_url: Optional[str], extra_links: Optional[dict] = None) -> None:
         self._base_url = base_url
         self._extra = dict(extra_links or {})
 
-    def on_get(self, req, resp):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         base = base_url_of(req, self._base_url)
         links = {
             'jobs': f'{base}/jobs',
@@ -39,9 +39,9 @@ class Index:
 
 
 class StepList:
-    def __init__(self, steps: List[dict]):
+    def __init__(self, steps: Sequence[dict]) -> None:
         self._steps = list(steps)
 
-    def on_get(self, req, resp):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self._steps
         resp.content_type = falcon.MEDIA_JSON

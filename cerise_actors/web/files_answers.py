@@ -25,6 +25,17 @@ puts in the environ, gives the reason behind an error.
 import http
 import json
 import os
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    TypedDict,
+)
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 from wsgiref.util import application_uri
 
@@ -32,6 +43,32 @@ from wsgidav.dav_error import DAVError
 from wsgidav.mw.base_mw import BaseMiddleware
 
 from ..boundary.confined import ConfinedRoot, Refused
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+Headers = List[Tuple[str, str]]
+
+
+class _Held(TypedDict, total=False):
+    """What `json_answers` keeps of WsgiDAV's start_response: the answer it
+    rewrites (`status`, `headers`), or `passed` when it lets the answer through."""
+
+    status: str
+    headers: Headers
+    passed: bool
+
+
+class _Url(TypedDict):
+    url: str
+
+
+class _Created(_Url, total=False):
+    """The JSON of a 201: the URL of what was made, and an uploaded file's size."""
+
+    size: int
+
 
 #: where ErrorNoted leaves the exception behind an error answer
 ERROR_KEY = 'cerise_actors.files_error'
@@ -45,7 +82,9 @@ MAX_READ = 64 * 1024
 class ErrorNoted(BaseMiddleware):
     """A WsgiDAV middleware that notes the exception of a failed request in the environ."""
 
-    def __call__(self, environ, start_response):
+    def __call__(
+        self, environ: 'WSGIEnvironment', start_response: 'StartResponse'
+    ) -> Iterator[bytes]:
         try:
             yield from self.next_app(environ, start_response)
         except Exception as exc:
@@ -53,15 +92,17 @@ class ErrorNoted(BaseMiddleware):
             raise
 
 
-def json_answers(app, root: bytes):
+def json_answers(app: 'WSGIApplication', root: bytes) -> 'WSGIApplication':
     """`app` (serving the folder `root`), with JSON error and 201 answers."""
 
-    def serve(environ, start_response):
-        held = {}
+    def serve(environ: 'WSGIEnvironment', start_response: 'StartResponse') -> Iterable[bytes]:
+        held: _Held = {}
 
-        def start(status, headers, exc_info=None):
+        def start(
+            status: str, headers: Headers, exc_info: Optional['OptExcInfo'] = None
+        ) -> Callable[[bytes], object]:
             if not held and _rewritten(status, headers):
-                held.update(status=status, headers=headers)
+                held.update({'status': status, 'headers': headers})
                 return lambda data: None
             held['passed'] = True
             return start_response(status, headers, exc_info)
@@ -77,7 +118,7 @@ def json_answers(app, root: bytes):
     return serve
 
 
-def _rewritten(status: str, headers) -> bool:
+def _rewritten(status: str, headers: Headers) -> bool:
     code = int(status[:3])
     content_type = _header(headers, 'content-type').lower()
     if code >= 400:
@@ -85,20 +126,26 @@ def _rewritten(status: str, headers) -> bool:
     return code == 201
 
 
-def _header(headers, name: str) -> str:
+def _header(headers: Headers, name: str) -> str:
     return next((value for key, value in headers if key.lower() == name), '')
 
 
 class _Deciding:
     """An answer whose start_response comes with its first chunk: rewritten then, or passed."""
 
-    def __init__(self, result, request, held, start_response):
+    def __init__(
+        self,
+        result: Iterable[bytes],
+        request: '_Request',
+        held: _Held,
+        start_response: 'StartResponse',
+    ) -> None:
         self._result = result
         self._request = request
         self._held = held
         self._start_response = start_response
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         chunks = iter(self._result)
         first = next(chunks, None)
         if 'status' in self._held:
@@ -109,12 +156,14 @@ class _Deciding:
             yield first
         yield from chunks
 
-    def close(self):
+    def close(self) -> None:
         if hasattr(self._result, 'close'):
             self._result.close()
 
 
-def _replace(result, request, held, start_response):
+def _replace(
+    result: Iterable[bytes], request: '_Request', held: _Held, start_response: 'StartResponse'
+) -> List[bytes]:
     try:
         chunks = iter(result)
         body = _read(next(chunks, None), chunks)
@@ -124,7 +173,7 @@ def _replace(result, request, held, start_response):
     return list(request.answer(held, body, start_response))
 
 
-def _read(first, chunks) -> bytes:
+def _read(first: Optional[bytes], chunks: Iterator[bytes]) -> bytes:
     body = first or b''
     for chunk in chunks:
         if len(body) < MAX_READ:
@@ -135,7 +184,7 @@ def _read(first, chunks) -> bytes:
 class _Request:
     """What an answer is rewritten from: the request as it came, before WsgiDAV saw it."""
 
-    def __init__(self, environ: dict, root: bytes):
+    def __init__(self, environ: 'WSGIEnvironment', root: bytes) -> None:
         self.environ = environ
         self.method = environ.get('REQUEST_METHOD', '')
         self.root = root
@@ -148,12 +197,13 @@ class _Request:
         self.shown = script + self.path_bytes.decode('utf-8', 'replace')
         self.url = application_uri(environ).rstrip('/') + quote(self.path_bytes)
 
-    def answer(self, held: dict, body: bytes, start_response):
+    def answer(self, held: _Held, body: bytes, start_response: 'StartResponse') -> Iterator[bytes]:
         status, headers = held['status'], held['headers']
         code = int(status[:3])
+        data: Mapping[str, object]
         if code == 201:
-            data = self.created()
-            headers = headers + [('Location', data['url'])]
+            data = created = self.created()
+            headers = headers + [('Location', created['url'])]
         else:
             data = {'title': _title(code), 'description': self.description(code, headers, body)}
         text = (json.dumps(data) + '\n').encode()
@@ -166,13 +216,13 @@ class _Request:
         yield b'' if self.method == 'HEAD' else text
 
     # --- 201 ----------------------------------------------------------------
-    def created(self) -> dict:
+    def created(self) -> _Created:
         if self.method in ('COPY', 'MOVE'):
             destination = self.environ.get('HTTP_DESTINATION', '')
             return {'url': destination}
         if self.method == 'MKCOL':
             return {'url': self.url.rstrip('/') + '/'}
-        data = {'url': self.url}
+        data: _Created = {'url': self.url}
         name = self.path_bytes.decode('utf-8', 'surrogateescape').strip('/')
         try:  # through boundary/confined.py: a folder swapped for a link is not followed
             data['size'] = ConfinedRoot(os.fsdecode(self.root)).locate(name).st_size
@@ -181,7 +231,7 @@ class _Request:
         return data
 
     # --- errors ---------------------------------------------------------------
-    def description(self, code: int, headers, body: bytes) -> str:
+    def description(self, code: int, headers: Headers, body: bytes) -> str:
         method, path = self.method, self.shown
         if _header(headers, 'content-type').startswith('text/plain') and body.strip():
             text = body.decode('utf-8', 'replace').strip()  # our own checks' answers
@@ -216,7 +266,7 @@ class _Request:
             return f'{method} {path} failed inside the service; its log says why'
         return context or f'{method} {path}: {http.HTTPStatus(code).phrase}'
 
-    def _not_allowed(self, headers) -> str:
+    def _not_allowed(self, headers: Headers) -> str:
         method, path = self.method, self.shown
         if method in ('LOCK', 'UNLOCK'):
             return (

@@ -13,13 +13,27 @@ in between, goes to WsgiDAV as usual.
 
 import os
 import stat
+from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Tuple, TypedDict
 
 from ..boundary.confined import ConfinedRoot, Refused
 from ..defaults import DAV_BLOCK_SIZE
 from .dispatch import spending_thread_budget
 
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-def downloads_by_the_event_loop(app, root: bytes):
+Headers = List[Tuple[str, str]]
+
+
+class _Started(TypedDict, total=False):
+    """What WsgiDAV gave start_response for the HEAD."""
+
+    status: str
+    headers: Headers
+
+
+def downloads_by_the_event_loop(app: 'WSGIApplication', root: bytes) -> 'WSGIApplication':
     """Answer GET of a regular file with `wsgi.file_wrapper`, so no thread waits on the client.
 
     WsgiDAV answers the request as a HEAD first, so its checks, conditional
@@ -33,7 +47,7 @@ def downloads_by_the_event_loop(app, root: bytes):
     budgeted = spending_thread_budget(app)
     confined = ConfinedRoot(os.fsdecode(root))
 
-    def serve(environ, start_response):
+    def serve(environ: 'WSGIEnvironment', start_response: 'StartResponse') -> Iterable[bytes]:
         wrapper = environ.get('wsgi.file_wrapper')
         if environ.get('REQUEST_METHOD') != 'GET' or wrapper is None:
             return budgeted(environ, start_response)
@@ -67,15 +81,19 @@ def _open_below(confined: ConfinedRoot, path: str) -> int:
     return confined.open_fd(name)
 
 
-def _head(app, environ: dict, fd: int, confined: ConfinedRoot, name: str):
+def _head(
+    app: 'WSGIApplication', environ: 'WSGIEnvironment', fd: int, confined: ConfinedRoot, name: str
+) -> Optional[Tuple[str, Headers, int]]:
     """(status, headers, offset) WsgiDAV gives the request as a HEAD, if `fd` is what it saw."""
     opened = os.fstat(fd)
     if not stat.S_ISREG(opened.st_mode):
         return None
-    answer = {}
+    answer: _Started = {}
 
-    def start_response(status, headers, exc_info=None):
-        answer.update(status=status, headers=headers)
+    def start_response(
+        status: str, headers: Headers, exc_info: Optional['OptExcInfo'] = None
+    ) -> Callable[[bytes], object]:
+        answer.update({'status': status, 'headers': headers})
         return lambda data: None
 
     result = app(dict(environ, REQUEST_METHOD='HEAD'), start_response)
@@ -113,7 +131,7 @@ def _head(app, environ: dict, fd: int, confined: ConfinedRoot, name: str):
     return status, answer['headers'], offset
 
 
-def _path_bytes(environ: dict) -> bytes:
+def _path_bytes(environ: 'WSGIEnvironment') -> bytes:
     """The bytes of PATH_INFO (PEP 3333 carries them as latin-1)."""
     path = environ.get('PATH_INFO', '')
     try:

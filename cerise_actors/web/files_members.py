@@ -47,7 +47,7 @@ def members(
 
     Raises TooManyEntries as soon as more than `limit` are seen.
     """
-    found = []
+    found: List[Tuple[str, os.stat_result]] = []
     with os.scandir(fd) as scan:
         for entry in scan:
             info = shown(entry)

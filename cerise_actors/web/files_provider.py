@@ -31,7 +31,7 @@ service (500, with its traceback in the log).
 
 import os
 import stat
-from typing import Optional
+from typing import BinaryIO, Callable, List, Optional, Protocol, Tuple, Union, cast
 
 from wsgidav import util
 from wsgidav.dav_error import (
@@ -50,7 +50,15 @@ from .files_members import TooManyEntries, members
 from .files_uploads import Replacement
 
 
-def _split(name: str):
+class _Writing(Protocol):
+    """Where WsgiDAV writes the body of a PUT (files_uploads.Replacement.stream)."""
+
+    def write(self, data: bytes) -> object: ...
+
+    def close(self) -> object: ...
+
+
+def _split(name: str) -> Tuple[str, str]:
     """(folder, last name) of a relative name."""
     folder, _, last = name.rpartition('/')
     return folder, last
@@ -73,7 +81,7 @@ class ConfinedProvider(DAVProvider):
     def __repr__(self) -> str:
         return f'{self.__class__.__name__} for {self.confined.root!r}'
 
-    def get_resource_inst(self, path: str, environ: dict):
+    def get_resource_inst(self, path: str, environ: dict) -> Optional['_Resource']:
         """The file or folder at `path`, or None. A link is refused (403);
         a FIFO, socket or device is not there (WsgiDAV would open a FIFO and
         wait for a writer forever)."""
@@ -89,7 +97,7 @@ class ConfinedProvider(DAVProvider):
         return _resource(path, environ, found)
 
 
-def _resource(path: str, environ: dict, found: os.stat_result):
+def _resource(path: str, environ: dict, found: os.stat_result) -> Optional['_Resource']:
     if stat.S_ISLNK(found.st_mode):
         raise DAVError(
             HTTP_FORBIDDEN,
@@ -107,6 +115,11 @@ class _Confined:
     """What files and folders share: their name, their root, their lstat."""
 
     file_stat: Optional[os.stat_result]
+    # set by WsgiDAV's resource classes, which this one is mixed into
+    path: str
+    name: str
+    environ: dict
+    provider: ConfinedProvider
 
     @property
     def rel(self) -> str:
@@ -116,23 +129,25 @@ class _Confined:
     def confined(self) -> ConfinedRoot:
         return self.provider.confined
 
-    def get_creation_date(self):
+    def get_creation_date(self) -> Optional[float]:
         return self.file_stat.st_ctime if self.file_stat else None
 
-    def get_last_modified(self):
+    def get_last_modified(self) -> Optional[float]:
         return self.file_stat.st_mtime if self.file_stat else None
 
-    def get_display_name(self):
+    def get_display_name(self) -> str:
         return self.name
 
-    def is_link(self):
+    def is_link(self) -> bool:
         return False  # a link is never made into a resource
 
     def _writable(self) -> None:
         if self.provider.readonly:
             raise DAVError(HTTP_FORBIDDEN)
 
-    def set_last_modified(self, dest_path, time_stamp, *, dry_run):
+    def set_last_modified(
+        self, dest_path: str, time_stamp: Union[int, str], *, dry_run: bool
+    ) -> bool:
         """Set the time stamp of `dest_path` (PROPPATCH getlastmodified), link not followed."""
         secs = time_stamp if isinstance(time_stamp, int) else util.parse_time_string(time_stamp)
         if not dry_run:
@@ -141,10 +156,10 @@ class _Confined:
                 os.utime(last, (secs, secs), dir_fd=fd, follow_symlinks=False)
         return True
 
-    def support_recursive_move(self, dest_path):
+    def support_recursive_move(self, dest_path: str) -> bool:
         return True
 
-    def move_recursive(self, dest_path):
+    def move_recursive(self, dest_path: str) -> None:
         """MOVE: one rename, from folder descriptor to folder descriptor."""
         self._writable()
         with answered(self.rel):
@@ -160,37 +175,37 @@ class ConfinedFile(_Confined, DAVNonCollection):
         self.name = util.get_uri_name(path)
         self._writing: Optional[Replacement] = None
 
-    def get_content_length(self):
+    def get_content_length(self) -> int:
         return self.file_stat.st_size if self.file_stat else 0
 
-    def get_content_type(self):
+    def get_content_type(self) -> str:
         return util.guess_mime_type(self.path, self.environ['wsgidav.config'])
 
-    def get_etag(self):
+    def get_etag(self) -> Optional[str]:
         """WsgiDAV's etag (inode-mtime-size), from the lstat this resource was made of."""
         info = self.file_stat
         if info is None:
             return None
         return f'{info.st_ino}-{int(info.st_mtime)}-{info.st_size}'
 
-    def support_etag(self):
+    def support_etag(self) -> bool:
         return True
 
-    def support_ranges(self):
+    def support_ranges(self) -> bool:
         return True
 
-    def get_content(self):
+    def get_content(self) -> BinaryIO:
         with answered(self.rel):
             return self.confined.open_read(self.rel)
 
-    def begin_write(self, *, content_type=None):
+    def begin_write(self, *, content_type: Optional[str] = None) -> _Writing:
         """PUT: the body goes to a hidden file beside this one (files_uploads.py)."""
         self._writable()
         with answered(self.rel):
             self._writing = Replacement(self.confined, self.rel)
         return self._writing.stream
 
-    def end_write(self, *, with_errors):
+    def end_write(self, *, with_errors: bool) -> None:
         writing, self._writing = self._writing, None
         if writing is None:
             return
@@ -200,12 +215,12 @@ class ConfinedFile(_Confined, DAVNonCollection):
         with answered(self.rel):
             self.file_stat = writing.commit()
 
-    def delete(self):
+    def delete(self) -> None:
         self._writable()
         with answered(self.rel):
             self.confined.unlink(self.rel)
 
-    def copy_move_single(self, dest_path, *, is_move):
+    def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
         """COPY (and a MOVE WsgiDAV does piece by piece): read through the
         root, write a hidden file in the destination's folder, rename it
         into place; an existing destination is replaced, never written into."""
@@ -231,48 +246,52 @@ class ConfinedFile(_Confined, DAVNonCollection):
 class ConfinedFolder(_Confined, DAVCollection):
     """A folder below the exchange folder (or the exchange folder itself)."""
 
+    file_stat: os.stat_result  # a folder is made of the lstat that found it
+
     def __init__(self, path: str, environ: dict, found: os.stat_result):
         super().__init__(path, environ)
         self.file_stat = found
         self.name = util.get_uri_name(path.rstrip('/'))
 
-    def get_directory_info(self):
+    def get_directory_info(self) -> None:
         return None
 
-    def get_etag(self):
+    def get_etag(self) -> None:
         return None
 
-    def _statvfs(self):
+    def _statvfs(self) -> os.statvfs_result:
         with answered(self.rel), self.confined.folder(self.rel) as fd:
             return os.statvfs(fd)
 
-    def get_used_bytes(self):
+    def get_used_bytes(self) -> int:
         info = self._statvfs()
         return (info.f_blocks - info.f_bfree) * info.f_frsize
 
-    def get_available_bytes(self):
+    def get_available_bytes(self) -> int:
         info = self._statvfs()
         return info.f_bavail * info.f_frsize
 
-    def get_member_list(self):
+    def get_member_list(self) -> List['_Resource']:
         """The files and folders in this folder, from one scan of its descriptor;
         more than MAX_LISTING_ENTRIES is refused (files_members.py)."""
         with answered(self.rel), self.confined.folder(self.rel) as fd:
             found = _bounded(members, fd, self.rel)
         found.sort(key=lambda member: member[0])
-        return [
-            _resource(util.join_uri(self.path, name), self.environ, info) for name, info in found
-        ]
+        # members() shows regular files and folders only, each of which is a resource
+        return cast(
+            List[_Resource],
+            [_resource(util.join_uri(self.path, name), self.environ, info) for name, info in found],
+        )
 
     def get_descendants(
         self,
         *,
-        collections=True,
-        resources=True,
-        depth_first=False,
-        depth='infinity',
-        add_self=False,
-    ):
+        collections: bool = True,
+        resources: bool = True,
+        depth_first: bool = False,
+        depth: str = 'infinity',
+        add_self: bool = False,
+    ) -> List['_Resource']:
         """WsgiDAV's walk (PROPFIND, COPY), held to MAX_LISTING_ENTRIES resources in all:
         a PROPFIND answer or a COPY holds every resource it walks in memory at once.
 
@@ -282,12 +301,20 @@ class ConfinedFolder(_Confined, DAVCollection):
         """
         if self.environ.get('REQUEST_METHOD') == 'MOVE' and depth == 'infinity':
             return [self] if add_self else []
-        found = []
+        found: List[_Resource] = []
         budget = [MAX_LISTING_ENTRIES]
         self._descend(found, budget, (collections, resources), depth_first, depth, add_self)
         return found
 
-    def _descend(self, found, budget, wanted, depth_first, depth, add_self):
+    def _descend(
+        self,
+        found: List['_Resource'],
+        budget: List[int],
+        wanted: Tuple[bool, bool],
+        depth_first: bool,
+        depth: str,
+        add_self: bool,
+    ) -> None:
         collections, resources = wanted
         if add_self and not depth_first:
             found.append(self)
@@ -306,24 +333,24 @@ class ConfinedFolder(_Confined, DAVCollection):
         if add_self and depth_first:
             found.append(self)
 
-    def handle_delete(self):
+    def handle_delete(self) -> bool:
         """DELETE of a folder, done here: WsgiDAV would first list the whole tree
         (every resource in memory at once) only to check locks, which /files has not."""
         self.delete()
         return True
 
-    def get_member_names(self):
+    def get_member_names(self) -> List[str]:
         return [member.name for member in self.get_member_list()]
 
-    def get_member(self, name):
+    def get_member(self, name: str) -> Optional['_Resource']:
         return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
 
-    def create_empty_resource(self, name):
+    def create_empty_resource(self, name: str) -> ConfinedFile:
         """The resource of a new file, which appears only once a PUT has written it whole."""
         self._writable()
         return ConfinedFile(util.join_uri(self.path, name), self.environ, None)
 
-    def create_collection(self, name):
+    def create_collection(self, name: str) -> None:
         """MKCOL: mkdirat in this folder's descriptor."""
         self._writable()
         rel = _relative(util.join_uri(self.path, name))
@@ -333,16 +360,16 @@ class ConfinedFolder(_Confined, DAVCollection):
             except FileExistsError:
                 raise DAVError(HTTP_METHOD_NOT_ALLOWED, f'{rel} already exists') from None
 
-    def support_recursive_delete(self):
+    def support_recursive_delete(self) -> bool:
         return True
 
-    def delete(self):
+    def delete(self) -> None:
         """DELETE: the tree is removed through descriptors opened with O_NOFOLLOW."""
         self._writable()
         with answered(self.rel):
             self.confined.remove(self.rel)
 
-    def copy_move_single(self, dest_path, *, is_move):
+    def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
         """COPY of a folder, without its members: make it (or keep the folder there)."""
         self._writable()
         target = _relative(dest_path)
@@ -360,9 +387,15 @@ class ConfinedFolder(_Confined, DAVCollection):
             os.utime(last, ns=times, dir_fd=fd, follow_symlinks=False)
 
 
-def _bounded(scan, fd: int, name: str):
+def _bounded(
+    scan: Callable[[int, str], List[Tuple[str, os.stat_result]]], fd: int, name: str
+) -> List[Tuple[str, os.stat_result]]:
     """`scan(fd, name)`, a folder too large to list answered 403."""
     try:
         return scan(fd, name)
     except TooManyEntries as exc:
         raise DAVError(HTTP_FORBIDDEN, str(exc)) from None
+
+
+#: what the provider serves: a file or a folder (never a link, FIFO or device)
+_Resource = Union[ConfinedFile, ConfinedFolder]

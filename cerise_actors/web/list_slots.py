@@ -12,22 +12,22 @@ request (an app served by anything but HttpServer), there is no limit.
 """
 
 import threading
-from typing import Iterator, Optional
+from typing import Generator, Iterator, Optional
 
 import falcon
 
-from .dispatch import BUDGET_KEY, RETRY_AFTER
+from .dispatch import BUDGET_KEY, RETRY_AFTER, ThreadBudget
 from .paging import started
 
 
 class ListSlots:
     """The slots of the lists of one app, sized by the first request's budget."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._free: Optional[threading.BoundedSemaphore] = None
 
-    def answer(self, req, chunks: Iterator[bytes]):
+    def answer(self, req: falcon.Request, chunks: Iterator[bytes]) -> '_Releasing':
         """The iterable to set as `resp.stream`: `chunks`, started now (see
         `paging.started`), holding a slot until the server closes it."""
         free = self._semaphore(req.env.get(BUDGET_KEY))
@@ -44,7 +44,7 @@ class ListSlots:
                 free.release()
             raise
 
-    def _semaphore(self, budget) -> Optional[threading.BoundedSemaphore]:
+    def _semaphore(self, budget: Optional[ThreadBudget]) -> Optional[threading.BoundedSemaphore]:
         if budget is None:
             return None
         with self._lock:
@@ -56,11 +56,13 @@ class ListSlots:
 class _Releasing:
     """An answer's chunks that give their slot back once, when the server closes them."""
 
-    def __init__(self, chunks: Iterator[bytes], free: Optional[threading.BoundedSemaphore]):
+    def __init__(
+        self, chunks: Generator[bytes, None, None], free: Optional[threading.BoundedSemaphore]
+    ) -> None:
         self._chunks = chunks
         self._free = free
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         return self._chunks
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ sees the connection close before the end of the chunked body).
 import base64
 import binascii
 import math
-from typing import Iterator, Optional, Tuple
+from typing import Generator, Iterator, Optional, Tuple
 
 Cursor = Tuple[float, str]
 
@@ -74,12 +74,12 @@ def page_size(text: Optional[str], default: int, maximum: int, name: str) -> int
     return min(value, maximum)
 
 
-def started(chunks: Iterator[bytes]) -> Iterator[bytes]:
+def started(chunks: Iterator[bytes]) -> Generator[bytes, None, None]:
     """`chunks` (which yield at least one) with the first made now, in the
     resource, where its errors still become HTTP errors."""
     first = next(chunks)
 
-    def all_chunks():
+    def all_chunks() -> Generator[bytes, None, None]:
         yield first
         yield from chunks  # so that closing the answer closes `chunks`
 

@@ -304,7 +304,7 @@ def _entries(name: str, value: Any) -> Iterator[Tuple[str, str, Optional[str]]]:
     yield name, json.dumps(value), None
 
 
-def _size(size: int) -> str:
+def _size(size: float) -> str:
     for unit in ('bytes', 'kB', 'MB', 'GB'):
         if size < 1000 or unit == 'GB':
             return f'{size} {unit}' if unit == 'bytes' else f'{size:.1f} {unit}'

@@ -15,7 +15,7 @@ started on the resource, `end_time` when it reached its final state.
 import dataclasses
 import json
 import time
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ...jobs.states import JobState
 from ...jobs.views import RunRecord, RunSummary
@@ -45,8 +45,8 @@ def iso(stamp: Optional[float]) -> Optional[str]:
     return None if stamp is None else time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(stamp))
 
 
-def _times(run: RunRecord) -> dict:
-    times = {}
+def _times(run: Union[RunRecord, RunSummary]) -> Dict[str, Optional[str]]:
+    times: Dict[str, Optional[str]] = {}
     if run.started_at is not None:
         times['start_time'] = iso(run.started_at)
     if run.state in _FINAL_VALUES:
@@ -72,7 +72,7 @@ def _tags(run: RunRecord) -> Dict[str, str]:
     return {'name': run.name} if run.name else {}
 
 
-def run_status(run: RunRecord) -> dict:
+def run_status(run: Union[RunRecord, RunSummary]) -> dict:
     return {'run_id': run.id, 'state': wes_state(run.state)}
 
 
@@ -104,7 +104,12 @@ def run_log(
 ) -> dict:
     """The RunLog of GET /runs/{id}; `log_lines` are the job log's (time, level, message)."""
     log_url = f'{base_url}/jobs/{run.id}/log'
-    log = {'name': run.name or run.id, **_times(run), 'stdout': log_url, 'stderr': log_url}
+    log: Dict[str, object] = {  # the RunLog's JSON
+        'name': run.name or run.id,
+        **_times(run),
+        'stdout': log_url,
+        'stderr': log_url,
+    }
     if run.exit_code is not None:
         log['exit_code'] = run.exit_code
     log['system_logs'] = [
