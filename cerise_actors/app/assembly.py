@@ -7,7 +7,8 @@ with its own undo). Kept apart so `_build` reads as the order things
 start and stop in, and each part's set-up reads in one place.
 """
 
-from typing import Mapping
+from pathlib import Path
+from typing import Dict
 
 from ..cwl.step_info import describe_steps
 from ..cwl.steps import installed_file_names
@@ -31,7 +32,7 @@ from .wes_info import wes_settings
 
 
 def build_stage_in(
-    res, exchange: Exchange, projects: Mapping, catalogue, limits, own_port: int, choice
+    res, exchange: Exchange, projects: Dict[str, Path], catalogue, limits, own_port: int, choice
 ) -> StageIn:
     """Stage-in on resource `res`: the installed steps, the fetch limits (never
     the service's own port), the workflow check; JavaScript only where our
@@ -73,7 +74,7 @@ def subscribe_workers(store, stagers, runner) -> None:
 def build_api(
     store,
     exchange: Exchange,
-    projects: Mapping,
+    projects: Dict[str, Path],
     catalogue,
     choice: RunnerChoice,
     access,

@@ -193,7 +193,7 @@ def completion_watch(res: Resource, jobs: JobsConfig, choice: RunnerChoice) -> C
     python = runner_install.runner_python(res.layout) if choice.deployed else jobs.python
     argv = watcher_argv(res.layout.jobs_dir, python, choice.deployed)
     script = runner_install.resource_python_command(jobs.prelude, 'exec', argv)
-    if res.pool is None:
+    if res.pool is None or jobs.host is None:  # the config requires both for ssh
         raise ValueError('the completion watcher needs a resource reached over SSH')
     open_channel = res.pool.get(jobs.host, jobs.port, jobs.credentials).open_session
     return CompletionWatch(open_channel, bash_command(script), name=jobs.host)

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import threading
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from ..config import (
     ApiConfig,
@@ -52,6 +52,9 @@ from .parts import (
 from .readiness import Probes, Readiness
 from .retention import RetentionSweep
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
 logger = logging.getLogger(__name__)
 
 
@@ -64,6 +67,7 @@ class CeriseService:
         self.api_dir = Path(api_dir) if api_dir else None
         self.base_url: Optional[str] = None
         self._shutting_down = threading.Event()
+        self._api: WSGIApplication  # the jobs API behind the start gate, made last
         # what stop() undoes, last built first
         self._parts = contextlib.ExitStack()
         try:
