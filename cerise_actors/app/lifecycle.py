@@ -17,7 +17,8 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from types import FrameType
+from typing import List, Optional
 
 from ..config import ApiConfig, ServiceConfig
 from ..errors import AlreadyRunning
@@ -32,7 +33,7 @@ LOG_FORMAT = '%(asctime)s %(levelname)s %(name)s: %(message)s'
 
 
 def setup_logging(config: ServiceConfig) -> None:
-    handlers = [logging.StreamHandler()]
+    handlers: List[logging.Handler] = [logging.StreamHandler()]
     if config.log_file is not None:
         config.log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers = [logging.FileHandler(config.log_file)]
@@ -129,7 +130,7 @@ def serve(config: ServiceConfig, api_config: ApiConfig, api_dir: Optional[Path])
     claim_pid_file(config.pid_file)
     stop = threading.Event()
 
-    def on_signal(signum, frame):
+    def on_signal(signum: int, frame: Optional[FrameType]) -> None:
         logger.info('received %s, shutting down', signal.Signals(signum).name)
         stop.set()
 

@@ -12,11 +12,13 @@ import contextlib
 import errno
 import logging
 import urllib.parse
-from typing import Optional
+from typing import Dict, Iterator, Optional, Tuple
+
+from ..config import ServiceConfig
 
 logger = logging.getLogger(__name__)
 
-_HINTS = {
+_HINTS: Dict[Optional[int], str] = {
     errno.EADDRINUSE: 'address already in use; is another cerise-actors running?',
     errno.EADDRNOTAVAIL: 'address not available on this host (rest-service.hostname)',
     errno.EACCES: 'permission denied (ports below 1024 need privileges)',
@@ -33,7 +35,7 @@ def address(host: str, port: int) -> str:
 
 
 @contextlib.contextmanager
-def naming_the_address(host: str, port: int):
+def naming_the_address(host: str, port: int) -> Iterator[None]:
     """Re-raise an OSError from binding `host:port` as CannotListen naming it."""
     try:
         yield
@@ -54,7 +56,7 @@ _LOCAL_SPELLINGS = {
 }
 
 
-def own_files_urls(config, listening_url: str) -> tuple:
+def own_files_urls(config: ServiceConfig, listening_url: str) -> Tuple[str, ...]:
     """The URLs of the service's own /files: under `base-url`, under the
     address it listens on, and the names a client on this machine gives that
     address (`localhost` for 127.0.0.1, loopback for 0.0.0.0). A job naming
@@ -68,7 +70,7 @@ def own_files_urls(config, listening_url: str) -> tuple:
     return tuple(dict.fromkeys(urls))
 
 
-def exchange_client_url(config, listening_url: str) -> str:
+def exchange_client_url(config: ServiceConfig, listening_url: str) -> str:
     """How clients address the exchange folder: `store-location-client` if
     set, else the service's own /files under `base-url` or under the address
     it listens on, so a port change needs no second setting.

@@ -16,7 +16,7 @@ does not answer within a short time-out leaves them out and says so in
 """
 
 import logging
-from typing import Optional
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional
 
 import falcon
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -25,6 +25,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from ..jobs.states import JobState as S
 from ..web.wes import PREFIX as WES_PREFIX
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from ..actors.proxies import StoreProxy
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ REFUSED_STATUS = {400: 'bad_request', 429: 'too_many_jobs'}
 class ServiceMetrics:
     """Every metric of one service, in its own registry."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
         self._submissions = Counter(
             'cerise_submissions', 'Jobs created, by the API they came through', ['way'], registry=r
@@ -121,14 +126,14 @@ class ServiceMetrics:
         self._deployments.labels(what).inc()
 
     # --- scraping --------------------------------------------------------
-    def count_jobs(self, store_proxy, timeout: float = SCRAPE_ASK_TIMEOUT) -> None:
+    def count_jobs(self, store_proxy: 'StoreProxy', timeout: float = SCRAPE_ASK_TIMEOUT) -> None:
         """From now on each scrape asks `store_proxy` for the jobs by state."""
         self.registry.register(JobsByState(store_proxy, timeout))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: 'WSGIEnvironment', start_response: 'StartResponse') -> List[bytes]:
         """WSGI: the text format (behind the auth gate, like every route)."""
         body = self.exposition()
         start_response(
@@ -147,15 +152,15 @@ class JobsByState:
     (jobs being deleted left out, as in the API), every state listed, and
     `cerise_job_store_up` saying whether the store answered in time."""
 
-    def __init__(self, store_proxy, timeout: float = SCRAPE_ASK_TIMEOUT):
+    def __init__(self, store_proxy: 'StoreProxy', timeout: float = SCRAPE_ASK_TIMEOUT) -> None:
         self._store = store_proxy
         self._timeout = timeout
 
-    def describe(self):
+    def describe(self) -> List[GaugeMetricFamily]:
         """The names without asking the store (so registering asks nothing)."""
         return [_jobs_family(), _up_family()]
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         counts = self._counts()
         up = _up_family()
         up.add_metric([], 0 if counts is None else 1)
@@ -167,7 +172,7 @@ class JobsByState:
             jobs.add_metric([state.value], counts.get(state.value, 0))
         yield jobs
 
-    def _counts(self) -> Optional[dict]:
+    def _counts(self) -> Optional[Dict[str, int]]:
         try:
             return self._store.state_counts(owner=None).get(timeout=self._timeout)
         except Exception as exc:  # a time-out or a stopped store: leave the counts out
@@ -194,11 +199,13 @@ class SubmissionCounter:
     a created job (`submitted`) or a refusal (`refused`: 400, 429). One place
     for both APIs, after their own error handlers have chosen the status."""
 
-    def __init__(self, metrics: ServiceMetrics):
+    def __init__(self, metrics: ServiceMetrics) -> None:
         self._metrics = metrics
         self._ways = {'/jobs': 'rest', f'{WES_PREFIX}/runs': 'wes'}
 
-    def process_response(self, req, resp, resource, req_succeeded) -> None:
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
         way = self._ways.get(req.path.rstrip('/')) if req.method == 'POST' else None
         if way is None:
             return

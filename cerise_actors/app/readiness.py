@@ -25,9 +25,14 @@ import json
 import logging
 import threading
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple
 
 from ..web.identity import USER_KEY
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from ..actors.proxies import PollerProxy, RunnerProxy, StoreProxy
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +56,15 @@ class Readiness:
     """Whether the service is ready; `watch` the actors once they exist,
     `open` when start-up is done, `close` when stopping begins."""
 
-    def __init__(self, timeout: float = READY_TIMEOUT):
+    def __init__(self, timeout: float = READY_TIMEOUT) -> None:
         self._timeout = timeout
         self._open = threading.Event()
-        self._actors = None
+        self._actors: Optional[Tuple[StoreProxy, RunnerProxy, PollerProxy]] = None
         self._last: Optional[str] = None  # the last reason logged ('' = ready)
 
-    def watch(self, store_proxy, runner_proxy, poller_proxy) -> None:
+    def watch(
+        self, store_proxy: 'StoreProxy', runner_proxy: 'RunnerProxy', poller_proxy: 'PollerProxy'
+    ) -> None:
         self._actors = (store_proxy, runner_proxy, poller_proxy)
 
     def open(self) -> None:
@@ -99,12 +106,16 @@ class Readiness:
 class Probes:
     """WSGI: `/ready` and `/metrics` here, everything else to `app`."""
 
-    def __init__(self, app, readiness: Readiness, metrics):
+    def __init__(
+        self, app: 'WSGIApplication', readiness: Readiness, metrics: 'WSGIApplication'
+    ) -> None:
         self._app = app
         self._readiness = readiness
         self._metrics = metrics
 
-    def __call__(self, environ, start_response):
+    def __call__(
+        self, environ: 'WSGIEnvironment', start_response: 'StartResponse'
+    ) -> Iterable[bytes]:
         path = environ.get('PATH_INFO', '')
         if path not in (READY, METRICS):
             return self._app(environ, start_response)
@@ -122,7 +133,13 @@ class Probes:
         return _answer(environ, start_response, '503 Service Unavailable', body, RETRY)
 
 
-def _answer(environ, start_response, status: str, body: dict, headers=()):
+def _answer(
+    environ: 'WSGIEnvironment',
+    start_response: 'StartResponse',
+    status: str,
+    body: dict,
+    headers: Sequence[Tuple[str, str]] = (),
+) -> List[bytes]:
     data = json.dumps(body).encode()
     start_response(
         status,

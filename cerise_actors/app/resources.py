@@ -10,7 +10,7 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING, Optional
 
-from ..config import ApiConfig, ConfigError
+from ..config import ApiConfig, ConfigError, Credentials
 from ..resource.filesystem import FileSystem, LocalFileSystem
 from ..resource.gridengine import GridEngineScheduler
 from ..resource.layout import ResourceLayout
@@ -21,7 +21,7 @@ from ..resource.slurm import SlurmScheduler
 from ..resource.torque import TorqueScheduler
 
 if TYPE_CHECKING:  # paramiko is imported only for a resource reached over SSH
-    from ..resource.ssh_connection import ConnectionPool
+    from ..resource.ssh_connection import ConnectionPool, SshConnection
 
 
 @dataclasses.dataclass
@@ -58,21 +58,19 @@ def build_resource(api: ApiConfig) -> Resource:
     connection; remote file access needs `files.protocol: sftp`.
     """
     jobs, files = api.jobs, api.files
-    pool = None
-    if jobs.protocol == 'ssh' or files.protocol == 'sftp':
-        from ..resource.ssh_connection import ConnectionPool
-
-        pool = ConnectionPool(api.ssh)
+    pool = _pool(api)
     if jobs.protocol == 'ssh':
         from ..resource.ssh_shell import SshShell
 
-        shell: Shell = SshShell(pool.get(jobs.host, jobs.port, jobs.credentials))
+        shell: Shell = SshShell(_connection(pool, jobs.host, jobs.port, jobs.credentials))
     else:
         shell = LocalShell()
     if files.protocol == 'sftp':
         from ..resource.sftp_filesystem import SftpFileSystem
 
-        fs: FileSystem = SftpFileSystem(pool.get(files.host, files.port, files.credentials))
+        fs: FileSystem = SftpFileSystem(
+            _connection(pool, files.host, files.port, files.credentials)
+        )
     else:
         if jobs.protocol == 'ssh':
             raise ConfigError(
@@ -108,3 +106,22 @@ def build_resource(api: ApiConfig) -> Resource:
         max_running=max_running,
         pool=pool,
     )
+
+
+def _pool(api: ApiConfig) -> Optional['ConnectionPool']:
+    """The SSH connections of a resource reached over SSH (paramiko is imported only then)."""
+    if api.jobs.protocol != 'ssh' and api.files.protocol != 'sftp':
+        return None
+    from ..resource.ssh_connection import ConnectionPool
+
+    return ConnectionPool(api.ssh)
+
+
+def _connection(
+    pool: Optional['ConnectionPool'], host: Optional[str], port: int, credentials: Credentials
+) -> 'SshConnection':
+    """The pool's connection to `host`: a pool is made for, and the config of a
+    remote protocol always names, a resource reached over SSH."""
+    if pool is None or host is None:
+        raise ValueError('a resource reached over SSH needs a connection pool and a host')
+    return pool.get(host, port, credentials)

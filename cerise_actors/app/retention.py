@@ -13,7 +13,10 @@ wakes the service; each call schedules the next.
 
 import logging
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from ..actors.proxies import StoreProxy
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +30,12 @@ class RetentionSweep:
 
     def __init__(
         self,
-        store,
+        store: 'StoreProxy',
         retention: float,
-        call_later: Callable[[Callable[[], None]], None],
+        call_later: Callable[[Callable[[], None]], object],
         every: float = SWEEP_EVERY,
         clock: Callable[[], float] = time.time,
-    ):
+    ) -> None:
         self._store = store
         self._retention = retention
         self._call_later = call_later
