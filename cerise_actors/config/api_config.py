@@ -188,7 +188,7 @@ def _python(section: Section) -> str:
     return python
 
 
-def _host_port(section: Section, protocol: str):
+def _host_port(section: Section, protocol: str) -> Tuple[Optional[str], int]:
     """Host and port for remote protocols; local ignores ``location``."""
     if protocol == 'local':
         return None, defaults.SSH_PORT

@@ -14,7 +14,7 @@ Two conventions of the Cerise documentation are handled centrally here:
 """
 
 import os
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Dict, Hashable, Iterable, Mapping, Optional, Union, overload
 
 import yaml
 
@@ -48,7 +48,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     would silently lose half of its settings.
     """
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Dict[Hashable, Any]:
         seen = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -159,6 +159,18 @@ class Section:
             child.check_keys(known)
         return child
 
+    # a string comes back whenever there is a default or the key is required
+    @overload
+    def string(self, key: str, default: str, required: Optional[str] = None) -> str: ...
+
+    @overload
+    def string(self, key: str, default: None = None, *, required: str) -> str: ...
+
+    @overload
+    def string(
+        self, key: str, default: Optional[str] = None, required: Optional[str] = None
+    ) -> Optional[str]: ...
+
     def string(
         self, key: str, default: Optional[str] = None, required: Optional[str] = None
     ) -> Optional[str]:
@@ -175,6 +187,21 @@ class Section:
                 'meant as text)',
             )
         return value
+
+    # an integer comes back whenever there is a default
+    @overload
+    def integer(
+        self, key: str, default: int, minimum: Optional[int] = None, maximum: Optional[int] = None
+    ) -> int: ...
+
+    @overload
+    def integer(
+        self,
+        key: str,
+        default: Optional[int] = None,
+        minimum: Optional[int] = None,
+        maximum: Optional[int] = None,
+    ) -> Optional[int]: ...
 
     def integer(
         self,

@@ -19,7 +19,7 @@ time, as Cerise did, so that later ``chdir`` calls cannot change their meaning.
 import logging
 import os
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import unquote, urlparse
 
 from .. import defaults
@@ -37,7 +37,7 @@ ENV_PORT = 'CERISE_PORT'
 ENV_AUTH = 'CERISE_AUTH'
 
 #: what a configuration file does not say: the shipped conf/config.yml
-FILE_DEFAULTS = {
+FILE_DEFAULTS: Dict[str, Any] = {  # a document, as a configuration file is
     'database': {'file': 'run/cerise.db'},
     'logging': {'file': 'run/cerise.log', 'level': 'INFO'},
     'pidfile': 'run/cerise.pid',
@@ -109,7 +109,7 @@ def service_config_from_dict(
     top.check_keys(_TOP_KEYS)
 
     database = top.section('database', known=('file',))
-    database_file = _local_path(database, 'file', required='the SQLite file of the job store')
+    database_file = _absolute(database.string('file', required='the SQLite file of the job store'))
 
     log = top.section('logging', known=('file', 'level'))
     log_file = _local_path(log, 'file')
@@ -206,7 +206,7 @@ def _duration(section: Section, key: str) -> Optional[float]:
     return seconds
 
 
-def _auth(section: Section, env: Mapping[str, str]):
+def _auth(section: Section, env: Mapping[str, str]) -> Tuple[str, Optional[Path]]:
     """`rest-service.auth` ('token' or 'none', CERISE_AUTH overrides it)
     and `rest-service.users` (a users file, which needs `auth: token`)."""
     override = env_value(env, ENV_AUTH)
@@ -253,8 +253,8 @@ def _absolute(path: str) -> Path:
     return Path(os.path.abspath(os.path.expanduser(path)))
 
 
-def _local_path(section: Section, key: str, required: Optional[str] = None) -> Optional[Path]:
-    value = section.string(key, required=required)
+def _local_path(section: Section, key: str) -> Optional[Path]:
+    value = section.string(key)
     return None if value is None else _absolute(value)
 
 
