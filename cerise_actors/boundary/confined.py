@@ -29,7 +29,7 @@ import contextlib
 import errno
 import os
 import stat
-from typing import BinaryIO, Iterator, List, NamedTuple
+from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Union
 
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
@@ -121,8 +121,8 @@ class ConfinedRoot:
     """One folder; files below it are located, read, created and walked
     without following any link (see the module's docstring)."""
 
-    def __init__(self, root):
-        self.root = os.fspath(root)
+    def __init__(self, root: 'Union[str, os.PathLike[str]]') -> None:
+        self.root: str = os.fspath(root)
 
     def __repr__(self) -> str:
         return f'ConfinedRoot({self.root!r})'
@@ -281,7 +281,9 @@ class ConfinedRoot:
             os.close(fd)
 
     @staticmethod
-    def _open(fd: int, part: str, flags: int, where: str, mode: int = 0o666, named=None) -> int:
+    def _open(
+        fd: int, part: str, flags: int, where: str, mode: int = 0o666, named: Optional[str] = None
+    ) -> int:
         """openat(fd, part); a link (or a non-folder where a folder is
         needed) comes out as Outside or WrongKind naming `where`.
 

@@ -32,7 +32,7 @@ module alone to each compute resource.
 
 import os
 import re
-from typing import Iterable, Optional
+from typing import Iterable, List, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
 #: a URL scheme, as RFC 3986 spells it, at the start of a location
@@ -104,7 +104,7 @@ def normalise(path: str) -> str:
     for a path without links, or one whose links will not be followed.
     """
     absolute = path.startswith('/')
-    kept = []
+    kept: List[str] = []
     for part in path.split('/'):
         if part in ('', '.'):
             continue
@@ -134,7 +134,7 @@ def relative_below(path: str, root: str) -> Optional[str]:
     return path[len(prefix) :] if path.startswith(prefix) else None
 
 
-def real_roots(roots: Iterable[str]) -> tuple:
+def real_roots(roots: Iterable[str]) -> Tuple[str, ...]:
     """`roots` with their links resolved, as `inside` compares them."""
     return tuple(os.path.realpath(root) for root in roots)
 

@@ -36,7 +36,7 @@ following one.
 
 import re
 import urllib.parse
-from typing import Tuple
+from typing import List, Tuple
 
 #: the most folders a name may lie below its root (an input tree fits easily)
 MAX_DEPTH = 64
@@ -79,7 +79,7 @@ def resolve(path: str, *, decode: bool = False, max_depth: int = MAX_DEPTH) -> T
         raise NameRefused(
             f'holds a control character ({ord(control.group()):#04x}), which no name here may hold'
         )
-    names = []
+    names: List[str] = []
     for segment in path.split('/'):
         if segment in ('', '.'):
             continue

@@ -67,9 +67,10 @@ class DenyList:
     own_port: Optional[int] = None
 
     @classmethod
-    def parse(cls, entries: Iterable) -> 'DenyList':
+    def parse(cls, entries: Iterable[object]) -> 'DenyList':
         """A deny list from texts such as '127.0.0.0/8', '::1' or '10.1.2.3';
-        raises ValueError naming the first entry that is not a network.
+        raises ValueError naming the first entry that is not a network (the
+        entries come from a configuration file: any value, checked here).
         Host bits are ignored: '192.168.1.7/24' denies 192.168.1.0/24."""
         if isinstance(entries, (str, bytes)):
             raise ValueError(f'expected a list of networks, got the text {entries!r}')
@@ -104,9 +105,11 @@ class DenyList:
         """Whether the service must not connect to `address` (at `port`)."""
         return self.refusal(address, port) is not None
 
-    def refusal(self, address: Union[str, Address], port: Optional[int] = None) -> Optional[str]:
+    def refusal(self, address: object, port: Optional[int] = None) -> Optional[str]:
         """Why the service does not connect to `address` at `port`, ending a
-        sentence "<host> resolves to <address>, ..."; None if it may."""
+        sentence "<host> resolves to <address>, ..."; None if it may. Any
+        value is taken (getaddrinfo's address is typed `str | int`): one that
+        is no address is refused."""
         try:
             parsed = parse_address(address)
         except ValueError:
@@ -121,9 +124,9 @@ class DenyList:
         return None
 
 
-def parse_address(address: Union[str, Address]) -> Address:
+def parse_address(address: object) -> Address:
     """An address from its text as getaddrinfo gives it (an IPv6 zone such
-    as %eth0 is dropped); ValueError if it is none."""
+    as %eth0 is dropped); ValueError if it is none (any other value)."""
     if isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
         return address
     if not isinstance(address, str):

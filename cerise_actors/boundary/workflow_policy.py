@@ -20,7 +20,7 @@ that raises) is refused: the check fails closed. Standard library only.
 """
 
 import re
-from typing import Any, Iterator, Tuple
+from typing import Any, Iterator, List, Tuple, Union
 
 ALLOWED_REQUIREMENTS = frozenset(
     {
@@ -72,6 +72,9 @@ RESERVED_PREFIXES = frozenset(
 MAX_NODES = 200_000
 MAX_DEPTH = 200
 
+#: where a node is in a document: the keys and list places that lead to it
+NodePath = Tuple[Union[str, int], ...]
+
 
 class NotSelfContained(ValueError):
     """The rewritten workflow names something outside the installed API."""
@@ -112,10 +115,10 @@ def below(url: str, prefix: str) -> bool:
     return all(part not in ('', '.', '..') for part in rest.split('/'))
 
 
-def _walk(doc: Any) -> Iterator[Tuple[tuple, Any]]:
+def _walk(doc: Any) -> Iterator[Tuple[NodePath, Any]]:
     """(path, node) for every node, iteratively and bounded; refuses
     anything that is not a JSON value."""
-    stack = [((), doc)]
+    stack: List[Tuple[NodePath, Any]] = [((), doc)]
     count = 0
     while stack:
         path, node = stack.pop()
@@ -134,7 +137,7 @@ def _walk(doc: Any) -> Iterator[Tuple[tuple, Any]]:
         yield path, node
 
 
-def _where(path: tuple) -> str:
+def _where(path: NodePath) -> str:
     return "'" + '.'.join(str(part) for part in path) + "'" if path else 'the top level'
 
 
@@ -160,7 +163,7 @@ def _check_namespaces(value: Any) -> None:
             )
 
 
-def _check_directive(path: tuple, key: str, value: Any, steps_prefix: str) -> None:
+def _check_directive(path: NodePath, key: str, value: Any, steps_prefix: str) -> None:
     if key == '$namespaces' and path == ():
         _check_namespaces(value)
         return
@@ -172,7 +175,7 @@ def _check_directive(path: tuple, key: str, value: Any, steps_prefix: str) -> No
     )
 
 
-def _check_run(path: tuple, step: Any, steps_prefix: str) -> None:
+def _check_run(path: NodePath, step: Any, steps_prefix: str) -> None:
     if not isinstance(step, dict):
         raise NotSelfContained(f'the step at {_where(path)} is not an object')
     run = step.get('run')
