@@ -13,7 +13,7 @@ imports.py) and File defaults there (staged like inputs).
 """
 
 from collections.abc import Mapping
-from typing import Any, Iterator, List
+from typing import Any, Iterator, List, Tuple
 
 from ..boundary.workflow_policy import (
     ALLOWED_REQUIREMENTS,
@@ -58,7 +58,7 @@ def iter_nodes(doc: Any) -> Iterator[tuple]:
     Iterative and bounded, so a hostile document fails with a clear message
     instead of exhausting memory or the recursion limit.
     """
-    stack = [((), doc)]
+    stack: List[Tuple[tuple, Any]] = [((), doc)]  # (path, node) still to visit
     count = 0
     while stack:
         path, node = stack.pop()

@@ -55,11 +55,11 @@ class _Expander:
     def __init__(self, read: Reader, installed: Installed) -> None:
         self._read = read
         self._installed = installed
-        self.kept = set()  # installed copies left as $import
+        self.kept: Set[str] = set()  # installed copies left as $import
         self._count = 0
         self._bytes = 0
         self._nodes = 0
-        self.imported = set()  # URLs of the documents $imported
+        self.imported: Set[str] = set()  # URLs of the documents $imported
 
     def fetch(self, ref: Any, base: str, key: str, path: tuple) -> tuple:
         if not isinstance(ref, str) or not ref:

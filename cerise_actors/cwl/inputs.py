@@ -12,7 +12,7 @@ their primary's folder, because CWL finds them by name next to the primary.
 import copy
 import re
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Set, Tuple
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ..errors import InvalidInput
@@ -55,7 +55,7 @@ class _Planner:
         self.base_url = base_url  # relative locations resolve against it, if given
         self.count = 0
         self.files: List[InputFile] = []
-        self.targets = set()
+        self.targets: Set[str] = set()
 
     def walk(self, value: Any, name: str) -> Any:
         if isinstance(value, list):

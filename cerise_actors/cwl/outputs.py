@@ -22,7 +22,7 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Set, Tuple
 from urllib.parse import quote
 
 from ..boundary import locations
@@ -61,7 +61,7 @@ class _Publisher:
         self.work_dir = locations.normalise(work_dir)
         self.publish_url = publish_url.rstrip('/')
         self.files: List[OutputFile] = []
-        self.seen = set()
+        self.seen: Set[str] = set()
 
     def walk(self, value: Any, name: str, listed: bool = True) -> Any:
         if isinstance(value, list):
@@ -204,8 +204,10 @@ def interpret_runner_result(
     unrecognisable, is a system error.
     """
     log = strip_ansi(stderr or '')
-    oversized = None not in (stdout_size, max_stdout) and stdout_size > max_stdout
-    output, problem = (None, '') if oversized else _parse_output(stdout)
+    too_large = None  # the answer for an output object too large to read, if it is
+    if stdout_size is not None and max_stdout is not None and stdout_size > max_stdout:
+        too_large = _too_large(stdout_size, max_stdout)
+    output, problem = (None, '') if too_large is not None else _parse_output(stdout)
     statuses = _FINAL_STATUS.findall(log)
     status = statuses[-1] if statuses else None
 
@@ -215,8 +217,8 @@ def interpret_runner_result(
         return RunnerResult(
             JobState.PERMANENT_FAILURE, 'the job exceeded its time limit and was stopped', output
         )
-    if status == 'success' and oversized:
-        return _too_large(stdout_size, max_stdout)
+    if status == 'success' and too_large is not None:
+        return too_large
     if status == 'success':
         return RunnerResult(
             JobState.SYSTEM_ERROR,
@@ -247,8 +249,8 @@ def interpret_runner_result(
             )
     if exit_code == 0 and output is not None:
         return RunnerResult(JobState.SUCCESS, 'the workflow finished successfully', output)
-    if exit_code == 0 and oversized:
-        return _too_large(stdout_size, max_stdout)
+    if exit_code == 0 and too_large is not None:
+        return too_large
     code = 'none' if exit_code is None else exit_code
     return RunnerResult(
         JobState.SYSTEM_ERROR,

@@ -15,15 +15,20 @@ through unchecked (issue 18).
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from ..errors import InvalidWorkflow
 from .checks import MAX_DEPTH, MAX_NODES
 
+if TYPE_CHECKING:  # both have what _Loader changes: its resolvers and constructors
+    _SafeLoader = yaml.SafeLoader
+else:  # libyaml's, where PyYAML has it
+    _SafeLoader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
-class _Loader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
+
+class _Loader(_SafeLoader):
     """A safe YAML loader, on libyaml's parser where PyYAML has it (ten times
     faster, and every job's workflow is parsed), that reads scalars the way
     CWL (YAML 1.2) does.

@@ -12,7 +12,7 @@ other module has to care.
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Dict, Optional
 
 SECTIONS = ('requirements', 'hints')
 
@@ -88,7 +88,7 @@ def read_cores(node: Mapping, where: str, error=ValueError, strict: bool = True)
     under ``requirements`` overrides one under ``hints``. CWL 1.2 allows
     fractional cores; they are rounded up because we reserve whole cores.
     """
-    per_section = {section: None for section in SECTIONS}
+    per_section: Dict[str, Optional[int]] = {section: None for section in SECTIONS}
     for section, cls, body in requirement_entries(node, where, error, strict):
         if cls != 'ResourceRequirement':
             continue
@@ -104,8 +104,9 @@ def read_cores(node: Mapping, where: str, error=ValueError, strict: bool = True)
         previous = per_section[section]
         per_section[section] = cores if previous is None else max(previous, cores)
     for section in SECTIONS:
-        if per_section[section] is not None:
-            return per_section[section]
+        found = per_section[section]
+        if found is not None:
+            return found
     return 0
 
 

@@ -15,7 +15,7 @@ import json
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 from ..boundary.workflow_policy import NotSelfContained, check_self_contained
 from ..errors import ApiInstallError, InvalidInput, InvalidWorkflow
@@ -277,7 +277,7 @@ def plan_workflow(
     for step_id, step in steps:
         check_requirements(step, f"step '{step_id}'")
     names = [_step_name(step_id, step, catalogue) for step_id, step in steps]
-    limits = TIME_LIMIT_CLASSES
+    limits: Tuple[str, ...] = TIME_LIMIT_CLASSES
     if doc.get('cwlVersion') not in _VERSIONS_WITHOUT_TOOL_TIME_LIMIT:
         limits = tuple(cls for cls in TIME_LIMIT_CLASSES if cls != 'ToolTimeLimit')
     cores, time_limit = _resources(doc, steps, names, catalogue, limits)
