@@ -171,7 +171,8 @@ class CheckWorker:
         proc.kill()
         proc.wait()
         for stream in (proc.stdin, proc.stdout):
-            stream.close()
+            if stream is not None:  # pipes: never None here
+                stream.close()
 
     def _retire_when_idle(self, proc: subprocess.Popen) -> None:
         with self._lock:
@@ -197,4 +198,5 @@ def _ended(proc: subprocess.Popen) -> str:
 def _stop(proc: subprocess.Popen) -> None:
     """Close the worker's stdin (it leaves at once), kill it if it does not."""
     stop_child(proc, STOP_GRACE)
-    proc.stdout.close()
+    if proc.stdout is not None:  # a pipe: never None here
+        proc.stdout.close()

@@ -204,6 +204,8 @@ def start_warm_runner(
         return WarmRunner(layout.base, [layout.api_dir]).start()
     if resource is None or resource.pool is None or jobs.protocol != 'ssh':
         return None
+    if jobs.host is None:  # the config of protocol ssh names it
+        raise ValueError('jobs over SSH need a host')
     folder = posixpath.join(layout.base, FOLDER_NAME)
     return RemoteWarmRunner(
         resource.pool.get(jobs.host, jobs.port, jobs.credentials).open_session,

@@ -16,11 +16,12 @@ import contextlib
 import http.client
 import os
 import socket
+import ssl
 import stat
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 from ..boundary.confined import Entry, Refused, WrongKind, kind_of
 from ..boundary.network import (
@@ -256,7 +257,7 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     # urllib's own loop guard (4 visits of one URL, 10 in all) never acts first
     max_repeats = max_redirections = MAX_REDIRECTS + 1
 
-    def __init__(self, route: _Route):
+    def __init__(self, route: _Route) -> None:
         self._route = route
 
     def http_error_302(self, req, fp, code, msg, headers):
@@ -276,7 +277,9 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
-def _watched_handler(transfer: Transfer, scheme: str, deny: DenyList):
+def _watched_handler(
+    transfer: Transfer, scheme: str, deny: DenyList
+) -> urllib.request.AbstractHTTPHandler:
     """A urllib handler whose connections are made only to addresses `deny`
     allows, checked on the resolved address of each connection (the first
     and every redirect), and tell `transfer` their socket as soon as they
@@ -284,7 +287,7 @@ def _watched_handler(transfer: Transfer, scheme: str, deny: DenyList):
     server's answer."""
     base = http.client.HTTPSConnection if scheme == 'https' else http.client.HTTPConnection
 
-    class Connection(base):
+    class Connection(base):  # type: ignore[valid-type,misc]  # HTTP or HTTPS, by the scheme
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._create_connection = self._connect_allowed  # http.client's hook
@@ -294,20 +297,22 @@ def _watched_handler(transfer: Transfer, scheme: str, deny: DenyList):
             seconds = timeout if isinstance(timeout, (int, float)) else None
             return connect_allowed(host, port, deny, seconds, source_address)
 
-        def connect(self):
+        def connect(self) -> None:
             super().connect()
             transfer.uses_socket(self.sock)
 
     if scheme == 'https':
 
-        class Handler(urllib.request.HTTPSHandler):
-            def https_open(self, req):
+        class HttpsHandler(urllib.request.HTTPSHandler):
+            _context: Optional[ssl.SSLContext]  # set by HTTPSHandler, not in its stubs
+
+            def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
                 return self.do_open(Connection, req, context=self._context)
 
-    else:
+        return HttpsHandler()
 
-        class Handler(urllib.request.HTTPHandler):
-            def http_open(self, req):
-                return self.do_open(Connection, req)
+    class HttpHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(Connection, req)
 
-    return Handler()
+    return HttpHandler()

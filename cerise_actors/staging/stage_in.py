@@ -17,7 +17,7 @@ import json
 import posixpath
 import stat
 from types import MappingProxyType
-from typing import Callable, List, Mapping, Optional
+from typing import Callable, List, Mapping, Optional, Sequence
 
 from ..boundary.confined import Refused
 from ..cwl.inputs import InputFile, plan_inputs
@@ -175,7 +175,7 @@ class StageIn:
         except (InvalidInput, Refused, OSError):
             return False
 
-    def _check_defaults(self, files: List[InputFile]) -> None:
+    def _check_defaults(self, files: Sequence[InputFile]) -> None:
         """File defaults of the workflow: only from the exchange area."""
         for item in files:
             try:
@@ -188,7 +188,7 @@ class StageIn:
                     f'files the workflow itself names must be next to it there'
                 )
 
-    def _check_sources(self, files: List[InputFile]) -> None:
+    def _check_sources(self, files: Sequence[InputFile]) -> None:
         """Refuse the whole job before copying anything if a location is bad."""
         for item in files:
             try:
@@ -232,6 +232,8 @@ class StageIn:
             name = f'{folder}/{entry.name}' if folder else entry.name
             mode = entry.stat.st_mode
             with sources.open_file(name, f'{url}/{entry.name}') as stream:
+                if stream.size is None:  # opened from the exchange area, with its size
+                    raise ValueError(f'{name}: opened without its size')
                 if stream.size <= SMALL_FILE:
                     batch.add(SmallFile(dest, _read_all(stream), mode, keep_same_size=True))
                     continue
@@ -285,7 +287,7 @@ class _Batch:
 
 def _read_all(stream) -> bytes:
     """A bounded source to its end (where it is checked for a change)."""
-    parts = []
+    parts: List[bytes] = []
     while True:
         chunk = stream.read(SMALL_FILE)
         if not chunk:

@@ -91,6 +91,7 @@ class StageOut:
         stderr_path = ConfinedPath(paths.dir, posixpath.basename(paths.stderr))
         read = self._fs.read_small_files([stdout_path, stderr_path], SMALL_FILE)
         limit = MAX_OUTPUT_JSON
+        stdout_size: Optional[int]  # None: its size could not be read
         if stdout_path in read:
             stdout_size = len(read[stdout_path])
             stdout = '' if stdout_size > limit else read[stdout_path].decode(errors='replace')

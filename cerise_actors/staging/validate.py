@@ -45,7 +45,7 @@ import os
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Tuple
+from typing import Callable, Dict, Mapping, Optional, OrderedDict, Tuple
 
 from ..errors import InvalidInput, InvalidWorkflow
 from .check_worker import CheckWorker, WorkerFailed
@@ -68,6 +68,13 @@ class _Loaded:
     """A workflow loaded in the worker: what identifies that load here."""
 
 
+#: a loaded workflow's key: its URL, the digest of its text, the api dir of its steps
+_Key = Tuple[str, bytes, Optional[str]]
+#: a loaded workflow: its load, the stamps of the installed files it read, its
+#: outcomes by input object (JSON): ('ok', warnings) or ('input', message)
+_Entry = Tuple[_Loaded, Dict[Path, Optional[int]], OrderedDict[str, tuple]]
+
+
 class WorkflowValidator:
     """Checks documents against the installed steps of `projects` (name -> folder)."""
 
@@ -79,7 +86,7 @@ class WorkflowValidator:
         # loaded workflows by (url, text, api dir): (load, stamps of the installed
         # files it read, answers by input object); a burst of jobs of one workflow
         # loads it once; an entry holds while the installed files it read are unchanged
-        self._tools: collections.OrderedDict = collections.OrderedDict()
+        self._tools: OrderedDict[_Key, _Entry] = collections.OrderedDict()
 
     def check(
         self,
@@ -155,7 +162,7 @@ class WorkflowValidator:
                 entry[2].popitem(last=False)
         return _outcome(outcome)
 
-    def _cached(self, key):
+    def _cached(self, key: _Key) -> Optional[_Entry]:
         entry = self._tools.get(key)
         if entry is None:
             return None
@@ -165,8 +172,9 @@ class WorkflowValidator:
         self._tools.move_to_end(key)
         return entry
 
-    def _keep(self, key, stamps: dict):
-        self._tools[key] = entry = (_Loaded(), dict(stamps), collections.OrderedDict())
+    def _keep(self, key: _Key, stamps: Dict[Path, Optional[int]]) -> _Entry:
+        entry: _Entry = (_Loaded(), dict(stamps), collections.OrderedDict())
+        self._tools[key] = entry
         while len(self._tools) > CACHED_WORKFLOWS:
             self._tools.popitem(last=False)
         return entry
@@ -205,7 +213,7 @@ class _Reads:
     modification times), whether anything else (an exchange import), and the
     errors the reader raised (raised again if the load ends with one)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.installed: dict = {}
         self.others = False
         self.failures: list = []

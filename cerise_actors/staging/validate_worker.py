@@ -167,7 +167,7 @@ def check_input(tool, input_doc: dict, url: str, with_lines: bool) -> dict:
     job = copy.deepcopy(input_doc)  # cwltool fills in fields: never the job's own
     warnings = _Warnings()
     try:
-        fill_in_defaults(tool.tool['inputs'], job, None)
+        fill_in_defaults(tool.tool['inputs'], job, None)  # type: ignore[arg-type]  # unused by cwltool
         normalizeFilesDirs(job)
         schema = tool.names.get_name('input_record_schema', None)
         validate_ex(
@@ -193,7 +193,7 @@ class _Warnings:
     object, kept for that job only. It is made, not fetched with
     logging.getLogger, so it is in no registry and nothing else logs to it."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.records: List[str] = []
         self.logger = logging.Logger('cerise_actors.staging.validate.input')
         self.logger.propagate = False
