@@ -13,6 +13,8 @@ from .states import JobState
 
 #: a job-log message: one line, several lines (a sequence), or None for none
 Message = Optional[Union[str, Sequence[str]]]
+#: a line of a job's log as the store gives it: (time, level, message)
+LogEntry = Tuple[float, str, str]
 
 
 class JobSummary(NamedTuple):

@@ -15,16 +15,18 @@ import logging
 import time
 from collections import defaultdict
 from pathlib import Path
-from types import MappingProxyType
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from types import MappingProxyType, TracebackType
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union
 
 import peewee
 
+from ..errors import ServiceUnavailable
 from ..jobs.states import JobState
-from ..jobs.views import JobSummary, JobView, Message, RunRecord, RunSummary
+from ..jobs.views import JobSummary, JobView, LogEntry, Message, RunRecord, RunSummary
 from .group_commit import GroupCommit, StoreFuture, in_group_commit, translated
 from .job_store import JobStore
 from .mailbox import LeanActor
+from .models import FieldValue
 from .pages import Key
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,11 @@ LEFT_RESOURCE = 'left-resource'
 #: the states in which a stager stops staging its job: a cancel was asked
 STOP_STAGING = frozenset({JobState.STAGING_IN_CR, JobState.STAGING_OUT_CR})
 
+#: what a subscriber is told of: a JobState entered, DELETABLE or LEFT_RESOURCE
+Topic = Union[JobState, str]
+#: `on_move(from_state, to_state, seconds in from_state)`
+OnMove = Callable[[JobState, JobState, float], None]
+
 
 @in_group_commit
 class StoreActor(LeanActor):
@@ -46,14 +53,14 @@ class StoreActor(LeanActor):
     #: answers are given once the change is committed (group_commit.py)
     _create_future = staticmethod(StoreFuture)
 
-    def __init__(self, db_file: Path, on_move: Optional[Callable[..., None]] = None):
+    def __init__(self, db_file: Path, on_move: Optional[OnMove] = None) -> None:
         """`on_move(from_state, to_state, seconds in from_state)` is told of each
         transition whose start this actor saw (the metrics' durations): every
         state change passes here, so no worker has to time its own."""
         super().__init__()
         self._db_file = Path(db_file)
         self._store: Optional[JobStore] = None
-        self._subscribers: Dict[object, List[Tuple[Callable[..., None], bool]]] = defaultdict(list)
+        self._subscribers: Dict[Topic, List[Tuple[Callable[..., None], bool]]] = defaultdict(list)
         self._on_move = on_move
         self._entered: Dict[str, Tuple[JobState, float]] = {}  # unfinished jobs, for on_move
         self._stopping: Dict[str, JobState] = {}  # jobs in STOP_STAGING (stopping_view)
@@ -79,7 +86,12 @@ class StoreActor(LeanActor):
                 logger.exception('the job store could not commit its last changes')
         self._close()
 
-    def on_failure(self, exc_type, exc_value, traceback) -> None:
+    def on_failure(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
         # pykka calls this when a told (not asked) message fails, and the actor
         # goes on serving: the database must stay open
         logger.error('the job store failed to handle a message: %r', exc_value)
@@ -89,8 +101,19 @@ class StoreActor(LeanActor):
             self._store.close()
             self._store = None
 
+    @property
+    def _jobs(self) -> JobStore:
+        """The open JobStore. It is opened in on_start and closed in on_stop,
+        and pykka hands this actor no message outside those, so a closed
+        store here is a bug; it is told as the store being unavailable."""
+        if self._store is None:
+            raise ServiceUnavailable('the job store is closed')
+        return self._store
+
     # --- subscriptions ---------------------------------------------------
-    def subscribe(self, topic, callback: Callable[..., None], with_owner: bool = False) -> None:
+    def subscribe(
+        self, topic: Topic, callback: Callable[..., None], with_owner: bool = False
+    ) -> None:
         """Call `callback(job_id)` whenever a job enters `topic`; with
         `with_owner`, `callback(job_id, owner)`, for a subscriber that shares
         its work out fairly between users (the stager pool).
@@ -100,16 +123,16 @@ class StoreActor(LeanActor):
         """
         self._subscribers[topic].append((callback, with_owner))
 
-    def _publish(self, topic, job_id: str, owner: Optional[str] = None) -> None:
+    def _publish(self, topic: Topic, job_id: str, owner: Optional[str] = None) -> None:
         """Tell the subscribers of `topic`, once the change is committed."""
         for callback, with_owner in self._subscribers.get(topic, ()):
             if with_owner and owner is None:
-                job = self._store.get(job_id, include_deleted=True)
+                job = self._jobs.get(job_id, include_deleted=True)
                 owner = job.owner if job is not None else ''
             args = (job_id, owner) if with_owner else (job_id,)
             self._later(_notify, callback, args, topic)
 
-    def _later(self, action: Callable, *args) -> None:
+    def _later(self, action: Callable[..., object], *args: object) -> None:
         """`action(*args)` once the current change is committed."""
         if self._group is None:
             action(*args)
@@ -119,7 +142,7 @@ class StoreActor(LeanActor):
     def _after_change(self, job_id: str, state: JobState) -> None:
         self._publish(state, job_id)
         if state.is_final:
-            job = self._store.get(job_id, include_deleted=True)
+            job = self._jobs.get(job_id, include_deleted=True)
             if job is not None and job.delete_requested:
                 self._publish(DELETABLE, job_id)
 
@@ -155,7 +178,7 @@ class StoreActor(LeanActor):
         job) if the owner has that many unfinished jobs already. Counted and
         made in one transaction of this one thread, so the limit holds
         however many requests race for the last place."""
-        job = self._store.create(
+        job = self._jobs.create(
             name, workflow_url, input_json, job_id, wes_request, notes, owner, max_active
         )
         self._publish(JobState.SUBMITTED, job.id, job.owner)
@@ -168,7 +191,7 @@ class StoreActor(LeanActor):
         include_deleted: bool = False,
         owner: Optional[str] = None,
     ) -> Optional[JobView]:
-        return self._store.get(job_id, full, include_deleted, owner)
+        return self._jobs.get(job_id, full, include_deleted, owner)
 
     def list_jobs_page(
         self,
@@ -177,11 +200,15 @@ class StoreActor(LeanActor):
         limit: Optional[int] = None,
         after: Optional[Key] = None,
         owner: Optional[str] = None,
-        **bounds,
+        *,
+        until: Optional[Key] = None,
+        max_bytes: Optional[int] = None,
+        max_seconds: Optional[float] = None,
     ) -> Tuple[List[JobSummary], Optional[Key]]:
-        """A page of GET /jobs and the next page's cursor; `bounds` (until,
+        """A page of GET /jobs and the next page's cursor; the bounds (until,
         max_bytes, max_seconds) keep a page of large jobs small (store/pages.py)."""
-        return self._store.page(JobSummary, states, name, limit, after, owner, **bounds)
+        bounds = (until, max_bytes, max_seconds)
+        return self._jobs.page(JobSummary, states, name, limit, after, owner, *bounds)
 
     def jobs_page_end(
         self,
@@ -192,25 +219,34 @@ class StoreActor(LeanActor):
         owner: Optional[str] = None,
     ) -> Tuple[Optional[Key], Optional[Key]]:
         """Where a page of GET /jobs?limit= ends, and the next page's cursor."""
-        return self._store.page_end(states, name, limit, after, owner)
+        return self._jobs.page_end(states, name, limit, after, owner)
 
     def list_runs(
-        self, limit: int, after: Optional[Key] = None, owner: Optional[str] = None, **bounds
+        self,
+        limit: int,
+        after: Optional[Key] = None,
+        owner: Optional[str] = None,
+        *,
+        until: Optional[Key] = None,
+        max_bytes: Optional[int] = None,
+        max_seconds: Optional[float] = None,
     ) -> Tuple[List[RunSummary], Optional[Key]]:
         """A page of GET /ga4gh/wes/v1/runs and the next page's cursor."""
-        return self._store.page(RunSummary, limit=limit, after=after, owner=owner, **bounds)
+        bounds = (until, max_bytes, max_seconds)
+        return self._jobs.page(RunSummary, None, None, limit, after, owner, *bounds)
 
     def get_run(self, job_id: str, owner: Optional[str] = None) -> Optional[RunRecord]:
-        return self._store.run(job_id, owner)
+        return self._jobs.run(job_id, owner)
 
     def state_counts(self, owner: Optional[str] = None) -> Dict[str, int]:
-        return self._store.state_counts(owner)
+        return self._jobs.state_counts(owner)
 
-    def jobs_in(self, states) -> List[JobView]:
-        return self._store.in_states(states)
+    def jobs_in(self, states: Iterable[JobState]) -> List[JobView]:
+        return self._jobs.in_states(states)
 
-    def job_log(self, job_id: str, owner: Optional[str] = None):
-        return self._store.log_lines(job_id, owner)
+    def job_log(self, job_id: str, owner: Optional[str] = None) -> Optional[List[LogEntry]]:
+        """The job's log lines, None if it is unknown, being deleted or not `owner`'s."""
+        return self._jobs.log_lines(job_id, owner)
 
     def transition(
         self,
@@ -220,12 +256,12 @@ class StoreActor(LeanActor):
         message: Message = None,
         level: str = 'INFO',
         notify: bool = True,
-        **fields,
+        **fields: FieldValue,
     ) -> bool:
         """`fields` are set with the move, only if it is made. `notify=False`
         for a worker putting a job back to try later itself (a notification
         would hand it straight back to a worker, in a loop)."""
-        done = self._store.transition(job_id, from_state, to_state, message, level, **fields)
+        done = self._jobs.transition(job_id, from_state, to_state, message, level, **fields)
         if done:
             self._note(job_id, to_state)
         if done and self._on_move is not None:
@@ -243,7 +279,7 @@ class StoreActor(LeanActor):
         state, since = self._entered.pop(job_id, (None, now))
         if not to_state.is_final:
             self._entered[job_id] = (to_state, now)
-        if state is from_state:
+        if state is from_state and self._on_move is not None:  # (transition checked it)
             try:
                 self._on_move(from_state, to_state, now - since)
             except Exception:
@@ -261,13 +297,13 @@ class StoreActor(LeanActor):
         How a worker takes a job: one ask instead of a transition and a read."""
         if not self.transition(job_id, from_state, to_state, message, level):
             return None
-        return self._store.get(job_id, include_deleted=True)
+        return self._jobs.get(job_id, include_deleted=True)
 
     def cancel_job(self, job_id: str, owner: Optional[str] = None) -> Optional[JobView]:
-        before = self._store.get(job_id, owner=owner)
+        before = self._jobs.get(job_id, owner=owner)
         if before is None:
             return None
-        after = self._store.cancel(job_id, owner)
+        after = _present(self._jobs.cancel(job_id, owner), job_id)
         if after.state is not before.state:
             self._note(job_id, after.state)
             self._after_change(job_id, after.state)
@@ -275,10 +311,10 @@ class StoreActor(LeanActor):
 
     def delete_job(self, job_id: str, owner: Optional[str] = None) -> bool:
         """Cancel, mark for deletion, and hand a final job to the cleaner."""
-        before = self._store.get(job_id, owner=owner)
+        before = self._jobs.get(job_id, owner=owner)
         if before is None:
             return False
-        after = self._store.request_delete(job_id, owner)
+        after = _present(self._jobs.request_delete(job_id, owner), job_id)
         if after.state is not before.state:
             self._note(job_id, after.state)
             self._publish(after.state, job_id)
@@ -290,7 +326,7 @@ class StoreActor(LeanActor):
         """Delete, as DELETE /jobs/{id} does, the finished jobs last changed
         before `before` (at most `limit` at a time); one service-log line per
         job saying `why`. How many were deleted."""
-        expired = self._store.expired(before, limit)
+        expired = self._jobs.expired(before, limit)
         for job_id in expired:
             logger.info('job %s: deleted with its files: %s', job_id, why)
             self.delete_job(job_id)
@@ -299,25 +335,25 @@ class StoreActor(LeanActor):
     def republish(self, job_id: str) -> None:
         """Tell the job's current state to its subscribers again: how a worker
         that put a job back, or a cancel that did not take, tries once more."""
-        job = self._store.get(job_id, include_deleted=True)
+        job = self._jobs.get(job_id, include_deleted=True)
         if job is not None:
             self._after_change(job_id, job.state)
 
     def update_job(
-        self, job_id: str, message: Message = None, level: str = 'INFO', **fields
+        self, job_id: str, message: Message = None, level: str = 'INFO', **fields: FieldValue
     ) -> None:
         """Set `fields` and log `message` (if given) in one transaction."""
-        self._store.update(job_id, message, level, **fields)
+        self._jobs.update(job_id, message, level, **fields)
 
     def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
-        self._store.add_log(job_id, message, level)
+        self._jobs.add_log(job_id, message, level)
 
     def note(self, job_id: str, message: Message, level: str = 'INFO') -> None:
         """add_log for a worker that does not wait (a tell: its later asks are
         answered after it all the same); a line that cannot be written is
         logged here, since no one reads the error."""
         try:
-            self._store.add_log(job_id, message, level)
+            self._jobs.add_log(job_id, message, level)
         except peewee.OperationalError as exc:  # SQLite may have ended the batch's transaction
             if self._group is not None:
                 self._group.abort(translated(exc))  # its asks get the error, nothing is kept
@@ -326,26 +362,34 @@ class StoreActor(LeanActor):
             logger.exception('job %s: could not add to its log: %.200s', job_id, message)
 
     def remove_job(self, job_id: str) -> None:
-        self._store.remove(job_id)
+        self._jobs.remove(job_id)
         self._note(job_id, None)
 
-    def recover_interrupted(self, why: str):
+    def recover_interrupted(self, why: str) -> List[Tuple[str, JobState, JobState]]:
         """Shutdown/start-up recovery. Publishes nothing: at start-up the
         service hands every unfinished job to its actor itself."""
-        moved = self._store.recover_interrupted(why)
+        moved = self._jobs.recover_interrupted(why)
         for job_id, _, after in moved:
             self._note(job_id, after)
         return moved
 
     def deletable_jobs(self) -> List[str]:
-        return self._store.deletable()
+        return self._jobs.deletable()
 
     def ping(self) -> bool:
         """Whether the job database is open: the readiness probe's short ask."""
         return self._store is not None
 
 
-def _notify(callback: Callable[..., None], args: tuple, topic) -> None:
+def _present(job: Optional[JobView], job_id: str) -> JobView:
+    """`job` as the store gave it right after this thread found it: it cannot
+    be gone (only this thread changes the table), so None is a bug."""
+    if job is None:
+        raise RuntimeError(f'job {job_id}: gone from the store while it was being changed')
+    return job
+
+
+def _notify(callback: Callable[..., None], args: Tuple[object, ...], topic: Topic) -> None:
     try:
         callback(*args)
     except Exception:  # a dead subscriber must not take the store down

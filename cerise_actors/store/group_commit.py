@@ -22,18 +22,31 @@ gets that error, as a single failed commit gave its one ask before.
 
 import functools
 import logging
+import sys
 import threading
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, ContextManager, List, Optional, Protocol, Tuple, TypeVar
 
 import peewee
 
 from ..errors import StorageFull
-from .mailbox import LockFuture
+from .mailbox import ExcInfo, LockFuture
 
 logger = logging.getLogger(__name__)
 
 #: the batch of the store thread that is handling a message, if any
 _local = threading.local()
+
+T = TypeVar('T')
+C = TypeVar('C', bound=type)
+#: what runs once the batch is committed: an action, its arguments, and the
+#: future it completes (None for a publication, which no one waits for)
+_Held = Tuple[Callable[..., object], Tuple[object, ...], Optional[LockFuture]]
+
+
+class _Inbox(Protocol):
+    """The store's inbox, as far as a batch looks at it."""
+
+    def empty(self) -> bool: ...
 
 
 class GroupCommit:
@@ -41,12 +54,12 @@ class GroupCommit:
 
     def __init__(
         self,
-        transaction: Callable,
-        inbox,
+        transaction: Callable[[], ContextManager[object]],
+        inbox: _Inbox,
         most: int = 64,
-        translate: Callable = lambda e: e,
+        translate: Callable[[BaseException], BaseException] = lambda e: e,
         in_transaction: Callable[[], bool] = lambda: True,
-    ):
+    ) -> None:
         """`transaction()` makes a peewee transaction context; `inbox` is the
         store's (its emptiness ends a batch); `translate(exc)` is what the
         held asks get when the commit fails with `exc`; `in_transaction()`
@@ -58,8 +71,8 @@ class GroupCommit:
         self._translate = translate
         self._inbox = inbox
         self._most = most
-        self._open = None
-        self._held: List[Tuple[Callable, tuple, Optional[LockFuture]]] = []
+        self._open: Optional[ContextManager[object]] = None
+        self._held: List[_Held] = []
         self._messages = 0
 
     @property
@@ -69,19 +82,20 @@ class GroupCommit:
     def begin(self) -> None:
         """Before a message: join the open batch, or open one."""
         if self._open is None:
-            self._open = self._transaction()
-            self._open.__enter__()
+            transaction = self._transaction()
+            self._open = transaction
+            transaction.__enter__()
             _local.batch = self
         self._messages += 1
 
-    def later(self, action: Callable, *args) -> None:
+    def later(self, action: Callable[..., object], *args: object) -> None:
         """Run `action(*args)` once the batch is committed (now if none is open)."""
         if self._open is None:
             action(*args)
         else:
             self._held.append((action, args, None))
 
-    def hold(self, future: LockFuture, complete: Callable, result) -> None:
+    def hold(self, future: LockFuture, complete: Callable[[T], object], result: T) -> None:
         """Complete `future` with `result` once the batch is committed."""
         self._held.append((complete, (result,), future))
 
@@ -99,6 +113,8 @@ class GroupCommit:
     def commit(self) -> None:
         """Commit, then give what was held; on failure, fail the held answers."""
         transaction, self._open = self._open, None
+        if transaction is None:  # after() and the StoreActor's on_stop check `open`
+            raise RuntimeError('no batch of the job store is open to commit')
         held, self._held, self._messages = self._held, [], 0
         _local.batch = None
         try:
@@ -124,6 +140,12 @@ class GroupCommit:
         _fail(held, exc)
 
 
+class _Grouped(Protocol):
+    """An actor whose public methods run in its group commit (in_group_commit)."""
+
+    _group: Optional[GroupCommit]
+
+
 class RolledBack(peewee.OperationalError):
     """SQLite rolled the batch's transaction back on its own (after an error
     that was handled where it happened): none of the batch's changes is kept."""
@@ -132,7 +154,7 @@ class RolledBack(peewee.OperationalError):
 _ROLLED_BACK = 'SQLite rolled back the open transaction; these changes were not kept'
 
 
-def _fail(held, exc: BaseException) -> None:
+def _fail(held: List[_Held], exc: BaseException) -> None:
     """Held answers get `exc`; held publications are dropped (nothing happened)."""
     for _, _, future in held:
         if future is not None:
@@ -143,19 +165,17 @@ class StoreFuture(LockFuture):
     """A LockFuture whose value, set in the store's thread during a batch, is
     given only once the batch is committed."""
 
-    def set(self, value=None) -> None:
-        batch = getattr(_local, 'batch', None)
+    def set(self, value: Any = None) -> None:  # the asked method's answer
+        batch: Optional[GroupCommit] = getattr(_local, 'batch', None)
         if batch is None:
             LockFuture.set(self, value)
         else:
             batch.hold(self, lambda v: LockFuture.set(self, v), value)
             batch.after()
 
-    def set_exception(self, exc_info=None) -> None:
-        import sys
-
+    def set_exception(self, exc_info: Optional[ExcInfo] = None) -> None:
         exc_info = exc_info or sys.exc_info()
-        batch = getattr(_local, 'batch', None)
+        batch: Optional[GroupCommit] = getattr(_local, 'batch', None)
         if batch is None:
             LockFuture.set_exception(self, exc_info)
         else:
@@ -167,10 +187,11 @@ def _disk_full(exc: BaseException) -> bool:
     """Whether SQLite said "database or disk is full", also when peewee's
     rollback afterwards failed and hid it ("no transaction is active")."""
     seen = 0
-    while exc is not None and seen < 5:
-        if 'disk is full' in str(exc):
+    current: Optional[BaseException] = exc
+    while current is not None and seen < 5:
+        if 'disk is full' in str(current):
             return True
-        exc, seen = exc.__context__, seen + 1
+        current, seen = current.__context__, seen + 1
     return False
 
 
@@ -187,16 +208,16 @@ def translated(exc: BaseException) -> BaseException:
     return exc
 
 
-def in_group_commit(cls):
+def in_group_commit(cls: C) -> C:
     """Wrap every public method of `cls` so that it runs in the store's group
     commit (`self._group`), and so that SQLite's "database or disk is full"
     reaches callers as StorageFull (the API answers 507 with a reason) rather
     than as a driver error (a bare 500). Every other error, such as
     TooManyActiveJobs (a 429), reaches the asker as it is."""
 
-    def translating(method):
+    def translating(method: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
+        def wrapper(self: _Grouped, *args: object, **kwargs: object) -> T:
             group = self._group
             try:
                 if group is not None:

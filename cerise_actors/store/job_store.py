@@ -22,22 +22,25 @@ import math
 import time
 import uuid
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import ContextManager, Dict, Iterable, List, Optional, Tuple, Type
 
 import peewee
 
 from ..errors import IllegalTransition, TooManyActiveJobs
 from ..jobs.states import JobState
-from ..jobs.views import JobSummary, JobView, Message, RunRecord
+from ..jobs.views import JobSummary, JobView, LogEntry, Message, RunRecord
 from . import pages, schema, transitions
-from .models import bind_models
+from .models import FieldValue, bind_models
+from .pages import R
 from .sql import (
     COUNT_ACTIVE,
+    INSERT_JOB,
     INSERT_LOG,
     SELECT,
     SELECT_FULL,
     STARTED,
     UNFINISHED,
+    SqlDatabase,
     owned,
     set_clause,
 )
@@ -51,7 +54,7 @@ class JobStore:
     def __init__(self, db_file: Path):
         db_file = Path(db_file)
         db_file.parent.mkdir(parents=True, exist_ok=True)
-        self._db = peewee.SqliteDatabase(
+        db = peewee.SqliteDatabase(
             str(db_file),
             pragmas={
                 'journal_mode': 'wal',
@@ -60,16 +63,20 @@ class JobStore:
                 'busy_timeout': 5000,
             },
         )
-        self.Job, self.LogLine = bind_models(self._db)
-        self._db.connect(reuse_if_open=True)
-        schema.prepare(self._db, self.Job, self.LogLine)
-        self._last_created = self._db.execute_sql('SELECT max(created_at) FROM job').fetchone()[0]
+        self.Job, self.LogLine = bind_models(db)
+        db.connect(reuse_if_open=True)
+        schema.prepare(db, self.Job, self.LogLine)
+        sql: SqlDatabase = db  # the same database, as the fixed SQL calls it (typed)
+        self._db = sql
+        self._last_created: Optional[float] = sql.execute_sql(
+            'SELECT max(created_at) FROM job'
+        ).fetchone()[0]
 
     def close(self) -> None:
         if not self._db.is_closed():
             self._db.close()
 
-    def transaction(self):
+    def transaction(self) -> ContextManager[object]:
         """A transaction context (the StoreActor's group commit): JobStore's own
         `atomic()` blocks inside it are savepoints."""
         return self._db.transaction()
@@ -102,19 +109,23 @@ class JobStore:
 
     def page(
         self,
-        row_type=JobSummary,
+        row_type: Type[R] = JobSummary,  # type: ignore[assignment]  # then R is JobSummary (mypy#3737)
         states: Optional[List[str]] = None,
         name: Optional[str] = None,
         limit: Optional[int] = None,
         after: Optional[pages.Key] = None,
         owner: Optional[str] = None,
-        **bounds,
-    ) -> Tuple[list, Optional[pages.Key]]:
+        until: Optional[pages.Key] = None,
+        max_bytes: Optional[int] = None,
+        max_seconds: Optional[float] = None,
+    ) -> Tuple[List[R], Optional[pages.Key]]:
         """A page of the jobs users see (`owner`'s only, if given), as
         `row_type` rows (JobSummary or RunSummary), and the cursor of the next
-        page (None on the last); see `pages.read` for the filters and `bounds`
-        (until, max_bytes, max_seconds)."""
-        return pages.read(self._db, row_type, states, name, limit, after, owner=owner, **bounds)
+        page (None on the last); see `pages.read` for the filters and the
+        bounds (until, max_bytes, max_seconds)."""
+        return pages.read(
+            self._db, row_type, states, name, limit, after, until, max_bytes, max_seconds, owner
+        )
 
     def page_end(
         self,
@@ -136,7 +147,7 @@ class JobStore:
         ).fetchone()
         return None if row is None else RunRecord._make(row)
 
-    def state_counts(self, owner: Optional[str] = None) -> dict:
+    def state_counts(self, owner: Optional[str] = None) -> Dict[str, int]:
         """Stored state value -> how many jobs users see (`owner`'s, if given) are in it."""
         where, values = owned('delete_requested = 0', [], owner)
         return dict(
@@ -149,7 +160,8 @@ class JobStore:
         """How many of `owner`'s jobs are unfinished and not being deleted,
         counted up to `most` (no further: that is all the limit needs)."""
         values = [owner, *UNFINISHED, most]
-        return self._db.execute_sql(COUNT_ACTIVE, values).fetchone()[0]
+        count: int = self._db.execute_sql(COUNT_ACTIVE, values).fetchone()[0]
+        return count
 
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
         """Jobs in any of `states` (deleted ones too: workers must finish them)."""
@@ -184,15 +196,14 @@ class JobStore:
         )
         return [row.id for row in query]
 
-    def log_lines(
-        self, job_id: str, owner: Optional[str] = None
-    ) -> Optional[List[Tuple[float, str, str]]]:
+    def log_lines(self, job_id: str, owner: Optional[str] = None) -> Optional[List[LogEntry]]:
         """The job log, None if the job is unknown, being deleted or not `owner`'s."""
         if self.get(job_id, owner=owner) is None:
             return None
-        return self._db.execute_sql(
+        lines: List[LogEntry] = self._db.execute_sql(
             'SELECT time, level, message FROM logline WHERE job_id = ? ORDER BY id', (job_id,)
         ).fetchall()
+        return lines
 
     # --- writing -------------------------------------------------------
     def create(
@@ -226,7 +237,16 @@ class JobStore:
             self._db.execute_sql('SELECT 1 FROM job WHERE id = ?', (job_id,)).fetchone() is not None
         )
 
-    def _insert(self, name, workflow_url, input_json, job_id, wes_request, notes, owner) -> JobView:
+    def _insert(
+        self,
+        name: str,
+        workflow_url: str,
+        input_json: str,
+        job_id: Optional[str],
+        wes_request: Optional[str],
+        notes: Iterable[str],
+        owner: str,
+    ) -> JobView:
         """Insert the job and its first log lines (inside create's transaction)."""
         job_id = job_id or str(uuid.uuid4())
         now = time.time()
@@ -253,12 +273,7 @@ class JobStore:
             owner=owner,
         )
         values = (job_id, name, workflow_url, input_json, job.state.value, now, now, wes_request)
-        self._db.execute_sql(
-            'INSERT INTO job (id, name, workflow_url, input_json, state, cores, time_limit, '
-            'delete_requested, created_at, updated_at, wes_request, owner) '
-            'VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)',
-            (*values, owner),
-        )
+        self._db.execute_sql(INSERT_JOB, (*values, owner))
         self._db.execute_sql(
             INSERT_LOG, (job_id, now, 'INFO', 'Job submitted; waiting to be staged in.')
         )
@@ -273,7 +288,7 @@ class JobStore:
         to_state: JobState,
         message: Message = None,
         level: str = 'INFO',
-        **fields,
+        **fields: FieldValue,
     ) -> bool:
         """Move the job from `from_state` to `to_state` iff it is in `from_state`.
 
@@ -343,7 +358,9 @@ class JobStore:
         logger.info('job %s: deletion requested', job_id)
         return self.cancel(job_id)
 
-    def update(self, job_id: str, message: Message = None, level: str = 'INFO', **fields) -> None:
+    def update(
+        self, job_id: str, message: Message = None, level: str = 'INFO', **fields: FieldValue
+    ) -> None:
         """Set `fields` (see UPDATABLE_FIELDS) and add `message` to the log, at once."""
         now = time.time()
         assignments, values = set_clause(fields, updated_at=now)
@@ -351,7 +368,7 @@ class JobStore:
             self._db.execute_sql(f'UPDATE job SET {assignments} WHERE id = ?', values + [job_id])
             self._log(job_id, now, level, message)
 
-    def add_log(self, job_id: str, message: str, level: str = 'INFO') -> None:
+    def add_log(self, job_id: str, message: Message, level: str = 'INFO') -> None:
         self._log(job_id, time.time(), level, message)
 
     def _log(self, job_id: str, now: float, level: str, message: Message) -> None:

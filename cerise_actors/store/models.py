@@ -5,6 +5,8 @@ other actors or the front end is a :class:`~cerise_actors.jobs.views.JobView`,
 a frozen snapshot, so no other thread ever holds a live row.
 """
 
+from typing import Optional, Tuple, Type, Union
+
 import peewee
 
 
@@ -50,7 +52,7 @@ class LogLine(_Base):
     message = peewee.TextField()
 
 
-def bind_models(db: peewee.Database):
+def bind_models(db: peewee.Database) -> Tuple[Type[Job], Type[LogLine]]:
     """Copies of the tables bound to `db`, so two stores never share a binding."""
 
     class BoundJob(Job):
@@ -66,6 +68,9 @@ def bind_models(db: peewee.Database):
     return BoundJob, BoundLogLine
 
 
+#: the value of a field in UPDATABLE_FIELDS: text, a number, the workflow's
+#: bytes, or None (NULL)
+FieldValue = Optional[Union[str, int, bytes]]
 #: Job fields that workers may set through JobStore.update()
 UPDATABLE_FIELDS = frozenset(
     {

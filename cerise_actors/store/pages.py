@@ -21,11 +21,17 @@ the StoreActor's thread (through JobStore).
 
 import functools
 import math
+import sqlite3
 import time
 import typing
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Any, List, NamedTuple, Optional, Tuple, Type, TypeVar
+
+from .sql import Params, SqlDatabase
 
 Key = Tuple[float, str]
+#: the NamedTuple of a page's rows (JobSummary, RunSummary, PageKey): its
+#: fields name the columns read
+R = TypeVar('R', bound=NamedTuple)
 
 #: the index pages walk. Without it SQLite took the index of delete_requested
 #: and sorted: every page read every job whole (150 jobs of 4 MB: 600 MB a
@@ -53,8 +59,8 @@ class PageKey(NamedTuple):
 
 
 def read(
-    db,
-    row_type,
+    db: SqlDatabase,
+    row_type: Type[R],
     states: Optional[List[str]] = None,
     name: Optional[str] = None,
     limit: Optional[int] = None,
@@ -63,7 +69,7 @@ def read(
     max_bytes: Optional[int] = None,
     max_seconds: Optional[float] = None,
     owner: Optional[str] = None,
-) -> Tuple[list, Optional[Key]]:
+) -> Tuple[List[R], Optional[Key]]:
     """A page as `row_type` rows (JobSummary, RunSummary, PageKey: their
     fields name the columns), and the cursor of the next page (None if
     nothing follows).
@@ -81,6 +87,7 @@ def read(
     values.append(-1 if limit is None else limit)  # -1: all
     width = len(row_type._fields)
     result = db.execute_sql(sql, values)
+    rows: List[Any]  # sqlite3's rows: the fields' values, then the key
     try:
         if max_bytes is None and max_seconds is None:
             rows, stopped = result.fetchall(), False
@@ -88,30 +95,36 @@ def read(
             rows, stopped = _take(result, _text_fields(row_type), max_bytes, max_seconds)
     finally:
         result.close()
-    last = tuple(rows[-1][width:]) if rows else None
+    last: Optional[Key] = tuple(rows[-1][width:]) if rows else None
     more = (stopped or len(rows) == limit) and _any(db, states, name, last, until, owner)
     return [row_type._make(row[:width]) for row in rows], last if more else None
 
 
-def _take(result, text: Tuple[int, ...], max_bytes, max_seconds) -> Tuple[list, bool]:
+def _take(
+    result: sqlite3.Cursor,
+    text: Tuple[int, ...],
+    max_bytes: Optional[int],
+    max_seconds: Optional[float],
+) -> Tuple[List[Any], bool]:
     """Rows of `result`, one by one, until those taken hold `max_bytes` in
     their `text` fields or `max_seconds` have passed (one row at least); and
     whether it stopped before the end."""
-    max_bytes = math.inf if max_bytes is None else max_bytes
+    most = math.inf if max_bytes is None else max_bytes
     deadline = math.inf if max_seconds is None else time.monotonic() + max_seconds
-    rows, size = [], 0
+    rows: List[Any] = []
+    size = 0
     for row in result:
         rows.append(row)
         for i in text:
             if row[i]:
                 size += len(row[i])
-        if size >= max_bytes or time.monotonic() >= deadline:
+        if size >= most or time.monotonic() >= deadline:
             return rows, True
     return rows, False
 
 
 @functools.cache
-def _text_fields(row_type) -> Tuple[int, ...]:
+def _text_fields(row_type: Type[NamedTuple]) -> Tuple[int, ...]:
     """The places of the text fields of `row_type` (str or Optional[str])."""
     hints = typing.get_type_hints(row_type)
     return tuple(
@@ -120,7 +133,7 @@ def _text_fields(row_type) -> Tuple[int, ...]:
 
 
 def end(
-    db,
+    db: SqlDatabase,
     states: Optional[List[str]] = None,
     name: Optional[str] = None,
     limit: int = 1,
@@ -131,10 +144,17 @@ def end(
     these arguments (None if it is empty), and the cursor of the page after
     it: what GET /jobs?limit= names in its headers before writing the page."""
     keys, cursor = read(db, PageKey, states, name, limit, after, owner=owner)
-    return (tuple(keys[-1]) if keys else None), cursor
+    return ((keys[-1].created_at, keys[-1].id) if keys else None), cursor
 
 
-def _any(db, states, name, after: Key, until: Optional[Key], owner: Optional[str]) -> bool:
+def _any(
+    db: SqlDatabase,
+    states: Optional[List[str]],
+    name: Optional[str],
+    after: Optional[Key],
+    until: Optional[Key],
+    owner: Optional[str],
+) -> bool:
     """Whether a page after `after` would hold a job."""
     where, values = _where(states, name, after, until, owner)
     sql = f'SELECT 1 FROM job{_indexed(owner)} WHERE {where} LIMIT 1'
@@ -150,10 +170,15 @@ def _indexed(owner: Optional[str]) -> str:
 
 
 def _where(
-    states, name, after: Optional[Key], until: Optional[Key], owner: Optional[str] = None
-) -> Tuple[str, list]:
+    states: Optional[List[str]],
+    name: Optional[str],
+    after: Optional[Key],
+    until: Optional[Key],
+    owner: Optional[str] = None,
+) -> Tuple[str, Params]:
     """The WHERE clause of a page of the jobs users see, and its values."""
-    where, values = ['delete_requested = 0'], []
+    where = ['delete_requested = 0']
+    values: Params = []
     if owner is not None:
         where.append('owner = ?')
         values.append(owner)

@@ -7,11 +7,14 @@ up-to-date file changes nothing.
 """
 
 import logging
+from typing import Callable, Type
 
 import peewee
 from playhouse.migrate import SqliteMigrator, migrate
 
 from . import pages
+from .models import Job, LogLine
+from .sql import SqlDatabase
 
 logger = logging.getLogger(__name__)
 
@@ -21,19 +24,22 @@ logger = logging.getLogger(__name__)
 ACTIVE_INDEX = 'CREATE INDEX IF NOT EXISTS job_owner_state ON job (owner, state, delete_requested)'
 
 
-def prepare(db: peewee.Database, job_model, log_model) -> None:
+def prepare(db: peewee.Database, job_model: Type[Job], log_model: Type[LogLine]) -> None:
     """Make the tables and indexes, adding what an older file lacks.
 
     The indexes on the owner are made here, after the column: a model's own
     index would be made by create_tables, before an older table has it."""
     db.create_tables([job_model, log_model])
     _add_missing_columns(db, job_model, log_model)
+    sql: SqlDatabase = db  # its fixed SQL, typed
     for index in (pages.INDEX, pages.OWNER_INDEX, ACTIVE_INDEX):
-        db.execute_sql(index)
-    db.execute_sql('DROP INDEX IF EXISTS job_created_at_id')  # what job_listing was before
+        sql.execute_sql(index)
+    sql.execute_sql('DROP INDEX IF EXISTS job_created_at_id')  # what job_listing was before
 
 
-def _add_missing_columns(db: peewee.Database, job_model, log_model) -> None:
+def _add_missing_columns(
+    db: peewee.Database, job_model: Type[Job], log_model: Type[LogLine]
+) -> None:
     migrator = SqliteMigrator(db)
     for model in (job_model, log_model):
         table = model._meta.table_name
@@ -57,10 +63,12 @@ def _add_text_column(db: peewee.Database, table: str, field: peewee.Field) -> No
     add_column would add it nullable, write every row, and copy the whole
     table, every job's input with it, to make the column NOT NULL."""
     ctx = db.get_sql_context()
-    ctx.sql(field.ddl(ctx))
+    render: Callable[[peewee.Node], object] = ctx.sql  # peewee's stubs leave it untyped
+    render(field.ddl(ctx))
     definition, _ = ctx.query()
     default = "'" + field.default.replace("'", "''") + "'"
-    db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {definition} DEFAULT {default}')
+    sql: SqlDatabase = db
+    sql.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {definition} DEFAULT {default}')
 
 
 def _copy_runner_results(db: peewee.Database) -> None:
@@ -68,8 +76,9 @@ def _copy_runner_results(db: peewee.Database) -> None:
     `runner_result`; carry it over to the integer column. The old column
     stays, so an older service can still open the file, and what it writes
     there is carried over at every start."""
+    sql: SqlDatabase = db
     with db.atomic():
-        db.execute_sql(
+        sql.execute_sql(
             'UPDATE job SET exit_code = CAST(runner_result AS INTEGER) '
             "WHERE exit_code IS NULL AND runner_result GLOB '*[0-9]*' "
             "AND ltrim(runner_result, '-') NOT GLOB '*[^0-9]*' "

@@ -6,6 +6,8 @@ caller: the store logs it and refuses it, so the database never holds a job
 that skipped a check. Who makes each move is noted beside it.
 """
 
+from typing import Optional
+
 from ..jobs.states import JobState as S
 
 _FAILURES = (S.PERMANENT_FAILURE, S.TEMPORARY_FAILURE, S.SYSTEM_ERROR)
@@ -46,7 +48,7 @@ def is_allowed(from_state: S, to_state: S) -> bool:
     return to_state in TRANSITIONS.get(from_state, ())
 
 
-def cancel_target(state: S):
+def cancel_target(state: S) -> Optional[S]:
     """Where a cancel request moves a job in `state`, or None to leave it.
 
     Rest states that are not final go straight to CANCELLED; active and
