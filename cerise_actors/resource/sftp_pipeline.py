@@ -92,8 +92,8 @@ class Request:
 @dataclasses.dataclass(frozen=True)
 class Answer:
     """What the server said to one request: a handle, attributes, data,
-    a folder's entries (with lstat attributes, as OpenSSH sends them; `.`
-    and `..` left out), nothing (a plain "OK"), or an `error`."""
+    a folder's entries (with the attributes the server sends, OpenSSH's
+    lstat's; `.` and `..` left out), nothing (a plain "OK"), or an `error`."""
 
     kind: int = CMD_STATUS
     value: object = None  # what `_parse` made of it: its type follows `kind`
@@ -271,6 +271,10 @@ def mkdir(path: str) -> Request:
     return Request(CMD_MKDIR, (path, folder_mode()))
 
 
+def opendir(path: str) -> Request:
+    return Request(CMD_OPENDIR, (path,))
+
+
 def close(handle: bytes) -> Request:
     return Request(CMD_CLOSE, (handle,))
 
@@ -285,19 +289,18 @@ def chunks(size: int) -> Iterable[Tuple[int, int]]:
 
 
 def mode_of(attrs: SFTPAttributes) -> int:
-    """The st_mode of an answer's attributes. SFTP makes it optional, but
-    servers send it (OpenSSH's sftp-server always does); one that left it out
-    gets the TypeError that `stat.S_ISDIR(None)` raised here before."""
+    """The st_mode of an answer's attributes. SFTP makes it optional (OpenSSH
+    always sends it): one left out is an odd answer, a resource error that
+    gives the client back, as an answer of the wrong kind is."""
     if attrs.st_mode is None:
-        raise TypeError('the SFTP server sent attributes without a file mode')
+        raise TemporaryResourceError('the SFTP server sent attributes without a file mode')
     return attrs.st_mode
 
 
 def size_of(attrs: SFTPAttributes) -> int:
-    """The st_size of an answer's attributes; like `mode_of`, a server that
-    left it out gets the TypeError that comparing None raised here before."""
+    """The st_size of an answer's attributes; as `mode_of`."""
     if attrs.st_size is None:
-        raise TypeError('the SFTP server sent attributes without a file size')
+        raise TemporaryResourceError('the SFTP server sent attributes without a file size')
     return attrs.st_size
 
 
@@ -313,21 +316,36 @@ def ancestors(path: str) -> List[str]:
 
 def list_folders(pipe: Pipeline, root: str) -> Listing:
     """The whole tree below the folder `root`: relative folder ('' for
-    `root`) -> its entries (lstat attributes, sorted by name). One level of
-    folders at a time: opened together, read together, closed unanswered.
-    A link is listed, never entered. Errors are raised."""
+    `root`) -> its entries (sorted by name). One level of folders at a time:
+    opened together, read together, closed unanswered. A link is never
+    entered, whatever attributes a listing has (OpenSSH's are lstat's; stat's
+    would make a link to a folder look like one): each folder below `root`
+    is opened right after an lstat of it, in the same round trip, and one
+    that is no folder is listed with those attributes, unread. Errors are
+    raised."""
     listing: Listing = {}
     level = ['']
     while level:
-        paths = [posixpath.join(root, rel) if rel else root for rel in level]
-        opened = pipe.run(Request(CMD_OPENDIR, (path,)) for path in paths)
-        open_ = {
-            rel: a.handle
-            for rel, a in zip(level, opened)
-            if a.error is None and a.kind == CMD_HANDLE
-        }
+        asked: List[Request] = []
+        for rel in level:
+            path = posixpath.join(root, rel) if rel else root
+            asked += [lstat(path), opendir(path)] if rel else [opendir(path)]
+        answers = iter(pipe.run(asked))
+        looked: Dict[str, Answer] = {}
+        opened: Dict[str, Answer] = {}
+        for rel in level:
+            if rel:
+                looked[rel] = next(answers)
+            opened[rel] = next(answers)
+        open_ = {rel: a.handle for rel, a in opened.items() if a.kind == CMD_HANDLE}
         try:
-            for answer in opened:
+            for rel, look in looked.items():
+                if look.error is None and not stat.S_ISDIR(mode_of(look.attrs)):
+                    _relist(listing, rel, look.attrs)  # a link: listed as one, not entered
+                    del opened[rel]
+                    if rel in open_:
+                        pipe.forget(close(open_.pop(rel)))
+            for answer in opened.values():
                 answer.handle  # noqa: B018 (raises the first refusal)
             entries = _read_folders(pipe, open_)
         finally:
@@ -343,6 +361,13 @@ def list_folders(pipe: Pipeline, root: str) -> Listing:
                 if stat.S_ISDIR(mode_of(a))
             ]
     return listing
+
+
+def _relist(listing: Listing, rel: str, attrs: SFTPAttributes) -> None:
+    """List `rel` with the lstat attributes `attrs` among its folder's entries."""
+    folder, _, name = rel.rpartition('/')
+    attrs.filename = name
+    listing[folder] = [attrs if a.filename == name else a for a in listing[folder]]
 
 
 def _read_folders(pipe: Pipeline, open_: Dict[str, bytes]) -> Listing:
