@@ -5,12 +5,15 @@ a fixed number of rounds, whatever the number of files, and keeps the rules
 of the one-request-at-a-time code it replaces:
 
 - files are written to `<name>.part` and renamed only once every byte of
-  them was acknowledged, so a half-written file never takes a staged name;
+  them and their mode were acknowledged, so a half-written file, or one
+  with a mode refused, never takes a staged name;
 - a `ConfinedPath` is read only after an lstat of each component below its
   root said folder, folder, ..., regular file, so no link is followed and a
   FIFO is never opened; `read_files` leaves out whatever is not plainly such
   a file, for the caller's ordinary way, which says what is wrong;
-- a tree is removed without entering a link: links are removed as entries.
+- a tree is removed without entering a link: links are removed as entries,
+  whatever attributes the server lists (list_folders lstats a folder as
+  it opens it).
 
 Where the plain way of a batch fails (a folder that cannot simply be made),
 it says so, and the caller does it the careful way, which names the problem
@@ -133,9 +136,10 @@ def make_folders(pipe: Pipeline, folders: Iterable[str]) -> bool:
 def put_files(pipe: Pipeline, folders: Sequence[str], files: Sequence[SmallFile]) -> Optional[int]:
     """Make `folders`, then write `files`, in three round trips: (1) the
     folders, a stat of each target that may be kept, and the opens of the
-    `.part` files; (2) the writes and closes; (3) once all were
-    acknowledged, the modes and renames. Returns the bytes written, or None
-    if a folder could not simply be made (nothing was written then)."""
+    `.part` files; (2) the writes, closes and modes; (3) once all were
+    acknowledged, the renames, so that a file whose mode was refused never
+    takes its name. Returns the bytes written, or None if a folder could not
+    simply be made (nothing was written then)."""
     wanted = folder_requests(folders)
     first: List[Request] = [r for folder in wanted for r in (mkdir(folder), look(folder))]
     for small in files:
@@ -168,18 +172,15 @@ def put_files(pipe: Pipeline, folders: Sequence[str], files: Sequence[SmallFile]
             second.append((small, close(handle)))
             if kept:  # left as it is: only the empty .part goes
                 second.append((small, remove(part(small.path))))
+            elif small.mode is not None:  # here, so that a refusal stops the rename
+                second.append((small, chmod(part(small.path), small.mode)))
         handles = []  # closed by the second round, whatever it answers
         _raise_first(second, pipe.run(r for _, r in second))
     finally:
         for left in handles:
             if left is not None:
                 pipe.forget(close(left))
-    third: List[Tuple[SmallFile, Request]] = []
-    for small, kept in zip(files, keep):
-        if not kept:
-            if small.mode is not None:
-                third.append((small, chmod(part(small.path), small.mode)))
-            third.append((small, rename(part(small.path), small.path)))
+    third = [(f, rename(part(f.path), f.path)) for f, kept in zip(files, keep) if not kept]
     _raise_first(third, pipe.run(r for _, r in third))
     return sum(len(small.data) for small, kept in zip(files, keep) if not kept)
 

@@ -10,8 +10,8 @@ one (staging skips files whose size already matches).
 
 SFTP has no `openat`: a `ConfinedPath` is read after an `lstat` of each
 component below its root (a link, or a file that is not regular, raises
-`NotFollowed`), and `walk` lists with `lstat` attributes (what OpenSSH's
-sftp-server sends for a folder listing) and never enters a link. That
+`NotFollowed`), and `walk` never enters a link: a folder is lstat'ed as it
+is opened, whatever attributes the server sent in its listing. That
 leaves the moment between the look and the open to whoever else writes in
 the job's folder on the resource; the job's own steps have finished by the
 time its outputs are read.
@@ -114,8 +114,8 @@ class SftpFileSystem(FileSystem):
         self.put_small_files((), [SmallFile(path, data, mode)])
 
     def put_stream(self, stream: ByteSource, path: str, mode: Optional[int] = None) -> int:
-        """Open, then the writes and the close in a window of requests as the
-        source is read, then (all acknowledged) the mode and the rename."""
+        """Open, then the writes, the close and the mode in a window of
+        requests as the source is read, then (all acknowledged) the rename."""
         tmp = batch.part(path)
         with self._client(f'cannot write {path}') as sftp:
             pipe = Pipeline(sftp)
@@ -132,6 +132,8 @@ class SftpFileSystem(FileSystem):
                         yield batch.write(handle, written[0], data)
                         written[0] += length
                 yield close(handle)
+                if mode is not None:  # acknowledged before the rename is sent
+                    yield batch.chmod(tmp, mode)
 
             try:
                 refused = pipe.first_refusal(requests())
@@ -145,9 +147,7 @@ class SftpFileSystem(FileSystem):
                 raise
             if refused is not None:
                 raise refused
-            last = [batch.chmod(tmp, mode)] if mode is not None else []
-            for answer in pipe.run(last + [batch.rename(tmp, path)]):
-                answer.check()
+            pipe.run([batch.rename(tmp, path)])[0].check()
             return written[0]
 
     @contextlib.contextmanager
