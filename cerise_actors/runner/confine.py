@@ -23,14 +23,17 @@ else of cerise_actors.
 
 import os
 import re
-from typing import Any, Iterable, Iterator, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Tuple
 
 from cwl_utils.errors import JavascriptException
 
-try:  # inside the service's package
+if TYPE_CHECKING:  # mypy checks the package, where the boundary is
     from ..boundary import locations
-except ImportError:  # deployed alone as cerise_runner: a copy shipped beside it
-    from . import _locations as locations  # type: ignore[no-redef]
+else:
+    try:  # inside the service's package
+        from ..boundary import locations
+    except ImportError:  # deployed alone as cerise_runner: a copy shipped beside it
+        from . import _locations as locations
 
 ROOTS_ENV = 'CERISE_RUNNER_ROOTS'
 _CLIMB = re.compile(r'(^|/)\.\.(/|$)')
@@ -166,4 +169,4 @@ def confine_file_access(roots: Tuple[str, ...]) -> None:
             )
         return result
 
-    StdFsAccess._abs = confined_abs
+    StdFsAccess._abs = confined_abs  # type: ignore[method-assign]  # cwltool has no hook for it

@@ -29,15 +29,28 @@ import json
 import os
 import urllib.parse
 import urllib.request
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    List,
+    NoReturn,
+    Optional,
+    Sequence,
+    Tuple,
+    TypedDict,
+)
 
 from . import confine
 
-try:  # inside the service's package
+if TYPE_CHECKING:  # mypy checks the package, where the boundary is
     from ..boundary import locations, workflow_policy
-except ImportError:  # deployed alone as cerise_runner: copies shipped beside it
-    from . import _locations as locations  # type: ignore[no-redef]
-    from . import _workflow_policy as workflow_policy  # type: ignore[no-redef]
+else:
+    try:  # inside the service's package
+        from ..boundary import locations, workflow_policy
+    except ImportError:  # deployed alone as cerise_runner: copies shipped beside it
+        from . import _locations as locations
+        from . import _workflow_policy as workflow_policy
 
 
 class Confinement:
@@ -147,7 +160,7 @@ def _steps(doc: dict) -> list:
 def _classes(node: Any) -> list:
     """The classes of a node's requirements and hints (list or map form);
     an `$import` of an installed file counts as a type definition."""
-    found = []
+    found: List[str] = []
     for section in ('requirements', 'hints'):
         value = node.get(section) if isinstance(node, dict) else None
         if isinstance(value, dict):
@@ -163,7 +176,7 @@ def _classes(node: Any) -> list:
     return found
 
 
-def fetcher_class(confinement: Confinement, refused: Callable[[str], Exception]):
+def fetcher_class(confinement: Confinement, refused: Callable[[str], Exception]) -> type:
     """A schema-salad Fetcher that reads only documents `confinement` allows."""
     from schema_salad.fetcher import DefaultFetcher
 
@@ -185,7 +198,7 @@ def fetcher_class(confinement: Confinement, refused: Callable[[str], Exception])
     return ConfinedFetcher
 
 
-def confined_resolver(confinement: Confinement):
+def confined_resolver(confinement: Confinement) -> Callable[[Any, str], Optional[str]]:
     """cwltool's resolver: a local file the confinement allows, or nothing."""
 
     def resolve(document_loader: Any, uri: str) -> Optional[str]:
@@ -206,12 +219,22 @@ def _file_url(path: str) -> str:
     return 'file://' + urllib.request.pathname2url(os.path.abspath(path))
 
 
-def guarded_make_tool(confinement: Confinement, make_tool: Callable, refused: Callable):
+class _Building(TypedDict):
+    """What guarded_make_tool follows: the top-level Workflow's id, once it is
+    built, and for each process being built, whether it is installed."""
+
+    top: Optional[str]
+    building: List[bool]
+
+
+def guarded_make_tool(
+    confinement: Confinement, make_tool: Callable[..., Any], refused: Callable[[str], Exception]
+) -> Callable[..., Any]:
     """`make_tool`, refusing every process but the top-level Workflow, those
     defined in files of the installed steps, and those inline in an installed
     step (an installed workflow may embed its own tools). The process being
     built is tracked: cwltool builds a workflow's steps while it builds it."""
-    state = {'top': None, 'building': []}  # building: installed? for each open level
+    state: _Building = {'top': None, 'building': []}
 
     def make(toolpath_object: Any, loading_context: Any) -> Any:
         uri = str(toolpath_object.get('id', '')) if hasattr(toolpath_object, 'get') else ''
@@ -259,8 +282,8 @@ def no_downloads() -> None:
     import cwltool.utils
     from cwltool.errors import WorkflowException
 
-    def refuse(url: str, *args: Any, **kwargs: Any):
-        raise WorkflowException(f'{url}: the runner does not download files; inputs are staged')
+    def refuse(httpurl: str, *args: Any, **kwargs: Any) -> NoReturn:
+        raise WorkflowException(f'{httpurl}: the runner does not download files; inputs are staged')
 
     cwltool.utils.downloadHttpFile = refuse
     cwltool.pathmapper.downloadHttpFile = refuse

@@ -51,13 +51,14 @@ def keep_standard_schemas() -> None:
 
     def setup_schema(args, custom_schema_callback) -> None:
         if custom_schema_callback is not None or getattr(args, 'enable_ext', False):
-            return original(args, custom_schema_callback)
+            original(args, custom_schema_callback)
+            return None
         for version in STANDARD_VERSIONS:
             if version in cwltool.process.custom_schemas:
                 cwltool.process.use_standard_schema(version)
         return None
 
-    setup_schema.cerise_original = original
+    setup_schema.cerise_original = original  # type: ignore[attr-defined]  # marks it ours
     cwltool.main.setup_schema = setup_schema
 
 
@@ -89,6 +90,8 @@ def cache_path() -> str:
 
     digest = hashlib.sha256(sys.version.encode())
     for module in (cwltool, schema_salad, ruamel.yaml):
+        if module.__file__ is None:  # installed packages are files
+            raise ValueError(f'{module.__name__} has no file to identify it by')
         folder = os.path.dirname(os.path.abspath(module.__file__))
         for name in sorted(os.listdir(folder)):  # the package's own files, as installed
             info = os.stat(os.path.join(folder, name))

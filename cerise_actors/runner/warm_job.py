@@ -36,6 +36,7 @@ import signal
 import socket
 import sys
 import traceback
+from typing import List, Union
 
 from .warm_client import LineReader, receive_request, send_line
 
@@ -108,7 +109,7 @@ def _relay(conn: socket.socket, pid: int) -> dict:
         ended = None
     client_gone = False
     while True:
-        watched = [ended] if ended is not None else []
+        watched: List[Union[int, socket.socket]] = [ended] if ended is not None else []
         if not client_gone:
             watched.append(conn)
         ready = select.select(watched, [], [], None if ended is not None else 0.05)[0]

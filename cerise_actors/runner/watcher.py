@@ -37,6 +37,10 @@ import select
 import sys
 import time
 
+TYPE_CHECKING = False  # mypy reads it as true; nothing more is imported here
+if TYPE_CHECKING:
+    from typing import Dict
+
 #: seconds between rounds of stats
 INTERVAL = 0.2
 #: seconds between heartbeats to the service
@@ -55,7 +59,7 @@ class Watcher:
 
     def __init__(self, jobs_dir: str):
         self._dir = jobs_dir
-        self._waiting = {}  # job id -> the path of the file it waits for (claim, exit_code)
+        self._waiting: Dict[str, str] = {}  # job id -> the file it waits for (claim, exit_code)
 
     def __len__(self) -> int:
         return len(self._waiting)
