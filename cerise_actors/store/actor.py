@@ -20,7 +20,6 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Typ
 
 import peewee
 
-from ..errors import ServiceUnavailable
 from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView, LogEntry, Message, RunRecord, RunSummary
 from .group_commit import GroupCommit, StoreFuture, in_group_commit, translated
@@ -104,10 +103,12 @@ class StoreActor(LeanActor):
     @property
     def _jobs(self) -> JobStore:
         """The open JobStore. It is opened in on_start and closed in on_stop,
-        and pykka hands this actor no message outside those, so a closed
-        store here is a bug; it is told as the store being unavailable."""
+        and pykka hands this actor no message outside those: a closed store
+        here is a bug (a RuntimeError, a 500 if a request meets it)."""
         if self._store is None:
-            raise ServiceUnavailable('the job store is closed')
+            raise RuntimeError(
+                'the job store is not open: a message reached the StoreActor outside on_start..on_stop'
+            )
         return self._store
 
     # --- subscriptions ---------------------------------------------------
