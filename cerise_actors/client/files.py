@@ -90,7 +90,7 @@ class FileArea:
         return True
 
 
-def _rewinder(source: Source) -> Optional[Callable[[], None]]:
+def _rewinder(source: Source) -> Optional[Callable[[], object]]:
     """A way to send `source` again after a 409, if there is one."""
     if isinstance(source, (Path, bytes, bytearray, memoryview)):
         return lambda: None

@@ -29,7 +29,7 @@ import stat
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import IO, Any, Dict, Iterator, Optional, Union
+from typing import IO, Any, Dict, Iterator, Optional, Tuple, Union
 
 from .. import __version__
 from .credentials import Credential, Origins, how_to_give
@@ -63,7 +63,7 @@ class Response:
     def text(self) -> str:
         return self.body.decode('utf-8', errors='replace')
 
-    def error_fields(self):
+    def error_fields(self) -> Tuple[Optional[str], Optional[str]]:
         """(title, description) of a falcon-style JSON error body, else (None, None)."""
         try:
             data = self.json()
@@ -154,10 +154,18 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     """Follows redirects as urllib does, giving the token again only to the
     service's own origins (urllib drops unredirected headers on the way)."""
 
-    def __init__(self, http: 'Http'):
+    def __init__(self, http: 'Http') -> None:
         self._http = http
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http_client.HTTPMessage,
+        newurl: str,
+    ) -> Optional[urllib.request.Request]:
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None:
             self._http._authorize(new)
@@ -211,7 +219,7 @@ class Http:
         self,
         method: str,
         url: str,
-        data: Body = None,
+        data: Union[Body, io.RawIOBase] = None,
         headers: Optional[Dict[str, str]] = None,
         timeout: Optional[float] = None,
     ):
@@ -271,12 +279,13 @@ class Http:
         if json_body is not None:
             data = json.dumps(json_body).encode('utf-8')
             headers.setdefault('Content-Type', 'application/json')
+        sent: Union[Body, io.RawIOBase] = data  # a file object is sent through _BinaryReader
         if data is not None and not isinstance(data, (bytes, bytearray)):
             size = remaining_size(data)
-            data = _BinaryReader(data)
+            sent = _BinaryReader(data)
             if size is not None:
                 headers.setdefault('Content-Length', str(size))
-        answer = self._open(method, url, data, headers, timeout)
+        answer = self._open(method, url, sent, headers, timeout)
         if isinstance(answer, Response):
             return answer
         with answer:

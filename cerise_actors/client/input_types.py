@@ -26,7 +26,7 @@ def type_problems(
     lines = _value_lines(file) if file is not None else {}
     problems = []
     for name, value in inputs.items():
-        where = f'{file.name}:{lines[name]}: ' if name in lines else ''
+        where = f'{file.name}:{lines[name]}: ' if file is not None and name in lines else ''
         missing = undeclared(str(name), declared)
         if missing:
             problems.append(f'{where}input {missing}')

@@ -306,7 +306,10 @@ class Job:
             raise JobStateError(
                 f'cannot {action}: job {self.name!r} was not submitted yet (call run())'
             )
-        return self.id
+        job_id = self.id
+        if job_id is None:  # the service's answer to run() names it
+            raise JobStateError(f'cannot {action}: the service gave job {self.name!r} no id')
+        return job_id
 
     def refresh(self) -> dict:
         """Fetch the job from the service; its JSON (id, name, state, output, ...)."""
@@ -373,7 +376,7 @@ class Job:
         missing: Optional[JobNotFound] = None
         if self.submitted:
             try:
-                self.service._delete_job(self.id)
+                self.service._delete_job(self._require_id('delete the job'))
             except JobNotFound as exc:
                 missing = exc
         if self.upload_folder is not None:

@@ -135,7 +135,7 @@ def local_service(
     own_dir = workdir is None
     root = (
         Path(tempfile.mkdtemp(prefix='cerise-actors-'))
-        if own_dir
+        if workdir is None
         else Path(workdir).expanduser().resolve()
     )
     root.mkdir(parents=True, exist_ok=True)

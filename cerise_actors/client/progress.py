@@ -8,7 +8,7 @@ older service) gives None, and the wait goes on as before.
 """
 
 import re
-from typing import Optional
+from typing import List, Optional
 
 _DONE = re.compile(
     r"Step '(?P<step>[^']*)' (?:finished|ended \((?P<status>\w+)\)); (?P<count>\d+(?: of \d+)?) steps done\."
@@ -18,7 +18,8 @@ _STARTED = re.compile(r"Step '(?P<step>[^']*)' started\.")
 
 def step_progress(log_text: str) -> Optional[str]:
     """'1 of 2 steps done, step s running' or similar, from the latest lines."""
-    done, running = None, []
+    done: Optional[str] = None
+    running: List[str] = []
     for line in log_text.splitlines():
         match = _DONE.search(line)
         if match:

@@ -11,7 +11,7 @@ token=, token_file=, the URL's password, $CERISE_TOKEN, $CERISE_TOKEN_FILE,
 """
 
 import urllib.parse
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
 from .credentials import Origins, find_credential, split_url
 from .errors import AmbiguousJobId, ClientError, InvalidJob, JobNotFound, ServiceError
@@ -22,6 +22,15 @@ from .job import Job
 DEFAULT_URL = 'http://127.0.0.1:29593'
 #: the header in which GET /jobs?limit= names the next page
 NEXT_CURSOR_HEADER = 'Cerise-Next-Cursor'
+
+
+class _ErrorFields(TypedDict):
+    """What a ServiceError says of the answer that raised it."""
+
+    status: int
+    url: str
+    title: Optional[str]
+    description: Optional[str]
 
 
 class Service:
@@ -228,7 +237,12 @@ class Service:
         if answer.status in expect:
             return answer
         title, description = answer.error_fields()
-        fields = dict(status=answer.status, url=url, title=title, description=description)
+        fields: _ErrorFields = {
+            'status': answer.status,
+            'url': url,
+            'title': title,
+            'description': description,
+        }
         if answer.status == 404 and job_id is not None and title != 'Not found':
             raise JobNotFound(job_id, f'job {job_id} not found on {self.url}', **fields)
         if answer.status == 400 and method == 'POST' and path == '/jobs':

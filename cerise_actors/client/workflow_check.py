@@ -15,7 +15,7 @@ import difflib
 import json
 import posixpath
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 from .errors import ServiceError
 from .input_files import UsageError
@@ -51,7 +51,7 @@ def parse(text: str, name: str) -> Any:
         try:
             json.loads(text)
         except ValueError as exc:
-            if getattr(exc, 'lineno', None) and text.lstrip().startswith('{'):
+            if isinstance(exc, json.JSONDecodeError) and text.lstrip().startswith('{'):
                 raise UsageError(
                     f'{name}:{exc.lineno}:{exc.colno}: the workflow is not valid JSON: {exc.msg}'
                 ) from None
@@ -109,7 +109,9 @@ def _processes(root: Any) -> Iterator[Any]:
         yield root
 
 
-def _get(node: Any, key: str) -> Optional[Any]:
+def _get(node: Any, key: str) -> Any:
+    """The value node of `key` in a mapping node, else None (nodes are PyYAML's,
+    known by their class names: PyYAML may be missing, so they are Any here)."""
     if not _is(node, 'MappingNode'):
         return None
     for name, value in node.value:

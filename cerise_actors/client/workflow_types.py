@@ -15,7 +15,7 @@ reads JSON workflows and treats the types of a YAML one as unknown.
 """
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Set
 
 #: the CWL types that hold no File or Directory
 TEXT_TYPES = frozenset({'null', 'boolean', 'int', 'long', 'float', 'double', 'string'})
@@ -49,7 +49,7 @@ def declared_input_types(document: bytes) -> Dict[str, Any]:
 
 def kind_of(cwl_type: Any) -> Optional[str]:
     """TEXT if `cwl_type` holds no File or Directory, FILES if only those, else None."""
-    kinds = set()
+    kinds: Set[str] = set()
     if not _collect(cwl_type, kinds, depth=0):
         return None
     kinds.discard('null')
