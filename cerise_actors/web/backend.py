@@ -35,8 +35,15 @@ from .paging import STORE_PAGE_BYTES, STORE_PAGE_SECONDS, Cursor
 if TYPE_CHECKING:  # the actors are started by app/, which hands the proxy in
     from ..actors.proxies import StoreProxy
 
-#: what one ask for a page of a list may hold and take (store/pages.py)
-_BOUNDS = {'max_bytes': STORE_PAGE_BYTES, 'max_seconds': STORE_PAGE_SECONDS}
+
+class _Bounds(TypedDict):
+    """What one ask for a page of a list may hold and take (store/pages.py)."""
+
+    max_bytes: int
+    max_seconds: float
+
+
+_BOUNDS: _Bounds = {'max_bytes': STORE_PAGE_BYTES, 'max_seconds': STORE_PAGE_SECONDS}
 
 T = TypeVar('T')
 #: a page of rows and the cursor of the next page (None: the last page)
