@@ -17,9 +17,18 @@ session channel of the resource's existing SSH connection:
 - the channel runs a bash script (staging/runner_command.py renders it)
   that makes the socket's folder private, says `pid N` and execs the
   server, whose stdin is then the channel: when the channel closes (the
-  service stops or dies, the connection drops), the server leaves; the
-  jobs it forked run on, supervised in sessions of their own. Its log goes
-  to a file beside the socket, so no job's process holds the channel;
+  service stops or dies, sshd ends), the server leaves; the jobs it forked
+  run on, supervised in sessions of their own. Its log goes to a file
+  beside the socket, so no job's process holds the channel. A connection
+  that dies silently (the service's machine gone, a network or NAT that
+  drops it without a word) closes the channel only once sshd notices:
+  through its ClientAliveInterval if set (paramiko answers those probes),
+  else TCP keepalive (about two hours by Linux defaults), as the server
+  sends nothing on the channel. The Transport's keepalive (ssh_connection)
+  goes from here to sshd and is never waited for there, so it lets the
+  service notice, not sshd. Until sshd does, an old server lingers beside
+  the one started over the new connection, whose socket replaced its own:
+  it serves no job, but holds its memory;
 - the server prints `ready` once its socket is in place; until then, and
   whenever it is down, jobs start cold;
 - a channel that ends (the server was killed, crashed, or the connection
