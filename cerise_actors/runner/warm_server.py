@@ -21,7 +21,11 @@ behind; jobs already forked are supervised in sessions of their own and run
 on. The socket is bound under a temporary name and renamed into place only
 once everything is loaded, so a client reaches either a ready server or no
 socket, and then runs cold. Only processes of this server's own user are
-served (SO_PEERCRED), on top of the folder's permissions.
+served (SO_PEERCRED), on top of the folder's permissions. A server whose
+socket name no longer leads to its socket (a newer server took it, or it was
+removed) leaves within a second: over SSH, a connection that died unnoticed
+leaves its server behind until sshd notices, and it would otherwise keep its
+memory while the new server serves.
 
 Installed steps are read by each job from disk, so a reinstall is never
 served stale. The server notices a reinstall (the projects' version files
@@ -209,6 +213,12 @@ class WarmServer:
             if listener in ready:
                 self._take(listener)
                 last_job = time.monotonic()
+            elif not ready and not _still_ours(self.path, inode):
+                # a newer server took the name (ours was left behind by a connection
+                # that died unnoticed), or the socket was removed: no job can reach
+                # this one; its keeper, if it still has one, starts a new server
+                self.log("the socket is no longer this server's; leaving")
+                return False
             elif self.idle_exit and time.monotonic() - last_job >= self.idle_exit:
                 self.log(f'no job for {self.idle_exit:g} s; leaving until the next one')
                 _unlink_own(self.path, inode)  # new jobs run cold from now on
@@ -271,15 +281,25 @@ class WarmServer:
                 os._exit(0)
 
 
-def _unlink_own(path: str, inode: int) -> None:
-    """Remove the socket, unless a newer server has put its own there (the
+def _still_ours(path: str, inode: int) -> bool:
+    """Whether the socket's name still leads to this server's socket (the
     name is relative: bind() went to its folder)."""
-    name = os.path.basename(path)
     try:
-        if os.stat(name).st_ino == inode:
-            os.unlink(name)
+        return os.stat(os.path.basename(path)).st_ino == inode
     except OSError:
-        pass
+        return False
+
+
+def _unlink_own(path: str, inode: int) -> None:
+    """Remove the socket, unless a newer server has put its own there. Should a
+    newer one rename its socket into place between the check and the unlink,
+    that one finds its socket gone within a second and leaves (`_loop`), and
+    its keeper starts another."""
+    if _still_ours(path, inode):
+        try:
+            os.unlink(os.path.basename(path))
+        except OSError:
+            pass
 
 
 def _detach_from_service() -> None:

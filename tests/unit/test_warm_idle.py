@@ -7,6 +7,7 @@ started by the real client, as in test_warm_runner.py.
 
 import os
 import signal
+import socket
 
 import pytest
 
@@ -87,3 +88,33 @@ def test_the_server_never_leaves_unless_asked(tmp_path):
     server = warm_server.WarmServer(str(tmp_path / 's.sock'), [], print)
     assert server.idle_exit == 0
     assert waking(None, print) is print and waking(object(), print) is print
+
+
+def test_a_server_whose_socket_was_taken_over_leaves(tmp_path, monkeypatch):
+    """A server left behind (over SSH: its connection died unnoticed) leaves once
+    a newer server's socket has the name, or the socket is gone; its keeper
+    starts a new one when the socket was merely removed."""
+    monkeypatch.setenv('PYTHONPATH', str(REPO_DIR))
+    warm = WarmRunner(str(tmp_path), [], entry=PROBE).start()  # no idle exit
+    try:
+        assert warm.wait_ready(120), 'the warm runner did not start'
+        first = warm.pid
+        os.unlink(warm.socket_path)  # as a newer server's rename would leave it
+        wait_for(lambda: not alive(first), 30, message='the server without its socket to leave')
+        wait_for(
+            lambda: warm.pid not in (None, first) and warm.wait_ready(1),
+            120,
+            message='its keeper to start a new server',
+        )
+        assert os.path.exists(warm.socket_path)
+        second = warm.pid
+        # a newer socket under the name: the running server is no longer reachable
+        newer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            newer.bind(warm.socket_path + '.other')
+            os.replace(warm.socket_path + '.other', warm.socket_path)
+            wait_for(lambda: not alive(second), 30, message='the replaced server to leave')
+        finally:
+            newer.close()
+    finally:
+        warm.close()
