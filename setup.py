@@ -14,13 +14,19 @@ setup(
     packages=find_packages(include=['cerise_actors', 'cerise_actors.*']),
     include_package_data=True,
     package_data={
-        'cerise_actors': ['builtin_api/**/*', 'web/openapi.yaml', 'web/wes/openapi.yaml'],
+        'cerise_actors': [
+            'builtin_api/**/*',
+            'web/openapi.yaml',
+            'web/wes/openapi.yaml',
+            # the bash templates of the job script and the scheduler commands
+            'resource/scripts/*.sh',
+        ],
     },
     install_requires=[
         'pykka>=4,<5',
         'falcon>=3.1,<5',
         'waitress>=2.1',
-        'peewee>=3.16,<5',
+        'peewee>=4.5,<5',  # its stubs type the store's models (mypy.ini)
         'paramiko>=3.4',
         'pyyaml>=6',
         'cwltool>=3.1',
