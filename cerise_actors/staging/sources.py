@@ -21,7 +21,7 @@ import stat
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Iterator, List, Optional
+from typing import IO, Any, Iterator, List, Optional
 
 from ..boundary.confined import Entry, Refused, WrongKind, kind_of
 from ..boundary.network import (
@@ -260,7 +260,14 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     def __init__(self, route: _Route) -> None:
         self._route = route
 
-    def http_error_302(self, req, fp, code, msg, headers):
+    def http_error_302(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+    ) -> Optional[http.client.HTTPResponse]:
         target = headers.get('location') or headers.get('uri')
         if target:
             try:
@@ -288,7 +295,7 @@ def _watched_handler(
     base = http.client.HTTPSConnection if scheme == 'https' else http.client.HTTPConnection
 
     class Connection(base):  # type: ignore[valid-type,misc]  # HTTP or HTTPS, by the scheme
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._create_connection = self._connect_allowed  # http.client's hook
 

@@ -43,7 +43,7 @@ import struct
 import sys
 import traceback
 import urllib.parse
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from . import input_mistakes
 
@@ -118,7 +118,7 @@ def _mirror(failed: dict) -> _ServiceFailed:
 class Checker:
     """Loads and checks, asking `ask(message)` (the service) for documents."""
 
-    def __init__(self, ask):
+    def __init__(self, ask: Callable[[dict], dict]) -> None:
         self._ask = ask
         self._tools: collections.OrderedDict = collections.OrderedDict()
 
@@ -227,7 +227,7 @@ def _fetcher_class(url: str, text: str, ask, refused):
     from schema_salad.fetcher import Fetcher
 
     class ServedFetcher(Fetcher):
-        def __init__(self, cache, session):
+        def __init__(self, cache: object, session: object) -> None:
             pass
 
         def fetch_text(self, wanted: str, content_types=None) -> str:
