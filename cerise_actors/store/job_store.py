@@ -393,10 +393,7 @@ class JobStore:
         moved = []
         for job in self.in_states(transitions.RECOVERY):
             target = transitions.RECOVERY[job.state]
-            if target is JobState.CANCELLED:
-                message = f'{why} while staging a cancelled job; it is now Cancelled.'
-            else:
-                message = f'{why} while staging this job; staging will start again.'
+            message = transitions.recovery_message(why, target)
             if self.transition(job.id, job.state, target, message):
                 moved.append((job.id, job.state, target))
         return moved

@@ -43,6 +43,14 @@ RECOVERY = {
 }
 
 
+def recovery_message(why: str, target: S) -> str:
+    """The job-log line of a job that `RECOVERY` put back into `target`
+    after `why` ("The service stopped")."""
+    if target is S.CANCELLED:
+        return f'{why} while staging a cancelled job; it is now Cancelled.'
+    return f'{why} while staging this job; staging will start again.'
+
+
 def is_allowed(from_state: S, to_state: S) -> bool:
     """True iff the table has the pair."""
     return to_state in TRANSITIONS.get(from_state, ())
