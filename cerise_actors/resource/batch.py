@@ -8,14 +8,17 @@ the same command, strictly parsed: a status command that failed or printed
 something unexpected is an error, never "finished". Submission first looks
 for a job of the same name and adopts it, so a submission whose reply was
 lost, or a restart after a crash, never starts a second copy.
+
+The commands are the templates scripts/batch_*.sh; a subclass's own command
+lines are one-line templates (shell_template.line_template) rendered into
+them, so every value is quoted by shell_template alone.
 """
 
 import abc
 import enum
 import math
 import posixpath
-import shlex
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple, Union
 
 from ..defaults import COMMAND_TIMEOUT, CORES_PER_NODE
 from ..errors import PermanentResourceError, TemporaryResourceError
@@ -29,6 +32,7 @@ from .scheduler import (
     fault_submit_delay,
 )
 from .shell import Shell
+from .shell_template import Raw, line_template, script_template
 
 _STATUS, _FAILED, _EXITS, _END, _ADOPTED = (
     '@@cerise-status',
@@ -73,9 +77,9 @@ def job_name(job_id: str) -> str:
     return f'cerise-{job_id}'
 
 
-def scheduler_logs(paths: JobPaths):
-    """Quoted paths of the scheduler's own stdout and stderr files for a job."""
-    return (shlex.quote(paths.dir + '/scheduler.out'), shlex.quote(paths.dir + '/scheduler.err'))
+def scheduler_logs(paths: JobPaths) -> Tuple[str, str]:
+    """Paths of the scheduler's own stdout and stderr files for a job."""
+    return (paths.dir + '/scheduler.out', paths.dir + '/scheduler.err')
 
 
 def last_line(stdout: str) -> str:
@@ -95,42 +99,26 @@ def walltime(seconds: int) -> str:
     return f'{hours:02d}:{rest // 60:02d}:{rest % 60:02d}'
 
 
-def _facts_function(paths: JobPaths) -> str:
-    """bash `facts ID BATCH_ID DIR`, printing `ID CODE` (the exit-code file),
-    `ID claim=OTHER` (the claim names another job than the one followed) and
-    `ID disk-full`; builtins but for the exit code's `cat`. Defined once, so
-    a poll of 2,000 jobs sends one short line per job, not three long ones.
-    The file names are the layout's (the same in every job folder)."""
-    exit_code, claim, disk_full = (
-        shlex.quote(posixpath.basename(name))
-        for name in (paths.exit_code, paths.claim, paths.disk_full)
-    )
-    return (
-        'facts() { local c=\n'
-        f'  [ -f "$3"/{exit_code} ] && echo "$1" "$(cat "$3"/{exit_code})"\n'
-        f'  read -r c <"$3"/{claim} 2>/dev/null\n'
-        '  [ -n "$c" ] && [ "$c" != "$2" ] && echo "$1" "claim=$c"\n'
-        f'  [ -e "$3"/{disk_full} ] && echo "$1" disk-full\n'
-        '  return 0\n'
-        '}'
-    )
+_SUBMIT, _POLL, _CANCEL = (
+    script_template('batch_submit.sh'),
+    script_template('batch_poll.sh'),
+    script_template('batch_cancel.sh'),
+)
+#: one line a job of a poll: `facts ID BATCH_ID DIR` (scripts/batch_poll.sh)
+_FACTS = line_template('facts {{job_id}} {{remote_id}} {{dir}}')
+#: the id in the claim, where a cancel command takes a job id
+CLAIMANT = Raw('"$c"')
+
+#: what the poller is told of a job (exit code, claimant, disk full)
+Facts = Tuple[Optional[int], Optional[str], bool]
 
 
 class BatchScheduler(Scheduler, abc.ABC):
     #: prefix of a directive line in the job script, e.g. '#SBATCH'
     directive = ''
-    #: the environment variables that may hold the job's id in the job script,
-    #: the first one set wins
-    id_variables: tuple = ()
-
-    @property
-    def claim_id(self) -> str:
-        """The job script claims its job with the batch id, host part cut off
-        (as `normalise_id` does), or its PID outside a batch job."""
-        value = '$$'
-        for variable in reversed(self.id_variables):
-            value = f'${{{variable}:-{value}}}'
-        return f'me={value}; me=${{me%%.*}}'
+    # id_variables (Scheduler): the job script claims its job with the batch
+    # id, host part cut off (as `normalise_id` does), or its PID outside a
+    # batch job
 
     def __init__(
         self,
@@ -149,23 +137,23 @@ class BatchScheduler(Scheduler, abc.ABC):
 
     # --- what a subclass says ---------------------------------------------
     @abc.abstractmethod
-    def directives(self, req: SubmitRequest) -> List[str]:
-        """Option strings (without the directive prefix), values already quoted."""
+    def directives(self, req: SubmitRequest) -> List[Raw]:
+        """Options (without the directive prefix), each rendered by a line template."""
 
     @abc.abstractmethod
-    def submit_command(self, script: str) -> str:
-        """Submits `script` (quoted path) and prints the scheduler's id."""
+    def submit_command(self, script: str) -> Raw:
+        """Submits the job script at path `script` and prints the scheduler's id."""
 
     @abc.abstractmethod
     def parse_submit(self, stdout: str) -> str:
         """The remote id in what the submit command printed."""
 
     @abc.abstractmethod
-    def find_command(self, name: str) -> str:
-        """Prints the ids of the user's jobs called `name` (quoted), one a line."""
+    def find_command(self, name: str) -> Raw:
+        """Prints the ids of the user's jobs called `name`, one a line."""
 
     @abc.abstractmethod
-    def status_command(self) -> str:
+    def status_command(self) -> Raw:
         """Lists the user's jobs."""
 
     @abc.abstractmethod
@@ -173,31 +161,39 @@ class BatchScheduler(Scheduler, abc.ABC):
         """remote id -> QueueState for the listed jobs."""
 
     @abc.abstractmethod
-    def cancel_command(self, remote_id: str) -> str:
-        """Cancels a job; must succeed (or be ignorable) for finished jobs."""
+    def cancel_command(self, remote_id: Union[str, Raw]) -> Raw:
+        """Cancels a job (an id, or CLAIMANT); must succeed (or be ignorable)
+        for finished jobs."""
 
     def normalise_id(self, remote_id: str) -> str:
         return remote_id.strip()
 
     # --- the Scheduler interface ----------------------------------------------
-    def script_header(self, req: SubmitRequest) -> str:
-        lines = [f'{self.directive} {option}' for option in self.directives(req)]
+    def script_header(self, req: SubmitRequest) -> Raw:
+        """The directive lines. A value with a line break in it (a queue
+        name, the job's folder) would end the directive's comment and run as
+        bash: the job is refused instead. `scheduler-options` is the
+        configuration's own line, copied as it is (docs/configuration.md)."""
+        options = [option.text for option in self.directives(req)]
+        if any('\n' in option for option in options):
+            raise PermanentResourceError(
+                f'a line break in a directive of the job script: {options!r}'
+            )
         if self.scheduler_options:
-            lines.append(f'{self.directive} {self.scheduler_options}')
-        return '\n'.join(lines) + '\n'
+            options.append(self.scheduler_options)
+        return Raw(''.join(f'{self.directive} {option}\n' for option in options))
 
     def submit(self, req: SubmitRequest) -> str:
-        name = shlex.quote(job_name(req.job_id))
-        exit_code = shlex.quote(req.paths.exit_code)
-        claim = shlex.quote(req.paths.claim)
         delay = fault_submit_delay()
-        command = (
-            f'if [ -f {exit_code} ]; then echo "{_ADOPTED} {FINISHED_ID}"; exit 0; fi\n'
-            f'if [ -s {claim} ]; then echo "{_ADOPTED} $(cat {claim})"; exit 0; fi\n'
-            f'existing=$({self.find_command(name)})\n'
-            f'if [ -n "$existing" ]; then echo "{_ADOPTED} $existing"; exit 0; fi\n'
-            f'{self.submit_command(shlex.quote(req.paths.script))}'
-            + (f'\nrc=$?; sleep {delay}; exit $rc' if delay else '')
+        command = _SUBMIT.render(
+            exit_code=req.paths.exit_code,
+            claim=req.paths.claim,
+            adopted=_ADOPTED,
+            finished=FINISHED_ID,
+            find=self.find_command(job_name(req.job_id)),
+            submit=self.submit_command(req.paths.script),
+            delay=bool(delay),
+            delay_seconds=str(delay),
         )
         result = self._shell.run(command, timeout=self._timeout, retry_safe=False)
         if result.exit_code != 0:
@@ -223,15 +219,19 @@ class BatchScheduler(Scheduler, abc.ABC):
     def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
         if not jobs:
             return {}
-        lines = [
-            f'echo {_STATUS}',
-            f'{self.status_command()} || echo "{_FAILED} $?"',
-            f'echo {_EXITS}',
-            _facts_function(jobs[0].paths),
-        ]
-        lines.extend(self._job_facts(job) for job in jobs)
-        lines.append(f'echo {_END}')
-        result = self._run('\n'.join(lines))
+        paths = jobs[0].paths  # the file names are the same in every job folder
+        command = _POLL.render(
+            status_marker=_STATUS,
+            status=self.status_command(),
+            failed_marker=_FAILED,
+            exits_marker=_EXITS,
+            exit_code=posixpath.basename(paths.exit_code),
+            claim=posixpath.basename(paths.claim),
+            disk_full=posixpath.basename(paths.disk_full),
+            facts=Raw('\n'.join(self._job_facts(job) for job in jobs)),
+            end_marker=_END,
+        )
+        result = self._run(command)
         listed, facts = self._split_poll_output(result.stdout, result.stderr)
         statuses = {}
         for job in jobs:
@@ -249,12 +249,15 @@ class BatchScheduler(Scheduler, abc.ABC):
         return statuses
 
     def _job_facts(self, job: PollRequest) -> str:
-        """The line that prints the job's facts (`_facts_function`): its
-        id, the batch id followed, and its folder."""
-        q = shlex.quote
-        return f'facts {q(job.job_id)} {q(self.normalise_id(job.remote_id))} {q(job.paths.dir)}'
+        """The line that prints the job's facts (`facts` in batch_poll.sh):
+        its id, the batch id followed, and its folder."""
+        return _FACTS.render(
+            job_id=job.job_id, remote_id=self.normalise_id(job.remote_id), dir=job.paths.dir
+        )
 
-    def _split_poll_output(self, stdout: str, stderr: str):
+    def _split_poll_output(
+        self, stdout: str, stderr: str
+    ) -> Tuple[Dict[str, QueueState], Dict[str, Facts]]:
         lines = stdout.splitlines()
         if _STATUS not in lines or _EXITS not in lines or _END not in lines:
             raise TemporaryResourceError(f'incomplete status answer: {stderr.strip()[:500]}')
@@ -268,7 +271,7 @@ class BatchScheduler(Scheduler, abc.ABC):
         listed = {
             self.normalise_id(k): v for k, v in self.parse_status('\n'.join(status_lines)).items()
         }
-        facts = {}  # job id -> (exit code, claimant, disk full)
+        facts: Dict[str, Facts] = {}  # job id -> (exit code, claimant, disk full)
         for line in lines[lines.index(_EXITS) + 1 : lines.index(_END)]:
             job_id, _, fact = line.partition(' ')
             code, claimant, disk_full = facts.get(job_id, (None, None, False))
@@ -286,13 +289,13 @@ class BatchScheduler(Scheduler, abc.ABC):
     def cancel(self, remote_id: str, paths: JobPaths) -> None:
         if remote_id == FINISHED_ID:
             return
-        remote = shlex.quote(self.normalise_id(remote_id))
+        remote = self.normalise_id(remote_id)
         # the copy the claim names runs the job, if it is another one
-        command = (
-            f'c=; read -r c <{shlex.quote(paths.claim)} 2>/dev/null\n'
-            f'{self.cancel_command(remote)}\nrc=$?\n'
-            f'if [ -n "$c" ] && [ "$c" != {remote} ]; then {self.cancel_command("$c")}; rc=$?; fi\n'
-            'exit $rc'
+        command = _CANCEL.render(
+            claim=paths.claim,
+            cancel=self.cancel_command(remote),
+            remote_id=remote,
+            cancel_claimant=self.cancel_command(CLAIMANT),
         )
         result = self._run(command)
         if result.exit_code != 0 and not self.cancel_error_is_harmless(

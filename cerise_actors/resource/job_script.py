@@ -1,6 +1,7 @@
 """The bash script that runs one job, the same on every scheduler.
 
-It runs the CWL runner in the job's work directory with every path
+The script is the template scripts/job.sh, filled in here (shell_template
+quotes every value). It runs the CWL runner in the job's work directory with every path
 shell-quoted and writes the runner's exit code to a file itself, so the
 service judges completion by that file rather than by process tables (an
 exited process can linger as a zombie for seconds).
@@ -25,75 +26,59 @@ empty `disk_full` file, which needs no data block, and the service names
 the full disk in the job's log instead of guessing.
 """
 
-import shlex
-from typing import Optional
+import re
+from typing import Optional, Protocol, Sequence
 
 from ..defaults import WATCHDOG_GRACE
 from .layout import JobPaths
+from .shell_template import Raw, TemplateError, script_template
 
 #: exit code of a job stopped at its time limit (as coreutils `timeout`)
 TIMEOUT_EXIT_CODE = 124
 
-#: how the direct scheduler's script names itself: PID:STARTTIME of its own
-#: process (the job's process-group leader), as the submitter computes it
-DIRECT_CLAIM_ID = 'read -r s </proc/$$/stat; f=(${s##*) }); me="$$:${f[19]}"'
-
 #: below this many KiB free, a failed runner is taken to have met a full disk
 DISK_FULL_KIB = 1024
 
-_NO_SPACE = "*'No space left'*|*'quota exceeded'*|*'Disk quota'*"
+_JOB = script_template('job.sh')
+_VARIABLE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 
 
-def claim_lines(p: JobPaths, claim_id: str) -> list:
-    """Claim the job atomically and reserve the exit-code file, or leave."""
-    q = shlex.quote
-    mine = f'{q(p.claim)}.$$'
-    return [
-        '# claim the job: a copy of this script that finds a claim leaves at once',
-        claim_id,
-        f'reserve={q(p.exit_code)}.$$',
-        f'if ! err=$(LC_ALL=C; {{ printf \'%s\\n\' "$me" >{mine} && '
-        'printf \'%3s\\n\' "" >"$reserve"; } 2>&1); then',
-        f'  rm -f {mine} "$reserve"',
-        f'  case "$err" in {_NO_SPACE}) : >>{q(p.disk_full)};; esac',
-        '  echo "cerise: cannot claim the job: $err" >&2',
-        '  exit 1',
-        'fi',
-        f'if ! ln {mine} {q(p.claim)} 2>/dev/null; then',
-        f'  rm -f {mine} "$reserve"',
-        '  echo "cerise: this job was claimed by $(cat ' + q(p.claim) + ')" >&2',
-        '  exit 0',
-        'fi',
-        f'rm -f {mine}',
-    ]
+class ScriptRequest(Protocol):
+    """What the job script needs of a submission (scheduler.SubmitRequest)."""
+
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def paths(self) -> JobPaths: ...
+    @property
+    def runner(self) -> Sequence[str]: ...
+    @property
+    def time_limit(self) -> int: ...
 
 
-def record_exit_lines(p: JobPaths) -> list:
-    """Write the exit code over the reserved bytes, then rename it into place."""
-    q = shlex.quote
-    return [
-        # `3<>` opens without truncating (`1<>` is ignored inside $() by bash 5.2)
-        f'if ! err=$(LC_ALL=C; {{ {{ printf \'%3d\\n\' "$code" >&3; }} 3<>"$reserve" && '
-        f'mv "$reserve" {q(p.exit_code)}; }} 2>&1); then',
-        f'  case "$err" in {_NO_SPACE}) : >>{q(p.disk_full)};; esac',
-        '  echo "cerise: cannot record exit code $code: $err" >&2',
-        'elif [ "$code" != 0 ]; then',
-        f"  free=$(df -Pk {q(p.dir)} 2>/dev/null | awk 'NR == 2 {{print $4}}')",
-        f'  [ -n "$free" ] && [ "$free" -lt {DISK_FULL_KIB} ] && : >>{q(p.disk_full)}',
-        'fi',
-    ]
+def batch_id(id_variables: Sequence[str]) -> Raw:
+    """bash for the first of `id_variables` that is set, else the script's PID."""
+    value = '$$'
+    for variable in reversed(id_variables):
+        if not _VARIABLE.fullmatch(variable):
+            raise TemplateError(f'not a variable name: {variable!r}')
+        value = f'${{{variable}:-{value}}}'
+    return Raw(value)
 
 
 def job_script(
-    req,
-    header: str = '',
+    req: ScriptRequest,
+    header: Raw = Raw(''),
     time_limit_margin: Optional[int] = None,
-    claim_id: str = DIRECT_CLAIM_ID,
+    id_variables: Sequence[str] = (),
 ) -> str:
-    """The bash script that runs one job; `header` holds scheduler directives.
+    """The bash script that runs one job (scripts/job.sh); `header` holds
+    scheduler directives.
 
-    `claim_id` is bash that sets `me` to the id the service knows this run
-    by (see the module docstring).
+    The script claims its job with the id the service knows this run by:
+    the first of `id_variables` (a batch system's job id) that is set, host
+    part cut off, or without them `PID:STARTTIME`, as the direct scheduler
+    computes it (see the module docstring).
 
     With `time_limit_margin`, a watchdog in the job's own process group stops
     the runner that many seconds before the time limit and the exit code
@@ -103,41 +88,32 @@ def job_script(
     would leave no exit code. coreutils `timeout` is not used: it moves
     itself to a process group of its own, out of reach of a cancel.
     """
-    q = shlex.quote
     p = req.paths
-    runner = ' '.join(q(arg) for arg in req.runner)
-    timed_out = q(p.dir + '/timed_out')
-    lines = [
-        '#!/bin/bash',
-        header.rstrip('\n'),
-        f'# cerise-actors job {req.job_id}',
-        f'cd {q(p.work)} || exit 1',
-        *claim_lines(p, claim_id),
-        f'{runner} {q(p.workflow)} {q(p.input)} >{q(p.stdout)} 2>{q(p.stderr)} </dev/null &',
-        'runner=$!',
-    ]
     limit = 0
     if time_limit_margin is not None and req.time_limit > 0:
         limit = max(1, int(req.time_limit) - time_limit_margin)
-    if limit:
-        lines += [
-            f'rm -f {timed_out}',
-            f'( sleep {limit}; : >{timed_out}; kill -TERM "$runner"; sleep {WATCHDOG_GRACE}; '
-            'kill -KILL "$runner" ) </dev/null >/dev/null 2>&1 &',
-            'watchdog=$!',
-        ]
-    lines += ['wait "$runner"', 'code=$?']
-    if limit:
-        lines += [
-            'kill -KILL "$watchdog" 2>/dev/null',
-            f'[ -e {timed_out} ] && code={TIMEOUT_EXIT_CODE}',
-            "# stop what the runner or the watchdog left in this job's process group",
-            "for p in $(ps -e -o pid=,pgid= | awk -v g=$$ '$2 == g {print $1}'); do",
-            '  [ "$p" != $$ ] && kill -KILL "$p" 2>/dev/null',
-            'done',
-        ]
-    lines += record_exit_lines(p)
-    return '\n'.join(line for line in lines if line) + '\n'
+    return _JOB.render(
+        directives=Raw(header.text.rstrip('\n')),
+        job_id=req.job_id,
+        work=p.work,
+        batch=bool(id_variables),
+        batch_id=batch_id(id_variables),
+        exit_code=p.exit_code,
+        claim=p.claim,
+        disk_full=p.disk_full,
+        runner=tuple(req.runner),
+        workflow=p.workflow,
+        input=p.input,
+        stdout=p.stdout,
+        stderr=p.stderr,
+        watchdog=bool(limit),
+        timed_out=p.dir + '/timed_out',
+        limit=limit,
+        grace=WATCHDOG_GRACE,
+        timeout_code=TIMEOUT_EXIT_CODE,
+        dir=p.dir,
+        disk_full_kib=DISK_FULL_KIB,
+    )
 
 
 def valid_direct_id(remote_id: str) -> bool:

@@ -5,21 +5,22 @@ The base class writes the job script shared by every scheduler
 runner's exit code to a file itself, so the service judges completion by
 that file rather than by process tables, and never runs a job twice.
 Subclasses only say how to submit, how to ask about many jobs in one
-command, and how to cancel.
+command, and how to cancel. All that bash is in templates (scripts/*.sh),
+filled in by shell_template, the one place values are quoted.
 """
 
 import abc
 import dataclasses
 import enum
 import os
-import shlex
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..defaults import CANCEL_GRACE, SHELL_TIMEOUT, WATCHDOG_GRACE
 from ..errors import DiskFull, PermanentResourceError, TemporaryResourceError
-from .job_script import DIRECT_CLAIM_ID, TIMEOUT_EXIT_CODE, job_script, valid_direct_id
+from .job_script import TIMEOUT_EXIT_CODE, job_script, valid_direct_id
 from .layout import JobPaths
-from .shell import Shell
+from .shell import Shell, ShellResult
+from .shell_template import Raw, line_template, script_template
 
 __all__ = ['TIMEOUT_EXIT_CODE', 'job_script']  # their home is job_script.py
 
@@ -108,94 +109,37 @@ class Scheduler(abc.ABC):
         batch schedulers kill at the wall time, so the script acts first."""
         return min(60, max(WATCHDOG_GRACE + 1, time_limit // 10))
 
-    def _run(self, command: str):
-        result = self._shell.run(command, timeout=self._timeout)
-        return result
+    def _run(self, command: str) -> ShellResult:
+        return self._shell.run(command, timeout=self._timeout)
 
-    def script_header(self, req: SubmitRequest) -> str:
-        return ''
+    def script_header(self, req: SubmitRequest) -> Raw:
+        """The scheduler's directive lines of the job script (none here)."""
+        return Raw('')
 
-    #: bash that sets `me` to the id of the running job script (job_script.py)
-    claim_id = DIRECT_CLAIM_ID
+    #: the environment variables that may hold the job's id in the job
+    #: script, the first one set wins; none: the script's PID:STARTTIME
+    #: (job_script.py)
+    id_variables: Tuple[str, ...] = ()
 
     def script(self, req: SubmitRequest) -> str:
         return job_script(
             req,
             self.script_header(req),
             time_limit_margin=self.time_limit_margin(req.time_limit),
-            claim_id=self.claim_id,
+            id_variables=self.id_variables,
         )
 
-
-# Job ids are PID:STARTTIME of the process-group leader. A job runs while
-# its leader (if the PID was not reused) or any other member of its process
-# group is alive and not a zombie; the kernel never reuses a PID that is still
-# a group id, so members outliving the leader are ours.
-# Only bash builtins run per job (read, parameter expansion), so a poll of a
-# thousand jobs costs one `ps`, not thousands of processes.
-_DIRECT_POLL_FUNC = r"""
-live=" $(ps -e -o pgid=,stat= | awk '$2 !~ /^Z/ {print $1}' | sort -u | tr '\n' ' ') "
-done_line() { local code; read -r code <"$2/exit_code"; echo "$1 done $code$3"; }
-check() {
-  local id=$1 pid=$2 want=$3 dir=$4 stat fields c extra=
-  [ -e "$dir/disk_full" ] && extra=" disk-full"
-  if [ -f "$dir/exit_code" ]; then done_line "$id" "$dir" "$extra"; return; fi
-  if read -r c <"$dir/claim" 2>/dev/null && [ "$c" != "$pid:$want" ]; then
-    case "$c" in *[!0-9:]*|:*|*:|*:*:*) ;; *:*) pid=${c%%:*}; want=${c#*:}; extra+=" claim=$c";; esac
-  fi
-  if read -r stat <"/proc/$pid/stat" 2>/dev/null; then
-    fields=(${stat##*) })
-    if [ "${fields[19]}" != "$want" ]; then echo "$id gone$extra"; return; fi
-  fi
-  case "$live" in *" $pid "*) echo "$id running$extra"; return;; esac
-  if [ -f "$dir/exit_code" ]; then done_line "$id" "$dir" "$extra"; return; fi
-  echo "$id gone$extra"
-}
-"""
-
-# The claim, if any, names the copy of the job script that runs the job.
-_DIRECT_CANCEL = r"""
-pid={pid}; want={start}; grace={grace}
-read -r c <{claim} 2>/dev/null
-case "$c" in *[!0-9:]*|:*|*:|*:*:*|"") ;; *:*) pid=${{c%%:*}}; want=${{c#*:}};; esac
-s=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null)
-start=$(echo "$s" | cut -d' ' -f20)
-if [ -n "$s" ] && [ "$start" != "$want" ]; then echo reused; exit 0; fi
-alive() {{ ps -e -o pgid=,stat= | awk -v g="$pid" '$1==g && $2 !~ /^Z/' | head -n 1; }}
-[ -z "$(alive)" ] && {{ echo ended; exit 0; }}
-kill -TERM -- "-$pid" 2>/dev/null
-for i in $(seq $((grace * 10))); do [ -z "$(alive)" ] && {{ echo stopped; exit 0; }}; sleep 0.1; done
-kill -KILL -- "-$pid" 2>/dev/null
-for i in $(seq 50); do [ -z "$(alive)" ] && {{ echo killed; exit 0; }}; sleep 0.1; done
-echo survived; exit 1
-"""
 
 #: seconds a submission waits for the job script it started to claim its job
 CLAIM_WAIT = 10.0
 _DISK_FULL, _UNCLAIMED = 4, 5  # exit codes of the direct submit command
 
-# Start the script unless the job was claimed, then wait for the claim and
-# print the claimant (the new script, or a copy started before a crash).
-_DIRECT_SUBMIT = r"""
-cd {dir} || exit 3
-if [ -s claim ]; then cat claim; exit 0; fi
-if [ -s jobid ]; then cat jobid; exit 0; fi  # started by a version without claims
-rm -f disk_full
-setsid nohup bash {script} </dev/null >/dev/null 2>&1 &
-pid=$!
-s=$(sed 's/.*) //' /proc/$pid/stat 2>/dev/null)
-start=$(echo "$s" | cut -d" " -f20)
-{delay}
-alive() {{ local s; read -r s </proc/$pid/stat 2>/dev/null || return 1; s=${{s##*) }}; [ "${{s%% *}}" != Z ]; }}
-for i in $(seq {rounds}); do [ -s claim ] && break; alive || break; sleep 0.02; done
-if [ -s claim ]; then id=$(cat claim)
-elif [ -e disk_full ]; then exit {disk_full}
-elif ! alive; then exit {unclaimed}
-else id="$pid:$start"  # slow to start: it claims later, or its claimant is followed
-fi
-{{ echo "$id" >jobid.tmp && mv jobid.tmp jobid; }} 2>/dev/null
-echo "$id"
-"""
+_SUBMIT, _POLL, _CANCEL = (
+    script_template('direct_submit.sh'),
+    script_template('direct_poll.sh'),
+    script_template('direct_cancel.sh'),
+)
+_CHECK = line_template('check {{job_id}} {{pid}} {{start}} {{dir}}')
 
 
 class DirectScheduler(Scheduler):
@@ -211,6 +155,9 @@ class DirectScheduler(Scheduler):
     in which case the new one leaves without running anything. Should the
     wait end first, the new copy's id is returned and polls and cancels
     follow whichever copy the claim names (RemoteStatus.claimant).
+
+    The commands are scripts/direct_submit.sh, direct_poll.sh (one `check`
+    line a job) and direct_cancel.sh.
     """
 
     ids_are_pids = True  # PID:STARTTIME
@@ -220,16 +167,15 @@ class DirectScheduler(Scheduler):
         return 0  # nobody else enforces the limit: run up to it
 
     def submit(self, req: SubmitRequest) -> str:
-        q = shlex.quote
-        p = req.paths
         delay = fault_submit_delay()
-        command = _DIRECT_SUBMIT.format(
-            dir=q(p.dir),
-            script=q(p.script),
-            delay=f'sleep {delay}' if delay else '',
+        command = _SUBMIT.render(
+            dir=req.paths.dir,
+            script=req.paths.script,
+            delay=bool(delay),
+            delay_seconds=str(delay),
             rounds=int(CLAIM_WAIT / 0.02),
-            disk_full=_DISK_FULL,
-            unclaimed=_UNCLAIMED,
+            disk_full_code=_DISK_FULL,
+            unclaimed_code=_UNCLAIMED,
         )
         result = self._run(command)
         remote_id = result.stdout.strip()
@@ -247,12 +193,11 @@ class DirectScheduler(Scheduler):
     def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
         if not jobs:
             return {}
-        q = shlex.quote
-        lines = [_DIRECT_POLL_FUNC]
+        checks = []
         for job in jobs:
             pid, start = _split_direct_id(job.remote_id)
-            lines.append(f'check {q(job.job_id)} {pid} {start} {q(job.paths.dir)}')
-        result = self._run('\n'.join(lines))
+            checks.append(_CHECK.render(job_id=job.job_id, pid=pid, start=start, dir=job.paths.dir))
+        result = self._run(_POLL.render(checks=Raw('\n'.join(checks))))
         if result.exit_code != 0:
             raise TemporaryResourceError(
                 f'status command failed (exit code {result.exit_code}): {result.stderr.strip()}'
@@ -262,9 +207,7 @@ class DirectScheduler(Scheduler):
     def cancel(self, remote_id: str, paths: JobPaths) -> None:
         pid, start = _split_direct_id(remote_id)
         result = self._run(
-            _DIRECT_CANCEL.format(
-                pid=pid, start=start, grace=CANCEL_GRACE, claim=shlex.quote(paths.claim)
-            )
+            _CANCEL.render(pid=pid, start=start, grace=CANCEL_GRACE, claim=paths.claim)
         )
         if result.exit_code != 0:
             raise TemporaryResourceError(
@@ -284,14 +227,14 @@ def unclaimed_message() -> str:
     return 'the job script ended before claiming the job (see run.sh on the resource)'
 
 
-def _split_direct_id(remote_id: str):
+def _split_direct_id(remote_id: str) -> Tuple[int, int]:
     if not valid_direct_id(remote_id):
         raise PermanentResourceError(f'not a process id: {remote_id!r}')
     pid, _, start = remote_id.partition(':')
     return int(pid), int(start)
 
 
-def _parse_poll_output(stdout: str, expected: set) -> Dict[str, RemoteStatus]:
+def _parse_poll_output(stdout: str, expected: Set[str]) -> Dict[str, RemoteStatus]:
     """Strictly parse `ID running|gone|done [CODE] [claim=ID] [disk-full]`
     lines; anything odd is an error."""
     statuses: Dict[str, RemoteStatus] = {}
@@ -303,7 +246,7 @@ def _parse_poll_output(stdout: str, expected: set) -> Dict[str, RemoteStatus]:
     return statuses
 
 
-def _parse_poll_line(line: str):
+def _parse_poll_line(line: str) -> Tuple[str, RemoteStatus]:
     parts = line.split()
     if len(parts) < 2 or parts[1] not in ('running', 'gone', 'waiting', 'done'):
         raise TemporaryResourceError(f'unexpected status line {line!r}')

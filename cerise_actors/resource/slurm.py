@@ -1,7 +1,10 @@
-"""Slurm: sbatch, squeue and scancel."""
+"""Slurm: sbatch, squeue and scancel.
 
-import shlex
-from typing import Dict, List
+Each command line and directive is a one-line template, rendered (and its
+values quoted) by shell_template; batch.py puts them into its scripts.
+"""
+
+from typing import Dict, List, Union
 
 from .batch import (
     BatchScheduler,
@@ -14,6 +17,7 @@ from .batch import (
     walltime,
 )
 from .scheduler import SubmitRequest
+from .shell_template import Raw, line_template
 
 _STATES = {
     'PENDING': QueueState.WAITING,
@@ -40,44 +44,50 @@ _STATES = {
     'REVOKED': QueueState.ENDED,
     'SPECIAL_EXIT': QueueState.ENDED,
 }
-_ME = '"$(id -un)"'
+_NAME, _OUTPUT, _ERROR, _NODES, _TASKS, _TIME, _PARTITION = (
+    line_template(f'--{option}={{{{value}}}}')
+    for option in ('job-name', 'output', 'error', 'nodes', 'ntasks-per-node', 'time', 'partition')
+)
+_SUBMIT = line_template('sbatch --parsable {{script}}')
+_FIND = line_template('squeue -h -u "$(id -un)" -n {{name}} -o %i')
+_STATUS = line_template('squeue -h -u "$(id -un)" -o \'%i %T\'')
+_CANCEL = line_template('scancel {{job}}')
 
 
 class SlurmScheduler(BatchScheduler):
     directive = '#SBATCH'
     id_variables = ('SLURM_JOB_ID',)
 
-    def directives(self, req: SubmitRequest) -> List[str]:
-        q = shlex.quote
+    def directives(self, req: SubmitRequest) -> List[Raw]:
         out, err = scheduler_logs(req.paths)
         options = [
-            f'--job-name={q(job_name(req.job_id))}',
-            f'--output={out}',
-            f'--error={err}',
-            f'--nodes={nodes_for(req.cores, self.cores_per_node)}',
+            _NAME.raw(value=job_name(req.job_id)),
+            _OUTPUT.raw(value=out),
+            _ERROR.raw(value=err),
+            _NODES.raw(value=nodes_for(req.cores, self.cores_per_node)),
         ]
         if self.slots_per_node:
-            options.append(f'--ntasks-per-node={int(self.slots_per_node)}')
+            options.append(_TASKS.raw(value=int(self.slots_per_node)))
         if req.time_limit > 0:
-            options.append(f'--time={walltime(req.time_limit)}')
+            options.append(_TIME.raw(value=walltime(req.time_limit)))
         if self.queue_name:
-            options.append(f'--partition={q(self.queue_name)}')
+            options.append(_PARTITION.raw(value=self.queue_name))
         return options
 
-    def submit_command(self, script: str) -> str:
-        return f'sbatch --parsable {script}'
+    def submit_command(self, script: str) -> Raw:
+        return _SUBMIT.raw(script=script)
 
     def parse_submit(self, stdout: str) -> str:
         return last_line(stdout).split(';')[0]
 
-    def find_command(self, name: str) -> str:
-        return f'squeue -h -u {_ME} -n {name} -o %i'
+    def find_command(self, name: str) -> Raw:
+        return _FIND.raw(name=name)
 
-    def status_command(self) -> str:
-        return f"squeue -h -u {_ME} -o '%i %T'"
+    def status_command(self) -> Raw:
+        return _STATUS.raw()
 
     def parse_status(self, stdout: str) -> Dict[str, QueueState]:
         return parse_table(stdout, 0, 1, _STATES)
 
-    def cancel_command(self, remote_id: str) -> str:
-        return f'scancel {remote_id}'
+    def cancel_command(self, remote_id: Union[str, Raw]) -> Raw:
+        return _CANCEL.raw(job=remote_id)
