@@ -10,6 +10,8 @@ start and stop in, and each part's set-up reads in one place.
 from pathlib import Path
 from typing import Dict
 
+from ..actors.proxies import RunnerProxy, StoreProxy
+from ..actors.stager_pool import StagerPool
 from ..cwl.step_info import describe_steps
 from ..cwl.steps import installed_file_names
 from ..defaults import ASK_TIMEOUT
@@ -53,7 +55,7 @@ def build_stage_in(
     )
 
 
-def subscribe_workers(store, stagers, runner) -> None:
+def subscribe_workers(store: StoreProxy, stagers: StagerPool, runner: RunnerProxy) -> None:
     """Tell the stagers and the runner of the states they move jobs on from;
     those that share work out between users hear each job's owner too."""
     for topic, callback in (
@@ -63,16 +65,16 @@ def subscribe_workers(store, stagers, runner) -> None:
         (S.WAITING, runner.enqueue),
     ):
         store.subscribe(topic, callback, with_owner=True).get(timeout=ASK_TIMEOUT)
-    for topic, callback in (
+    for topic, told in (
         (S.WAITING_CR, runner.cancel),
         (S.RUNNING_CR, runner.cancel),
         (LEFT_RESOURCE, runner.job_ended),
     ):
-        store.subscribe(topic, callback).get(timeout=ASK_TIMEOUT)
+        store.subscribe(topic, told).get(timeout=ASK_TIMEOUT)
 
 
 def build_api(
-    store,
+    store: StoreProxy,
     exchange: Exchange,
     projects: Dict[str, Path],
     catalogue,

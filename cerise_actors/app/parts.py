@@ -14,8 +14,20 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Tuple, Union
 
+import pykka
+
 from ..actors.installer import ApiInstallerActor
 from ..actors.poller import PollerActor
+from ..actors.proxies import (
+    ApiInstallerProxy,
+    PollerProxy,
+    RunnerProxy,
+    StoreProxy,
+    installer_proxy,
+    poller_proxy,
+    runner_proxy,
+    store_proxy,
+)
 from ..actors.runner import RunnerActor
 from ..actors.stager import StagerActor
 from ..actors.stager_pool import StagerPool
@@ -62,21 +74,21 @@ def open_resource(parts: Parts, api_config: ApiConfig) -> Resource:
     return res
 
 
-def start_store(parts: Parts, database_file: Path, metrics: ServiceMetrics) -> Any:
+def start_store(parts: Parts, database_file: Path, metrics: ServiceMetrics) -> StoreProxy:
     """The store actor; on stop, interrupted jobs go back to rest states first."""
     store_ref = StoreActor.start(database_file, on_move=metrics.job_moved)
     parts.callback(stop_store, store_ref)
-    return store_ref.proxy()
+    return store_proxy(store_ref)
 
 
 def start_poller(
     parts: Parts,
-    store: Any,
+    store: StoreProxy,
     res: Resource,
     api_config: ApiConfig,
     metrics: ServiceMetrics,
     hints: Optional[CompletionWatch],
-) -> Any:
+) -> PollerProxy:
     """The poller, which follows jobs on the resource (`hints`: the completion
     watcher's news of jobs that may have ended)."""
     poller_ref = PollerActor.start(
@@ -91,7 +103,7 @@ def start_poller(
         hints=hints,
     )
     parts.callback(stop_actor, poller_ref)
-    return poller_ref.proxy()
+    return poller_proxy(poller_ref)
 
 
 def start_warm(
@@ -107,8 +119,13 @@ def start_warm(
 
 
 def start_runner(
-    parts: Parts, store: Any, res: Resource, choice: RunnerChoice, warm: Warm, poller: Any
-) -> Any:
+    parts: Parts,
+    store: StoreProxy,
+    res: Resource,
+    choice: RunnerChoice,
+    warm: Warm,
+    poller: PollerProxy,
+) -> RunnerProxy:
     """The runner actor: starts jobs with `choice`'s command (the warm runner
     woken first where there is one), at most as many at once as the resource
     has cores when no batch scheduler queues them."""
@@ -127,17 +144,17 @@ def start_runner(
         runner_name=choice.description,
     )
     parts.callback(stop_actor, runner_ref)
-    return runner_ref.proxy()
+    return runner_proxy(runner_ref)
 
 
 def start_stagers(
     parts: Parts,
-    store: Any,
+    store: StoreProxy,
     stage_in: StageIn,
     stage_out: StageOut,
     remove_job_files: Callable[[str, str], None],
     shutting_down: threading.Event,
-    poller: Any,
+    poller: PollerProxy,
     metrics: ServiceMetrics,
 ) -> StagerPool:
     """The pool of stager actors, which share their work out between users."""
@@ -162,12 +179,12 @@ def start_installer(
     parts: Parts,
     res: Resource,
     projects: Mapping[str, Any],
-    runner: Any,
+    runner: RunnerProxy,
     choice: RunnerChoice,
     jobs: JobsConfig,
     run_dir: Path,
     metrics: ServiceMetrics,
-) -> Any:
+) -> ApiInstallerProxy:
     """The installer of the specialisation, and of our runner where it is deployed."""
     runner_installer = None
     if choice.deployed:
@@ -184,7 +201,7 @@ def start_installer(
         res.fs, res.shell, res.layout, projects, runner, runner_installer, metrics
     )
     parts.callback(stop_actor, installer_ref)
-    return installer_ref.proxy()
+    return installer_proxy(installer_ref)
 
 
 def completion_watch(res: Resource, jobs: JobsConfig, choice: RunnerChoice) -> CompletionWatch:
@@ -199,17 +216,19 @@ def completion_watch(res: Resource, jobs: JobsConfig, choice: RunnerChoice) -> C
     return CompletionWatch(open_channel, bash_command(script), name=jobs.host)
 
 
-def stop_store(store_ref: Any) -> None:
+def stop_store(store_ref: 'pykka.ActorRef[StoreActor]') -> None:
     """Put interrupted jobs back into rest states, then stop the store."""
     if not store_ref.is_alive():
         return
     try:
-        store_ref.proxy().recover_interrupted('The service was shut down').get(timeout=ASK_TIMEOUT)
+        store_proxy(store_ref).recover_interrupted('The service was shut down').get(
+            timeout=ASK_TIMEOUT
+        )
     finally:
         stop_actor(store_ref)
 
 
-def stop_actor(ref: Any) -> None:
+def stop_actor(ref: 'pykka.ActorRef[Any]') -> None:
     if ref.is_alive():
         ref.stop(block=True, timeout=ASK_TIMEOUT)
 

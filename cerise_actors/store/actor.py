@@ -59,7 +59,7 @@ class StoreActor(LeanActor):
         super().__init__()
         self._db_file = Path(db_file)
         self._store: Optional[JobStore] = None
-        self._subscribers: Dict[Topic, List[Tuple[Callable[..., None], bool]]] = defaultdict(list)
+        self._subscribers: Dict[Topic, List[Tuple[Callable[..., object], bool]]] = defaultdict(list)
         self._on_move = on_move
         self._entered: Dict[str, Tuple[JobState, float]] = {}  # unfinished jobs, for on_move
         self._stopping: Dict[str, JobState] = {}  # jobs in STOP_STAGING (stopping_view)
@@ -113,7 +113,7 @@ class StoreActor(LeanActor):
 
     # --- subscriptions ---------------------------------------------------
     def subscribe(
-        self, topic: Topic, callback: Callable[..., None], with_owner: bool = False
+        self, topic: Topic, callback: Callable[..., object], with_owner: bool = False
     ) -> None:
         """Call `callback(job_id)` whenever a job enters `topic`; with
         `with_owner`, `callback(job_id, owner)`, for a subscriber that shares
@@ -390,7 +390,7 @@ def _present(job: Optional[JobView], job_id: str) -> JobView:
     return job
 
 
-def _notify(callback: Callable[..., None], args: Tuple[object, ...], topic: Topic) -> None:
+def _notify(callback: Callable[..., object], args: Tuple[object, ...], topic: Topic) -> None:
     try:
         callback(*args)
     except Exception:  # a dead subscriber must not take the store down
