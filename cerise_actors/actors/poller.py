@@ -40,6 +40,7 @@ from ..resource.scheduler import PollRequest, RemoteState, RemoteStatus, Schedul
 from ..staging.progress import ProgressReader
 from ..store.mailbox import LeanActor
 from .base import StoreClient, WorkerMetrics
+from .outage import Outage
 
 if TYPE_CHECKING:  # proxies.py imports this module
     from .proxies import PollerProxy, StoreProxy
@@ -85,9 +86,7 @@ class PollerActor(LeanActor):
         self._watched: Tuple[Tuple[Optional[int], str], ...] = ()  # for the timer: (pid, exit file)
         self._next_round: List[Callable[[], object]] = []  # callables to run at the next round
         self._poll_requested = False  # poll_now() (not track()) woke the timer
-        self._contact_timeout = contact_timeout
-        self._failing_since: Optional[float] = None  # monotonic time of the first failed query
-        self._outage_reported = False
+        self._outage = Outage(self._store, contact_timeout)
         self._hints = hints
         self._hint_lock = threading.Lock()
         self._hinted: Set[str] = set()  # reported by the watcher, polled at the next hint round
@@ -194,7 +193,7 @@ class PollerActor(LeanActor):
 
     def reachable(self) -> bool:
         """Whether the last status query reached the resource (readiness)."""
-        return self._failing_since is None
+        return self._outage.reachable
 
     def call_later(self, callback: Callable[[], object]) -> None:
         """Run `callback()` (a tell) at the next round: how work that could not
@@ -244,10 +243,10 @@ class PollerActor(LeanActor):
                 self._metrics.resource_error(type(exc).__name__)
             self._delay = min(self._delay * 2, max(MAX_BACKOFF, self._refresh))
             logger.warning('status query failed (%s); asking again in %.1f s', exc, self._delay)
-            self._lost_contact(exc)
+            self._outage.failed(exc, self._tracked)
             return
         self._delay = self._refresh
-        self._contact_restored()
+        self._outage.answered(self._tracked)
         self._apply_all(statuses)
 
     def _apply_all(self, statuses: Dict[str, RemoteStatus]) -> None:
@@ -358,30 +357,6 @@ class PollerActor(LeanActor):
             f'(id {claimant}).',
             remote_job_id=claimant,
         )
-
-    def _lost_contact(self, exc: ResourceError) -> None:
-        """Jobs are never failed for a lost connection; after `contact-timeout`
-        their logs say what is going on, once per outage."""
-        now = time.monotonic()
-        if self._failing_since is None:
-            self._failing_since = now
-        if not self._outage_reported and now - self._failing_since >= self._contact_timeout:
-            self._outage_reported = True
-            for job_id in self._tracked:
-                self._store.add_log(
-                    job_id,
-                    f'No contact with the compute resource for '
-                    f'{now - self._failing_since:.0f} s ({exc}); the job keeps its '
-                    f'state and is followed again when contact returns.',
-                    'WARNING',
-                )
-
-    def _contact_restored(self) -> None:
-        if self._outage_reported:
-            for job_id in self._tracked:
-                self._store.add_log(job_id, 'Contact with the compute resource restored.')
-        self._failing_since = None
-        self._outage_reported = False
 
     def _untrack(self, job_id: str) -> None:
         self._seen_running.discard(job_id)
