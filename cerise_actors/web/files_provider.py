@@ -31,7 +31,7 @@ service (500, with its traceback in the log).
 
 import os
 import stat
-from typing import BinaryIO, Callable, List, Optional, Protocol, Tuple, Union, cast
+from typing import BinaryIO, Callable, List, Optional, Tuple, Union, cast
 
 from wsgidav import util
 from wsgidav.dav_error import (
@@ -47,15 +47,7 @@ from ..boundary.confined import ConfinedRoot, Outside
 from ..defaults import DAV_BLOCK_SIZE, MAX_LISTING_ENTRIES
 from .files_errors import answered
 from .files_members import TooManyEntries, members
-from .files_uploads import Replacement
-
-
-class _Writing(Protocol):
-    """Where WsgiDAV writes the body of a PUT (files_uploads.Replacement.stream)."""
-
-    def write(self, data: bytes) -> object: ...
-
-    def close(self) -> object: ...
+from .files_uploads import Replacement, Writing
 
 
 def _split(name: str) -> Tuple[str, str]:
@@ -198,7 +190,7 @@ class ConfinedFile(_Confined, DAVNonCollection):
         with answered(self.rel):
             return self.confined.open_read(self.rel)
 
-    def begin_write(self, *, content_type: Optional[str] = None) -> _Writing:
+    def begin_write(self, *, content_type: Optional[str] = None) -> Writing:
         """PUT: the body goes to a hidden file beside this one (files_uploads.py)."""
         self._writable()
         with answered(self.rel):

@@ -24,6 +24,7 @@ import errno
 import os
 import secrets
 import stat
+from typing import Protocol
 
 from wsgidav.dav_error import HTTP_INSUFFICIENT_STORAGE, DAVError
 
@@ -37,6 +38,14 @@ def open_for_upload(name: str, dir_fd: int):
     """A new file `name` in the folder `dir_fd`, opened for writing; never an existing one."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
     return os.fdopen(os.open(name, flags, 0o666, dir_fd=dir_fd), 'wb')
+
+
+class Writing(Protocol):
+    """Where WsgiDAV writes the body of a PUT (`Replacement.stream`)."""
+
+    def write(self, data: bytes) -> object: ...
+
+    def close(self) -> object: ...
 
 
 class Replacement:
