@@ -29,7 +29,7 @@ import functools
 import importlib.resources
 import re
 import shlex
-from typing import TYPE_CHECKING, Dict, FrozenSet, List, Mapping, Tuple, Union
+from typing import TYPE_CHECKING, FrozenSet, List, Mapping, Tuple, Union
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable
@@ -63,17 +63,26 @@ class Template:
         self.placeholders: FrozenSet[str] = placeholders
         self.sections: FrozenSet[str] = sections
         self._names = placeholders | sections
+        # text and placeholder names alternating, split once: a poll renders
+        # one line a job, thousands of times a round
+        self._parts = _TAG.split(text)[::3] if not sections else []
+        self._keys = [tag.group(2) for tag in _TAG.finditer(text)]
 
     def render(self, **values: Value) -> str:
         """The template with `values` filled in (see the module docstring)."""
-        given = frozenset(values)
-        if given != self._names:
+        if values.keys() != self._names:
+            given = frozenset(values)
             missing, unused = sorted(self._names - given), sorted(given - self._names)
             raise TemplateError(f'{self.name}: no value for {missing}, unused values {unused}')
-        text = self._text
         if self.sections:
-            text = _SECTION.sub(lambda m: _section(m, values, self.name), text)
-        return _TAG.sub(lambda m: _word(values[m.group(2)], m.group(2), self.name), text)
+            text = _SECTION.sub(lambda m: _section(m, values, self.name), self._text)
+            return _TAG.sub(lambda m: _word(values[m.group(2)], m.group(2), self.name), text)
+        parts = self._parts
+        out = [parts[0]]
+        for index, key in enumerate(self._keys, 1):
+            out.append(_word(values[key], key, self.name))
+            out.append(parts[index])
+        return ''.join(out)
 
     def raw(self, **values: Value) -> Raw:
         """`render` as a Raw fragment, to be put into another template."""
@@ -111,14 +120,14 @@ def _section(match: 're.Match[str]', values: Mapping[str, Value], name: str) -> 
 
 def _word(value: Value, key: str, name: str) -> str:
     """How one value is written into bash (the module docstring's rules)."""
+    if isinstance(value, str):
+        return shlex.quote(value)
     if isinstance(value, Raw):
         return value.text
     if isinstance(value, bool):
         raise TemplateError(f'{name}: {key} is a section, not a value')
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str):
-        return shlex.quote(value)
     if isinstance(value, (list, tuple)) and all(isinstance(word, str) for word in value):
         return ' '.join(shlex.quote(word) for word in value)
     raise TemplateError(f'{name}: {key} has a value of type {type(value).__name__}')
@@ -143,13 +152,3 @@ def line_template(text: str) -> Template:
     if '\n' in text:
         raise TemplateError(f'not one line: {text!r}')
     return Template(text)
-
-
-def scripts() -> Dict[str, Template]:
-    """Every template file, by name (for the tests)."""
-    folder = _folder()
-    return {
-        item.name: script_template(item.name)
-        for item in folder.iterdir()
-        if item.name.endswith('.sh')
-    }

@@ -4,6 +4,7 @@ bash reads them back), and every mistake raises instead of rendering a
 broken script. Also: the templates are package data, read once, each
 opening with what it is and who renders it."""
 
+import importlib.resources
 import subprocess
 
 import pytest
@@ -18,7 +19,6 @@ from cerise_actors.resource.shell_template import (
     TemplateError,
     line_template,
     script_template,
-    scripts,
 )
 from cerise_actors.resource.slurm import SlurmScheduler
 
@@ -124,7 +124,9 @@ def test_a_line_template_is_one_line():
 
 
 def test_templates_are_package_data_read_once_and_say_what_they_are():
-    templates = scripts()
+    folder = importlib.resources.files('cerise_actors.resource').joinpath('scripts')
+    names = [item.name for item in folder.iterdir() if item.name.endswith('.sh')]
+    templates = {name: script_template(name) for name in names}
     assert {
         'job.sh',
         'direct_submit.sh',
