@@ -283,11 +283,15 @@ class WarmServer:
 
 def _still_ours(path: str, inode: int) -> bool:
     """Whether the socket's name still leads to this server's socket (the
-    name is relative: bind() went to its folder)."""
+    name is relative: bind() went to its folder). Only a name that is gone or
+    leads elsewhere says no: a passing error (ESTALE or EIO on an NFS home
+    folder, say) keeps a working server serving."""
     try:
         return os.stat(os.path.basename(path)).st_ino == inode
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return False
+    except OSError:
+        return True
 
 
 def _unlink_own(path: str, inode: int) -> None:
@@ -295,11 +299,12 @@ def _unlink_own(path: str, inode: int) -> None:
     newer one rename its socket into place between the check and the unlink,
     that one finds its socket gone within a second and leaves (`_loop`), and
     its keeper starts another."""
-    if _still_ours(path, inode):
-        try:
-            os.unlink(os.path.basename(path))
-        except OSError:
-            pass
+    name = os.path.basename(path)
+    try:
+        if os.stat(name).st_ino == inode:  # unsure (any error): leave the name alone
+            os.unlink(name)
+    except OSError:
+        pass
 
 
 def _detach_from_service() -> None:

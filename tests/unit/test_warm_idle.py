@@ -118,3 +118,27 @@ def test_a_server_whose_socket_was_taken_over_leaves(tmp_path, monkeypatch):
             newer.close()
     finally:
         warm.close()
+
+
+def test_a_passing_error_on_the_socket_name_keeps_the_server(monkeypatch, tmp_path):
+    """ESTALE or EIO from stat (an NFS home folder) is no sign of a newer server."""
+    import errno
+
+    sock = tmp_path / 's'
+    sock.write_text('')
+    inode = os.stat(sock).st_ino
+    monkeypatch.chdir(tmp_path)
+    assert warm_server._still_ours(str(sock), inode)
+    assert not warm_server._still_ours(str(sock), inode + 1)
+    real_stat = os.stat
+
+    def stale(path, *args, **kwargs):
+        raise OSError(errno.ESTALE, 'Stale file handle', path)
+
+    monkeypatch.setattr(os, 'stat', stale)
+    assert warm_server._still_ours(str(sock), inode)
+    warm_server._unlink_own(str(sock), inode)  # unsure: the name is left alone
+    monkeypatch.setattr(os, 'stat', real_stat)
+    assert sock.exists()
+    sock.unlink()
+    assert not warm_server._still_ours(str(sock), inode)
