@@ -143,12 +143,12 @@ def _jobs_config(section: Section, generic: Section, env: Mapping[str, str]) -> 
         host=host,
         port=port,
         scheduler=_choice(section, 'scheduler', 'none', SCHEDULERS),
-        queue_name=section.string('queue-name'),
+        queue_name=_one_line(section, 'queue-name'),
         slots_per_node=section.integer('slots-per-node', minimum=1),
         cores_per_node=section.integer(
             'cores-per-node', default=defaults.CORES_PER_NODE, minimum=1
         ),
-        scheduler_options=section.string('scheduler-options'),
+        scheduler_options=_one_line(section, 'scheduler-options'),
         # Kept verbatim: $CERISE_API_FILES is substituted by the service once
         # it knows where the API files were installed on the resource.
         cwl_runner=section.string('cwl-runner'),
@@ -196,3 +196,12 @@ def _host_port(section: Section, protocol: str) -> Tuple[Optional[str], int]:
 
 
 __all__ = ['load_api_config', 'api_config_from_dict']
+
+
+def _one_line(section: Section, key: str) -> Optional[str]:
+    """A value written into a job script's directive line: a line break in it
+    would end the directive and run the rest as bash, so it is refused here."""
+    value = section.string(key)
+    if value is not None and ('\n' in value or '\r' in value):
+        raise section.error(key, 'must be one line: a line break would end the directive')
+    return value

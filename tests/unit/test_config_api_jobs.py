@@ -264,3 +264,23 @@ def test_ssh_section_errors_name_the_key(ssh, key):
     with pytest.raises(ConfigError) as info:
         api_config_from_dict({'compute-resource': {'ssh': ssh}}, env={})
     assert key in str(info.value)
+
+
+@pytest.mark.parametrize('key', ['scheduler-options', 'queue-name'])
+@pytest.mark.parametrize('value', ['--mem=1G\ntouch /tmp/pwned', '--mem=1G\r', 'q\n'])
+def test_a_directive_value_with_a_line_break_is_refused(key, value):
+    """Written into a `#SBATCH`/`#PBS`/`#$` line, a line break would end the
+    directive and run the rest of the value as bash in every job."""
+    with pytest.raises(ConfigError, match=rf'jobs\.{key}: must be one line'):
+        api(jobs={'protocol': 'local', 'scheduler': 'slurm', key: value})
+
+
+def test_directive_values_of_one_line_are_kept():
+    cfg = api(
+        jobs={
+            'scheduler': 'slurm',
+            'scheduler-options': '--mem=1G -C haswell',
+            'queue-name': 'short',
+        }
+    )
+    assert (cfg.jobs.scheduler_options, cfg.jobs.queue_name) == ('--mem=1G -C haswell', 'short')
