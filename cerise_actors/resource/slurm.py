@@ -44,10 +44,13 @@ _STATES = {
     'REVOKED': QueueState.ENDED,
     'SPECIAL_EXIT': QueueState.ENDED,
 }
-_NAME, _OUTPUT, _ERROR, _NODES, _TASKS, _TIME, _PARTITION = (
-    line_template(f'--{option}={{{{value}}}}')
-    for option in ('job-name', 'output', 'error', 'nodes', 'ntasks-per-node', 'time', 'partition')
-)
+_NAME = line_template('--job-name={{name}}')
+_OUTPUT = line_template('--output={{path}}')
+_ERROR = line_template('--error={{path}}')
+_NODES = line_template('--nodes={{nodes}}')
+_TASKS = line_template('--ntasks-per-node={{tasks}}')
+_TIME = line_template('--time={{walltime}}')
+_PARTITION = line_template('--partition={{queue}}')
 _SUBMIT = line_template('sbatch --parsable {{script}}')
 _FIND = line_template('squeue -h -u "$(id -un)" -n {{name}} -o %i')
 _STATUS = line_template('squeue -h -u "$(id -un)" -o \'%i %T\'')
@@ -61,17 +64,17 @@ class SlurmScheduler(BatchScheduler):
     def directives(self, req: SubmitRequest) -> List[Raw]:
         out, err = scheduler_logs(req.paths)
         options = [
-            _NAME.raw(value=job_name(req.job_id)),
-            _OUTPUT.raw(value=out),
-            _ERROR.raw(value=err),
-            _NODES.raw(value=nodes_for(req.cores, self.cores_per_node)),
+            _NAME.raw(name=job_name(req.job_id)),
+            _OUTPUT.raw(path=out),
+            _ERROR.raw(path=err),
+            _NODES.raw(nodes=nodes_for(req.cores, self.cores_per_node)),
         ]
         if self.slots_per_node:
-            options.append(_TASKS.raw(value=int(self.slots_per_node)))
+            options.append(_TASKS.raw(tasks=int(self.slots_per_node)))
         if req.time_limit > 0:
-            options.append(_TIME.raw(value=walltime(req.time_limit)))
+            options.append(_TIME.raw(walltime=walltime(req.time_limit)))
         if self.queue_name:
-            options.append(_PARTITION.raw(value=self.queue_name))
+            options.append(_PARTITION.raw(queue=self.queue_name))
         return options
 
     def submit_command(self, script: str) -> Raw:
