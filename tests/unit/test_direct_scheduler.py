@@ -6,6 +6,7 @@ SSH) and LocalScheduler, which starts and follows its children from Python.
 
 import os
 import sys
+from typing import Optional
 
 import pytest
 
@@ -93,13 +94,22 @@ def test_submit_twice_starts_one_copy(setup):
     # the script's own subshells (forks of it) carry its command line too:
     # count only the copies not started by another copy
     copies = processes_mentioning(req.paths.script)
-    assert len([pid for pid in copies if _parent(pid) not in copies]) == 1, copies
+    parents = {pid: _parent(pid) for pid in copies}
+    started = [
+        pid for pid, parent in parents.items() if parent is not None and parent not in copies
+    ]
+    assert len(started) == 1, parents
     scheduler.cancel(first, req.paths)
 
 
-def _parent(pid: int) -> int:
-    with open(f'/proc/{pid}/stat') as stat:
-        return int(stat.read().rsplit(')', 1)[1].split()[1])
+def _parent(pid: int) -> Optional[int]:
+    """The parent of `pid`; None for a process gone meanwhile (a short-lived
+    subshell of the job script can end between the listing and this read)."""
+    try:
+        with open(f'/proc/{pid}/stat') as stat:
+            return int(stat.read().rsplit(')', 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def test_cancel_kills_the_whole_group(setup):
