@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Protocol, Set, Union
 
+from .session_channel import SessionChannel
+
 logger = logging.getLogger(__name__)
 
 #: the program run on the resource (deployed with the runner as cerise_runner.watcher)
@@ -46,25 +48,11 @@ Event = Callable[[str, str], None]
 Message = Dict[str, object]
 
 
-class WatchChannel(Protocol):
+class WatchChannel(SessionChannel, Protocol):
     """What `CompletionWatch` needs of a channel: paramiko's session Channel
     has it all (tests pass fakes)."""
 
-    def settimeout(self, timeout: Optional[float], /) -> None: ...
-
-    def exec_command(self, command: str, /) -> None: ...
-
-    def fileno(self) -> int: ...
-
-    def recv(self, nbytes: int, /) -> bytes: ...
-
-    def recv_stderr_ready(self) -> bool: ...
-
-    def recv_stderr(self, nbytes: int, /) -> bytes: ...
-
     def sendall(self, data: bytes, /) -> None: ...
-
-    def close(self) -> None: ...
 
 
 def watcher_argv(jobs_dir: str, python: str, deployed: bool) -> List[str]:

@@ -49,6 +49,8 @@ import threading
 import time
 from typing import Callable, List, Optional, Protocol, Union
 
+from .session_channel import SessionChannel
+
 logger = logging.getLogger(__name__)
 
 #: under the resource's files path, as the local warm runner's (resource/warm.py)
@@ -68,27 +70,13 @@ STABLE_SECONDS = 60.0
 EXEC_TIMEOUT = 30.0
 
 
-class ServerChannel(Protocol):
+class ServerChannel(SessionChannel, Protocol):
     """What `RemoteWarmRunner` needs of a channel: paramiko's session Channel
     has it all (tests pass fakes)."""
-
-    def settimeout(self, timeout: Optional[float], /) -> None: ...
-
-    def exec_command(self, command: str, /) -> None: ...
-
-    def fileno(self) -> int: ...
-
-    def recv(self, nbytes: int, /) -> bytes: ...
-
-    def recv_stderr_ready(self) -> bool: ...
-
-    def recv_stderr(self, nbytes: int, /) -> bytes: ...
 
     def exit_status_ready(self) -> bool: ...
 
     def recv_exit_status(self) -> int: ...
-
-    def close(self) -> None: ...
 
 
 class RemoteWarmRunner:
