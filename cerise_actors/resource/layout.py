@@ -6,7 +6,8 @@ runner's working directory with staged inputs and outputs), `stdout.txt`
 (the runner's output JSON), `stderr.txt` (its log), `run.sh` (the job
 script), `claim` (written by the job script before it starts the runner:
 the id of the one copy that runs the job), `jobid` (the id the service
-recorded at submission), `exit_code`, written by the job script itself so a
+recorded at submission over a shell; the local scheduler writes none),
+`tmp/` (made by cwltool itself when it starts), `exit_code`, written by the job script itself so a
 finished job is recognised even after the scheduler forgot it, and
 `disk_full`, an empty file the job script leaves when the resource's disk
 was full.

@@ -63,12 +63,16 @@ class LocalScheduler(DirectScheduler):
     def __init__(self, shell: Shell, command_timeout: float = SHELL_TIMEOUT):
         super().__init__(shell, command_timeout)
         self._children: Dict[int, Tuple[subprocess.Popen[bytes], str]] = {}  # pid: (child, start)
+        #: job folder -> id of the script started there, while it is our child:
+        #: a second submit before the script claims returns it (no `jobid` file)
+        self._started: Dict[str, str] = {}
+        self._folders: Dict[int, str] = {}  # pid: its job folder (a key of _started)
         self._lock = threading.Lock()  # the runner submits, the poller polls
 
     def submit(self, req: SubmitRequest) -> str:
-        """DirectScheduler.submit from Python: the claim (or an older
-        version's `jobid`) says the job was started; otherwise start the
-        script and return its id at once.
+        """DirectScheduler.submit from Python: the claim (or the `jobid` of
+        an older version or of DirectScheduler) says the job was started;
+        otherwise start the script and return its id at once.
 
         Unlike DirectScheduler over SSH, this does not wait for the script to
         claim the job: that wait, in the runner actor, held up every other
@@ -78,7 +82,9 @@ class LocalScheduler(DirectScheduler):
         at all (a full disk) is reported by the poll as well.
         """
         p = req.paths
-        started = _read_text(p.claim) or _read_text(p.jobid)
+        with self._lock:
+            started = self._started.get(p.dir)
+        started = started or _read_text(p.claim) or _read_text(p.jobid)
         if started:  # already started (before a restart)
             return started
         _remove(p.disk_full)  # left by an attempt on a full disk; try again
@@ -100,16 +106,14 @@ class LocalScheduler(DirectScheduler):
         if start is None:
             _stop(proc)
             raise PermanentResourceError(f'cannot read /proc/{proc.pid}/stat of the job script')
+        remote_id = f'{proc.pid}:{start}'
+        # remembered here rather than in a `jobid` file beside the claim (the
+        # claim is what counts; a file fewer per job is one creation fewer)
         with self._lock:
             self._children[proc.pid] = (proc, start)
+            self._started[p.dir] = remote_id
+            self._folders[proc.pid] = p.dir
         time.sleep(fault_submit_delay())
-        remote_id = f'{proc.pid}:{start}'
-        try:  # a record for people; the claim is what counts
-            with open(p.jobid + '.tmp', 'w') as f:
-                f.write(remote_id + '\n')
-            os.replace(p.jobid + '.tmp', p.jobid)
-        except OSError:
-            pass
         return remote_id
 
     def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
@@ -153,6 +157,8 @@ class LocalScheduler(DirectScheduler):
         with self._lock:
             left = [proc for proc, _ in self._children.values() if proc.returncode is None]
             self._children.clear()
+            self._started.clear()
+            self._folders.clear()
         if left:
             threading.Thread(
                 target=lambda: [proc.wait() for proc in left], name='cerise-reaper', daemon=True
@@ -163,6 +169,7 @@ class LocalScheduler(DirectScheduler):
         for pid, (proc, _) in list(self._children.items()):
             if proc.returncode is not None:
                 del self._children[pid]  # judged by an earlier poll
+                self._started.pop(self._folders.pop(pid, ''), None)
             else:
                 proc.poll()
 

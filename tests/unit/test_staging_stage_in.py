@@ -71,7 +71,7 @@ def test_files_and_folders_are_copied_into_the_jobs_work_dir(w):
     assert (work / 'input/2/tree/top.txt').read_text() == 'top'
     deep = work / 'input/2/tree/sub/deep.sh'
     assert deep.read_text() == '#!/bin/sh\n' and deep.stat().st_mode & 0o777 == 0o750
-    assert Path(paths.tmp).is_dir()
+    assert not Path(paths.tmp).exists()  # cwltool makes it: a folder fewer per job
     assert (result.files, result.bytes_sent, result.remote_dir) == (2, 19, paths.dir)
     assert result.steps == ('test/wc.cwl',) and result.workflow_content == WC.encode()
     assert json.loads(result.staged_input) == json.loads(Path(paths.input).read_text())
