@@ -18,8 +18,11 @@ read -r s </proc/$$/stat
 f=(${s##*) })
 me="$$:${f[19]}"
 {{/batch}}
+# the claim's private copy and the reserved exit-code bytes; written quietly, and only
+# if that fails once more in a subshell to capture why (no fork when all goes well)
 reserve={{exit_code}}.$$
-if ! err=$(LC_ALL=C; { printf '%s\n' "$me" >{{claim}}.$$ && printf '%3s\n' "" >"$reserve"; } 2>&1); then
+write_claim() { printf '%s\n' "$me" >{{claim}}.$$ && printf '%3s\n' "" >"$reserve"; }
+if ! write_claim 2>/dev/null && ! err=$(LC_ALL=C; write_claim 2>&1); then
   rm -f {{claim}}.$$ "$reserve"
   case "$err" in *'No space left'*|*'quota exceeded'*|*'Disk quota'*) : >>{{disk_full}};; esac
   echo "cerise: cannot claim the job: $err" >&2
@@ -50,8 +53,10 @@ for p in $(ps -e -o pid=,pgid= | awk -v g=$$ '$2 == g {print $1}'); do
 done
 {{/watchdog}}
 # write the exit code over the reserved bytes (`3<>` opens without truncating; `1<>` is
-# ignored inside $() by bash 5.2), then rename it into place; mark a full disk
-if ! err=$(LC_ALL=C; { { printf '%3d\n' "$code" >&3; } 3<>"$reserve" && mv "$reserve" {{exit_code}}; } 2>&1); then
+# ignored inside $() by bash 5.2), then rename it into place; as the claim, quietly
+# first and again in a subshell only to capture why it failed; mark a full disk
+write_code() { { printf '%3d\n' "$code" >&3; } 3<>"$reserve" && mv "$reserve" {{exit_code}}; }
+if ! write_code 2>/dev/null && ! err=$(LC_ALL=C; write_code 2>&1); then
   case "$err" in *'No space left'*|*'quota exceeded'*|*'Disk quota'*) : >>{{disk_full}};; esac
   echo "cerise: cannot record exit code $code: $err" >&2
 elif [ "$code" != 0 ]; then
