@@ -24,6 +24,16 @@ meanwhile. Whenever a write fails for lack of space (or quota), or the
 runner failed while the file system is (nearly) full, the script creates an
 empty `disk_full` file, which needs no data block, and the service names
 the full disk in the job's log instead of guessing.
+
+Few processes. The script runs once per job, so each process it makes is
+paid per job (issue 21: a fork and exec cost about a millisecond of CPU).
+When all goes well it makes only `ln` (the claim), `rm` (the claim's
+private copy), the runner and `mv` (the exit code's rename): bash has no
+builtin to link, unlink or rename. Both writes run first with their errors
+thrown away; only if one fails is it run once more in a `$(...)`
+subshell, which captures the message that decides `disk_full` and is
+printed. A write that fails and then succeeds on that second try (space
+freed meanwhile) counts as done.
 """
 
 import re
