@@ -82,9 +82,7 @@ class LocalScheduler(DirectScheduler):
         at all (a full disk) is reported by the poll as well.
         """
         p = req.paths
-        with self._lock:
-            started = self._started.get(p.dir)
-        started = started or _read_text(p.claim) or _read_text(p.jobid)
+        started = self._still_starting(p.dir) or _read_text(p.claim) or _read_text(p.jobid)
         if started:  # already started (before a restart)
             return started
         _remove(p.disk_full)  # left by an attempt on a full disk; try again
@@ -115,6 +113,17 @@ class LocalScheduler(DirectScheduler):
             self._folders[proc.pid] = p.dir
         time.sleep(fault_submit_delay())
         return remote_id
+
+    def _still_starting(self, folder: str) -> Optional[str]:
+        """The id of the script started in `folder` while it runs, else None: one
+        that has ended without a claim (a full disk) is started again."""
+        with self._lock:
+            started = self._started.get(folder)
+            child = self._children.get(int(started.split(':')[0])) if started else None
+            if child is not None and child[0].poll() is None:
+                return started
+            self._started.pop(folder, None)
+            return None
 
     def poll(self, jobs: List[PollRequest]) -> Dict[str, RemoteStatus]:
         statuses: Dict[str, RemoteStatus] = {}
@@ -169,7 +178,9 @@ class LocalScheduler(DirectScheduler):
         for pid, (proc, _) in list(self._children.items()):
             if proc.returncode is not None:
                 del self._children[pid]  # judged by an earlier poll
-                self._started.pop(self._folders.pop(pid, ''), None)
+                folder = self._folders.pop(pid, '')
+                if self._started.get(folder, '').startswith(f'{pid}:'):  # not a later copy's
+                    del self._started[folder]
             else:
                 proc.poll()
 
