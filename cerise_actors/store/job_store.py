@@ -7,7 +7,9 @@ reason, and two callers racing for the same transition cannot both win.
 
 peewee owns the schema and its migration (schema.py); the statements every job runs
 many times (read, transition, update, log) are fixed SQL strings, because
-building them through the query builder cost more than SQLite's own work.
+building them through the query builder cost more than SQLite's own work,
+run on the sqlite3 connection itself (sql.Connection: peewee's execute_sql
+and atomic() cost more again).
 
 Each job has an owner. The reads and changes a user's request makes take
 `owner`: with one given, another owner's job is answered exactly as a job
@@ -26,7 +28,7 @@ from typing import ContextManager, Dict, Iterable, List, Optional, Tuple, Type
 
 import peewee
 
-from ..errors import IllegalTransition, TooManyActiveJobs
+from ..errors import TooManyActiveJobs
 from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView, LogEntry, Message, RunRecord
 from . import pages, schema, transitions
@@ -34,15 +36,18 @@ from .models import FieldValue, bind_models
 from .pages import R
 from .sql import (
     COUNT_ACTIVE,
+    GET,
+    GET_FULL,
     INSERT_JOB,
     INSERT_LOG,
     SELECT,
-    SELECT_FULL,
     STARTED,
     UNFINISHED,
+    Connection,
     SqlDatabase,
     owned,
     set_clause,
+    transition_sql,
 )
 
 logger = logging.getLogger(__name__)
@@ -68,6 +73,7 @@ class JobStore:
         schema.prepare(db, self.Job, self.LogLine)
         sql: SqlDatabase = db  # the same database, as the fixed SQL calls it (typed)
         self._db = sql
+        self._sql = Connection(sql.connection())
         self._last_created: Optional[float] = sql.execute_sql(
             'SELECT max(created_at) FROM job'
         ).fetchone()[0]
@@ -77,15 +83,14 @@ class JobStore:
             self._db.close()
 
     def transaction(self) -> ContextManager[object]:
-        """A transaction context (the StoreActor's group commit): JobStore's own
-        `atomic()` blocks inside it are savepoints."""
-        return self._db.transaction()
+        """A transaction context (the StoreActor's group commit): each change
+        inside it is a savepoint."""
+        return self._sql.transaction
 
     def in_transaction(self) -> bool:
         """Whether SQLite itself holds a transaction open: after SQLITE_FULL or an
-        I/O error it may have rolled the whole transaction back on its own,
-        whatever peewee's count of open blocks says."""
-        return self._db.connection().in_transaction
+        I/O error it may have rolled the whole transaction back on its own."""
+        return self._sql.in_transaction
 
     # --- reading -------------------------------------------------------
     def get(
@@ -97,9 +102,7 @@ class JobStore:
     ) -> Optional[JobView]:
         """The job, or None if unknown (or being deleted, unless asked, or
         not `owner`'s)."""
-        row = self._db.execute_sql(
-            f'{SELECT_FULL if full else SELECT} WHERE id = ?', (job_id,)
-        ).fetchone()
+        row = self._sql.execute(GET_FULL if full else GET, (job_id,)).fetchone()
         if row is None:
             return None
         job = JobView.from_tuple(row)
@@ -160,7 +163,7 @@ class JobStore:
         """How many of `owner`'s jobs are unfinished and not being deleted,
         counted up to `most` (no further: that is all the limit needs)."""
         values = [owner, *UNFINISHED, most]
-        count: int = self._db.execute_sql(COUNT_ACTIVE, values).fetchone()[0]
+        count: int = self._sql.execute(COUNT_ACTIVE, values).fetchone()[0]
         return count
 
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
@@ -225,7 +228,7 @@ class JobStore:
         gets TooManyActiveJobs and nothing is made; the count and the insert
         are one transaction. An id that exists already is refused by the
         database as before (IntegrityError), never counted as a new job."""
-        with self._db.atomic():
+        with self._sql.change:
             if max_active is not None and not (job_id and self._exists(job_id)):
                 if self.active_count(owner, max_active) >= max_active:
                     logger.info('user %r: refused a job, at the limit of %d', owner, max_active)
@@ -233,9 +236,7 @@ class JobStore:
             return self._insert(name, workflow_url, input_json, job_id, wes_request, notes, owner)
 
     def _exists(self, job_id: str) -> bool:
-        return (
-            self._db.execute_sql('SELECT 1 FROM job WHERE id = ?', (job_id,)).fetchone() is not None
-        )
+        return self._sql.execute('SELECT 1 FROM job WHERE id = ?', (job_id,)).fetchone() is not None
 
     def _insert(
         self,
@@ -273,8 +274,8 @@ class JobStore:
             owner=owner,
         )
         values = (job_id, name, workflow_url, input_json, job.state.value, now, now, wes_request)
-        self._db.execute_sql(INSERT_JOB, (*values, owner))
-        self._db.execute_sql(
+        self._sql.execute(INSERT_JOB, (*values, owner))
+        self._sql.execute(
             INSERT_LOG, (job_id, now, 'INFO', 'Job submitted; waiting to be staged in.')
         )
         self._log(job_id, now, 'INFO', list(notes))
@@ -296,24 +297,15 @@ class JobStore:
         move is made. Returns whether this call made the move. An illegal pair
         raises IllegalTransition: that is a programming error, not a race.
         """
-        if not transitions.is_allowed(from_state, to_state):
-            logger.error(
-                'job %s: illegal transition %s -> %s refused',
-                job_id,
-                from_state.name,
-                to_state.name,
-            )
-            raise IllegalTransition(f'{from_state.name} -> {to_state.name}')
+        transitions.check(job_id, from_state, to_state)
         now = time.time()
-        assignments, values = set_clause(fields, state=to_state.value, updated_at=now)
-        if to_state in STARTED:
-            assignments += ', started_at = COALESCE(started_at, ?)'
-            values.append(now)
-        with self._db.atomic():
-            changed = self._db.execute_sql(
-                f'UPDATE job SET {assignments} WHERE id = ? AND state = ?',
-                values + [job_id, from_state.value],
-            ).rowcount
+        started = to_state in STARTED
+        sql = transition_sql(tuple(fields), started)
+        values: List[object] = [*fields.values(), to_state.value, now]
+        if started:
+            values.append(now)  # started_at's
+        with self._sql.change:
+            changed = self._sql.execute(sql, [*values, job_id, from_state.value]).rowcount
             if changed:
                 self._log(job_id, now, level, message)
         if changed:
@@ -354,7 +346,7 @@ class JobStore:
         if unknown, being deleted already, or not `owner`'s."""
         if self.get(job_id, owner=owner) is None:
             return None
-        self._db.execute_sql('UPDATE job SET delete_requested = 1 WHERE id = ?', (job_id,))
+        self._sql.execute('UPDATE job SET delete_requested = 1 WHERE id = ?', (job_id,))
         logger.info('job %s: deletion requested', job_id)
         return self.cancel(job_id)
 
@@ -364,8 +356,8 @@ class JobStore:
         """Set `fields` (see UPDATABLE_FIELDS) and add `message` to the log, at once."""
         now = time.time()
         assignments, values = set_clause(fields, updated_at=now)
-        with self._db.atomic():
-            self._db.execute_sql(f'UPDATE job SET {assignments} WHERE id = ?', values + [job_id])
+        with self._sql.change:
+            self._sql.execute(f'UPDATE job SET {assignments} WHERE id = ?', values + [job_id])
             self._log(job_id, now, level, message)
 
     def add_log(self, job_id: str, message: Message, level: str = 'INFO') -> None:
@@ -375,13 +367,16 @@ class JobStore:
         """Add `message`: none, one line, or a sequence of lines (in one transaction)."""
         if not message:
             return
-        for line in [message] if isinstance(message, str) else message:
-            self._db.execute_sql(INSERT_LOG, (job_id, now, level, line))
+        if isinstance(message, str):
+            self._sql.execute(INSERT_LOG, (job_id, now, level, message))
+        else:
+            for line in message:
+                self._sql.execute(INSERT_LOG, (job_id, now, level, line))
 
     def remove(self, job_id: str) -> None:
-        with self._db.atomic():
-            self.LogLine.delete().where(self.LogLine.job_id == job_id).execute()
-            self.Job.delete().where(self.Job.id == job_id).execute()
+        with self._sql.change:
+            self._sql.execute('DELETE FROM logline WHERE job_id = ?', (job_id,))
+            self._sql.execute('DELETE FROM job WHERE id = ?', (job_id,))
         logger.info('job %s: deleted', job_id)
 
     def recover_interrupted(self, why: str) -> List[Tuple[str, JobState, JobState]]:

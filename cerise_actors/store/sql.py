@@ -8,10 +8,31 @@ so job_store.py holds the logic of the store, not its text.
 stubs leave `execute_sql` and `connection` untyped. What they give back is
 sqlite3's: a row's values are Any (whatever the column stores), so each
 reader names the types it reads (JobView, the NamedTuple rows, a count).
+
+`Connection` runs the statements of every job's changes on the sqlite3
+connection itself, in savepoints and transactions of fixed names: peewee's
+`execute_sql` is five Python calls around the driver's one, and its
+`atomic()` names each savepoint anew (a uuid4), a statement SQLite had to
+compile every time. Its errors are peewee's, as execute_sql's are (the
+group commit and the StoreActor catch peewee.OperationalError).
 """
 
 import sqlite3
-from typing import ContextManager, List, Mapping, Optional, Protocol, Sequence, Tuple
+from types import TracebackType
+from typing import (
+    ContextManager,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    Type,
+)
+
+import peewee
 
 from ..jobs.states import FINAL_STATES, JobState
 from ..jobs.views import FULL_COLUMNS, JOB_COLUMNS
@@ -19,6 +40,8 @@ from .models import UPDATABLE_FIELDS
 
 SELECT = f'SELECT {", ".join(JOB_COLUMNS)} FROM job'
 SELECT_FULL = f'SELECT {", ".join(JOB_COLUMNS + FULL_COLUMNS)} FROM job'
+GET = f'{SELECT} WHERE id = ?'
+GET_FULL = f'{SELECT_FULL} WHERE id = ?'
 INSERT_JOB = (
     'INSERT INTO job (id, name, workflow_url, input_json, state, cores, time_limit, '
     'delete_requested, created_at, updated_at, wes_request, owner) '
@@ -64,6 +87,154 @@ class SqlDatabase(Protocol):
         """Close the connection."""
 
 
+#: sqlite3's errors -> peewee's, as peewee's execute_sql turns them (by the
+#: DB-API class's name)
+_AS_PEEWEE = peewee.ExceptionWrapper(
+    {
+        'DatabaseError': peewee.DatabaseError,
+        'DataError': peewee.DataError,
+        'IntegrityError': peewee.IntegrityError,
+        'InterfaceError': peewee.InterfaceError,
+        'InternalError': peewee.InternalError,
+        'NotSupportedError': peewee.NotSupportedError,
+        'OperationalError': peewee.OperationalError,
+        'ProgrammingError': peewee.ProgrammingError,
+    }
+)
+
+
+class Connection:
+    """The store's statements on its sqlite3 connection (autocommit: peewee
+    opens it with isolation_level None, so only these begin transactions)."""
+
+    __slots__ = ('_conn', 'change', 'transaction')
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        #: `with change:` one change (a transition and its log line): a
+        #: savepoint, so a failure undoes the change alone; outside a
+        #: transaction, it is one
+        self.change: ContextManager[None] = _Savepoint(conn)
+        #: `with transaction:` the group commit's batch
+        self.transaction: ContextManager[None] = _Transaction(conn)
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except Exception:
+            with _AS_PEEWEE:
+                raise
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+
+class _Savepoint:
+    """A savepoint of one fixed name: SQLite compiles its statements once.
+    Never nested in itself (each change is one), though that would work."""
+
+    __slots__ = ('_conn',)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        _run(self._conn, 'SAVEPOINT change')
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        if exc_type is None:
+            try:
+                _run(self._conn, 'RELEASE change')
+                return
+            except Exception:
+                _quietly(self._conn, 'ROLLBACK TO change', 'RELEASE change')
+                raise
+        # after some errors (a full disk) SQLite has rolled the whole
+        # transaction back and the savepoint is gone: the group commit sees that
+        _quietly(self._conn, 'ROLLBACK TO change', 'RELEASE change')
+
+
+class _Transaction:
+    """BEGIN ... COMMIT, or ROLLBACK on an error; a failed COMMIT is rolled
+    back and raised (peewee's transaction() does the same)."""
+
+    __slots__ = ('_conn',)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        _run(self._conn, 'BEGIN')
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        if exc_type is None:
+            try:
+                _run(self._conn, 'COMMIT')
+                return
+            except Exception:
+                _quietly(self._conn, 'ROLLBACK')
+                raise
+        _quietly(self._conn, 'ROLLBACK')
+
+
+def _run(conn: sqlite3.Connection, sql: str) -> None:
+    try:
+        conn.execute(sql)
+    except Exception:
+        with _AS_PEEWEE:
+            raise
+
+
+def _quietly(conn: sqlite3.Connection, *statements: str) -> None:
+    """Undo what SQLite still holds; nothing if it has rolled back on its own
+    (the error that made it is the one raised)."""
+    if conn.in_transaction:
+        try:
+            for sql in statements:
+                conn.execute(sql)
+        except sqlite3.Error:
+            pass
+
+
+#: (the fields a worker sets, in its order; whether the job starts) -> the
+#: statement of a transition. A few shapes, each built (and checked) once
+_TRANSITIONS: Dict[Tuple[Tuple[str, ...], bool], str] = {}
+
+
+def transition_sql(fields: Tuple[str, ...], started: bool) -> str:
+    """The compare-and-swap UPDATE of a transition that sets `fields`
+    (UPDATABLE_FIELDS) and the state and time; with `started`, started_at
+    too. Its values: the fields', the new state, the time (twice if
+    `started`), the job's id and the state it must be in."""
+    sql = _TRANSITIONS.get((fields, started))
+    if sql is None:
+        _check(fields)
+        names = [*fields, 'state', 'updated_at']
+        assignments = ', '.join(f'{name} = ?' for name in names)
+        if started:
+            assignments += ', started_at = COALESCE(started_at, ?)'
+        sql = f'UPDATE job SET {assignments} WHERE id = ? AND state = ?'
+        _TRANSITIONS[(fields, started)] = sql
+    return sql
+
+
+def _check(fields: Iterable[str]) -> None:
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f'cannot update job fields {sorted(unknown)}')
+
+
 def owned(where: str, values: Params, owner: Optional[str]) -> Tuple[str, Params]:
     """`where` narrowed to `owner`'s jobs, unless `owner` is None (any)."""
     if owner is None:
@@ -74,9 +245,7 @@ def owned(where: str, values: Params, owner: Optional[str]) -> Tuple[str, Params
 def set_clause(fields: Mapping[str, object], **fixed: object) -> Tuple[str, Params]:
     """`a = ?, b = ?` and the values for `fields` a worker may set (UPDATABLE_FIELDS)
     plus the store's own `fixed` ones (state, updated_at)."""
-    unknown = set(fields) - UPDATABLE_FIELDS
-    if unknown:
-        raise ValueError(f'cannot update job fields {sorted(unknown)}')
+    _check(fields)
     fields = dict(fields, **fixed)
     names = sorted(fields)
     return ', '.join(f'{name} = ?' for name in names), [fields[name] for name in names]

@@ -6,9 +6,13 @@ caller: the store logs it and refuses it, so the database never holds a job
 that skipped a check. Who makes each move is noted beside it.
 """
 
+import logging
 from typing import Optional
 
+from ..errors import IllegalTransition
 from ..jobs.states import JobState as S
+
+logger = logging.getLogger(__name__)
 
 _FAILURES = (S.PERMANENT_FAILURE, S.TEMPORARY_FAILURE, S.SYSTEM_ERROR)
 
@@ -54,6 +58,15 @@ def recovery_message(why: str, target: S) -> str:
 def is_allowed(from_state: S, to_state: S) -> bool:
     """True iff the table has the pair."""
     return to_state in TRANSITIONS.get(from_state, ())
+
+
+def check(job_id: str, from_state: S, to_state: S) -> None:
+    """Refuse a pair the table has not got: logged, and IllegalTransition raised."""
+    if to_state not in TRANSITIONS.get(from_state, ()):
+        logger.error(
+            'job %s: illegal transition %s -> %s refused', job_id, from_state.name, to_state.name
+        )
+        raise IllegalTransition(f'{from_state.name} -> {to_state.name}')
 
 
 def cancel_target(state: S) -> Optional[S]:
