@@ -36,7 +36,12 @@ session channel of the resource's existing SSH connection:
   back to 1 s once a server had been ready for STABLE_SECONDS;
 - the first channel waits for `runner_installed()`: the service calls it
   once the runner is installed at start-up, so a server never runs code or
-  a Python environment that the installer is about to replace.
+  a Python environment that the installer is about to replace;
+- the server is started with `--idle-exit` (staging/runner_command.py): one
+  no job has used for five minutes prints `idle` and leaves, which is no
+  failure: no channel is opened again until the next job starts (`wake`,
+  called as each job's command line is made), and that job runs cold. An
+  unused service holds no memory on the resource.
 
 Nothing a job needs goes through this object: a lost server costs warm
 starts, never a job (the claim and the exit-code file decide those).
@@ -59,6 +64,8 @@ SOCKET_NAME = 'runner.sock'
 LOG_NAME = 'warm-runner.log'
 #: what the server prints on stdout once its socket is in place (warm_server.READY)
 READY = b'ready'
+#: what it prints before it leaves unused (warm_server.IDLE)
+IDLE = b'idle'
 #: what the script prints before it execs the server (bash's $$, then the server's pid)
 PID_PREFIX = b'pid '
 #: the first pause before opening a channel again, and the longest
@@ -115,6 +122,7 @@ class RemoteWarmRunner:
         os.set_blocking(self._wake_w, False)
         self._thread: Optional[threading.Thread] = None
         self._last_end = ''
+        self._asleep = False  # the server left unused; the next job wakes it
         self.starts = 0  # servers that became ready so far (tests and the benchmark read it)
 
     # --- what the service calls ---------------------------------------------
@@ -129,6 +137,20 @@ class RemoteWarmRunner:
     def runner_installed(self) -> None:
         """The deployed runner is in place: start the server now if it is down."""
         self._go.set()
+
+    def wake(self) -> None:
+        """A job is starting: open a channel again if the server left unused
+        (it runs cold; the next ones warm); nothing otherwise."""
+        with self._lock:
+            if self._asleep:
+                self._asleep = False
+                self._go.set()
+
+    @property
+    def asleep(self) -> bool:
+        """Whether the server left unused and waits for the next job."""
+        with self._lock:
+            return self._asleep
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the channel (the server leaves; its jobs run on); no restart after this."""
@@ -182,6 +204,9 @@ class RemoteWarmRunner:
                         pass
             if self._closing.is_set():
                 return
+            if self._sleep():
+                pause = FIRST_PAUSE
+                continue
             if lived >= self._stable:
                 pause = FIRST_PAUSE
             logger.info(
@@ -192,6 +217,15 @@ class RemoteWarmRunner:
             self._go.clear()
             self._go.wait(pause)
             pause = min(pause * 2, self._max_backoff)
+
+    def _sleep(self) -> bool:
+        """If the server left unused, wait for `wake` (or `close`); whether it had."""
+        with self._lock:
+            if not self._asleep:
+                return False
+        logger.info('warm runner on %s left unused; the next job starts it again', self._name)
+        self._go.wait()
+        return True
 
     def _serve(self, channel: ServerChannel) -> float:
         """Follow one server until its channel ends; seconds it was ready."""
@@ -211,7 +245,10 @@ class RemoteWarmRunner:
                 continue
             data = channel.recv(4096)
             if not data:
-                self._ended(self._why(channel, errors))
+                with self._lock:
+                    left_unused = self._asleep
+                if not left_unused:
+                    self._ended(self._why(channel, errors))
                 break
             *lines, buffered = (buffered + data).split(b'\n')
             for line in lines:
@@ -219,6 +256,10 @@ class RemoteWarmRunner:
                 if line.startswith(PID_PREFIX) and line[len(PID_PREFIX) :].isdigit():
                     with self._lock:
                         self._remote_pid = int(line[len(PID_PREFIX) :])
+                elif line == IDLE:  # wake() from now on opens a channel again
+                    with self._lock:
+                        self._asleep = True
+                        self._go.clear()
                 elif line == READY and ready_at is None:
                     ready_at = time.monotonic()
                     with self._lock:

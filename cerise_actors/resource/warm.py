@@ -39,6 +39,7 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional
 
+from .remote_warm import RemoteWarmRunner
 from .shell import scrubbed_environment
 
 logger = logging.getLogger(__name__)
@@ -224,8 +225,9 @@ class WarmRunner:
 
 def waking(warm: object, job_argv: Callable[..., List[str]]) -> Callable[..., List[str]]:
     """`job_argv(paths, cores)`, the runner's command line of a job that is
-    starting, first waking `warm` if it is a WarmRunner that left unused."""
-    if not isinstance(warm, WarmRunner):
+    starting, first waking `warm` if it is a warm runner (here, or kept on an
+    SSH resource) that left unused."""
+    if not isinstance(warm, (WarmRunner, RemoteWarmRunner)):
         return job_argv
 
     def argv(*args: object) -> List[str]:

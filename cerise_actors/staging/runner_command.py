@@ -40,7 +40,7 @@ from ..config import JobsConfig
 from ..resource.completion_watch import bash_command
 from ..resource.layout import JobPaths, ResourceLayout
 from ..resource.remote_warm import FOLDER_NAME, LOG_NAME, SOCKET_NAME, RemoteWarmRunner
-from ..resource.warm import CLIENT_SCRIPT, WarmRunner
+from ..resource.warm import CLIENT_SCRIPT, IDLE_EXIT, WarmRunner
 from .runner_install import _code_fingerprint as runner_code_fingerprint
 from .runner_install import argv_after_prelude, resource_python_command, runner_dir, runner_python
 
@@ -148,6 +148,7 @@ def remote_warm_script(
     prelude: Sequence[str] = (),
     python: Optional[str] = None,
     entry: str = DEPLOYED_ENTRY,
+    idle_exit: float = IDLE_EXIT,
 ) -> str:
     """Bash that starts the deployed warm server on the resource, over a channel.
 
@@ -160,7 +161,8 @@ def remote_warm_script(
     `pid $$`, runs jobs.prelude and execs the server with the channel as its
     stdin (it leaves when that closes) and its log appended beside the
     socket. `python` is the deployed runner's (default); `entry` the job's
-    entry point.
+    entry point; `idle_exit` the seconds without a job after which the server
+    leaves (saying `idle`) until RemoteWarmRunner.wake, as the local one.
     """
     q = shlex.quote
     folder = posixpath.join(layout.base, FOLDER_NAME)
@@ -168,6 +170,7 @@ def remote_warm_script(
     not_installed = f"cerise: the runner in {runner_dir(layout)} is not this service's yet"
     args = ['-m', f'{DEPLOYED_PACKAGE}.warm_server', '--socket']
     args += [posixpath.join(folder, SOCKET_NAME), '--steps', layout.api_dir, '--entry', entry]
+    args += ['--idle-exit', f'{idle_exit:g}']
     server = resource_python_command(prelude, 'exec', [python or runner_python(layout), *args])
     return '\n'.join(
         [

@@ -23,6 +23,7 @@ import pytest
 from cerise_actors.config import api_config_from_dict
 from cerise_actors.resource.layout import ResourceLayout
 from cerise_actors.resource.remote_warm import RemoteWarmRunner
+from cerise_actors.resource.warm import waking
 from cerise_actors.runner import warm_client
 from cerise_actors.staging import runner_command as rc
 from cerise_actors.staging.runner_install import runner_dir, runner_python
@@ -210,6 +211,44 @@ def test_the_server_starts_once_the_runner_is_installed_serves_and_comes_back(ke
     wait_for(lambda: not _alive(second), 30, message='the server to leave with its channel')
     assert not os.path.exists(keeper.socket_path)
     assert 'loaded the CWL schemas' in open(keeper.log_path).read(), 'its log beside the socket'
+
+
+def test_a_server_left_unused_is_not_restarted_until_a_job_wakes_it(deployed):
+    """--idle-exit over the channel: the server leaves, no channel is opened
+    again while no job comes, and the next job's wake starts it again."""
+    made = []
+
+    def open_channel():
+        made.append(BashChannel())
+        return made[-1]
+
+    folder = os.path.join(deployed.base, '.warm-runner')
+    warm = RemoteWarmRunner(
+        open_channel,
+        rc.bash_command(script(deployed, idle_exit=1)),
+        os.path.join(folder, 'runner.sock'),
+        os.path.join(folder, 'warm-runner.log'),
+        max_backoff=0.2,
+    ).start()
+    try:
+        warm.wake()  # before the install: nothing to wake
+        assert not warm.asleep and made == []
+        warm.runner_installed()
+        assert warm.wait_ready(120), 'the warm server did not start'
+        first = warm.pid
+        wait_for(lambda: warm.asleep, 60, message='the server to leave unused')
+        wait_for(lambda: not _alive(first), 30, message='the unused server to end')
+        assert len(made) == 1 and warm.pid is None
+        assert not warm.wait_ready(1.0) and len(made) == 1, 'no restart without a job'
+        job_argv = waking(warm, lambda paths, cores: ['runner'])
+        assert job_argv(None, 0) == ['runner']  # a job starts: it wakes the server
+        assert warm.wait_ready(120) and warm.starts == 2 and len(made) == 2
+        assert not warm.asleep and warm.pid != first
+    finally:
+        warm.close()
+        for channel in made:
+            if channel.proc is not None and channel.proc.poll() is None:
+                os.killpg(channel.proc.pid, signal.SIGKILL)
 
 
 def test_without_a_server_the_deployed_client_runs_the_deployed_runner_cold(deployed, tmp_path):
