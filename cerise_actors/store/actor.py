@@ -128,8 +128,7 @@ class StoreActor(LeanActor):
         """Tell the subscribers of `topic`, once the change is committed."""
         for callback, with_owner in self._subscribers.get(topic, ()):
             if with_owner and owner is None:
-                job = self._jobs.get(job_id, include_deleted=True)
-                owner = job.owner if job is not None else ''
+                owner, _ = self._jobs.owner_and_deletion(job_id)
             args = (job_id, owner) if with_owner else (job_id,)
             self._later(_notify, callback, args, topic)
 
@@ -142,10 +141,8 @@ class StoreActor(LeanActor):
 
     def _after_change(self, job_id: str, state: JobState) -> None:
         self._publish(state, job_id)
-        if state.is_final:
-            job = self._jobs.get(job_id, include_deleted=True)
-            if job is not None and job.delete_requested:
-                self._publish(DELETABLE, job_id)
+        if state.is_final and self._jobs.owner_and_deletion(job_id)[1]:
+            self._publish(DELETABLE, job_id)
 
     def _note(self, job_id: str, state: Optional[JobState]) -> None:
         """Keep `stopping_view` up to date with a job's new state (None: gone),

@@ -36,10 +36,14 @@ from .models import FieldValue, bind_models
 from .pages import R
 from .sql import (
     COUNT_ACTIVE,
+    DELETABLE,
+    EXPIRED,
+    FINALS,
     GET,
     GET_FULL,
     INSERT_JOB,
     INSERT_LOG,
+    OWNER_AND_DELETION,
     SELECT,
     STARTED,
     UNFINISHED,
@@ -174,30 +178,20 @@ class JobStore:
         ).fetchall()
         return [JobView.from_tuple(row) for row in rows]
 
+    def owner_and_deletion(self, job_id: str) -> Tuple[str, bool]:
+        """The job's owner and whether its deletion was requested (('', False) if
+        unknown): what the StoreActor's publications need, without the whole job."""
+        row = self._sql.execute(OWNER_AND_DELETION, (job_id,)).fetchone()
+        return ('', False) if row is None else (row[0], bool(row[1]))
+
     def deletable(self) -> List[str]:
         """Ids of jobs whose deletion was requested and that are final."""
-        finals = [s.value for s in JobState if s.is_final]
-        query = self.Job.select(self.Job.id).where(
-            (self.Job.delete_requested == True)  # noqa: E712 (peewee builds SQL from ==)
-            & self.Job.state.in_(finals)
-        )
-        return [row.id for row in query]
+        return [job_id for (job_id,) in self._sql.execute(DELETABLE, FINALS)]
 
     def expired(self, before: float, limit: int) -> List[str]:
         """Ids of at most `limit` finished jobs last changed before `before`
         (jobs.retention), oldest first; jobs being deleted are left out."""
-        finals = [s.value for s in JobState if s.is_final]
-        query = (
-            self.Job.select(self.Job.id)
-            .where(
-                (self.Job.delete_requested == False)  # noqa: E712 (peewee builds SQL from ==)
-                & self.Job.state.in_(finals)
-                & (self.Job.updated_at < before)
-            )
-            .order_by(self.Job.updated_at)
-            .limit(limit)
-        )
-        return [row.id for row in query]
+        return [job_id for (job_id,) in self._sql.execute(EXPIRED, (*FINALS, before, limit))]
 
     def log_lines(self, job_id: str, owner: Optional[str] = None) -> Optional[List[LogEntry]]:
         """The job log, None if the job is unknown, being deleted or not `owner`'s."""

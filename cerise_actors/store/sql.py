@@ -42,6 +42,7 @@ SELECT = f'SELECT {", ".join(JOB_COLUMNS)} FROM job'
 SELECT_FULL = f'SELECT {", ".join(JOB_COLUMNS + FULL_COLUMNS)} FROM job'
 GET = f'{SELECT} WHERE id = ?'
 GET_FULL = f'{SELECT_FULL} WHERE id = ?'
+OWNER_AND_DELETION = 'SELECT owner, delete_requested FROM job WHERE id = ?'
 INSERT_JOB = (
     'INSERT INTO job (id, name, workflow_url, input_json, state, cores, time_limit, '
     'delete_requested, created_at, updated_at, wes_request, owner) '
@@ -50,8 +51,18 @@ INSERT_JOB = (
 INSERT_LOG = 'INSERT INTO logline (job_id, time, level, message) VALUES (?, ?, ?, ?)'
 #: entering these states means the job has started on the resource (WES start_time)
 STARTED = frozenset({JobState.RUNNING, JobState.FINISHED})
-#: the stored values of the states of jobs that are not finished
+#: the stored values of the states of jobs that are not finished, and of those that are
 UNFINISHED = tuple(s.value for s in JobState if s not in FINAL_STATES)
+FINALS = tuple(s.value for s in JobState if s in FINAL_STATES)
+_FINAL = f'state IN ({", ".join("?" * len(FINALS))})'
+#: final jobs whose deletion was requested (values: FINALS), for the cleaner
+DELETABLE = f'SELECT id FROM job WHERE delete_requested = 1 AND {_FINAL}'
+#: final jobs not being deleted, last changed before a time (values: FINALS,
+#: the time, how many at most), oldest first (jobs.retention)
+EXPIRED = (
+    f'SELECT id FROM job WHERE delete_requested = 0 AND {_FINAL} AND updated_at < ? '
+    'ORDER BY updated_at LIMIT ?'
+)
 #: how many unfinished jobs a user has, on the index of schema.ACTIVE_INDEX and
 #: only as far as the limit (a user's finished jobs are never read)
 COUNT_ACTIVE = (
