@@ -35,7 +35,6 @@ import argparse
 import json
 import logging
 import os
-import queue
 import statistics
 import subprocess
 import sys
@@ -75,9 +74,82 @@ def _log_to(path: Path, level: str) -> None:
     logging.basicConfig(level=getattr(logging, level), handlers=[handler], force=True)
 
 
+def _actors(store, S):
+    """The workers, as actors of the service's kind told by the store as the
+    service's are (their proxies' calls are made in the store's thread)."""
+    try:
+        from cerise_actors.store.mailbox import LeanActor as Actor
+    except ImportError:  # a checkout from before it
+        import pykka
+
+        Actor = pykka.ThreadingActor
+
+    class Stager(Actor):
+        def stage_in(self, job_id):
+            job = store.claim(job_id, S.SUBMITTED, S.STAGING_IN, 'Staging in.').get(timeout=10)
+            staged = dict(cores=1, time_limit=0, remote_dir=f'/r/{job.id}')
+            staged.update(workflow_content=b'cwl', staged_input_json='{"x": 1}')
+            moved = store.transition(
+                job_id, S.STAGING_IN, S.WAITING, ['Staged 1 file.', 'Waiting.'], **staged
+            )
+            assert moved.get(timeout=10)
+
+        def stage_out(self, job_id):
+            store.claim(job_id, S.FINISHED, S.STAGING_OUT, 'Staging out.').get(timeout=10)
+            store.note(job_id, "The workflow runner's whole log: http://x/log")
+            moved = store.transition(job_id, S.STAGING_OUT, S.SUCCESS, 'Done.', output_json='{}')
+            assert moved.get(timeout=10)
+
+    class Pool:
+        """The stager pool: told in the store's thread, hands out by a proxy's tell."""
+
+        def __init__(self):
+            self._lock = threading.Lock()
+            self._stagers = [Stager.start().proxy() for _ in range(STAGERS)]
+            self._next = 0
+
+        def _give(self, method, job_id):
+            with self._lock:
+                self._next = (self._next + 1) % len(self._stagers)
+                getattr(self._stagers[self._next], method)(job_id)
+
+        def stage_in(self, job_id, owner=''):
+            self._give('stage_in', job_id)
+
+        def stage_out(self, job_id, owner=''):
+            self._give('stage_out', job_id)
+
+    class Poller(Actor):
+        def track(self, job_id):
+            store.note(job_id, 'Step s: done.')
+            moved = store.transition(job_id, S.RUNNING, S.FINISHED, 'Stopped.', exit_code=0)
+            assert moved.get(timeout=10)
+
+    class Runner(Actor):
+        def __init__(self, poller):
+            super().__init__()
+            self._poller = poller
+
+        def enqueue(self, job_id, owner=''):
+            job = store.get_job(job_id, include_deleted=True).get(timeout=10)
+            assert job.state is S.WAITING
+            moved = store.transition(
+                job_id, S.WAITING, S.RUNNING, ['Started.', 'Running.'], remote_job_id='1:2'
+            )
+            assert moved.get(timeout=10)
+            self._poller.track(job_id)
+
+        def job_ended(self, job_id):
+            pass
+
+    return Pool(), Runner.start(Poller.start().proxy()).proxy()
+
+
 def child(jobs: int, profile: str = '', log_level: str = 'INFO', limit: bool = True) -> dict:
     """Run `jobs` through a StoreActor of whichever cerise_actors is first on
     sys.path; its figures."""
+    import pykka
+
     from cerise_actors.defaults import ACTIVE_JOBS_PER_USER
     from cerise_actors.jobs.states import JobState as S
     from cerise_actors.store import actor as store_actor
@@ -91,8 +163,7 @@ def child(jobs: int, profile: str = '', log_level: str = 'INFO', limit: bool = T
             Path(tmp) / 'jobs.db', on_move=lambda a, b, s: moves.append(s)
         )
         store = ref.proxy()
-        stage, run, poll = queue.SimpleQueue(), queue.SimpleQueue(), queue.SimpleQueue()
-        done = {}
+        thread = _store_thread()
         finished = threading.Semaphore(0)
         room = threading.Semaphore(ACTIVE_JOBS_PER_USER)  # clients wait at the limit
 
@@ -100,58 +171,17 @@ def child(jobs: int, profile: str = '', log_level: str = 'INFO', limit: bool = T
             room.release()
             finished.release()
 
-        store.subscribe(S.SUBMITTED, lambda j, o: stage.put(('in', j)), True).get(timeout=10)
-        store.subscribe(S.FINISHED, lambda j, o: stage.put(('out', j)), True).get(timeout=10)
-        store.subscribe(S.WAITING, lambda j, o: run.put(j), True).get(timeout=10)
-        store.subscribe(store_actor.DELETABLE, lambda j, o: None, True).get(timeout=10)
-        store.subscribe(store_actor.LEFT_RESOURCE, lambda j: None).get(timeout=10)
-        store.subscribe(S.SUCCESS, success).get(timeout=10)
-        thread = _store_thread()
-
-        def stager():
-            while True:
-                kind, job_id = stage.get()
-                if kind is None:
-                    return
-                if kind == 'in':
-                    job = store.claim(job_id, S.SUBMITTED, S.STAGING_IN, 'Staging in.').get(
-                        timeout=10
-                    )
-                    staged = dict(cores=1, time_limit=0, remote_dir=f'/r/{job.id}')
-                    staged.update(workflow_content=b'cwl', staged_input_json='{"x": 1}')
-                    store.transition(
-                        job_id, S.STAGING_IN, S.WAITING, ['Staged 1 file.', 'Waiting.'], **staged
-                    ).get(timeout=10)
-                else:
-                    job = store.claim(job_id, S.FINISHED, S.STAGING_OUT, 'Staging out.').get(
-                        timeout=10
-                    )
-                    store.note(job_id, "The workflow runner's whole log: http://x/log")
-                    store.transition(
-                        job_id, S.STAGING_OUT, S.SUCCESS, 'Success.', output_json='{}'
-                    ).get(timeout=10)
-
-        def runner():
-            while True:
-                job_id = run.get()
-                if job_id is None:
-                    return
-                job = store.get_job(job_id, include_deleted=True).get(timeout=10)
-                assert job.state is S.WAITING
-                store.transition(
-                    job_id, S.WAITING, S.RUNNING, ['Started.', 'Running.'], remote_job_id='1:2'
-                ).get(timeout=10)
-                poll.put(job_id)
-
-        def poller():
-            while True:
-                job_id = poll.get()
-                if job_id is None:
-                    return
-                store.note(job_id, 'Step s: done.')
-                store.transition(job_id, S.RUNNING, S.FINISHED, 'Runner stopped.', exit_code=0).get(
-                    timeout=10
-                )
+        pool, runner = _actors(store, S)
+        for topic, callback in (
+            (S.SUBMITTED, pool.stage_in),
+            (S.FINISHED, pool.stage_out),
+            (store_actor.DELETABLE, lambda job_id, owner: None),
+            (S.WAITING, runner.enqueue),
+        ):
+            store.subscribe(topic, callback, True).get(timeout=10)
+        store.subscribe(store_actor.LEFT_RESOURCE, runner.job_ended).get(timeout=10)
+        store.subscribe(S.SUCCESS, success).get(timeout=10)  # the client's poll, in effect
+        made = []
 
         def front(count):
             for _ in range(count):
@@ -163,15 +193,8 @@ def child(jobs: int, profile: str = '', log_level: str = 'INFO', limit: bool = T
                     owner='',
                     max_active=ACTIVE_JOBS_PER_USER if limit else None,
                 ).get(timeout=10)
-                done[job.id] = True
+                made.append(job.id)
 
-        workers = [threading.Thread(target=stager, daemon=True) for _ in range(STAGERS)]
-        workers += [
-            threading.Thread(target=runner, daemon=True),
-            threading.Thread(target=poller, daemon=True),
-        ]
-        for worker in workers:
-            worker.start()
         cpu0, wall0 = _cpu(thread), time.monotonic()
         fronts = [
             threading.Thread(
@@ -186,18 +209,10 @@ def child(jobs: int, profile: str = '', log_level: str = 'INFO', limit: bool = T
         for _ in range(jobs):
             if not finished.acquire(timeout=120):
                 raise RuntimeError('jobs did not finish')
-        for job_id in done:  # the client reads its final job
+        for job_id in made:  # the client reads its final job
             assert store.get_job(job_id, owner='').get(timeout=10).state is S.SUCCESS
         cpu, wall = _cpu(thread) - cpu0, time.monotonic() - wall0
-        for t in fronts:
-            t.join()
-        for _ in range(STAGERS):
-            stage.put((None, None))
-        run.put(None)
-        poll.put(None)
-        for worker in workers:
-            worker.join()
-        ref.stop()
+        pykka.ActorRegistry.stop_all()
     assert len(moves) == 5 * jobs, len(moves)  # the five moves whose start it saw
     import cerise_actors
 
