@@ -171,10 +171,13 @@ class JobStore:
         return count
 
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
-        """Jobs in any of `states` (deleted ones too: workers must finish them)."""
+        """Jobs in any of `states` (deleted ones too: workers must finish them).
+        Read on job_listing, which holds the state: only the rows found are read
+        (at start-up; no index on the state alone is kept up to date for it)."""
         values = [s.value for s in states]
-        rows = self._db.execute_sql(
-            f'{SELECT} WHERE state IN ({", ".join("?" * len(values))}) ORDER BY created_at', values
+        where = f'state IN ({", ".join("?" * len(values))})'
+        rows = self._sql.execute(
+            f'{SELECT} INDEXED BY job_listing WHERE {where} ORDER BY created_at', values
         ).fetchall()
         return [JobView.from_tuple(row) for row in rows]
 

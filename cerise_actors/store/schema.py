@@ -22,6 +22,15 @@ logger = logging.getLogger(__name__)
 #: state and delete_requested follow the owner, so counting a user's
 #: unfinished jobs reads those rows of the index only (JobStore.active_count)
 ACTIVE_INDEX = 'CREATE INDEX IF NOT EXISTS job_owner_state ON job (owner, state, delete_requested)'
+#: indexes earlier versions made that no query needs. Each write of a job
+#: updates them: the state's moved its entry on every transition (some two
+#: of the nine pages a transition wrote to the log), and the few queries on
+#: it or on delete_requested read job_listing, which holds both
+UNUSED_INDEXES = (
+    'job_created_at_id',  # what job_listing was before
+    'boundjob_state',
+    'boundjob_delete_requested',
+)
 
 
 def prepare(db: peewee.Database, job_model: Type[Job], log_model: Type[LogLine]) -> None:
@@ -34,7 +43,8 @@ def prepare(db: peewee.Database, job_model: Type[Job], log_model: Type[LogLine])
     sql: SqlDatabase = db  # its fixed SQL, typed
     for index in (pages.INDEX, pages.OWNER_INDEX, ACTIVE_INDEX):
         sql.execute_sql(index)
-    sql.execute_sql('DROP INDEX IF EXISTS job_created_at_id')  # what job_listing was before
+    for name in UNUSED_INDEXES:
+        sql.execute_sql(f'DROP INDEX IF EXISTS {name}')
 
 
 def _add_missing_columns(

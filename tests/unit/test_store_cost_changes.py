@@ -1,0 +1,141 @@
+"""A change is still one compare-and-swap with its log line on the store's own
+savepoints and transactions (store/sql.py: Connection), and the indexes no
+query needs are gone, also from a file made before (issue 21, item 4)."""
+
+import sqlite3
+
+import peewee
+import pytest
+
+from cerise_actors.jobs.states import JobState as S
+from cerise_actors.store.job_store import JobStore
+
+FIRST_LINE = 'Job submitted; waiting to be staged in.'
+
+
+@pytest.fixture
+def store(tmp_path):
+    job_store = JobStore(tmp_path / 'jobs.db')
+    yield job_store
+    job_store.close()
+
+
+def _on_disk(path):
+    """What another connection sees: only what was committed."""
+    with sqlite3.connect(path) as other:
+        return dict(other.execute('SELECT id, state FROM job').fetchall())
+
+
+def _plans(store, read):
+    """The query plans of the statements `read(store)` runs."""
+    statements = []
+    connection = store._db.connection()
+    connection.set_trace_callback(statements.append)
+    try:
+        read(store)
+    finally:
+        connection.set_trace_callback(None)
+    return [
+        ' | '.join(row[3] for row in connection.execute(f'EXPLAIN QUERY PLAN {sql}'))
+        for sql in statements
+    ]
+
+
+# --- a change and its log line -------------------------------------------------------
+def test_a_transition_whose_log_line_fails_is_not_kept(store):
+    job = store.create('', 'u', '{}')
+    with pytest.raises(peewee.IntegrityError):  # a line of None: NOT NULL
+        store.transition(job.id, S.SUBMITTED, S.STAGING_IN, ['fine', None], cores=3)
+    after = store.get(job.id)
+    assert (after.state, after.cores) == (S.SUBMITTED, 0)
+    assert [line[2] for line in store.log_lines(job.id)] == [FIRST_LINE]
+    assert not store.in_transaction()
+    assert store.transition(job.id, S.SUBMITTED, S.STAGING_IN, 'staging')  # and it goes on
+
+
+def test_in_a_batch_only_the_change_that_failed_is_undone(store, tmp_path):
+    first, second = store.create('', 'u', '{}'), store.create('', 'u', '{}')
+    with store.transaction():
+        assert store.transition(first.id, S.SUBMITTED, S.STAGING_IN, 'kept')
+        with pytest.raises(peewee.IntegrityError):
+            store.transition(second.id, S.SUBMITTED, S.STAGING_IN, [None])
+        assert store.in_transaction()
+        store.update(second.id, 'noted', cores=2)
+        assert _on_disk(tmp_path / 'jobs.db')[first.id] == 'Submitted'  # not yet committed
+    assert _on_disk(tmp_path / 'jobs.db') == {first.id: 'StagingIn', second.id: 'Submitted'}
+    assert store.get(second.id).cores == 2
+    assert [line[2] for line in store.log_lines(second.id)] == [FIRST_LINE, 'noted']
+
+
+def test_a_refused_creation_leaves_nothing_and_the_errors_are_peewees(store):
+    job = store.create('', 'u', '{}', job_id='given')
+    with pytest.raises(peewee.IntegrityError):
+        store.create('', 'u', '{}', job_id='given')
+    assert store.get('given') == job and not store.in_transaction()
+    assert len(store.log_lines('given')) == 1
+
+
+def test_a_commit_that_fails_is_rolled_back_and_raised(store, tmp_path):
+    """A deferred constraint fails at COMMIT: nothing of the batch is kept, the
+    error is peewee's, and no transaction is left open."""
+    job = store.create('', 'u', '{}')
+    store._db.execute_sql(
+        'CREATE TABLE later (job_id TEXT REFERENCES job (id) DEFERRABLE INITIALLY DEFERRED)'
+    )
+    with pytest.raises(peewee.IntegrityError):
+        with store.transaction():
+            store.transition(job.id, S.SUBMITTED, S.STAGING_IN, 'lost')
+            store._db.execute_sql("INSERT INTO later VALUES ('no such job')")
+    assert not store.in_transaction()
+    assert store.get(job.id).state is S.SUBMITTED
+    assert _on_disk(tmp_path / 'jobs.db') == {job.id: 'Submitted'}
+
+
+# --- the indexes ---------------------------------------------------------------------
+def _indexes(path):
+    with sqlite3.connect(path) as db:
+        return {
+            name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+
+
+def test_the_job_table_has_only_the_indexes_its_queries_read(store, tmp_path):
+    """Every index that holds the state is written by every transition."""
+    job_indexes = {'sqlite_autoindex_job_1', 'job_listing', 'job_owner_listing', 'job_owner_state'}
+    assert _indexes(tmp_path / 'jobs.db') == job_indexes | {'boundlogline_job_id'}
+
+
+def test_a_file_made_before_loses_the_indexes_no_query_reads(tmp_path):
+    path = tmp_path / 'jobs.db'
+    store = JobStore(path)
+    job = store.create('', 'u', '{}')
+    store.close()
+    with sqlite3.connect(path) as db:  # as earlier versions made them
+        db.execute('CREATE INDEX boundjob_state ON job (state)')
+        db.execute('CREATE INDEX boundjob_delete_requested ON job (delete_requested)')
+    store = JobStore(path)
+    try:
+        assert not {'boundjob_state', 'boundjob_delete_requested'} & _indexes(path)
+        assert store.get(job.id) == job
+    finally:
+        store.close()
+
+
+def test_jobs_in_states_are_read_on_the_listing_index_in_creation_order(store):
+    jobs = [store.create('', 'u', '{}') for _ in range(4)]
+    store.transition(jobs[1].id, S.SUBMITTED, S.STAGING_IN)
+    store.request_delete(jobs[2].id)  # cancelled, and still there for the workers
+    store.transition(jobs[3].id, S.SUBMITTED, S.STAGING_IN)
+    found = store.in_states([S.STAGING_IN, S.CANCELLED])
+    assert [job.id for job in found] == [jobs[1].id, jobs[2].id, jobs[3].id]
+    (plan,) = _plans(store, lambda s: s.in_states([S.STAGING_IN]))
+    assert 'job_listing' in plan, plan
+
+
+@pytest.mark.parametrize(
+    'read', [lambda s: s.deletable(), lambda s: s.expired(9e9, 10)], ids=['deletable', 'expired']
+)
+def test_the_cleaners_and_retentions_queries_read_the_listing_index(store, read):
+    store.create('', 'u', '{}')
+    (plan,) = _plans(store, read)
+    assert 'job_listing' in plan and 'SCAN' not in plan, plan
