@@ -35,7 +35,6 @@ from . import pages, schema, transitions
 from .models import FieldValue, bind_models
 from .pages import R
 from .sql import (
-    COUNT_ACTIVE,
     DELETABLE,
     EXPIRED,
     FINALS,
@@ -46,7 +45,7 @@ from .sql import (
     OWNER_AND_DELETION,
     SELECT,
     STARTED,
-    UNFINISHED,
+    ActiveCounts,
     Connection,
     SqlDatabase,
     owned,
@@ -78,6 +77,8 @@ class JobStore:
         sql: SqlDatabase = db  # the same database, as the fixed SQL calls it (typed)
         self._db = sql
         self._sql = Connection(sql.connection())
+        self._active = ActiveCounts(self._sql)
+        self._sql.on_undo = self._active.forget
         self._last_created: Optional[float] = sql.execute_sql(
             'SELECT max(created_at) FROM job'
         ).fetchone()[0]
@@ -166,9 +167,7 @@ class JobStore:
     def active_count(self, owner: str, most: int) -> int:
         """How many of `owner`'s jobs are unfinished and not being deleted,
         counted up to `most` (no further: that is all the limit needs)."""
-        values = [owner, *UNFINISHED, most]
-        count: int = self._sql.execute(COUNT_ACTIVE, values).fetchone()[0]
-        return count
+        return self._active.count(owner, most)
 
     def in_states(self, states: Iterable[JobState]) -> List[JobView]:
         """Jobs in any of `states` (deleted ones too: workers must finish them).
@@ -223,14 +222,17 @@ class JobStore:
 
         With `max_active`, an owner who already has that many unfinished jobs
         gets TooManyActiveJobs and nothing is made; the count and the insert
-        are one transaction. An id that exists already is refused by the
-        database as before (IntegrityError), never counted as a new job."""
+        are one transaction (counted only near the limit: sql.ActiveCounts).
+        An id that exists already is refused by the database as before
+        (IntegrityError), never counted as a new job."""
         with self._sql.change:
             if max_active is not None and not (job_id and self._exists(job_id)):
-                if self.active_count(owner, max_active) >= max_active:
+                if not self._active.below(owner, max_active):
                     logger.info('user %r: refused a job, at the limit of %d', owner, max_active)
                     raise TooManyActiveJobs(owner, max_active)
-            return self._insert(name, workflow_url, input_json, job_id, wes_request, notes, owner)
+            job = self._insert(name, workflow_url, input_json, job_id, wes_request, notes, owner)
+        self._active.added(owner)
+        return job
 
     def _exists(self, job_id: str) -> bool:
         return self._sql.execute('SELECT 1 FROM job WHERE id = ?', (job_id,)).fetchone() is not None

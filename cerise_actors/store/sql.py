@@ -20,6 +20,7 @@ group commit and the StoreActor catch peewee.OperationalError).
 import sqlite3
 from types import TracebackType
 from typing import (
+    Callable,
     ContextManager,
     Dict,
     Iterable,
@@ -118,16 +119,18 @@ class Connection:
     """The store's statements on its sqlite3 connection (autocommit: peewee
     opens it with isolation_level None, so only these begin transactions)."""
 
-    __slots__ = ('_conn', 'change', 'transaction')
+    __slots__ = ('_conn', 'change', 'transaction', 'on_undo')
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         #: `with change:` one change (a transition and its log line): a
         #: savepoint, so a failure undoes the change alone; outside a
         #: transaction, it is one
-        self.change: ContextManager[None] = _Savepoint(conn)
+        self.change: ContextManager[None] = _Savepoint(self)
         #: `with transaction:` the group commit's batch
-        self.transaction: ContextManager[None] = _Transaction(conn)
+        self.transaction: ContextManager[None] = _Transaction(self)
+        #: called whenever a change or a batch is undone (or SQLite undid it)
+        self.on_undo: Callable[[], object] = lambda: None
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
         try:
@@ -140,18 +143,38 @@ class Connection:
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
 
+    def run(self, sql: str) -> None:
+        """A statement of the savepoint or transaction itself."""
+        try:
+            self._conn.execute(sql)
+        except Exception:
+            with _AS_PEEWEE:
+                raise
+
+    def undo(self, *statements: str) -> None:
+        """Undo what SQLite still holds: nothing if it has rolled back on its
+        own (the error that made it is the one raised); tell `on_undo`."""
+        try:
+            if self._conn.in_transaction:
+                for sql in statements:
+                    self._conn.execute(sql)
+        except sqlite3.Error:
+            pass
+        finally:
+            self.on_undo()
+
 
 class _Savepoint:
     """A savepoint of one fixed name: SQLite compiles its statements once.
     Never nested in itself (each change is one), though that would work."""
 
-    __slots__ = ('_conn',)
+    __slots__ = ('_sql',)
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Connection) -> None:
+        self._sql = sql
 
     def __enter__(self) -> None:
-        _run(self._conn, 'SAVEPOINT change')
+        self._sql.run('SAVEPOINT change')
 
     def __exit__(
         self,
@@ -161,27 +184,27 @@ class _Savepoint:
     ) -> None:
         if exc_type is None:
             try:
-                _run(self._conn, 'RELEASE change')
+                self._sql.run('RELEASE change')
                 return
             except Exception:
-                _quietly(self._conn, 'ROLLBACK TO change', 'RELEASE change')
+                self._sql.undo('ROLLBACK TO change', 'RELEASE change')
                 raise
         # after some errors (a full disk) SQLite has rolled the whole
         # transaction back and the savepoint is gone: the group commit sees that
-        _quietly(self._conn, 'ROLLBACK TO change', 'RELEASE change')
+        self._sql.undo('ROLLBACK TO change', 'RELEASE change')
 
 
 class _Transaction:
     """BEGIN ... COMMIT, or ROLLBACK on an error; a failed COMMIT is rolled
     back and raised (peewee's transaction() does the same)."""
 
-    __slots__ = ('_conn',)
+    __slots__ = ('_sql',)
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Connection) -> None:
+        self._sql = sql
 
     def __enter__(self) -> None:
-        _run(self._conn, 'BEGIN')
+        self._sql.run('BEGIN')
 
     def __exit__(
         self,
@@ -191,31 +214,51 @@ class _Transaction:
     ) -> None:
         if exc_type is None:
             try:
-                _run(self._conn, 'COMMIT')
+                self._sql.run('COMMIT')
                 return
             except Exception:
-                _quietly(self._conn, 'ROLLBACK')
+                self._sql.undo('ROLLBACK')
                 raise
-        _quietly(self._conn, 'ROLLBACK')
+        self._sql.undo('ROLLBACK')
 
 
-def _run(conn: sqlite3.Connection, sql: str) -> None:
-    try:
-        conn.execute(sql)
-    except Exception:
-        with _AS_PEEWEE:
-            raise
+class ActiveCounts:
+    """How many unfinished jobs each owner has, at most, so that a job made
+    under the per-user limit need not count them (every one of them, up to
+    the limit: in a burst, most of a creation's work).
 
+    Only a creation adds to an owner's unfinished jobs, and it adds one here;
+    what takes one away (a final state, a deletion) is not followed, so a
+    bound only grows. Below the limit it lets the job be made; at the limit
+    the jobs are counted, in the creation's transaction, and the count is
+    the new bound. Whatever is undone (a change, a batch, or SQLite's own
+    rollback) may have been counted: every bound is forgotten then. This
+    holds because this store's thread is the only one that writes jobs."""
 
-def _quietly(conn: sqlite3.Connection, *statements: str) -> None:
-    """Undo what SQLite still holds; nothing if it has rolled back on its own
-    (the error that made it is the one raised)."""
-    if conn.in_transaction:
-        try:
-            for sql in statements:
-                conn.execute(sql)
-        except sqlite3.Error:
-            pass
+    def __init__(self, sql: Connection) -> None:
+        self._sql = sql
+        self._most: Dict[str, int] = {}
+
+    def count(self, owner: str, most: int) -> int:
+        """How many of `owner`'s jobs are unfinished and not being deleted,
+        counted up to `most` (no further: that is all the limit needs)."""
+        counted: int = self._sql.execute(COUNT_ACTIVE, [owner, *UNFINISHED, most]).fetchone()[0]
+        return counted
+
+    def below(self, owner: str, most: int) -> bool:
+        """Whether `owner` has fewer than `most` unfinished jobs."""
+        bound = self._most.get(owner)
+        if bound is None or bound >= most:
+            bound = self._most[owner] = self.count(owner, most)
+        return bound < most
+
+    def added(self, owner: str) -> None:
+        """`owner` has one more (a job was made)."""
+        if owner in self._most:
+            self._most[owner] += 1
+
+    def forget(self) -> None:
+        self._most.clear()
 
 
 #: (the fields a worker sets, in its order; whether the job starts) -> the

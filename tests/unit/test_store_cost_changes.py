@@ -7,6 +7,7 @@ import sqlite3
 import peewee
 import pytest
 
+from cerise_actors.errors import TooManyActiveJobs
 from cerise_actors.jobs.states import JobState as S
 from cerise_actors.store.job_store import JobStore
 
@@ -139,3 +140,49 @@ def test_the_cleaners_and_retentions_queries_read_the_listing_index(store, read)
     store.create('', 'u', '{}')
     (plan,) = _plans(store, read)
     assert 'job_listing' in plan and 'SCAN' not in plan, plan
+
+
+# --- the per-user limit, counted only near it (sql.ActiveCounts) ---------------------
+def _counts(store, make):
+    """How many times `make(store)` counted unfinished jobs."""
+    statements = []
+    connection = store._db.connection()
+    connection.set_trace_callback(statements.append)
+    try:
+        make(store)
+    finally:
+        connection.set_trace_callback(None)
+    return sum('count(*)' in sql for sql in statements)
+
+
+def test_below_the_limit_a_job_is_made_without_counting_again(store):
+    assert _counts(store, lambda s: s.create('', 'u', '{}', owner='alice', max_active=5)) == 1
+    assert _counts(store, lambda s: s.create('', 'u', '{}', owner='alice', max_active=5)) == 0
+
+
+def test_the_limit_holds_as_jobs_finish_and_are_made(store):
+    jobs = [store.create('', 'u', '{}', owner='alice', max_active=2) for _ in range(2)]
+    with pytest.raises(TooManyActiveJobs):
+        store.create('', 'u', '{}', owner='alice', max_active=2)
+    store.transition(jobs[0].id, S.SUBMITTED, S.CANCELLED)
+    store.create('', 'u', '{}', owner='alice', max_active=2)  # counted again: one place
+    with pytest.raises(TooManyActiveJobs):
+        store.create('', 'u', '{}', owner='alice', max_active=2)
+    store.request_delete(jobs[1].id)
+    store.create('', 'u', '{}', owner='alice', max_active=2)
+    assert store.active_count('alice', 10) == 2
+
+
+def test_the_limit_holds_after_a_batch_that_freed_places_is_undone(store):
+    """Counted inside a batch that is then rolled back, the places it freed
+    are taken again: what was counted then is forgotten."""
+    jobs = [store.create('', 'u', '{}', owner='alice', max_active=2) for _ in range(2)]
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            for job in jobs:
+                store.transition(job.id, S.SUBMITTED, S.CANCELLED)
+            store.create('', 'u', '{}', owner='alice', max_active=2)
+            raise RuntimeError('the batch fails')
+    assert store.active_count('alice', 10) == 2
+    with pytest.raises(TooManyActiveJobs):
+        store.create('', 'u', '{}', owner='alice', max_active=2)
