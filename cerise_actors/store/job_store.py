@@ -28,7 +28,7 @@ from typing import ContextManager, Dict, Iterable, List, Optional, Tuple, Type
 
 import peewee
 
-from ..errors import TooManyActiveJobs
+from ..errors import IllegalTransition, TooManyActiveJobs
 from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView, LogEntry, Message, RunRecord
 from . import pages, schema, transitions
@@ -296,7 +296,8 @@ class JobStore:
         move is made. Returns whether this call made the move. An illegal pair
         raises IllegalTransition: that is a programming error, not a race.
         """
-        transitions.check(job_id, from_state, to_state)
+        if not transitions.is_allowed(from_state, to_state):
+            raise IllegalTransition(transitions.refused(job_id, from_state, to_state))
         now = time.time()
         started = to_state in STARTED
         sql = transition_sql(tuple(fields), started)

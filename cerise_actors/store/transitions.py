@@ -9,7 +9,6 @@ that skipped a check. Who makes each move is noted beside it.
 import logging
 from typing import Optional
 
-from ..errors import IllegalTransition
 from ..jobs.states import JobState as S
 
 logger = logging.getLogger(__name__)
@@ -60,13 +59,12 @@ def is_allowed(from_state: S, to_state: S) -> bool:
     return to_state in TRANSITIONS.get(from_state, ())
 
 
-def check(job_id: str, from_state: S, to_state: S) -> None:
-    """Refuse a pair the table has not got: logged, and IllegalTransition raised."""
-    if to_state not in TRANSITIONS.get(from_state, ()):
-        logger.error(
-            'job %s: illegal transition %s -> %s refused', job_id, from_state.name, to_state.name
-        )
-        raise IllegalTransition(f'{from_state.name} -> {to_state.name}')
+def refused(job_id: str, from_state: S, to_state: S) -> str:
+    """Log the refusal of a pair the table has not got; the pair, for the error."""
+    logger.error(
+        'job %s: illegal transition %s -> %s refused', job_id, from_state.name, to_state.name
+    )
+    return f'{from_state.name} -> {to_state.name}'
 
 
 def cancel_target(state: S) -> Optional[S]:
