@@ -1,34 +1,39 @@
 """The job store's own cost: CPU of the StoreActor's thread per job (issue 21, item 4).
 
-    python benchmarks/store_cost.py [--jobs 1000] [--rounds 3]
-    python benchmarks/store_cost.py --against /tmp/store-base [--jobs 1000] [--rounds 3]
+    python benchmarks/store_cost.py [--jobs 1000]
+    python benchmarks/store_cost.py --against /tmp/store-base [--jobs 1000] [--rounds 2]
 
 Drives a real StoreActor (in this process, its SQLite file in a temporary
-folder, its real group commit) through the life of `--jobs` trivial jobs as
-the service's actors do, from as many threads as the service has:
+folder, its real group commit, the service's log in a file at INFO as
+app/lifecycle.py sets it up) through the life of `--jobs` trivial jobs,
+making the asks and tells the service's actors make, from as many threads:
 
 - 8 front-end threads: create_job (owner '', the default per-user limit,
-  so the count of unfinished jobs runs too), and once the job is final one
-  get_job, as a client asking for the job does;
-- 2 stagers, told of SUBMITTED and FINISHED (with the owner, as the pool
-  is): claim SUBMITTED -> STAGING_IN, transition -> WAITING with the staged
-  fields; claim FINISHED -> STAGING_OUT, a note (the runner's log), and
+  so the limit's counting runs too; a client waits at the limit), and once
+  all are final one get_job each, as a client reading its job;
+- a stager pool told of SUBMITTED and FINISHED (with the owner) in the
+  store's thread, handing each job to one of 2 stager actors by a proxy
+  call: claim SUBMITTED -> STAGING_IN, transition -> WAITING with the
+  staged fields; claim FINISHED -> STAGING_OUT, a note (the runner's log),
   transition -> SUCCESS with the output;
-- the runner, told of WAITING (with the owner): get_job, transition
-  WAITING -> RUNNING with the remote id (a scheduler that runs at once);
-- the poller: a note (the workflow's steps), transition RUNNING -> FINISHED
-  with the exit code; the runner is told LEFT_RESOURCE.
+- a runner actor told of WAITING (with the owner) and LEFT_RESOURCE:
+  get_job, transition WAITING -> RUNNING with the remote id (a scheduler
+  that runs at once), then tells the poller;
+- a poller actor: a note (the workflow's steps), transition RUNNING ->
+  FINISHED with the exit code;
 
 and an `on_move` hook, as the metrics are. It prints the CPU time of the
 store's thread (its own clock, time.pthread_getcpuclockid) per job and the
-wall time of the whole run. Nothing else runs in the store's thread, so
-that is the store's cost: its Python, peewee's and SQLite's.
+wall time from the first creation to the last read. What runs in the
+store's thread is what runs there in the service: the store's Python,
+peewee's, SQLite's, its log lines and the tells to the workers.
 
 With `--against PATH` each round runs PATH's StoreActor and this
 checkout's, each in a subprocess with that checkout first on sys.path, in
-the order other, this, this, other (then again), and prints the medians
-side by side. `--profile FILE` (without --against) writes a cProfile of
-the store's thread.
+the order other, this, this, other, and prints the medians side by side.
+`--no-limit` makes jobs without the per-user limit, `--log-level WARNING`
+without the log lines; `--profile FILE` (without --against) writes a
+cProfile of the store's thread (on its CPU clock).
 """
 
 import argparse
