@@ -309,6 +309,8 @@ class JobStore:
             if changed:
                 self._log(job_id, now, level, message)
         if changed:
+            if to_state.is_final:
+                self._active.ended(job_id)
             if level == 'ERROR' and message:
                 logger.info(
                     'job %s: %s -> %s: %s',
@@ -344,9 +346,12 @@ class JobStore:
     def request_delete(self, job_id: str, owner: Optional[str] = None) -> Optional[JobView]:
         """Cancel the job and mark it for deletion; hides it from users. None
         if unknown, being deleted already, or not `owner`'s."""
-        if self.get(job_id, owner=owner) is None:
+        job = self.get(job_id, owner=owner)
+        if job is None:
             return None
         self._sql.execute('UPDATE job SET delete_requested = 1 WHERE id = ?', (job_id,))
+        if not job.state.is_final:
+            self._active.removed(job.owner)
         logger.info('job %s: deletion requested', job_id)
         return self.cancel(job_id)
 

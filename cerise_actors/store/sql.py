@@ -228,12 +228,13 @@ class ActiveCounts:
     the limit: in a burst, most of a creation's work).
 
     Only a creation adds to an owner's unfinished jobs, and it adds one here;
-    what takes one away (a final state, a deletion) is not followed, so a
-    bound only grows. Below the limit it lets the job be made; at the limit
-    the jobs are counted, in the creation's transaction, and the count is
-    the new bound. Whatever is undone (a change, a batch, or SQLite's own
-    rollback) may have been counted: every bound is forgotten then. This
-    holds because this store's thread is the only one that writes jobs."""
+    a final state and a deletion take one away (a job removed is not
+    followed: its owner's bound stays higher, never lower, than the count).
+    Below the limit a bound lets the job be made; at the limit the jobs are
+    counted, in the creation's transaction, and the count is the new bound.
+    Whatever is undone (a change, a batch, or SQLite's own rollback) may
+    have been counted: every bound is forgotten then. This holds because
+    this store's thread is the only one that writes jobs."""
 
     def __init__(self, sql: Connection) -> None:
         self._sql = sql
@@ -256,6 +257,19 @@ class ActiveCounts:
         """`owner` has one more (a job was made)."""
         if owner in self._most:
             self._most[owner] += 1
+
+    def removed(self, owner: str) -> None:
+        """`owner` has one fewer (a job of theirs is being deleted)."""
+        if owner in self._most:
+            self._most[owner] -= 1
+
+    def ended(self, job_id: str) -> None:
+        """The job has reached a final state: unless it was being deleted
+        (counted out then), its owner has one fewer."""
+        if self._most:
+            row = self._sql.execute(OWNER_AND_DELETION, (job_id,)).fetchone()
+            if row is not None and not row[1]:
+                self.removed(row[0])
 
     def forget(self) -> None:
         self._most.clear()

@@ -2,10 +2,15 @@
 savepoints and transactions (store/sql.py: Connection), and the indexes no
 query needs are gone, also from a file made before (issue 21, item 4)."""
 
+import contextlib
 import sqlite3
+import tempfile
+from pathlib import Path
 
 import peewee
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cerise_actors.errors import TooManyActiveJobs
 from cerise_actors.jobs.states import JobState as S
@@ -186,3 +191,60 @@ def test_the_limit_holds_after_a_batch_that_freed_places_is_undone(store):
     assert store.active_count('alice', 10) == 2
     with pytest.raises(TooManyActiveJobs):
         store.create('', 'u', '{}', owner='alice', max_active=2)
+
+
+def test_a_place_freed_by_an_end_or_a_deletion_is_taken_without_counting(store):
+    jobs = [store.create('', 'u', '{}', owner='alice', max_active=2) for _ in range(2)]
+    store.transition(jobs[0].id, S.SUBMITTED, S.CANCELLED)
+    assert _counts(store, lambda s: s.create('', 'u', '{}', owner='alice', max_active=2)) == 0
+    store.request_delete(jobs[1].id)  # counted out once, not again as it is cancelled
+    assert _counts(store, lambda s: s.create('', 'u', '{}', owner='alice', max_active=2)) == 0
+    with pytest.raises(TooManyActiveJobs):  # at the limit: counted, and refused
+        store.create('', 'u', '{}', owner='alice', max_active=2)
+    assert store.active_count('alice', 10) == 2
+
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(['create', 'create', 'end', 'delete', 'undone batch']),
+        st.sampled_from(['alice', 'alice', 'bob']),
+        st.integers(0, 9),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=_OPS)
+def test_every_creation_is_allowed_exactly_when_the_count_is_below_the_limit(ops):
+    """Whatever ends, is deleted or is undone in between, a creation is made
+    iff the owner's unfinished jobs, counted, are fewer than the limit; and
+    the store's bound of them is never below their count."""
+    limit = 3
+    with tempfile.TemporaryDirectory() as folder:
+        store = JobStore(Path(folder) / 'jobs.db')
+        try:
+            for op, owner, n in ops:
+                jobs = [job for job in store.in_states([S.SUBMITTED]) if job.owner == owner]
+                if op == 'create':
+                    room = store.active_count(owner, 100) < limit
+                    try:
+                        store.create('', 'u', '{}', owner=owner, max_active=limit)
+                    except TooManyActiveJobs:
+                        assert not room
+                    else:
+                        assert room
+                elif op == 'end' and jobs:
+                    store.transition(jobs[n % len(jobs)].id, S.SUBMITTED, S.CANCELLED)
+                elif op == 'delete' and jobs:
+                    store.request_delete(jobs[n % len(jobs)].id)
+                elif op == 'undone batch':
+                    with contextlib.suppress(RuntimeError), store.transaction():
+                        for job in jobs:
+                            store.transition(job.id, S.SUBMITTED, S.CANCELLED)
+                        store.create('', 'u', '{}', owner=owner, max_active=limit)
+                        raise RuntimeError('rolled back')
+                for known, bound in store._active._most.items():
+                    assert bound >= store.active_count(known, 100)
+        finally:
+            store.close()
