@@ -308,9 +308,9 @@ class JobStore:
             changed = self._sql.execute(sql, [*values, job_id, from_state.value]).rowcount
             if changed:
                 self._log(job_id, now, level, message)
+                if to_state.is_final:
+                    self._active.ended(job_id)  # one place fewer under the limit
         if changed:
-            if to_state.is_final:
-                self._active.ended(job_id)
             if level == 'ERROR' and message:
                 logger.info(
                     'job %s: %s -> %s: %s',
