@@ -51,6 +51,11 @@ class StoreActor(LeanActor):
     use_daemon_thread = True
     #: answers are given once the change is committed (group_commit.py)
     _create_future = staticmethod(StoreFuture)
+    #: the asks that change nothing: outside a batch, no transaction (group_commit.py)
+    _reads_only = frozenset(
+        'subscribe stopping_view get_job list_jobs_page jobs_page_end list_runs get_run '
+        'state_counts jobs_in job_log deletable_jobs ping'.split()
+    )
 
     def __init__(self, db_file: Path, on_move: Optional[OnMove] = None) -> None:
         """`on_move(from_state, to_state, seconds in from_state)` is told of each

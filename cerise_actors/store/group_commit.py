@@ -24,7 +24,17 @@ import functools
 import logging
 import sys
 import threading
-from typing import Any, Callable, ContextManager, List, Optional, Protocol, Tuple, TypeVar
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    FrozenSet,
+    List,
+    Optional,
+    Protocol,
+    Tuple,
+    TypeVar,
+)
 
 import peewee
 
@@ -213,14 +223,20 @@ def in_group_commit(cls: C) -> C:
     commit (`self._group`), and so that SQLite's "database or disk is full"
     reaches callers as StorageFull (the API answers 507 with a reason) rather
     than as a driver error (a bare 500). Every other error, such as
-    TooManyActiveJobs (a 429), reaches the asker as it is."""
+    TooManyActiveJobs (a 429), reaches the asker as it is.
 
-    def translating(method: Callable[..., T]) -> Callable[..., T]:
+    The methods `cls._reads_only` names change nothing: with no batch open
+    they run without one (no transaction to begin and commit) and are
+    answered at once, since all they read is committed; with one open they
+    join it, and their answers wait for its commit as every other's."""
+    reads: FrozenSet[str] = getattr(cls, '_reads_only', frozenset())
+
+    def translating(method: Callable[..., T], only_reads: bool) -> Callable[..., T]:
         @functools.wraps(method)
         def wrapper(self: _Grouped, *args: object, **kwargs: object) -> T:
             group = self._group
             try:
-                if group is not None:
+                if group is not None and (group.open or not only_reads):
                     group.begin()
                 try:
                     return method(self, *args, **kwargs)
@@ -241,5 +257,5 @@ def in_group_commit(cls: C) -> C:
 
     for name, value in list(vars(cls).items()):
         if callable(value) and not name.startswith('_') and not name.startswith('on_'):
-            setattr(cls, name, translating(value))
+            setattr(cls, name, translating(value, name in reads))
     return cls

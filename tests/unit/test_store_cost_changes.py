@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 
 from cerise_actors.errors import TooManyActiveJobs
 from cerise_actors.jobs.states import JobState as S
+from cerise_actors.store.actor import StoreActor
+from cerise_actors.store.group_commit import in_group_commit
 from cerise_actors.store.job_store import JobStore
+
+from .test_store_group_commit import _Blocking
 
 FIRST_LINE = 'Job submitted; waiting to be staged in.'
 
@@ -30,6 +34,18 @@ def _on_disk(path):
     """What another connection sees: only what was committed."""
     with sqlite3.connect(path) as other:
         return dict(other.execute('SELECT id, state FROM job').fetchall())
+
+
+def _statements(store, run):
+    """The statements `run(store)` runs."""
+    statements = []
+    connection = store._db.connection()
+    connection.set_trace_callback(statements.append)
+    try:
+        run(store)
+    finally:
+        connection.set_trace_callback(None)
+    return statements
 
 
 def _plans(store, read):
@@ -71,6 +87,47 @@ def test_in_a_batch_only_the_change_that_failed_is_undone(store, tmp_path):
     assert _on_disk(tmp_path / 'jobs.db') == {first.id: 'StagingIn', second.id: 'Submitted'}
     assert store.get(second.id).cores == 2
     assert [line[2] for line in store.log_lines(second.id)] == [FIRST_LINE, 'noted']
+
+
+@pytest.mark.parametrize('batch', [False, True], ids=['alone', 'in a batch'])
+def test_a_transition_whose_update_fails_takes_its_lines_out_again(store, tmp_path, batch):
+    """In a batch the lines go first (no savepoint): the UPDATE failing after
+    them (cores NOT NULL) leaves neither, and the batch's other changes stay."""
+    other, job = store.create('', 'u', '{}'), store.create('', 'u', '{}')
+    with store.transaction() if batch else contextlib.nullcontext():
+        assert store.transition(other.id, S.SUBMITTED, S.STAGING_IN, 'kept')
+        with pytest.raises(peewee.IntegrityError):
+            store.transition(job.id, S.SUBMITTED, S.STAGING_IN, ['one', 'two'], cores=None)
+        assert store.in_transaction() is batch
+        store.add_log(job.id, 'after')
+    assert _on_disk(tmp_path / 'jobs.db') == {other.id: 'StagingIn', job.id: 'Submitted'}
+    assert [line[2] for line in store.log_lines(job.id)] == [FIRST_LINE, 'after']
+    assert [line[2] for line in store.log_lines(other.id)] == [FIRST_LINE, 'kept']
+
+
+@pytest.mark.parametrize('batch', [False, True], ids=['alone', 'in a batch'])
+def test_a_creation_whose_lines_fail_leaves_no_job(store, tmp_path, batch):
+    with store.transaction() if batch else contextlib.nullcontext():
+        with pytest.raises(peewee.IntegrityError):
+            store.create('', 'u', '{}', job_id='given', notes=['fine', None])
+        assert store.get('given') is None and store.log_lines('given') is None
+        made = store.create('', 'u', '{}', job_id='given', notes=['fine'])
+    assert _on_disk(tmp_path / 'jobs.db') == {'given': 'Submitted'}
+    assert store.get('given') == made
+    assert [line[2] for line in store.log_lines('given')] == [FIRST_LINE, 'fine']
+
+
+def test_in_a_batch_a_transition_is_two_statements_and_a_lost_race_one(store):
+    """Its lines (all in one) and its UPDATE; a lost race writes no line."""
+    job = store.create('', 'u', '{}')
+    with store.transaction():
+        seen = _statements(
+            store, lambda s: s.transition(job.id, S.SUBMITTED, S.STAGING_IN, ['a', 'b'])
+        )
+        lost = _statements(store, lambda s: s.transition(job.id, S.SUBMITTED, S.STAGING_IN, 'c'))
+    assert [sql.split()[0] for sql in seen] == ['INSERT', 'UPDATE'], seen
+    assert [sql.split()[0] for sql in lost] == ['INSERT'], lost
+    assert [line[2] for line in store.log_lines(job.id)] == [FIRST_LINE, 'a', 'b']
 
 
 def test_a_refused_creation_leaves_nothing_and_the_errors_are_peewees(store):
@@ -248,3 +305,53 @@ def test_every_creation_is_allowed_exactly_when_the_count_is_below_the_limit(ops
                     assert bound >= store.active_count(known, 100)
         finally:
             store.close()
+
+
+# --- asks that only read (StoreActor._reads_only) ---------------------------------------
+class _Traced(StoreActor):
+    """The real store, with the statements it runs written down on request."""
+
+    def trace(self, on: bool) -> list:
+        connection = self._store._db.connection()
+        if on:
+            self.seen = []
+            connection.set_trace_callback(self.seen.append)
+        else:
+            connection.set_trace_callback(None)
+        return list(getattr(self, 'seen', []))
+
+
+_Traced = in_group_commit(_Traced)
+
+
+def test_a_read_with_no_batch_open_begins_no_transaction(tmp_path):
+    ref = _Traced.start(tmp_path / 'jobs.db')
+    try:
+        store = ref.proxy()
+        job = store.create_job('j', 'w', '{}').get(timeout=10)
+        store.trace(True).get(timeout=10)
+        assert store.get_job(job.id).get(timeout=10).state is S.SUBMITTED
+        seen = store.trace(False).get(timeout=10)
+    finally:
+        ref.stop()
+    # the first trace's COMMIT, the read alone, the second trace's BEGIN
+    assert seen[0] == 'COMMIT' and seen[-1] == 'BEGIN', seen
+    assert not any(sql in ('BEGIN', 'COMMIT') for sql in seen[1:-1]), seen
+    assert any('FROM job WHERE id = ' in sql for sql in seen), seen
+
+
+def test_a_read_in_an_open_batch_is_answered_after_its_commit(tmp_path):
+    """A read that follows a change in the same batch sees the change, and is
+    answered only once it is committed (another connection sees it too)."""
+    ref = _Blocking.start(tmp_path / 'jobs.db')
+    try:
+        store = ref.proxy()
+        job = store.create_job('j', 'w', '{}').get(timeout=10)
+        store.block(0.3)
+        moved = store.transition(job.id, S.SUBMITTED, S.STAGING_IN)
+        read = store.get_job(job.id)
+        assert read.get(timeout=10).state is S.STAGING_IN
+        assert _on_disk(tmp_path / 'jobs.db') == {job.id: 'StagingIn'}
+        assert moved.get(timeout=10)
+    finally:
+        ref.stop()
