@@ -24,7 +24,7 @@ import math
 import time
 import uuid
 from pathlib import Path
-from typing import ContextManager, Dict, Iterable, List, Optional, Tuple, Type
+from typing import ContextManager, Dict, Iterable, List, Optional, Sequence, Tuple, Type
 
 import peewee
 
@@ -41,7 +41,6 @@ from .sql import (
     GET,
     GET_FULL,
     INSERT_JOB,
-    INSERT_LOG,
     OWNER_AND_DELETION,
     SELECT,
     STARTED,
@@ -225,7 +224,7 @@ class JobStore:
         are one transaction (counted only near the limit: sql.ActiveCounts).
         An id that exists already is refused by the database as before
         (IntegrityError), never counted as a new job."""
-        with self._sql.change:
+        with self._sql.atomic():  # the count and the insert
             if max_active is not None and not (job_id and self._exists(job_id)):
                 if not self._active.below(owner, max_active):
                     logger.info('user %r: refused a job, at the limit of %d', owner, max_active)
@@ -273,11 +272,8 @@ class JobStore:
             owner=owner,
         )
         values = (job_id, name, workflow_url, input_json, job.state.value, now, now, wes_request)
-        self._sql.execute(INSERT_JOB, (*values, owner))
-        self._sql.execute(
-            INSERT_LOG, (job_id, now, 'INFO', 'Job submitted; waiting to be staged in.')
-        )
-        self._log(job_id, now, 'INFO', list(notes))
+        lines = ['Job submitted; waiting to be staged in.', *notes]
+        self._sql.insert(INSERT_JOB, (*values, owner), (job_id, now, 'INFO', lines))
         logger.info('job %s: created in %s', job_id, JobState.SUBMITTED.name)
         return job
 
@@ -304,13 +300,13 @@ class JobStore:
         values: List[object] = [*fields.values(), to_state.value, now]
         if started:
             values.append(now)  # started_at's
-        with self._sql.change:
-            changed = self._sql.execute(sql, [*values, job_id, from_state.value]).rowcount
-            if changed:
-                self._log(job_id, now, level, message)
-                if to_state.is_final:
-                    self._active.ended(job_id)  # one place fewer under the limit
+        ending = self._active.ending(job_id) if to_state.is_final else None
+        changed = self._sql.move(
+            sql, values, from_state.value, (job_id, now, level, _lines(message))
+        )
         if changed:
+            if ending is not None:
+                self._active.removed(ending)  # one place fewer under the limit
             if level == 'ERROR' and message:
                 logger.info(
                     'job %s: %s -> %s: %s',
@@ -321,7 +317,7 @@ class JobStore:
                 )
             else:
                 logger.info('job %s: %s -> %s', job_id, from_state.name, to_state.name)
-        return bool(changed)
+        return changed
 
     def cancel(self, job_id: str, owner: Optional[str] = None) -> Optional[JobView]:
         """Apply a user's cancel request; returns the job afterwards (None if
@@ -369,14 +365,8 @@ class JobStore:
         self._log(job_id, time.time(), level, message)
 
     def _log(self, job_id: str, now: float, level: str, message: Message) -> None:
-        """Add `message`: none, one line, or a sequence of lines (in one transaction)."""
-        if not message:
-            return
-        if isinstance(message, str):
-            self._sql.execute(INSERT_LOG, (job_id, now, level, message))
-        else:
-            for line in message:
-                self._sql.execute(INSERT_LOG, (job_id, now, level, line))
+        """Add `message`: none, one line, or a sequence of lines (one statement)."""
+        self._sql.log((job_id, now, level, _lines(message)))
 
     def remove(self, job_id: str) -> None:
         with self._sql.change:
@@ -397,3 +387,8 @@ class JobStore:
             if self.transition(job.id, job.state, target, message):
                 moved.append((job.id, job.state, target))
         return moved
+
+
+def _lines(message: Message) -> Sequence[str]:
+    """The lines of a job-log message (none, one, or a sequence)."""
+    return () if not message else (message,) if isinstance(message, str) else message

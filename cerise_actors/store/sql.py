@@ -17,6 +17,7 @@ compile every time. Its errors are peewee's, as execute_sql's are (the
 group commit and the StoreActor catch peewee.OperationalError).
 """
 
+import contextlib
 import sqlite3
 from types import TracebackType
 from typing import (
@@ -49,7 +50,6 @@ INSERT_JOB = (
     'delete_requested, created_at, updated_at, wes_request, owner) '
     'VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)'
 )
-INSERT_LOG = 'INSERT INTO logline (job_id, time, level, message) VALUES (?, ?, ?, ?)'
 #: entering these states means the job has started on the resource (WES start_time)
 STARTED = frozenset({JobState.RUNNING, JobState.FINISHED})
 #: the stored values of the states of jobs that are not finished, and of those that are
@@ -115,6 +115,31 @@ _AS_PEEWEE = peewee.ExceptionWrapper(
 )
 
 
+_NOTHING = contextlib.nullcontext()
+#: a job's log lines: its id, the time, the level, the lines
+LogLines = Tuple[str, float, str, Sequence[str]]
+#: (how many lines, whether only while the job is in a state) -> the statement
+_LOGS: Dict[Tuple[int, bool], str] = {}
+#: the lines of a job between two of their ids (the first excluded), to take out
+_UNLOG = 'DELETE FROM logline WHERE job_id = ? AND id > ? AND id <= ?'
+
+
+def _log_sql(lines: int, only_in: bool) -> str:
+    """INSERT of `lines` log lines, in their order; its values: the job's id,
+    the time, the level, with `only_in` the state the job must be in (else
+    no line is written), then the lines."""
+    sql = _LOGS.get((lines, only_in))
+    if sql is None:
+        first = 5 if only_in else 4
+        rows = ', '.join(f'({i}, ?{first + i})' for i in range(lines))
+        where = ' WHERE EXISTS (SELECT 1 FROM job WHERE id = ?1 AND state = ?4)' if only_in else ''
+        sql = _LOGS[(lines, only_in)] = (
+            'INSERT INTO logline (job_id, time, level, message) '
+            f'SELECT ?1, ?2, ?3, column2 FROM (VALUES {rows}){where} ORDER BY column1'
+        )
+    return sql
+
+
 class Connection:
     """The store's statements on its sqlite3 connection (autocommit: peewee
     opens it with isolation_level None, so only these begin transactions)."""
@@ -126,9 +151,11 @@ class Connection:
         #: `with change:` one change (a transition and its log line): a
         #: savepoint, so a failure undoes the change alone; outside a
         #: transaction, it is one
-        self.change: ContextManager[None] = _Savepoint(self)
+        self.change: ContextManager[None] = _Block(
+            self, 'SAVEPOINT change', 'RELEASE change', 'ROLLBACK TO change', 'RELEASE change'
+        )
         #: `with transaction:` the group commit's batch
-        self.transaction: ContextManager[None] = _Transaction(self)
+        self.transaction: ContextManager[None] = _Block(self, 'BEGIN', 'COMMIT', 'ROLLBACK')
         #: called whenever a change or a batch is undone (or SQLite undid it)
         self.on_undo: Callable[[], object] = lambda: None
 
@@ -142,6 +169,61 @@ class Connection:
     @property
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
+
+    def move(self, update: str, values: Sequence[object], state: str, log: LogLines) -> bool:
+        """The compare-and-swap `update` (`values`, then the job's id and the
+        `state` it must be in) with its log lines, both or neither; whether
+        the move was made.
+
+        In a transaction (the group commit's) there is no savepoint: the lines
+        go first, written only if the job is in `state`, so their count is
+        the answer (only this thread writes); then the UPDATE, and should it
+        fail, the lines are taken out again before its error goes on. A
+        savepoint cost two statements more, and each statement hands the
+        interpreter's lock to the waiting threads and back. Outside a
+        transaction, all is in one savepoint, a transaction of its own."""
+        with self.atomic():
+            return self._move(update, values, state, log)
+
+    def _move(self, update: str, values: Sequence[object], state: str, log: LogLines) -> bool:
+        job_id, _, _, lines = log
+        if not lines:
+            return bool(self.execute(update, (*values, job_id, state)).rowcount)
+        logged = self.execute(_log_sql(len(lines), True), (*log[:3], state, *lines))
+        if not logged.rowcount:
+            return False  # not in `state`: nothing was done
+        last = logged.lastrowid or 0
+        try:
+            if not self.execute(update, (*values, job_id, state)).rowcount:
+                raise RuntimeError(f'job {job_id} left {state} between two statements')
+        except BaseException:  # the lines out again (should that fail, its error goes on)
+            self.execute(_UNLOG, (job_id, last - len(lines), last))
+            raise
+        return True
+
+    def insert(self, insert: str, values: Sequence[object], log: LogLines) -> None:
+        """`insert` (a job's) and its log lines, both or neither, as `move`
+        makes a change: the job is deleted again if its lines fail."""
+        with self.atomic():
+            self.execute(insert, values)
+            try:
+                self.log(log)
+            except BaseException:
+                self.execute('DELETE FROM job WHERE id = ?', (log[0],))
+                raise
+
+    def atomic(self) -> ContextManager[None]:
+        """What makes a change of several statements whole: outside a
+        transaction, a savepoint (a transaction of its own); inside one,
+        nothing, as `move` and `insert` undo their own first statement when
+        the next fails (and the group commit rolls the batch back when SQLite
+        may have lost its transaction)."""
+        return _NOTHING if self._conn.in_transaction else self.change
+
+    def log(self, log: LogLines) -> None:
+        """Add the lines to the job's log, in one statement."""
+        if log[3]:
+            self.execute(_log_sql(len(log[3]), False), (*log[:3], *log[3]))
 
     def run(self, sql: str) -> None:
         """A statement of the savepoint or transaction itself."""
@@ -164,17 +246,20 @@ class Connection:
             self.on_undo()
 
 
-class _Savepoint:
-    """A savepoint of one fixed name: SQLite compiles its statements once.
-    Never nested in itself (each change is one), though that would work."""
+class _Block:
+    """A savepoint of one fixed name (SQLite compiles its statements once), or
+    BEGIN ... COMMIT: on an error, or if ending it fails, rolled back (a
+    failed end is raised, as peewee's transaction() does). After some errors
+    (a full disk) SQLite has rolled the whole transaction back, savepoint
+    and all: the group commit sees that."""
 
-    __slots__ = ('_sql',)
+    __slots__ = ('_sql', '_begin', '_end', '_undo')
 
-    def __init__(self, sql: Connection) -> None:
-        self._sql = sql
+    def __init__(self, sql: Connection, begin: str, end: str, *undo: str) -> None:
+        self._sql, self._begin, self._end, self._undo = sql, begin, end, undo
 
     def __enter__(self) -> None:
-        self._sql.run('SAVEPOINT change')
+        self._sql.run(self._begin)
 
     def __exit__(
         self,
@@ -184,42 +269,12 @@ class _Savepoint:
     ) -> None:
         if exc_type is None:
             try:
-                self._sql.run('RELEASE change')
+                self._sql.run(self._end)
                 return
             except Exception:
-                self._sql.undo('ROLLBACK TO change', 'RELEASE change')
+                self._sql.undo(*self._undo)
                 raise
-        # after some errors (a full disk) SQLite has rolled the whole
-        # transaction back and the savepoint is gone: the group commit sees that
-        self._sql.undo('ROLLBACK TO change', 'RELEASE change')
-
-
-class _Transaction:
-    """BEGIN ... COMMIT, or ROLLBACK on an error; a failed COMMIT is rolled
-    back and raised (peewee's transaction() does the same)."""
-
-    __slots__ = ('_sql',)
-
-    def __init__(self, sql: Connection) -> None:
-        self._sql = sql
-
-    def __enter__(self) -> None:
-        self._sql.run('BEGIN')
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        if exc_type is None:
-            try:
-                self._sql.run('COMMIT')
-                return
-            except Exception:
-                self._sql.undo('ROLLBACK')
-                raise
-        self._sql.undo('ROLLBACK')
+        self._sql.undo(*self._undo)
 
 
 class ActiveCounts:
@@ -259,17 +314,19 @@ class ActiveCounts:
             self._most[owner] += 1
 
     def removed(self, owner: str) -> None:
-        """`owner` has one fewer (a job of theirs is being deleted)."""
+        """`owner` has one fewer (a job of theirs ended or is being deleted)."""
         if owner in self._most:
             self._most[owner] -= 1
 
-    def ended(self, job_id: str) -> None:
-        """The job has reached a final state: unless it was being deleted
-        (counted out then), its owner has one fewer."""
+    def ending(self, job_id: str) -> Optional[str]:
+        """Whose bound a final state of the job would lower: its owner's,
+        unless it is being deleted (counted out then) or no bound is kept."""
         if self._most:
             row = self._sql.execute(OWNER_AND_DELETION, (job_id,)).fetchone()
             if row is not None and not row[1]:
-                self.removed(row[0])
+                owner: str = row[0]
+                return owner
+        return None
 
     def forget(self) -> None:
         self._most.clear()
