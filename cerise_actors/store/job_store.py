@@ -41,11 +41,11 @@ from .sql import (
     GET,
     GET_FULL,
     INSERT_JOB,
-    OWNER_AND_DELETION,
     SELECT,
     STARTED,
     ActiveCounts,
     Connection,
+    Facts,
     SqlDatabase,
     owned,
     set_clause,
@@ -76,8 +76,9 @@ class JobStore:
         sql: SqlDatabase = db  # the same database, as the fixed SQL calls it (typed)
         self._db = sql
         self._sql = Connection(sql.connection())
-        self._active = ActiveCounts(self._sql)
-        self._sql.on_undo = self._active.forget
+        self._facts = Facts(self._sql)  # owners and deletions, as last read or written
+        self._active = ActiveCounts(self._sql, self._facts)
+        self._sql.on_undo = self._active.forget  # and the facts with the bounds
         self._last_created: Optional[float] = sql.execute_sql(
             'SELECT max(created_at) FROM job'
         ).fetchone()[0]
@@ -110,6 +111,7 @@ class JobStore:
         if row is None:
             return None
         job = JobView.from_tuple(row)
+        self._facts.known(job.id, job.owner, job.delete_requested)
         if owner is not None and job.owner != owner:
             return None
         return None if job.delete_requested and not include_deleted else job
@@ -182,8 +184,7 @@ class JobStore:
     def owner_and_deletion(self, job_id: str) -> Tuple[str, bool]:
         """The job's owner and whether its deletion was requested (('', False) if
         unknown): what the StoreActor's publications need, without the whole job."""
-        row = self._sql.execute(OWNER_AND_DELETION, (job_id,)).fetchone()
-        return ('', False) if row is None else (row[0], bool(row[1]))
+        return self._facts(job_id)
 
     def deletable(self) -> List[str]:
         """Ids of jobs whose deletion was requested and that are final."""
@@ -274,6 +275,7 @@ class JobStore:
         values = (job_id, name, workflow_url, input_json, job.state.value, now, now, wes_request)
         lines = ['Job submitted; waiting to be staged in.', *notes]
         self._sql.insert(INSERT_JOB, (*values, owner), (job_id, now, 'INFO', lines))
+        self._facts.known(job_id, owner, False)
         logger.info('job %s: created in %s', job_id, JobState.SUBMITTED.name)
         return job
 
@@ -346,6 +348,7 @@ class JobStore:
         if job is None:
             return None
         self._sql.execute('UPDATE job SET delete_requested = 1 WHERE id = ?', (job_id,))
+        self._facts.known(job_id, job.owner, True)
         if not job.state.is_final:
             self._active.removed(job.owner)
         logger.info('job %s: deletion requested', job_id)
@@ -372,6 +375,7 @@ class JobStore:
         with self._sql.change:
             self._sql.execute('DELETE FROM logline WHERE job_id = ?', (job_id,))
             self._sql.execute('DELETE FROM job WHERE id = ?', (job_id,))
+        self._facts.forget(job_id)
         logger.info('job %s: deleted', job_id)
 
     def recover_interrupted(self, why: str) -> List[Tuple[str, JobState, JobState]]:

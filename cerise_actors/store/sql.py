@@ -86,12 +86,6 @@ class SqlDatabase(Protocol):
     def connection(self) -> sqlite3.Connection:
         """The thread's SQLite connection."""
 
-    def atomic(self) -> ContextManager[object]:
-        """A transaction, or a savepoint inside one."""
-
-    def transaction(self) -> ContextManager[object]:
-        """A transaction (the group commit's)."""
-
     def is_closed(self) -> bool:
         """Whether the connection is closed."""
 
@@ -103,14 +97,10 @@ class SqlDatabase(Protocol):
 #: DB-API class's name)
 _AS_PEEWEE = peewee.ExceptionWrapper(
     {
-        'DatabaseError': peewee.DatabaseError,
-        'DataError': peewee.DataError,
-        'IntegrityError': peewee.IntegrityError,
-        'InterfaceError': peewee.InterfaceError,
-        'InternalError': peewee.InternalError,
-        'NotSupportedError': peewee.NotSupportedError,
-        'OperationalError': peewee.OperationalError,
-        'ProgrammingError': peewee.ProgrammingError,
+        kind.__name__: kind
+        for kind in (peewee.DataError, peewee.IntegrityError, peewee.InterfaceError)
+        + (peewee.InternalError, peewee.NotSupportedError, peewee.OperationalError)
+        + (peewee.ProgrammingError, peewee.DatabaseError)
     }
 )
 
@@ -225,14 +215,6 @@ class Connection:
         if log[3]:
             self.execute(_log_sql(len(log[3]), False), (*log[:3], *log[3]))
 
-    def run(self, sql: str) -> None:
-        """A statement of the savepoint or transaction itself."""
-        try:
-            self._conn.execute(sql)
-        except Exception:
-            with _AS_PEEWEE:
-                raise
-
     def undo(self, *statements: str) -> None:
         """Undo what SQLite still holds: nothing if it has rolled back on its
         own (the error that made it is the one raised); tell `on_undo`."""
@@ -259,7 +241,7 @@ class _Block:
         self._sql, self._begin, self._end, self._undo = sql, begin, end, undo
 
     def __enter__(self) -> None:
-        self._sql.run(self._begin)
+        self._sql.execute(self._begin)
 
     def __exit__(
         self,
@@ -269,7 +251,7 @@ class _Block:
     ) -> None:
         if exc_type is None:
             try:
-                self._sql.run(self._end)
+                self._sql.execute(self._end)
                 return
             except Exception:
                 self._sql.undo(*self._undo)
@@ -288,11 +270,13 @@ class ActiveCounts:
     Below the limit a bound lets the job be made; at the limit the jobs are
     counted, in the creation's transaction, and the count is the new bound.
     Whatever is undone (a change, a batch, or SQLite's own rollback) may
-    have been counted: every bound is forgotten then. This holds because
-    this store's thread is the only one that writes jobs."""
+    have been counted: every bound is forgotten then (and every fact, see
+    Facts). This holds because this store's thread is the only one that
+    writes jobs."""
 
-    def __init__(self, sql: Connection) -> None:
+    def __init__(self, sql: Connection, facts: 'Facts') -> None:
         self._sql = sql
+        self._facts = facts
         self._most: Dict[str, int] = {}
 
     def count(self, owner: str, most: int) -> int:
@@ -322,14 +306,51 @@ class ActiveCounts:
         """Whose bound a final state of the job would lower: its owner's,
         unless it is being deleted (counted out then) or no bound is kept."""
         if self._most:
-            row = self._sql.execute(OWNER_AND_DELETION, (job_id,)).fetchone()
-            if row is not None and not row[1]:
-                owner: str = row[0]
+            owner, deleted = self._facts(job_id)
+            if owner in self._most and not deleted:
                 return owner
         return None
 
     def forget(self) -> None:
         self._most.clear()
+        self._facts.forget()
+
+
+class Facts:
+    """Each job's owner and whether its deletion was asked, as last read or
+    written here: the StoreActor's publications and the limit's bounds need
+    them around a job's every change, and each read of them was a statement.
+    An owner never changes, the deletion flag only by JobStore.request_delete,
+    which says so (`known`); a job removed, or anything undone, is forgotten,
+    and all of them beyond the jobs a busy service has in flight."""
+
+    _MOST = 10_000
+
+    def __init__(self, sql: Connection) -> None:
+        self._sql = sql
+        self._known: Dict[str, Tuple[str, bool]] = {}
+
+    def __call__(self, job_id: str) -> Tuple[str, bool]:
+        """The job's owner and whether its deletion was asked (('', False) if unknown)."""
+        facts = self._known.get(job_id)
+        if facts is None:
+            row = self._sql.execute(OWNER_AND_DELETION, (job_id,)).fetchone()
+            if row is None:
+                return ('', False)
+            facts = self.known(job_id, row[0], bool(row[1]))
+        return facts
+
+    def known(self, job_id: str, owner: str, deleted: bool) -> Tuple[str, bool]:
+        if len(self._known) >= self._MOST:
+            self._known.clear()
+        facts = self._known[job_id] = (owner, deleted)
+        return facts
+
+    def forget(self, job_id: Optional[str] = None) -> None:
+        if job_id is None:
+            self._known.clear()
+        else:
+            self._known.pop(job_id, None)
 
 
 #: (the fields a worker sets, in its order; whether the job starts) -> the

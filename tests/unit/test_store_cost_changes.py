@@ -263,7 +263,7 @@ def test_a_place_freed_by_an_end_or_a_deletion_is_taken_without_counting(store):
 
 _OPS = st.lists(
     st.tuples(
-        st.sampled_from(['create', 'create', 'end', 'delete', 'undone batch']),
+        st.sampled_from(['create', 'create', 'end', 'delete', 'remove', 'undone batch']),
         st.sampled_from(['alice', 'alice', 'bob']),
         st.integers(0, 9),
     ),
@@ -274,9 +274,10 @@ _OPS = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(ops=_OPS)
 def test_every_creation_is_allowed_exactly_when_the_count_is_below_the_limit(ops):
-    """Whatever ends, is deleted or is undone in between, a creation is made
-    iff the owner's unfinished jobs, counted, are fewer than the limit; and
-    the store's bound of them is never below their count."""
+    """Whatever ends, is deleted, removed or undone in between, a creation is
+    made iff the owner's unfinished jobs, counted, are fewer than the limit;
+    the store's bound of them is never below their count; and what it keeps
+    in mind of each job's owner and deletion is what the file says."""
     limit = 3
     with tempfile.TemporaryDirectory() as folder:
         store = JobStore(Path(folder) / 'jobs.db')
@@ -295,14 +296,21 @@ def test_every_creation_is_allowed_exactly_when_the_count_is_below_the_limit(ops
                     store.transition(jobs[n % len(jobs)].id, S.SUBMITTED, S.CANCELLED)
                 elif op == 'delete' and jobs:
                     store.request_delete(jobs[n % len(jobs)].id)
+                elif op == 'remove' and jobs:
+                    store.remove(jobs[n % len(jobs)].id)
                 elif op == 'undone batch':
                     with contextlib.suppress(RuntimeError), store.transaction():
                         for job in jobs:
                             store.transition(job.id, S.SUBMITTED, S.CANCELLED)
                         store.create('', 'u', '{}', owner=owner, max_active=limit)
+                        if jobs:
+                            store.request_delete(jobs[0].id)
                         raise RuntimeError('rolled back')
                 for known, bound in store._active._most.items():
                     assert bound >= store.active_count(known, 100)
+                rows = store._db.execute_sql('SELECT id, owner, delete_requested FROM job')
+                for job_id, job_owner, deleted in rows.fetchall():
+                    assert store.owner_and_deletion(job_id) == (job_owner, bool(deleted))
         finally:
             store.close()
 
@@ -355,3 +363,19 @@ def test_a_read_in_an_open_batch_is_answered_after_its_commit(tmp_path):
         assert moved.get(timeout=10)
     finally:
         ref.stop()
+
+
+def test_a_jobs_owner_and_deletion_are_known_without_a_read(store):
+    job = store.create('', 'u', '{}', owner='alice')
+    assert _counts_of(store, lambda s: s.owner_and_deletion(job.id)) == (('alice', False), 0)
+    store.request_delete(job.id)
+    assert _counts_of(store, lambda s: s.owner_and_deletion(job.id)) == (('alice', True), 0)
+    store.remove(job.id)
+    assert store.owner_and_deletion(job.id) == ('', False)
+
+
+def _counts_of(store, read):
+    """What `read(store)` answers and how many statements it ran."""
+    answer = []
+    seen = _statements(store, lambda s: answer.append(read(s)))
+    return answer[0], len(seen)
