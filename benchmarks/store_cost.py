@@ -300,6 +300,17 @@ def main() -> None:
         med[which] = cpu
         print(f'{which:8}{cpu:>13.0f} us{wall:>9.2f}s  {name}')
     print(f'change: {100 * (med["this"] / med["other"] - 1):+.1f}% store CPU per job')
+    # each round's own ratio, this checkout's two runs against the other's two
+    # around them: less at the mercy of whatever else the machine runs meanwhile
+    ratios = [
+        sum(r['us_per_job'] for r in figures['this'][2 * i : 2 * i + 2])
+        / sum(r['us_per_job'] for r in figures['other'][2 * i : 2 * i + 2])
+        for i in range(args.rounds)
+    ]
+    print(
+        f'rounds: {", ".join(f"{100 * (r - 1):+.0f}%" for r in ratios)}; '
+        f'median {100 * (statistics.median(ratios) - 1):+.1f}%'
+    )
 
 
 if __name__ == '__main__':
