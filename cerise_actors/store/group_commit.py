@@ -9,9 +9,10 @@ and commits it once its inbox is empty (or after `most` messages): while
 askers wait, their changes share one commit.
 
 Nothing changes for those who ask. Each change is still made, with its log
-line, by one compare-and-swap in the store's one thread, in order; nested
-`atomic()` blocks become savepoints, so a change that fails (a refused
-transition, a user at their limit) is undone alone. And nobody learns of a
+line, by one compare-and-swap in the store's one thread, in order; a change
+that fails (a refused transition, a user at their limit) is undone alone
+(store/sql.py: Connection.move and insert take back their first statement
+when the next fails). And nobody learns of a
 change before it is committed: the answers to the asks of a batch (their
 futures, `StoreFuture`) and what the store tells others (its publications,
 `later`) are held until the commit and then given in the order they were

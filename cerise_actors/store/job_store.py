@@ -89,7 +89,7 @@ class JobStore:
 
     def transaction(self) -> ContextManager[object]:
         """A transaction context (the StoreActor's group commit): each change
-        inside it is a savepoint."""
+        inside it is undone alone if it fails (sql.Connection.move)."""
         return self._sql.transaction
 
     def in_transaction(self) -> bool:
