@@ -42,6 +42,9 @@ def setup_logging(config: ServiceConfig) -> None:
     for handler in handlers:
         handler.setFormatter(formatter)
     logging.basicConfig(level=config.log_level, handlers=handlers, force=True)
+    # LOG_FORMAT names no process or thread: a record need not look them up
+    # (a getpid call and two look-ups per line, seven lines a job; issue 21)
+    logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
     # a burst of requests is normal here, not worth a warning per request
     logging.getLogger('waitress.queue').setLevel(logging.ERROR)
     # cwltool and friends are imported by nobody here, but keep chatty libraries quiet
