@@ -32,6 +32,7 @@ from ..errors import IllegalTransition, TooManyActiveJobs
 from ..jobs.states import JobState
 from ..jobs.views import JobSummary, JobView, LogEntry, Message, RunRecord
 from . import pages, schema, transitions
+from .job_facts import ActiveCounts, Facts
 from .models import FieldValue, bind_models
 from .pages import R
 from .sql import (
@@ -43,9 +44,7 @@ from .sql import (
     INSERT_JOB,
     SELECT,
     STARTED,
-    ActiveCounts,
     Connection,
-    Facts,
     SqlDatabase,
     owned,
     set_clause,
@@ -222,7 +221,7 @@ class JobStore:
 
         With `max_active`, an owner who already has that many unfinished jobs
         gets TooManyActiveJobs and nothing is made; the count and the insert
-        are one transaction (counted only near the limit: sql.ActiveCounts).
+        are one transaction (counted only near the limit: job_facts.ActiveCounts).
         An id that exists already is refused by the database as before
         (IntegrityError), never counted as a new job."""
         with self._sql.atomic():  # the count and the insert

@@ -108,6 +108,10 @@ _AS_PEEWEE = peewee.ExceptionWrapper(
 _NOTHING = contextlib.nullcontext()
 #: a job's log lines: its id, the time, the level, the lines
 LogLines = Tuple[str, float, str, Sequence[str]]
+#: lines per INSERT: far below SQLite's cap on a statement's parameters (32,766
+#: in a default build), so a runner's log of any length is written, and few
+#: statement texts are kept
+LINES_PER_INSERT = 64
 #: (how many lines, whether only while the job is in a state) -> the statement
 _LOGS: Dict[Tuple[int, bool], str] = {}
 #: the lines of a job between two of their ids (the first excluded), to take out
@@ -179,17 +183,39 @@ class Connection:
         job_id, _, _, lines = log
         if not lines:
             return bool(self.execute(update, (*values, job_id, state)).rowcount)
-        logged = self.execute(_log_sql(len(lines), True), (*log[:3], state, *lines))
-        if not logged.rowcount:
+        written = self._write_lines(log, state)
+        if written is None:
             return False  # not in `state`: nothing was done
-        last = logged.lastrowid or 0
         try:
             if not self.execute(update, (*values, job_id, state)).rowcount:
                 raise RuntimeError(f'job {job_id} left {state} between two statements')
         except BaseException:  # the lines out again (should that fail, its error goes on)
-            self.execute(_UNLOG, (job_id, last - len(lines), last))
+            self.execute(_UNLOG, (job_id, *written))
             raise
         return True
+
+    def _write_lines(self, log: LogLines, state: Optional[str] = None) -> Optional[Tuple[int, int]]:
+        """Write the lines, LINES_PER_INSERT a statement; with `state`, only if
+        the job is in it (else None, nothing written). The ids around what was
+        written (the first excluded), for _UNLOG; a statement that fails takes
+        out the lines written before it, then its error goes on."""
+        job_id, when, level, lines = log
+        span: Optional[Tuple[int, int]] = None
+        for start in range(0, len(lines), LINES_PER_INSERT):
+            chunk = lines[start : start + LINES_PER_INSERT]
+            only_in = state is not None and span is None
+            params = (job_id, when, level, *((state,) if only_in else ()), *chunk)
+            try:
+                cursor = self.execute(_log_sql(len(chunk), only_in), params)
+            except BaseException:
+                if span is not None:
+                    self.execute(_UNLOG, (job_id, *span))
+                raise
+            if only_in and not cursor.rowcount:
+                return None
+            last = cursor.lastrowid or 0
+            span = (last - len(chunk) if span is None else span[0], last)
+        return span
 
     def insert(self, insert: str, values: Sequence[object], log: LogLines) -> None:
         """`insert` (a job's) and its log lines, both or neither, as `move`
@@ -211,9 +237,8 @@ class Connection:
         return _NOTHING if self._conn.in_transaction else self.change
 
     def log(self, log: LogLines) -> None:
-        """Add the lines to the job's log, in one statement."""
-        if log[3]:
-            self.execute(_log_sql(len(log[3]), False), (*log[:3], *log[3]))
+        """Add the lines to the job's log, all or none."""
+        self._write_lines(log)
 
     def undo(self, *statements: str) -> None:
         """Undo what SQLite still holds: nothing if it has rolled back on its
@@ -257,100 +282,6 @@ class _Block:
                 self._sql.undo(*self._undo)
                 raise
         self._sql.undo(*self._undo)
-
-
-class ActiveCounts:
-    """How many unfinished jobs each owner has, at most, so that a job made
-    under the per-user limit need not count them (every one of them, up to
-    the limit: in a burst, most of a creation's work).
-
-    Only a creation adds to an owner's unfinished jobs, and it adds one here;
-    a final state and a deletion take one away (a job removed is not
-    followed: its owner's bound stays higher, never lower, than the count).
-    Below the limit a bound lets the job be made; at the limit the jobs are
-    counted, in the creation's transaction, and the count is the new bound.
-    Whatever is undone (a change, a batch, or SQLite's own rollback) may
-    have been counted: every bound is forgotten then (and every fact, see
-    Facts). This holds because this store's thread is the only one that
-    writes jobs."""
-
-    def __init__(self, sql: Connection, facts: 'Facts') -> None:
-        self._sql = sql
-        self._facts = facts
-        self._most: Dict[str, int] = {}
-
-    def count(self, owner: str, most: int) -> int:
-        """How many of `owner`'s jobs are unfinished and not being deleted,
-        counted up to `most` (no further: that is all the limit needs)."""
-        counted: int = self._sql.execute(COUNT_ACTIVE, [owner, *UNFINISHED, most]).fetchone()[0]
-        return counted
-
-    def below(self, owner: str, most: int) -> bool:
-        """Whether `owner` has fewer than `most` unfinished jobs."""
-        bound = self._most.get(owner)
-        if bound is None or bound >= most:
-            bound = self._most[owner] = self.count(owner, most)
-        return bound < most
-
-    def added(self, owner: str) -> None:
-        """`owner` has one more (a job was made)."""
-        if owner in self._most:
-            self._most[owner] += 1
-
-    def removed(self, owner: str) -> None:
-        """`owner` has one fewer (a job of theirs ended or is being deleted)."""
-        if owner in self._most:
-            self._most[owner] -= 1
-
-    def ending(self, job_id: str) -> Optional[str]:
-        """Whose bound a final state of the job would lower: its owner's,
-        unless it is being deleted (counted out then) or no bound is kept."""
-        if self._most:
-            owner, deleted = self._facts(job_id)
-            if owner in self._most and not deleted:
-                return owner
-        return None
-
-    def forget(self) -> None:
-        self._most.clear()
-        self._facts.forget()
-
-
-class Facts:
-    """Each job's owner and whether its deletion was asked, as last read or
-    written here: the StoreActor's publications and the limit's bounds need
-    them around a job's every change, and each read of them was a statement.
-    An owner never changes, the deletion flag only by JobStore.request_delete,
-    which says so (`known`); a job removed, or anything undone, is forgotten,
-    and all of them beyond the jobs a busy service has in flight."""
-
-    _MOST = 10_000
-
-    def __init__(self, sql: Connection) -> None:
-        self._sql = sql
-        self._known: Dict[str, Tuple[str, bool]] = {}
-
-    def __call__(self, job_id: str) -> Tuple[str, bool]:
-        """The job's owner and whether its deletion was asked (('', False) if unknown)."""
-        facts = self._known.get(job_id)
-        if facts is None:
-            row = self._sql.execute(OWNER_AND_DELETION, (job_id,)).fetchone()
-            if row is None:
-                return ('', False)
-            facts = self.known(job_id, row[0], bool(row[1]))
-        return facts
-
-    def known(self, job_id: str, owner: str, deleted: bool) -> Tuple[str, bool]:
-        if len(self._known) >= self._MOST:
-            self._known.clear()
-        facts = self._known[job_id] = (owner, deleted)
-        return facts
-
-    def forget(self, job_id: Optional[str] = None) -> None:
-        if job_id is None:
-            self._known.clear()
-        else:
-            self._known.pop(job_id, None)
 
 
 #: (the fields a worker sets, in its order; whether the job starts) -> the

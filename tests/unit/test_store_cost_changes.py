@@ -204,7 +204,7 @@ def test_the_cleaners_and_retentions_queries_read_the_listing_index(store, read)
     assert 'job_listing' in plan and 'SCAN' not in plan, plan
 
 
-# --- the per-user limit, counted only near it (sql.ActiveCounts) ---------------------
+# --- the per-user limit, counted only near it (job_facts.ActiveCounts) ---------------------
 def _counts(store, make):
     """How many times `make(store)` counted unfinished jobs."""
     statements = []
