@@ -9,6 +9,7 @@ the job's entry point. The test bed's tests (tests/remote/test_remote_warm.py)
 run the same over real SSH with the real runner.
 """
 
+import contextlib
 import dataclasses
 import os
 import select
@@ -139,28 +140,38 @@ class BashChannel:
             self.proc.stderr.close()
 
 
-@pytest.fixture
-def keeper(deployed):
+@contextlib.contextmanager
+def keeping(layout, max_backoff=1.0, **changes):
+    """A started RemoteWarmRunner of `script(layout, **changes)` over BashChannels
+    (its `channels`), closed after, with what its channels ran."""
     made = []
 
     def open_channel():
         made.append(BashChannel())
         return made[-1]
 
-    folder = os.path.join(deployed.base, '.warm-runner')
+    folder = os.path.join(layout.base, '.warm-runner')
     warm = RemoteWarmRunner(
         open_channel,
-        rc.bash_command(script(deployed)),
+        rc.bash_command(script(layout, **changes)),
         os.path.join(folder, 'runner.sock'),
         os.path.join(folder, 'warm-runner.log'),
-        max_backoff=1.0,
+        max_backoff=max_backoff,
     ).start()
     warm.channels = made
-    yield warm
-    warm.close()
-    for channel in made:
-        if channel.proc is not None and channel.proc.poll() is None:
-            os.killpg(channel.proc.pid, signal.SIGKILL)
+    try:
+        yield warm
+    finally:
+        warm.close()
+        for channel in made:
+            if channel.proc is not None and channel.proc.poll() is None:
+                os.killpg(channel.proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def keeper(deployed):
+    with keeping(deployed) as warm:
+        yield warm
 
 
 def run_client(warm, layout, args, cwd):
@@ -216,21 +227,8 @@ def test_the_server_starts_once_the_runner_is_installed_serves_and_comes_back(ke
 def test_a_server_left_unused_is_not_restarted_until_a_job_wakes_it(deployed):
     """--idle-exit over the channel: the server leaves, no channel is opened
     again while no job comes, and the next job's wake starts it again."""
-    made = []
-
-    def open_channel():
-        made.append(BashChannel())
-        return made[-1]
-
-    folder = os.path.join(deployed.base, '.warm-runner')
-    warm = RemoteWarmRunner(
-        open_channel,
-        rc.bash_command(script(deployed, idle_exit=1)),
-        os.path.join(folder, 'runner.sock'),
-        os.path.join(folder, 'warm-runner.log'),
-        max_backoff=0.2,
-    ).start()
-    try:
+    with keeping(deployed, max_backoff=0.2, idle_exit=1) as warm:
+        made = warm.channels
         warm.wake()  # before the install: nothing to wake
         assert not warm.asleep and made == []
         warm.runner_installed()
@@ -244,11 +242,6 @@ def test_a_server_left_unused_is_not_restarted_until_a_job_wakes_it(deployed):
         assert job_argv(None, 0) == ['runner']  # a job starts: it wakes the server
         assert warm.wait_ready(120) and warm.starts == 2 and len(made) == 2
         assert not warm.asleep and warm.pid != first
-    finally:
-        warm.close()
-        for channel in made:
-            if channel.proc is not None and channel.proc.poll() is None:
-                os.killpg(channel.proc.pid, signal.SIGKILL)
 
 
 def test_without_a_server_the_deployed_client_runs_the_deployed_runner_cold(deployed, tmp_path):
