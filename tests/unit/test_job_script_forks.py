@@ -6,9 +6,10 @@ it makes only `ln` (the claim), `rm` (the claim's private copy), the runner
 and `mv` (the exit code), each a program: no `$(...)` subshell, which
 before captured the message of writes that did not fail.
 
-strace counts the processes. Without it (or without ptrace) the test is
-skipped with how to install it, except under CI=true, where it fails (as
-tests/unit/test_shell_templates.py does for shellcheck).
+strace counts the processes. Without it the test is skipped with how to
+install it, except under CI=true, where it fails (as
+tests/unit/test_shell_templates.py does for shellcheck); where the machine
+allows no ptrace (some containers), it is skipped, saying so.
 """
 
 import os
@@ -41,8 +42,8 @@ def strace():
     if not found:
         _unavailable(f"counting the job script's processes needs strace: {INSTALL}")
     probe = subprocess.run([found, '-o', '/dev/null', 'true'], capture_output=True, text=True)
-    if probe.returncode != 0:  # e.g. a container without ptrace
-        _unavailable(f'strace cannot trace here: {probe.stderr.strip()}')
+    if probe.returncode != 0:  # a container without ptrace: the machine's limit, not ours
+        pytest.skip(f'strace cannot trace here: {probe.stderr.strip()}')
     return found
 
 
