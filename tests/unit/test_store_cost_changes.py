@@ -50,13 +50,8 @@ def _statements(store, run):
 
 def _plans(store, read):
     """The query plans of the statements `read(store)` runs."""
-    statements = []
+    statements = _statements(store, read)
     connection = store._db.connection()
-    connection.set_trace_callback(statements.append)
-    try:
-        read(store)
-    finally:
-        connection.set_trace_callback(None)
     return [
         ' | '.join(row[3] for row in connection.execute(f'EXPLAIN QUERY PLAN {sql}'))
         for sql in statements
