@@ -52,7 +52,7 @@ import os
 import select
 import threading
 import time
-from typing import Callable, List, Optional, Protocol, Union
+from typing import Callable, List, Optional, Protocol, Tuple, Union
 
 from .session_channel import SessionChannel
 
@@ -186,12 +186,12 @@ class RemoteWarmRunner:
         pause = FIRST_PAUSE
         while not self._closing.is_set():
             channel: Optional[ServerChannel] = None
-            lived = 0.0
+            lived, went_idle = 0.0, False
             try:
                 channel = self._open_channel()
                 channel.settimeout(EXEC_TIMEOUT)
                 channel.exec_command(self._command)
-                lived = self._serve(channel)
+                lived, went_idle = self._serve(channel)
             except Exception as exc:  # an SSH error of any kind: try again later
                 self._ended(f'{type(exc).__name__}: {exc}')
             finally:
@@ -204,7 +204,8 @@ class RemoteWarmRunner:
                         pass
             if self._closing.is_set():
                 return
-            if self._sleep():
+            if went_idle:  # no failure: wait for a job, unless one woke it already
+                self._sleep()
                 pause = FIRST_PAUSE
                 continue
             if lived >= self._stable:
@@ -218,19 +219,22 @@ class RemoteWarmRunner:
             self._go.wait(pause)
             pause = min(pause * 2, self._max_backoff)
 
-    def _sleep(self) -> bool:
-        """If the server left unused, wait for `wake` (or `close`); whether it had."""
+    def _sleep(self) -> None:
+        """After the server left unused, wait for `wake` (or `close`); at once
+        if a job woke it between its `idle` line and its channel's end."""
         with self._lock:
             if not self._asleep:
-                return False
+                return
         logger.info('warm runner on %s left unused; the next job starts it again', self._name)
         self._go.wait()
-        return True
 
-    def _serve(self, channel: ServerChannel) -> float:
-        """Follow one server until its channel ends; seconds it was ready."""
+    def _serve(self, channel: ServerChannel) -> Tuple[float, bool]:
+        """Follow one server until its channel ends: seconds it was ready, and
+        whether it said it leaves unused (its end is then no failure, even if
+        a job's `wake` came before the channel closed)."""
         buffered, errors = b'', b''
         ready_at = None
+        went_idle = False
         readable: List[Union[ServerChannel, int]] = [channel, self._wake_r]
         while not self._closing.is_set():
             ready, _, _ = select.select(readable, [], [], 1.0)
@@ -245,9 +249,7 @@ class RemoteWarmRunner:
                 continue
             data = channel.recv(4096)
             if not data:
-                with self._lock:
-                    left_unused = self._asleep
-                if not left_unused:
+                if not went_idle:
                     self._ended(self._why(channel, errors))
                 break
             *lines, buffered = (buffered + data).split(b'\n')
@@ -257,6 +259,7 @@ class RemoteWarmRunner:
                     with self._lock:
                         self._remote_pid = int(line[len(PID_PREFIX) :])
                 elif line == IDLE:  # wake() from now on opens a channel again
+                    went_idle = True
                     with self._lock:
                         self._asleep = True
                         self._go.clear()
@@ -272,7 +275,7 @@ class RemoteWarmRunner:
                         self._remote_pid,
                         self.log_path,
                     )
-        return 0.0 if ready_at is None else time.monotonic() - ready_at
+        return (0.0 if ready_at is None else time.monotonic() - ready_at), went_idle
 
     def _why(self, channel: ServerChannel, errors: bytes) -> str:
         text = errors.decode(errors='replace').strip()
