@@ -10,6 +10,12 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
+    # 3.9 resolves in under a minute with pip 23.3 or later. Older pip (3.9's venv brings
+    # 23.0) backtracks for over 15 minutes through cwltool's dependencies when the index
+    # does not publish each file's Requires-Python (a plain folder of wheels): it then
+    # tries the 3.10-only releases of ~30 of them (click, filelock, markdown-it-py ...)
+    # one by one. Upper bounds on all of those here would be a second lock file, so the
+    # docs and tox.ini ask for a newer pip instead; no 3.9-only bound is needed.
     python_requires='>=3.9',
     packages=find_packages(include=['cerise_actors', 'cerise_actors.*']),
     include_package_data=True,
