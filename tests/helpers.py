@@ -6,6 +6,7 @@ on a condition with a generous time-out, never a fixed sleep.
 
 import json
 import os
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -103,6 +104,16 @@ class Client:
         location = job['output'][name]['location']
         assert location.startswith('file://'), location
         return Path(urllib.request.url2pathname(location[len('file://') :])).read_text()
+
+
+def kill_all(pids) -> None:
+    """SIGKILL each of `pids`. Killing one (an sshd connection's child) can make
+    another leave on its own before its turn: that is no error here."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def processes_mentioning(text):

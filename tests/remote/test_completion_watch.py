@@ -8,14 +8,12 @@ job and start none twice.
 """
 
 import dataclasses
-import os
-import signal
 import time
 
 import pytest
 
 from .. import workflows as wf
-from ..helpers import wait_for
+from ..helpers import kill_all, wait_for
 
 pytestmark = pytest.mark.remote  # needs the test bed (testbed/testbed.sh)
 
@@ -91,8 +89,7 @@ def test_a_dropped_connection_loses_no_job(make_remote, scheduler):
     client.wait_state(jobs[0], 'Running', timeout=60)
     sshd = _sshd_of(hints.remote_pid, service.api_config.jobs.credentials.username)
     assert sshd, 'the watcher runs under its own sshd'
-    for pid in sshd:
-        os.kill(pid, signal.SIGKILL)
+    kill_all(sshd)
     for job_id in jobs:
         assert client.wait_final(job_id, timeout=REFRESH)['state'] == 'Success'
         _ran_once(client, job_id)

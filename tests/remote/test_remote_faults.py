@@ -16,7 +16,7 @@ import yaml
 
 from .. import workflows as wf
 from ..e2e.test_restart import ServeProcess
-from ..helpers import TEST_API_DIR, processes_mentioning, wait_for
+from ..helpers import TEST_API_DIR, kill_all, processes_mentioning, wait_for
 from .conftest import STATE_DIR
 
 pytestmark = pytest.mark.remote  # needs the test bed (testbed/testbed.sh)
@@ -33,8 +33,7 @@ def _stop_sshd():
     wait_for(
         lambda: not processes_mentioning(str(STATE_DIR / 'sshd_config')), message='sshd to stop'
     )
-    for child in _sshd_children():  # existing connections go too
-        os.kill(child, signal.SIGKILL)
+    kill_all(_sshd_children())  # existing connections go too
 
 
 def _start_sshd():
@@ -58,8 +57,7 @@ def test_dropped_connections_while_jobs_run(make_remote, scheduler):
     jobs = [client.submit(wf.SLEEP, {'seconds': 4})['id'] for _ in range(3)]
     client.wait_state(jobs[0], 'Running', timeout=120)
     for _ in range(3):
-        for pid in _sshd_children():
-            os.kill(pid, signal.SIGKILL)
+        kill_all(_sshd_children())
         time.sleep(1)  # a fault that lasts a while (not a wait for a result)
     for job_id in jobs:
         assert client.wait_final(job_id, timeout=300)['state'] == 'Success', client.log(job_id)

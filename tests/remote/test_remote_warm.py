@@ -12,11 +12,9 @@ Slurm no server is started.
 
 import contextlib
 import dataclasses
-import os
 import random
 import re
 import shlex
-import signal
 import subprocess
 import sys
 
@@ -25,7 +23,7 @@ import pytest
 from cerise_actors.staging.wheelhouse import find_folder
 
 from .. import workflows as wf
-from ..helpers import wait_for
+from ..helpers import kill_all, wait_for
 from .conftest import RemoteService
 from .test_completion_watch import _sshd_of
 from .test_remote_runner import JS_WORKFLOW, WHEELHOUSE
@@ -208,8 +206,7 @@ def test_a_dropped_connection_costs_no_job_and_the_server_comes_back(warm):
         assert warm.base in _step_parent(warm, n), 'it runs warm'
     sshd = _sshd_of(keeper.pid, warm.testbed.bare_user)
     assert sshd, 'the server runs under its own sshd'
-    for pid in sshd:
-        os.kill(pid, signal.SIGKILL)  # this service's connection only: the test bed runs here
+    kill_all(sshd)  # this service's connection only: the test bed runs here
     for job_id in jobs:
         assert client.wait_final(job_id, timeout=120)['state'] == 'Success', client.log(job_id)
         _ran_once(client, job_id)
