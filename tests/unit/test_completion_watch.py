@@ -7,7 +7,6 @@ stands in for the SSH session channel, so CompletionWatch runs unchanged.
 import json
 import os
 import select
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from cerise_actors.runner.watcher import Watcher
 from ..fakes import ScriptedScheduler
 from ..helpers import wait_for
 from .actor_fixtures import ask, new_job, state_of
+from .socket_channel import SocketPairChannel
 
 
 def _touch(path):
@@ -93,40 +93,25 @@ def test_the_watcher_runs_from_the_deployed_runner_or_as_source_in_bash():
     assert bash_command("exec python3 -c 'x'") == "bash -c 'exec python3 -c '\"'\"'x'\"'\"''"
 
 
-class SocketChannel:
+class SocketChannel(SocketPairChannel):
     """A session channel made of a socket pair, its far end the watcher's stdio."""
 
     def __init__(self, jobs_dir, log):
+        super().__init__()
         self._jobs_dir, self._log = jobs_dir, log
-        self._mine, self._theirs = socket.socketpair()
         self.proc = None
-
-    def settimeout(self, seconds):
-        self._mine.settimeout(seconds)
 
     def exec_command(self, command):
         self._log.append(command)
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'cerise_actors.runner.watcher', self._jobs_dir],
-            stdin=self._theirs,
-            stdout=self._theirs,
+            stdin=self.theirs,
+            stdout=self.theirs,
         )
-        self._theirs.close()
-
-    def fileno(self):
-        return self._mine.fileno()
-
-    def recv(self, size):
-        return self._mine.recv(size)
-
-    def recv_stderr_ready(self):
-        return False
-
-    def sendall(self, data):
-        self._mine.sendall(data)
+        self.theirs.close()
 
     def close(self):
-        self._mine.close()
+        super().close()
         if self.proc is not None:
             self.proc.wait(timeout=10)
 

@@ -14,7 +14,6 @@ import dataclasses
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import types
@@ -30,6 +29,7 @@ from cerise_actors.staging import runner_command as rc
 from cerise_actors.staging.runner_install import runner_dir, runner_python
 
 from ..helpers import REPO_DIR, wait_for
+from .socket_channel import SocketPairChannel
 
 PROBE = 'tests.unit.warm_probe:main'
 RUNNER_PACKAGE = REPO_DIR / 'cerise_actors' / 'runner'
@@ -90,32 +90,23 @@ def test_a_failing_prelude_starts_no_server(deployed):
     assert code == 97 and 'jobs.prelude failed' in err
 
 
-class BashChannel:
+class BashChannel(SocketPairChannel):
     """A session channel: the command runs in bash here, its stdin and stdout a socket pair."""
 
     def __init__(self):
-        self._mine, self._theirs = socket.socketpair()
+        super().__init__()
         self.proc = None
-
-    def settimeout(self, seconds):
-        self._mine.settimeout(seconds)
 
     def exec_command(self, command):
         self.proc = subprocess.Popen(
             command,
             shell=True,
-            stdin=self._theirs,
-            stdout=self._theirs,
+            stdin=self.theirs,
+            stdout=self.theirs,
             stderr=subprocess.PIPE,
             start_new_session=True,  # as sshd starts a session's command
         )
-        self._theirs.close()
-
-    def fileno(self):
-        return self._mine.fileno()
-
-    def recv(self, size):
-        return self._mine.recv(size)
+        self.theirs.close()
 
     def recv_stderr_ready(self):  # as paramiko's: only while there is data
         if self.proc.stderr.closed or not select.select([self.proc.stderr], [], [], 0)[0]:
@@ -134,7 +125,7 @@ class BashChannel:
         return self.proc.wait()
 
     def close(self):
-        self._mine.close()
+        super().close()
         if self.proc is not None:
             self.proc.wait(timeout=30)
             self.proc.stderr.close()

@@ -8,43 +8,24 @@ stands in for the SSH channel (found by a review of 68131b2).
 """
 
 import logging
-import socket
 import time
 
 from cerise_actors.resource import remote_warm
 from cerise_actors.resource.remote_warm import RemoteWarmRunner
 
 from ..helpers import wait_for
+from .socket_channel import SocketPairChannel
 
 #: a pause the keeper must not wait before starting the next server
 PAUSE = 30.0
 
 
-class SocketChannel:
-    """What RemoteWarmRunner uses of a paramiko channel, over a socket pair;
-    `server` is the resource's end."""
+class QuietChannel(SocketPairChannel):
+    """A channel whose far end (`theirs`) the test writes as the server would."""
 
     def __init__(self) -> None:
-        self._mine, self.server = socket.socketpair()
+        super().__init__()
         self.opened = time.monotonic()
-
-    def settimeout(self, seconds):
-        self._mine.settimeout(seconds)
-
-    def exec_command(self, command):
-        pass
-
-    def fileno(self):
-        return self._mine.fileno()
-
-    def recv(self, size):
-        return self._mine.recv(size)
-
-    def recv_stderr_ready(self):
-        return False
-
-    def recv_stderr(self, size):
-        return b''
 
     def exit_status_ready(self):
         return True
@@ -53,8 +34,8 @@ class SocketChannel:
         return 0
 
     def close(self):
-        self._mine.close()
-        self.server.close()
+        super().close()
+        self.theirs.close()
 
 
 def test_a_wake_between_idle_and_the_channels_end_restarts_at_once_without_a_warning(
@@ -64,7 +45,7 @@ def test_a_wake_between_idle_and_the_channels_end_restarts_at_once_without_a_war
     channels = []
 
     def open_channel():
-        channels.append(SocketChannel())
+        channels.append(QuietChannel())
         return channels[-1]
 
     warm = RemoteWarmRunner(open_channel, 'x', '/no/socket', '/no/log', max_backoff=PAUSE)
@@ -73,13 +54,13 @@ def test_a_wake_between_idle_and_the_channels_end_restarts_at_once_without_a_war
         with caplog.at_level(logging.INFO, logger='cerise_actors.resource.remote_warm'):
             warm.runner_installed()
             wait_for(lambda: channels, 30, message='the first channel')
-            channels[0].server.sendall(b'pid 1\nready\n')
+            channels[0].theirs.sendall(b'pid 1\nready\n')
             assert warm.wait_ready(30)
-            channels[0].server.sendall(b'idle\n')  # the server leaves unused...
+            channels[0].theirs.sendall(b'idle\n')  # the server leaves unused...
             wait_for(lambda: warm.asleep, 30, message='the idle line to be read')
             warm.wake()  # ...a job's command line is made just then...
             woke = time.monotonic()
-            channels[0].server.close()  # ...and the server's exit ends the channel
+            channels[0].theirs.close()  # ...and the server's exit ends the channel
             wait_for(lambda: len(channels) == 2, 2 * PAUSE, message='a second channel')
         assert channels[1].opened - woke < PAUSE / 2, 'the keeper waited out its pause'
         warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
