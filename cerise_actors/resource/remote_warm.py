@@ -204,7 +204,9 @@ class RemoteWarmRunner:
                         pass
             if self._closing.is_set():
                 return
-            if went_idle:  # no failure: wait for a job, unless one woke it already
+            # it left unused (even if its channel then failed): wait for a job,
+            # unless one woke it already; no failure, no back-off
+            if went_idle or self.asleep:
                 self._sleep()
                 pause = FIRST_PAUSE
                 continue
